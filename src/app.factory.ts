@@ -1,0 +1,45 @@
+import multipart from '@fastify/multipart';
+import { ValidationPipe } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { AppModule } from './app.module';
+import { AllExceptionsFilter } from './common/all-exceptions.filter';
+import { AppConfig, loadConfig } from './config/app-config';
+
+/** JSON bodies beyond this are refused (413); artifacts go through multipart with their own limit. */
+const JSON_BODY_LIMIT = 32 * 1024 * 1024;
+
+/**
+ * Builds the HTTP application (used by main.ts and by the e2e tests, so both run exactly
+ * the same stack). Configuration comes from `env`.
+ */
+export async function createApp(env: NodeJS.ProcessEnv = process.env): Promise<NestFastifyApplication> {
+  const config = loadConfig(env);
+  const adapter = new FastifyAdapter({ bodyLimit: JSON_BODY_LIMIT, trustProxy: true, maxParamLength: 1024 });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forConfig(config), adapter, {
+    logger: loggerLevels(config.LOG_LEVEL),
+    abortOnError: false, // let the caller report boot errors (main prints them without a stack)
+  });
+  await app.register(multipart, {
+    limits: { fileSize: config.MMS_MAX_ARTIFACT_BYTES, files: 1, fields: 8, parts: 10, fieldSize: 1024 * 1024 },
+  });
+  app.useGlobalFilters(new AllExceptionsFilter());
+  app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
+  app.enableShutdownHooks();
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Many-models serving platform')
+      .setDescription('Registry, online and batch inference for thousands of small ONNX models. Contract: API.md.')
+      .addBearerAuth()
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json' });
+  return app;
+}
+
+function loggerLevels(level: AppConfig['LOG_LEVEL']) {
+  const order = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
+  return order.slice(0, order.indexOf(level) + 1) as Array<(typeof order)[number]>;
+}

@@ -1,0 +1,15 @@
+import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import { AuthContext } from './auth-context';
+
+export const IS_PUBLIC = 'mms:public';
+
+/** Marks a route that needs no credential (health probes, API docs). */
+export const Public = () => SetMetadata(IS_PUBLIC, true);
+
+/** The caller's AuthContext, as resolved by the global AuthGuard. */
+export const Auth = createParamDecorator((_data: unknown, ctx: ExecutionContext): AuthContext => {
+  const request = ctx.switchToHttp().getRequest<FastifyRequest & { auth?: AuthContext }>();
+  if (!request.auth) throw new Error('AuthContext missing: is the route marked @Public() by mistake?');
+  return request.auth;
+});

@@ -1,0 +1,77 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { CommonErrorCode, DomainError, httpStatusOf } from './domain-error';
+import { errorBody, ErrorBody } from './error-body';
+
+/** Fastify's own error codes for malformed transport, mapped to ours. */
+const FASTIFY_CODES: Record<string, { status: number; code: CommonErrorCode }> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: CommonErrorCode.UnsupportedMediaType },
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: CommonErrorCode.PayloadTooLarge },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: CommonErrorCode.InvalidRequest },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: CommonErrorCode.InvalidRequest },
+  FST_INVALID_MULTIPART_CONTENT_TYPE: { status: 415, code: CommonErrorCode.UnsupportedMediaType },
+  FST_PARTS_LIMIT: { status: 413, code: CommonErrorCode.PayloadTooLarge },
+  FST_FILES_LIMIT: { status: 413, code: CommonErrorCode.PayloadTooLarge },
+  FST_FIELDS_LIMIT: { status: 413, code: CommonErrorCode.PayloadTooLarge },
+  FST_REQ_FILE_TOO_LARGE: { status: 413, code: CommonErrorCode.PayloadTooLarge },
+};
+
+const HTTP_STATUS_CODES: Record<number, CommonErrorCode> = {
+  400: CommonErrorCode.InvalidRequest,
+  401: CommonErrorCode.Unauthenticated,
+  403: CommonErrorCode.Forbidden,
+  404: CommonErrorCode.NotFound,
+  405: CommonErrorCode.MethodNotAllowed,
+  413: CommonErrorCode.PayloadTooLarge,
+  415: CommonErrorCode.UnsupportedMediaType,
+};
+
+/**
+ * One filter for every error: domain errors carry their code, Nest/Fastify errors are
+ * translated, and anything unexpected becomes a 500 without a stack trace in the body.
+ */
+@Catch()
+export class AllExceptionsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Errors');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    const { status, body } = this.toResponse(exception);
+    if (status >= 500) this.logger.error(exception instanceof Error ? exception.stack : String(exception));
+    void reply.status(status).header('content-type', 'application/json; charset=utf-8').send(body);
+  }
+
+  toResponse(exception: unknown): { status: number; body: ErrorBody } {
+    if (exception instanceof DomainError) {
+      return { status: httpStatusOf(exception.code), body: errorBody(exception.code, exception.message, exception.details) };
+    }
+    if (exception instanceof HttpException) return this.fromHttpException(exception);
+    const fastifyCode = (exception as { code?: string } | null)?.code;
+    if (fastifyCode && FASTIFY_CODES[fastifyCode]) {
+      const { status, code } = FASTIFY_CODES[fastifyCode];
+      return { status, body: errorBody(code, (exception as Error).message) };
+    }
+    const statusCode = (exception as { statusCode?: number } | null)?.statusCode;
+    if (statusCode && statusCode >= 400 && statusCode < 500) {
+      const code = HTTP_STATUS_CODES[statusCode] ?? CommonErrorCode.InvalidRequest;
+      return { status: statusCode, body: errorBody(code, (exception as Error).message) };
+    }
+    return { status: 500, body: errorBody(CommonErrorCode.Internal, 'Internal server error') };
+  }
+
+  private fromHttpException(exception: HttpException): { status: number; body: ErrorBody } {
+    const status = exception.getStatus();
+    const response = exception.getResponse() as string | { message?: string | string[] };
+    const raw = typeof response === 'string' ? response : response.message;
+    // ValidationPipe reports a list of messages: keep them all as details.
+    if (Array.isArray(raw)) {
+      return {
+        status,
+        body: errorBody(CommonErrorCode.ValidationFailed, raw.join('; '), { problems: raw }),
+      };
+    }
+    const code = status >= 500 ? CommonErrorCode.Internal : (HTTP_STATUS_CODES[status] ?? CommonErrorCode.InvalidRequest);
+    const message = status >= 500 ? 'Internal server error' : (raw ?? exception.message);
+    return { status, body: errorBody(code, message) };
+  }
+}

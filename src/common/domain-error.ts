@@ -1,0 +1,65 @@
+/**
+ * Base of every module's error class. A module defines its own codes (an enum) and throws
+ * `new XxxError(code, message, details)`; the global filter maps the code to an HTTP status
+ * and to the error body of API.md, so controllers and services never pick status codes.
+ */
+export class DomainError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Codes shared by all modules (transport-level mistakes and the catch-all). */
+export enum CommonErrorCode {
+  ValidationFailed = 'VALIDATION_FAILED',
+  InvalidRequest = 'INVALID_REQUEST',
+  NotFound = 'NOT_FOUND',
+  MethodNotAllowed = 'METHOD_NOT_ALLOWED',
+  PayloadTooLarge = 'PAYLOAD_TOO_LARGE',
+  UnsupportedMediaType = 'UNSUPPORTED_MEDIA_TYPE',
+  Unauthenticated = 'UNAUTHENTICATED',
+  Forbidden = 'FORBIDDEN',
+  ServiceUnavailable = 'SERVICE_UNAVAILABLE',
+  Internal = 'INTERNAL',
+}
+
+export class CommonError extends DomainError {
+  constructor(code: CommonErrorCode, message: string, details: Record<string, unknown> = {}) {
+    super(code, message, details);
+  }
+}
+
+/** The one place that says which HTTP status a code maps to. */
+const STATUS_BY_CODE: Record<string, number> = {
+  VALIDATION_FAILED: 400,
+  INVALID_REQUEST: 400,
+  INVALID_MODEL_NAME: 400,
+  INVALID_ALIAS_NAME: 400,
+  ARTIFACT_MISSING: 400,
+  ARCHIVE_UNSAFE: 400,
+  INVALID_CURSOR: 400,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  MODEL_NOT_FOUND: 404,
+  VERSION_NOT_FOUND: 404,
+  ALIAS_NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  VERSION_IN_USE: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  ARTIFACT_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  ARTIFACT_INVALID: 422,
+  MLMODEL_INVALID: 422,
+  SERVICE_UNAVAILABLE: 503,
+  INTERNAL: 500,
+};
+
+export function httpStatusOf(code: string): number {
+  return STATUS_BY_CODE[code] ?? 400;
+}

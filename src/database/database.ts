@@ -1,0 +1,82 @@
+import { Logger } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { MIGRATIONS } from '../../migrations';
+import { AppConfig } from '../config/app-config';
+import { ENTITIES } from './entities';
+import { EmbeddedPostgres } from './embedded-postgres';
+
+/** Any fixed number: the advisory lock that serialises migrations across replicas. */
+const MIGRATION_LOCK_KEY = 7_316_002;
+
+/**
+ * The database the service runs on: an external Postgres (`DATABASE_URL`) or the embedded
+ * PGlite. Opening it applies pending migrations, one replica at a time.
+ */
+export class Database {
+  private readonly logger = new Logger('Database');
+  migrationsDone = false;
+
+  private constructor(
+    readonly dataSource: DataSource,
+    private readonly embedded: EmbeddedPostgres | null,
+  ) {}
+
+  static async open(config: AppConfig, options: { runMigrations?: boolean } = {}): Promise<Database> {
+    const embedded = config.usesEmbeddedDatabase
+      ? await EmbeddedPostgres.start(config.dataDir, config.MMS_DB_POOL_SIZE + 10)
+      : null;
+    const dataSource = new DataSource({
+      type: 'postgres',
+      url: embedded?.url ?? config.DATABASE_URL,
+      entities: ENTITIES,
+      migrations: MIGRATIONS,
+      migrationsTableName: 'schema_migrations',
+      synchronize: false,
+      logging: false,
+      poolSize: config.MMS_DB_POOL_SIZE,
+      // Fail fast when the database is unreachable rather than hanging requests.
+      extra: { connectionTimeoutMillis: 5000 },
+    });
+    try {
+      await dataSource.initialize();
+    } catch (error) {
+      await embedded?.stop();
+      throw error;
+    }
+    const database = new Database(dataSource, embedded);
+    if (options.runMigrations ?? true) await database.migrate();
+    database.logger.log(embedded ? `embedded PGlite in ${config.dataDir}/pg` : 'external PostgreSQL (DATABASE_URL)');
+    return database;
+  }
+
+  /** Applies pending migrations under an advisory lock so concurrent replicas don't race. */
+  async migrate(): Promise<string[]> {
+    const runner = this.dataSource.createQueryRunner();
+    await runner.connect();
+    try {
+      await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+      const applied = await this.dataSource.runMigrations({ transaction: 'each' });
+      for (const m of applied) this.logger.log(`applied migration ${m.name}`);
+      this.migrationsDone = true;
+      return applied.map((m) => m.name);
+    } finally {
+      await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
+      await runner.release();
+    }
+  }
+
+  /** True when the database answers a trivial query within the pool's timeout. */
+  async ping(): Promise<boolean> {
+    try {
+      await this.dataSource.query('SELECT 1');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.dataSource.isInitialized) await this.dataSource.destroy();
+    await this.embedded?.stop();
+  }
+}

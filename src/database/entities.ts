@@ -1,0 +1,6 @@
+import { ModelAliasEntity } from '../registry/entities/model-alias.entity';
+import { ModelVersionEntity } from '../registry/entities/model-version.entity';
+import { ModelEntity } from '../registry/entities/model.entity';
+import { TenantEntity } from '../tenancy/entities/tenant.entity';
+
+export const ENTITIES = [TenantEntity, ModelEntity, ModelVersionEntity, ModelAliasEntity];

@@ -1,0 +1,48 @@
+import { Injectable } from '@nestjs/common';
+import * as fsp from 'node:fs/promises';
+import { AppConfig } from '../../config/app-config';
+import { ModelStore, StagedFile } from '../store/model-store';
+import { InspectedArtifact } from './artifact.types';
+import { extractMlflowModel } from './mlflow-archive';
+import { OnnxInspector } from './onnx-inspector';
+
+const ZIP_MAGIC = Buffer.from([0x50, 0x4b, 0x03, 0x04]);
+
+/**
+ * Turns a staged upload into a servable artifact: a bare ONNX file, or an MLflow model
+ * zip whose onnx flavor names the file. Either way the ONNX file is proven to load.
+ */
+@Injectable()
+export class ArtifactInspector {
+  constructor(
+    private readonly onnx: OnnxInspector,
+    private readonly store: ModelStore,
+    private readonly config: AppConfig,
+  ) {}
+
+  async inspect(upload: StagedFile): Promise<InspectedArtifact> {
+    if (await startsWith(upload.path, ZIP_MAGIC)) {
+      const mlflow = await extractMlflowModel(upload.path, this.store, this.config.MMS_MAX_ARTIFACT_BYTES);
+      try {
+        const signature = await this.onnx.inspect(mlflow.onnx.path);
+        return { format: 'mlflow', onnxPath: mlflow.onnx.path, onnxSha256: mlflow.onnx.sha256, signature, mlflow: mlflow.metadata };
+      } catch (error) {
+        await this.store.discard(mlflow.onnx.path);
+        throw error;
+      }
+    }
+    const signature = await this.onnx.inspect(upload.path);
+    return { format: 'onnx', onnxPath: upload.path, onnxSha256: upload.sha256, signature, mlflow: null };
+  }
+}
+
+async function startsWith(file: string, magic: Buffer): Promise<boolean> {
+  const handle = await fsp.open(file, 'r');
+  try {
+    const head = Buffer.alloc(magic.length);
+    const { bytesRead } = await handle.read(head, 0, magic.length, 0);
+    return bytesRead === magic.length && head.equals(magic);
+  } finally {
+    await handle.close();
+  }
+}

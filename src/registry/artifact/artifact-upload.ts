@@ -1,0 +1,63 @@
+import type { Multipart } from '@fastify/multipart';
+import { RegistryError, RegistryErrorCode } from '../registry.error';
+import { ModelStore, StagedFile } from '../store/model-store';
+
+export interface ArtifactUpload {
+  artifact: StagedFile;
+  filename: string;
+  fields: { segment?: string; tags?: string; description?: string };
+}
+
+const TEXT_FIELDS = new Set(['segment', 'tags', 'description']);
+
+/**
+ * Reads the multipart body of a version upload: the `artifact` part is streamed into the
+ * store's staging area (hashed on the way, never held in memory), the text parts collected.
+ * Whatever fails, no staged file is left behind.
+ */
+export async function readArtifactUpload(parts: AsyncIterable<Multipart>, store: ModelStore, maxBytes: number): Promise<ArtifactUpload> {
+  let artifact: StagedFile | undefined;
+  let filename = '';
+  const fields: ArtifactUpload['fields'] = {};
+  try {
+    for await (const part of parts) {
+      if (part.type === 'file') {
+        if (part.fieldname !== 'artifact' || artifact) {
+          part.file.resume();
+          throw new RegistryError(RegistryErrorCode.InvalidRequest, `Unexpected file part '${part.fieldname}': send exactly one part named 'artifact'`, {
+            part: part.fieldname,
+          });
+        }
+        filename = part.filename;
+        artifact = await store.stage(part.file);
+        if (part.file.truncated) throw tooLarge(maxBytes);
+      } else {
+        const name = part.fieldname as keyof ArtifactUpload['fields'];
+        if (!TEXT_FIELDS.has(name)) {
+          throw new RegistryError(RegistryErrorCode.InvalidRequest, `Unknown part '${part.fieldname}': expected artifact, segment, tags or description`, {
+            part: part.fieldname,
+          });
+        }
+        if (part.valueTruncated) throw new RegistryError(RegistryErrorCode.InvalidRequest, `Part '${name}' is too long`, { part: name });
+        fields[name] = String(part.value);
+      }
+    }
+  } catch (error) {
+    if (artifact) await store.discard(artifact.path);
+    throw (error as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE' ? tooLarge(maxBytes) : error;
+  }
+  if (!artifact) {
+    throw new RegistryError(RegistryErrorCode.ArtifactMissing, "The upload has no 'artifact' file part (an .onnx file or a zipped MLflow model)");
+  }
+  if (artifact.sizeBytes === 0) {
+    await store.discard(artifact.path);
+    throw new RegistryError(RegistryErrorCode.ArtifactInvalid, 'The artifact is empty');
+  }
+  return { artifact, filename, fields };
+}
+
+function tooLarge(maxBytes: number): RegistryError {
+  return new RegistryError(RegistryErrorCode.ArtifactTooLarge, `The artifact is larger than the limit of ${maxBytes} bytes (MMS_MAX_ARTIFACT_BYTES)`, {
+    limitBytes: maxBytes,
+  });
+}

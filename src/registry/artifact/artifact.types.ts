@@ -1,0 +1,25 @@
+export type ArtifactFormat = 'onnx' | 'mlflow';
+
+/** One input or output of a model as the runtime reports it. */
+export interface TensorSpec {
+  name: string;
+  /** onnxruntime's element type: float32, float64, int64, int32, bool, string, … */
+  type: string;
+  /** Fixed sizes as numbers, symbolic dimensions (batch) as their name, unknown as null. */
+  shape: Array<number | string | null>;
+}
+
+export interface ModelSignature {
+  inputs: TensorSpec[];
+  outputs: TensorSpec[];
+}
+
+/** What an uploaded artifact turned out to be, once checked. */
+export interface InspectedArtifact {
+  format: ArtifactFormat;
+  /** The ONNX file the runtime loads, still a temp file in the store. */
+  onnxPath: string;
+  onnxSha256: string;
+  signature: ModelSignature;
+  mlflow: Record<string, unknown> | null;
+}

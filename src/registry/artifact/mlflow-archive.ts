@@ -1,0 +1,165 @@
+import * as path from 'node:path';
+import * as yauzl from 'yauzl';
+import { parse as parseYaml } from 'yaml';
+import { RegistryError, RegistryErrorCode } from '../registry.error';
+import { ModelStore, StagedFile } from '../store/model-store';
+
+const MLMODEL_MAX_BYTES = 1024 * 1024;
+const S_IFMT = 0o170000;
+const S_IFLNK = 0o120000;
+
+export interface MlflowModel {
+  /** The ONNX file named by the `onnx` flavor, staged in the store. */
+  onnx: StagedFile;
+  /** What we keep of the MLmodel file: the onnx flavor, the signature, run and model ids. */
+  metadata: Record<string, unknown>;
+}
+
+/**
+ * Reads an MLflow model directory uploaded as a zip: finds `MLmodel`, checks that its
+ * `onnx` flavor names a model file, and stages that file in the store. Any entry that would
+ * land outside its folder (`../`, absolute paths, links) refuses the whole archive.
+ */
+export async function extractMlflowModel(zipPath: string, store: ModelStore, maxUnpackedBytes: number): Promise<MlflowModel> {
+  const zip = await openZip(zipPath);
+  try {
+    const entries = await readEntries(zip);
+    checkArchiveIsSafe(entries, maxUnpackedBytes);
+    const mlmodelEntry = findMlmodel(entries);
+    const root = path.posix.dirname(mlmodelEntry.fileName);
+    const mlmodel = parseMlmodel(await readSmallEntry(zip, mlmodelEntry));
+    const onnxFlavor = mlmodel.flavors?.onnx;
+    const dataPath = onnxFlavor?.data;
+    if (!onnxFlavor || typeof dataPath !== 'string' || !dataPath) {
+      const flavors = Object.keys(mlmodel.flavors ?? {});
+      throw new RegistryError(RegistryErrorCode.MlmodelInvalid, 'The MLmodel file has no onnx flavor naming the model file', { flavors });
+    }
+    const onnxName = path.posix.normalize(path.posix.join(root, dataPath));
+    if (!isInside(root, onnxName)) {
+      throw new RegistryError(RegistryErrorCode.ArchiveUnsafe, 'The onnx flavor points outside the model directory', { data: dataPath });
+    }
+    const onnxEntry = entries.find((e) => e.fileName === onnxName);
+    if (!onnxEntry) {
+      throw new RegistryError(RegistryErrorCode.MlmodelInvalid, `The onnx flavor names '${dataPath}', which is not in the archive`, { data: dataPath });
+    }
+    const onnx = await store.stage(await zip.openReadStreamPromise(onnxEntry));
+    return { onnx, metadata: keptMetadata(mlmodel) };
+  } finally {
+    zip.close();
+  }
+}
+
+interface MlmodelFile {
+  flavors?: Record<string, Record<string, unknown> | undefined>;
+  signature?: { inputs?: string; outputs?: string; params?: string };
+  run_id?: string;
+  model_uuid?: string;
+  utc_time_created?: string;
+}
+
+async function openZip(zipPath: string): Promise<yauzl.ZipFile> {
+  try {
+    return await yauzl.openPromise(zipPath, { lazyEntries: true, autoClose: false, validateEntrySizes: true });
+  } catch (error) {
+    throw archiveError(error);
+  }
+}
+
+function readEntries(zip: yauzl.ZipFile): Promise<yauzl.Entry[]> {
+  return new Promise((resolve, reject) => {
+    const entries: yauzl.Entry[] = [];
+    zip.on('entry', (entry: yauzl.Entry) => {
+      entries.push(entry);
+      zip.readEntry();
+    });
+    zip.on('end', () => resolve(entries));
+    zip.on('error', (error) => reject(archiveError(error)));
+    zip.readEntry();
+  });
+}
+
+/** yauzl refuses `../` and absolute names itself: report those as unsafe, the rest as unreadable. */
+function archiveError(error: unknown): RegistryError {
+  const message = (error as Error).message ?? String(error);
+  if (/invalid relative path|absolute path|invalid characters/i.test(message)) {
+    return new RegistryError(RegistryErrorCode.ArchiveUnsafe, 'The archive has an entry that would land outside its folder', { reason: message });
+  }
+  return new RegistryError(RegistryErrorCode.ArtifactInvalid, 'The artifact is neither an ONNX model nor a readable zip archive', { reason: message });
+}
+
+function checkArchiveIsSafe(entries: yauzl.Entry[], maxUnpackedBytes: number): void {
+  let total = 0;
+  for (const entry of entries) {
+    const name = entry.fileName;
+    const mode = (entry.externalFileAttributes >>> 16) & S_IFMT;
+    if (mode === S_IFLNK) {
+      throw new RegistryError(RegistryErrorCode.ArchiveUnsafe, `The archive holds a symbolic link: ${name}`, { entry: name });
+    }
+    const normalized = path.posix.normalize(name);
+    if (name.includes('\\') || name.includes('\0') || path.posix.isAbsolute(name) || /^[a-zA-Z]:/.test(name) || normalized.split('/').includes('..')) {
+      throw new RegistryError(RegistryErrorCode.ArchiveUnsafe, `The archive entry '${name}' would land outside its folder`, { entry: name });
+    }
+    total += entry.uncompressedSize;
+  }
+  if (total > maxUnpackedBytes) {
+    throw new RegistryError(RegistryErrorCode.ArtifactTooLarge, `The archive unpacks to ${total} bytes, more than the limit of ${maxUnpackedBytes}`, {
+      limitBytes: maxUnpackedBytes,
+    });
+  }
+}
+
+/** The shallowest `MLmodel` file marks the model directory (zips often wrap it in a folder). */
+function findMlmodel(entries: yauzl.Entry[]): yauzl.Entry {
+  const candidates = entries
+    .filter((e) => path.posix.basename(e.fileName) === 'MLmodel' && !e.fileName.endsWith('/'))
+    .sort((a, b) => a.fileName.split('/').length - b.fileName.split('/').length);
+  if (!candidates.length) {
+    throw new RegistryError(RegistryErrorCode.MlmodelInvalid, 'The zip archive has no MLmodel file: upload an .onnx file or a zipped MLflow model directory');
+  }
+  return candidates[0];
+}
+
+async function readSmallEntry(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<string> {
+  if (entry.uncompressedSize > MLMODEL_MAX_BYTES) {
+    throw new RegistryError(RegistryErrorCode.MlmodelInvalid, 'The MLmodel file is implausibly large');
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of await zip.openReadStreamPromise(entry)) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function parseMlmodel(text: string): MlmodelFile {
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(text);
+  } catch (error) {
+    throw new RegistryError(RegistryErrorCode.MlmodelInvalid, 'The MLmodel file is not valid YAML', { reason: (error as Error).message });
+  }
+  if (!parsed || typeof parsed !== 'object') throw new RegistryError(RegistryErrorCode.MlmodelInvalid, 'The MLmodel file is empty');
+  return parsed as MlmodelFile;
+}
+
+function keptMetadata(mlmodel: MlmodelFile): Record<string, unknown> {
+  const parseJson = (text?: string) => {
+    if (typeof text !== 'string') return undefined;
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return undefined;
+    }
+  };
+  return {
+    flavor: mlmodel.flavors?.onnx,
+    signature: mlmodel.signature
+      ? { inputs: parseJson(mlmodel.signature.inputs), outputs: parseJson(mlmodel.signature.outputs) }
+      : undefined,
+    runId: mlmodel.run_id,
+    modelUuid: mlmodel.model_uuid,
+    utcTimeCreated: mlmodel.utc_time_created,
+  };
+}
+
+function isInside(root: string, candidate: string): boolean {
+  if (root === '.' || root === '') return !candidate.startsWith('../') && candidate !== '..' && !path.posix.isAbsolute(candidate);
+  return candidate.startsWith(`${root}/`);
+}

@@ -1,0 +1,38 @@
+import { RegistryError, RegistryErrorCode } from './registry.error';
+
+export const MODEL_NAME = /^[a-z0-9][a-z0-9._-]{0,127}$/;
+/** Alias names start with a letter so they can never be mistaken for a version number. */
+export const ALIAS_NAME = /^[a-z][a-z0-9_-]{0,63}$/;
+
+export function assertModelName(name: string): void {
+  if (!MODEL_NAME.test(name)) {
+    throw new RegistryError(RegistryErrorCode.InvalidModelName, `Model name '${truncate(name)}' must match ${MODEL_NAME.source}`, {
+      name: truncate(name),
+      pattern: MODEL_NAME.source,
+    });
+  }
+}
+
+export function assertAliasName(alias: string): void {
+  if (!ALIAS_NAME.test(alias)) {
+    throw new RegistryError(RegistryErrorCode.InvalidAliasName, `Alias '${truncate(alias)}' must match ${ALIAS_NAME.source}`, {
+      alias: truncate(alias),
+      pattern: ALIAS_NAME.source,
+    });
+  }
+}
+
+/** Version numbers in paths: positive integers only. */
+export function parseVersionNumber(raw: string | number): number {
+  const n = typeof raw === 'number' ? raw : /^[0-9]{1,9}$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isInteger(n) || n < 1) {
+    throw new RegistryError(RegistryErrorCode.InvalidRequest, `Version '${truncate(String(raw))}' must be a positive integer`, {
+      version: truncate(String(raw)),
+    });
+  }
+  return n;
+}
+
+function truncate(text: string): string {
+  return text.length > 140 ? `${text.slice(0, 140)}…` : text;
+}

@@ -1,0 +1,164 @@
+import { Injectable } from '@nestjs/common';
+import type { Multipart } from '@fastify/multipart';
+import { AuthContext } from '../auth/auth-context';
+import { AppConfig } from '../config/app-config';
+import { ArtifactInspector } from './artifact/artifact-inspector.service';
+import { readArtifactUpload } from './artifact/artifact-upload';
+import { InspectedArtifact } from './artifact/artifact.types';
+import { UpdateModelDto } from './dto/update-model.dto';
+import { ModelEntity } from './entities/model.entity';
+import { mergeLabels, parseLabels, parseLabelsField } from './labels';
+import { encodeCursor, parseModelListQuery } from './model-list-query';
+import { ModelsRepository } from './models.repository';
+import { assertAliasName, assertModelName, parseVersionNumber } from './names';
+import { RegistryError, RegistryErrorCode } from './registry.error';
+import { aliasView, AliasView, modelSummaryView, ModelSummaryView, modelView, ModelView, versionView, VersionView } from './registry.views';
+import { ModelStore } from './store/model-store';
+
+const MAX_DESCRIPTION = 10_000;
+
+@Injectable()
+export class RegistryService {
+  constructor(
+    private readonly models: ModelsRepository,
+    private readonly store: ModelStore,
+    private readonly inspector: ArtifactInspector,
+    private readonly config: AppConfig,
+  ) {}
+
+  /**
+   * Registers a new version from a multipart upload. Order matters for atomicity: stage,
+   * prove it loads, move the blob to its content address, then insert the rows in one
+   * transaction. A failure at any step leaves no row, and no file but an unreferenced
+   * blob that the store's sweep removes.
+   */
+  async registerVersion(ctx: AuthContext, name: string, parts: AsyncIterable<Multipart>): Promise<VersionView> {
+    assertModelName(name);
+    const upload = await readArtifactUpload(parts, this.store, this.config.MMS_MAX_ARTIFACT_BYTES);
+    let inspected: InspectedArtifact | undefined;
+    try {
+      const segment = parseLabelsField('segment', upload.fields.segment);
+      const tags = parseLabelsField('tags', upload.fields.tags) ?? {};
+      const description = parseDescription(upload.fields.description);
+      inspected = await this.inspector.inspect(upload.artifact);
+      await this.store.commit(inspected.onnxPath, inspected.onnxSha256);
+      const { model, version } = await this.models.appendVersion(ctx.tenantId, name, {
+        sha256: upload.artifact.sha256,
+        sizeBytes: upload.artifact.sizeBytes,
+        format: inspected.format,
+        modelSha256: inspected.onnxSha256,
+        signature: inspected.signature,
+        mlflow: inspected.mlflow,
+        tags,
+        description,
+        segment,
+        createdBy: ctx.principal,
+      });
+      return versionView(model, version);
+    } finally {
+      // The uploaded zip is never kept; a bare .onnx upload was moved by commit (or failed).
+      await this.store.discard(upload.artifact.path);
+      if (inspected && inspected.onnxPath !== upload.artifact.path) await this.store.discard(inspected.onnxPath);
+    }
+  }
+
+  async listModels(ctx: AuthContext, query: Record<string, unknown>): Promise<{ items: ModelSummaryView[]; nextCursor: string | null }> {
+    const filter = parseModelListQuery(query);
+    // One row more than asked tells whether there is a next page without a count query.
+    const rows = await this.models.listModels(ctx.tenantId, { ...filter, limit: filter.limit + 1 });
+    const page = rows.slice(0, filter.limit);
+    const nextCursor = rows.length > filter.limit ? encodeCursor(page[page.length - 1].model.name) : null;
+    return { items: page.map((r) => modelSummaryView(r.model, r.latest)), nextCursor };
+  }
+
+  async getModel(ctx: AuthContext, name: string): Promise<ModelView> {
+    const model = await this.requireModel(ctx, name);
+    const [versions, aliases] = await Promise.all([
+      this.models.findVersionsOfModel(ctx.tenantId, model.id),
+      this.models.findAliasesOfModel(ctx.tenantId, model.id),
+    ]);
+    return modelView(model, versions, aliases);
+  }
+
+  async getVersion(ctx: AuthContext, name: string, rawVersion: string): Promise<VersionView> {
+    const model = await this.requireModel(ctx, name);
+    const version = await this.models.findVersion(ctx.tenantId, model.id, parseVersionNumber(rawVersion));
+    if (!version) throw versionNotFound(name, rawVersion);
+    return versionView(model, version);
+  }
+
+  /** PATCH: `tags` and `segment` are JSON merge patches (null removes a key); `description` is replaced. */
+  async updateModel(ctx: AuthContext, name: string, patch: UpdateModelDto): Promise<ModelView> {
+    const model = await this.requireModel(ctx, name);
+    const changes: Partial<Pick<ModelEntity, 'description' | 'segment' | 'tags'>> = {};
+    if (patch.tags !== undefined) changes.tags = mergeLabels(model.tags, parseLabels('tags', patch.tags, { allowNull: true }));
+    if (patch.segment !== undefined) changes.segment = mergeLabels(model.segment, parseLabels('segment', patch.segment, { allowNull: true }));
+    if (patch.description !== undefined) changes.description = patch.description;
+    if (Object.keys(changes).length) await this.models.updateModel(ctx.tenantId, model.id, changes);
+    return this.getModel(ctx, name);
+  }
+
+  async deleteVersion(ctx: AuthContext, name: string, rawVersion: string): Promise<void> {
+    assertModelName(name);
+    const number = parseVersionNumber(rawVersion);
+    await this.models.withModelLocked(ctx.tenantId, name, async (tx, model) => {
+      if (!model) throw modelNotFound(name);
+      if (!(await this.models.findVersion(ctx.tenantId, model.id, number, tx))) throw versionNotFound(name, rawVersion);
+      const aliases = await this.models.findAliasesPointingAt(tx, ctx.tenantId, model.id, number);
+      if (aliases.length) {
+        const names = aliases.map((a) => a.alias);
+        throw new RegistryError(RegistryErrorCode.VersionInUse, `Version ${number} of '${name}' is still the target of alias ${names.join(', ')}: move or delete the alias first`, {
+          aliases: names,
+        });
+      }
+      await this.models.deleteVersion(tx, ctx.tenantId, model.id, number);
+    });
+  }
+
+  async deleteModel(ctx: AuthContext, name: string): Promise<void> {
+    assertModelName(name);
+    if (!(await this.models.deleteModel(ctx.tenantId, name))) throw modelNotFound(name);
+  }
+
+  async setAlias(ctx: AuthContext, name: string, alias: string, rawVersion: number): Promise<AliasView> {
+    assertModelName(name);
+    assertAliasName(alias);
+    const number = parseVersionNumber(rawVersion);
+    return this.models.withModelLocked(ctx.tenantId, name, async (tx, model) => {
+      if (!model) throw modelNotFound(name);
+      if (!(await this.models.findVersion(ctx.tenantId, model.id, number, tx))) throw versionNotFound(name, String(number));
+      return aliasView(model, await this.models.upsertAlias(tx, ctx.tenantId, model.id, alias, number));
+    });
+  }
+
+  async deleteAlias(ctx: AuthContext, name: string, alias: string): Promise<void> {
+    const model = await this.requireModel(ctx, name);
+    assertAliasName(alias);
+    if (!(await this.models.deleteAlias(ctx.tenantId, model.id, alias))) {
+      throw new RegistryError(RegistryErrorCode.AliasNotFound, `Model '${name}' has no alias '${alias}'`, { name, alias });
+    }
+  }
+
+  private async requireModel(ctx: AuthContext, name: string): Promise<ModelEntity> {
+    assertModelName(name);
+    const model = await this.models.findModelByName(ctx.tenantId, name);
+    if (!model) throw modelNotFound(name);
+    return model;
+  }
+}
+
+function modelNotFound(name: string): RegistryError {
+  return new RegistryError(RegistryErrorCode.ModelNotFound, `Model '${name}' not found`, { name });
+}
+
+function versionNotFound(name: string, version: string): RegistryError {
+  return new RegistryError(RegistryErrorCode.VersionNotFound, `Model '${name}' has no version ${version}`, { name, version });
+}
+
+function parseDescription(text: string | undefined): string | null {
+  if (text === undefined || text === '') return null;
+  if (text.length > MAX_DESCRIPTION) {
+    throw new RegistryError(RegistryErrorCode.InvalidRequest, `description is longer than ${MAX_DESCRIPTION} characters`, { field: 'description' });
+  }
+  return text;
+}

@@ -1,0 +1,134 @@
+import { createHash, randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { ModelStore, StagedFile } from './model-store';
+
+const SHA256 = /^[0-9a-f]{64}$/;
+
+/** The model store on a local (or mounted) filesystem: `<root>/sha256/<hash>`, `<root>/tmp/`. */
+export class LocalModelStore extends ModelStore {
+  private readonly blobDir: string;
+  private readonly tmpDir: string;
+
+  constructor(private readonly root: string) {
+    super();
+    this.blobDir = path.join(root, 'sha256');
+    this.tmpDir = path.join(root, 'tmp');
+  }
+
+  async init(): Promise<void> {
+    await fsp.mkdir(this.blobDir, { recursive: true });
+    await fsp.mkdir(this.tmpDir, { recursive: true });
+  }
+
+  async stage(source: Readable): Promise<StagedFile> {
+    const file = path.join(this.tmpDir, `${randomUUID()}.part`);
+    const hash = createHash('sha256');
+    let sizeBytes = 0;
+    // Hash and count on the way to disk: the artifact is never held in memory whole.
+    const meter = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        hash.update(chunk);
+        sizeBytes += chunk.length;
+        done(null, chunk);
+      },
+    });
+    try {
+      await pipeline(source, meter, fs.createWriteStream(file, { flags: 'wx' }));
+    } catch (error) {
+      await fsp.rm(file, { force: true });
+      throw error;
+    }
+    return { path: file, sha256: hash.digest('hex'), sizeBytes };
+  }
+
+  async commit(stagedPath: string, sha256: string): Promise<void> {
+    assertSha(sha256);
+    const target = this.blobPath(sha256);
+    const handle = await fsp.open(stagedPath, 'r');
+    try {
+      await handle.sync(); // the bytes are on disk before the name points at them
+    } finally {
+      await handle.close();
+    }
+    if (await exists(target)) {
+      // Stored already: keep the old blob, and touch it so a concurrent sweep spares it.
+      const now = new Date();
+      await fsp.utimes(target, now, now);
+      await fsp.rm(stagedPath, { force: true });
+      return;
+    }
+    await fsp.rename(stagedPath, target);
+    await syncDir(this.blobDir);
+  }
+
+  async discard(stagedPath: string): Promise<void> {
+    await fsp.rm(stagedPath, { force: true });
+  }
+
+  async localPath(sha256: string): Promise<string> {
+    assertSha(sha256);
+    return this.blobPath(sha256);
+  }
+
+  async has(sha256: string): Promise<boolean> {
+    return SHA256.test(sha256) && exists(this.blobPath(sha256));
+  }
+
+  async isWritable(): Promise<boolean> {
+    try {
+      await fsp.access(this.blobDir, fs.constants.W_OK);
+      await fsp.access(this.tmpDir, fs.constants.W_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async sweep(isReferenced: (sha256: string) => Promise<boolean>, olderThanMs: number): Promise<number> {
+    const cutoff = Date.now() - olderThanMs;
+    let removed = 0;
+    for (const name of await fsp.readdir(this.blobDir)) {
+      const file = this.blobPath(name);
+      const stat = await fsp.stat(file).catch(() => null);
+      if (!stat || stat.mtimeMs > cutoff || !SHA256.test(name)) continue;
+      if (await isReferenced(name)) continue;
+      await fsp.rm(file, { force: true });
+      removed++;
+    }
+    // Staged files older than the cutoff belong to uploads that died mid-way.
+    for (const name of await fsp.readdir(this.tmpDir)) {
+      const file = path.join(this.tmpDir, name);
+      const stat = await fsp.stat(file).catch(() => null);
+      if (stat && stat.mtimeMs < cutoff) await fsp.rm(file, { force: true });
+    }
+    return removed;
+  }
+
+  private blobPath(sha256: string): string {
+    return path.join(this.blobDir, sha256);
+  }
+}
+
+function assertSha(sha256: string): void {
+  if (!SHA256.test(sha256)) throw new Error(`not a sha256 digest: ${sha256}`);
+}
+
+async function exists(file: string): Promise<boolean> {
+  return fsp.access(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const handle = await fsp.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

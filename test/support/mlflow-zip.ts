@@ -1,0 +1,74 @@
+import { ZipFile } from 'yazl';
+
+export interface ZipEntry {
+  name: string;
+  data: Buffer | string;
+  /** Unix mode, e.g. 0o120777 for a symbolic link. */
+  mode?: number;
+}
+
+/** Builds a zip in memory. */
+export function buildZip(entries: ZipEntry[]): Promise<Buffer> {
+  const zip = new ZipFile();
+  for (const e of entries) zip.addBuffer(Buffer.from(e.data), e.name, e.mode ? { mode: e.mode } : {});
+  zip.end();
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    zip.outputStream.on('data', (c: Buffer) => chunks.push(c));
+    zip.outputStream.on('end', () => resolve(Buffer.concat(chunks)));
+    zip.outputStream.on('error', reject);
+  });
+}
+
+/** An MLflow model directory as `mlflow.onnx.save_model` writes it, zipped (optionally inside a folder). */
+export function mlflowZip(
+  onnx: Buffer,
+  options: { folder?: string; dataPath?: string; onnxEntry?: string; extra?: ZipEntry[] } = {},
+): Promise<Buffer> {
+  const prefix = options.folder ? `${options.folder}/` : '';
+  const data = options.dataPath ?? 'model.onnx';
+  const mlmodel = [
+    'artifact_path: model',
+    'flavors:',
+    '  onnx:',
+    '    code: null',
+    `    data: ${data}`,
+    '    onnx_version: 1.16.0',
+    '    providers: [CPUExecutionProvider]',
+    '  python_function:',
+    `    data: ${data}`,
+    '    env: {conda: conda.yaml, virtualenv: python_env.yaml}',
+    '    loader_module: mlflow.onnx',
+    '    python_version: 3.11.7',
+    'mlflow_version: 2.17.0',
+    'model_uuid: 5f0c6a2d2f7e4d0e9a1b6c3d4e5f6a7b',
+    'run_id: 0123456789abcdef',
+    'signature:',
+    `  inputs: '[{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 6]}}]'`,
+    `  outputs: '[{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 1]}}]'`,
+    'utc_time_created: "2026-11-24 02:00:00.000000"',
+  ].join('\n');
+  return buildZip([
+    { name: `${prefix}MLmodel`, data: mlmodel },
+    { name: options.onnxEntry ?? `${prefix}${data}`, data: onnx },
+    { name: `${prefix}conda.yaml`, data: 'name: mlflow-env\n' },
+    ...(options.extra ?? []),
+  ]);
+}
+
+/**
+ * yazl refuses unsafe names, so an attacker's archive is made by writing a harmless name of
+ * the same length and patching the bytes (local header and central directory alike).
+ */
+export function patchEntryName(zip: Buffer, from: string, to: string): Buffer {
+  if (from.length !== to.length) throw new Error('names must have equal length');
+  const out = Buffer.from(zip);
+  const needle = Buffer.from(from);
+  let at = out.indexOf(needle);
+  if (at < 0) throw new Error(`${from} not in zip`);
+  while (at >= 0) {
+    out.write(to, at, 'latin1');
+    at = out.indexOf(needle, at + 1);
+  }
+  return out;
+}
