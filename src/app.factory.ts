@@ -5,6 +5,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
+import * as fs from 'node:fs';
 import { AppConfig, loadConfig } from './config/app-config';
 
 /** JSON bodies beyond this are refused (413); artifacts go through multipart with their own limit. */
@@ -16,7 +17,8 @@ const JSON_BODY_LIMIT = 32 * 1024 * 1024;
  */
 export async function createApp(env: NodeJS.ProcessEnv = process.env): Promise<NestFastifyApplication> {
   const config = loadConfig(env);
-  const adapter = new FastifyAdapter({ bodyLimit: JSON_BODY_LIMIT, trustProxy: true, maxParamLength: 1024 });
+  const https = config.MMS_TLS_CERT && config.MMS_TLS_KEY ? { cert: fs.readFileSync(config.MMS_TLS_CERT), key: fs.readFileSync(config.MMS_TLS_KEY) } : null;
+  const adapter = new FastifyAdapter({ bodyLimit: JSON_BODY_LIMIT, trustProxy: true, routerOptions: { maxParamLength: 1024 }, ...(https ? { https } : {}) });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forConfig(config), adapter, {
     logger: loggerLevels(config.LOG_LEVEL),
     abortOnError: false, // let the caller report boot errors (main prints them without a stack)

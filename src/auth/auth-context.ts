@@ -1,4 +1,9 @@
-export type Role = 'root' | 'admin' | 'publisher' | 'scorer';
+export type KeyRole = 'admin' | 'publisher' | 'scorer';
+export type Role = 'root' | KeyRole;
+
+/** Each role can do everything the roles below it can. */
+export const ROLE_RANK: Record<Role, number> = { scorer: 1, publisher: 2, admin: 3, root: 4 };
+export const KEY_ROLES: readonly KeyRole[] = ['admin', 'publisher', 'scorer'];
 
 /**
  * Who is calling, resolved once by the auth guard. Every service method that touches
@@ -7,9 +12,19 @@ export type Role = 'root' | 'admin' | 'publisher' | 'scorer';
 export interface AuthContext {
   readonly tenantId: string;
   readonly role: Role;
-  /** A non-secret name for audit fields: `root`, or a key id. */
+  /** A non-secret name for audit fields: `root`, or `key:<id>`. */
   readonly principal: string;
+  /** The API key behind the call (directly or through a token); null for root. */
+  readonly keyId: string | null;
+  /** How the caller authenticated. */
+  readonly via: 'root' | 'key' | 'token';
+  /** Model-name globs this caller is limited to; null = all of the tenant's models. */
+  readonly modelScope: readonly string[] | null;
 }
 
-/** The tenant the root credential acts in until per-tenant keys exist (created by the first migration). */
+/** The tenant the root credential acts in unless a request names another (`x-tenant`). */
 export const DEFAULT_TENANT_ID = '00000000-0000-0000-0000-000000000001';
+
+export function hasRole(ctx: AuthContext, needed: Role): boolean {
+  return ROLE_RANK[ctx.role] >= ROLE_RANK[needed];
+}

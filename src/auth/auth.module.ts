@@ -1,11 +1,21 @@
 import { Global, Logger, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { AppConfig } from '../config/app-config';
+import { ApiKeysRepository } from '../tenancy/api-keys.repository';
+import { KeysController } from '../tenancy/keys.controller';
+import { TenancyService } from '../tenancy/tenancy.service';
+import { TenantsController } from '../tenancy/tenants.controller';
+import { TenantsRepository } from '../tenancy/tenants.repository';
+import { AuthController } from './auth.controller';
 import { AuthGuard } from './auth.guard';
+import { CredentialResolver } from './credential-resolver.service';
 import { RootCredential } from './root-credential';
+import { TokenService } from './token.service';
 
+/** Credentials, tenants and keys: one module, since the guard needs tenants and tenants revoke credentials. */
 @Global()
 @Module({
+  controllers: [AuthController, TenantsController, KeysController],
   providers: [
     {
       provide: RootCredential,
@@ -20,8 +30,13 @@ import { RootCredential } from './root-credential';
       },
       inject: [AppConfig],
     },
+    TokenService,
+    CredentialResolver,
+    TenantsRepository,
+    ApiKeysRepository,
+    TenancyService,
     { provide: APP_GUARD, useClass: AuthGuard },
   ],
-  exports: [RootCredential],
+  exports: [RootCredential, TenancyService, CredentialResolver],
 })
 export class AuthModule {}

@@ -37,6 +37,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const { status, body } = this.toResponse(exception);
+    if (exception instanceof DomainError) void reply.headers(exception.headers);
     if (status >= 500) this.logger.error(exception instanceof Error ? exception.stack : String(exception));
     void reply.status(status).header('content-type', 'application/json; charset=utf-8').send(body);
   }

@@ -4,6 +4,9 @@
  * and to the error body of API.md, so controllers and services never pick status codes.
  */
 export class DomainError extends Error {
+  /** Response headers that belong to the error (e.g. Retry-After on 429). */
+  headers: Record<string, string> = {};
+
   constructor(
     readonly code: string,
     message: string,
@@ -11,6 +14,11 @@ export class DomainError extends Error {
   ) {
     super(message);
     this.name = new.target.name;
+  }
+
+  withHeader(name: string, value: string): this {
+    this.headers[name] = value;
+    return this;
   }
 }
 
@@ -45,6 +53,11 @@ const STATUS_BY_CODE: Record<string, number> = {
   INVALID_CURSOR: 400,
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
+  QUOTA_EXCEEDED: 403,
+  TENANT_NOT_FOUND: 404,
+  KEY_NOT_FOUND: 404,
+  TENANT_EXISTS: 409,
+  RATE_LIMITED: 429,
   NOT_FOUND: 404,
   MODEL_NOT_FOUND: 404,
   VERSION_NOT_FOUND: 404,
@@ -56,6 +69,14 @@ const STATUS_BY_CODE: Record<string, number> = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   ARTIFACT_INVALID: 422,
   MLMODEL_INVALID: 422,
+  // serving (src/serving/serving.error.ts)
+  INVALID_INPUT: 400,
+  NO_MODEL_FOR_SEGMENT: 404,
+  PIN_LIMIT_EXCEEDED: 409,
+  INFERENCE_FAILED: 422,
+  MODEL_LOAD_FAILED: 503,
+  MODEL_TOO_LARGE: 503,
+  WORKER_UNAVAILABLE: 503,
   SERVICE_UNAVAILABLE: 503,
   INTERNAL: 500,
 };

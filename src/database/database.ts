@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, MigrationExecutor } from 'typeorm';
 import { MIGRATIONS } from '../../migrations';
 import { AppConfig } from '../config/app-config';
 import { ENTITIES } from './entities';
@@ -33,7 +33,10 @@ export class Database {
       migrationsTableName: 'schema_migrations',
       synchronize: false,
       logging: false,
-      poolSize: config.MMS_DB_POOL_SIZE,
+      // PGlite is one session: pglite-socket interleaves concurrent connections message by
+      // message, which mixes up their extended-protocol statements. One connection serialises
+      // them cleanly (the predict hot path makes no query, so this costs little).
+      poolSize: embedded ? 1 : config.MMS_DB_POOL_SIZE,
       // Fail fast when the database is unreachable rather than hanging requests.
       extra: { connectionTimeoutMillis: 5000 },
     });
@@ -55,7 +58,10 @@ export class Database {
     await runner.connect();
     try {
       await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
-      const applied = await this.dataSource.runMigrations({ transaction: 'each' });
+      // On the lock's own connection: the embedded database has a pool of one.
+      const executor = new MigrationExecutor(this.dataSource, runner);
+      executor.transaction = 'each';
+      const applied = await executor.executePendingMigrations();
       for (const m of applied) this.logger.log(`applied migration ${m.name}`);
       this.migrationsDone = true;
       return applied.map((m) => m.name);

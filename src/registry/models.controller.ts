@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, Query, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
-import { Auth } from '../auth/auth.decorator';
+import { Auth, RequireRole } from '../auth/auth.decorator';
 import type { AuthContext } from '../auth/auth-context';
 import { CommonError, CommonErrorCode } from '../common/domain-error';
 import { SetAliasDto } from './dto/set-alias.dto';
@@ -15,6 +15,7 @@ export class ModelsController {
   constructor(private readonly registry: RegistryService) {}
 
   @Post(':name/versions')
+  @RequireRole('publisher')
   @ApiOperation({ summary: 'Register a new version (an .onnx file or a zipped MLflow model with an onnx flavor)' })
   @ApiConsumes('multipart/form-data')
   @ApiBody({
@@ -40,6 +41,7 @@ export class ModelsController {
   }
 
   @Get()
+  @RequireRole('scorer')
   @ApiOperation({ summary: 'List models, filtered by segment keys (segment.<key>=v), tags (tag.<key>=v) and name substring (q)' })
   @ApiQuery({ name: 'q', required: false })
   @ApiQuery({ name: 'limit', required: false, description: '1–1000, default 50' })
@@ -49,12 +51,14 @@ export class ModelsController {
   }
 
   @Get(':name')
+  @RequireRole('scorer')
   @ApiOperation({ summary: 'A model with its versions, aliases, segment and tags' })
   getModel(@Auth() ctx: AuthContext, @Param('name') name: string) {
     return this.registry.getModel(ctx, name);
   }
 
   @Patch(':name')
+  @RequireRole('publisher')
   @ApiOperation({ summary: 'Change description, or merge-patch tags and segment (null removes a key)' })
   updateModel(@Auth() ctx: AuthContext, @Param('name') name: string, @Body() body: UpdateModelDto) {
     return this.registry.updateModel(ctx, name, body);
@@ -62,12 +66,14 @@ export class ModelsController {
 
   @Delete(':name')
   @HttpCode(204)
+  @RequireRole('publisher')
   @ApiOperation({ summary: 'Delete a model with all its versions and aliases' })
   async deleteModel(@Auth() ctx: AuthContext, @Param('name') name: string) {
     await this.registry.deleteModel(ctx, name);
   }
 
   @Get(':name/versions/:version')
+  @RequireRole('scorer')
   @ApiOperation({ summary: 'One version' })
   getVersion(@Auth() ctx: AuthContext, @Param('name') name: string, @Param('version') version: string) {
     return this.registry.getVersion(ctx, name, version);
@@ -75,6 +81,7 @@ export class ModelsController {
 
   @Delete(':name/versions/:version')
   @HttpCode(204)
+  @RequireRole('publisher')
   @ApiOperation({ summary: 'Delete a version (409 while an alias points at it)' })
   @ApiResponse({ status: 409, description: 'An alias still points at the version' })
   async deleteVersion(@Auth() ctx: AuthContext, @Param('name') name: string, @Param('version') version: string) {
@@ -82,6 +89,7 @@ export class ModelsController {
   }
 
   @Put(':name/aliases/:alias')
+  @RequireRole('publisher')
   @ApiOperation({ summary: 'Point an alias (e.g. production, staging) at a version' })
   setAlias(@Auth() ctx: AuthContext, @Param('name') name: string, @Param('alias') alias: string, @Body() body: SetAliasDto) {
     return this.registry.setAlias(ctx, name, alias, body.version);
@@ -89,6 +97,7 @@ export class ModelsController {
 
   @Delete(':name/aliases/:alias')
   @HttpCode(204)
+  @RequireRole('publisher')
   @ApiOperation({ summary: 'Remove an alias' })
   async deleteAlias(@Auth() ctx: AuthContext, @Param('name') name: string, @Param('alias') alias: string) {
     await this.registry.deleteAlias(ctx, name, alias);

@@ -27,6 +27,8 @@ export interface ModelListFilter {
   /** Names after this one (cursor pagination, ordered by name). */
   after?: string;
   limit: number;
+  /** SQL LIKE patterns the name must match one of (a scorer key's model globs); undefined = any. */
+  nameLike?: string[];
 }
 
 export interface ModelListRow {
@@ -110,6 +112,7 @@ export class ModelsRepository {
     if (Object.keys(filter.tags).length) add((p) => `m.tags @> ${p}::jsonb`, JSON.stringify(filter.tags));
     if (filter.q) add((p) => `strpos(m.name, ${p}) > 0`, filter.q.toLowerCase());
     if (filter.after !== undefined) add((p) => `m.name > ${p}`, filter.after);
+    if (filter.nameLike) add((p) => `m.name LIKE ANY(${p}::text[])`, filter.nameLike);
     params.push(filter.limit);
     const ids = (await this.dataSource.query(
       `SELECT m.id FROM models m WHERE ${where.join(' AND ')} ORDER BY m.name LIMIT $${params.length}`,
@@ -185,6 +188,11 @@ export class ModelsRepository {
   async deleteAlias(tenantId: string, modelId: string, alias: string): Promise<boolean> {
     const result = await this.dataSource.manager.delete(ModelAliasEntity, { tenantId, modelId, alias });
     return (result.affected ?? 0) > 0;
+  }
+
+  /** Whether the tenant has a model of this name (quota checks: a new name adds a model). */
+  async modelExists(tenantId: string, name: string): Promise<boolean> {
+    return this.dataSource.manager.existsBy(ModelEntity, { tenantId, name });
   }
 
   /**

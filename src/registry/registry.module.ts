@@ -4,6 +4,7 @@ import { ArtifactInspector } from './artifact/artifact-inspector.service';
 import { OnnxInspector } from './artifact/onnx-inspector';
 import { ModelsController } from './models.controller';
 import { ModelsRepository } from './models.repository';
+import { RegistryEvents } from './registry-events';
 import { RegistryService } from './registry.service';
 import { LocalModelStore } from './store/local-model-store';
 import { ModelStore } from './store/model-store';
@@ -25,8 +26,9 @@ import { StoreSweeper } from './store/store-sweeper.service';
     OnnxInspector,
     ArtifactInspector,
     RegistryService,
+    RegistryEvents,
     StoreSweeper,
   ],
-  exports: [ModelStore, ModelsRepository, RegistryService],
+  exports: [ModelStore, ModelsRepository, RegistryService, RegistryEvents],
 })
 export class RegistryModule {}

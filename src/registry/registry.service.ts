@@ -1,7 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import type { Multipart } from '@fastify/multipart';
+import { AuditService } from '../audit/audit.service';
 import { AuthContext } from '../auth/auth-context';
+import { canAccessModel, globToLikePattern } from '../auth/model-scope';
 import { AppConfig } from '../config/app-config';
+import { TenancyService } from '../tenancy/tenancy.service';
 import { ArtifactInspector } from './artifact/artifact-inspector.service';
 import { readArtifactUpload } from './artifact/artifact-upload';
 import { InspectedArtifact } from './artifact/artifact.types';
@@ -9,6 +12,7 @@ import { UpdateModelDto } from './dto/update-model.dto';
 import { ModelEntity } from './entities/model.entity';
 import { mergeLabels, parseLabels, parseLabelsField } from './labels';
 import { encodeCursor, parseModelListQuery } from './model-list-query';
+import { RegistryEvents } from './registry-events';
 import { ModelsRepository } from './models.repository';
 import { assertAliasName, assertModelName, parseVersionNumber } from './names';
 import { RegistryError, RegistryErrorCode } from './registry.error';
@@ -24,6 +28,9 @@ export class RegistryService {
     private readonly store: ModelStore,
     private readonly inspector: ArtifactInspector,
     private readonly config: AppConfig,
+    private readonly tenancy: TenancyService,
+    private readonly audit: AuditService,
+    private readonly events: RegistryEvents,
   ) {}
 
   /**
@@ -40,6 +47,8 @@ export class RegistryService {
       const segment = parseLabelsField('segment', upload.fields.segment);
       const tags = parseLabelsField('tags', upload.fields.tags) ?? {};
       const description = parseDescription(upload.fields.description);
+      const addsModel = !(await this.models.modelExists(ctx.tenantId, name));
+      await this.tenancy.assertWithinQuota(ctx, addsModel, upload.artifact.sizeBytes);
       inspected = await this.inspector.inspect(upload.artifact);
       await this.store.commit(inspected.onnxPath, inspected.onnxSha256);
       const { model, version } = await this.models.appendVersion(ctx.tenantId, name, {
@@ -54,6 +63,8 @@ export class RegistryService {
         segment,
         createdBy: ctx.principal,
       });
+      await this.audit.record(ctx, 'model.version.create', versionTarget(name, version.version), { sha256: version.sha256, format: version.format });
+      this.events.publish({ tenantId: ctx.tenantId, model: name, kind: 'version-added', version: version.version });
       return versionView(model, version);
     } finally {
       // The uploaded zip is never kept; a bare .onnx upload was moved by commit (or failed).
@@ -64,6 +75,7 @@ export class RegistryService {
 
   async listModels(ctx: AuthContext, query: Record<string, unknown>): Promise<{ items: ModelSummaryView[]; nextCursor: string | null }> {
     const filter = parseModelListQuery(query);
+    if (ctx.modelScope) filter.nameLike = ctx.modelScope.map(globToLikePattern);
     // One row more than asked tells whether there is a next page without a count query.
     const rows = await this.models.listModels(ctx.tenantId, { ...filter, limit: filter.limit + 1 });
     const page = rows.slice(0, filter.limit);
@@ -94,7 +106,11 @@ export class RegistryService {
     if (patch.tags !== undefined) changes.tags = mergeLabels(model.tags, parseLabels('tags', patch.tags, { allowNull: true }));
     if (patch.segment !== undefined) changes.segment = mergeLabels(model.segment, parseLabels('segment', patch.segment, { allowNull: true }));
     if (patch.description !== undefined) changes.description = patch.description;
-    if (Object.keys(changes).length) await this.models.updateModel(ctx.tenantId, model.id, changes);
+    if (Object.keys(changes).length) {
+      await this.models.updateModel(ctx.tenantId, model.id, changes);
+      await this.audit.record(ctx, 'model.update', `models/${name}`, { ...patch });
+      this.events.publish({ tenantId: ctx.tenantId, model: name, kind: 'model-updated' });
+    }
     return this.getModel(ctx, name);
   }
 
@@ -112,23 +128,31 @@ export class RegistryService {
         });
       }
       await this.models.deleteVersion(tx, ctx.tenantId, model.id, number);
+      await this.audit.record(ctx, 'model.version.delete', versionTarget(name, number), {}, tx);
     });
+    this.events.publish({ tenantId: ctx.tenantId, model: name, kind: 'version-deleted', version: number });
   }
 
   async deleteModel(ctx: AuthContext, name: string): Promise<void> {
     assertModelName(name);
     if (!(await this.models.deleteModel(ctx.tenantId, name))) throw modelNotFound(name);
+    await this.audit.record(ctx, 'model.delete', `models/${name}`);
+    this.events.publish({ tenantId: ctx.tenantId, model: name, kind: 'model-deleted' });
   }
 
   async setAlias(ctx: AuthContext, name: string, alias: string, rawVersion: number): Promise<AliasView> {
     assertModelName(name);
     assertAliasName(alias);
     const number = parseVersionNumber(rawVersion);
-    return this.models.withModelLocked(ctx.tenantId, name, async (tx, model) => {
+    const view = await this.models.withModelLocked(ctx.tenantId, name, async (tx, model) => {
       if (!model) throw modelNotFound(name);
       if (!(await this.models.findVersion(ctx.tenantId, model.id, number, tx))) throw versionNotFound(name, String(number));
-      return aliasView(model, await this.models.upsertAlias(tx, ctx.tenantId, model.id, alias, number));
+      const view = aliasView(model, await this.models.upsertAlias(tx, ctx.tenantId, model.id, alias, number));
+      await this.audit.record(ctx, 'model.alias.set', `models/${name}/aliases/${alias}`, { version: number }, tx);
+      return view;
     });
+    this.events.publish({ tenantId: ctx.tenantId, model: name, kind: 'alias-set', alias, version: number });
+    return view;
   }
 
   async deleteAlias(ctx: AuthContext, name: string, alias: string): Promise<void> {
@@ -137,11 +161,14 @@ export class RegistryService {
     if (!(await this.models.deleteAlias(ctx.tenantId, model.id, alias))) {
       throw new RegistryError(RegistryErrorCode.AliasNotFound, `Model '${name}' has no alias '${alias}'`, { name, alias });
     }
+    await this.audit.record(ctx, 'model.alias.delete', `models/${name}/aliases/${alias}`);
+    this.events.publish({ tenantId: ctx.tenantId, model: name, kind: 'alias-deleted', alias });
   }
 
+  /** The tenant's model by name; outside a scorer's globs it looks missing, like another tenant's. */
   private async requireModel(ctx: AuthContext, name: string): Promise<ModelEntity> {
     assertModelName(name);
-    const model = await this.models.findModelByName(ctx.tenantId, name);
+    const model = canAccessModel(ctx, name) ? await this.models.findModelByName(ctx.tenantId, name) : null;
     if (!model) throw modelNotFound(name);
     return model;
   }
@@ -153,6 +180,10 @@ function modelNotFound(name: string): RegistryError {
 
 function versionNotFound(name: string, version: string): RegistryError {
   return new RegistryError(RegistryErrorCode.VersionNotFound, `Model '${name}' has no version ${version}`, { name, version });
+}
+
+function versionTarget(name: string, version: number): string {
+  return `models/${name}/versions/${version}`;
 }
 
 function parseDescription(text: string | undefined): string | null {

@@ -85,7 +85,7 @@ export async function startTestApp(overrides: NodeJS.ProcessEnv = {}): Promise<T
 
 async function send(baseUrl: string, method: string, p: string, init: { body?: unknown; headers?: Record<string, string> }): Promise<TestResponse> {
   const headers: Record<string, string> = { authorization: `Bearer ${ROOT_TOKEN}`, ...init.headers };
-  let body: BodyInit | undefined;
+  let body: RequestInit['body'];
   if (init.body instanceof FormData) body = init.body;
   else if (init.body !== undefined) {
     body = JSON.stringify(init.body);

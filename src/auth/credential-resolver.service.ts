@@ -1,0 +1,97 @@
+import { Injectable } from '@nestjs/common';
+import { LRUCache } from 'lru-cache';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { ApiKeyEntity } from '../tenancy/entities/api-key.entity';
+import { ApiKeysRepository } from '../tenancy/api-keys.repository';
+import { looksLikeJwt, parseApiKey } from './api-key-format';
+import { AuthContext, DEFAULT_TENANT_ID } from './auth-context';
+import { AuthError, AuthErrorCode } from './auth.error';
+import { RootCredential } from './root-credential';
+import { TokenService } from './token.service';
+
+/**
+ * How long an auth decision is reused. Revoking a key takes effect within this time on every
+ * replica, with no cross-replica messaging: the next lookup after it reads the database.
+ */
+export const AUTH_CACHE_TTL_MS = 1000;
+
+type Decision = { ok: true; ctx: AuthContext } | { ok: false; message: string };
+
+/**
+ * Turns a bearer credential (root token, API key or token) into an AuthContext. Decisions are
+ * cached by the credential's SHA-256 for a second, so the hot path pays a hash and a map
+ * lookup, not a query; a flood of bad credentials is cached too.
+ */
+@Injectable()
+export class CredentialResolver {
+  private readonly decisions = new LRUCache<string, Decision>({ max: 50_000, ttl: AUTH_CACHE_TTL_MS });
+  /** Key rows by id, for tokens (which name their key so revocation reaches them too). */
+  private readonly keysById = new LRUCache<string, { key: ApiKeyEntity | null }>({ max: 50_000, ttl: AUTH_CACHE_TTL_MS });
+
+  constructor(
+    private readonly root: RootCredential,
+    private readonly keys: ApiKeysRepository,
+    private readonly tokens: TokenService,
+  ) {}
+
+  async resolve(credential: string): Promise<AuthContext> {
+    const cacheKey = createHash('sha256').update(credential).digest('base64');
+    let decision = this.decisions.get(cacheKey);
+    if (!decision) {
+      decision = await this.decide(credential);
+      this.decisions.set(cacheKey, decision);
+    }
+    if (!decision.ok) throw new AuthError(AuthErrorCode.Unauthenticated, decision.message);
+    return decision.ctx;
+  }
+
+  /** Forgets cached decisions at once (this replica; others follow within the TTL). */
+  forgetAll(): void {
+    this.decisions.clear();
+    this.keysById.clear();
+  }
+
+  private async decide(credential: string): Promise<Decision> {
+    if (this.root.matches(credential)) {
+      return { ok: true, ctx: { tenantId: DEFAULT_TENANT_ID, role: 'root', principal: 'root', keyId: null, via: 'root', modelScope: null } };
+    }
+    const apiKey = parseApiKey(credential);
+    if (apiKey) return this.decideKey(apiKey.prefix, apiKey.secret);
+    if (looksLikeJwt(credential)) return this.decideToken(credential);
+    return { ok: false, message: 'The credential is not valid' };
+  }
+
+  private async decideKey(prefix: string, secret: string): Promise<Decision> {
+    const key = await this.keys.findKeyByPrefix(prefix);
+    const presented = createHash('sha256').update(secret).digest();
+    // Compare even when no row was found, so timing does not tell a wrong prefix from a wrong secret.
+    const stored = key ? Buffer.from(key.secretSha256, 'hex') : Buffer.alloc(32);
+    if (!timingSafeEqual(presented, stored) || !key) return { ok: false, message: 'The credential is not valid' };
+    return this.decideLiveKey(key, 'key');
+  }
+
+  private async decideToken(token: string): Promise<Decision> {
+    const check = await this.tokens.verify(token);
+    if (!check.ok) return { ok: false, message: check.reason === 'expired' ? 'The token has expired' : 'The token is not valid' };
+    const key = await this.keyById(check.claims.tenantId, check.claims.keyId);
+    if (!key) return { ok: false, message: 'The token is not valid' };
+    return this.decideLiveKey(key, 'token');
+  }
+
+  private decideLiveKey(key: ApiKeyEntity, via: 'key' | 'token'): Decision {
+    if (key.revokedAt) return { ok: false, message: 'The key has been revoked' };
+    if (key.expiresAt && key.expiresAt.getTime() <= Date.now()) return { ok: false, message: 'The key has expired' };
+    return {
+      ok: true,
+      ctx: { tenantId: key.tenantId, role: key.role, principal: `key:${key.id}`, keyId: key.id, via, modelScope: key.models },
+    };
+  }
+
+  private async keyById(tenantId: string, id: string): Promise<ApiKeyEntity | null> {
+    const cached = this.keysById.get(id);
+    if (cached) return cached.key;
+    const key = /^[0-9a-f-]{36}$/.test(id) ? await this.keys.findKeyById(tenantId, id) : null;
+    this.keysById.set(id, { key });
+    return key;
+  }
+}

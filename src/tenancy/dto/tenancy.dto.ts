@@ -1,0 +1,50 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { ArrayMaxSize, IsArray, IsDate, IsIn, IsInt, IsNumber, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateIf } from 'class-validator';
+import { KEY_ROLES, type KeyRole } from '../../auth/auth-context';
+import { MODEL_GLOB } from '../../auth/model-scope';
+
+export const TENANT_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+export class CreateTenantDto {
+  @ApiProperty({ example: 'acme-retail', pattern: TENANT_NAME.source })
+  @IsString() @Matches(TENANT_NAME, { message: `name must match ${TENANT_NAME.source}` })
+  name: string;
+}
+
+export class CreateKeyDto {
+  @ApiProperty({ enum: KEY_ROLES })
+  @IsIn(KEY_ROLES as string[])
+  role: KeyRole;
+
+  @ApiPropertyOptional({ type: [String], example: ['demand-*'], description: 'scorer keys only: model-name globs (* and ?)' })
+  @IsOptional() @IsArray() @ArrayMaxSize(100) @Matches(MODEL_GLOB, { each: true, message: `each models entry must match ${MODEL_GLOB.source}` })
+  models?: string[];
+
+  @ApiPropertyOptional({ type: String, format: 'date-time' })
+  @IsOptional() @Type(() => Date) @IsDate({ message: 'expiresAt must be an ISO 8601 date-time' })
+  expiresAt?: Date;
+
+  @ApiPropertyOptional()
+  @IsOptional() @IsString() @MaxLength(500)
+  description?: string;
+}
+
+/** Limits a root may set on a tenant; null restores the service default. */
+export class UpdateTenantDto {
+  @ApiPropertyOptional({ nullable: true, type: Number })
+  @ValidateIf((_o, v) => v !== null) @IsOptional() @IsInt() @Min(0)
+  maxModels?: number | null;
+
+  @ApiPropertyOptional({ nullable: true, type: Number })
+  @ValidateIf((_o, v) => v !== null) @IsOptional() @IsInt() @Min(0)
+  maxArtifactBytes?: number | null;
+
+  @ApiPropertyOptional({ nullable: true, type: Number, description: 'requests per second per process; 0 = unlimited' })
+  @ValidateIf((_o, v) => v !== null) @IsOptional() @IsInt() @Min(0)
+  rateLimitPerSecond?: number | null;
+
+  @ApiPropertyOptional({ nullable: true, type: Number, description: 'largest fraction of the session cache, (0, 1]' })
+  @ValidateIf((_o, v) => v !== null) @IsOptional() @IsNumber() @Min(0.01) @Max(1)
+  cacheShare?: number | null;
+}

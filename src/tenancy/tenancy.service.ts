@@ -1,0 +1,201 @@
+import { Injectable } from '@nestjs/common';
+import { LRUCache } from 'lru-cache';
+import { createHash } from 'node:crypto';
+import { AuditService } from '../audit/audit.service';
+import { generateApiKey } from '../auth/api-key-format';
+import { AuthContext } from '../auth/auth-context';
+import { CredentialResolver } from '../auth/credential-resolver.service';
+import { AppConfig } from '../config/app-config';
+import { ApiKeysRepository } from './api-keys.repository';
+import { CreateKeyDto, UpdateTenantDto } from './dto/tenancy.dto';
+import { ApiKeyEntity } from './entities/api-key.entity';
+import { TenantEntity } from './entities/tenant.entity';
+import { TenantsRepository } from './tenants.repository';
+import { TenancyError, TenancyErrorCode } from './tenancy.error';
+
+export interface TenantLimits {
+  /** 0 = unlimited */
+  maxModels: number;
+  maxArtifactBytes: number;
+  rateLimitPerSecond: number;
+  /** Fraction of the session cache, (0, 1]. */
+  cacheShare: number;
+}
+
+const LIMITS_TTL_MS = 5000;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+@Injectable()
+export class TenancyService {
+  private readonly limits = new Map<string, { limits: TenantLimits; loadedAt: number }>();
+  private readonly tenantRefs = new LRUCache<string, { id: string | null }>({ max: 10_000, ttl: LIMITS_TTL_MS });
+
+  constructor(
+    private readonly tenants: TenantsRepository,
+    private readonly keys: ApiKeysRepository,
+    private readonly credentials: CredentialResolver,
+    private readonly audit: AuditService,
+    private readonly config: AppConfig,
+  ) {}
+
+  async createTenant(ctx: AuthContext, name: string) {
+    const tenant = await this.tenants.createTenant(name);
+    if (!tenant) throw new TenancyError(TenancyErrorCode.TenantExists, `A tenant named '${name}' exists already`, { name });
+    await this.audit.recordForTenant(ctx.principal, tenant.id, 'tenant.create', `tenants/${tenant.id}`, { name });
+    return this.tenantView(tenant);
+  }
+
+  async listTenants() {
+    return { items: (await this.tenants.listTenants()).map((t) => this.tenantView(t)) };
+  }
+
+  async getTenant(ctx: AuthContext, tenantId: string) {
+    return this.tenantView(await this.requireManagedTenant(ctx, tenantId));
+  }
+
+  async updateTenantLimits(ctx: AuthContext, tenantId: string, patch: UpdateTenantDto) {
+    await this.requireManagedTenant(ctx, tenantId);
+    await this.tenants.updateTenantLimits(tenantId, patch);
+    this.limits.delete(tenantId);
+    await this.audit.recordForTenant(ctx.principal, tenantId, 'tenant.limits.update', `tenants/${tenantId}`, { ...patch });
+    return this.getTenant(ctx, tenantId);
+  }
+
+  async createKey(ctx: AuthContext, tenantId: string, dto: CreateKeyDto) {
+    await this.requireManagedTenant(ctx, tenantId);
+    if (dto.models && dto.role !== 'scorer') {
+      throw new TenancyError(TenancyErrorCode.InvalidRequest, 'models restricts scorer keys only', { field: 'models' });
+    }
+    if (dto.expiresAt && dto.expiresAt.getTime() <= Date.now()) {
+      throw new TenancyError(TenancyErrorCode.InvalidRequest, 'expiresAt must be in the future', { field: 'expiresAt' });
+    }
+    const generated = generateApiKey();
+    const key = await this.keys.createKey({
+      tenantId,
+      prefix: generated.prefix,
+      secretSha256: createHash('sha256').update(generated.secret).digest('hex'),
+      role: dto.role,
+      models: dto.models ?? null,
+      description: dto.description ?? null,
+      expiresAt: dto.expiresAt ?? null,
+      createdBy: ctx.principal,
+    });
+    await this.audit.record({ ...ctx, tenantId }, 'key.create', `keys/${key.id}`, { role: key.role, models: key.models });
+    // The only time the secret leaves the service.
+    return { ...keyView(key), key: generated.key };
+  }
+
+  async listKeys(ctx: AuthContext, tenantId: string) {
+    await this.requireManagedTenant(ctx, tenantId);
+    return { items: (await this.keys.listKeysOfTenant(tenantId)).map(keyView) };
+  }
+
+  async revokeKey(ctx: AuthContext, tenantId: string, keyId: string): Promise<void> {
+    await this.requireManagedTenant(ctx, tenantId);
+    if (!UUID.test(keyId) || !(await this.keys.revokeKey(tenantId, keyId))) {
+      throw new TenancyError(TenancyErrorCode.KeyNotFound, `Tenant has no live key ${keyId}`, { id: keyId });
+    }
+    // At once on this replica; the others' caches expire within a second.
+    this.credentials.forgetAll();
+    await this.audit.record({ ...ctx, tenantId }, 'key.revoke', `keys/${keyId}`);
+  }
+
+  /** A tenant id or name (the root credential's `x-tenant` header) → the tenant id. */
+  async resolveTenantRef(ref: string): Promise<string> {
+    let cached = this.tenantRefs.get(ref);
+    if (!cached) {
+      const tenant = UUID.test(ref) ? await this.tenants.findTenantById(ref) : await this.tenants.findTenantByName(ref);
+      cached = { id: tenant?.id ?? null };
+      this.tenantRefs.set(ref, cached);
+    }
+    if (!cached.id) throw new TenancyError(TenancyErrorCode.TenantNotFound, `Tenant '${ref}' not found`, { tenant: ref });
+    return cached.id;
+  }
+
+  /**
+   * The tenant's limits without waiting on the database (hot path): a cached copy, refreshed
+   * in the background every few seconds; the service defaults until the first load.
+   */
+  cachedLimitsOf(tenantId: string): TenantLimits {
+    const entry = this.limits.get(tenantId);
+    if (!entry || Date.now() - entry.loadedAt > LIMITS_TTL_MS) void this.limitsOf(tenantId).catch(() => undefined);
+    return entry?.limits ?? this.defaultLimits();
+  }
+
+  async limitsOf(tenantId: string): Promise<TenantLimits> {
+    const tenant = await this.tenants.findTenantById(tenantId);
+    const defaults = this.defaultLimits();
+    const limits: TenantLimits = {
+      maxModels: tenant?.maxModels ?? defaults.maxModels,
+      maxArtifactBytes: tenant?.maxArtifactBytes ?? defaults.maxArtifactBytes,
+      rateLimitPerSecond: tenant?.rateLimitPerSecond ?? defaults.rateLimitPerSecond,
+      cacheShare: tenant?.cacheShare ?? defaults.cacheShare,
+    };
+    this.limits.set(tenantId, { limits, loadedAt: Date.now() });
+    return limits;
+  }
+
+  /** Refuses a new version that would take the tenant past its model-count or storage quota. */
+  async assertWithinQuota(ctx: AuthContext, addsModel: boolean, addedBytes: number): Promise<void> {
+    const limits = await this.limitsOf(ctx.tenantId);
+    if (!limits.maxModels && !limits.maxArtifactBytes) return;
+    const usage = await this.tenants.usageOf(ctx.tenantId);
+    if (addsModel && limits.maxModels && usage.models + 1 > limits.maxModels) {
+      throw new TenancyError(TenancyErrorCode.QuotaExceeded, `The tenant's quota of ${limits.maxModels} models is used up`, { quota: 'models', limit: limits.maxModels, used: usage.models });
+    }
+    if (limits.maxArtifactBytes && usage.artifactBytes + addedBytes > limits.maxArtifactBytes) {
+      throw new TenancyError(TenancyErrorCode.QuotaExceeded, `Storing ${addedBytes} more bytes would exceed the tenant's quota of ${limits.maxArtifactBytes} bytes`, {
+        quota: 'artifactBytes',
+        limit: limits.maxArtifactBytes,
+        used: usage.artifactBytes,
+      });
+    }
+  }
+
+  /** Root manages every tenant; an admin key only its own. Anything else looks missing. */
+  private async requireManagedTenant(ctx: AuthContext, tenantId: string): Promise<TenantEntity> {
+    const visible = ctx.role === 'root' || (ctx.role === 'admin' && ctx.tenantId === tenantId);
+    const tenant = visible && UUID.test(tenantId) ? await this.tenants.findTenantById(tenantId) : null;
+    if (!tenant) throw new TenancyError(TenancyErrorCode.TenantNotFound, `Tenant '${tenantId}' not found`, { tenant: tenantId });
+    return tenant;
+  }
+
+  private defaultLimits(): TenantLimits {
+    return {
+      maxModels: this.config.MMS_TENANT_MAX_MODELS,
+      maxArtifactBytes: this.config.MMS_TENANT_MAX_ARTIFACT_BYTES,
+      rateLimitPerSecond: this.config.MMS_TENANT_RATE_LIMIT,
+      cacheShare: 1,
+    };
+  }
+
+  private tenantView(t: TenantEntity) {
+    const defaults = this.defaultLimits();
+    return {
+      id: t.id,
+      name: t.name,
+      createdAt: t.createdAt.toISOString(),
+      limits: {
+        maxModels: t.maxModels ?? defaults.maxModels,
+        maxArtifactBytes: t.maxArtifactBytes ?? defaults.maxArtifactBytes,
+        rateLimitPerSecond: t.rateLimitPerSecond ?? defaults.rateLimitPerSecond,
+        cacheShare: t.cacheShare ?? defaults.cacheShare,
+      },
+    };
+  }
+}
+
+function keyView(k: ApiKeyEntity) {
+  return {
+    id: k.id,
+    tenantId: k.tenantId,
+    role: k.role,
+    models: k.models,
+    description: k.description,
+    prefix: `mmsk_${k.prefix}`,
+    expiresAt: k.expiresAt?.toISOString() ?? null,
+    revokedAt: k.revokedAt?.toISOString() ?? null,
+    createdAt: k.createdAt.toISOString(),
+    createdBy: k.createdBy,
+  };
+}

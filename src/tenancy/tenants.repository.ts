@@ -1,0 +1,46 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { TenantEntity } from './entities/tenant.entity';
+
+export type TenantLimitsPatch = Partial<Pick<TenantEntity, 'maxModels' | 'maxArtifactBytes' | 'rateLimitPerSecond' | 'cacheShare'>>;
+
+/** Tenants are the root of isolation; only the root credential lists or creates them. */
+@Injectable()
+export class TenantsRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** Inserts a tenant; null when the name is taken. */
+  async createTenant(name: string): Promise<TenantEntity | null> {
+    const rows = (await this.dataSource.query(
+      'INSERT INTO tenants (name) VALUES ($1) ON CONFLICT (name) DO NOTHING RETURNING id',
+      [name],
+    )) as Array<{ id: string }>;
+    return rows.length ? this.findTenantById(rows[0].id) : null;
+  }
+
+  listTenants(): Promise<TenantEntity[]> {
+    return this.dataSource.manager.find(TenantEntity, { order: { name: 'ASC' } });
+  }
+
+  findTenantById(id: string): Promise<TenantEntity | null> {
+    return this.dataSource.manager.findOneBy(TenantEntity, { id });
+  }
+
+  findTenantByName(name: string): Promise<TenantEntity | null> {
+    return this.dataSource.manager.findOneBy(TenantEntity, { name });
+  }
+
+  async updateTenantLimits(id: string, patch: TenantLimitsPatch): Promise<void> {
+    if (Object.keys(patch).length) await this.dataSource.manager.update(TenantEntity, { id }, patch);
+  }
+
+  /** Current usage against the quotas: model count and stored artifact bytes. */
+  async usageOf(tenantId: string): Promise<{ models: number; artifactBytes: number }> {
+    const [row] = (await this.dataSource.query(
+      `SELECT (SELECT count(*) FROM models WHERE tenant_id = $1) AS models,
+              (SELECT coalesce(sum(size_bytes), 0) FROM model_versions WHERE tenant_id = $1) AS bytes`,
+      [tenantId],
+    )) as Array<{ models: string; bytes: string }>;
+    return { models: Number(row.models), artifactBytes: Number(row.bytes) };
+  }
+}
