@@ -1,4 +1,7 @@
-import { PGlite } from '@electric-sql/pglite';
+import { Extension, PGlite } from '@electric-sql/pglite';
+
+// A subpath export, which TypeScript's commonjs resolution does not see; Node resolves it.
+const { pg_trgm } = require('@electric-sql/pglite/contrib/pg_trgm') as { pg_trgm: Extension };
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import * as path from 'node:path';
 import { DataDirLock } from './data-dir-lock';
@@ -20,7 +23,8 @@ export class EmbeddedPostgres {
     const pgDir = path.join(dataDir, 'pg');
     const lock = DataDirLock.acquire(dataDir, 'The embedded database');
     try {
-      const db = await PGlite.create(pgDir);
+      // pg_trgm: the registry's name search index (the same extension a real Postgres provides).
+      const db = await PGlite.create(pgDir, { extensions: { pg_trgm } });
       // Port 0: the OS picks a free port, so a real Postgres on 5432 is never in the way.
       const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections });
       await server.start();

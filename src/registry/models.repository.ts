@@ -110,7 +110,8 @@ export class ModelsRepository {
     };
     if (Object.keys(filter.segment).length) add((p) => `m.segment @> ${p}::jsonb`, JSON.stringify(filter.segment));
     if (Object.keys(filter.tags).length) add((p) => `m.tags @> ${p}::jsonb`, JSON.stringify(filter.tags));
-    if (filter.q) add((p) => `strpos(m.name, ${p}) > 0`, filter.q.toLowerCase());
+    // LIKE (not strpos) so the trigram index serves it; escape LIKE's own wildcards.
+    if (filter.q) add((p) => `m.name LIKE ${p}`, `%${filter.q.toLowerCase().replace(/[\\%_]/g, '\\$&')}%`);
     if (filter.after !== undefined) add((p) => `m.name > ${p}`, filter.after);
     if (filter.nameLike) add((p) => `m.name LIKE ANY(${p}::text[])`, filter.nameLike);
     params.push(filter.limit);

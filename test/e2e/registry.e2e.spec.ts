@@ -272,6 +272,13 @@ describe('registry over HTTP', () => {
       expect(names(await t.request('GET', '/v1/models?segment.store=9999'))).toEqual([]);
     });
 
+    it('treats q as a literal substring (LIKE wildcards are escaped)', async () => {
+      expect(names(await t.request('GET', '/v1/models?q=north-000'))).toEqual(['shop-north-0001', 'shop-north-0002']);
+      expect(names(await t.request('GET', '/v1/models?q=%25'))).toEqual([]);
+      expect(names(await t.request('GET', '/v1/models?q=shop_north'))).toEqual([]);
+      expect(names(await t.request('GET', '/v1/models?q=SHOP-SOUTH'))).toEqual(['shop-south-0003']);
+    });
+
     it('pages with a cursor until every model is seen once', async () => {
       const seen: string[] = [];
       let cursor: string | null = null;
