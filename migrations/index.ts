@@ -1,6 +1,7 @@
 import { InitialRegistry1764000000000 } from './1764000000000-initial-registry';
 import { TenancyKeysAudit1764000100000 } from './1764000100000-tenancy-keys-audit';
 import { ModelNameSearch1764000200000 } from './1764000200000-model-name-search';
+import { TrafficRules1764000300000 } from './1764000300000-traffic-rules';
 
 /** Every migration, in order. Listed explicitly so that ts and compiled js runs agree. */
-export const MIGRATIONS = [InitialRegistry1764000000000, TenancyKeysAudit1764000100000, ModelNameSearch1764000200000];
+export const MIGRATIONS = [InitialRegistry1764000000000, TenancyKeysAudit1764000100000, ModelNameSearch1764000200000, TrafficRules1764000300000];

@@ -1,5 +1,5 @@
 import multipart from '@fastify/multipart';
-import { ValidationPipe } from '@nestjs/common';
+import { ConsoleLogger, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -20,7 +20,7 @@ export async function createApp(env: NodeJS.ProcessEnv = process.env): Promise<N
   const https = config.MMS_TLS_CERT && config.MMS_TLS_KEY ? { cert: fs.readFileSync(config.MMS_TLS_CERT), key: fs.readFileSync(config.MMS_TLS_KEY) } : null;
   const adapter = new FastifyAdapter({ bodyLimit: JSON_BODY_LIMIT, trustProxy: true, routerOptions: { maxParamLength: 1024 }, ...(https ? { https } : {}) });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forConfig(config), adapter, {
-    logger: loggerLevels(config.LOG_LEVEL),
+    logger: new BootQuietLogger({ logLevels: loggerLevels(config.LOG_LEVEL) }),
     abortOnError: false, // let the caller report boot errors (main prints them without a stack)
   });
   await app.register(multipart, {
@@ -44,4 +44,15 @@ export async function createApp(env: NodeJS.ProcessEnv = process.env): Promise<N
 function loggerLevels(level: AppConfig['LOG_LEVEL']) {
   const order = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
   return order.slice(0, order.indexOf(level) + 1) as Array<(typeof order)[number]>;
+}
+
+/**
+ * Nest logs a boot failure with its stack before rethrowing it; main.ts reports it in one
+ * line (bad config, a locked data directory are the user's to fix), so that log is dropped.
+ */
+class BootQuietLogger extends ConsoleLogger {
+  error(message: unknown, ...rest: unknown[]): void {
+    if (rest[rest.length - 1] === 'ExceptionHandler') return;
+    super.error(message, ...(rest as [string?, string?]));
+  }
 }

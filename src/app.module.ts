@@ -6,13 +6,15 @@ import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { RegistryModule } from './registry/registry.module';
+import { RolloutModule } from './rollout/rollout.module';
+import { ServingModule } from './serving/serving.module';
 
 @Module({})
 export class AppModule {
   static forConfig(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), DatabaseModule, AuditModule, AuthModule, RegistryModule, HealthModule],
+      imports: [ConfigModule.forRoot(config), DatabaseModule, AuditModule, AuthModule, RegistryModule, ServingModule, RolloutModule, HealthModule],
     };
   }
 }

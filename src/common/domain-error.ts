@@ -45,6 +45,11 @@ export class CommonError extends DomainError {
 /** The one place that says which HTTP status a code maps to. */
 const STATUS_BY_CODE: Record<string, number> = {
   VALIDATION_FAILED: 400,
+  INVALID_TRAFFIC_RULE: 400,
+  TRAFFIC_RULE_NOT_FOUND: 404,
+  ROLLOUT_NOT_FOUND: 404,
+  ROLLOUT_ROLLED_BACK: 409,
+  NOTHING_SELECTED: 404,
   INVALID_REQUEST: 400,
   INVALID_MODEL_NAME: 400,
   INVALID_ALIAS_NAME: 400,
@@ -78,6 +83,10 @@ const STATUS_BY_CODE: Record<string, number> = {
   MODEL_TOO_LARGE: 503,
   WORKER_UNAVAILABLE: 503,
   SERVICE_UNAVAILABLE: 503,
+  // batch (src/batch/batch.error.ts)
+  INVALID_BATCH_JOB: 400, INVALID_INPUT_URI: 400, INPUT_NOT_FOUND: 400, INVALID_CRON: 400, JOB_NOT_FOUND: 404, SCHEDULE_NOT_FOUND: 404, OUTPUT_NOT_READY: 409, JOB_STATE_CONFLICT: 409,
+  // observability (src/observability/observability.error.ts)
+  PREDICTION_NOT_FOUND: 404, INVALID_FEEDBACK: 400,
   INTERNAL: 500,
 };
 

@@ -8,6 +8,11 @@ describe('loadConfig', () => {
     expect(config.MMS_MODEL_STORE).toBe('./model-store');
     expect(config.MMS_MAX_ARTIFACT_BYTES).toBe(256 * 1024 * 1024);
     expect(config.usesEmbeddedDatabase).toBe(true);
+    expect(config.MMS_CACHE_MAX_BYTES).toBe(1024 * 1024 * 1024);
+    expect(config.MMS_CACHE_MAX_MODELS).toBe(2000);
+    expect(config.MMS_WORKERS).toBeGreaterThanOrEqual(1);
+    expect(config.MMS_BATCH_WINDOW_MS).toBe(0);
+    expect(config.MMS_BATCH_MAX_ROWS).toBe(1024);
   });
 
   it('reads numbers and URLs from strings', () => {
@@ -24,6 +29,11 @@ describe('loadConfig', () => {
     ['MMS_MAX_ARTIFACT_BYTES', '-5'],
     ['MMS_ADMIN_TOKEN', 'short'],
     ['LOG_LEVEL', 'chatty'],
+    ['MMS_CACHE_MAX_BYTES', '1000'],
+    ['MMS_CACHE_MAX_MODELS', '0'],
+    ['MMS_WORKERS', '0'],
+    ['MMS_BATCH_WINDOW_MS', '-1'],
+    ['MMS_BATCH_MAX_ROWS', 'many'],
   ])('rejects a bad %s and names it', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(name));

@@ -1,9 +1,10 @@
 import { plainToInstance, Transform } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
+import { IsIn, IsInt, IsNumber, IsOptional, IsString, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
 const toInt = ({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : Number(value));
+const toNumber = ({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : Number(value));
 const emptyToUndefined = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
 
 /**
@@ -93,6 +94,47 @@ export class AppConfig {
   @IsIn(['error', 'warn', 'log', 'debug', 'verbose'])
   LOG_LEVEL: 'error' | 'warn' | 'log' | 'debug' | 'verbose' = 'log';
 
+  /** `json` (one JSON object per line, pino) or `pretty` (Nest's console format); unset → json when NODE_ENV=production, else pretty. */
+  @IsOptional() @Transform(emptyToUndefined) @IsIn(['json', 'pretty'], { message: 'LOG_FORMAT must be json or pretty' })
+  LOG_FORMAT?: 'json' | 'pretty';
+
+  /** Bearer token accepted by GET /metrics besides the root credential (for the Prometheus scraper). */
+  @IsOptional() @Transform(emptyToUndefined) @IsString() @MinLength(16, { message: 'MMS_METRICS_TOKEN must be at least 16 characters' })
+  MMS_METRICS_TOKEN?: string;
+
+  /** Models (per tenant and name) that get their own model/version labels in /metrics; the rest count under model="other". */
+  @Transform(toInt) @IsInt() @Min(0) @Max(10_000)
+  MMS_METRICS_MAX_MODELS = 100;
+
+  /** Fraction of predictions written to the prediction log (for feedback and quality), 0–1. */
+  @Transform(toNumber) @IsNumber({}, { message: 'MMS_PREDICTION_LOG_RATE must be a number from 0 to 1' }) @Min(0) @Max(1)
+  MMS_PREDICTION_LOG_RATE = 1;
+
+  /** Days a logged prediction (and its feedback) is kept, counted from the prediction. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(3650)
+  MMS_PREDICTION_LOG_RETENTION_DAYS = 30;
+
+  /** Seed the `demo` tenant on the first start of an empty embedded registry; `0` turns it off. */
+  @Transform(({ value }: { value: unknown }) => (value === undefined || value === '' ? '1' : value))
+  @IsIn(['0', '1'], { message: 'MMS_DEMO must be 0 (off) or 1 (on)' })
+  MMS_DEMO: '0' | '1' = '1';
+
+  /** Batch partitions this process works at once (0 = this process does not work the batch queue). */
+  @Transform(toInt) @IsInt() @Min(0) @Max(256)
+  MMS_BATCH_CONCURRENCY = Math.max(2, os.availableParallelism());
+
+  /** Largest batch partition in rows: a bigger segment is split into chunks of this many rows. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(10_000_000)
+  MMS_BATCH_PARTITION_ROWS = 100_000;
+
+  /** A batch worker that stops renewing its lease for this long is presumed dead and its work is taken over. */
+  @Transform(toInt) @IsInt() @Min(2) @Max(3600)
+  MMS_BATCH_LEASE_SECONDS = 30;
+
+  /** How often idle batch workers poll the queue and due schedules are looked for, in ms. */
+  @Transform(toInt) @IsInt() @Min(50) @Max(60_000)
+  MMS_BATCH_POLL_MS = 500;
+
   get usesEmbeddedDatabase(): boolean {
     return !this.DATABASE_URL;
   }
@@ -110,17 +152,18 @@ export class ConfigError extends Error {}
 
 /** Builds the config from an environment, throwing a ConfigError that names each bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
-  const known = Object.keys(new AppConfig()).concat(['DATABASE_URL', 'MMS_ADMIN_TOKEN', 'MMS_TOKEN_SECRET', 'MMS_TLS_CERT', 'MMS_TLS_KEY']);
+  const known = Object.keys(new AppConfig()).concat(['DATABASE_URL', 'MMS_ADMIN_TOKEN', 'MMS_TOKEN_SECRET', 'MMS_TLS_CERT', 'MMS_TLS_KEY', 'LOG_FORMAT', 'MMS_METRICS_TOKEN']);
   const raw = Object.fromEntries(Object.entries(env).filter(([key]) => known.includes(key)));
   const config = plainToInstance(AppConfig, raw, { exposeDefaultValues: true });
   const errors = validateSync(config, { skipMissingProperties: false });
   if (errors.length) {
     const lines = errors.map((e) => {
       const why = Object.values(e.constraints ?? {}).join(', ');
-      return `  ${e.property}=${JSON.stringify(e.value)}: ${why}`;
+      return `  ${e.property}=${JSON.stringify(raw[e.property] ?? e.value)}: ${why}`;
     });
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
+  config.LOG_FORMAT ??= env.NODE_ENV === 'production' ? 'json' : 'pretty';
   if (Boolean(config.MMS_TLS_CERT) !== Boolean(config.MMS_TLS_KEY)) {
     throw new ConfigError('Invalid configuration:\n  MMS_TLS_CERT and MMS_TLS_KEY must be set together');
   }

@@ -148,8 +148,13 @@ export class ModelsRepository {
     return models.map((model) => ({ model, latest: latestByModel.get(model.id) ?? null }));
   }
 
-  async updateModel(tenantId: string, modelId: string, patch: Partial<Pick<ModelEntity, 'description' | 'segment' | 'tags'>>): Promise<void> {
-    await this.dataSource.manager.update(ModelEntity, { tenantId, id: modelId }, patch);
+  async updateModel(
+    tenantId: string,
+    modelId: string,
+    patch: Partial<Pick<ModelEntity, 'description' | 'segment' | 'tags'>>,
+    tx: EntityManager = this.dataSource.manager,
+  ): Promise<void> {
+    await tx.update(ModelEntity, { tenantId, id: modelId }, patch);
   }
 
   /** Runs `work` with the model row locked, so version deletes and alias moves don't interleave. */
@@ -166,6 +171,16 @@ export class ModelsRepository {
 
   findAliasesPointingAt(tx: EntityManager, tenantId: string, modelId: string, version: number): Promise<ModelAliasEntity[]> {
     return tx.findBy(ModelAliasEntity, { tenantId, modelId, version });
+  }
+
+  /** Whether the model's traffic rule (split or mirror) names this version. */
+  async isVersionInTrafficRule(tx: EntityManager, tenantId: string, modelId: string, version: number): Promise<boolean> {
+    const rows = (await tx.query('SELECT 1 FROM traffic_rule_versions WHERE tenant_id = $1 AND model_id = $2 AND version = $3 LIMIT 1', [
+      tenantId,
+      modelId,
+      version,
+    ])) as unknown[];
+    return rows.length > 0;
   }
 
   async deleteVersion(tx: EntityManager, tenantId: string, modelId: string, version: number): Promise<void> {

@@ -22,10 +22,13 @@ export function assertAliasName(alias: string): void {
   }
 }
 
-/** Version numbers in paths: positive integers only. */
+/** Versions are Postgres `integer`s. */
+const MAX_VERSION = 2_147_483_647;
+
+/** Version numbers in paths and bodies: positive integers that fit the column. */
 export function parseVersionNumber(raw: string | number): number {
   const n = typeof raw === 'number' ? raw : /^[0-9]{1,9}$/.test(raw) ? Number(raw) : NaN;
-  if (!Number.isInteger(n) || n < 1) {
+  if (!Number.isInteger(n) || n < 1 || n > MAX_VERSION) {
     throw new RegistryError(RegistryErrorCode.InvalidRequest, `Version '${truncate(String(raw))}' must be a positive integer`, {
       version: truncate(String(raw)),
     });

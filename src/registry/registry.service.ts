@@ -101,16 +101,22 @@ export class RegistryService {
 
   /** PATCH: `tags` and `segment` are JSON merge patches (null removes a key); `description` is replaced. */
   async updateModel(ctx: AuthContext, name: string, patch: UpdateModelDto): Promise<ModelView> {
-    const model = await this.requireModel(ctx, name);
-    const changes: Partial<Pick<ModelEntity, 'description' | 'segment' | 'tags'>> = {};
-    if (patch.tags !== undefined) changes.tags = mergeLabels(model.tags, parseLabels('tags', patch.tags, { allowNull: true }));
-    if (patch.segment !== undefined) changes.segment = mergeLabels(model.segment, parseLabels('segment', patch.segment, { allowNull: true }));
-    if (patch.description !== undefined) changes.description = patch.description;
-    if (Object.keys(changes).length) {
-      await this.models.updateModel(ctx.tenantId, model.id, changes);
-      await this.audit.record(ctx, 'model.update', `models/${name}`, { ...patch });
-      this.events.publish({ tenantId: ctx.tenantId, model: name, kind: 'model-updated' });
-    }
+    assertModelName(name);
+    const tags = patch.tags !== undefined ? parseLabels('tags', patch.tags, { allowNull: true }) : undefined;
+    const segment = patch.segment !== undefined ? parseLabels('segment', patch.segment, { allowNull: true }) : undefined;
+    // Merge under the model's row lock: concurrent patches of different keys all survive.
+    const changed = await this.models.withModelLocked(ctx.tenantId, name, async (tx, model) => {
+      if (!model || !canAccessModel(ctx, name)) throw modelNotFound(name);
+      const changes: Partial<Pick<ModelEntity, 'description' | 'segment' | 'tags'>> = {};
+      if (tags) changes.tags = mergeLabels(model.tags, tags);
+      if (segment) changes.segment = mergeLabels(model.segment, segment);
+      if (patch.description !== undefined) changes.description = patch.description;
+      if (!Object.keys(changes).length) return false;
+      await this.models.updateModel(ctx.tenantId, model.id, changes, tx);
+      await this.audit.record(ctx, 'model.update', `models/${name}`, { ...patch }, tx);
+      return true;
+    });
+    if (changed) this.events.publish({ tenantId: ctx.tenantId, model: name, kind: 'model-updated' });
     return this.getModel(ctx, name);
   }
 
@@ -125,6 +131,11 @@ export class RegistryService {
         const names = aliases.map((a) => a.alias);
         throw new RegistryError(RegistryErrorCode.VersionInUse, `Version ${number} of '${name}' is still the target of alias ${names.join(', ')}: move or delete the alias first`, {
           aliases: names,
+        });
+      }
+      if (await this.models.isVersionInTrafficRule(tx, ctx.tenantId, model.id, number)) {
+        throw new RegistryError(RegistryErrorCode.VersionInUse, `Version ${number} of '${name}' is in the model's traffic rule: change or delete the rule first`, {
+          traffic: true,
         });
       }
       await this.models.deleteVersion(tx, ctx.tenantId, model.id, number);

@@ -72,3 +72,20 @@ export function patchEntryName(zip: Buffer, from: string, to: string): Buffer {
   }
   return out;
 }
+
+/**
+ * Rewrites the uncompressed size the central directory declares for one entry (what zip
+ * readers trust before inflating), to make an archive that lies about its contents.
+ */
+export function patchDeclaredSize(zip: Buffer, entryName: string, declaredSize: number): Buffer {
+  const out = Buffer.from(zip);
+  const centralHeader = Buffer.from([0x50, 0x4b, 0x01, 0x02]);
+  for (let at = out.indexOf(centralHeader); at >= 0; at = out.indexOf(centralHeader, at + 4)) {
+    const nameLength = out.readUInt16LE(at + 28);
+    if (out.toString('latin1', at + 46, at + 46 + nameLength) === entryName) {
+      out.writeUInt32LE(declaredSize, at + 24);
+      return out;
+    }
+  }
+  throw new Error(`${entryName} not in the central directory`);
+}

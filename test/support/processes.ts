@@ -1,4 +1,4 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 
 export const REPO_ROOT = path.resolve(__dirname, '../..');
@@ -74,4 +74,11 @@ export function runNode(script: string, args: string[], env: NodeJS.ProcessEnv, 
       resolve({ code, output });
     });
   });
+}
+
+/** The PID of a process that has already exited (for stale-lock tests). */
+export function deadPid(): number {
+  const { pid } = spawnSync(process.execPath, ['-e', '']);
+  if (!pid) throw new Error('could not start a short-lived process');
+  return pid;
 }

@@ -45,6 +45,7 @@ export async function startTestApp(overrides: NodeJS.ProcessEnv = {}): Promise<T
     DATABASE_URL: database?.url ?? '',
     LOG_LEVEL: 'log',
     NO_COLOR: '1',
+    MMS_DEMO: '0', // the demo tenant would slow every test app; test/e2e/demo.e2e.spec.ts turns it on
     ...overrides,
   };
   let proc: RunningProcess;

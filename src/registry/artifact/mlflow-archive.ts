@@ -42,7 +42,10 @@ export async function extractMlflowModel(zipPath: string, store: ModelStore, max
     if (!onnxEntry) {
       throw new RegistryError(RegistryErrorCode.MlmodelInvalid, `The onnx flavor names '${dataPath}', which is not in the archive`, { data: dataPath });
     }
-    const onnx = await store.stage(await zip.openReadStreamPromise(onnxEntry));
+    // A zip whose entries lie about their sizes fails while streaming: bad input, not a 500.
+    const onnx = await store.stage(await zip.openReadStreamPromise(onnxEntry)).catch((error: unknown) => {
+      throw error instanceof RegistryError ? error : archiveError(error);
+    });
     return { onnx, metadata: keptMetadata(mlmodel) };
   } finally {
     zip.close();
@@ -124,7 +127,11 @@ async function readSmallEntry(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<s
     throw new RegistryError(RegistryErrorCode.MlmodelInvalid, 'The MLmodel file is implausibly large');
   }
   const chunks: Buffer[] = [];
-  for await (const chunk of await zip.openReadStreamPromise(entry)) chunks.push(chunk as Buffer);
+  try {
+    for await (const chunk of await zip.openReadStreamPromise(entry)) chunks.push(chunk as Buffer);
+  } catch (error) {
+    throw archiveError(error);
+  }
   return Buffer.concat(chunks).toString('utf8');
 }
 

@@ -1,0 +1,217 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { AuditService } from '../audit/audit.service';
+import type { AuthContext } from '../auth/auth-context';
+import { canAccessModel, globToLikePattern } from '../auth/model-scope';
+import type { ModelEntity } from '../registry/entities/model.entity';
+import { ModelsRepository } from '../registry/models.repository';
+import { assertAliasName, assertModelName } from '../registry/names';
+import { RegistryError, RegistryErrorCode } from '../registry/registry.error';
+import { RegistryEvents } from '../registry/registry-events';
+import { ModelSelector, parseRolloutBody, parseTrafficBody, RolloutRequest } from './rollout.dto';
+import { RolloutError, RolloutErrorCode } from './rollout.error';
+import { RolloutChange, RolloutRepository, RolloutRow } from './rollout.repository';
+import { ShadowMonitor } from './shadow-monitor';
+import { MirrorRule, TrafficRule } from './traffic-rule';
+import { TrafficRulesStore } from './traffic-rules.store';
+import { VersionPrewarmer } from './version-prewarmer';
+
+/** A bulk rollout touches at most this many models (one transaction). */
+export const MAX_ROLLOUT_MODELS = 10_000;
+const PAGE = 1000;
+
+@Injectable()
+export class RolloutService {
+  constructor(
+    private readonly repository: RolloutRepository,
+    private readonly models: ModelsRepository,
+    private readonly rules: TrafficRulesStore,
+    private readonly shadows: ShadowMonitor,
+    private readonly prewarmer: VersionPrewarmer,
+    private readonly events: RegistryEvents,
+    private readonly audit: AuditService,
+  ) {}
+
+  /** PUT /v1/models/{name}/traffic: versions are warmed first, then the rule switches atomically. */
+  async setTraffic(ctx: AuthContext, name: string, body: unknown) {
+    assertModelName(name);
+    const { split, mirror } = parseTrafficBody(body);
+    const versions = [...new Set([...split.map((s) => s.version), ...(mirror ? [mirror.version] : [])])];
+    await this.requireModel(ctx, name);
+    await this.prewarmer.prewarm(ctx, name, versions);
+    const rule = await this.models.withModelLocked(ctx.tenantId, name, async (tx, model) => {
+      if (!model) throw modelNotFound(name);
+      for (const version of versions) {
+        if (!(await this.models.findVersion(ctx.tenantId, model.id, version, tx))) {
+          throw new RegistryError(RegistryErrorCode.VersionNotFound, `Model '${name}' has no version ${version}`, { name, version });
+        }
+      }
+      await this.repository.replaceRule(tx, ctx.tenantId, model.id, split, mirror, ctx.principal);
+      await this.audit.record(ctx, 'model.traffic.set', `models/${name}/traffic`, { split, mirror }, tx);
+      return this.repository.findRule(ctx.tenantId, model.id, tx);
+    });
+    this.applyRule(ctx, name, rule!);
+    return this.trafficView(name, rule!);
+  }
+
+  async getTraffic(ctx: AuthContext, name: string) {
+    const model = await this.requireModel(ctx, name);
+    const rule = await this.repository.findRule(ctx.tenantId, model.id);
+    if (!rule) return { model: name, split: null, mirror: null, comparison: this.shadows.figuresOf(model.id) };
+    return this.trafficView(name, rule);
+  }
+
+  async deleteTraffic(ctx: AuthContext, name: string): Promise<void> {
+    const model = await this.requireModel(ctx, name);
+    const deleted = await this.repository.transaction(async (tx) => {
+      const gone = await this.repository.deleteRule(tx, ctx.tenantId, model.id);
+      if (gone) await this.audit.record(ctx, 'model.traffic.delete', `models/${name}/traffic`, {}, tx);
+      return gone;
+    });
+    if (!deleted) throw new RolloutError(RolloutErrorCode.RuleNotFound, `Model '${name}' has no traffic rule`, { name });
+    this.rules.remove(model.id);
+    this.events.publish({ tenantId: ctx.tenantId, model: name, kind: 'model-updated' });
+  }
+
+  /**
+   * POST /v1/rollouts: move an alias, or set a mirror, to each selected model's latest version,
+   * all in one transaction; the previous state is kept so the rollout can be rolled back.
+   */
+  async createRollout(ctx: AuthContext, body: unknown) {
+    const request = parseRolloutBody(body);
+    if (request.kind === 'alias') assertAliasName(request.alias);
+    const targets = await this.selectModels(ctx, request.selector);
+    await Promise.all(targets.slice(0, 50).map((t) => this.prewarmer.prewarm(ctx, t.model.name, [t.latest])));
+    const before = request.kind === 'alias' ? await this.repository.aliasVersions(ctx.tenantId, request.alias, targets.map((t) => t.model.id)) : null;
+    const row = await this.repository.transaction(async (tx) => {
+      const changes: RolloutChange[] = [];
+      for (const { model, latest } of targets) {
+        if (request.kind === 'alias') {
+          await this.models.upsertAlias(tx, ctx.tenantId, model.id, request.alias, latest);
+          changes.push({ modelId: model.id, model: model.name, before: before!.get(model.id) ?? null, after: latest });
+        } else {
+          const current = this.rules.ruleOf(model.id);
+          const mirror: MirrorRule = { version: latest, percent: request.percent };
+          await this.repository.replaceRule(tx, ctx.tenantId, model.id, current?.split ?? [], mirror, ctx.principal);
+          changes.push({ modelId: model.id, model: model.name, before: current?.mirror ?? null, after: mirror });
+        }
+      }
+      const rollout = await this.repository.insertRollout(tx, ctx.tenantId, request.kind, request, changes, ctx.principal);
+      await this.audit.record(ctx, `rollout.${request.kind}`, `rollouts/${rollout.id}`, { models: changes.length }, tx);
+      return rollout;
+    });
+    await this.afterBulkChange(ctx, row.changes, request);
+    return rolloutView(row);
+  }
+
+  /** POST /v1/rollouts/{id}/rollback: every model back to where the rollout found it, atomically. */
+  async rollback(ctx: AuthContext, id: string) {
+    const existing = await this.requireRollout(ctx, id);
+    const request = existing.request as unknown as RolloutRequest;
+    const row = await this.repository.transaction(async (tx) => {
+      const locked = (await this.repository.findRollout(ctx.tenantId, id, tx, true))!;
+      if (locked.rolled_back_at) throw new RolloutError(RolloutErrorCode.RolloutAlreadyRolledBack, `Rollout ${id} was rolled back already`, { id });
+      for (const change of locked.changes) await this.restore(ctx, tx, request, change);
+      await this.repository.markRolledBack(tx, ctx.tenantId, id);
+      await this.audit.record(ctx, `rollout.${locked.kind}.rollback`, `rollouts/${id}`, { models: locked.changes.length }, tx);
+      return (await this.repository.findRollout(ctx.tenantId, id, tx))!;
+    });
+    await this.afterBulkChange(ctx, row.changes, request);
+    return rolloutView(row);
+  }
+
+  async getRollout(ctx: AuthContext, id: string) {
+    return rolloutView(await this.requireRollout(ctx, id));
+  }
+
+  async listRollouts(ctx: AuthContext) {
+    return { items: (await this.repository.listRollouts(ctx.tenantId, 100)).map((r) => ({ ...rolloutView(r), changes: undefined, models: r.changes.length })) };
+  }
+
+  private async restore(ctx: AuthContext, tx: EntityManager, request: RolloutRequest, change: RolloutChange): Promise<void> {
+    try {
+      if (request.kind === 'alias') {
+        if (change.before === null) await tx.query(`DELETE FROM model_aliases WHERE tenant_id = $1 AND model_id = $2 AND alias = $3`, [ctx.tenantId, change.modelId, request.alias]);
+        else await this.models.upsertAlias(tx, ctx.tenantId, change.modelId, request.alias, change.before as number);
+      } else {
+        const current = await this.repository.findRule(ctx.tenantId, change.modelId, tx);
+        await this.repository.replaceRule(tx, ctx.tenantId, change.modelId, current?.split ?? [], change.before as MirrorRule | null, ctx.principal);
+      }
+    } catch (error) {
+      // The model or the earlier version is gone since: say which, and change nothing.
+      throw new RolloutError(RolloutErrorCode.RolloutAlreadyRolledBack, `Cannot restore model '${change.model}': ${(error as Error).message}`, { model: change.model });
+    }
+  }
+
+  private async afterBulkChange(ctx: AuthContext, changes: RolloutChange[], request: RolloutRequest): Promise<void> {
+    if (request.kind === 'mirror') await this.rules.reload();
+    for (const c of changes) this.events.publish({ tenantId: ctx.tenantId, model: c.model, kind: request.kind === 'alias' ? 'alias-set' : 'model-updated' });
+  }
+
+  /** Every model matching the selector with its latest version, read before the write transaction. */
+  private async selectModels(ctx: AuthContext, selector: ModelSelector): Promise<Array<{ model: ModelEntity; latest: number }>> {
+    const found: Array<{ model: ModelEntity; latest: number }> = [];
+    let after: string | undefined;
+    for (;;) {
+      const rows = await this.models.listModels(ctx.tenantId, {
+        ...selector,
+        after,
+        limit: PAGE,
+        nameLike: ctx.modelScope ? ctx.modelScope.map(globToLikePattern) : undefined,
+      });
+      for (const r of rows) if (r.latest) found.push({ model: r.model, latest: r.latest.version });
+      if (found.length > MAX_ROLLOUT_MODELS) {
+        throw new RolloutError(RolloutErrorCode.InvalidRule, `The selector matches more than ${MAX_ROLLOUT_MODELS} models: narrow it`, { limit: MAX_ROLLOUT_MODELS });
+      }
+      if (rows.length < PAGE) break;
+      after = rows[rows.length - 1].model.name;
+    }
+    if (!found.length) throw new RolloutError(RolloutErrorCode.NothingSelected, 'No model matches the selector', { selector });
+    return found;
+  }
+
+  private applyRule(ctx: AuthContext, name: string, rule: TrafficRule): void {
+    this.rules.put(rule);
+    this.events.publish({ tenantId: ctx.tenantId, model: name, kind: 'model-updated' });
+  }
+
+  private trafficView(name: string, rule: TrafficRule) {
+    return {
+      model: name,
+      split: rule.split.length ? Object.fromEntries(rule.split.map((s) => [String(s.version), s.weight])) : null,
+      mirror: rule.mirror,
+      updatedAt: rule.updatedAt.toISOString(),
+      updatedBy: rule.updatedBy,
+      comparison: this.shadows.figuresOf(rule.modelId),
+    };
+  }
+
+  private async requireModel(ctx: AuthContext, name: string): Promise<ModelEntity> {
+    assertModelName(name);
+    const model = canAccessModel(ctx, name) ? await this.models.findModelByName(ctx.tenantId, name) : null;
+    if (!model) throw modelNotFound(name);
+    return model;
+  }
+
+  private async requireRollout(ctx: AuthContext, id: string): Promise<RolloutRow> {
+    const row = /^[0-9a-f-]{36}$/i.test(id) ? await this.repository.findRollout(ctx.tenantId, id) : null;
+    if (!row) throw new RolloutError(RolloutErrorCode.RolloutNotFound, `Rollout ${id} not found`, { id });
+    return row;
+  }
+}
+
+function modelNotFound(name: string): RegistryError {
+  return new RegistryError(RegistryErrorCode.ModelNotFound, `Model '${name}' not found`, { name });
+}
+
+function rolloutView(r: RolloutRow) {
+  return {
+    id: r.id,
+    kind: r.kind,
+    request: r.request,
+    changes: r.changes.map((c) => ({ model: c.model, before: c.before, after: c.after })),
+    createdAt: new Date(r.created_at).toISOString(),
+    createdBy: r.created_by,
+    rolledBackAt: r.rolled_back_at ? new Date(r.rolled_back_at).toISOString() : null,
+  };
+}

@@ -1,0 +1,69 @@
+/** How many recent relative differences are kept per pair for the p95. */
+const RESERVOIR = 2048;
+
+export interface ComparisonFigures {
+  primaryVersion: number;
+  shadowVersion: number;
+  count: number;
+  shadowErrors: number;
+  meanAbsDiff: number | null;
+  maxAbsDiff: number | null;
+  p95RelDiff: number | null;
+}
+
+/**
+ * Running comparison of one primary/shadow version pair: counts, shadow failures, mean and
+ * max absolute difference of every output value, and the p95 relative difference over the
+ * most recent values (a ring buffer, so memory stays fixed however long the mirror runs).
+ */
+export class ShadowComparison {
+  private count = 0;
+  private shadowErrors = 0;
+  private values = 0;
+  private sumAbs = 0;
+  private maxAbs = 0;
+  private readonly relDiffs = new Float64Array(RESERVOIR);
+  private relCount = 0;
+
+  constructor(
+    readonly primaryVersion: number,
+    readonly shadowVersion: number,
+  ) {}
+
+  recordError(): void {
+    this.count++;
+    this.shadowErrors++;
+  }
+
+  /** Outputs as flat numbers by output name; only names both versions produce are compared. */
+  record(primary: Record<string, ArrayLike<number | bigint>>, shadow: Record<string, ArrayLike<number | bigint>>): void {
+    this.count++;
+    for (const [name, p] of Object.entries(primary)) {
+      const s = shadow[name];
+      if (!s) continue;
+      const n = Math.min(p.length, s.length);
+      for (let i = 0; i < n; i++) {
+        const abs = Math.abs(Number(p[i]) - Number(s[i]));
+        this.values++;
+        this.sumAbs += abs;
+        if (abs > this.maxAbs) this.maxAbs = abs;
+        const scale = Math.max(Math.abs(Number(p[i])), Number.EPSILON);
+        this.relDiffs[this.relCount++ % RESERVOIR] = abs / scale;
+      }
+    }
+  }
+
+  figures(): ComparisonFigures {
+    const kept = Math.min(this.relCount, RESERVOIR);
+    const sorted = Array.from(this.relDiffs.subarray(0, kept)).sort((a, b) => a - b);
+    return {
+      primaryVersion: this.primaryVersion,
+      shadowVersion: this.shadowVersion,
+      count: this.count,
+      shadowErrors: this.shadowErrors,
+      meanAbsDiff: this.values ? this.sumAbs / this.values : null,
+      maxAbsDiff: this.values ? this.maxAbs : null,
+      p95RelDiff: kept ? sorted[Math.min(kept - 1, Math.ceil(0.95 * kept) - 1)] : null,
+    };
+  }
+}

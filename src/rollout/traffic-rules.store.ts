@@ -1,0 +1,65 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { RolloutRepository } from './rollout.repository';
+import { TrafficRule } from './traffic-rule';
+
+/** Other replicas' rule changes show up within this long (the issue asks for a second). */
+const POLL_MS = 500;
+
+/**
+ * Every traffic rule, in memory, keyed by model id. This replica's changes apply at once;
+ * other replicas' are noticed by polling a one-row fingerprint of the table (works the same on
+ * PostgreSQL and the embedded database, and costs one tiny query per poll, never a request's).
+ */
+@Injectable()
+export class TrafficRulesStore implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('TrafficRules');
+  private rules = new Map<string, TrafficRule>();
+  private fingerprint = '';
+  private timer?: NodeJS.Timeout;
+  private polling = false;
+
+  constructor(private readonly repository: RolloutRepository) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.reload();
+    this.timer = setInterval(() => void this.poll(), POLL_MS);
+    this.timer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.timer);
+  }
+
+  ruleOf(modelId: string): TrafficRule | undefined {
+    return this.rules.get(modelId);
+  }
+
+  /** Applies a committed change of this replica at once. */
+  put(rule: TrafficRule): void {
+    this.rules.set(rule.modelId, rule);
+  }
+
+  remove(modelId: string): void {
+    this.rules.delete(modelId);
+  }
+
+  async reload(): Promise<void> {
+    const fingerprint = await this.repository.rulesFingerprint();
+    const rules = await this.repository.loadAllRules();
+    this.rules = new Map(rules.map((r) => [r.modelId, r]));
+    this.fingerprint = fingerprint;
+  }
+
+  private async poll(): Promise<void> {
+    if (this.polling) return;
+    this.polling = true;
+    try {
+      if ((await this.repository.rulesFingerprint()) !== this.fingerprint) await this.reload();
+    } catch (error) {
+      // The database may be away; keep routing by the rules we have.
+      this.logger.debug(`poll failed: ${(error as Error).message}`);
+    } finally {
+      this.polling = false;
+    }
+  }
+}

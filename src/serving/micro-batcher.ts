@@ -1,0 +1,119 @@
+import { rowsOf } from './runtime/batch-plan';
+import { InferenceRuntime, RunOutcome } from './runtime/inference-runtime';
+import type { SessionEntry } from './session-cache';
+import { ServingError, ServingErrorCode } from './serving.error';
+import type { HostTensor } from './tensor-codec';
+
+export interface MicroBatchOptions {
+  /** 0: requests that arrive in the same event-loop turn are merged; > 0: also those within this many ms. */
+  windowMs: number;
+  /** A merged call never exceeds this many rows; a request this big runs on its own. */
+  maxRows: number;
+}
+
+interface Waiter {
+  resolve: (outputs: HostTensor[]) => void;
+  reject: (error: Error) => void;
+}
+
+interface Batch {
+  entry: SessionEntry;
+  parts: HostTensor[][];
+  waiters: Waiter[];
+  rows: number;
+  timer?: NodeJS.Timeout;
+  sent: boolean;
+}
+
+/**
+ * Merges concurrent small requests for the same loaded session into one runtime call (the
+ * worker concatenates them along the row dimension and splits the outputs back). With the
+ * default window of 0 a lone request waits only for the end of the current event-loop turn,
+ * so batching costs nothing at low load and grows with concurrency.
+ */
+export class MicroBatcher {
+  private readonly open = new Map<string, Batch>();
+  private dueThisTurn: Batch[] = [];
+  private turnScheduled = false;
+
+  constructor(
+    private readonly runtime: InferenceRuntime,
+    private readonly options: MicroBatchOptions,
+  ) {}
+
+  submit(entry: SessionEntry, feeds: HostTensor[]): Promise<HostTensor[]> {
+    const rows = entry.batchable ? rowsOf(feeds) : null;
+    return new Promise((resolve, reject) => {
+      if (rows === null || rows >= this.options.maxRows) {
+        void this.send(entry, [feeds], [{ resolve, reject }]);
+        return;
+      }
+      let batch = this.open.get(entry.key);
+      if (batch && (batch.rows + rows > this.options.maxRows || batch.entry !== entry)) {
+        this.flush(batch);
+        batch = undefined;
+      }
+      if (!batch) batch = this.openBatch(entry);
+      batch.parts.push(feeds);
+      batch.waiters.push({ resolve, reject });
+      batch.rows += rows;
+      if (batch.rows >= this.options.maxRows) this.flush(batch);
+    });
+  }
+
+  private openBatch(entry: SessionEntry): Batch {
+    const batch: Batch = { entry, parts: [], waiters: [], rows: 0, sent: false };
+    this.open.set(entry.key, batch);
+    if (this.options.windowMs > 0) batch.timer = setTimeout(() => this.flush(batch), this.options.windowMs);
+    else {
+      this.dueThisTurn.push(batch);
+      if (!this.turnScheduled) {
+        this.turnScheduled = true;
+        // After the poll phase: every request whose bytes arrived in this turn has queued by then.
+        setImmediate(() => this.flushTurn());
+      }
+    }
+    return batch;
+  }
+
+  private flushTurn(): void {
+    this.turnScheduled = false;
+    const due = this.dueThisTurn;
+    this.dueThisTurn = [];
+    for (const batch of due) this.flush(batch);
+  }
+
+  private flush(batch: Batch): void {
+    if (batch.sent) return;
+    batch.sent = true;
+    if (batch.timer) clearTimeout(batch.timer);
+    if (this.open.get(batch.entry.key) === batch) this.open.delete(batch.entry.key);
+    void this.send(batch.entry, batch.parts, batch.waiters);
+  }
+
+  private async send(entry: SessionEntry, parts: HostTensor[][], waiters: Waiter[]): Promise<void> {
+    entry.stats.requests += parts.length;
+    entry.stats.calls++;
+    let outcome: RunOutcome;
+    try {
+      outcome = await this.runtime.run(entry.handle, parts, entry.batchable);
+    } catch (error) {
+      for (const w of waiters) w.reject(error as Error);
+      return;
+    }
+    if (outcome.unbatchable) entry.batchable = false;
+    waiters.forEach((w, i) => {
+      const part = outcome.parts[i];
+      if (part && 'outputs' in part) w.resolve(part.outputs);
+      else w.reject(inferenceFailed(entry, part ? part.error : 'no result'));
+    });
+  }
+}
+
+function inferenceFailed(entry: SessionEntry, reason: string): ServingError {
+  return new ServingError(ServingErrorCode.InferenceFailed, `The runtime could not compute model '${entry.model}' version ${entry.version} on these inputs: ${reason}`, {
+    model: entry.model,
+    version: entry.version,
+    reason,
+  });
+}

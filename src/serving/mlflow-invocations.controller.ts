@@ -1,0 +1,29 @@
+import { Body, Controller, Headers, HttpCode, Param, Post, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { Auth, RequireRole } from '../auth/auth.decorator';
+import type { AuthContext } from '../auth/auth-context';
+import { MlflowScoringService } from './mlflow-scoring.service';
+
+@ApiTags('mlflow scoring')
+@ApiBearerAuth()
+@Controller('v1/models')
+export class MlflowInvocationsController {
+  constructor(private readonly mlflow: MlflowScoringService) {}
+
+  @Post(':name/invocations')
+  @HttpCode(200)
+  @RequireRole('scorer')
+  @ApiOperation({ summary: 'MLflow scoring protocol: dataframe_split, dataframe_records, instances or inputs → {"predictions"}' })
+  @ApiBody({
+    schema: {
+      type: 'object',
+      example: { dataframe_split: { columns: ['day_of_week', 'promo', 'price', 'lag_7', 'lag_28', 'temperature'], data: [[4, 1, 3.49, 55, 51, 22]] } },
+    },
+  })
+  async invocations(@Auth() ctx: AuthContext, @Param('name') name: string, @Body() body: unknown, @Headers('x-routing-key') routingKey: string | undefined, @Res({ passthrough: true }) reply: FastifyReply) {
+    const { predictions, version } = await this.mlflow.invocations(ctx, name, body, routingKey);
+    void reply.header('x-model-version', String(version));
+    return { predictions };
+  }
+}

@@ -1,0 +1,52 @@
+import type { TensorSpec } from '../registry/artifact/artifact.types';
+import { mlflowColumnNames, mlflowInputs, mlflowPredictions, parseMlflowPayload } from './mlflow-payload';
+
+const tabular: TensorSpec[] = [{ name: 'float_input', type: 'float32', shape: ['N', 3] }];
+const multi: TensorSpec[] = [
+  { name: 'a', type: 'float64', shape: ['N', 2] },
+  { name: 'd', type: 'bool', shape: ['N', 1] },
+];
+
+describe('MLflow scoring payloads', () => {
+  it('takes dataframe_split columns as the feature matrix, in signature order when it names them', () => {
+    const input = parseMlflowPayload({ dataframe_split: { columns: ['price', 'promo', 'dow'], data: [[3.5, 1, 4]] } });
+    expect(mlflowInputs(input, tabular, null)).toEqual({ float_input: [[3.5, 1, 4]] });
+    expect(mlflowInputs(input, tabular, ['dow', 'promo', 'price'])).toEqual({ float_input: [[4, 1, 3.5]] });
+  });
+
+  it('reads dataframe_records, a missing key being a missing value', () => {
+    const input = parseMlflowPayload({ dataframe_records: [{ dow: 4, promo: 1, price: 3.5 }, { dow: 5, price: 2 }] });
+    expect(mlflowInputs(input, tabular, null)).toEqual({ float_input: [[4, 1, 3.5], [5, null, 2]] });
+  });
+
+  it('maps columns to inputs by name for a multi-input model', () => {
+    const input = parseMlflowPayload({ dataframe_split: { columns: ['a', 'd'], data: [[[1, 2], true]] } });
+    expect(mlflowInputs(input, multi, null)).toEqual({ a: [[1, 2]], d: [[true]] });
+    expect(() => mlflowInputs(parseMlflowPayload({ dataframe_split: { columns: ['a'], data: [[[1, 2]]] } }), multi, null)).toThrow(/Missing column 'd'/);
+  });
+
+  it('reads instances and inputs as tensors', () => {
+    expect(mlflowInputs(parseMlflowPayload({ instances: [[1, 2, 3]] }), tabular, null)).toEqual({ float_input: [[1, 2, 3]] });
+    expect(mlflowInputs(parseMlflowPayload({ inputs: { a: [[1, 2]], d: [[false]] } }), multi, null)).toEqual({ a: [[1, 2]], d: [[false]] });
+    expect(mlflowInputs(parseMlflowPayload({ instances: [{ a: [1, 2], d: [true] }] }), multi, null)).toEqual({ a: [[1, 2]], d: [[true]] });
+  });
+
+  it('wants exactly one known format', () => {
+    expect(() => parseMlflowPayload({})).toThrow(/exactly one of/);
+    expect(() => parseMlflowPayload({ instances: [], inputs: [] })).toThrow(/exactly one of/);
+    expect(() => parseMlflowPayload({ records: [] })).toThrow(/Unknown field 'records'/);
+    expect(() => parseMlflowPayload({ dataframe_split: { columns: ['a'], data: [[1, 2]] } })).toThrow(/2 values for 1 columns/);
+  });
+
+  it('answers records for data frames and output arrays for tensors', () => {
+    const outputs = [{ name: 'variable', type: 'float32', dims: [2, 1], data: new Float32Array([142.5, 7]) }];
+    expect(mlflowPredictions({ kind: 'dataframe', columns: [], rows: [] }, outputs)).toEqual([{ variable: 142.5 }, { variable: 7 }]);
+    expect(mlflowPredictions({ kind: 'tensor', value: [] }, outputs)).toEqual({ variable: [[142.5], [7]] });
+  });
+
+  it('reads column names from a column-based MLmodel signature only', () => {
+    expect(mlflowColumnNames({ signature: { inputs: [{ name: 'dow', type: 'double' }, { name: 'price', type: 'double' }] } })).toEqual(['dow', 'price']);
+    expect(mlflowColumnNames({ signature: { inputs: [{ type: 'tensor', 'tensor-spec': { dtype: 'float32' } }] } })).toBeNull();
+    expect(mlflowColumnNames(null)).toBeNull();
+  });
+});

@@ -1,0 +1,144 @@
+import type { TensorSpec } from '../registry/artifact/artifact.types';
+import { asObject } from './predict-request';
+import { invalidInput, invalidRequest } from './serving.error';
+import { HostTensor, rowOf, toNested } from './tensor-codec';
+
+/**
+ * The request and response shapes of `mlflow models serve` for an ONNX pyfunc model:
+ * `dataframe_split` and `dataframe_records` are data frames (answered as one record per row),
+ * `instances` and `inputs` are tensors (answered as a dict of output arrays).
+ */
+export type MlflowInput = { kind: 'dataframe'; columns: Array<string | null>; rows: unknown[][] } | { kind: 'tensor'; value: unknown };
+
+const FORMATS = ['dataframe_split', 'dataframe_records', 'instances', 'inputs'] as const;
+
+export function parseMlflowPayload(body: unknown): MlflowInput {
+  const obj = asObject(body, 'The request body');
+  const present = FORMATS.filter((f) => obj[f] !== undefined);
+  for (const key of Object.keys(obj)) {
+    if (!(FORMATS as readonly string[]).includes(key) && key !== 'params') {
+      throw invalidRequest(`Unknown field '${key}': send one of ${FORMATS.join(', ')} (and optionally params)`, { field: key });
+    }
+  }
+  if (present.length !== 1) {
+    throw invalidRequest(`Send exactly one of ${FORMATS.join(', ')}`, { field: present.length ? present.join(',') : 'dataframe_split', accepted: FORMATS });
+  }
+  const format = present[0];
+  if (format === 'dataframe_split') return fromSplit(obj.dataframe_split);
+  if (format === 'dataframe_records') return fromRecords(obj.dataframe_records);
+  return { kind: 'tensor', value: obj[format] };
+}
+
+function fromSplit(value: unknown): MlflowInput {
+  const split = asObject(value, 'dataframe_split');
+  if (!Array.isArray(split.data) || !split.data.every(Array.isArray)) throw invalidRequest('dataframe_split.data must be an array of rows (arrays)', { field: 'dataframe_split.data' });
+  const width = split.data.length ? (split.data[0] as unknown[]).length : 0;
+  let columns: Array<string | null>;
+  if (split.columns === undefined) columns = Array.from({ length: width }, () => null);
+  else if (Array.isArray(split.columns) && split.columns.every((c) => typeof c === 'string')) columns = split.columns as string[];
+  else throw invalidRequest('dataframe_split.columns must be an array of column names', { field: 'dataframe_split.columns' });
+  for (const [i, row] of (split.data as unknown[][]).entries()) {
+    if (row.length !== columns.length) {
+      throw invalidRequest(`dataframe_split.data[${i}] has ${row.length} values for ${columns.length} columns`, { field: 'dataframe_split.data' });
+    }
+  }
+  return { kind: 'dataframe', columns, rows: split.data as unknown[][] };
+}
+
+function fromRecords(value: unknown): MlflowInput {
+  if (!Array.isArray(value)) throw invalidRequest('dataframe_records must be an array of records (objects)', { field: 'dataframe_records' });
+  const columns: string[] = [];
+  const index = new Map<string, number>();
+  const records = value.map((r) => asObject(r, 'dataframe_records[]'));
+  for (const record of records) {
+    for (const key of Object.keys(record)) {
+      if (!index.has(key)) {
+        index.set(key, columns.length);
+        columns.push(key);
+      }
+    }
+  }
+  // A key missing from a record is a missing value, as pandas reads it.
+  const rows = records.map((record) => columns.map((c) => (record[c] === undefined ? null : record[c])));
+  return { kind: 'dataframe', columns, rows };
+}
+
+/** Column names of an MLflow column-based signature (`[{"name": "price", "type": "double"}, …]`), if the version has one. */
+export function mlflowColumnNames(mlflow: Record<string, unknown> | null): string[] | null {
+  const inputs = (mlflow?.signature as { inputs?: unknown } | undefined)?.inputs;
+  if (!Array.isArray(inputs) || !inputs.length) return null;
+  const names = inputs.map((i) => (i && typeof i === 'object' && (i as { type?: unknown }).type !== 'tensor' ? (i as { name?: unknown }).name : undefined));
+  return names.every((n): n is string => typeof n === 'string') ? names : null;
+}
+
+/**
+ * The model's inputs by name, as nested arrays: a single-input tabular model takes the frame's
+ * columns as its feature matrix (in the signature's column order when the MLmodel names them,
+ * else as sent); a multi-input model takes one column per input name.
+ */
+export function mlflowInputs(input: MlflowInput, specs: readonly TensorSpec[], columnNames: string[] | null): Record<string, unknown> {
+  return input.kind === 'dataframe' ? frameInputs(input, specs, columnNames) : tensorInputs(input.value, specs);
+}
+
+function frameInputs(frame: { columns: Array<string | null>; rows: unknown[][] }, specs: readonly TensorSpec[], columnNames: string[] | null): Record<string, unknown> {
+  const position = new Map<string, number>();
+  frame.columns.forEach((c, i) => c !== null && position.set(c, i));
+  const column = (i: number) => frame.rows.map((r) => r[i]);
+  if (specs.length > 1 || (position.has(specs[0].name) && !columnNames?.includes(specs[0].name))) {
+    const inputs: Record<string, unknown> = {};
+    for (const spec of specs) {
+      const at = position.get(spec.name);
+      if (at === undefined) {
+        throw invalidInput(`Missing column '${spec.name}': this model takes one column per input (${specs.map((s) => s.name).join(', ')})`, { input: spec.name });
+      }
+      // A scalar per row feeds an [N, 1] input as a column vector.
+      const values = column(at);
+      inputs[spec.name] = spec.shape.length === 2 && spec.shape[1] === 1 ? values.map((v) => (Array.isArray(v) ? v : [v])) : values;
+    }
+    return inputs;
+  }
+  const spec = specs[0];
+  let order: number[];
+  if (columnNames) {
+    order = columnNames.map((name) => {
+      const at = position.get(name);
+      if (at === undefined) {
+        throw invalidInput(`Missing column '${name}': the model's signature has columns ${columnNames.join(', ')}`, { input: spec.name, column: name, expected: columnNames });
+      }
+      return at;
+    });
+  } else order = frame.columns.map((_, i) => i);
+  const rows = frame.rows.map((r) => order.map((i) => r[i]));
+  return { [spec.name]: spec.shape.length === 1 && order.length === 1 ? rows.map((r) => r[0]) : rows };
+}
+
+function tensorInputs(value: unknown, specs: readonly TensorSpec[]): Record<string, unknown> {
+  if (Array.isArray(value)) {
+    // `instances` as a list of {input: value} records: stack each input's values.
+    if (value.length && value.every((v) => v !== null && typeof v === 'object' && !Array.isArray(v))) {
+      const records = value as Array<Record<string, unknown>>;
+      return Object.fromEntries(specs.map((s) => [s.name, records.map((r) => r[s.name])]));
+    }
+    if (specs.length !== 1) {
+      throw invalidInput(`This model has ${specs.length} inputs (${specs.map((s) => s.name).join(', ')}): send them by name`, { expected: specs.map((s) => s.name) });
+    }
+    return { [specs[0].name]: value };
+  }
+  return asObject(value, 'inputs');
+}
+
+/** `{"predictions": …}` as MLflow's scoring server writes it for the input's kind. */
+export function mlflowPredictions(input: MlflowInput, outputs: readonly HostTensor[]): unknown {
+  const rows = outputs.length ? outputs[0].dims[0] : 0;
+  const rowShaped = outputs.every((o) => o.dims.length >= 1 && o.dims[0] === rows);
+  if (input.kind === 'dataframe' && rowShaped) {
+    const records = new Array<Record<string, unknown>>(rows);
+    for (let r = 0; r < rows; r++) {
+      const record: Record<string, unknown> = {};
+      for (const o of outputs) record[o.name] = rowOf(o, r);
+      records[r] = record;
+    }
+    return records;
+  }
+  return Object.fromEntries(outputs.map((o) => [o.name, toNested(o)]));
+}

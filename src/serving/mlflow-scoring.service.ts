@@ -1,0 +1,26 @@
+import { Injectable } from '@nestjs/common';
+import type { AuthContext } from '../auth/auth-context';
+import { InferenceExecutor } from './inference-executor.service';
+import { mlflowColumnNames, mlflowInputs, mlflowPredictions, parseMlflowPayload } from './mlflow-payload';
+import { ModelResolver } from './model-resolver.service';
+import { parseModelName } from './predict-request';
+import { decodeInputs } from './tensor-codec';
+
+/** MLflow's scoring protocol (`POST /invocations` of `mlflow models serve`), per registered model. */
+@Injectable()
+export class MlflowScoringService {
+  constructor(
+    private readonly resolver: ModelResolver,
+    private readonly executor: InferenceExecutor,
+  ) {}
+
+  async invocations(ctx: AuthContext, name: string, body: unknown, routingKey?: string): Promise<{ predictions: unknown; version: number }> {
+    const payload = parseMlflowPayload(body);
+    const version = await this.resolver.resolve(ctx, { model: parseModelName(name), routingKey });
+    const inputs = mlflowInputs(payload, version.signature.inputs, mlflowColumnNames(version.mlflow));
+    // Data frames carry missing values as null: NaN for float inputs, as pandas would.
+    const feeds = decodeInputs(version.signature.inputs, inputs, { nullAsNaN: payload.kind === 'dataframe' });
+    const outputs = await this.executor.run(version, feeds);
+    return { predictions: mlflowPredictions(payload, outputs), version: version.version };
+  }
+}

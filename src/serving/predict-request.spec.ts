@@ -1,0 +1,35 @@
+import { parseFanoutRequest, parsePredictRequest } from './predict-request';
+
+describe('parsePredictRequest', () => {
+  const inputs = { float_input: [[1, 2, 3, 4, 5, 6]] };
+
+  it('reads model, version, alias, key and inputs', () => {
+    expect(parsePredictRequest({ model: 'demand-1', version: 3, inputs })).toEqual({ selector: { model: 'demand-1', version: 3 }, inputs });
+    expect(parsePredictRequest({ model: 'demand-1', alias: 'staging', key: 'store-7', inputs }).selector).toEqual({ model: 'demand-1', alias: 'staging', routingKey: 'store-7' });
+    expect(parsePredictRequest({ segment: { region: 'north' }, inputs }, 'from-header').selector).toEqual({ segment: { region: 'north' }, routingKey: 'from-header' });
+  });
+
+  it.each([
+    ['no target', { inputs }, 'INVALID_REQUEST', /Name the model/],
+    ['both targets', { model: 'a', segment: { r: 'n' }, inputs }, 'INVALID_REQUEST', /either model or segment/],
+    ['version and alias', { model: 'a', version: 1, alias: 'x', inputs }, 'INVALID_REQUEST', /either version or alias/],
+    ['a bad version', { model: 'a', version: 0, inputs }, 'INVALID_REQUEST', /positive integer/],
+    ['a bad alias', { model: 'a', alias: '3', inputs }, 'INVALID_REQUEST', /alias must match/],
+    ['a bad name', { model: 'Demand', inputs }, 'INVALID_MODEL_NAME', /must match/],
+    ['a numeric segment value', { segment: { store: 42 }, inputs }, 'INVALID_REQUEST', /segment.store must be a string/],
+    ['an empty segment', { segment: {}, inputs }, 'INVALID_REQUEST', /at least one key/],
+    ['no inputs', { model: 'a' }, 'INVALID_REQUEST', /inputs is required/],
+    ['array inputs', { model: 'a', inputs: [1] }, 'INVALID_REQUEST', /inputs must be a JSON object/],
+    ['an unknown field', { model: 'a', inputs, output: [] }, 'INVALID_REQUEST', /Unknown field 'output'/],
+    ['a non-object body', [1], 'INVALID_REQUEST', /must be a JSON object/],
+  ])('refuses %s', (_what, body, code, message) => {
+    expect(() => parsePredictRequest(body)).toThrow(expect.objectContaining({ code, message: expect.stringMatching(message) }));
+  });
+
+  it('bounds fanout', () => {
+    expect(parseFanoutRequest({ requests: [{}, {}] })).toHaveLength(2);
+    expect(() => parseFanoutRequest({ requests: [] })).toThrow(/1 to 1000/);
+    expect(() => parseFanoutRequest({ requests: new Array(1001).fill({}) })).toThrow(/1 to 1000/);
+    expect(() => parseFanoutRequest({ items: [] })).toThrow(/Unknown field 'items'/);
+  });
+});

@@ -1,0 +1,102 @@
+import type { Labels } from '../registry/entities/model.entity';
+import { ALIAS_NAME, MODEL_NAME } from '../registry/names';
+import { invalidRequest, ServingError, ServingErrorCode } from './serving.error';
+
+/** Which model and version a request wants (API.md "Online inference"). */
+export interface ModelSelector {
+  model?: string;
+  segment?: Labels;
+  version?: number;
+  alias?: string;
+  /** Sticky routing key for traffic rules (`x-routing-key` header or body `key`). */
+  routingKey?: string;
+}
+
+export interface PredictRequest {
+  selector: ModelSelector;
+  inputs: Record<string, unknown>;
+}
+
+const PREDICT_FIELDS = new Set(['model', 'segment', 'version', 'alias', 'key', 'inputs']);
+const MAX_SEGMENT_KEYS = 64;
+export const MAX_FANOUT = 1000;
+
+/**
+ * Reads the /v1/predict envelope by hand rather than through a DTO: class-transformer would
+ * walk (and copy) every element of the nested input arrays.
+ */
+export function parsePredictRequest(body: unknown, routingKeyHeader?: string): PredictRequest {
+  const obj = asObject(body, 'The request body');
+  for (const key of Object.keys(obj)) {
+    if (!PREDICT_FIELDS.has(key)) {
+      throw invalidRequest(`Unknown field '${key}': a prediction takes model or segment, version, alias, key and inputs`, { field: key });
+    }
+  }
+  const selector = parseSelector(obj);
+  if (obj.key !== undefined) {
+    if (typeof obj.key !== 'string' || obj.key.length > 256) throw invalidRequest('key must be a string of at most 256 characters', { field: 'key' });
+    selector.routingKey = obj.key;
+  } else if (routingKeyHeader) selector.routingKey = routingKeyHeader;
+  if (obj.inputs === undefined) throw invalidRequest('inputs is required: an object mapping each input name to its tensor', { field: 'inputs' });
+  const inputs = asObject(obj.inputs, 'inputs');
+  return { selector, inputs };
+}
+
+/** `model` or `segment` (exactly one), and at most one of `version` and `alias`. */
+export function parseSelector(obj: Record<string, unknown>, { requireTarget = true } = {}): ModelSelector {
+  const selector: ModelSelector = {};
+  if (obj.model !== undefined && obj.segment !== undefined) throw invalidRequest('Give either model or segment, not both', { field: 'segment' });
+  if (obj.model !== undefined) selector.model = parseModelName(obj.model);
+  else if (obj.segment !== undefined) selector.segment = parseSegment(obj.segment);
+  else if (requireTarget) throw invalidRequest('Name the model ("model": "demand-north-0042") or a segment ("segment": {"region": "north"})', { field: 'model' });
+  if (obj.version !== undefined && obj.alias !== undefined) throw invalidRequest('Give either version or alias, not both', { field: 'alias' });
+  if (obj.version !== undefined) {
+    const v = obj.version;
+    const n = typeof v === 'string' && /^[0-9]{1,9}$/.test(v) ? Number(v) : v;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) throw invalidRequest('version must be a positive integer', { field: 'version' });
+    selector.version = n;
+  }
+  if (obj.alias !== undefined) {
+    if (typeof obj.alias !== 'string' || !ALIAS_NAME.test(obj.alias)) {
+      throw invalidRequest(`alias must match ${ALIAS_NAME.source}`, { field: 'alias' });
+    }
+    selector.alias = obj.alias;
+  }
+  return selector;
+}
+
+export function parseModelName(value: unknown): string {
+  if (typeof value !== 'string' || !MODEL_NAME.test(value)) {
+    const shown = typeof value === 'string' ? value.slice(0, 140) : typeof value;
+    throw new ServingError(ServingErrorCode.InvalidModelName, `Model name '${shown}' must match ${MODEL_NAME.source}`, { name: shown, pattern: MODEL_NAME.source });
+  }
+  return value;
+}
+
+export function parseSegment(value: unknown): Labels {
+  const obj = asObject(value, 'segment');
+  const entries = Object.entries(obj);
+  if (entries.length === 0) throw invalidRequest('segment must have at least one key, e.g. {"region": "north"}', { field: 'segment' });
+  if (entries.length > MAX_SEGMENT_KEYS) throw invalidRequest(`segment has more than ${MAX_SEGMENT_KEYS} keys`, { field: 'segment' });
+  for (const [key, v] of entries) {
+    if (typeof v !== 'string') throw invalidRequest(`segment.${key} must be a string (segments match exactly: "0042" is not 42)`, { field: `segment.${key}` });
+  }
+  return obj as Labels;
+}
+
+/** The fanout envelope: `{"requests": [...]}` with 1..MAX_FANOUT items (each parsed on its own). */
+export function parseFanoutRequest(body: unknown): unknown[] {
+  const obj = asObject(body, 'The request body');
+  for (const key of Object.keys(obj)) if (key !== 'requests') throw invalidRequest(`Unknown field '${key}': a fanout takes only requests`, { field: key });
+  if (!Array.isArray(obj.requests) || obj.requests.length === 0 || obj.requests.length > MAX_FANOUT) {
+    throw invalidRequest(`requests must be an array of 1 to ${MAX_FANOUT} prediction requests`, { field: 'requests' });
+  }
+  return obj.requests;
+}
+
+export function asObject(value: unknown, what: string): Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw invalidRequest(`${what} must be a JSON object`, { field: what === 'The request body' ? undefined : what });
+  }
+  return value as Record<string, unknown>;
+}

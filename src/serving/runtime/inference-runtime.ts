@@ -1,0 +1,40 @@
+import type { HostTensor } from '../tensor-codec';
+import type { PartResult } from './worker-protocol';
+
+/** Where a loaded session lives. */
+export interface SessionHandle {
+  readonly key: string;
+  readonly worker: number;
+  /** The worker's incarnation: a handle does not survive its worker's restart. */
+  readonly incarnation: number;
+}
+
+export interface RunOutcome {
+  parts: PartResult[];
+  /** The merged call showed the model is not row-independent: stop micro-batching it. */
+  unbatchable: boolean;
+}
+
+export interface WorkerView {
+  worker: number;
+  models: number;
+  bytes: number;
+  /** Calls sent and not yet answered. */
+  pending: number;
+  restarts: number;
+}
+
+/**
+ * The inference runtime port: loads sessions somewhere off the HTTP thread, runs them,
+ * releases them. The worker-thread pool is the implementation; unit tests use a fake.
+ */
+export abstract class InferenceRuntime {
+  abstract load(key: string, artifactPath: string, sizeBytes: number): Promise<SessionHandle>;
+  /** One call over `parts` (each a request's inputs); concatenated when `batchable`. */
+  abstract run(handle: SessionHandle, parts: HostTensor[][], batchable: boolean): Promise<RunOutcome>;
+  abstract unload(handle: SessionHandle): void;
+  /** Called with the keys of sessions that vanished with a crashed worker. */
+  abstract onSessionsLost(listener: (keys: string[]) => void): void;
+  abstract workers(): WorkerView[];
+  abstract close(): Promise<void>;
+}

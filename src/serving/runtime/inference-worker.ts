@@ -1,0 +1,148 @@
+/**
+ * An inference worker thread: owns the onnxruntime sessions of the models assigned to it
+ * and runs them off the HTTP event loop (session.run() blocks its thread for the whole call).
+ * Merging micro-batched requests, splitting the results and cutting big inputs into chunks
+ * happen here too, so the HTTP thread only decodes JSON and encodes the answer.
+ */
+import { setImmediate as yieldToMessages } from 'node:timers/promises';
+import { parentPort } from 'node:worker_threads';
+import { InferenceSession, Tensor } from 'onnxruntime-node';
+import type { HostTensor } from '../tensor-codec';
+import { chunkRowsFor, concatParts, concatTensors, rowsOf, sliceRows, splitOutputs } from './batch-plan';
+import type { PartResult, RunJob, WorkerReply, WorkerRequest } from './worker-protocol';
+
+/** About 1 MiB of float32 per chunk: a few ms of work, after which waiting messages get their turn. */
+const CHUNK_ELEMENTS = 256 * 1024;
+
+interface LoadedSession {
+  session: InferenceSession;
+  /** Tensor outputs only: non-tensor outputs (ZipMap's maps) are never fetched. */
+  fetches: string[];
+}
+
+const sessions = new Map<string, LoadedSession>();
+const port = parentPort!;
+
+// Replies are sent together once the thread has done what was ready: one message, many answers.
+let outbox: WorkerReply[] = [];
+let flushScheduled = false;
+function reply(message: WorkerReply): void {
+  outbox.push(message);
+  if (!flushScheduled) {
+    flushScheduled = true;
+    setImmediate(flush);
+  }
+}
+function flush(): void {
+  flushScheduled = false;
+  const replies = outbox;
+  outbox = [];
+  const transfer = new Set<ArrayBuffer>();
+  for (const r of replies) {
+    for (const part of r.parts ?? []) {
+      if ('outputs' in part) for (const t of part.outputs) if (!Array.isArray(t.data)) transfer.add(t.data.buffer as ArrayBuffer);
+    }
+  }
+  port.postMessage({ type: 'replies', replies }, [...transfer]);
+}
+
+port.on('message', (message: WorkerRequest) => {
+  switch (message.type) {
+    case 'load':
+      void load(message.id, message.key, message.path);
+      break;
+    case 'unload':
+      void unload(message.key);
+      break;
+    case 'run':
+      for (const job of message.jobs) void runJob(job).then(reply);
+      break;
+  }
+});
+
+async function load(id: number, key: string, path: string): Promise<void> {
+  try {
+    if (!sessions.has(key)) {
+      // One thread per session: the workers already use every core between them.
+      const session = await InferenceSession.create(path, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' });
+      const fetches = session.outputMetadata.filter((m) => m.isTensor).map((m) => m.name);
+      sessions.set(key, { session, fetches });
+    }
+    reply({ id });
+  } catch (error) {
+    reply({ id, error: firstLine(error) });
+  }
+}
+
+async function unload(key: string): Promise<void> {
+  const loaded = sessions.get(key);
+  if (!loaded) return;
+  sessions.delete(key);
+  await loaded.session.release().catch(() => undefined);
+}
+
+async function runJob(job: RunJob): Promise<WorkerReply> {
+  const loaded = sessions.get(job.key);
+  if (!loaded) return { id: job.id, error: 'the model is not loaded in this worker' };
+  if (job.parts.length === 1) return { id: job.id, ...(await runPart(loaded, job.parts[0], job.batchable)) };
+  const rows = job.parts.map((p) => rowsOf(p) ?? 0);
+  try {
+    const outputs = await run(loaded, concatParts(job.parts));
+    const split = splitOutputs(outputs, rows);
+    if (split) return { id: job.id, parts: split.map((o) => ({ outputs: o })) };
+  } catch {
+    // One bad part fails the merged call: run them one by one to tell which.
+    return { id: job.id, parts: await runEach(loaded, job.parts) };
+  }
+  return { id: job.id, parts: await runEach(loaded, job.parts), unbatchable: true };
+}
+
+async function runEach(loaded: LoadedSession, parts: HostTensor[][]): Promise<PartResult[]> {
+  const results: PartResult[] = [];
+  for (const part of parts) {
+    try {
+      results.push({ outputs: await run(loaded, part) });
+    } catch (error) {
+      results.push({ error: firstLine(error) });
+    }
+  }
+  return results;
+}
+
+/** One request; a big one in chunks, yielding between them so other models' calls interleave. */
+async function runPart(loaded: LoadedSession, feeds: HostTensor[], batchable: boolean): Promise<{ parts: PartResult[]; unbatchable?: boolean }> {
+  try {
+    const rows = batchable ? rowsOf(feeds) : null;
+    const chunkRows = rows === null ? 0 : chunkRowsFor(feeds, CHUNK_ELEMENTS);
+    if (rows === null || chunkRows >= rows) return { parts: [{ outputs: await run(loaded, feeds) }] };
+    const chunks: HostTensor[][] = [];
+    for (let start = 0; start < rows; start += chunkRows) {
+      const end = Math.min(rows, start + chunkRows);
+      const outputs = await run(loaded, sliceRows(feeds, start, end));
+      if (outputs.some((o) => o.dims[0] !== end - start)) {
+        // Not row-independent after all: one call over everything.
+        return { parts: [{ outputs: await run(loaded, feeds) }], unbatchable: true };
+      }
+      chunks.push(outputs);
+      await yieldToMessages();
+    }
+    return { parts: [{ outputs: chunks[0].map((first, i) => concatTensors(first, chunks.map((c) => c[i]))) }] };
+  } catch (error) {
+    return { parts: [{ error: firstLine(error) }] };
+  }
+}
+
+async function run(loaded: LoadedSession, feeds: HostTensor[]): Promise<HostTensor[]> {
+  const inputs: Record<string, Tensor> = {};
+  for (const t of feeds) inputs[t.name] = new Tensor(t.type as 'float32', t.data as Float32Array, t.dims);
+  const results = await loaded.session.run(inputs, loaded.fetches);
+  return loaded.fetches.map((name) => {
+    const t = results[name];
+    return { name, type: t.type, dims: [...t.dims], data: t.data as HostTensor['data'] };
+  });
+}
+
+function firstLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split('\n')[0].slice(0, 500);
+}

@@ -1,0 +1,160 @@
+import { Logger } from '@nestjs/common';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { ServingError, ServingErrorCode } from '../serving.error';
+import type { HostTensor } from '../tensor-codec';
+import { InferenceRuntime, RunOutcome, SessionHandle, WorkerView } from './inference-runtime';
+import type { RepliesMessage, RunJob, WorkerReply } from './worker-protocol';
+
+interface Pending {
+  resolve: (reply: WorkerReply) => void;
+  reject: (error: Error) => void;
+}
+
+interface Slot {
+  index: number;
+  incarnation: number;
+  worker: Worker;
+  pending: Map<number, Pending>;
+  /** Sessions living here, with their estimated size (the basis of assignment). */
+  sessions: Map<string, number>;
+  bytes: number;
+  /** Run jobs waiting for this turn's single postMessage. */
+  outbox: RunJob[];
+  restarts: number;
+}
+
+/**
+ * `MMS_WORKERS` worker threads, each owning the sessions assigned to it. A model is loaded in
+ * exactly one worker: the one with the fewest estimated bytes when it is loaded (ties: fewest
+ * models, then lowest index), so memory and models spread evenly. Calls queued during one
+ * event-loop turn go to a worker in one message, inputs' buffers transferred.
+ */
+export class WorkerPoolRuntime extends InferenceRuntime {
+  private readonly logger = new Logger('InferenceWorkers');
+  private readonly slots: Slot[] = [];
+  private readonly lostListeners: Array<(keys: string[]) => void> = [];
+  private nextId = 1;
+  private flushScheduled = false;
+  private closing = false;
+
+  constructor(workerCount: number) {
+    super();
+    for (let i = 0; i < workerCount; i++) this.slots.push(this.spawn(i, 0, 0));
+  }
+
+  async load(key: string, artifactPath: string, sizeBytes: number): Promise<SessionHandle> {
+    const slot = this.leastLoaded();
+    const incarnation = slot.incarnation;
+    const reply = await this.request(slot, (id) => slot.worker.postMessage({ type: 'load', id, key, path: artifactPath }));
+    if (reply.error) throw new Error(reply.error);
+    if (slot.incarnation !== incarnation) throw workerGone(slot.index);
+    slot.sessions.set(key, sizeBytes);
+    slot.bytes += sizeBytes;
+    return { key, worker: slot.index, incarnation };
+  }
+
+  async run(handle: SessionHandle, parts: HostTensor[][], batchable: boolean): Promise<RunOutcome> {
+    const slot = this.slots[handle.worker];
+    if (slot.incarnation !== handle.incarnation) throw workerGone(handle.worker);
+    const reply = await this.request(slot, (id) => {
+      slot.outbox.push({ id, key: handle.key, parts, batchable });
+      this.scheduleFlush();
+    });
+    if (reply.error) throw new ServingError(ServingErrorCode.WorkerUnavailable, `The inference worker could not run the model: ${reply.error}`, { worker: handle.worker });
+    return { parts: reply.parts ?? [], unbatchable: reply.unbatchable === true };
+  }
+
+  unload(handle: SessionHandle): void {
+    const slot = this.slots[handle.worker];
+    if (slot.incarnation !== handle.incarnation) return;
+    const bytes = slot.sessions.get(handle.key);
+    if (bytes === undefined) return;
+    slot.sessions.delete(handle.key);
+    slot.bytes -= bytes;
+    slot.worker.postMessage({ type: 'unload', key: handle.key });
+  }
+
+  onSessionsLost(listener: (keys: string[]) => void): void {
+    this.lostListeners.push(listener);
+  }
+
+  workers(): WorkerView[] {
+    return this.slots.map((s) => ({ worker: s.index, models: s.sessions.size, bytes: s.bytes, pending: s.pending.size, restarts: s.restarts }));
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+
+  private request(slot: Slot, send: (id: number) => void): Promise<WorkerReply> {
+    return new Promise((resolve, reject) => {
+      const id = this.nextId++;
+      slot.pending.set(id, { resolve, reject });
+      send(id);
+    });
+  }
+
+  /** After this turn's requests have queued their calls: one message per worker. */
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    queueMicrotask(() => {
+      this.flushScheduled = false;
+      for (const slot of this.slots) {
+        if (!slot.outbox.length) continue;
+        const jobs = slot.outbox;
+        slot.outbox = [];
+        const transfer: ArrayBuffer[] = [];
+        for (const job of jobs) for (const part of job.parts) for (const t of part) if (!Array.isArray(t.data)) transfer.push(t.data.buffer as ArrayBuffer);
+        slot.worker.postMessage({ type: 'run', jobs }, transfer);
+      }
+    });
+  }
+
+  private leastLoaded(): Slot {
+    let best = this.slots[0];
+    for (const s of this.slots) {
+      if (s.bytes < best.bytes || (s.bytes === best.bytes && s.sessions.size < best.sessions.size)) best = s;
+    }
+    return best;
+  }
+
+  private spawn(index: number, incarnation: number, restarts: number): Slot {
+    const worker = new Worker(...workerEntry());
+    const slot: Slot = { index, incarnation, worker, pending: new Map(), sessions: new Map(), bytes: 0, outbox: [], restarts };
+    worker.on('message', (message: RepliesMessage) => {
+      for (const reply of message.replies) {
+        const pending = slot.pending.get(reply.id);
+        if (!pending) continue;
+        slot.pending.delete(reply.id);
+        pending.resolve(reply);
+      }
+    });
+    worker.on('error', (error) => this.logger.error(`worker ${index} failed: ${error.message}`));
+    worker.on('exit', (code) => {
+      if (this.closing || this.slots[index] !== slot) return;
+      this.logger.error(`worker ${index} exited (code ${code}); restarting it, its ${slot.sessions.size} model(s) will load again on demand`);
+      this.slots[index] = this.spawn(index, incarnation + 1, restarts + 1);
+      for (const pending of slot.pending.values()) pending.reject(workerGone(index));
+      const lost = [...slot.sessions.keys()];
+      if (lost.length) for (const listener of this.lostListeners) listener(lost);
+    });
+    // The pool must not keep a finished process alive; shutdown terminates workers explicitly.
+    worker.unref();
+    return slot;
+  }
+}
+
+function workerGone(worker: number): ServingError {
+  return new ServingError(ServingErrorCode.WorkerUnavailable, 'The inference worker holding the model restarted; retry the request', { worker });
+}
+
+/** The compiled worker next to this file; under ts-node style runs, the .ts through @swc-node/register. */
+function workerEntry(): [string, { execArgv?: string[] }] {
+  const js = path.join(__dirname, 'inference-worker.js');
+  if (fs.existsSync(js)) return [js, {}];
+  return [path.join(__dirname, 'inference-worker.ts'), { execArgv: ['-r', '@swc-node/register'] }];
+}

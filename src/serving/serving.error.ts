@@ -1,0 +1,35 @@
+import { DomainError } from '../common/domain-error';
+
+/** Codes of the online serving module; their HTTP statuses live in common/domain-error.ts. */
+export enum ServingErrorCode {
+  InvalidRequest = 'INVALID_REQUEST',
+  InvalidInput = 'INVALID_INPUT',
+  InvalidModelName = 'INVALID_MODEL_NAME',
+  ModelNotFound = 'MODEL_NOT_FOUND',
+  VersionNotFound = 'VERSION_NOT_FOUND',
+  AliasNotFound = 'ALIAS_NOT_FOUND',
+  NoModelForSegment = 'NO_MODEL_FOR_SEGMENT',
+  PinLimitExceeded = 'PIN_LIMIT_EXCEEDED',
+  /** The runtime refused inputs that passed the signature check (e.g. a value-dependent op). */
+  InferenceFailed = 'INFERENCE_FAILED',
+  /** The artifact did not load; retried on a later request after a backoff. */
+  ModelLoadFailed = 'MODEL_LOAD_FAILED',
+  /** The model alone is estimated larger than the whole session cache. */
+  ModelTooLarge = 'MODEL_TOO_LARGE',
+  /** The worker thread holding the model died mid-request; it is restarted. */
+  WorkerUnavailable = 'WORKER_UNAVAILABLE',
+}
+
+export class ServingError extends DomainError {
+  constructor(code: ServingErrorCode, message: string, details: Record<string, unknown> = {}) {
+    super(code, message, details);
+  }
+}
+
+export function invalidInput(message: string, details: Record<string, unknown>): ServingError {
+  return new ServingError(ServingErrorCode.InvalidInput, message, details);
+}
+
+export function invalidRequest(message: string, details: Record<string, unknown> = {}): ServingError {
+  return new ServingError(ServingErrorCode.InvalidRequest, message, details);
+}

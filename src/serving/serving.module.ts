@@ -1,0 +1,74 @@
+import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
+import * as fsp from 'node:fs/promises';
+import { AppConfig } from '../config/app-config';
+import { RegistryModule } from '../registry/registry.module';
+import { ModelStore } from '../registry/store/model-store';
+import { InferenceExecutor } from './inference-executor.service';
+import { MicroBatcher } from './micro-batcher';
+import { MlflowInvocationsController } from './mlflow-invocations.controller';
+import { MlflowScoringService } from './mlflow-scoring.service';
+import { ModelCacheController } from './model-cache.controller';
+import { ModelResolver } from './model-resolver.service';
+import { OipController } from './oip.controller';
+import { OipService } from './oip.service';
+import { PredictController } from './predict.controller';
+import { RegistryChangeFeed } from './registry-change-feed.service';
+import { InferenceRuntime } from './runtime/inference-runtime';
+import { WorkerPoolRuntime } from './runtime/worker-pool.runtime';
+import type { ServableVersion } from './servable';
+import { SessionCache } from './session-cache';
+import { ServingRepository } from './serving.repository';
+import { ServingService } from './serving.service';
+import { TrafficRouter } from './traffic-router';
+import { RolloutModule } from '../rollout/rollout.module';
+import { RolloutTrafficRouter } from '../rollout/rollout-traffic-router';
+import { VersionPrewarmer } from '../rollout/version-prewarmer';
+import { ServingPrewarmer } from './serving-prewarmer';
+
+/**
+ * Online inference: /v1/predict, load/unload/cache, the Open Inference Protocol and MLflow scoring.
+ * Global so that rollout can warm versions (VersionPrewarmer) without a module cycle.
+ */
+@Global()
+@Module({
+  imports: [RegistryModule, RolloutModule],
+  controllers: [PredictController, ModelCacheController, OipController, MlflowInvocationsController],
+  providers: [
+    ServingRepository,
+    { provide: TrafficRouter, useExisting: RolloutTrafficRouter },
+    { provide: VersionPrewarmer, useClass: ServingPrewarmer },
+    ModelResolver,
+    { provide: InferenceRuntime, useFactory: (config: AppConfig) => new WorkerPoolRuntime(config.MMS_WORKERS), inject: [AppConfig] },
+    {
+      provide: SessionCache,
+      useFactory: (runtime: InferenceRuntime, store: ModelStore, config: AppConfig) =>
+        new SessionCache(
+          runtime,
+          async (version: ServableVersion) => {
+            const path = await store.localPath(version.modelSha256);
+            return { path, bytes: (await fsp.stat(path)).size };
+          },
+          { maxBytes: config.MMS_CACHE_MAX_BYTES, maxModels: config.MMS_CACHE_MAX_MODELS },
+        ),
+      inject: [InferenceRuntime, ModelStore, AppConfig],
+    },
+    {
+      provide: MicroBatcher,
+      useFactory: (runtime: InferenceRuntime, config: AppConfig) => new MicroBatcher(runtime, { windowMs: config.MMS_BATCH_WINDOW_MS, maxRows: config.MMS_BATCH_MAX_ROWS }),
+      inject: [InferenceRuntime, AppConfig],
+    },
+    InferenceExecutor,
+    RegistryChangeFeed,
+    ServingService,
+    OipService,
+    MlflowScoringService,
+  ],
+  exports: [ModelResolver, InferenceExecutor, SessionCache, TrafficRouter, VersionPrewarmer],
+})
+export class ServingModule implements OnApplicationShutdown {
+  constructor(@Inject(InferenceRuntime) private readonly runtime: InferenceRuntime) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.runtime.close();
+  }
+}

@@ -1,0 +1,121 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import type { AuthContext } from '../auth/auth-context';
+import { DomainError } from '../common/domain-error';
+import { errorBody, ErrorBody } from '../common/error-body';
+import { AppConfig } from '../config/app-config';
+import { InferenceExecutor } from './inference-executor.service';
+import { ModelResolver } from './model-resolver.service';
+import { asObject, parseFanoutRequest, parseModelName, parsePredictRequest, parseSelector } from './predict-request';
+import { InferenceRuntime } from './runtime/inference-runtime';
+import { CacheEntryView, SessionCache } from './session-cache';
+import { invalidRequest } from './serving.error';
+import { decodeInputs, HostTensor, toNested } from './tensor-codec';
+import type { ServableVersion } from './servable';
+import { MirrorPlan, TrafficMirror } from '../rollout/traffic-mirror.service';
+
+export interface PredictResult {
+  model: string;
+  version: number;
+  outputs: Record<string, unknown>;
+  predictionId: string;
+}
+
+@Injectable()
+export class ServingService {
+  private readonly logger = new Logger('Serving');
+
+  constructor(
+    private readonly resolver: ModelResolver,
+    private readonly executor: InferenceExecutor,
+    private readonly sessions: SessionCache,
+    private readonly runtime: InferenceRuntime,
+    private readonly config: AppConfig,
+    private readonly mirror: TrafficMirror,
+  ) {}
+
+  /** POST /v1/predict: resolve (from memory once warm), check inputs, run, shape the outputs. */
+  async predict(ctx: AuthContext, body: unknown, routingKey?: string): Promise<PredictResult> {
+    const request = parsePredictRequest(body, routingKey);
+    const version = await this.resolver.resolve(ctx, request.selector);
+    const feeds = decodeInputs(version.signature.inputs, request.inputs);
+    const mirror = this.mirror.plan(version.modelId, version.version);
+    // The primary call transfers the feeds' buffers to a worker: a mirrored request keeps a copy.
+    const shadowFeeds = mirror ? feeds.map((f) => ({ ...f, data: f.data.slice() })) : null;
+    const outputs = await this.executor.run(version, feeds);
+    if (mirror) this.startShadow(ctx, version, mirror, outputs, shadowFeeds!);
+    const byName: Record<string, unknown> = {};
+    for (const t of outputs) byName[t.name] = toNested(t);
+    return { model: version.model, version: version.version, outputs: byName, predictionId: randomUUID() };
+  }
+
+  private startShadow(ctx: AuthContext, primary: ServableVersion, plan: MirrorPlan, outputs: HostTensor[], feeds: HostTensor[]): void {
+    const flat = (tensors: HostTensor[]) => Object.fromEntries(tensors.map((t) => [t.name, t.data as ArrayLike<number | bigint>]));
+    this.mirror.start(plan, flat(outputs), async () => {
+      const model = await this.resolver.resolveModel(ctx, primary.model);
+      const shadow = model.versions.get(plan.shadowVersion);
+      if (!shadow) throw new Error(`version ${plan.shadowVersion} is gone`);
+      return flat(await this.executor.run(shadow, feeds));
+    });
+  }
+
+  /** POST /v1/predict/fanout: every item runs concurrently (same-model items micro-batch); a failed item is an error in its slot. */
+  async fanout(ctx: AuthContext, body: unknown, routingKey?: string): Promise<{ results: Array<PredictResult | ErrorBody> }> {
+    const items = parseFanoutRequest(body);
+    const results = await Promise.all(
+      items.map((item) =>
+        this.predict(ctx, item, routingKey).catch((error: unknown): ErrorBody => {
+          if (error instanceof DomainError) return errorBody(error.code, error.message, error.details);
+          this.logger.error(`fanout item failed: ${(error as Error).stack ?? String(error)}`);
+          return errorBody('INTERNAL', 'Internal server error');
+        }),
+      ),
+    );
+    return { results };
+  }
+
+  /** POST /v1/models/{name}/load: prewarm a version (default rule unless version/alias given); pin or unpin it. */
+  async loadModel(ctx: AuthContext, name: string, body: unknown): Promise<CacheEntryView> {
+    const options = optionalObject(body);
+    const { pin, ...rest } = options;
+    if (pin !== undefined && typeof pin !== 'boolean') throw invalidRequest('pin must be true or false', { field: 'pin' });
+    rejectUnknown(rest, ['version', 'alias']);
+    const model = await this.resolver.resolveModel(ctx, parseModelName(name));
+    const version = this.resolver.selectVersion(model, parseSelector(rest, { requireTarget: false }));
+    return this.sessions.load(version, { pin: pin as boolean | undefined });
+  }
+
+  /** POST /v1/models/{name}/unload: one version (version/alias) or every loaded version of the model. */
+  async unloadModel(ctx: AuthContext, name: string, body: unknown): Promise<{ model: string; unloaded: number[] }> {
+    const options = optionalObject(body);
+    rejectUnknown(options, ['version', 'alias']);
+    const model = await this.resolver.resolveModel(ctx, parseModelName(name));
+    const selector = parseSelector(options, { requireTarget: false });
+    const version = selector.version !== undefined || selector.alias !== undefined ? this.resolver.selectVersion(model, selector).version : undefined;
+    return { model: model.name, unloaded: this.sessions.unload(ctx.tenantId, model.name, version) };
+  }
+
+  /** GET /v1/cache: the caller's tenant's sessions; the root credential sees every tenant's. */
+  cache(ctx: AuthContext) {
+    const all = ctx.role === 'root';
+    const snapshot = this.sessions.snapshot(all ? null : ctx.tenantId);
+    return {
+      scope: all ? 'all' : 'tenant',
+      limits: { maxBytes: this.config.MMS_CACHE_MAX_BYTES, maxModels: this.config.MMS_CACHE_MAX_MODELS },
+      ...(all ? { usage: this.sessions.usage(), workers: this.runtime.workers() } : {}),
+      loaded: snapshot.models.filter((m) => m.state === 'ready').length,
+      bytes: snapshot.bytes,
+      pinned: snapshot.pinned,
+      ...snapshot.totals,
+      models: all ? snapshot.models : snapshot.models.map(({ tenantId: _tenant, ...rest }) => rest),
+    };
+  }
+}
+
+function optionalObject(body: unknown): Record<string, unknown> {
+  return body === undefined || body === null || body === '' ? {} : asObject(body, 'The request body');
+}
+
+function rejectUnknown(obj: Record<string, unknown>, allowed: string[]): void {
+  for (const key of Object.keys(obj)) if (!allowed.includes(key)) throw invalidRequest(`Unknown field '${key}'`, { field: key });
+}

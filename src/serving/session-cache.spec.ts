@@ -1,0 +1,133 @@
+import { estimateSessionBytes, SessionCache, SessionState } from './session-cache';
+import { fakeVersion, FakeRuntime, flushPromises } from './testing/fake-runtime';
+
+const KIB = 1024;
+
+describe('SessionCache', () => {
+  let runtime: FakeRuntime;
+  let now: number;
+  /** Each fake artifact is 1 KiB: estimated 128 + 2 KiB per session. */
+  const sessionBytes = estimateSessionBytes(KIB);
+  const make = (maxModels: number, maxBytes = 1024 * 1024 * 1024) =>
+    new SessionCache(runtime, async () => ({ path: '/fake', bytes: KIB }), { maxModels, maxBytes, retryBaseMs: 1000, now: () => now });
+
+  beforeEach(() => {
+    runtime = new FakeRuntime();
+    now = 1_000_000;
+  });
+
+  it('loads a cold model exactly once for concurrent requests', async () => {
+    const cache = make(10);
+    runtime.holdLoads = true;
+    const v = fakeVersion('a');
+    const leases = Array.from({ length: 50 }, () => cache.acquire(v));
+    await flushPromises();
+    runtime.openGates();
+    const held = await Promise.all(leases);
+    expect(runtime.loads).toEqual(['a']);
+    expect(held.every((l) => l.entry === held[0].entry)).toBe(true);
+    expect(held[0].entry.refs).toBe(50);
+    expect(cache.snapshot(null).totals).toMatchObject({ misses: 50, loads: 1, hits: 0 });
+    held.forEach((l) => l.release());
+    expect(held[0].entry.refs).toBe(0);
+    const hit = cache.acquire(v);
+    expect(hit).not.toBeInstanceOf(Promise);
+  });
+
+  it('evicts the least recently used model past MMS_CACHE_MAX_MODELS and releases it', async () => {
+    const cache = make(2);
+    for (const id of ['a', 'b']) (await cache.acquire(fakeVersion(id))).release();
+    (cache.acquire(fakeVersion('a')) as { release(): void }).release(); // a is now more recent than b
+    (await cache.acquire(fakeVersion('c'))).release();
+    expect(runtime.unloads).toEqual(['b']);
+    expect(cache.usage().models).toBe(2);
+    expect(cache.snapshot(null).models.map((m) => m.model)).toEqual(['model-a', 'model-c']);
+    expect(cache.snapshot(null).totals.evictions).toBe(1);
+  });
+
+  it('holds the byte bound', async () => {
+    const cache = make(100, 3 * sessionBytes);
+    for (const id of ['a', 'b', 'c', 'd', 'e']) (await cache.acquire(fakeVersion(id))).release();
+    expect(cache.usage().bytes).toBeLessThanOrEqual(3 * sessionBytes);
+    expect(runtime.unloads).toEqual(['a', 'b']);
+  });
+
+  it('never releases a session while a request holds it', async () => {
+    const cache = make(1);
+    const held = await cache.acquire(fakeVersion('a'));
+    (await cache.acquire(fakeVersion('b'))).release(); // evicts a from the cache...
+    expect(held.entry.state).toBe(SessionState.Unloading);
+    expect(runtime.unloads).toEqual([]); // ...but a runs on
+    held.release();
+    expect(runtime.unloads).toEqual(['a']);
+  });
+
+  it('keeps pinned models through pressure, within the same bounds', async () => {
+    const cache = make(2);
+    await cache.load(fakeVersion('p'), { pin: true });
+    for (const id of ['a', 'b', 'c']) (await cache.acquire(fakeVersion(id))).release();
+    expect(runtime.unloads).toEqual(['a', 'b']);
+    expect(cache.snapshot(null).models.map((m) => [m.model, m.pinned])).toEqual([
+      ['model-c', false],
+      ['model-p', true],
+    ]);
+    await expect(cache.load(fakeVersion('q'), { pin: true })).resolves.toMatchObject({ pinned: true });
+    await expect(cache.load(fakeVersion('r'), { pin: true })).rejects.toMatchObject({ code: 'PIN_LIMIT_EXCEEDED' });
+    await cache.load(fakeVersion('p'), { pin: false });
+    expect(cache.usage().pinnedModels).toBe(1);
+  });
+
+  it('answers MODEL_LOAD_FAILED during the backoff, then retries and recovers', async () => {
+    const cache = make(10);
+    const v = fakeVersion('broken');
+    runtime.failing.add('broken');
+    await expect(cache.acquire(v)).rejects.toMatchObject({ code: 'MODEL_LOAD_FAILED', details: { attempts: 1, retryAfterMs: 1000 } });
+    await expect(cache.acquire(v)).rejects.toMatchObject({ code: 'MODEL_LOAD_FAILED' });
+    expect(runtime.loads).toEqual(['broken']); // not retried inside the backoff
+    now += 1000;
+    await expect(cache.acquire(v)).rejects.toMatchObject({ details: { attempts: 2, retryAfterMs: 2000 } });
+    expect(cache.snapshot(null).models[0]).toMatchObject({ state: 'failed', error: 'cannot load broken' });
+    runtime.failing.delete('broken');
+    now += 2000;
+    const lease = await cache.acquire(v);
+    expect(lease.entry.state).toBe(SessionState.Ready);
+    expect(runtime.loads).toEqual(['broken', 'broken', 'broken']);
+    expect(cache.snapshot(null).models).toHaveLength(1);
+  });
+
+  it('refuses a model larger than the whole cache without loading it', async () => {
+    const cache = make(10, 2 * 1024 * 1024);
+    const big = new SessionCache(runtime, async () => ({ path: '/fake', bytes: 4 * 1024 * 1024 }), cache.options);
+    await expect(big.acquire(fakeVersion('huge'))).rejects.toMatchObject({ code: 'MODEL_TOO_LARGE' });
+    expect(runtime.loads).toEqual([]);
+  });
+
+  it('unloads on request and when the registry deletes the version', async () => {
+    const cache = make(10);
+    (await cache.acquire(fakeVersion('a', { model: 'm', version: 1 }))).release();
+    (await cache.acquire(fakeVersion('b', { model: 'm', version: 2 }))).release();
+    cache.onRegistryChange({ tenantId: 't1', model: 'm', kind: 'version-deleted', version: 1 });
+    expect(runtime.unloads).toEqual(['a']);
+    expect(cache.unload('t1', 'm')).toEqual([2]);
+    expect(cache.usage().models).toBe(0);
+  });
+
+  it('forgets sessions lost with a crashed worker without releasing them', async () => {
+    const cache = make(10);
+    (await cache.acquire(fakeVersion('a'))).release();
+    runtime.loseSessions(['a']);
+    expect(runtime.unloads).toEqual([]);
+    expect(cache.usage().models).toBe(0);
+    await cache.acquire(fakeVersion('a'));
+    expect(runtime.loads).toEqual(['a', 'a']);
+  });
+
+  it("shows a tenant only its own sessions", async () => {
+    const cache = make(10);
+    (await cache.acquire(fakeVersion('a'))).release();
+    (await cache.acquire(fakeVersion('b', { tenantId: 't2' }))).release();
+    expect(cache.snapshot('t2').models.map((m) => m.model)).toEqual(['model-b']);
+    expect(cache.snapshot('t2').totals.loads).toBe(1);
+    expect(cache.snapshot(null).totals.loads).toBe(2);
+  });
+});

@@ -1,0 +1,489 @@
+import { Logger } from '@nestjs/common';
+import { LRUCache } from 'lru-cache';
+import type { RegistryChange } from '../registry/registry-events';
+import { InferenceRuntime, SessionHandle } from './runtime/inference-runtime';
+import type { ServableVersion } from './servable';
+import { ServingError, ServingErrorCode } from './serving.error';
+
+/**
+ * What a loaded session is estimated to hold. Measured here (onnxruntime-node 1.30, RSS growth
+ * per session): ~126 KiB for a 412-byte linear model, ~1.6 MiB for an 0.8 MB MLP (2.0× its
+ * file), ~14 MiB for an 8 MB one (1.8×). So: a fixed 128 KiB plus twice the ONNX file.
+ */
+export const SESSION_OVERHEAD_BYTES = 128 * 1024;
+export const SESSION_FILE_FACTOR = 2;
+
+export function estimateSessionBytes(fileBytes: number): number {
+  return SESSION_OVERHEAD_BYTES + SESSION_FILE_FACTOR * fileBytes;
+}
+
+/** Lifecycle of a cache entry. */
+export enum SessionState {
+  /** The worker is creating the session; concurrent requests wait for this one load. */
+  Loading = 'loading',
+  Ready = 'ready',
+  /** The last load failed; requests answer 503 until `retryAt`, then one of them tries again. */
+  Failed = 'failed',
+  /** Evicted or unloaded while requests still run on it: released when the last one ends. */
+  Unloading = 'unloading',
+}
+
+export interface SessionStats {
+  hits: number;
+  misses: number;
+  loads: number;
+  loadFailures: number;
+  evictions: number;
+  /** Requests run, and calls made for them (fewer calls than requests = micro-batching at work). */
+  requests: number;
+  calls: number;
+}
+
+export interface SessionEntry {
+  readonly key: string;
+  readonly tenantId: string;
+  readonly model: string;
+  readonly version: number;
+  readonly sizeBytes: number;
+  readonly handle: SessionHandle;
+  readonly stats: SessionStats;
+  readonly loadedAt: number;
+  readonly loadMs: number;
+  state: SessionState;
+  pinned: boolean;
+  /** Requests holding the session (a lease each). */
+  refs: number;
+  /** Cleared when a merged call shows the model is not row-independent. */
+  batchable: boolean;
+  lastUsedAt: number;
+  /** Its worker died: nothing left to release. */
+  lost?: boolean;
+}
+
+interface PendingLoad {
+  version: ServableVersion;
+  promise: Promise<SessionEntry>;
+  /** Requests waiting for this load; they hold a reference from the moment it completes. */
+  waiters: number;
+  cancelled: boolean;
+  startedAt: number;
+}
+
+interface LoadFailure {
+  tenantId: string;
+  model: string;
+  version: number;
+  attempts: number;
+  retryAt: number;
+  reason: string;
+}
+
+export interface ArtifactLocation {
+  path: string;
+  bytes: number;
+}
+
+export interface SessionCacheOptions {
+  maxBytes: number;
+  maxModels: number;
+  /** First retry delay after a failed load; doubles per failure up to `retryMaxMs`. */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  now?: () => number;
+}
+
+/** A request's hold on a session: the session is not released before `release()`. */
+export class SessionLease {
+  private released = false;
+
+  constructor(
+    readonly entry: SessionEntry,
+    private readonly onRelease: (entry: SessionEntry) => void,
+  ) {}
+
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.onRelease(this.entry);
+  }
+}
+
+export interface CacheEntryView {
+  tenantId: string;
+  model: string;
+  version: number;
+  state: SessionState;
+  sizeBytes: number | null;
+  pinned: boolean;
+  inUse: number;
+  worker: number | null;
+  loadMs: number | null;
+  loadedAt: string | null;
+  lastUsedAt: string | null;
+  retryAt?: string;
+  error?: string;
+  stats: SessionStats;
+}
+
+export interface CacheTotals {
+  hits: number;
+  misses: number;
+  loads: number;
+  loadFailures: number;
+  evictions: number;
+}
+
+/**
+ * The bounded cache of inference sessions. Ready, unpinned sessions live in an LRU bounded by
+ * MMS_CACHE_MAX_BYTES (estimated bytes) and MMS_CACHE_MAX_MODELS; pinned ones sit beside it but
+ * count against the same bounds, so the LRU shrinks to make room for them. Eviction releases a
+ * session at once when idle, or when its last request ends.
+ */
+export class SessionCache {
+  private readonly logger = new Logger('SessionCache');
+  private readonly lru: LRUCache<string, SessionEntry>;
+  private readonly pinned = new Map<string, SessionEntry>();
+  private pinnedBytes = 0;
+  /** Evicted or unloaded while in use. */
+  private readonly retiring = new Set<SessionEntry>();
+  private readonly loading = new Map<string, PendingLoad>();
+  private readonly failures: LRUCache<string, LoadFailure>;
+  /** Per version; outlives the session so that reloads and evictions add up. */
+  private readonly stats: LRUCache<string, SessionStats>;
+  private readonly totals = new Map<string, CacheTotals>();
+  private readonly now: () => number;
+  private readonly retryBaseMs: number;
+  private readonly retryMaxMs: number;
+
+  constructor(
+    private readonly runtime: InferenceRuntime,
+    private readonly locate: (version: ServableVersion) => Promise<ArtifactLocation>,
+    readonly options: SessionCacheOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+    this.retryBaseMs = options.retryBaseMs ?? 1000;
+    this.retryMaxMs = options.retryMaxMs ?? 60_000;
+    this.lru = new LRUCache<string, SessionEntry>({
+      max: options.maxModels,
+      maxSize: options.maxBytes,
+      sizeCalculation: (entry) => entry.sizeBytes,
+      dispose: (entry, _key, reason) => {
+        if (reason === 'evict') this.evicted(entry);
+      },
+    });
+    this.failures = new LRUCache({ max: 10_000 });
+    this.stats = new LRUCache({ max: 100_000 });
+    runtime.onSessionsLost((keys) => this.forgetLost(keys));
+  }
+
+  /** A lease on the version's session: synchronous when loaded, else after the (shared) load. */
+  acquire(version: ServableVersion): SessionLease | Promise<SessionLease> {
+    const entry = this.pinned.get(version.id) ?? this.lru.get(version.id);
+    if (entry) {
+      entry.refs++;
+      entry.stats.hits++;
+      this.totalsOf(version.tenantId).hits++;
+      entry.lastUsedAt = this.now();
+      return this.lease(entry);
+    }
+    return this.acquireCold(version);
+  }
+
+  /** Prewarm (and pin or unpin) a version; answers its cache entry. */
+  async load(version: ServableVersion, options: { pin?: boolean } = {}): Promise<CacheEntryView> {
+    const lease = await this.acquire(version);
+    try {
+      if (options.pin === true) this.pin(lease.entry);
+      if (options.pin === false) this.unpin(lease.entry);
+      return this.view(lease.entry);
+    } finally {
+      lease.release();
+    }
+  }
+
+  /** Drops the matching sessions (released once idle); returns the versions that were loaded. */
+  unload(tenantId: string, model: string, version?: number): number[] {
+    const matches = (e: { tenantId: string; model: string; version: number }) =>
+      e.tenantId === tenantId && e.model === model && (version === undefined || e.version === version);
+    const unloaded: number[] = [];
+    for (const entry of [...this.pinned.values(), ...this.lru.values()]) {
+      if (!matches(entry)) continue;
+      if (entry.pinned) this.removePinned(entry);
+      else this.lru.delete(entry.key);
+      this.retire(entry);
+      unloaded.push(entry.version);
+    }
+    for (const pending of this.loading.values()) {
+      if (matches({ tenantId, model, version: pending.version.version })) pending.cancelled = true;
+    }
+    return unloaded.sort((a, b) => a - b);
+  }
+
+  /** A deleted model or version frees its memory at once. */
+  onRegistryChange(change: RegistryChange): void {
+    if (change.kind === 'model-deleted') this.unload(change.tenantId, change.model);
+    else if (change.kind === 'version-deleted' && change.version !== undefined) this.unload(change.tenantId, change.model, change.version);
+  }
+
+  /** What is loaded (and loading, failing, retiring); one tenant's, or everyone's when tenantId is null. */
+  snapshot(tenantId: string | null): { models: CacheEntryView[]; bytes: number; pinned: number; totals: CacheTotals } {
+    const mine = (t: string) => tenantId === null || t === tenantId;
+    const models: CacheEntryView[] = [];
+    for (const entry of [...this.pinned.values(), ...this.lru.values(), ...this.retiring]) if (mine(entry.tenantId)) models.push(this.view(entry));
+    for (const pending of this.loading.values()) {
+      const v = pending.version;
+      if (!mine(v.tenantId)) continue;
+      models.push({ ...emptyView(v.tenantId, v.model, v.version, SessionState.Loading), inUse: pending.waiters, stats: this.statsOf(v) });
+    }
+    for (const [key, failure] of this.failures.entries()) {
+      if (!mine(failure.tenantId) || this.loading.has(key)) continue;
+      models.push({
+        ...emptyView(failure.tenantId, failure.model, failure.version, SessionState.Failed),
+        retryAt: new Date(failure.retryAt).toISOString(),
+        error: failure.reason,
+        stats: this.stats.get(key) ?? zeroStats(),
+      });
+    }
+    models.sort((a, b) => (a.model < b.model ? -1 : a.model > b.model ? 1 : a.version - b.version));
+    const totals = tenantId === null ? sumTotals([...this.totals.values()]) : { ...(this.totals.get(tenantId) ?? zeroTotals()) };
+    const resident = models.filter((m) => m.state === SessionState.Ready || m.state === SessionState.Unloading);
+    return { models, bytes: resident.reduce((sum, m) => sum + (m.sizeBytes ?? 0), 0), pinned: models.filter((m) => m.pinned).length, totals };
+  }
+
+  /** Whether a version is loaded now; throws the load failure while a failed load waits for its retry. */
+  readiness(version: ServableVersion): { loaded: boolean } {
+    const failure = this.failures.get(version.id);
+    if (failure && this.now() < failure.retryAt && !this.loading.has(version.id)) throw this.loadFailedError(version, failure);
+    return { loaded: this.pinned.has(version.id) || this.lru.has(version.id) };
+  }
+
+  /** Bytes and models held right now, across tenants (the bound's subject). */
+  usage(): { bytes: number; models: number; pinnedBytes: number; pinnedModels: number } {
+    return { bytes: this.lru.calculatedSize + this.pinnedBytes, models: this.lru.size + this.pinned.size, pinnedBytes: this.pinnedBytes, pinnedModels: this.pinned.size };
+  }
+
+  private async acquireCold(version: ServableVersion): Promise<SessionLease> {
+    this.statsOf(version).misses++;
+    this.totalsOf(version.tenantId).misses++;
+    let pending = this.loading.get(version.id);
+    if (!pending) {
+      const failure = this.failures.get(version.id);
+      if (failure && this.now() < failure.retryAt) throw this.loadFailedError(version, failure);
+      pending = this.startLoad(version);
+    }
+    pending.waiters++;
+    const entry = await pending.promise;
+    return this.lease(entry);
+  }
+
+  private startLoad(version: ServableVersion): PendingLoad {
+    const pending: PendingLoad = { version, waiters: 0, cancelled: false, startedAt: this.now(), promise: Promise.resolve(null as unknown as SessionEntry) };
+    pending.promise = this.loadEntry(version, pending);
+    this.loading.set(version.id, pending);
+    return pending;
+  }
+
+  private async loadEntry(version: ServableVersion, pending: PendingLoad): Promise<SessionEntry> {
+    const stats = this.statsOf(version);
+    let handle: SessionHandle;
+    let sizeBytes: number;
+    try {
+      const artifact = await this.locate(version);
+      sizeBytes = estimateSessionBytes(artifact.bytes);
+      if (sizeBytes > this.options.maxBytes) {
+        throw new ServingError(
+          ServingErrorCode.ModelTooLarge,
+          `Model '${version.model}' version ${version.version} needs about ${sizeBytes} bytes, more than the whole session cache (MMS_CACHE_MAX_BYTES=${this.options.maxBytes})`,
+          { model: version.model, version: version.version, estimatedBytes: sizeBytes, maxBytes: this.options.maxBytes },
+        );
+      }
+      handle = await this.runtime.load(version.id, artifact.path, sizeBytes);
+    } catch (error) {
+      this.loading.delete(version.id);
+      if (error instanceof ServingError && error.code === ServingErrorCode.ModelTooLarge) throw error;
+      throw this.recordFailure(version, error);
+    }
+    // Synchronously from here on: no new waiter can join once refs is counted.
+    this.loading.delete(version.id);
+    stats.loads++;
+    this.totalsOf(version.tenantId).loads++;
+    this.failures.delete(version.id);
+    const now = this.now();
+    const entry: SessionEntry = {
+      key: version.id,
+      tenantId: version.tenantId,
+      model: version.model,
+      version: version.version,
+      sizeBytes,
+      handle,
+      stats,
+      loadedAt: now,
+      loadMs: now - pending.startedAt,
+      state: SessionState.Ready,
+      pinned: false,
+      refs: pending.waiters, // every waiter holds it from here, before anything can evict it
+      batchable: version.batchable,
+      lastUsedAt: now,
+    };
+    if (pending.cancelled) this.retire(entry);
+    else {
+      this.lru.set(entry.key, entry);
+      this.trim();
+    }
+    return entry;
+  }
+
+  private recordFailure(version: ServableVersion, error: unknown): ServingError {
+    const previous = this.failures.get(version.id);
+    const attempts = (previous?.attempts ?? 0) + 1;
+    const delay = Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** (attempts - 1));
+    const reason = error instanceof Error ? error.message : String(error);
+    const failure: LoadFailure = { tenantId: version.tenantId, model: version.model, version: version.version, attempts, retryAt: this.now() + delay, reason };
+    this.failures.set(version.id, failure);
+    this.statsOf(version).loadFailures++;
+    this.totalsOf(version.tenantId).loadFailures++;
+    this.logger.warn(`loading ${version.model} v${version.version} failed (attempt ${attempts}, next try in ${delay} ms): ${reason}`);
+    return this.loadFailedError(version, failure);
+  }
+
+  private loadFailedError(version: ServableVersion, failure: LoadFailure): ServingError {
+    const retryAfterMs = Math.max(0, failure.retryAt - this.now());
+    return new ServingError(ServingErrorCode.ModelLoadFailed, `Model '${version.model}' version ${version.version} could not be loaded; it is tried again in ${Math.ceil(retryAfterMs / 1000)} s`, {
+      model: version.model,
+      version: version.version,
+      reason: failure.reason,
+      attempts: failure.attempts,
+      retryAfterMs,
+    }).withHeader('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
+  }
+
+  /** Keeps pinned + LRU within both bounds by evicting least recently used unpinned sessions. */
+  private trim(): void {
+    const { maxBytes, maxModels } = this.options;
+    while (this.lru.size > 0 && (this.lru.calculatedSize + this.pinnedBytes > maxBytes || this.lru.size + this.pinned.size > maxModels)) this.lru.pop();
+  }
+
+  private pin(entry: SessionEntry): void {
+    if (entry.pinned) return;
+    const { maxBytes, maxModels } = this.options;
+    if (this.pinnedBytes + entry.sizeBytes > maxBytes || this.pinned.size + 1 > maxModels) {
+      throw new ServingError(ServingErrorCode.PinLimitExceeded, 'Pinned models would fill the whole session cache; unpin or unload some first', {
+        pinnedModels: this.pinned.size,
+        pinnedBytes: this.pinnedBytes,
+        maxModels,
+        maxBytes,
+      });
+    }
+    if (entry.state === SessionState.Unloading) {
+      // Evicted while we held it but not yet released: take it back.
+      this.retiring.delete(entry);
+      entry.state = SessionState.Ready;
+    } else this.lru.delete(entry.key);
+    entry.pinned = true;
+    this.pinned.set(entry.key, entry);
+    this.pinnedBytes += entry.sizeBytes;
+    this.trim();
+  }
+
+  private unpin(entry: SessionEntry): void {
+    if (!entry.pinned) return;
+    this.removePinned(entry);
+    this.lru.set(entry.key, entry);
+    this.trim();
+  }
+
+  private removePinned(entry: SessionEntry): void {
+    this.pinned.delete(entry.key);
+    this.pinnedBytes -= entry.sizeBytes;
+    entry.pinned = false;
+  }
+
+  private evicted(entry: SessionEntry): void {
+    entry.stats.evictions++;
+    this.totalsOf(entry.tenantId).evictions++;
+    this.retire(entry);
+  }
+
+  private retire(entry: SessionEntry): void {
+    entry.state = SessionState.Unloading;
+    if (entry.refs === 0) this.releaseSession(entry);
+    else this.retiring.add(entry);
+  }
+
+  private releaseSession(entry: SessionEntry): void {
+    this.retiring.delete(entry);
+    if (!entry.lost) this.runtime.unload(entry.handle);
+  }
+
+  private lease(entry: SessionEntry): SessionLease {
+    return new SessionLease(entry, (e) => {
+      e.refs--;
+      if (e.refs === 0 && e.state === SessionState.Unloading) this.releaseSession(e);
+    });
+  }
+
+  private forgetLost(keys: string[]): void {
+    for (const key of keys) {
+      const entry = this.pinned.get(key) ?? this.lru.peek(key);
+      if (!entry) continue;
+      entry.lost = true;
+      if (entry.pinned) this.removePinned(entry);
+      else this.lru.delete(key);
+      this.retire(entry);
+    }
+    for (const entry of this.retiring) if (keys.includes(entry.key)) entry.lost = true;
+  }
+
+  private view(entry: SessionEntry): CacheEntryView {
+    return {
+      tenantId: entry.tenantId,
+      model: entry.model,
+      version: entry.version,
+      state: entry.state,
+      sizeBytes: entry.sizeBytes,
+      pinned: entry.pinned,
+      inUse: entry.refs,
+      worker: entry.handle.worker,
+      loadMs: entry.loadMs,
+      loadedAt: new Date(entry.loadedAt).toISOString(),
+      lastUsedAt: new Date(entry.lastUsedAt).toISOString(),
+      stats: { ...entry.stats },
+    };
+  }
+
+  private statsOf(version: ServableVersion): SessionStats {
+    let stats = this.stats.get(version.id);
+    if (!stats) {
+      stats = zeroStats();
+      this.stats.set(version.id, stats);
+    }
+    return stats;
+  }
+
+  private totalsOf(tenantId: string): CacheTotals {
+    let totals = this.totals.get(tenantId);
+    if (!totals) {
+      totals = zeroTotals();
+      this.totals.set(tenantId, totals);
+    }
+    return totals;
+  }
+}
+
+function zeroStats(): SessionStats {
+  return { hits: 0, misses: 0, loads: 0, loadFailures: 0, evictions: 0, requests: 0, calls: 0 };
+}
+
+function zeroTotals(): CacheTotals {
+  return { hits: 0, misses: 0, loads: 0, loadFailures: 0, evictions: 0 };
+}
+
+function sumTotals(all: CacheTotals[]): CacheTotals {
+  const sum = zeroTotals();
+  for (const t of all) for (const k of Object.keys(sum) as Array<keyof CacheTotals>) sum[k] += t[k];
+  return sum;
+}
+
+function emptyView(tenantId: string, model: string, version: number, state: SessionState): CacheEntryView {
+  return { tenantId, model, version, state, sizeBytes: null, pinned: false, inUse: 0, worker: null, loadMs: null, loadedAt: null, lastUsedAt: null, stats: zeroStats() };
+}

@@ -1,0 +1,131 @@
+import type { TensorSpec } from '../registry/artifact/artifact.types';
+import { ServingError } from './serving.error';
+import { decodeInput, decodeInputs, decodeShaped, oipDatatypeOf, rowOf, toFlat, toNested } from './tensor-codec';
+
+const features: TensorSpec = { name: 'float_input', type: 'float32', shape: ['N', 6] };
+const typed: TensorSpec[] = [
+  { name: 'a', type: 'float64', shape: ['N', 2] },
+  { name: 'b', type: 'int64', shape: ['N', 2] },
+  { name: 'c', type: 'int32', shape: ['N', 2] },
+  { name: 'd', type: 'bool', shape: ['N', 1] },
+];
+
+/** The ServingError a call throws, for asserting its code, message and details. */
+function errorOf(fn: () => unknown): ServingError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof ServingError) return error;
+    throw error;
+  }
+  throw new Error('expected a ServingError');
+}
+
+describe('tensor-codec', () => {
+  describe('decoding', () => {
+    it('reads nested rows into a Float32Array with their shape', () => {
+      const t = decodeInput(features, [
+        [1, 0, 4.5, 120, 98, 14],
+        [2, 1, 3.5, 100, 90, 12],
+      ]);
+      expect(t.dims).toEqual([2, 6]);
+      expect(t.data).toBeInstanceOf(Float32Array);
+      expect(Array.from(t.data as Float32Array)).toEqual([1, 0, 4.5, 120, 98, 14, 2, 1, 3.5, 100, 90, 12]);
+    });
+
+    it('reads {shape, data} with flat or nested data', () => {
+      const flat = decodeInput(features, { shape: [1, 6], data: [1, 2, 3, 4, 5, 6] });
+      const nested = decodeShaped(features, [1, 6], [[1, 2, 3], [4, 5, 6]]);
+      expect(flat.dims).toEqual([1, 6]);
+      expect(Array.from(nested.data as Float32Array)).toEqual([1, 2, 3, 4, 5, 6]);
+    });
+
+    it('writes each dtype into its typed array (int64 as BigInt, bool as bytes)', () => {
+      const [a, b, c, d] = decodeInputs(typed, { a: [[1.5, 2]], b: [[2 ** 40, -3]], c: [[7, -8]], d: [[true]] });
+      expect(a.data).toBeInstanceOf(Float64Array);
+      expect(b.data).toEqual(new BigInt64Array([2n ** 40n, -3n]));
+      expect(c.data).toEqual(new Int32Array([7, -8]));
+      expect(d.data).toEqual(new Uint8Array([1]));
+    });
+
+    it.each([
+      ['a string for float32', features, [[1, 2, 3, 4, 5, 'x']], /float32: expected numbers, got the string "x" at \[0\]\[5\]/],
+      ['a boolean for float32', features, [[1, 2, 3, 4, 5, true]], /got the boolean true/],
+      ['null for float32', features, [[1, 2, 3, 4, 5, null]], /got null/],
+      ['a fraction for int64', typed[1], [[1.5, 2]], /int64: expected integers, got the number 1.5/],
+      ['a string for int64', typed[1], [['12', 2]], /int64: expected integers, got the string "12"/],
+      ['a number beyond int32', typed[2], [[2 ** 31, 0]], /int32: expected integers from -2147483648 to 2147483647/],
+      ['a number for bool', typed[3], [[1]], /bool: expected booleans/],
+    ])('refuses %s', (_what, spec, value, message) => {
+      const error = errorOf(() => decodeInput(spec, value));
+      expect(error.code).toBe('INVALID_INPUT');
+      expect(error.message).toMatch(message);
+      expect(error.details.input).toBe(spec.name);
+    });
+
+    it('names the expected rank and shape', () => {
+      const error = errorOf(() => decodeInput(features, [1, 0, 4.5, 120, 98, 14]));
+      expect(error.message).toBe("Input 'float_input': expected rank 2 (shape [N, 6]), got rank 1 (shape [6])");
+      expect(error.details).toMatchObject({ expected: { rank: 2 }, got: { rank: 1 } });
+    });
+
+    it('names a wrong fixed dimension', () => {
+      const error = errorOf(() => decodeInput(features, [[1, 2, 3, 4, 5]]));
+      expect(error.message).toBe("Input 'float_input': dimension 1 must be 6 (shape [N, 6]), got 5");
+    });
+
+    it('finds ragged rows after the first', () => {
+      const error = errorOf(() => decodeInput(features, [[1, 2, 3, 4, 5, 6], [1, 2, 3]]));
+      expect(error.message).toMatch(/ragged .* at \[1\]: expected an array of 6 values, got 3 values/);
+    });
+
+    it('checks data against the declared shape', () => {
+      expect(errorOf(() => decodeShaped(features, [2, 6], [1, 2, 3])).message).toMatch(/needs 12 values, data has 3/);
+      expect(errorOf(() => decodeShaped(features, [1, 6], [1, 2, 3, 4, 5, 6, 7])).message).toMatch(/needs 6 values, data has more/);
+      expect(errorOf(() => decodeShaped(features, 'x', [1])).message).toMatch(/shape must be an array/);
+      expect(errorOf(() => decodeShaped(features, [0, 6], [])).message).toMatch(/is empty/);
+    });
+
+    it('refuses unknown and missing inputs by name', () => {
+      expect(errorOf(() => decodeInputs([features], { float_input: [[1, 2, 3, 4, 5, 6]], extra: [] })).message).toBe(
+        "Unknown input 'extra': the model's inputs are 'float_input'",
+      );
+      expect(errorOf(() => decodeInputs(typed, { a: [[1, 2]], b: [[1, 2]], c: [[1, 2]] })).message).toBe("Missing input 'd' (bool, shape [N, 1])");
+    });
+
+    it('requires inputs that share a symbolic dimension to agree on it', () => {
+      const error = errorOf(() => decodeInputs(typed, { a: [[1, 2]], b: [[1, 2], [3, 4]], c: [[1, 2]], d: [[true]] }));
+      expect(error.message).toBe("Input 'b' has N = 2 (dimension 0) but input 'a' has N = 1");
+    });
+
+    it('refuses element types it cannot feed', () => {
+      expect(errorOf(() => decodeInput({ name: 's', type: 'string', shape: ['N'] }, ['a'])).message).toMatch(/element type string/);
+    });
+
+    it('accepts null as NaN for MLflow data frames only', () => {
+      const t = decodeInput(features, [[1, 2, 3, 4, 5, null]], { nullAsNaN: true });
+      expect(Number.isNaN((t.data as Float32Array)[5])).toBe(true);
+    });
+  });
+
+  describe('encoding', () => {
+    it('nests values by dims and keeps int64 exact', () => {
+      expect(toNested({ type: 'float32', dims: [2, 1], data: new Float32Array([142.5, 3]) })).toEqual([[142.5], [3]]);
+      expect(toNested({ type: 'int64', dims: [2], data: new BigInt64Array([5n, 2n ** 60n]) })).toEqual([5, '1152921504606846976']);
+      expect(toNested({ type: 'bool', dims: [1, 2], data: new Uint8Array([1, 0]) })).toEqual([[true, false]]);
+      expect(toNested({ type: 'int32', dims: [1, 2, 2], data: new Int32Array([1, 2, 3, 4]) })).toEqual([[[1, 2], [3, 4]]]);
+      expect(toNested({ type: 'float64', dims: [], data: new Float64Array([7]) })).toBe(7);
+    });
+
+    it('flattens row-major and reads single rows', () => {
+      const t = { type: 'int32', dims: [2, 2], data: new Int32Array([1, 2, 3, 4]) };
+      expect(toFlat(t)).toEqual([1, 2, 3, 4]);
+      expect(rowOf(t, 1)).toEqual([3, 4]);
+      expect(rowOf({ type: 'float32', dims: [2, 1], data: new Float32Array([5, 6]) }, 1)).toBe(6);
+    });
+
+    it('names datatypes as the Open Inference Protocol does', () => {
+      expect(['float32', 'float64', 'int64', 'int32', 'bool', 'string'].map(oipDatatypeOf)).toEqual(['FP32', 'FP64', 'INT64', 'INT32', 'BOOL', 'BYTES']);
+    });
+  });
+});

@@ -1,0 +1,440 @@
+import type { TensorSpec } from '../registry/artifact/artifact.types';
+import { invalidInput } from './serving.error';
+
+/**
+ * JSON ⇄ typed-array tensors, checked against a model's stored signature. Runs on the HTTP
+ * event loop for every request, so it is a plain loop per element (no decorators, no
+ * intermediate arrays): the nested JSON is walked once and written straight into the typed
+ * array that is later transferred to the inference worker.
+ */
+
+/** Element types we accept, spelled like onnxruntime's `Tensor.type`. */
+export type DType = 'float32' | 'float64' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'uint64' | 'bool';
+
+export type TypedData = Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
+
+/** Outputs may also be string tensors (e.g. a classifier's labels). */
+export type TensorData = TypedData | string[];
+
+/** A tensor as it travels between the HTTP thread and the workers (structured-clone friendly). */
+export interface HostTensor {
+  name: string;
+  /** onnxruntime's element type (a DType for every input we decode). */
+  type: string;
+  dims: number[];
+  data: TensorData;
+}
+
+type Writer = (out: TypedData, i: number, v: unknown) => boolean;
+
+interface DTypeInfo {
+  make: (n: number) => TypedData;
+  /** Writes v at i when it is a valid element, returns false otherwise. */
+  write: Writer;
+  writeNullAsNaN?: Writer;
+  /** Open Inference Protocol name. */
+  oip: string;
+  /** What a valid element is, for error messages. */
+  expected: string;
+}
+
+const intWriter = (lo: number, hi: number): Writer => (out, i, v) => {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) return false;
+  out[i] = v;
+  return true;
+};
+
+const DTYPES: Record<DType, DTypeInfo> = {
+  float32: {
+    make: (n) => new Float32Array(n),
+    write: (out, i, v) => typeof v === 'number' && ((out[i] = v), true),
+    writeNullAsNaN: (out, i, v) => (v === null ? ((out[i] = NaN), true) : typeof v === 'number' && ((out[i] = v), true)),
+    oip: 'FP32',
+    expected: 'numbers',
+  },
+  float64: {
+    make: (n) => new Float64Array(n),
+    write: (out, i, v) => typeof v === 'number' && ((out[i] = v), true),
+    writeNullAsNaN: (out, i, v) => (v === null ? ((out[i] = NaN), true) : typeof v === 'number' && ((out[i] = v), true)),
+    oip: 'FP64',
+    expected: 'numbers',
+  },
+  int8: { make: (n) => new Int8Array(n), write: intWriter(-128, 127), oip: 'INT8', expected: 'integers from -128 to 127' },
+  uint8: { make: (n) => new Uint8Array(n), write: intWriter(0, 255), oip: 'UINT8', expected: 'integers from 0 to 255' },
+  int16: { make: (n) => new Int16Array(n), write: intWriter(-32768, 32767), oip: 'INT16', expected: 'integers from -32768 to 32767' },
+  uint16: { make: (n) => new Uint16Array(n), write: intWriter(0, 65535), oip: 'UINT16', expected: 'integers from 0 to 65535' },
+  int32: { make: (n) => new Int32Array(n), write: intWriter(-2147483648, 2147483647), oip: 'INT32', expected: 'integers from -2147483648 to 2147483647' },
+  uint32: { make: (n) => new Uint32Array(n), write: intWriter(0, 4294967295), oip: 'UINT32', expected: 'integers from 0 to 4294967295' },
+  int64: {
+    make: (n) => new BigInt64Array(n),
+    write: (out, i, v) => {
+      // JSON numbers are doubles: integers beyond 2^53 arrive rounded, but still as integers.
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < -9223372036854775808 || v >= 9223372036854775808) return false;
+      out[i] = BigInt(v);
+      return true;
+    },
+    oip: 'INT64',
+    expected: 'integers',
+  },
+  uint64: {
+    make: (n) => new BigUint64Array(n),
+    write: (out, i, v) => {
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= 18446744073709551616) return false;
+      out[i] = BigInt(v);
+      return true;
+    },
+    oip: 'UINT64',
+    expected: 'non-negative integers',
+  },
+  bool: {
+    make: (n) => new Uint8Array(n),
+    write: (out, i, v) => typeof v === 'boolean' && ((out[i] = v ? 1 : 0), true),
+    oip: 'BOOL',
+    expected: 'booleans (true or false)',
+  },
+};
+
+const OIP_TO_DTYPE: Record<string, DType> = Object.fromEntries(Object.entries(DTYPES).map(([dtype, info]) => [info.oip, dtype as DType]));
+const ONNX_TYPE_TO_OIP: Record<string, string> = { float16: 'FP16', bfloat16: 'BF16', string: 'BYTES' };
+
+/** Largest tensor a request may describe; a 32 MiB JSON body cannot carry more numbers anyway. */
+export const MAX_ELEMENTS = 16 * 1024 * 1024;
+
+export function isSupportedDType(type: string): type is DType {
+  return Object.prototype.hasOwnProperty.call(DTYPES, type);
+}
+
+export function oipDatatypeOf(type: string): string {
+  return isSupportedDType(type) ? DTYPES[type].oip : (ONNX_TYPE_TO_OIP[type] ?? type.toUpperCase());
+}
+
+export function dtypeOfOip(datatype: string): DType | undefined {
+  return OIP_TO_DTYPE[datatype];
+}
+
+export interface DecodeOptions {
+  /** MLflow data frames carry missing values as null: NaN for float inputs. */
+  nullAsNaN?: boolean;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Decodes one input: a nested array (`[[1,2],[3,4]]`), `{"shape":[2,2],"data":[1,2,3,4]}`
+ * (flat or nested data, row-major), or a bare scalar for a rank-0 input.
+ */
+export function decodeInput(spec: TensorSpec, value: unknown, options: DecodeOptions = {}): HostTensor {
+  const dtype = requireDType(spec);
+  if (Array.isArray(value)) return decodeNested(spec, dtype, value, options);
+  if (value !== null && typeof value === 'object' && 'data' in value) {
+    const { shape, data } = value as { shape?: unknown; data?: unknown };
+    return decodeShaped(spec, shape, data, options);
+  }
+  if (spec.shape.length === 0 && value !== null && typeof value !== 'object') return decodeShaped(spec, [], [value], options);
+  throw invalidInput(`Input '${spec.name}' must be a nested array or {"shape": [...], "data": [...]} (expected shape ${formatShape(spec.shape)})`, {
+    input: spec.name,
+    expected: { type: spec.type, shape: spec.shape },
+  });
+}
+
+/** `{shape, data}`: data flat (or nested, read in row-major order) with exactly prod(shape) elements. */
+export function decodeShaped(spec: TensorSpec, shape: unknown, data: unknown, options: DecodeOptions = {}): HostTensor {
+  const dtype = requireDType(spec);
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
+    throw invalidInput(`Input '${spec.name}': shape must be an array of non-negative integers`, { input: spec.name, got: { shape } });
+  }
+  const dims = shape as number[];
+  checkDims(spec, dims);
+  if (!Array.isArray(data)) throw invalidInput(`Input '${spec.name}': data must be an array`, { input: spec.name });
+  const size = elementCount(spec, dims);
+  const info = DTYPES[dtype];
+  const write = (options.nullAsNaN && info.writeNullAsNaN) || info.write;
+  const out = info.make(size);
+  if (data.length === size && (size === 0 || !Array.isArray(data[0]))) {
+    for (let i = 0; i < size; i++) if (!write(out, i, data[i])) throw badElement(spec, dtype, data[i], flatIndexPath(i, dims));
+    return { name: spec.name, type: dtype, dims, data: out };
+  }
+  const written = fillFlattened(data, out, 0, write, spec, dtype, size);
+  if (written !== size) {
+    throw invalidInput(`Input '${spec.name}': shape ${formatShape(dims)} needs ${size} values, data has ${written > size ? 'more' : written}`, {
+      input: spec.name,
+      got: { shape: dims, values: written > size ? `>${size}` : written },
+    });
+  }
+  return { name: spec.name, type: dtype, dims, data: out };
+}
+
+/** Decodes every input of a request in signature order: unknown or missing names, and symbolic dims that disagree, are 400s. */
+export function decodeInputs(specs: readonly TensorSpec[], inputs: Record<string, unknown>, options: DecodeOptions = {}): HostTensor[] {
+  for (const name of Object.keys(inputs)) {
+    if (!specs.some((s) => s.name === name)) {
+      throw invalidInput(`Unknown input '${name}': the model's inputs are ${specs.map((s) => `'${s.name}'`).join(', ')}`, {
+        input: name,
+        expected: specs.map((s) => s.name),
+      });
+    }
+  }
+  const tensors: HostTensor[] = new Array(specs.length);
+  for (let i = 0; i < specs.length; i++) {
+    const spec = specs[i];
+    const value = inputs[spec.name];
+    if (value === undefined) {
+      throw invalidInput(`Missing input '${spec.name}' (${spec.type}, shape ${formatShape(spec.shape)})`, {
+        input: spec.name,
+        expected: { type: spec.type, shape: spec.shape },
+      });
+    }
+    tensors[i] = decodeInput(spec, value, options);
+  }
+  checkSymbolicDims(specs, tensors);
+  return tensors;
+}
+
+/** Inputs sharing a symbolic dimension (`N`) must agree on its size. */
+export function checkSymbolicDims(specs: readonly TensorSpec[], tensors: readonly HostTensor[]): void {
+  if (tensors.length < 2) return;
+  const seen = new Map<string, { input: string; size: number }>();
+  for (let i = 0; i < specs.length; i++) {
+    const shape = specs[i].shape;
+    for (let d = 0; d < shape.length; d++) {
+      const symbol = shape[d];
+      if (typeof symbol !== 'string') continue;
+      const size = tensors[i].dims[d];
+      const first = seen.get(symbol);
+      if (!first) seen.set(symbol, { input: specs[i].name, size });
+      else if (first.size !== size) {
+        throw invalidInput(`Input '${specs[i].name}' has ${symbol} = ${size} (dimension ${d}) but input '${first.input}' has ${symbol} = ${first.size}`, {
+          input: specs[i].name,
+          dimension: d,
+          expected: first.size,
+          got: size,
+        });
+      }
+    }
+  }
+}
+
+function decodeNested(spec: TensorSpec, dtype: DType, value: unknown[], options: DecodeOptions): HostTensor {
+  // The shape is read off the first element at each level; the fill then checks every row.
+  const dims: number[] = [];
+  let probe: unknown = value;
+  while (Array.isArray(probe)) {
+    dims.push(probe.length);
+    if (probe.length === 0) break;
+    probe = probe[0];
+  }
+  checkDims(spec, dims);
+  const size = elementCount(spec, dims);
+  const info = DTYPES[dtype];
+  const write = (options.nullAsNaN && info.writeNullAsNaN) || info.write;
+  const out = info.make(size);
+  if (dims.length === 2) fillMatrix(value, dims[0], dims[1], out, write, spec, dtype);
+  else fillNested(value, dims, 0, out, 0, write, spec, dtype, []);
+  return { name: spec.name, type: dtype, dims, data: out };
+}
+
+/** The common case, [N, k] rows, without recursion. */
+function fillMatrix(rows: unknown[], n: number, k: number, out: TypedData, write: Writer, spec: TensorSpec, dtype: DType): void {
+  let i = 0;
+  for (let r = 0; r < n; r++) {
+    const row = rows[r];
+    if (!Array.isArray(row) || row.length !== k) throw ragged(spec, [r], k, row);
+    for (let c = 0; c < k; c++, i++) if (!write(out, i, row[c])) throw badElement(spec, dtype, row[c], [r, c]);
+  }
+}
+
+function fillNested(value: unknown, dims: number[], depth: number, out: TypedData, offset: number, write: Writer, spec: TensorSpec, dtype: DType, path: number[]): number {
+  if (depth === dims.length) {
+    if (!write(out, offset, value)) throw badElement(spec, dtype, value, path);
+    return offset + 1;
+  }
+  if (!Array.isArray(value) || value.length !== dims[depth]) throw ragged(spec, path, dims[depth], value);
+  for (let j = 0; j < value.length; j++) {
+    path.push(j);
+    offset = fillNested(value[j], dims, depth + 1, out, offset, write, spec, dtype, path);
+    path.pop();
+  }
+  return offset;
+}
+
+/** Row-major walk of nested data of any nesting; returns how many elements it met (stops counting past `size`). */
+function fillFlattened(data: unknown[], out: TypedData, offset: number, write: Writer, spec: TensorSpec, dtype: DType, size: number): number {
+  for (let j = 0; j < data.length; j++) {
+    const v = data[j];
+    if (Array.isArray(v)) offset = fillFlattened(v, out, offset, write, spec, dtype, size);
+    else {
+      if (offset >= size) return offset + 1;
+      if (!write(out, offset, v)) throw badElement(spec, dtype, v, [offset], true);
+      offset++;
+    }
+    if (offset > size) return offset;
+  }
+  return offset;
+}
+
+/** Rank and fixed dimensions against the signature (symbolic and unknown dimensions take any size ≥ 1). */
+export function checkDims(spec: TensorSpec, dims: readonly number[]): void {
+  const expected = spec.shape;
+  if (dims.length !== expected.length) {
+    throw invalidInput(
+      `Input '${spec.name}': expected rank ${expected.length} (shape ${formatShape(expected)}), got rank ${dims.length} (shape ${formatShape(dims)})`,
+      { input: spec.name, expected: { shape: expected, rank: expected.length }, got: { shape: dims, rank: dims.length } },
+    );
+  }
+  for (let d = 0; d < dims.length; d++) {
+    const want = expected[d];
+    if (typeof want === 'number' && dims[d] !== want) {
+      throw invalidInput(`Input '${spec.name}': dimension ${d} must be ${want} (shape ${formatShape(expected)}), got ${dims[d]}`, {
+        input: spec.name,
+        dimension: d,
+        expected: { shape: expected, size: want },
+        got: { shape: dims, size: dims[d] },
+      });
+    }
+    if (dims[d] === 0) {
+      throw invalidInput(`Input '${spec.name}' is empty: dimension ${d} has size 0`, { input: spec.name, dimension: d, got: { shape: dims } });
+    }
+  }
+}
+
+function elementCount(spec: TensorSpec, dims: readonly number[]): number {
+  let size = 1;
+  for (const d of dims) size *= d;
+  if (size > MAX_ELEMENTS) {
+    throw invalidInput(`Input '${spec.name}' has ${size} elements, more than the ${MAX_ELEMENTS} one request may carry`, {
+      input: spec.name,
+      got: { shape: dims },
+    });
+  }
+  return size;
+}
+
+function requireDType(spec: TensorSpec): DType {
+  if (isSupportedDType(spec.type)) return spec.type;
+  throw invalidInput(`Input '${spec.name}' has element type ${spec.type}, which this server cannot feed`, {
+    input: spec.name,
+    expected: { type: spec.type },
+  });
+}
+
+function ragged(spec: TensorSpec, path: number[], length: number, got: unknown): Error {
+  const what = Array.isArray(got) ? `${got.length} values` : describe(got);
+  return invalidInput(`Input '${spec.name}' is ragged or too shallow at ${formatPath(path)}: expected an array of ${length} values, got ${what} (shape ${formatShape(spec.shape)})`, {
+    input: spec.name,
+    at: formatPath(path),
+    expected: { length, shape: spec.shape },
+  });
+}
+
+function badElement(spec: TensorSpec, dtype: DType, value: unknown, path: number[], flat = false): Error {
+  const at = flat ? `data[${path[0]}]` : formatPath(path);
+  return invalidInput(`Input '${spec.name}' is ${dtype}: expected ${DTYPES[dtype].expected}, got ${describe(value)} at ${at}`, {
+    input: spec.name,
+    at,
+    expected: { type: dtype },
+    got: describe(value),
+  });
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array (nested deeper than the expected rank)';
+  switch (typeof value) {
+    case 'string':
+      return `the string ${JSON.stringify(value.length > 20 ? `${value.slice(0, 20)}…` : value)}`;
+    case 'number':
+      return `the number ${value}`;
+    case 'boolean':
+      return `the boolean ${value}`;
+    case 'undefined':
+      return 'nothing';
+    default:
+      return 'an object';
+  }
+}
+
+function flatIndexPath(index: number, dims: readonly number[]): number[] {
+  const path = new Array<number>(dims.length);
+  for (let d = dims.length - 1; d >= 0; d--) {
+    path[d] = index % dims[d];
+    index = Math.floor(index / dims[d]);
+  }
+  return path;
+}
+
+function formatPath(path: readonly number[]): string {
+  return path.length ? path.map((p) => `[${p}]`).join('') : 'the top level';
+}
+
+export function formatShape(shape: ReadonlyArray<number | string | null>): string {
+  return `[${shape.map((d) => (d === null ? '?' : String(d))).join(', ')}]`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoding
+// ---------------------------------------------------------------------------------------------
+
+type Json = number | string | boolean | null | Json[];
+
+/** Element → JSON: int64 as a number while it is exact, as a decimal string beyond 2^53. */
+function elementReader(type: string, data: ArrayLike<unknown>): (i: number) => Json {
+  if (type === 'bool') return (i) => data[i] === 1 || data[i] === true;
+  if (type === 'int64' || type === 'uint64') {
+    const big = data as ArrayLike<bigint>;
+    return (i) => {
+      const v = big[i];
+      return v <= 9007199254740991n && v >= -9007199254740991n ? Number(v) : v.toString();
+    };
+  }
+  if (type === 'string') return (i) => String(data[i]);
+  const numbers = data as ArrayLike<number>;
+  return (i) => numbers[i];
+}
+
+/** The tensor as nested arrays following its dims (a bare value for rank 0). */
+export function toNested(tensor: { type: string; dims: readonly number[]; data: ArrayLike<unknown> }): Json {
+  const { dims } = tensor;
+  const read = elementReader(tensor.type, tensor.data);
+  if (dims.length === 0) return read(0);
+  if (dims.length === 1) {
+    const out = new Array<Json>(dims[0]);
+    for (let i = 0; i < dims[0]; i++) out[i] = read(i);
+    return out;
+  }
+  if (dims.length === 2) {
+    const [n, k] = dims;
+    const rows = new Array<Json>(n);
+    for (let r = 0, i = 0; r < n; r++) {
+      const row = new Array<Json>(k);
+      for (let c = 0; c < k; c++, i++) row[c] = read(i);
+      rows[r] = row;
+    }
+    return rows;
+  }
+  let offset = 0;
+  const build = (depth: number): Json => {
+    const out = new Array<Json>(dims[depth]);
+    for (let j = 0; j < dims[depth]; j++) out[j] = depth === dims.length - 1 ? read(offset++) : build(depth + 1);
+    return out;
+  };
+  return build(0);
+}
+
+/** Row-major flat values (the Open Inference Protocol's `data`). */
+export function toFlat(tensor: { type: string; data: ArrayLike<unknown> }): Json[] {
+  const read = elementReader(tensor.type, tensor.data);
+  const out = new Array<Json>(tensor.data.length);
+  for (let i = 0; i < out.length; i++) out[i] = read(i);
+  return out;
+}
+
+/** Row `r` of a tensor whose first dimension is rows: a bare value when a row holds one element. */
+export function rowOf(tensor: { type: string; dims: readonly number[]; data: TensorData }, r: number): Json {
+  const perRow = tensor.dims.slice(1).reduce((a, b) => a * b, 1);
+  if (perRow === 1) return elementReader(tensor.type, tensor.data)(r);
+  const base = r * perRow;
+  const data = Array.isArray(tensor.data) ? tensor.data.slice(base, base + perRow) : tensor.data.subarray(base, base + perRow);
+  return toNested({ type: tensor.type, dims: tensor.dims.slice(1), data });
+}

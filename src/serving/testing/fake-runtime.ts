@@ -1,0 +1,70 @@
+import { InferenceRuntime, RunOutcome, SessionHandle, WorkerView } from '../runtime/inference-runtime';
+import type { ServableVersion } from '../servable';
+import type { HostTensor } from '../tensor-codec';
+
+/** An in-memory runtime for unit tests: loads resolve when told to, runs echo their inputs. */
+export class FakeRuntime extends InferenceRuntime {
+  readonly loads: string[] = [];
+  readonly unloads: string[] = [];
+  readonly calls: Array<{ key: string; parts: HostTensor[][] }> = [];
+  readonly failing = new Set<string>();
+  private lostListener?: (keys: string[]) => void;
+  private gates: Array<() => void> = [];
+  /** When set, loads wait for `openGates()`. */
+  holdLoads = false;
+
+  async load(key: string): Promise<SessionHandle> {
+    this.loads.push(key);
+    if (this.holdLoads) await new Promise<void>((resolve) => this.gates.push(resolve));
+    if (this.failing.has(key)) throw new Error(`cannot load ${key}`);
+    return { key, worker: 0, incarnation: 0 };
+  }
+
+  openGates(): void {
+    const gates = this.gates;
+    this.gates = [];
+    for (const open of gates) open();
+  }
+
+  async run(handle: SessionHandle, parts: HostTensor[][]): Promise<RunOutcome> {
+    this.calls.push({ key: handle.key, parts });
+    return { parts: parts.map((p) => ({ outputs: p })), unbatchable: false };
+  }
+
+  unload(handle: SessionHandle): void {
+    this.unloads.push(handle.key);
+  }
+
+  onSessionsLost(listener: (keys: string[]) => void): void {
+    this.lostListener = listener;
+  }
+
+  loseSessions(keys: string[]): void {
+    this.lostListener?.(keys);
+  }
+
+  workers(): WorkerView[] {
+    return [];
+  }
+
+  async close(): Promise<void> {}
+}
+
+export function fakeVersion(id: string, overrides: Partial<ServableVersion> = {}): ServableVersion {
+  const spec = { name: 'x', type: 'float32', shape: ['N', 2] as Array<string | number | null> };
+  return {
+    id,
+    tenantId: 't1',
+    modelId: `model-id-${id}`,
+    model: `model-${id}`,
+    version: 1,
+    modelSha256: 'a'.repeat(64),
+    signature: { inputs: [spec], outputs: [{ ...spec, name: 'y' }] },
+    mlflow: null,
+    outputs: [{ ...spec, name: 'y' }],
+    batchable: true,
+    ...overrides,
+  };
+}
+
+export const flushPromises = () => new Promise((resolve) => setImmediate(resolve));

@@ -1,0 +1,157 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { buildLinearModel, buildMlpModel, RETAIL_SAMPLE_ROWS } from '../fixtures/onnx-builder';
+import { artifactForm, startTestApp, TestApp } from '../support/test-app';
+
+jest.setTimeout(120_000);
+
+const ROW = RETAIL_SAMPLE_ROWS[0];
+/** Distinct bytes per model (the store keeps identical artifacts once). */
+const modelBytes = (bias: number) => buildLinearModel({ weights: [1, 1, 1, 1, 1, 1], bias }).bytes;
+
+interface CacheModel {
+  model: string;
+  version: number;
+  state: string;
+  pinned: boolean;
+  sizeBytes: number;
+  stats: { loads: number; evictions: number; requests: number; calls: number; loadFailures: number };
+}
+
+async function uploadAll(t: TestApp, names: string[]): Promise<Record<string, string>> {
+  const sha: Record<string, string> = {};
+  for (const [i, name] of names.entries()) {
+    const res = await t.request('POST', `/v1/models/${name}/versions`, { body: artifactForm(modelBytes(i + 1)) });
+    if (res.status !== 201) throw new Error(`upload ${name}: ${res.status} ${JSON.stringify(res.body)}`);
+    sha[name] = res.body.sha256;
+  }
+  return sha;
+}
+
+const cacheOf = async (t: TestApp) => {
+  const res = await t.request('GET', '/v1/cache');
+  expect(res.status).toBe(200);
+  return res.body as { loaded: number; bytes: number; usage: { bytes: number; models: number }; evictions: number; models: CacheModel[] };
+};
+const loadedNames = async (t: TestApp) =>
+  (await cacheOf(t)).models
+    .filter((m) => m.state === 'ready')
+    .map((m) => m.model)
+    .sort();
+
+describe('session cache under a tiny bound (MMS_CACHE_MAX_MODELS=2)', () => {
+  let t: TestApp;
+  let sha: Record<string, string>;
+  const predict = (model: string) => t.request('POST', '/v1/predict', { body: { model, inputs: { float_input: [ROW] } } });
+
+  beforeAll(async () => {
+    t = await startTestApp({ MMS_CACHE_MAX_MODELS: '2', MMS_WORKERS: '2', MMS_BATCH_WINDOW_MS: '20' });
+    sha = await uploadAll(t, ['m1', 'm2', 'm3', 'm4', 'm5', 'fragile']);
+  });
+  afterAll(async () => {
+    await t?.dispose();
+  });
+
+  it('keeps at most two models loaded, evicting the least recently used', async () => {
+    for (const name of ['m1', 'm2', 'm1', 'm3']) {
+      expect((await predict(name)).status).toBe(200);
+      const cache = await cacheOf(t);
+      expect(cache.usage.models).toBeLessThanOrEqual(2);
+      expect(cache.loaded).toBeLessThanOrEqual(2);
+    }
+    expect(await loadedNames(t)).toEqual(['m1', 'm3']);
+    expect((await cacheOf(t)).evictions).toBe(1);
+    expect((await predict('m2')).status).toBe(200);
+    const m2 = (await cacheOf(t)).models.find((m) => m.model === 'm2')!;
+    expect(m2.stats).toMatchObject({ loads: 2, evictions: 1 });
+  });
+
+  it('keeps a pinned model through pressure, and refuses to pin past the bound', async () => {
+    expect((await t.request('POST', '/v1/models/m4/load', { body: { pin: true } })).body).toMatchObject({ model: 'm4', pinned: true });
+    for (const name of ['m1', 'm2', 'm3', 'm5', 'm1']) expect((await predict(name)).status).toBe(200);
+    const cache = await cacheOf(t);
+    expect(cache.models.filter((m) => m.state === 'ready').map((m) => [m.model, m.pinned])).toEqual([
+      ['m1', false],
+      ['m4', true],
+    ]);
+    expect(cache.models.find((m) => m.model === 'm4')!.stats.loads).toBe(1);
+    expect((await t.request('POST', '/v1/models/m1/load', { body: { pin: true } })).status).toBe(200);
+    const third = await t.request('POST', '/v1/models/m2/load', { body: { pin: true } });
+    expect(third.status).toBe(409);
+    expect(third.body.error.code).toBe('PIN_LIMIT_EXCEEDED');
+    expect((await t.request('POST', '/v1/models/m1/load', { body: { pin: false } })).body.pinned).toBe(false);
+    expect((await t.request('POST', '/v1/models/m4/unload')).body.unloaded).toEqual([1]);
+  });
+
+  it('loads a cold model exactly once for 30 concurrent requests, and merges them into fewer calls', async () => {
+    await t.request('POST', '/v1/models/m5/unload');
+    const before = (await cacheOf(t)).models.find((m) => m.model === 'm5');
+    expect(before).toBeUndefined();
+    const results = await Promise.all(Array.from({ length: 30 }, () => predict('m5')));
+    expect(results.map((r) => r.status)).toEqual(Array(30).fill(200));
+    const m5 = (await cacheOf(t)).models.find((m) => m.model === 'm5')!;
+    expect(m5.stats.requests).toBeGreaterThanOrEqual(30);
+    expect(m5.stats.calls).toBeLessThan(m5.stats.requests);
+    const loads = m5.stats.loads;
+    const again = await Promise.all(Array.from({ length: 30 }, () => predict('m5')));
+    expect(again.every((r) => r.status === 200)).toBe(true);
+    expect((await cacheOf(t)).models.find((m) => m.model === 'm5')!.stats.loads).toBe(loads);
+  });
+
+  it('answers 503 MODEL_LOAD_FAILED for an artifact that does not load, retries after a backoff, and recovers', async () => {
+    const blob = path.join(t.storeDir, 'sha256', sha.fragile);
+    const saved = fs.readFileSync(blob);
+    fs.rmSync(blob);
+    try {
+      const failed = await predict('fragile');
+      expect(failed.status).toBe(503);
+      expect(failed.body.error).toMatchObject({ code: 'MODEL_LOAD_FAILED', details: { model: 'fragile', version: 1, attempts: 1 } });
+      expect(failed.headers.get('retry-after')).toBe('1');
+      // Inside the backoff: answered at once, without another load attempt.
+      expect((await predict('fragile')).status).toBe(503);
+      expect((await t.request('GET', '/v2/models/fragile/ready')).status).toBe(503);
+      const entry = (await cacheOf(t)).models.find((m) => m.model === 'fragile')!;
+      expect(entry).toMatchObject({ state: 'failed', stats: { loadFailures: 1, loads: 0 } });
+    } finally {
+      fs.writeFileSync(blob, saved);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const recovered = await predict('fragile');
+    expect(recovered.status).toBe(200);
+    const entry = (await cacheOf(t)).models.find((m) => m.model === 'fragile')!;
+    expect(entry).toMatchObject({ state: 'ready', stats: { loadFailures: 1, loads: 1 } });
+  });
+});
+
+describe('session cache under a byte bound (MMS_CACHE_MAX_BYTES=1 MiB)', () => {
+  let t: TestApp;
+  const MIB = 1024 * 1024;
+
+  beforeAll(async () => {
+    t = await startTestApp({ MMS_CACHE_MAX_BYTES: String(MIB), MMS_CACHE_MAX_MODELS: '100', MMS_WORKERS: '1' });
+  });
+  afterAll(async () => {
+    await t?.dispose();
+  });
+
+  it('holds the estimated bytes within the bound', async () => {
+    const names = Array.from({ length: 10 }, (_, i) => `b${i}`);
+    await uploadAll(t, names);
+    for (const name of names) expect((await t.request('POST', '/v1/predict', { body: { model: name, inputs: { float_input: [ROW] } } })).status).toBe(200);
+    const cache = await cacheOf(t);
+    expect(cache.usage.bytes).toBeLessThanOrEqual(MIB);
+    const size = cache.models[0].sizeBytes;
+    // A small session is estimated at 128 KiB plus twice its file: 7 fit in 1 MiB.
+    expect(size).toBeGreaterThan(128 * 1024);
+    expect(cache.loaded).toBe(Math.floor(MIB / size));
+    expect(cache.evictions).toBe(10 - cache.loaded);
+  });
+
+  it('answers 503 MODEL_TOO_LARGE for a model estimated bigger than the whole cache', async () => {
+    const big = buildMlpModel({ nFeatures: 6, hidden: 40_000 });
+    expect((await t.request('POST', '/v1/models/too-big/versions', { body: artifactForm(big.bytes) })).status).toBe(201);
+    const res = await t.request('POST', '/v1/predict', { body: { model: 'too-big', inputs: { float_input: [ROW] } } });
+    expect(res.status).toBe(503);
+    expect(res.body.error).toMatchObject({ code: 'MODEL_TOO_LARGE', details: { maxBytes: MIB } });
+  });
+});

@@ -1,0 +1,60 @@
+import { buildLinearModel, RETAIL_SAMPLE_ROWS } from '../fixtures/onnx-builder';
+import { artifactForm, startTestApp, TestApp } from '../support/test-app';
+
+jest.setTimeout(120_000);
+
+const ROW = RETAIL_SAMPLE_ROWS[0];
+const ROW_SUM = ROW.reduce((a, b) => a + b, 0);
+const linear = (bias: number) => buildLinearModel({ weights: [1, 1, 1, 1, 1, 1], bias }).bytes;
+
+/**
+ * Two replicas on one Postgres and one model store: a registry change made through one reaches
+ * the other's resolution cache through LISTEN/NOTIFY, well before the cache's one-minute
+ * refresh. Only with DATABASE_URL: the embedded database serves one process by construction.
+ */
+(process.env.DATABASE_URL ? describe : describe.skip)('registry changes across replicas (Postgres LISTEN/NOTIFY)', () => {
+  let a: TestApp;
+  let b: TestApp;
+
+  beforeAll(async () => {
+    a = await startTestApp();
+    b = await startTestApp({ DATABASE_URL: a.env.DATABASE_URL, MMS_MODEL_STORE: a.storeDir });
+  });
+  afterAll(async () => {
+    await b?.dispose();
+    await a?.dispose();
+  });
+
+  const biasOn = async (app: TestApp, model: string) => {
+    const res = await app.request('POST', '/v1/predict', { body: { model, inputs: { float_input: [ROW] } } });
+    return res.status === 200 ? Math.round(res.body.outputs.variable[0][0] - ROW_SUM) : res.body.error.code;
+  };
+  /**
+   * Polls replica b until it answers `want`, for at most 1 s: shorter than both the negative
+   * cache (2 s) and the refresh age (60 s), so only a notification can have told b.
+   */
+  const eventually = async (model: string, want: unknown) => {
+    let got: unknown;
+    for (const started = Date.now(); Date.now() - started < 1000; await new Promise((r) => setTimeout(r, 50))) {
+      got = await biasOn(b, model);
+      if (got === want) break;
+    }
+    return got;
+  };
+
+  it('moves an alias on one replica and the other follows', async () => {
+    for (const bias of [10, 20]) expect((await a.request('POST', '/v1/models/shared/versions', { body: artifactForm(linear(bias)) })).status).toBe(201);
+    await a.request('PUT', '/v1/models/shared/aliases/production', { body: { version: 1 } });
+    expect(await eventually('shared', 10)).toBe(10);
+    await a.request('PUT', '/v1/models/shared/aliases/production', { body: { version: 2 } });
+    expect(await eventually('shared', 20)).toBe(20);
+  });
+
+  it('sees a model registered on the other replica after a miss, and its deletion', async () => {
+    expect(await biasOn(b, 'born-elsewhere')).toBe('MODEL_NOT_FOUND');
+    expect((await a.request('POST', '/v1/models/born-elsewhere/versions', { body: artifactForm(linear(30)) })).status).toBe(201);
+    expect(await eventually('born-elsewhere', 30)).toBe(30);
+    expect((await a.request('DELETE', '/v1/models/born-elsewhere')).status).toBe(204);
+    expect(await eventually('born-elsewhere', 'MODEL_NOT_FOUND')).toBe('MODEL_NOT_FOUND');
+  });
+});

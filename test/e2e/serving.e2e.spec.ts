@@ -1,0 +1,515 @@
+import { buildLinearModel, buildTypedModel, defaultFixtures, RETAIL_FEATURES, RETAIL_SAMPLE_ROWS, TabularFixtureModel } from '../fixtures/onnx-builder';
+import { buildZip } from '../support/mlflow-zip';
+import { artifactForm, startTestApp, TestApp, TestResponse } from '../support/test-app';
+
+jest.setTimeout(120_000);
+
+/** Outputs of onnxruntime against the fixture's reference, within float32 accumulation error. */
+function expectClose(got: number[][], want: number[][]): void {
+  expect(got).toHaveLength(want.length);
+  got.forEach((row, i) =>
+    row.forEach((v, j) => {
+      const tolerance = 1e-4 * Math.max(1, Math.abs(want[i][j]));
+      if (!(Math.abs(v - want[i][j]) <= tolerance)) throw new Error(`row ${i}: got ${v}, expected ${want[i][j]} ± ${tolerance}`);
+    }),
+  );
+}
+
+/** A linear model whose output tells versions apart: y = sum(x) + bias. */
+const linear = (bias: number): TabularFixtureModel => buildLinearModel({ weights: [1, 1, 1, 1, 1, 1], bias });
+const ROW = RETAIL_SAMPLE_ROWS[1];
+const ROW_SUM = ROW.reduce((a, b) => a + b, 0);
+
+/** An MLflow model directory whose signature names the columns (column-based, as mlflow.onnx logs a DataFrame). */
+function mlflowColumnsZip(onnx: Buffer, columns: readonly string[]): Promise<Buffer> {
+  const mlmodel = [
+    'artifact_path: model',
+    'flavors:',
+    '  onnx:',
+    '    data: model.onnx',
+    '    onnx_version: 1.16.0',
+    '  python_function:',
+    '    data: model.onnx',
+    '    loader_module: mlflow.onnx',
+    'mlflow_version: 2.17.0',
+    'run_id: 0123456789abcdef',
+    'signature:',
+    `  inputs: '${JSON.stringify(columns.map((name) => ({ type: 'double', name })))}'`,
+    `  outputs: '[{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 1]}}]'`,
+  ].join('\n');
+  return buildZip([
+    { name: 'MLmodel', data: mlmodel },
+    { name: 'model.onnx', data: onnx },
+  ]);
+}
+
+describe('online inference over HTTP', () => {
+  let t: TestApp;
+  const fixtures = defaultFixtures();
+  const typed = buildTypedModel();
+
+  const upload = async (name: string, bytes: Buffer, fields: Parameters<typeof artifactForm>[1] = {}) => {
+    const res = await t.request('POST', `/v1/models/${name}/versions`, { body: artifactForm(bytes, fields) });
+    if (res.status !== 201) throw new Error(`upload ${name}: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body as { version: number; sha256: string };
+  };
+  const predict = (body: object, headers?: Record<string, string>) => t.request('POST', '/v1/predict', { body, headers });
+  const predictRow = (target: object, row = ROW) => predict({ ...target, inputs: { float_input: [row] } });
+  const versionOf = (res: TestResponse) => {
+    if (res.status !== 200) throw new Error(`${res.status} ${JSON.stringify(res.body)}`);
+    expect(res.headers.get('x-model-version')).toBe(String(res.body.version));
+    return res.body.version as number;
+  };
+  /** The bias of the linear model that answered: tells which model or version served. */
+  const biasOf = (res: TestResponse) => Math.round(res.body.outputs.variable[0][0] - ROW_SUM);
+
+  beforeAll(async () => {
+    t = await startTestApp({ MMS_WORKERS: '2' });
+    await upload('demand-linear', fixtures.linear.bytes);
+    await upload('demand-tree', fixtures.tree.bytes);
+    await upload('demand-mlp', fixtures.mlp.bytes);
+    await upload('typed', typed.bytes);
+  });
+  afterAll(async () => {
+    await t?.dispose();
+  });
+
+  describe('predict by name', () => {
+    it.each(['linear', 'tree', 'mlp'] as const)('answers a %s model as its reference computes it', async (kind) => {
+      const res = await predict({ model: `demand-${kind}`, inputs: { float_input: RETAIL_SAMPLE_ROWS } });
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ model: `demand-${kind}`, version: 1, predictionId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+      expect(res.headers.get('x-model-version')).toBe('1');
+      expectClose(res.body.outputs.variable, fixtures[kind].expected(RETAIL_SAMPLE_ROWS));
+    });
+
+    it('accepts {"shape", "data"} as well as nested arrays', async () => {
+      const res = await predict({ model: 'demand-tree', inputs: { float_input: { shape: [RETAIL_SAMPLE_ROWS.length, 6], data: RETAIL_SAMPLE_ROWS.flat() } } });
+      expect(res.status).toBe(200);
+      expectClose(res.body.outputs.variable, fixtures.tree.expected(RETAIL_SAMPLE_ROWS));
+    });
+
+    it('feeds float64, int64, int32 and bool inputs and answers each output with its shape', async () => {
+      const inputs = { a: [[1.25, 2.5], [-1, 0.125]], b: [[2 ** 40, 7], [-3, 3]], c: [[5, -6], [7, 8]], d: [[true], [false]] };
+      const res = await predict({ model: 'typed', inputs });
+      expect(res.status).toBe(200);
+      const want = typed.expected(inputs);
+      expect(res.body.outputs).toEqual({ sum_a: want.sum_a, sum_b: want.sum_b.map((r) => r.map(Number)), c_out: want.c_out, d_not: want.d_not });
+      const shaped = await predict({ model: 'typed', inputs: { a: { shape: [1, 2], data: [1, 2] }, b: { shape: [1, 2], data: [3, 4] }, c: { shape: [1, 2], data: [5, 6] }, d: { shape: [1, 1], data: [false] } } });
+      expect(shaped.body.outputs).toEqual({ sum_a: [[3]], sum_b: [[7]], c_out: [[10, 12]], d_not: [[true]] });
+    });
+  });
+
+  describe('which version serves', () => {
+    beforeAll(async () => {
+      for (const bias of [10, 20, 30]) await upload('lifecycle', linear(bias).bytes);
+    });
+
+    it('serves the latest version when no alias says otherwise', async () => {
+      const res = await predictRow({ model: 'lifecycle' });
+      expect(versionOf(res)).toBe(3);
+      expect(biasOf(res)).toBe(30);
+    });
+
+    it('serves an explicit version or alias', async () => {
+      expect(biasOf(await predictRow({ model: 'lifecycle', version: 1 }))).toBe(10);
+      await t.request('PUT', '/v1/models/lifecycle/aliases/staging', { body: { version: 2 } });
+      const staged = await predictRow({ model: 'lifecycle', alias: 'staging' });
+      expect(versionOf(staged)).toBe(2);
+      expect(biasOf(staged)).toBe(20);
+    });
+
+    it('follows alias production at once when it is set, moved or removed', async () => {
+      await t.request('PUT', '/v1/models/lifecycle/aliases/production', { body: { version: 1 } });
+      expect(versionOf(await predictRow({ model: 'lifecycle' }))).toBe(1);
+      await t.request('PUT', '/v1/models/lifecycle/aliases/production', { body: { version: 2 } });
+      expect(versionOf(await predictRow({ model: 'lifecycle' }))).toBe(2);
+      await upload('lifecycle', linear(40).bytes);
+      expect(versionOf(await predictRow({ model: 'lifecycle' }))).toBe(2);
+      await t.request('DELETE', '/v1/models/lifecycle/aliases/production');
+      const latest = await predictRow({ model: 'lifecycle' });
+      expect(versionOf(latest)).toBe(4);
+      expect(biasOf(latest)).toBe(40);
+    });
+
+    it('answers 404 for a missing model, version or alias', async () => {
+      const cases: Array<[object, string]> = [
+        [{ model: 'no-such-model' }, 'MODEL_NOT_FOUND'],
+        [{ model: 'lifecycle', version: 99 }, 'VERSION_NOT_FOUND'],
+        [{ model: 'lifecycle', alias: 'canary' }, 'ALIAS_NOT_FOUND'],
+      ];
+      for (const [target, code] of cases) {
+        const res = await predictRow(target);
+        expect(res.status).toBe(404);
+        expect(res.body.error.code).toBe(code);
+      }
+    });
+
+    it('finds a model registered right after a lookup missed it (no stale negative entry)', async () => {
+      expect((await predictRow({ model: 'late-comer' })).status).toBe(404);
+      await upload('late-comer', linear(5).bytes);
+      expect(biasOf(await predictRow({ model: 'late-comer' }))).toBe(5);
+    });
+
+    it('stops serving a deleted version or model at once, and serves a re-registered one fresh', async () => {
+      await upload('short-lived', linear(1).bytes);
+      await upload('short-lived', linear(2).bytes);
+      expect(biasOf(await predictRow({ model: 'short-lived' }))).toBe(2);
+      expect((await t.request('DELETE', '/v1/models/short-lived/versions/2')).status).toBe(204);
+      expect(biasOf(await predictRow({ model: 'short-lived' }))).toBe(1);
+      expect((await t.request('DELETE', '/v1/models/short-lived')).status).toBe(204);
+      expect((await predictRow({ model: 'short-lived' })).body.error.code).toBe('MODEL_NOT_FOUND');
+      await upload('short-lived', linear(3).bytes);
+      const again = await predictRow({ model: 'short-lived' });
+      expect(versionOf(again)).toBe(1);
+      expect(biasOf(again)).toBe(3);
+    });
+  });
+
+  describe('predict by segment', () => {
+    beforeAll(async () => {
+      await upload('seg-north', linear(100).bytes, { segment: { region: 'north' } });
+      await upload('seg-north-0042', linear(200).bytes, { segment: { region: 'north', store: '0042' } });
+      await upload('seg-b-east', linear(300).bytes, { segment: { region: 'east', store: '0001' } });
+      await upload('seg-a-east', linear(400).bytes, { segment: { region: 'east', channel: 'web' } });
+      await upload('seg-east', linear(500).bytes, { segment: { region: 'east' } });
+    });
+
+    it("serves a store's own model", async () => {
+      const res = await predictRow({ segment: { region: 'north', store: '0042' } });
+      expect(res.body.model).toBe('seg-north-0042');
+      expect(biasOf(res)).toBe(200);
+    });
+
+    it("falls back to the region's model for a store without one", async () => {
+      const res = await predictRow({ segment: { region: 'north', store: '0007' } });
+      expect(res.body.model).toBe('seg-north');
+      expect(biasOf(res)).toBe(100);
+    });
+
+    it('breaks a tie between equally specific models by name', async () => {
+      expect((await predictRow({ segment: { store: '0001', region: 'east', channel: 'web' } })).body.model).toBe('seg-a-east');
+    });
+
+    it('honours alias and version on the matched model', async () => {
+      await upload('seg-north', linear(110).bytes);
+      await t.request('PUT', '/v1/models/seg-north/aliases/production', { body: { version: 1 } });
+      expect(biasOf(await predictRow({ segment: { region: 'north' } }))).toBe(100);
+      expect(biasOf(await predictRow({ segment: { region: 'north' }, version: 2 }))).toBe(110);
+    });
+
+    it('answers 404 NO_MODEL_FOR_SEGMENT when nothing matches', async () => {
+      const res = await predictRow({ segment: { region: 'west', store: '0042' } });
+      expect(res.status).toBe(404);
+      expect(res.body.error).toMatchObject({ code: 'NO_MODEL_FOR_SEGMENT', details: { segment: { region: 'west', store: '0042' } } });
+    });
+
+    it('sees a more specific model as soon as it is registered, and a segment patch at once', async () => {
+      expect((await predictRow({ segment: { region: 'north', store: '0099' } })).body.model).toBe('seg-north');
+      await upload('seg-north-0099', linear(600).bytes, { segment: { region: 'north', store: '0099' } });
+      expect((await predictRow({ segment: { region: 'north', store: '0099' } })).body.model).toBe('seg-north-0099');
+      await t.request('PATCH', '/v1/models/seg-north-0099', { body: { segment: { store: '0100' } } });
+      expect((await predictRow({ segment: { region: 'north', store: '0099' } })).body.model).toBe('seg-north');
+      expect((await predictRow({ segment: { region: 'north', store: '0100' } })).body.model).toBe('seg-north-0099');
+    });
+  });
+
+  describe('input errors answer 400 naming the input', () => {
+    const row6 = [[1, 0, 4.5, 120, 98, 14]];
+    it.each([
+      ['an unknown input', { float_input: row6, extra: row6 }, "Unknown input 'extra'", { input: 'extra' }],
+      ['a missing input', {}, "Missing input 'float_input' (float32, shape [N, 6])", { input: 'float_input' }],
+      ['a string where float32 is expected', { float_input: [[1, 0, '4.5', 120, 98, 14]] }, 'float32: expected numbers, got the string "4.5" at [0][2]', { at: '[0][2]' }],
+      ['a wrong rank', { float_input: [1, 0, 4.5, 120, 98, 14] }, 'expected rank 2 (shape [N, 6]), got rank 1 (shape [6])', { expected: { rank: 2 } }],
+      ['a wrong fixed dimension', { float_input: [[1, 0, 4.5, 120, 98]] }, 'dimension 1 must be 6 (shape [N, 6]), got 5', { dimension: 1 }],
+      ['a ragged row', { float_input: [row6[0], [1, 2]] }, 'ragged', { at: '[1]' }],
+      ['data that does not fill the shape', { float_input: { shape: [2, 6], data: row6[0] } }, 'needs 12 values, data has 6', {}],
+      ['a tensor that is not an array', { float_input: 'x' }, 'must be a nested array or {"shape"', {}],
+    ])('for %s', async (_what, inputs, message, details) => {
+      const res = await predict({ model: 'demand-linear', inputs });
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('INVALID_INPUT');
+      expect(res.body.error.message).toContain(message);
+      expect(res.body.error.details).toMatchObject(details);
+    });
+
+    it.each([
+      ['a fractional int64', { b: [[1.5, 2]] }, "Input 'b' is int64: expected integers, got the number 1.5"],
+      ['a string int64', { b: [['1', 2]] }, "Input 'b' is int64: expected integers, got the string \"1\""],
+      ['a number for bool', { d: [[1]] }, "Input 'd' is bool: expected booleans (true or false), got the number 1"],
+      ['a mismatched batch size', { b: [[1, 2], [3, 4]] }, "Input 'b' has N = 2 (dimension 0) but input 'a' has N = 1"],
+    ])('for %s', async (_what, override, message) => {
+      const res = await predict({ model: 'typed', inputs: { a: [[1, 2]], b: [[1, 2]], c: [[1, 2]], d: [[true]], ...override } });
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('INVALID_INPUT');
+      expect(res.body.error.message).toContain(message);
+    });
+
+    it('answers 400 for malformed envelopes', async () => {
+      for (const body of [{ model: 'demand-linear' }, { model: 'demand-linear', version: 1, alias: 'x', inputs: {} }, { inputs: {} }, { model: 'demand-linear', inputs: {}, extra: 1 }]) {
+        const res = await predict(body);
+        expect(res.status).toBe(400);
+        expect(res.body.error.code).toBe('INVALID_REQUEST');
+      }
+      const broken = await fetch(`${t.baseUrl}/v1/predict`, { method: 'POST', headers: { authorization: `Bearer ${t.env.MMS_ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: '{"model": ' });
+      expect(broken.status).toBe(400);
+    });
+  });
+
+  it('answers a fanout in request order with an error in the failing slot', async () => {
+    const res = await t.request('POST', '/v1/predict/fanout', {
+      body: {
+        requests: [
+          { model: 'demand-tree', inputs: { float_input: [RETAIL_SAMPLE_ROWS[0]] } },
+          { model: 'demand-linear', inputs: { float_input: [[1, 2]] } },
+          { model: 'no-such-model', inputs: { float_input: [RETAIL_SAMPLE_ROWS[0]] } },
+          { segment: { region: 'north', store: '0042' }, inputs: { float_input: [ROW] } },
+          { model: 'demand-mlp', inputs: { float_input: [RETAIL_SAMPLE_ROWS[2]] } },
+        ],
+      },
+    });
+    expect(res.status).toBe(200);
+    const results = res.body.results;
+    expect(results).toHaveLength(5);
+    expectClose(results[0].outputs.variable, fixtures.tree.expected([RETAIL_SAMPLE_ROWS[0]]));
+    expect(results[1].error).toMatchObject({ code: 'INVALID_INPUT', details: { input: 'float_input' } });
+    expect(results[2].error.code).toBe('MODEL_NOT_FOUND');
+    expect(results[3].model).toBe('seg-north-0042');
+    expectClose(results[4].outputs.variable, fixtures.mlp.expected([RETAIL_SAMPLE_ROWS[2]]));
+    expect((await t.request('POST', '/v1/predict/fanout', { body: { requests: [] } })).status).toBe(400);
+  });
+
+  describe('Open Inference Protocol', () => {
+    it('describes the server and a model, dynamic dimensions as -1', async () => {
+      expect((await t.request('GET', '/v2')).body).toEqual({ name: 'many-models-serving', version: expect.any(String), extensions: [] });
+      const meta = await t.request('GET', '/v2/models/typed');
+      expect(meta.body).toEqual({
+        name: 'typed',
+        versions: ['1'],
+        platform: 'onnxruntime_onnx',
+        inputs: [
+          { name: 'a', datatype: 'FP64', shape: [-1, 2] },
+          { name: 'b', datatype: 'INT64', shape: [-1, 2] },
+          { name: 'c', datatype: 'INT32', shape: [-1, 2] },
+          { name: 'd', datatype: 'BOOL', shape: [-1, 1] },
+        ],
+        outputs: [
+          { name: 'sum_a', datatype: 'FP64', shape: [-1, 1] },
+          { name: 'sum_b', datatype: 'INT64', shape: [-1, 1] },
+          { name: 'c_out', datatype: 'INT32', shape: [-1, 2] },
+          { name: 'd_not', datatype: 'BOOL', shape: [-1, 1] },
+        ],
+      });
+      expect((await t.request('GET', '/v2/models/lifecycle')).body.versions).toEqual(['1', '2', '3', '4']);
+      expect((await t.request('GET', '/v2/models/lifecycle/versions/2')).body).toMatchObject({ name: 'lifecycle', versions: ['2'] });
+      expect((await t.request('GET', '/v2/models/nope')).status).toBe(404);
+    });
+
+    it('answers readiness', async () => {
+      expect((await t.request('GET', '/v2/models/demand-tree/ready')).body).toMatchObject({ name: 'demand-tree', ready: true });
+      expect((await t.request('GET', '/v2/models/lifecycle/versions/staging/ready')).body).toMatchObject({ version: '2', ready: true });
+      expect((await t.request('GET', '/v2/models/lifecycle/versions/9/ready')).status).toBe(404);
+    });
+
+    it('infers with flat data and answers flat, row-major outputs', async () => {
+      const res = await t.request('POST', '/v2/models/demand-mlp/infer', {
+        body: { id: 'req-1', inputs: [{ name: 'float_input', shape: [RETAIL_SAMPLE_ROWS.length, 6], datatype: 'FP32', data: RETAIL_SAMPLE_ROWS.flat() }] },
+      });
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ model_name: 'demand-mlp', model_version: '1', id: 'req-1' });
+      expect(res.body.outputs).toHaveLength(1);
+      expect(res.body.outputs[0]).toMatchObject({ name: 'variable', datatype: 'FP32', shape: [RETAIL_SAMPLE_ROWS.length, 1] });
+      expectClose(
+        res.body.outputs[0].data.map((v: number) => [v]),
+        fixtures.mlp.expected(RETAIL_SAMPLE_ROWS),
+      );
+    });
+
+    it('infers with nested data, picks outputs, and takes a version or alias in the path', async () => {
+      const res = await t.request('POST', '/v2/models/typed/versions/1/infer', {
+        body: {
+          inputs: [
+            { name: 'a', shape: [2, 2], datatype: 'FP64', data: [[1, 2], [3, 4]] },
+            { name: 'b', shape: [2, 2], datatype: 'INT64', data: [[1, 2], [3, 4]] },
+            { name: 'c', shape: [2, 2], datatype: 'INT32', data: [1, 2, 3, 4] },
+            { name: 'd', shape: [2, 1], datatype: 'BOOL', data: [true, false] },
+          ],
+          outputs: [{ name: 'sum_b' }, { name: 'd_not' }],
+        },
+      });
+      expect(res.status).toBe(200);
+      expect(res.body.outputs).toEqual([
+        { name: 'sum_b', datatype: 'INT64', shape: [2, 1], data: [3, 7] },
+        { name: 'd_not', datatype: 'BOOL', shape: [2, 1], data: [false, true] },
+      ]);
+      const byAlias = await t.request('POST', '/v2/models/lifecycle/versions/staging/infer', { body: { inputs: [{ name: 'float_input', shape: [1, 6], datatype: 'FP32', data: ROW }] } });
+      expect(byAlias.body.model_version).toBe('2');
+    });
+
+    it('answers 400 for a wrong datatype, shape or output name', async () => {
+      const input = { name: 'float_input', shape: [1, 6], datatype: 'FP32', data: ROW };
+      const cases = [
+        [{ inputs: [{ ...input, datatype: 'INT64' }] }, 'INVALID_INPUT', 'is FP32 in the model, got datatype "INT64"'],
+        [{ inputs: [{ ...input, shape: [1, 5] }] }, 'INVALID_INPUT', 'dimension 1 must be 6'],
+        [{ inputs: [{ ...input, shape: [2, 6] }] }, 'INVALID_INPUT', 'needs 12 values'],
+        [{ inputs: [input, input] }, 'INVALID_INPUT', 'given twice'],
+        [{ inputs: [input], outputs: [{ name: 'nope' }] }, 'INVALID_REQUEST', 'Unknown output "nope"'],
+        [{ inputs: [] }, 'INVALID_REQUEST', 'non-empty array'],
+      ] as const;
+      for (const [body, code, message] of cases) {
+        const res = await t.request('POST', '/v2/models/demand-linear/infer', { body });
+        expect(res.status).toBe(400);
+        expect(res.body.error.code).toBe(code);
+        expect(res.body.error.message).toContain(message);
+      }
+    });
+  });
+
+  describe('MLflow scoring protocol', () => {
+    const columns = [...RETAIL_FEATURES];
+    const shuffled = [5, 0, 3, 1, 4, 2];
+
+    beforeAll(async () => {
+      await upload('mlflow-demand', await mlflowColumnsZip(fixtures.tree.bytes, columns), { filename: 'model.zip' });
+    });
+
+    it('scores dataframe_split, in the signature column order whatever order the columns come in', async () => {
+      const res = await t.request('POST', '/v1/models/mlflow-demand/invocations', {
+        body: { dataframe_split: { columns: shuffled.map((i) => columns[i]), data: RETAIL_SAMPLE_ROWS.map((r) => shuffled.map((i) => r[i])) } },
+      });
+      expect(res.status).toBe(200);
+      expect(res.body.predictions).toHaveLength(RETAIL_SAMPLE_ROWS.length);
+      expectClose(
+        res.body.predictions.map((p: { variable: number }) => [p.variable]),
+        fixtures.tree.expected(RETAIL_SAMPLE_ROWS),
+      );
+    });
+
+    it('scores dataframe_records', async () => {
+      const records = RETAIL_SAMPLE_ROWS.map((r) => Object.fromEntries(columns.map((c, i) => [c, r[i]])));
+      const res = await t.request('POST', '/v1/models/mlflow-demand/invocations', { body: { dataframe_records: records } });
+      expect(res.status).toBe(200);
+      expectClose(
+        res.body.predictions.map((p: { variable: number }) => [p.variable]),
+        fixtures.tree.expected(RETAIL_SAMPLE_ROWS),
+      );
+    });
+
+    it('scores instances and inputs as tensors', async () => {
+      for (const key of ['instances', 'inputs']) {
+        const res = await t.request('POST', '/v1/models/demand-linear/invocations', { body: { [key]: RETAIL_SAMPLE_ROWS } });
+        expect(res.status).toBe(200);
+        expectClose(res.body.predictions.variable, fixtures.linear.expected(RETAIL_SAMPLE_ROWS));
+      }
+      const multi = await t.request('POST', '/v1/models/typed/invocations', { body: { inputs: { a: [[1, 2]], b: [[3, 4]], c: [[5, 6]], d: [[true]] } } });
+      expect(multi.body.predictions).toEqual({ sum_a: [[3]], sum_b: [[7]], c_out: [[10, 12]], d_not: [[false]] });
+    });
+
+    it('answers 400 for a missing column or an unknown format', async () => {
+      const missing = await t.request('POST', '/v1/models/mlflow-demand/invocations', { body: { dataframe_split: { columns: columns.slice(1), data: [ROW.slice(1)] } } });
+      expect(missing.status).toBe(400);
+      expect(missing.body.error.message).toContain("Missing column 'day_of_week'");
+      const unknown = await t.request('POST', '/v1/models/mlflow-demand/invocations', { body: { records: [] } });
+      expect(unknown.status).toBe(400);
+    });
+  });
+
+  describe('load, pin, unload and the cache view', () => {
+    it('prewarms and pins a version, and lists it with its size and counters', async () => {
+      const res = await t.request('POST', '/v1/models/lifecycle/load', { body: { pin: true, version: 1 } });
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ model: 'lifecycle', version: 1, state: 'ready', pinned: true, sizeBytes: expect.any(Number), worker: expect.any(Number) });
+      const cache = await t.request('GET', '/v1/cache');
+      expect(cache.status).toBe(200);
+      expect(cache.body).toMatchObject({ scope: 'all', limits: { maxModels: 2000 }, loaded: expect.any(Number), hits: expect.any(Number), misses: expect.any(Number), evictions: 0 });
+      const entry = cache.body.models.find((m: { model: string; version: number }) => m.model === 'lifecycle' && m.version === 1);
+      expect(entry).toMatchObject({ pinned: true, state: 'ready', stats: { loads: 1 } });
+      expect(cache.body.workers).toHaveLength(2);
+    });
+
+    it('unloads one version or all of a model', async () => {
+      expect((await t.request('POST', '/v1/models/lifecycle/unload', { body: { version: 1 } })).body).toEqual({ model: 'lifecycle', unloaded: [1] });
+      await predictRow({ model: 'lifecycle', version: 2 });
+      const all = await t.request('POST', '/v1/models/lifecycle/unload');
+      expect(all.status).toBe(200);
+      expect(all.body.unloaded).toContain(2);
+      const cache = await t.request('GET', '/v1/cache');
+      expect(cache.body.models.filter((m: { model: string }) => m.model === 'lifecycle')).toEqual([]);
+      expect((await t.request('POST', '/v1/models/nope/load')).status).toBe(404);
+      expect((await t.request('POST', '/v1/models/lifecycle/load', { body: { pin: 'yes' } })).status).toBe(400);
+    });
+  });
+
+  it('loads a cold model once for concurrent requests', async () => {
+    await upload('stampede', linear(7).bytes);
+    const results = await Promise.all(Array.from({ length: 40 }, () => predictRow({ model: 'stampede' })));
+    expect(results.map((r) => r.status)).toEqual(Array(40).fill(200));
+    const entry = (await t.request('GET', '/v1/cache')).body.models.find((m: { model: string }) => m.model === 'stampede');
+    expect(entry.stats).toMatchObject({ loads: 1, misses: expect.any(Number) });
+    expect(entry.stats.hits + entry.stats.misses).toBe(40);
+  });
+
+  it('runs a 200,000-row request correctly while small requests and health checks keep answering', async () => {
+    const rows = 200_000;
+    const data = new Array<number>(rows * 6);
+    for (let r = 0; r < rows; r++) for (let c = 0; c < 6; c++) data[r * 6 + c] = RETAIL_SAMPLE_ROWS[r % 5][c];
+    const big = predict({ model: 'demand-mlp', inputs: { float_input: { shape: [rows, 6], data } } });
+    const small = Promise.all(Array.from({ length: 20 }, () => predictRow({ model: 'demand-tree' })));
+    const health = Promise.all(Array.from({ length: 5 }, () => t.request('GET', '/health/live')));
+    const [bigRes, smallRes, healthRes] = await Promise.all([big, small, health]);
+    expect(smallRes.every((r) => r.status === 200)).toBe(true);
+    expect(healthRes.every((r) => r.status === 200)).toBe(true);
+    expect(bigRes.status).toBe(200);
+    const out = bigRes.body.outputs.variable as number[][];
+    expect(out).toHaveLength(rows);
+    const want = fixtures.mlp.expected(RETAIL_SAMPLE_ROWS);
+    for (const r of [0, 1, 4, 99_999, 131_071, 131_072, rows - 1]) expectClose([out[r]], [want[r % 5]]);
+  });
+
+  describe('tenants', () => {
+    let tenantKey: string;
+    let scorerKey: string;
+
+    beforeAll(async () => {
+      const tenant = await t.request('POST', '/v1/tenants', { body: { name: 'serving-tenant' } });
+      tenantKey = (await t.request('POST', `/v1/tenants/${tenant.body.id}/keys`, { body: { role: 'publisher' } })).body.key;
+      scorerKey = (await t.request('POST', `/v1/tenants/${tenant.body.id}/keys`, { body: { role: 'scorer', models: ['demand-*'] } })).body.key;
+      const as = { authorization: `Bearer ${tenantKey}` };
+      // Same name as the default tenant's model, different weights.
+      expect((await t.request('POST', '/v1/models/demand-linear/versions', { body: artifactForm(linear(900).bytes), headers: as })).status).toBe(201);
+      expect((await t.request('POST', '/v1/models/hidden-model/versions', { body: artifactForm(linear(901).bytes), headers: as })).status).toBe(201);
+    });
+
+    it("serves each tenant its own model of a shared name, and never another tenant's", async () => {
+      const mine = await predict({ model: 'demand-linear', inputs: { float_input: [ROW] } }, { authorization: `Bearer ${tenantKey}` });
+      expect(biasOf(mine)).toBe(900);
+      expect((await predict({ model: 'lifecycle', inputs: { float_input: [ROW] } }, { authorization: `Bearer ${tenantKey}` })).status).toBe(404);
+      const rootView = await predictRow({ model: 'demand-linear' });
+      expect(biasOf(rootView)).not.toBe(900);
+    });
+
+    it("limits a scorer to its key's models and keeps the cache view to publishers", async () => {
+      const as = { authorization: `Bearer ${scorerKey}` };
+      expect((await predict({ model: 'demand-linear', inputs: { float_input: [ROW] } }, as)).status).toBe(200);
+      expect((await predict({ model: 'hidden-model', inputs: { float_input: [ROW] } }, as)).body.error.code).toBe('MODEL_NOT_FOUND');
+      expect((await t.request('GET', '/v1/cache', { headers: as })).status).toBe(403);
+      expect((await t.request('POST', '/v1/models/demand-linear/load', { headers: as })).status).toBe(403);
+    });
+
+    it("shows a tenant's publisher only its own sessions", async () => {
+      const cache = await t.request('GET', '/v1/cache', { headers: { authorization: `Bearer ${tenantKey}` } });
+      expect(cache.status).toBe(200);
+      expect(cache.body.scope).toBe('tenant');
+      expect(cache.body.models.map((m: { model: string }) => m.model)).toEqual(['demand-linear']);
+      expect(cache.body.models[0].tenantId).toBeUndefined();
+      expect(cache.body.workers).toBeUndefined();
+    });
+  });
+
+  it('documents the serving routes', async () => {
+    const docs = await t.request('GET', '/docs/json', { headers: { authorization: '' } });
+    expect(Object.keys(docs.body.paths)).toEqual(
+      expect.arrayContaining(['/v1/predict', '/v1/predict/fanout', '/v1/cache', '/v1/models/{name}/load', '/v1/models/{name}/invocations', '/v2/models/{name}/infer']),
+    );
+  });
+});
