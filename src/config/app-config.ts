@@ -64,6 +64,11 @@ export class AppConfig {
   @Transform(toInt) @IsInt() @Min(0)
   MMS_TENANT_MAX_ARTIFACT_BYTES = 0;
 
+  /** Default largest fraction of the session cache one tenant may hold while others have models loaded. */
+  @Transform(({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : Number(value)))
+  @IsNumber({}, { message: 'MMS_TENANT_CACHE_SHARE must be a number above 0 and at most 1' }) @Min(0.01) @Max(1)
+  MMS_TENANT_CACHE_SHARE = 0.5;
+
   /** PEM files for HTTPS; both or neither. */
   @IsOptional() @Transform(emptyToUndefined) @IsString()
   MMS_TLS_CERT?: string;

@@ -2,6 +2,7 @@ import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import * as fsp from 'node:fs/promises';
 import { AppConfig } from '../config/app-config';
 import { RegistryModule } from '../registry/registry.module';
+import { TenancyService } from '../tenancy/tenancy.service';
 import { ModelStore } from '../registry/store/model-store';
 import { InferenceExecutor } from './inference-executor.service';
 import { MicroBatcher } from './micro-batcher';
@@ -41,16 +42,20 @@ import { ServingPrewarmer } from './serving-prewarmer';
     { provide: InferenceRuntime, useFactory: (config: AppConfig) => new WorkerPoolRuntime(config.MMS_WORKERS), inject: [AppConfig] },
     {
       provide: SessionCache,
-      useFactory: (runtime: InferenceRuntime, store: ModelStore, config: AppConfig) =>
+      useFactory: (runtime: InferenceRuntime, store: ModelStore, config: AppConfig, tenancy: TenancyService) =>
         new SessionCache(
           runtime,
           async (version: ServableVersion) => {
             const path = await store.localPath(version.modelSha256);
             return { path, bytes: (await fsp.stat(path)).size };
           },
-          { maxBytes: config.MMS_CACHE_MAX_BYTES, maxModels: config.MMS_CACHE_MAX_MODELS },
+          {
+            maxBytes: config.MMS_CACHE_MAX_BYTES,
+            maxModels: config.MMS_CACHE_MAX_MODELS,
+            shareOf: (tenantId) => tenancy.cachedLimitsOf(tenantId).cacheShare,
+          },
         ),
-      inject: [InferenceRuntime, ModelStore, AppConfig],
+      inject: [InferenceRuntime, ModelStore, AppConfig, TenancyService],
     },
     {
       provide: MicroBatcher,

@@ -45,6 +45,29 @@ describe('SessionCache', () => {
     expect(cache.snapshot(null).totals.evictions).toBe(1);
   });
 
+  describe("a tenant's share of the cache", () => {
+    const ofTenant = (tenantId: string, id: string) => fakeVersion(id, { tenantId, model: `model-${id}` });
+    const makeShared = (maxModels: number, share: number) =>
+      new SessionCache(runtime, async () => ({ path: '/fake', bytes: KIB }), { maxModels, maxBytes: 1024 * 1024 * 1024, now: () => now, shareOf: () => share });
+
+    it("makes a busy tenant evict its own models, not everybody else's", async () => {
+      const cache = makeShared(10, 0.5);
+      for (const id of ['q1', 'q2', 'q3']) (await cache.acquire(ofTenant('quiet', id))).release();
+      for (let i = 0; i < 20; i++) (await cache.acquire(ofTenant('busy', `b${i}`))).release();
+      const held = cache.snapshot(null).models;
+      expect(held.filter((m) => m.tenantId === 'quiet').map((m) => m.model)).toEqual(['model-q1', 'model-q2', 'model-q3']);
+      expect(held.filter((m) => m.tenantId === 'busy')).toHaveLength(5); // half of 10
+      expect(cache.snapshot('busy').totals.evictions).toBe(15);
+      expect(cache.snapshot('quiet').totals.evictions).toBe(0);
+    });
+
+    it('lets a tenant alone use the whole cache', async () => {
+      const cache = makeShared(10, 0.5);
+      for (let i = 0; i < 10; i++) (await cache.acquire(ofTenant('only', `o${i}`))).release();
+      expect(cache.usage().models).toBe(10);
+    });
+  });
+
   it('holds the byte bound', async () => {
     const cache = make(100, 3 * sessionBytes);
     for (const id of ['a', 'b', 'c', 'd', 'e']) (await cache.acquire(fakeVersion(id))).release();

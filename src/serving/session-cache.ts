@@ -90,6 +90,11 @@ export interface SessionCacheOptions {
   retryBaseMs?: number;
   retryMaxMs?: number;
   now?: () => number;
+  /**
+   * Largest fraction (0–1] of both bounds one tenant's sessions may hold while other tenants
+   * have sessions too, so one tenant's traffic cannot evict everybody else's models.
+   */
+  shareOf?: (tenantId: string) => number;
 }
 
 /** A request's hold on a session: the session is not released before `release()`. */
@@ -327,6 +332,7 @@ export class SessionCache {
     };
     if (pending.cancelled) this.retire(entry);
     else {
+      this.keepTenantWithinShare(entry);
       this.lru.set(entry.key, entry);
       this.trim();
     }
@@ -355,6 +361,30 @@ export class SessionCache {
       attempts: failure.attempts,
       retryAfterMs,
     }).withHeader('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
+  }
+
+  /**
+   * Before a tenant's new session goes in: if the tenant would hold more than its share of
+   * either bound while other tenants hold sessions, its own least recently used sessions make
+   * the room (instead of the global LRU taking other tenants' models).
+   */
+  private keepTenantWithinShare(incoming: SessionEntry): void {
+    const share = this.options.shareOf?.(incoming.tenantId) ?? 1;
+    if (share >= 1) return;
+    const own = [...this.lru.rvalues()].filter((e): e is SessionEntry => e?.tenantId === incoming.tenantId); // least recent first
+    const ownPinned = [...this.pinned.values()].filter((e) => e.tenantId === incoming.tenantId);
+    if (own.length + ownPinned.length === this.lru.size + this.pinned.size) return; // nobody else to protect
+    const capBytes = share * this.options.maxBytes;
+    const capModels = Math.max(1, Math.floor(share * this.options.maxModels));
+    let bytes = [...own, ...ownPinned].reduce((sum, e) => sum + e.sizeBytes, 0) + incoming.sizeBytes;
+    let models = own.length + ownPinned.length + 1;
+    for (const entry of own) {
+      if (bytes <= capBytes && models <= capModels) break;
+      this.lru.delete(entry.key); // a plain delete does not count as an eviction: count it here
+      this.evicted(entry);
+      bytes -= entry.sizeBytes;
+      models--;
+    }
   }
 
   /** Keeps pinned + LRU within both bounds by evicting least recently used unpinned sessions. */

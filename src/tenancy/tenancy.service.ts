@@ -165,7 +165,7 @@ export class TenancyService {
       maxModels: this.config.MMS_TENANT_MAX_MODELS,
       maxArtifactBytes: this.config.MMS_TENANT_MAX_ARTIFACT_BYTES,
       rateLimitPerSecond: this.config.MMS_TENANT_RATE_LIMIT,
-      cacheShare: 1,
+      cacheShare: this.config.MMS_TENANT_CACHE_SHARE,
     };
   }
 
