@@ -52,7 +52,7 @@ export async function startTestApp(overrides: NodeJS.ProcessEnv = {}): Promise<T
   let baseUrl = '';
   let log = '';
   const start = async () => {
-    const started = await spawnNode('src/main.js', [], env, /listening on (http:\/\/\S+) /);
+    const started = await spawnNode('src/main.js', [], env, /listening on (https?:\/\/\S+) /);
     proc = started.proc;
     baseUrl = started.match[1];
   };
