@@ -57,4 +57,13 @@ const linear = (bias: number) => buildLinearModel({ weights: [1, 1, 1, 1, 1, 1],
     expect((await a.request('DELETE', '/v1/models/born-elsewhere')).status).toBe(204);
     expect(await eventually('born-elsewhere', 'MODEL_NOT_FOUND')).toBe('MODEL_NOT_FOUND');
   });
+
+  it('applies a traffic rule set on one replica on the other within a second, and its removal', async () => {
+    for (const bias of [40, 50]) expect((await a.request('POST', '/v1/models/ruled/versions', { body: artifactForm(linear(bias)) })).status).toBe(201);
+    expect(await biasOn(b, 'ruled')).toBe(50); // no rule: the latest version
+    expect((await a.request('PUT', '/v1/models/ruled/traffic', { body: { split: { '1': 100 } } })).status).toBe(200);
+    expect(await eventually('ruled', 40)).toBe(40);
+    expect((await a.request('DELETE', '/v1/models/ruled/traffic')).status).toBe(204);
+    expect(await eventually('ruled', 50)).toBe(50);
+  });
 });
