@@ -7,8 +7,4 @@ export enum AuthErrorCode {
   InvalidRequest = 'INVALID_REQUEST',
 }
 
-export class AuthError extends DomainError {
-  constructor(code: AuthErrorCode, message: string, details: Record<string, unknown> = {}) {
-    super(code, message, details);
-  }
-}
+export class AuthError extends DomainError<AuthErrorCode> {}

@@ -1,14 +1,15 @@
 /**
- * Base of every module's error class. A module defines its own codes (an enum) and throws
+ * Base of every module's error class. A module defines its own codes (an enum) and its class
+ * (`class XxxError extends DomainError<XxxErrorCode> {}`), and throws
  * `new XxxError(code, message, details)`; the global filter maps the code to an HTTP status
  * and to the error body of API.md, so controllers and services never pick status codes.
  */
-export class DomainError extends Error {
+export class DomainError<Code extends string = string> extends Error {
   /** Response headers that belong to the error (e.g. Retry-After on 429). */
   headers: Record<string, string> = {};
 
   constructor(
-    readonly code: string,
+    readonly code: Code,
     message: string,
     readonly details: Record<string, unknown> = {},
   ) {
@@ -36,11 +37,7 @@ export enum CommonErrorCode {
   Internal = 'INTERNAL',
 }
 
-export class CommonError extends DomainError {
-  constructor(code: CommonErrorCode, message: string, details: Record<string, unknown> = {}) {
-    super(code, message, details);
-  }
-}
+export class CommonError extends DomainError<CommonErrorCode> {}
 
 /** The one place that says which HTTP status a code maps to. */
 const STATUS_BY_CODE: Record<string, number> = {

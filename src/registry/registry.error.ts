@@ -16,8 +16,4 @@ export enum RegistryErrorCode {
   MlmodelInvalid = 'MLMODEL_INVALID',
 }
 
-export class RegistryError extends DomainError {
-  constructor(code: RegistryErrorCode, message: string, details: Record<string, unknown> = {}) {
-    super(code, message, details);
-  }
-}
+export class RegistryError extends DomainError<RegistryErrorCode> {}

@@ -8,8 +8,4 @@ export enum RolloutErrorCode {
   NothingSelected = 'NOTHING_SELECTED',
 }
 
-export class RolloutError extends DomainError {
-  constructor(code: RolloutErrorCode, message: string, details: Record<string, unknown> = {}) {
-    super(code, message, details);
-  }
-}
+export class RolloutError extends DomainError<RolloutErrorCode> {}

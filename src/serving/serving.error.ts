@@ -20,11 +20,7 @@ export enum ServingErrorCode {
   WorkerUnavailable = 'WORKER_UNAVAILABLE',
 }
 
-export class ServingError extends DomainError {
-  constructor(code: ServingErrorCode, message: string, details: Record<string, unknown> = {}) {
-    super(code, message, details);
-  }
-}
+export class ServingError extends DomainError<ServingErrorCode> {}
 
 export function invalidInput(message: string, details: Record<string, unknown>): ServingError {
   return new ServingError(ServingErrorCode.InvalidInput, message, details);

@@ -8,8 +8,4 @@ export enum TenancyErrorCode {
   InvalidRequest = 'INVALID_REQUEST',
 }
 
-export class TenancyError extends DomainError {
-  constructor(code: TenancyErrorCode, message: string, details: Record<string, unknown> = {}) {
-    super(code, message, details);
-  }
-}
+export class TenancyError extends DomainError<TenancyErrorCode> {}
