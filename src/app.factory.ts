@@ -1,12 +1,14 @@
 import multipart from '@fastify/multipart';
-import { ConsoleLogger, ValidationPipe } from '@nestjs/common';
+import { ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
 import * as fs from 'node:fs';
-import { AppConfig, loadConfig } from './config/app-config';
+import { loadConfig } from './config/app-config';
+import { RequestObserver, requestIdOf } from './observability/http/request-observer';
+import { createAppLogger } from './observability/logging/app-logger';
 
 /** JSON bodies beyond this are refused (413); artifacts go through multipart with their own limit. */
 const JSON_BODY_LIMIT = 32 * 1024 * 1024;
@@ -18,11 +20,15 @@ const JSON_BODY_LIMIT = 32 * 1024 * 1024;
 export async function createApp(env: NodeJS.ProcessEnv = process.env): Promise<NestFastifyApplication> {
   const config = loadConfig(env);
   const https = config.MMS_TLS_CERT && config.MMS_TLS_KEY ? { cert: fs.readFileSync(config.MMS_TLS_CERT), key: fs.readFileSync(config.MMS_TLS_KEY) } : null;
-  const adapter = new FastifyAdapter({ bodyLimit: JSON_BODY_LIMIT, trustProxy: true, routerOptions: { maxParamLength: 1024 }, ...(https ? { https } : {}) });
+  const adapter = new FastifyAdapter({ bodyLimit: JSON_BODY_LIMIT, trustProxy: true, routerOptions: { maxParamLength: 1024 }, genReqId: requestIdOf, ...(https ? { https } : {}) });
+  // JSON lines (pino) or Nest's console format, as LOG_FORMAT says (both leave boot failures to main.ts).
+  const logger = createAppLogger(config);
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forConfig(config), adapter, {
-    logger: new BootQuietLogger({ logLevels: loggerLevels(config.LOG_LEVEL) }),
+    logger,
     abortOnError: false, // let the caller report boot errors (main prints them without a stack)
   });
+  // Before routes are registered (app.init), so the hooks see every request.
+  app.get(RequestObserver).install(adapter.getInstance(), logger);
   await app.register(multipart, {
     limits: { fileSize: config.MMS_MAX_ARTIFACT_BYTES, files: 1, fields: 8, parts: 10, fieldSize: 1024 * 1024 },
   });
@@ -39,20 +45,4 @@ export async function createApp(env: NodeJS.ProcessEnv = process.env): Promise<N
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json' });
   return app;
-}
-
-function loggerLevels(level: AppConfig['LOG_LEVEL']) {
-  const order = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
-  return order.slice(0, order.indexOf(level) + 1) as Array<(typeof order)[number]>;
-}
-
-/**
- * Nest logs a boot failure with its stack before rethrowing it; main.ts reports it in one
- * line (bad config, a locked data directory are the user's to fix), so that log is dropped.
- */
-class BootQuietLogger extends ConsoleLogger {
-  error(message: unknown, ...rest: unknown[]): void {
-    if (rest[rest.length - 1] === 'ExceptionHandler') return;
-    super.error(message, ...(rest as [string?, string?]));
-  }
 }

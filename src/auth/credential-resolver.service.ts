@@ -4,6 +4,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { ApiKeyEntity } from '../tenancy/entities/api-key.entity';
 import { ApiKeysRepository } from '../tenancy/api-keys.repository';
 import { looksLikeJwt, parseApiKey } from './api-key-format';
+import { CommonError, CommonErrorCode } from '../common/domain-error';
 import { AuthContext, DEFAULT_TENANT_ID } from './auth-context';
 import { AuthError, AuthErrorCode } from './auth.error';
 import { RootCredential } from './root-credential';
@@ -15,7 +16,14 @@ import { TokenService } from './token.service';
  */
 export const AUTH_CACHE_TTL_MS = 1000;
 
-type Decision = { ok: true; ctx: AuthContext } | { ok: false; message: string };
+/**
+ * While the database cannot be asked (an outage), a credential accepted within this time is
+ * still accepted, so that loaded models keep answering their callers; revoking needs the
+ * database too, so nothing can be revoked meanwhile. Key expiry is still enforced.
+ */
+export const STALE_IF_ERROR_MS = 15 * 60_000;
+
+type Decision = { ok: true; ctx: AuthContext; expiresAt: number | null } | { ok: false; message: string };
 
 /**
  * Turns a bearer credential (root token, API key or token) into an AuthContext. Decisions are
@@ -27,6 +35,8 @@ export class CredentialResolver {
   private readonly decisions = new LRUCache<string, Decision>({ max: 50_000, ttl: AUTH_CACHE_TTL_MS });
   /** Key rows by id, for tokens (which name their key so revocation reaches them too). */
   private readonly keysById = new LRUCache<string, { key: ApiKeyEntity | null }>({ max: 50_000, ttl: AUTH_CACHE_TTL_MS });
+  /** The last positive decision per credential, for when the database is away. */
+  private readonly lastAccepted = new LRUCache<string, { ctx: AuthContext; expiresAt: number | null }>({ max: 50_000, ttl: STALE_IF_ERROR_MS });
 
   constructor(
     private readonly root: RootCredential,
@@ -38,22 +48,41 @@ export class CredentialResolver {
     const cacheKey = createHash('sha256').update(credential).digest('base64');
     let decision = this.decisions.get(cacheKey);
     if (!decision) {
-      decision = await this.decide(credential);
+      try {
+        decision = await this.decide(credential);
+      } catch (error) {
+        return this.acceptedBefore(credential, cacheKey, error);
+      }
       this.decisions.set(cacheKey, decision);
+      if (decision.ok) this.lastAccepted.set(cacheKey, { ctx: decision.ctx, expiresAt: decision.expiresAt });
+      else this.lastAccepted.delete(cacheKey);
     }
     if (!decision.ok) throw new AuthError(AuthErrorCode.Unauthenticated, decision.message);
     return decision.ctx;
+  }
+
+  /** The database could not be asked: a credential accepted recently still is (unless it has expired since); others wait (503). */
+  private async acceptedBefore(credential: string, cacheKey: string, error: unknown): Promise<AuthContext> {
+    const last = this.lastAccepted.get(cacheKey);
+    if (last && (last.expiresAt === null || last.expiresAt > Date.now())) {
+      if (!looksLikeJwt(credential) || (await this.tokens.verify(credential)).ok) return last.ctx;
+      throw new AuthError(AuthErrorCode.Unauthenticated, 'The token has expired');
+    }
+    throw new CommonError(CommonErrorCode.ServiceUnavailable, 'The credential cannot be checked right now; try again shortly', {
+      reason: error instanceof Error ? error.message : String(error),
+    });
   }
 
   /** Forgets cached decisions at once (this replica; others follow within the TTL). */
   forgetAll(): void {
     this.decisions.clear();
     this.keysById.clear();
+    this.lastAccepted.clear();
   }
 
   private async decide(credential: string): Promise<Decision> {
     if (this.root.matches(credential)) {
-      return { ok: true, ctx: { tenantId: DEFAULT_TENANT_ID, role: 'root', principal: 'root', keyId: null, via: 'root', modelScope: null } };
+      return { ok: true, ctx: { tenantId: DEFAULT_TENANT_ID, role: 'root', principal: 'root', keyId: null, via: 'root', modelScope: null }, expiresAt: null };
     }
     const apiKey = parseApiKey(credential);
     if (apiKey) return this.decideKey(apiKey.prefix, apiKey.secret);
@@ -84,6 +113,7 @@ export class CredentialResolver {
     return {
       ok: true,
       ctx: { tenantId: key.tenantId, role: key.role, principal: `key:${key.id}`, keyId: key.id, via, modelScope: key.models },
+      expiresAt: key.expiresAt ? key.expiresAt.getTime() : null,
     };
   }
 

@@ -138,3 +138,22 @@ describe('AllExceptionsFilter', () => {
     });
   });
 });
+
+describe('database outages', () => {
+  const filter = new AllExceptionsFilter();
+
+  it.each([
+    Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
+    new Error('timeout exceeded when trying to connect'),
+    Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }),
+    Object.assign(new Error('query failed'), { driverError: Object.assign(new Error('x'), { code: '57P03' }) }),
+  ])('answers 503, not 500, for %s', (error) => {
+    const { status, body } = filter.toResponse(error);
+    expect(status).toBe(503);
+    expect(body.error.code).toBe('SERVICE_UNAVAILABLE');
+  });
+
+  it('still answers 500 for a bug', () => {
+    expect(filter.toResponse(new TypeError('x is undefined')).status).toBe(500);
+  });
+});

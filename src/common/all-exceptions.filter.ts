@@ -57,6 +57,9 @@ export class AllExceptionsFilter implements ExceptionFilter {
       const code = HTTP_STATUS_CODES[statusCode] ?? CommonErrorCode.InvalidRequest;
       return { status: statusCode, body: errorBody(code, (exception as Error).message) };
     }
+    if (isDatabaseUnavailable(exception)) {
+      return { status: 503, body: errorBody(CommonErrorCode.ServiceUnavailable, 'The database is unavailable right now; try again shortly') };
+    }
     return { status: 500, body: errorBody(CommonErrorCode.Internal, 'Internal server error') };
   }
 
@@ -75,4 +78,16 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const message = status >= 500 ? 'Internal server error' : (raw ?? exception.message);
     return { status, body: errorBody(code, message) };
   }
+}
+
+/** Connection-level database failures (an outage, not a bug): the caller may retry, so 503. */
+const DB_UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006', '3D000']);
+const DB_UNAVAILABLE_MESSAGES = /timeout exceeded when trying to connect|Connection terminated|terminating connection|not currently accepting connections|Client has encountered a connection error/i;
+
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const e = error as { code?: unknown; message?: unknown; driverError?: unknown } | null;
+  if (!e || typeof e !== 'object') return false;
+  if (typeof e.code === 'string' && DB_UNAVAILABLE_CODES.has(e.code)) return true;
+  if (typeof e.message === 'string' && DB_UNAVAILABLE_MESSAGES.test(e.message)) return true;
+  return e.driverError !== undefined && e.driverError !== error && isDatabaseUnavailable(e.driverError);
 }

@@ -1,5 +1,5 @@
-import { Controller, Get, Res } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, Query, Res } from '@nestjs/common';
+import { ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../auth/auth.decorator';
 import { HealthService } from './health.service';
@@ -17,10 +17,14 @@ export class HealthController {
   }
 
   @Get(['health/ready', 'v2/health/ready'])
-  @ApiOperation({ summary: 'Readiness: migrations applied, database answers, model store writable (503 otherwise)' })
-  async ready(@Res({ passthrough: true }) reply: FastifyReply) {
+  @ApiOperation({
+    summary: 'Readiness: 200 when migrations are applied, the database answers and the model store is writable; 503 with the failing checks otherwise (status "degraded" while loaded models still answer)',
+  })
+  @ApiQuery({ name: 'allowDegraded', required: false, description: 'true: answer 200 while degraded (keeps a replica in rotation through a database outage)' })
+  async ready(@Query('allowDegraded') allowDegraded: string | undefined, @Res({ passthrough: true }) reply: FastifyReply) {
     const readiness = await this.health.readiness();
-    if (readiness.status !== 'ready') void reply.status(503);
+    const ok = readiness.status === 'ready' || (readiness.status === 'degraded' && allowDegraded === 'true');
+    if (!ok) void reply.status(503);
     return readiness;
   }
 }

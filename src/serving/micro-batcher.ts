@@ -1,3 +1,4 @@
+import { servingHookMetrics } from '../observability/metrics/hook-metrics';
 import { rowsOf } from './runtime/batch-plan';
 import { InferenceRuntime, RunOutcome } from './runtime/inference-runtime';
 import type { SessionEntry } from './session-cache';
@@ -94,6 +95,7 @@ export class MicroBatcher {
   private async send(entry: SessionEntry, parts: HostTensor[][], waiters: Waiter[]): Promise<void> {
     entry.stats.requests += parts.length;
     entry.stats.calls++;
+    servingHookMetrics.microBatch(parts.length);
     let outcome: RunOutcome;
     try {
       outcome = await this.runtime.run(entry.handle, parts, entry.batchable);

@@ -1,3 +1,4 @@
+import { servingHookMetrics } from '../observability/metrics/hook-metrics';
 import { Logger } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import type { RegistryChange } from '../registry/registry-events';
@@ -311,6 +312,7 @@ export class SessionCache {
     // Synchronously from here on: no new waiter can join once refs is counted.
     this.loading.delete(version.id);
     stats.loads++;
+    servingHookMetrics.modelLoaded((this.now() - pending.startedAt) / 1000);
     this.totalsOf(version.tenantId).loads++;
     this.failures.delete(version.id);
     const now = this.now();

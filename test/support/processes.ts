@@ -1,7 +1,9 @@
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-export const REPO_ROOT = path.resolve(__dirname, '../..');
+/** The nearest directory above with a package.json: right from test/support and, compiled (the benchmarks), from dist/test/support. */
+export const REPO_ROOT = repoRootAbove(__dirname);
 /** The test command builds first (npm test), so the compiled service is what runs. */
 export const DIST = path.join(REPO_ROOT, 'dist');
 
@@ -81,4 +83,11 @@ export function deadPid(): number {
   const { pid } = spawnSync(process.execPath, ['-e', '']);
   if (!pid) throw new Error('could not start a short-lived process');
   return pid;
+}
+
+function repoRootAbove(start: string): string {
+  for (let dir = start; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) return path.resolve(start, '../..');
+  }
 }

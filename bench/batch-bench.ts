@@ -1,0 +1,306 @@
+/**
+ * `npm run bench:batch`: a batch job over S segments × R rows of CSV, end to end through the
+ * real service (read, route by segment, predict, write, commit), against the bare
+ * onnxruntime calls for the same rows and models in one process, measured in the same run.
+ *
+ *   npm run bench:batch -- [--segments 1000] [--rows 1000] [--model mlp|linear|tree] [--hidden 16] [--no-doc]
+ *
+ * The service runs as a child process on a fresh embedded PGlite (or a fresh database on the
+ * server in DATABASE_URL), exactly as `npm start` runs it.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { InferenceSession, Tensor } from 'onnxruntime-node';
+import { Client } from 'pg';
+import { buildLinearModel, buildMlpModel, buildTreeEnsembleModel, defaultTrees, mulberry32, RETAIL_FEATURES, TabularFixtureModel } from '../test/fixtures/onnx-builder';
+import { findRepoRoot, writeSubsection } from './support/benchmarks-doc';
+
+const TOKEN = 'bench-root-token-0123456789abcdef';
+const FEATURES = [...RETAIL_FEATURES];
+
+interface Options {
+  segments: number;
+  rows: number;
+  model: 'mlp' | 'linear' | 'tree';
+  hidden: number;
+  doc: boolean;
+  /** Write a CPU profile of the service into this directory. */
+  profile: string | null;
+}
+
+function parseArgs(argv: string[]): Options {
+  const options: Options = { segments: 1000, rows: 1000, model: 'mlp', hidden: 16, doc: true, profile: null };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--segments') options.segments = Number(argv[++i]);
+    else if (a === '--rows') options.rows = Number(argv[++i]);
+    else if (a === '--model') options.model = argv[++i] as Options['model'];
+    else if (a === '--hidden') options.hidden = Number(argv[++i]);
+    else if (a === '--no-doc') options.doc = false;
+    else if (a === '--profile') options.profile = path.resolve(argv[++i]);
+    else throw new Error(`unknown argument ${a}`);
+  }
+  return options;
+}
+
+function modelFor(options: Options, segment: number): TabularFixtureModel {
+  const featureNames = FEATURES;
+  if (options.model === 'linear') {
+    const rand = mulberry32(segment + 1);
+    return buildLinearModel({ weights: FEATURES.map(() => rand() * 2 - 1), bias: rand() * 10, featureNames });
+  }
+  if (options.model === 'tree') return buildTreeEnsembleModel({ nFeatures: 6, trees: defaultTrees(6), baseValue: segment % 97, featureNames });
+  return buildMlpModel({ nFeatures: 6, hidden: options.hidden, seed: segment + 1, featureNames });
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  const began = performance.now();
+  const total = options.segments * options.rows;
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'mms-batch-bench-'));
+  const dataDir = path.join(work, 'data');
+  const storeDir = path.join(work, 'store');
+  fs.mkdirSync(path.join(dataDir, 'in'), { recursive: true });
+  const external = process.env.DATABASE_URL;
+  let dbName: string | null = null;
+  let databaseUrl = '';
+  if (external) {
+    dbName = `mms_bench_${randomBytes(5).toString('hex')}`;
+    await withClient(external, (c) => c.query(`CREATE DATABASE ${dbName}`));
+    const url = new URL(external);
+    url.pathname = `/${dbName}`;
+    databaseUrl = url.toString();
+  }
+  let server: ChildProcess | null = null;
+  try {
+    process.stdout.write(`${options.segments} segments × ${options.rows} rows (${total.toLocaleString('en')} rows), model ${describeModel(options)}, ${external ? 'PostgreSQL (DATABASE_URL)' : 'embedded PGlite'}\n`);
+    const models = Array.from({ length: options.segments }, (_, i) => modelFor(options, i));
+
+    // The input: rows of all segments interleaved, as a nightly extract would have them.
+    const rand = mulberry32(42);
+    const features: Float32Array[] = models.map(() => new Float32Array(options.rows * 6));
+    const csv = fs.createWriteStream(path.join(dataDir, 'in', 'stores.csv'));
+    await write(csv, `id,region,store,${FEATURES.join(',')}\n`);
+    let chunk = '';
+    for (let r = 0; r < options.rows; r++) {
+      for (let s = 0; s < options.segments; s++) {
+        const f = features[s];
+        let line = `${s}-${r},r${s % 10},s${s}`;
+        for (let j = 0; j < 6; j++) {
+          const v = Math.fround(Math.round(rand() * 6000) / 100);
+          f[r * 6 + j] = v;
+          line += `,${v}`;
+        }
+        chunk += line + '\n';
+      }
+      if (chunk.length > 1 << 20) {
+        await write(csv, chunk);
+        chunk = '';
+      }
+    }
+    await write(csv, chunk);
+    await new Promise<void>((resolve) => csv.end(resolve));
+    const inputBytes = fs.statSync(path.join(dataDir, 'in', 'stores.csv')).size;
+
+    const started = await startServer({ MMS_DATA_DIR: dataDir, MMS_MODEL_STORE: storeDir, DATABASE_URL: databaseUrl }, options.profile);
+    server = started.child;
+    const url = started.url;
+    const t0 = performance.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (next < models.length) {
+          const i = next++;
+          const form = new FormData();
+          form.append('artifact', new Blob([models[i].bytes]), 'model.onnx');
+          form.append('segment', JSON.stringify({ region: `r${i % 10}`, store: `s${i}` }));
+          const res = await fetch(`${url}/v1/models/seg-${i}/versions`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: form });
+          if (res.status !== 201) throw new Error(`registering seg-${i}: ${res.status} ${await res.text()}`);
+        }
+      }),
+    );
+    const registerS = (performance.now() - t0) / 1000;
+    process.stdout.write(`registered ${models.length} models in ${registerS.toFixed(1)} s; input ${(inputBytes / 2 ** 20).toFixed(0)} MiB\n`);
+
+    // End to end: submit, wait for the commit.
+    const body = {
+      input: { uri: 'in/stores.csv', format: 'csv' },
+      route: { by: 'segment', columns: ['region', 'store'] },
+      features: FEATURES,
+      passthrough: ['id'],
+      output: { format: 'csv' },
+      miniBatchSize: options.rows,
+      maxConcurrency: 32,
+    };
+    const submitted = Date.now();
+    const res = await fetch(`${url}/v1/batch-jobs`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const { id } = (await res.json()) as { id: string };
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    let job: any;
+    let plannedAt = 0;
+    for (;;) {
+      job = await (await fetch(`${url}/v1/batch-jobs/${id}`, { headers: { authorization: `Bearer ${TOKEN}` } })).json();
+      if (!plannedAt && job.phase !== 'planning' && job.phase !== 'queued') plannedAt = Date.now();
+      if (['succeeded', 'failed', 'cancelled'].includes(job.status)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const e2eS = (Date.now() - submitted) / 1000;
+    if (job.status !== 'succeeded' || job.output.rows !== total) throw new Error(`job ended ${job.status} with ${job.output?.rows} rows: ${JSON.stringify(job).slice(0, 1000)}`);
+    const outputBytes = fs.statSync(path.join(dataDir, job.output.location)).size;
+    checkSample(path.join(dataDir, job.output.location), models, features, options);
+    process.stdout.write(`end to end: ${e2eS.toFixed(1)} s (planning ${((plannedAt - submitted) / 1000).toFixed(1)} s), ${fmt(total / e2eS)} rows/s\n`);
+    for (const line of serverLog) process.stdout.write(`  service: ${line}\n`);
+    server.kill('SIGTERM');
+    await new Promise((r) => server!.once('exit', r));
+    server = null;
+
+    // Baseline: the same models and rows, bare onnxruntime calls in this process.
+    const sessions: InferenceSession[] = [];
+    // One thread per session, as the service's inference workers run them (and 1,000 sessions
+    // with a thread pool each would start thousands of threads).
+    for (const m of models) sessions.push(await InferenceSession.create(m.bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' }));
+    const bare = async () => {
+      let ms = 0;
+      for (let s = 0; s < sessions.length; s++) {
+        const input = new Tensor('float32', features[s], [options.rows, 6]);
+        const t = performance.now();
+        await sessions[s].run({ float_input: input });
+        ms += performance.now() - t;
+      }
+      return ms / 1000;
+    };
+    await bare(); // warm-up
+    const bareS = Math.min(await bare(), await bare());
+    for (const s of sessions) await s.release();
+    const ratio = total / e2eS / (total / bareS);
+    process.stdout.write(`bare onnxruntime: ${bareS.toFixed(2)} s, ${fmt(total / bareS)} rows/s\nratio end-to-end / bare: ${ratio.toFixed(3)}\n`);
+
+    if (options.doc) {
+      const date = new Date().toISOString().slice(0, 10);
+      const cpu = os.cpus()[0]?.model.trim() ?? '?';
+      const machine = `nproc ${os.availableParallelism()} (${cpu}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
+      const subKey = `### ${external ? 'PostgreSQL' : 'Embedded PGlite'}, ${options.segments} × ${options.rows} rows, ${describeModel(options)}`;
+      const markdown = [
+        subKey,
+        '',
+        `${date} · ${machine} · input ${(inputBytes / 2 ** 20).toFixed(0)} MiB CSV, output ${(outputBytes / 2 ** 20).toFixed(0)} MiB · registering the ${options.segments} models took ${registerS.toFixed(0)} s · whole run ${((performance.now() - began) / 1000).toFixed(0)} s.`,
+        '',
+        '| measure | seconds | rows/s |',
+        '|---|--:|--:|',
+        `| end to end (submit → committed; planning ${((plannedAt - submitted) / 1000).toFixed(1)} s of it${planBreakdown()}) | ${e2eS.toFixed(1)} | ${fmt(total / e2eS)} |`,
+        `| bare onnxruntime \`session.run\`, one call per segment, one thread per session, one process (best of 2 after a warm-up) | ${bareS.toFixed(2)} | ${fmt(total / bareS)} |`,
+        `| **ratio** end to end ÷ bare | | **${ratio.toFixed(3)}** |`,
+      ].join('\n');
+      const docFile = path.join(findRepoRoot(__dirname, process.cwd()), 'docs', 'benchmarks.md');
+      writeSubsection(docFile, SECTION, SECTION_INTRO, subKey, markdown);
+      process.stdout.write(`wrote ${path.relative(process.cwd(), docFile)}\n`);
+    }
+  } finally {
+    if (server) server.kill('SIGKILL');
+    if (dbName && external) await withClient(external, (c) => c.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`)).catch(() => undefined);
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+const SECTION = '## Batch scoring (`npm run bench:batch`)';
+const SECTION_INTRO = `
+What it measures: one batch job over a CSV of S segments × R rows (segments interleaved, as a
+nightly extract has them), routed by segment (\`region\`, \`store\`) to one model per store,
+end to end through the compiled service on its default settings (read and route the CSV, spill
+partitions, pin versions, score on the inference worker threads, write and rename each
+partition's output, concatenate, fsync and commit with a manifest), timed from
+\`POST /v1/batch-jobs\` to \`succeeded\`; "planning" is the part until the partitions are in the
+ledger (reading, routing and spilling the input, then resolving and pinning every route). The
+baseline is the bare \`InferenceSession.run\` calls for the same rows and the same models in one
+process (sessions created and inputs built outside the timing), in the same run. The ratio is
+end-to-end rows/s ÷ bare rows/s (the issue's goal: ≥ 0.5).
+
+How to read it: for the small per-store models this platform is for, a bare call costs a few
+hundredths of a microsecond per row — less than reading that row's 120 bytes of CSV. The job's
+time is the service's per-row work on its main thread (CSV parsing and routing, staging rows
+as JSON and reading them back, encoding outputs, the ledger; with the embedded database the
+database runs on that thread too), while the inference worker threads are mostly idle. No
+design that parses the CSV in JavaScript gets within 0.5× of bare inference for such models;
+the ratio moves toward it only as the model's own cost per row grows (the wider MLP run).
+Absolute figures swing with the shared machine's load (other sessions' test suites ran
+alongside); the ratio within a run is what compares.
+`;
+
+/** What the service said planning took: `: read and spill 9.9 s, resolve 2.8 s, record 0.1 s`. */
+function planBreakdown(): string {
+  const line = serverLog.find((l) => l.includes('BatchPlanner'));
+  const m = line && /\((read and spill [^)]*)\)/.exec(line);
+  return m ? `: ${m[1]}` : '';
+}
+
+function describeModel(options: Options): string {
+  return options.model === 'mlp' ? `MLP 6→${options.hidden}→1` : options.model === 'tree' ? 'tree ensemble (3 trees)' : 'linear';
+}
+
+/** Spot-checks predictions of the committed output against each fixture's reference. */
+function checkSample(file: string, models: TabularFixtureModel[], features: Float32Array[], options: Options): void {
+  const text = fs.readFileSync(file, 'utf8');
+  const lines = text.split('\n');
+  if (lines[0] !== 'id,model,version,variable') throw new Error(`unexpected header ${lines[0]}`);
+  for (let k = 1; k < lines.length; k += Math.max(1, Math.floor(lines.length / 500))) {
+    if (!lines[k]) continue;
+    const [id, model, , value] = lines[k].split(',');
+    const [s, r] = id.split('-').map(Number);
+    if (model !== `seg-${s}`) throw new Error(`row ${id} went to ${model}`);
+    const row = Array.from(features[s].subarray(r * 6, r * 6 + 6));
+    const want = models[s].expected([row])[0][0];
+    if (Math.abs(Number(value) - want) > 1e-3 * Math.max(1, Math.abs(want))) throw new Error(`row ${id}: ${value}, expected ${want}`);
+  }
+  void options;
+}
+
+/** The service's log lines about batch work (planning and commit timings). */
+const serverLog: string[] = [];
+
+async function startServer(env: Record<string, string>, profile: string | null): Promise<{ child: ChildProcess; url: string }> {
+  const root = findRepoRoot(__dirname, process.cwd());
+  const child = spawn(process.execPath, [...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []), path.join(root, 'dist', 'src', 'main.js')], {
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', MMS_ADMIN_TOKEN: TOKEN, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'log', NO_COLOR: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const onData = (b: Buffer) => {
+      output += b.toString();
+      for (const line of b.toString().split('\n')) if (/BatchPlanner|BatchCommitter|BatchWorker|ERROR|WARN/.test(line)) serverLog.push(line.replace(/^.*?(LOG|WARN|ERROR)\s+/, '$1 '));
+      const m = /listening on (http:\/\/\S+) /.exec(output);
+      if (m) resolve({ child, url: m[1] });
+      if (output.length > 1 << 20) output = output.slice(-4096);
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}:\n${output.slice(-4000)}`)));
+  });
+}
+
+function write(stream: fs.WriteStream, chunk: string): Promise<void> | void {
+  if (stream.write(chunk)) return;
+  return new Promise((resolve) => stream.once('drain', resolve));
+}
+
+async function withClient<T>(url: string, work: (c: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+function fmt(n: number): string {
+  return Math.round(n).toLocaleString('en');
+}
+
+main().catch((error: Error) => {
+  console.error(error.stack ?? error.message);
+  process.exit(1);
+});

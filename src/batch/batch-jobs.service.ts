@@ -1,0 +1,260 @@
+import { Injectable } from '@nestjs/common';
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { EntityManager } from 'typeorm';
+import type { AuthContext } from '../auth/auth-context';
+import { AppConfig } from '../config/app-config';
+import { BatchJobSpec, parseJobSpec } from './batch-job-spec';
+import { BatchPaths } from './batch-paths';
+import { BatchPlanner, describeRouteKey } from './batch-planner.service';
+import { BatchError, BatchErrorCode, invalidJob } from './batch.error';
+import { BatchRepository } from './batch.repository';
+import { JobPhase, JobProgress, JobRow, JobStatus, PartitionRow, PartitionStatus, PinnedVersion } from './batch.types';
+import { resolveInputPath } from './io/data-path';
+import { openInput } from './io/input-reader';
+import { CONTENT_TYPES } from './io/output-format';
+import { JobCoordinator } from './job-coordinator.service';
+import { jobColumns } from './output-columns';
+import { BatchQueue, QUEUES } from './queue/batch-queue';
+
+const MAX_ERRORS_SHOWN = 100;
+
+/** The batch jobs API: submit, read, list, cancel, retry, output. */
+@Injectable()
+export class BatchJobsService {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly repository: BatchRepository,
+    private readonly queue: BatchQueue,
+    private readonly planner: BatchPlanner,
+    private readonly coordinator: JobCoordinator,
+    private readonly paths: BatchPaths,
+  ) {}
+
+  async submit(ctx: AuthContext, body: unknown): Promise<{ id: string; status: JobStatus }> {
+    const spec = parseJobSpec(body);
+    const file = await resolveInputPath(this.config.dataDir, spec.input.uri);
+    await this.checkColumns(file, spec);
+    const job = await this.repository.transaction((tx) => this.enqueue(tx, { tenantId: ctx.tenantId, spec, principal: ctx.principal, modelScope: ctx.modelScope, scheduleId: null }));
+    return { id: job.id, status: job.status };
+  }
+
+  /** Records a queued job and its plan message in one transaction (also used by schedules). */
+  async enqueue(tx: EntityManager, job: { tenantId: string; spec: BatchJobSpec; principal: string; modelScope: readonly string[] | null; scheduleId: string | null }): Promise<JobRow> {
+    const row = await this.repository.createJob(tx, job);
+    await this.queue.send(QUEUES.plan, { tenantId: job.tenantId, jobId: row.id }, { tx });
+    return row;
+  }
+
+  async get(ctx: AuthContext, id: string): Promise<Record<string, unknown>> {
+    return this.view(await this.find(ctx, id));
+  }
+
+  async list(ctx: AuthContext, query: Record<string, unknown>): Promise<{ items: Array<Record<string, unknown>>; nextCursor: string | null }> {
+    for (const key of Object.keys(query)) if (!['limit', 'cursor', 'status'].includes(key)) throw invalidJob(`Unknown query parameter '${key}': use limit, cursor, status`, key);
+    const limit = query.limit === undefined ? 50 : Number(query.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw invalidJob('limit must be an integer from 1 to 500', 'limit');
+    const status = query.status as JobStatus | undefined;
+    if (status !== undefined && !Object.values(JobStatus).includes(status)) throw invalidJob(`status must be one of ${Object.values(JobStatus).join(', ')}`, 'status');
+    let before: { createdAt: string; id: string } | undefined;
+    if (query.cursor !== undefined) {
+      try {
+        const [createdAt, cursorId] = JSON.parse(Buffer.from(String(query.cursor), 'base64url').toString('utf8')) as [string, string];
+        if (Number.isNaN(Date.parse(createdAt)) || !isUuid(cursorId)) throw new Error();
+        before = { createdAt, id: cursorId };
+      } catch {
+        throw invalidJob('cursor is not a nextCursor this API gave', 'cursor');
+      }
+    }
+    const jobs = await this.repository.listJobs(ctx.tenantId, { limit: limit + 1, status, before });
+    const page = jobs.slice(0, limit);
+    const items = [];
+    for (const job of page) items.push(await this.view(job, { errors: false }));
+    const last = page[page.length - 1];
+    const nextCursor = jobs.length > limit && last ? Buffer.from(JSON.stringify([new Date(last.createdAt).toISOString(), last.id])).toString('base64url') : null;
+    return { items, nextCursor };
+  }
+
+  async cancel(ctx: AuthContext, id: string): Promise<Record<string, unknown>> {
+    await this.find(ctx, id);
+    await this.repository.transaction(async (tx) => {
+      const job = (await this.repository.findJob(tx, ctx.tenantId, id, true))!;
+      if (job.status === JobStatus.Cancelled) return;
+      if (job.status === JobStatus.Succeeded || job.status === JobStatus.Failed) {
+        throw new BatchError(BatchErrorCode.JobStateConflict, `Job ${id} has already ${job.status}; only a queued or running job can be cancelled`, { status: job.status });
+      }
+      await this.repository.cancelJob(tx, ctx.tenantId, id);
+    });
+    return this.get(ctx, id);
+  }
+
+  /**
+   * Runs the failed and cancelled partitions again (routes that had no model are resolved
+   * again first: a model registered since is pinned now). A job stopped before its plan was
+   * recorded is planned again. Allowed for failed and cancelled jobs, and for succeeded jobs
+   * that left rows out (within errorThreshold): their output is committed anew.
+   */
+  async retry(ctx: AuthContext, id: string): Promise<Record<string, unknown>> {
+    const job = await this.find(ctx, id);
+    if (job.status === JobStatus.Queued || job.status === JobStatus.Running) {
+      throw new BatchError(BatchErrorCode.JobStateConflict, `Job ${id} is ${job.status}; retry a failed, cancelled or partly failed job`, { status: job.status });
+    }
+    const partitions = await this.repository.listPartitions(this.repository.dataSource, ctx.tenantId, id);
+    const reopen = partitions.filter((p) => p.status === PartitionStatus.Failed || p.status === PartitionStatus.Cancelled);
+    const planned = job.partitionsTotal !== null;
+    if (planned && !reopen.length) {
+      throw new BatchError(BatchErrorCode.JobStateConflict, `Job ${id} has no failed or cancelled partitions to run again`, { status: job.status });
+    }
+    // Resolve outside the transaction: on the embedded database it would hold the only connection.
+    const resolved = new Map<string, PinnedVersion>();
+    const pinned: Record<string, PinnedVersion> = { ...job.pinned };
+    const added: PinnedVersion[] = [];
+    for (const p of reopen.filter((r) => r.model === null)) {
+      const routeColumns = job.spec.route.by === 'segment' ? job.spec.route.columns : [];
+      const result = await this.planner.resolveRoute(authOf(job), job.spec.route.by, p.routeKey, routeColumns);
+      if (!('pin' in result)) continue;
+      const pin = pinned[result.pin.model] ?? result.pin;
+      if (!pinned[pin.model]) {
+        pinned[pin.model] = pin;
+        added.push(pin);
+      }
+      resolved.set(p.id, pin);
+    }
+    const missing = reopen.filter((p) => p.model === null && !resolved.has(p.id));
+    const stillMissing = missing.map((p) => p.id);
+    const missingRows = missing.reduce((sum, p) => sum + p.rowsIn, 0);
+    const threshold = job.spec.errorThreshold;
+    if (planned && (stillMissing.length === reopen.length || (threshold >= 0 && missingRows > threshold))) {
+      throw new BatchError(
+        BatchErrorCode.JobStateConflict,
+        `Job ${id}: ${missingRows} row(s) still route to no model${threshold >= 0 ? `, more than errorThreshold ${threshold}` : ''}; register the models, then retry`,
+        { status: job.status, rows: missingRows },
+      );
+    }
+    await this.repository.transaction(async (tx) => {
+      const locked = (await this.repository.findJob(tx, ctx.tenantId, id, true))!;
+      if (locked.status === JobStatus.Queued || locked.status === JobStatus.Running) return; // a concurrent retry won
+      if (!planned) {
+        await this.repository.reopenJob(tx, ctx.tenantId, id, JobPhase.Queued);
+        await this.queue.send(QUEUES.plan, { tenantId: ctx.tenantId, jobId: id }, { tx });
+        return;
+      }
+      if (added.length) await this.repository.updatePins(tx, ctx.tenantId, id, pinned, jobColumns(job.spec.passthrough, job.spec.input.format, added, job.columns));
+      for (const [partitionId, pin] of resolved) await this.repository.setPartitionModel(tx, ctx.tenantId, partitionId, pin.model, pin.version);
+      await this.repository.reopenPartitions(tx, ctx.tenantId, id, stillMissing);
+      await this.repository.reopenJob(tx, ctx.tenantId, id, JobPhase.Scoring);
+      await this.coordinator.advance(tx, ctx.tenantId, id);
+    });
+    return this.get(ctx, id);
+  }
+
+  /** The committed output file, for streaming. */
+  async output(ctx: AuthContext, id: string): Promise<{ file: string; contentType: string; filename: string }> {
+    const job = await this.find(ctx, id);
+    if (!job.outputPath) {
+      throw new BatchError(BatchErrorCode.OutputNotReady, `Job ${id} has no committed output (status ${job.status})`, { status: job.status });
+    }
+    const file = this.paths.absolute(job.outputPath);
+    if (!fs.existsSync(file)) throw new BatchError(BatchErrorCode.OutputNotReady, `The output of job ${id} is no longer in the data directory`, { status: job.status });
+    return { file, contentType: CONTENT_TYPES[job.spec.output.format], filename: `${id}.${job.spec.output.format}` };
+  }
+
+  async manifest(ctx: AuthContext, id: string): Promise<unknown> {
+    const { file } = await this.output(ctx, id);
+    return JSON.parse(await fsp.readFile(path.join(path.dirname(file), 'manifest.json'), 'utf8'));
+  }
+
+  private async find(ctx: AuthContext, id: string): Promise<JobRow> {
+    const job = isUuid(id) ? await this.repository.findJob(this.repository.dataSource, ctx.tenantId, id) : null;
+    if (!job) throw new BatchError(BatchErrorCode.JobNotFound, `Batch job '${String(id).slice(0, 64)}' not found`, { id: String(id).slice(0, 64) });
+    return job;
+  }
+
+  private async checkColumns(file: string, spec: BatchJobSpec): Promise<void> {
+    const needed = [...(spec.route.by === 'model' ? [spec.route.column] : spec.route.columns), ...spec.passthrough, ...spec.features];
+    let missing: string[];
+    try {
+      const input = await openInput(file, spec.input.format, needed);
+      missing = input.missing;
+      await input.close();
+    } catch (error) {
+      throw invalidJob(`input.uri is not a readable ${spec.input.format} file: ${(error as Error).message}`, 'input.uri');
+    }
+    if (missing.length) throw invalidJob(`The input has no column ${missing.map((c) => `'${c}'`).join(', ')}`, 'input.uri');
+  }
+
+  private async view(job: JobRow, options: { errors?: boolean } = {}): Promise<Record<string, unknown>> {
+    const progress = await this.repository.progress(this.repository.dataSource, job.tenantId, job.id);
+    const { spec } = job;
+    const routeColumns = spec.route.by === 'segment' ? spec.route.columns : [];
+    const errors = options.errors === false ? undefined : (await this.repository.partitionErrors(job.tenantId, job.id, MAX_ERRORS_SHOWN)).map((p) => errorView(p, spec, routeColumns));
+    return {
+      id: job.id,
+      status: job.status,
+      phase: job.phase,
+      createdAt: job.createdAt,
+      startedAt: job.startedAt,
+      finishedAt: job.finishedAt,
+      scheduleId: job.scheduleId,
+      input: spec.input,
+      route: spec.route,
+      features: spec.features,
+      passthrough: spec.passthrough,
+      options: { miniBatchSize: spec.miniBatchSize, maxConcurrency: spec.maxConcurrency, errorThreshold: spec.errorThreshold, maxRetries: spec.maxRetries },
+      progress: progressView(job, progress),
+      modelVersions: Object.fromEntries(Object.values(job.pinned).map((p) => [p.model, p.version])),
+      output: {
+        format: spec.output.format,
+        location: job.outputPath,
+        manifest: job.outputPath ? path.posix.join(path.posix.dirname(job.outputPath), 'manifest.json') : null,
+        rows: job.outputRows,
+        committedAt: job.committedAt,
+        url: job.outputPath ? `/v1/batch-jobs/${job.id}/output` : null,
+      },
+      error: job.error,
+      ...(errors ? { errors } : {}),
+    };
+  }
+}
+
+function progressView(job: JobRow, p: JobProgress) {
+  const rowsTotal = job.rowsTotal ?? 0;
+  const since = job.scoringStartedAt ?? job.startedAt;
+  const until = job.finishedAt ?? new Date();
+  const seconds = since ? Math.max(0.001, (new Date(until).getTime() - new Date(since).getTime()) / 1000) : 0;
+  const rate = seconds > 0 && p.rows.done > 0 ? p.rows.done / seconds : 0;
+  const remaining = Math.max(0, rowsTotal - p.rows.done);
+  const active = job.status === JobStatus.Running || job.status === JobStatus.Queued;
+  return {
+    partitions: { ...p.partitions, total: job.partitionsTotal ?? p.partitions.total, done: p.partitions.succeeded + p.partitions.failed },
+    rows: { total: job.rowsTotal, done: p.rows.done, succeeded: p.rows.succeeded, failed: p.rows.failed },
+    rowsPerSecond: Math.round(rate * 10) / 10,
+    etaSeconds: active && rate > 0 ? Math.ceil(remaining / rate) : active ? null : 0,
+  };
+}
+
+function errorView(p: PartitionRow, spec: BatchJobSpec, routeColumns: readonly string[]) {
+  return {
+    partition: p.seq,
+    route: describeRouteKey(spec.route.by, p.routeKey, routeColumns),
+    chunk: p.chunk,
+    model: p.model,
+    version: p.version,
+    status: p.status,
+    attempts: p.attempt,
+    rowsIn: p.rowsIn,
+    rowsFailed: p.rowsFailed,
+    error: p.error,
+    ...(p.rowErrors?.length ? { rows: p.rowErrors } : {}),
+  };
+}
+
+export function authOf(job: { tenantId: string; principal: string; modelScope: string[] | null }): AuthContext {
+  return { tenantId: job.tenantId, role: 'publisher', principal: job.principal, keyId: null, via: 'key', modelScope: job.modelScope };
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export function isUuid(id: string): boolean {
+  return UUID.test(id);
+}

@@ -1,0 +1,211 @@
+import { Injectable, Logger } from '@nestjs/common';
+import * as fsp from 'node:fs/promises';
+import type { AuthContext } from '../auth/auth-context';
+import { AppConfig } from '../config/app-config';
+import { DomainError } from '../common/domain-error';
+import { BatchPaths } from './batch-paths';
+import { BatchRepository } from './batch.repository';
+import { JobRow, PinnedVersion, PlannedPartition } from './batch.types';
+import { resolveInputPath } from './io/data-path';
+import { openInput } from './io/input-reader';
+import { SpillWriter } from './io/spill-writer';
+import { JobCoordinator } from './job-coordinator.service';
+import { jobColumns, pinOf } from './output-columns';
+import { BatchPredictor, RouteSelector } from './predictor/batch-predictor';
+import { WorkLease } from './work-lease';
+
+/** More partitions than this means the route column is not a model or segment (a row id, say). */
+const MAX_PARTITIONS = 200_000;
+
+interface OpenChunk {
+  seq: number;
+  rows: number;
+  file: string;
+}
+
+/**
+ * Planning: streams the input once, routes each row by its model column or segment columns,
+ * and spills it into its partition's staging file (a partition is one route key, cut into
+ * chunks of MMS_BATCH_PARTITION_ROWS rows). Then each route is resolved once and its version
+ * pinned for the whole job, and the partitions enter the ledger in one transaction with the
+ * first queue messages. A planner that dies is replaced by one that starts over (the staging
+ * directory is wiped first), since nothing of a plan is visible before that transaction.
+ */
+@Injectable()
+export class BatchPlanner {
+  private readonly logger = new Logger('BatchPlanner');
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly repository: BatchRepository,
+    private readonly predictor: BatchPredictor,
+    private readonly coordinator: JobCoordinator,
+    private readonly paths: BatchPaths,
+  ) {}
+
+  async plan(job: JobRow, owner: string, lease: WorkLease): Promise<void> {
+    const { spec } = job;
+    const began = performance.now();
+    const staging = this.paths.stagingDir(job.tenantId, job.id);
+    await fsp.rm(staging, { recursive: true, force: true });
+    await fsp.mkdir(staging, { recursive: true });
+
+    let inputPath: string;
+    try {
+      inputPath = await resolveInputPath(this.config.dataDir, spec.input.uri);
+    } catch (error) {
+      if (error instanceof DomainError) return this.fail(job, error.message);
+      throw error;
+    }
+    const routeColumns = spec.route.by === 'model' ? [spec.route.column] : spec.route.columns;
+    const needed = [...routeColumns, ...spec.passthrough, ...spec.features];
+    const input = await openInput(inputPath, spec.input.format, needed);
+    const partitions: PlannedPartition[] = [];
+    const open = new Map<string, OpenChunk>();
+    const spill = new SpillWriter();
+    const maxRows = this.config.MMS_BATCH_PARTITION_ROWS;
+    let rowNo = 0;
+    try {
+      if (input.missing.length) return await this.fail(job, `The input has no column ${input.missing.map((c) => `'${c}'`).join(', ')}`);
+      const routeCount = routeColumns.length;
+      // Parquet INT64 columns arrive as bigints, which JSON cannot hold as they are.
+      const bigint = spec.input.format === 'parquet';
+      for await (const batch of input.batches) {
+        lease.check();
+        for (const row of batch) {
+          rowNo++;
+          const key = routeKeyOf(row, routeCount, spec.route.by);
+          let chunk = open.get(key);
+          if (!chunk || chunk.rows >= maxRows) {
+            const seq = partitions.length + 1;
+            if (seq > MAX_PARTITIONS) {
+              return await this.fail(job, `The input has more than ${MAX_PARTITIONS} routes: is '${routeColumns.join("', '")}' really a model name or segment?`);
+            }
+            partitions.push({ seq, routeKey: key, chunk: chunk ? partitions[chunk.seq - 1].chunk + 1 : 0, rows: 0, model: null, version: null, error: null });
+            chunk = { seq, rows: 0, file: this.paths.partitionInput(job.tenantId, job.id, seq) };
+            open.set(key, chunk);
+          }
+          chunk.rows++;
+          partitions[chunk.seq - 1].rows++;
+          // [row number, passthrough values..., feature values...]
+          row[routeCount - 1] = rowNo;
+          const flushed = spill.append(chunk.file, JSON.stringify(row.slice(routeCount - 1), bigint ? bigintReplacer : undefined) + '\n');
+          if (flushed) await flushed;
+        }
+      }
+      await spill.flush(true);
+    } finally {
+      await input.close();
+    }
+    lease.check();
+    const readMs = performance.now() - began;
+
+    // One resolution per route; one pinned version per model for the whole job.
+    const ctx: AuthContext = { tenantId: job.tenantId, role: 'publisher', principal: job.principal, keyId: null, via: 'key', modelScope: job.modelScope };
+    const pinned: Record<string, PinnedVersion> = {};
+    const order: PinnedVersion[] = [];
+    const byKey = new Map<string, { pin: PinnedVersion } | { error: string }>();
+    const keys = [...new Set(partitions.map((p) => p.routeKey))];
+    let next = 0;
+    // A few lookups at a time: they wait on the database, not on this thread.
+    await Promise.all(
+      Array.from({ length: Math.min(8, keys.length) }, async () => {
+        while (next < keys.length) {
+          const key = keys[next++];
+          byKey.set(key, await this.resolveRoute(ctx, spec.route.by, key, spec.route.by === 'segment' ? spec.route.columns : []));
+          lease.check();
+        }
+      }),
+    );
+    // Pins in partition order: the first version seen of a model is the one the whole job uses.
+    for (const p of partitions) {
+      let resolved = byKey.get(p.routeKey)!;
+      if ('pin' in resolved) {
+        const existing = pinned[resolved.pin.model];
+        if (existing) resolved = { pin: existing };
+        else {
+          pinned[resolved.pin.model] = resolved.pin;
+          order.push(resolved.pin);
+        }
+        p.model = resolved.pin.model;
+        p.version = resolved.pin.version;
+      } else p.error = resolved.error;
+    }
+    const columns = jobColumns(spec.passthrough, spec.input.format, order);
+    const resolveMs = performance.now() - began - readMs;
+    // Partitions without a model keep their staging rows: a retry may find the model registered by then.
+
+    const recorded = await this.repository.transaction(async (tx) => {
+      const ok = await this.repository.finishPlanning(tx, job.tenantId, job.id, owner, { pinned, columns, rowsTotal: rowNo, partitionsTotal: partitions.length });
+      if (!ok) return false;
+      await this.repository.insertPartitions(tx, job.tenantId, job.id, partitions);
+      await this.coordinator.advance(tx, job.tenantId, job.id);
+      return true;
+    });
+    const ms = (v: number) => `${(v / 1000).toFixed(1)} s`;
+    if (recorded) {
+      this.logger.log(
+        `job ${job.id}: ${rowNo} rows in ${partitions.length} partitions, ${order.length} model(s) pinned ` +
+          `(read and spill ${ms(readMs)}, resolve ${ms(resolveMs)}, record ${ms(performance.now() - began - readMs - resolveMs)})`,
+      );
+    }
+  }
+
+  /** Resolves a route now; the version pinned is the one serving would pick at this moment. */
+  async resolveRoute(ctx: AuthContext, by: 'model' | 'segment', key: string, segmentColumns: readonly string[]): Promise<{ pin: PinnedVersion } | { error: string }> {
+    let selector: RouteSelector;
+    if (by === 'model') {
+      if (!key) return { error: 'MODEL_NOT_FOUND: the rows have no model name' };
+      selector = { model: key };
+    } else {
+      const values = JSON.parse(key) as Array<string | null>;
+      const segment: Record<string, string> = {};
+      segmentColumns.forEach((c, i) => {
+        if (values[i] !== null && values[i] !== '') segment[c] = values[i]!;
+      });
+      if (!Object.keys(segment).length) return { error: 'NO_MODEL_FOR_SEGMENT: the rows have no segment values' };
+      selector = { segment };
+    }
+    try {
+      return { pin: pinOf(await this.predictor.resolve(ctx, selector)) };
+    } catch (error) {
+      if (error instanceof DomainError) return { error: `${error.code}: ${error.message}` };
+      throw error;
+    }
+  }
+
+  private async fail(job: JobRow, message: string): Promise<void> {
+    await this.repository.failJob(this.repository.dataSource, job.tenantId, job.id, message);
+    await fsp.rm(this.paths.stagingDir(job.tenantId, job.id), { recursive: true, force: true });
+    this.logger.warn(`job ${job.id} failed while planning: ${message}`);
+  }
+}
+
+/** A model name, or the segment values as a JSON array (null where a row has none). */
+function routeKeyOf(row: unknown[], count: number, by: 'model' | 'segment'): string {
+  if (by === 'model') {
+    const v = row[0];
+    return v === undefined || v === null ? '' : String(v);
+  }
+  const values: Array<string | null> = [];
+  for (let i = 0; i < count; i++) {
+    const v = row[i];
+    values.push(v === undefined || v === null || v === '' ? null : String(v));
+  }
+  return JSON.stringify(values);
+}
+
+function bigintReplacer(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? { $bigint: value.toString() } : value;
+}
+
+/** Shown to clients: `demand-north-0042`, or `region=north, store=0042`. */
+export function describeRouteKey(by: 'model' | 'segment', key: string, columns: readonly string[]): string {
+  if (by === 'model') return key;
+  try {
+    const values = JSON.parse(key) as Array<string | null>;
+    return columns.map((c, i) => `${c}=${values[i] ?? ''}`).join(', ');
+  } catch {
+    return key;
+  }
+}

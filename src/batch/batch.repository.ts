@@ -1,0 +1,520 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+import type { BatchJobSpec } from './batch-job-spec';
+import { JobPhase, JobProgress, JobRow, JobStatus, PartitionRow, PartitionStatus, PinnedVersion, PlannedPartition, RowError } from './batch.types';
+import type { OutputColumn } from './io/output-format';
+
+type Db = DataSource | EntityManager;
+
+const JOB_COLUMNS = `
+  id, tenant_id AS "tenantId", status, phase, spec, principal, model_scope AS "modelScope", schedule_id AS "scheduleId",
+  pinned, columns, rows_total::float8 AS "rowsTotal", partitions_total AS "partitionsTotal", lease_owner AS "leaseOwner",
+  plan_attempts AS "planAttempts", commit_seq AS "commitSeq", output_path AS "outputPath", output_rows::float8 AS "outputRows",
+  error, created_at AS "createdAt", started_at AS "startedAt", scoring_started_at AS "scoringStartedAt",
+  finished_at AS "finishedAt", committed_at AS "committedAt"`;
+
+const PARTITION_COLUMNS = `
+  id, tenant_id AS "tenantId", job_id AS "jobId", seq, route_key AS "routeKey", chunk, model, version, status, attempt, failures,
+  rows_in AS "rowsIn", rows_out AS "rowsOut", rows_failed AS "rowsFailed", bytes_out::float8 AS "bytesOut", checksum,
+  row_errors AS "rowErrors", value_kinds AS "valueKinds", columns_written AS "columnsWritten", error, started_at AS "startedAt", finished_at AS "finishedAt"`;
+
+function prefixed(columns: string, alias: string): string {
+  return columns
+    .split(',')
+    .map((c) => `${alias}.${c.trim()}`)
+    .join(', ');
+}
+
+/** TypeORM answers UPDATE and DELETE with [rows, count], everything else with rows. */
+async function rows<T>(db: Db, sql: string, params: unknown[]): Promise<T[]> {
+  const result = (await db.query(sql, params)) as unknown;
+  if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') return result[0] as T[];
+  return result as T[];
+}
+
+/**
+ * Every batch query. Each one that serves a request or works a job filters on the tenant; the
+ * few maintenance queries that look across tenants (expired leases, due schedules, see
+ * BatchRunner) say so, and what they return is then handled per tenant.
+ */
+@Injectable()
+export class BatchRepository {
+  constructor(readonly dataSource: DataSource) {}
+
+  transaction<T>(work: (tx: EntityManager) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction(work);
+  }
+
+  // ---- jobs ---------------------------------------------------------------------------------
+
+  async createJob(db: Db, job: { tenantId: string; spec: BatchJobSpec; principal: string; modelScope: readonly string[] | null; scheduleId: string | null }): Promise<JobRow> {
+    const [row] = await rows<JobRow>(
+      db,
+      `INSERT INTO batch_jobs (tenant_id, status, phase, spec, principal, model_scope, schedule_id)
+       VALUES ($1, 'queued', 'queued', $2, $3, $4, $5) RETURNING ${JOB_COLUMNS}`,
+      [job.tenantId, JSON.stringify(job.spec), job.principal, job.modelScope, job.scheduleId],
+    );
+    return row;
+  }
+
+  async findJob(db: Db, tenantId: string, id: string, forUpdate = false): Promise<JobRow | null> {
+    const [row] = await rows<JobRow>(db, `SELECT ${JOB_COLUMNS} FROM batch_jobs WHERE tenant_id = $1 AND id = $2 ${forUpdate ? 'FOR UPDATE' : ''}`, [tenantId, id]);
+    return row ?? null;
+  }
+
+  /**
+   * What scoring partitions needs of their job, without every pinned version (a job over
+   * thousands of models has a large `pinned`): only the pins of the given models.
+   */
+  async findJobForPartitions(tenantId: string, jobId: string, models: readonly string[]): Promise<JobRow | null> {
+    const [row] = await rows<JobRow>(
+      this.dataSource,
+      `SELECT id, tenant_id AS "tenantId", status, phase, spec, columns, principal, model_scope AS "modelScope",
+         COALESCE((SELECT jsonb_object_agg(m, pinned -> m) FROM unnest($3::text[]) AS m WHERE pinned ? m), '{}'::jsonb) AS pinned
+       FROM batch_jobs WHERE tenant_id = $1 AND id = $2`,
+      [tenantId, jobId, models],
+    );
+    return row ?? null;
+  }
+
+  /** The job's state and options, locked: what coordination after a partition needs. */
+  async lockJobState(db: Db, tenantId: string, jobId: string): Promise<Pick<JobRow, 'id' | 'tenantId' | 'status' | 'phase' | 'spec'> | null> {
+    const [row] = await rows<Pick<JobRow, 'id' | 'tenantId' | 'status' | 'phase' | 'spec'>>(
+      db,
+      `SELECT id, tenant_id AS "tenantId", status, phase, spec FROM batch_jobs WHERE tenant_id = $1 AND id = $2 FOR UPDATE`,
+      [tenantId, jobId],
+    );
+    return row ?? null;
+  }
+
+  /** Whether any partition of the job is still pending or running (an index lookup). */
+  async hasOpenPartitions(db: Db, tenantId: string, jobId: string): Promise<boolean> {
+    const [row] = await rows<{ open: boolean }>(
+      db,
+      `SELECT EXISTS (SELECT 1 FROM batch_partitions WHERE tenant_id = $1 AND job_id = $2 AND status IN ('pending', 'running')) AS open`,
+      [tenantId, jobId],
+    );
+    return row.open;
+  }
+
+  async failedRows(db: Db, tenantId: string, jobId: string): Promise<number> {
+    const [row] = await rows<{ n: number }>(
+      db,
+      `SELECT COALESCE(sum(rows_failed), 0)::float8 AS n FROM batch_partitions WHERE tenant_id = $1 AND job_id = $2 AND rows_failed > 0`,
+      [tenantId, jobId],
+    );
+    return row.n;
+  }
+
+  /** Newest first; the cursor is the last item's (created_at, id). */
+  async listJobs(tenantId: string, options: { limit: number; status?: JobStatus; before?: { createdAt: string; id: string } }): Promise<JobRow[]> {
+    const params: unknown[] = [tenantId, options.limit];
+    let where = 'tenant_id = $1';
+    if (options.status) {
+      params.push(options.status);
+      where += ` AND status = $${params.length}`;
+    }
+    if (options.before) {
+      params.push(options.before.createdAt, options.before.id);
+      where += ` AND (created_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`;
+    }
+    return rows<JobRow>(this.dataSource, `SELECT ${JOB_COLUMNS} FROM batch_jobs WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $2`, params);
+  }
+
+  /** Takes the planning lease: a queued job, or one whose planner died (lease expired). */
+  async claimPlanning(tenantId: string, id: string, owner: string, leaseSeconds: number): Promise<JobRow | null> {
+    const [row] = await rows<JobRow>(
+      this.dataSource,
+      `UPDATE batch_jobs SET status = 'running', phase = 'planning', lease_owner = $3, lease_until = now() + $4 * interval '1 second',
+         plan_attempts = plan_attempts + 1, started_at = COALESCE(started_at, now())
+       WHERE tenant_id = $1 AND id = $2 AND status IN ('queued', 'running') AND phase IN ('queued', 'planning')
+         AND (lease_owner IS NULL OR lease_owner = $3 OR lease_until < now())
+       RETURNING ${JOB_COLUMNS}`,
+      [tenantId, id, owner, leaseSeconds],
+    );
+    return row ?? null;
+  }
+
+  /** Takes the commit lease of a job whose partitions are all done. */
+  async claimCommit(tenantId: string, id: string, owner: string, leaseSeconds: number): Promise<JobRow | null> {
+    const [row] = await rows<JobRow>(
+      this.dataSource,
+      `UPDATE batch_jobs SET lease_owner = $3, lease_until = now() + $4 * interval '1 second'
+       WHERE tenant_id = $1 AND id = $2 AND status = 'running' AND phase = 'committing'
+         AND (lease_owner IS NULL OR lease_owner = $3 OR lease_until < now())
+       RETURNING ${JOB_COLUMNS}`,
+      [tenantId, id, owner, leaseSeconds],
+    );
+    return row ?? null;
+  }
+
+  /** Extends a planning or commit lease; answers the job's status, or null when the lease was lost. */
+  async renewJobLease(tenantId: string, id: string, owner: string, leaseSeconds: number): Promise<JobStatus | null> {
+    const [row] = await rows<{ status: JobStatus }>(
+      this.dataSource,
+      `UPDATE batch_jobs SET lease_until = now() + $4 * interval '1 second' WHERE tenant_id = $1 AND id = $2 AND lease_owner = $3 RETURNING status`,
+      [tenantId, id, owner, leaseSeconds],
+    );
+    return row?.status ?? null;
+  }
+
+  async deletePartitions(db: Db, tenantId: string, jobId: string): Promise<void> {
+    await db.query(`DELETE FROM batch_partitions WHERE tenant_id = $1 AND job_id = $2`, [tenantId, jobId]);
+  }
+
+  async insertPartitions(db: Db, tenantId: string, jobId: string, partitions: readonly PlannedPartition[]): Promise<void> {
+    for (let i = 0; i < partitions.length; i += 5000) {
+      const slice = partitions.slice(i, i + 5000).map((p) => ({
+        seq: p.seq,
+        route_key: p.routeKey,
+        chunk: p.chunk,
+        model: p.model,
+        version: p.version,
+        status: p.error ? PartitionStatus.Failed : PartitionStatus.Pending,
+        rows_in: p.rows,
+        rows_failed: p.error ? p.rows : 0,
+        error: p.error,
+      }));
+      await db.query(
+        `INSERT INTO batch_partitions (tenant_id, job_id, seq, route_key, chunk, model, version, status, rows_in, rows_failed, error, finished_at)
+         SELECT $1, $2, x.seq, x.route_key, x.chunk, x.model, x.version, x.status, x.rows_in, x.rows_failed, x.error,
+                CASE WHEN x.status = 'failed' THEN now() END
+         FROM jsonb_to_recordset($3::jsonb) AS x(seq int, route_key text, chunk int, model text, version int, status text, rows_in int, rows_failed int, error text)`,
+        [tenantId, jobId, JSON.stringify(slice)],
+      );
+    }
+  }
+
+  /** The plan is recorded: scoring starts. False when the planning lease was lost meanwhile. */
+  async finishPlanning(
+    db: Db,
+    tenantId: string,
+    id: string,
+    owner: string,
+    plan: { pinned: Record<string, PinnedVersion>; columns: OutputColumn[]; rowsTotal: number; partitionsTotal: number },
+  ): Promise<boolean> {
+    const updated = await rows<{ id: string }>(
+      db,
+      `UPDATE batch_jobs SET phase = 'scoring', pinned = $4, columns = $5, rows_total = $6, partitions_total = $7,
+         lease_owner = NULL, lease_until = NULL, scoring_started_at = now()
+       WHERE tenant_id = $1 AND id = $2 AND lease_owner = $3 AND status = 'running' AND phase = 'planning' RETURNING id`,
+      [tenantId, id, owner, JSON.stringify(plan.pinned), JSON.stringify(plan.columns), plan.rowsTotal, plan.partitionsTotal],
+    );
+    return updated.length === 1;
+  }
+
+  /** Adds versions pinned later (a retry resolving a model that was missing) and their columns. */
+  async updatePins(db: Db, tenantId: string, id: string, pinned: Record<string, PinnedVersion>, columns: OutputColumn[]): Promise<void> {
+    await db.query(`UPDATE batch_jobs SET pinned = $3, columns = $4 WHERE tenant_id = $1 AND id = $2`, [tenantId, id, JSON.stringify(pinned), JSON.stringify(columns)]);
+  }
+
+  async setPhase(db: Db, tenantId: string, id: string, phase: JobPhase): Promise<void> {
+    await db.query(`UPDATE batch_jobs SET phase = $3, lease_owner = NULL, lease_until = NULL, queued_at = now() WHERE tenant_id = $1 AND id = $2`, [tenantId, id, phase]);
+  }
+
+  /** Ends a job that is still queued or running as failed; partitions not yet done are cancelled. */
+  async failJob(db: Db, tenantId: string, id: string, error: string): Promise<boolean> {
+    const updated = await rows<{ id: string }>(
+      db,
+      `UPDATE batch_jobs SET status = 'failed', phase = 'done', error = $3, finished_at = now(), lease_owner = NULL, lease_until = NULL
+       WHERE tenant_id = $1 AND id = $2 AND status IN ('queued', 'running') RETURNING id`,
+      [tenantId, id, error.slice(0, 2000)],
+    );
+    if (updated.length) await this.cancelOpenPartitions(db, tenantId, id);
+    return updated.length === 1;
+  }
+
+  async cancelJob(db: Db, tenantId: string, id: string): Promise<boolean> {
+    const updated = await rows<{ id: string }>(
+      db,
+      `UPDATE batch_jobs SET status = 'cancelled', phase = 'done', finished_at = now(), lease_owner = NULL, lease_until = NULL
+       WHERE tenant_id = $1 AND id = $2 AND status IN ('queued', 'running') RETURNING id`,
+      [tenantId, id],
+    );
+    if (updated.length) await this.cancelOpenPartitions(db, tenantId, id);
+    return updated.length === 1;
+  }
+
+  private async cancelOpenPartitions(db: Db, tenantId: string, jobId: string): Promise<void> {
+    await db.query(
+      `UPDATE batch_partitions SET status = 'cancelled', dispatched = false, lease_owner = NULL, lease_until = NULL, finished_at = now()
+       WHERE tenant_id = $1 AND job_id = $2 AND status IN ('pending', 'running')`,
+      [tenantId, jobId],
+    );
+  }
+
+  async finishCommit(db: Db, tenantId: string, id: string, owner: string, commit: { seq: number; outputPath: string; outputRows: number }): Promise<boolean> {
+    const updated = await rows<{ id: string }>(
+      db,
+      `UPDATE batch_jobs SET status = 'succeeded', phase = 'done', commit_seq = $4, output_path = $5, output_rows = $6,
+         committed_at = now(), finished_at = now(), lease_owner = NULL, lease_until = NULL, error = NULL
+       WHERE tenant_id = $1 AND id = $2 AND lease_owner = $3 AND status = 'running' AND phase = 'committing' RETURNING id`,
+      [tenantId, id, owner, commit.seq, commit.outputPath, commit.outputRows],
+    );
+    return updated.length === 1;
+  }
+
+  /** Retry: failed and cancelled partitions run again (with a fresh retry budget). */
+  async reopenPartitions(db: Db, tenantId: string, jobId: string, except: readonly string[] = []): Promise<number> {
+    const reopened = await rows<{ id: string }>(
+      db,
+      `UPDATE batch_partitions SET status = 'pending', dispatched = false, failures = 0, retry_after = NULL, rows_failed = 0,
+         rows_out = NULL, row_errors = NULL, error = NULL, finished_at = NULL
+       WHERE tenant_id = $1 AND job_id = $2 AND status IN ('failed', 'cancelled') AND NOT (id = ANY($3::uuid[])) RETURNING id`,
+      [tenantId, jobId, except],
+    );
+    return reopened.length;
+  }
+
+  async reopenJob(db: Db, tenantId: string, id: string, phase: JobPhase): Promise<void> {
+    await db.query(
+      `UPDATE batch_jobs SET status = $3, phase = $4, error = NULL, finished_at = NULL, lease_owner = NULL, lease_until = NULL, queued_at = now()
+       WHERE tenant_id = $1 AND id = $2`,
+      [tenantId, id, phase === JobPhase.Queued ? JobStatus.Queued : JobStatus.Running, phase],
+    );
+  }
+
+  // ---- partitions ---------------------------------------------------------------------------
+
+  async listPartitions(db: Db, tenantId: string, jobId: string, statuses?: PartitionStatus[]): Promise<PartitionRow[]> {
+    const params: unknown[] = [tenantId, jobId];
+    let filter = '';
+    if (statuses) {
+      params.push(statuses);
+      filter = ` AND status = ANY($3)`;
+    }
+    return rows<PartitionRow>(db, `SELECT ${PARTITION_COLUMNS} FROM batch_partitions WHERE tenant_id = $1 AND job_id = $2${filter} ORDER BY seq`, params);
+  }
+
+  /** Starts an attempt on each dispatched partition of a scoring job; answers those claimed (in seq order). */
+  async claimPartitions(wanted: ReadonlyArray<{ tenantId: string; id: string }>, owner: string, leaseSeconds: number): Promise<PartitionRow[]> {
+    if (!wanted.length) return [];
+    return rows<PartitionRow>(
+      this.dataSource,
+      `WITH claimed AS (
+         UPDATE batch_partitions p SET status = 'running', attempt = attempt + 1, lease_owner = $3,
+           lease_until = now() + $4 * interval '1 second', started_at = now(), dispatched = false
+         FROM batch_jobs j, unnest($1::uuid[], $2::uuid[]) AS w(tenant_id, id)
+         WHERE p.tenant_id = w.tenant_id AND p.id = w.id AND p.status = 'pending'
+           AND j.tenant_id = p.tenant_id AND j.id = p.job_id AND j.status = 'running' AND j.phase = 'scoring'
+         RETURNING ${prefixed(PARTITION_COLUMNS, 'p')})
+       SELECT * FROM claimed ORDER BY "jobId", seq`,
+      [wanted.map((w) => w.tenantId), wanted.map((w) => w.id), owner, leaseSeconds],
+    );
+  }
+
+  /**
+   * Extends the leases this process holds (one statement for all of them) and answers, per
+   * partition still ours, its job's status: the caller stops work that lost its lease or whose
+   * job was cancelled.
+   */
+  async renewPartitionLeases(owner: string, held: ReadonlyArray<{ tenantId: string; id: string; attempt: number }>, leaseSeconds: number): Promise<Map<string, JobStatus>> {
+    if (!held.length) return new Map();
+    const renewed = await rows<{ id: string; status: JobStatus }>(
+      this.dataSource,
+      `UPDATE batch_partitions p SET lease_until = now() + $5 * interval '1 second'
+       FROM batch_jobs j, unnest($2::uuid[], $3::uuid[], $4::int[]) AS h(tenant_id, id, attempt)
+       WHERE p.tenant_id = h.tenant_id AND p.id = h.id AND p.attempt = h.attempt AND p.lease_owner = $1 AND p.status = 'running'
+         AND j.tenant_id = p.tenant_id AND j.id = p.job_id
+       RETURNING p.id, j.status`,
+      [owner, held.map((h) => h.tenantId), held.map((h) => h.id), held.map((h) => h.attempt), leaseSeconds],
+    );
+    return new Map(renewed.map((r) => [r.id, r.status]));
+  }
+
+  /** Records finished attempts in one statement, each fenced by its attempt number; answers the ids recorded. */
+  async completePartitions(
+    db: Db,
+    done: ReadonlyArray<{ tenantId: string; id: string; attempt: number; rowsOut: number; rowsFailed: number; bytesOut: number; checksum: string; rowErrors: RowError[]; valueKinds: number[]; columnsWritten: number }>,
+  ): Promise<Set<string>> {
+    if (!done.length) return new Set();
+    const items = done.map((d) => ({
+      tenant_id: d.tenantId,
+      id: d.id,
+      attempt: d.attempt,
+      rows_out: d.rowsOut,
+      rows_failed: d.rowsFailed,
+      bytes_out: d.bytesOut,
+      checksum: d.checksum,
+      row_errors: d.rowErrors,
+      value_kinds: d.valueKinds,
+      columns_written: d.columnsWritten,
+    }));
+    const updated = await rows<{ id: string }>(
+      db,
+      `UPDATE batch_partitions p SET status = 'succeeded', rows_out = x.rows_out, rows_failed = x.rows_failed, bytes_out = x.bytes_out,
+         checksum = x.checksum, row_errors = x.row_errors, value_kinds = x.value_kinds, columns_written = x.columns_written,
+         error = NULL, finished_at = now(), lease_owner = NULL, lease_until = NULL
+       FROM jsonb_to_recordset($1::jsonb) AS x(tenant_id uuid, id uuid, attempt int, rows_out int, rows_failed int, bytes_out bigint,
+         checksum text, row_errors jsonb, value_kinds jsonb, columns_written int)
+       WHERE p.tenant_id = x.tenant_id AND p.id = x.id AND p.attempt = x.attempt AND p.status = 'running'
+       RETURNING p.id`,
+      [JSON.stringify(items)],
+    );
+    return new Set(updated.map((u) => u.id));
+  }
+
+  /**
+   * A failed attempt: back to pending (after a backoff) while retries remain, else failed with
+   * all its rows counted as failed. Answers what happened, or null when the attempt was superseded.
+   */
+  async failPartitionAttempt(db: Db, tenantId: string, id: string, attempt: number, error: string, retriesLeft: boolean, backoffSeconds: number): Promise<'retry' | 'failed' | null> {
+    const [row] = await rows<{ status: string }>(
+      db,
+      `UPDATE batch_partitions SET failures = failures + 1, error = $4, lease_owner = NULL, lease_until = NULL,
+         status = CASE WHEN $5::boolean THEN 'pending' ELSE 'failed' END,
+         retry_after = CASE WHEN $5::boolean THEN now() + $6 * interval '1 second' END,
+         rows_failed = CASE WHEN $5::boolean THEN 0 ELSE rows_in END,
+         rows_out = CASE WHEN $5::boolean THEN NULL ELSE 0 END,
+         finished_at = CASE WHEN $5::boolean THEN NULL ELSE now() END
+       WHERE tenant_id = $1 AND id = $2 AND attempt = $3 AND status = 'running' RETURNING status`,
+      [tenantId, id, attempt, error.slice(0, 2000), retriesLeft, backoffSeconds],
+    );
+    return row ? (row.status === 'pending' ? 'retry' : 'failed') : null;
+  }
+
+  /** A retry found a model for a partition whose route had none. */
+  async setPartitionModel(db: Db, tenantId: string, id: string, model: string, version: number): Promise<void> {
+    await db.query(`UPDATE batch_partitions SET model = $3, version = $4 WHERE tenant_id = $1 AND id = $2`, [tenantId, id, model, version]);
+  }
+
+  /** A partition whose output file did not match its checksum at commit runs again. */
+  async rerunPartition(db: Db, tenantId: string, id: string, why: string): Promise<void> {
+    await db.query(
+      `UPDATE batch_partitions SET status = 'pending', dispatched = false, error = $3, checksum = NULL, rows_out = NULL, finished_at = NULL
+       WHERE tenant_id = $1 AND id = $2`,
+      [tenantId, id, why],
+    );
+  }
+
+  /**
+   * Marks up to `room` pending partitions of the job as dispatched (in seq order) and answers
+   * them with their retry delay, so that at most maxConcurrency partitions of a job are in flight
+   * across all workers. Call with the job row locked (FOR UPDATE) in `db`.
+   */
+  async takeDispatchable(db: Db, tenantId: string, jobId: string, maxConcurrency: number): Promise<Array<{ id: string; delaySeconds: number }>> {
+    const taken = await rows<{ id: string; delaySeconds: number }>(
+      db,
+      `WITH in_flight AS (
+         SELECT count(*)::int AS n FROM batch_partitions
+         WHERE tenant_id = $1 AND job_id = $2 AND (status = 'running' OR (status = 'pending' AND dispatched))
+       ), next AS (
+         SELECT id FROM batch_partitions
+         WHERE tenant_id = $1 AND job_id = $2 AND status = 'pending' AND NOT dispatched
+         ORDER BY seq LIMIT GREATEST(0, $3 - (SELECT n FROM in_flight))
+       )
+       UPDATE batch_partitions p SET dispatched = true, dispatched_at = now() FROM next
+       WHERE p.tenant_id = $1 AND p.id = next.id
+       RETURNING p.id, GREATEST(0, EXTRACT(EPOCH FROM (p.retry_after - now())))::float8 AS "delaySeconds"`,
+      [tenantId, jobId, maxConcurrency],
+    );
+    return taken.map((t) => ({ id: t.id, delaySeconds: t.delaySeconds ?? 0 }));
+  }
+
+  /** Partition counts by status and row totals: what progress and the completion check need. */
+  async progress(db: Db, tenantId: string, jobId: string): Promise<JobProgress> {
+    const [r] = await rows<Record<string, number>>(
+      db,
+      `SELECT count(*)::int AS total,
+         count(*) FILTER (WHERE status = 'pending')::int AS pending,
+         count(*) FILTER (WHERE status = 'running')::int AS running,
+         count(*) FILTER (WHERE status = 'succeeded')::int AS succeeded,
+         count(*) FILTER (WHERE status = 'failed')::int AS failed,
+         count(*) FILTER (WHERE status = 'cancelled')::int AS cancelled,
+         COALESCE(sum(rows_in), 0)::float8 AS "rowsTotal",
+         COALESCE(sum(rows_in) FILTER (WHERE status IN ('succeeded', 'failed')), 0)::float8 AS "rowsDone",
+         COALESCE(sum(rows_out) FILTER (WHERE status = 'succeeded'), 0)::float8 AS "rowsSucceeded",
+         COALESCE(sum(rows_failed) FILTER (WHERE status IN ('succeeded', 'failed')), 0)::float8 AS "rowsFailed"
+       FROM batch_partitions WHERE tenant_id = $1 AND job_id = $2`,
+      [tenantId, jobId],
+    );
+    return {
+      partitions: { total: r.total, pending: r.pending, running: r.running, succeeded: r.succeeded, failed: r.failed, cancelled: r.cancelled },
+      rows: { total: r.rowsTotal, done: r.rowsDone, succeeded: r.rowsSucceeded, failed: r.rowsFailed },
+    };
+  }
+
+  /** Partitions that failed or lost rows, for the job's error list. */
+  async partitionErrors(tenantId: string, jobId: string, limit: number): Promise<PartitionRow[]> {
+    return rows<PartitionRow>(
+      this.dataSource,
+      `SELECT ${PARTITION_COLUMNS} FROM batch_partitions
+       WHERE tenant_id = $1 AND job_id = $2 AND (status = 'failed' OR rows_failed > 0 OR (error IS NOT NULL AND status <> 'succeeded'))
+       ORDER BY seq LIMIT $3`,
+      [tenantId, jobId, limit],
+    );
+  }
+
+  // ---- maintenance (across tenants: each result is then handled within its tenant) -----------
+
+  /** Partitions whose worker stopped renewing its lease (or, with `notOwner`, any not held by that owner). */
+  async reclaimExpiredPartitions(notOwner: string | null): Promise<Array<{ tenantId: string; jobId: string }>> {
+    return rows(
+      this.dataSource,
+      `UPDATE batch_partitions SET status = 'pending', dispatched = false, lease_owner = NULL, lease_until = NULL
+       WHERE status = 'running' AND (lease_until < now() OR ($1::text IS NOT NULL AND lease_owner IS DISTINCT FROM $1::text))
+       RETURNING tenant_id AS "tenantId", job_id AS "jobId"`,
+      [notOwner],
+    );
+  }
+
+  /**
+   * Jobs planning or committing whose worker stopped renewing its lease (or, with `notOwner`,
+   * held by anyone else): their lease is made claimable and they are answered for a new message.
+   */
+  async stalledJobs(notOwner: string | null): Promise<Array<{ tenantId: string; id: string; phase: JobPhase }>> {
+    return rows(
+      this.dataSource,
+      `UPDATE batch_jobs SET lease_until = LEAST(lease_until, now() - interval '1 second')
+       WHERE id IN (
+         SELECT id FROM batch_jobs
+         WHERE status IN ('queued', 'running') AND phase IN ('planning', 'committing')
+           AND lease_owner IS NOT NULL AND (lease_until < now() OR ($1::text IS NOT NULL AND lease_owner <> $1::text))
+         LIMIT 100)
+       RETURNING tenant_id AS "tenantId", id, phase`,
+      [notOwner],
+    );
+  }
+
+  /**
+   * Messages that may have died with a worker between fetch and claim: partitions dispatched
+   * and plan/commit phases queued longer than `seconds` ago without being claimed. Their
+   * timestamps are refreshed, so each is re-sent at most once per period (a duplicate finds
+   * nothing to claim and completes).
+   */
+  async staleDispatches(seconds: number): Promise<Array<{ tenantId: string; jobId: string; partitionId: string }>> {
+    return rows(
+      this.dataSource,
+      `UPDATE batch_partitions SET dispatched_at = now()
+       WHERE status = 'pending' AND dispatched AND dispatched_at < now() - $1 * interval '1 second'
+       RETURNING tenant_id AS "tenantId", job_id AS "jobId", id AS "partitionId"`,
+      [seconds],
+    );
+  }
+
+  async staleQueuedJobs(seconds: number): Promise<Array<{ tenantId: string; id: string; phase: JobPhase }>> {
+    return rows(
+      this.dataSource,
+      `UPDATE batch_jobs SET queued_at = now()
+       WHERE status IN ('queued', 'running') AND phase IN ('queued', 'committing') AND lease_owner IS NULL
+         AND queued_at < now() - $1 * interval '1 second'
+       RETURNING tenant_id AS "tenantId", id, phase`,
+      [seconds],
+    );
+  }
+
+  /** Scoring jobs with room for more partitions in flight (a safety net for lost dispatches). */
+  async jobsWithIdleRoom(): Promise<Array<{ tenantId: string; id: string }>> {
+    return rows(
+      this.dataSource,
+      `SELECT j.tenant_id AS "tenantId", j.id FROM batch_jobs j
+       WHERE j.status = 'running' AND j.phase = 'scoring'
+         AND EXISTS (SELECT 1 FROM batch_partitions p WHERE p.tenant_id = j.tenant_id AND p.job_id = j.id AND p.status = 'pending' AND NOT p.dispatched
+                     AND (p.retry_after IS NULL OR p.retry_after < now()))
+         AND NOT EXISTS (SELECT 1 FROM batch_partitions p WHERE p.tenant_id = j.tenant_id AND p.job_id = j.id
+                     AND (p.status = 'running' OR (p.status = 'pending' AND p.dispatched)))
+       LIMIT 100`,
+      [],
+    );
+  }
+}

@@ -1,0 +1,43 @@
+import { planFeeds } from './feature-feeds';
+
+describe('planFeeds', () => {
+  it('feeds one [N, F] input, leaving out rows whose values do not convert', () => {
+    const plan = planFeeds('m', 1, [{ name: 'float_input', type: 'float32', shape: ['N', 3] }], ['a', 'b', 'c']);
+    const { feeds, kept, bad } = plan.build([
+      ['1', '2', '3'],
+      ['4', 'x', '6'],
+      [7, '', null],
+    ]);
+    expect(kept).toEqual([0, 2]);
+    expect(bad).toEqual([{ index: 1, message: `feature 'b' = "x" is not a valid float32` }]);
+    expect(feeds[0].dims).toEqual([2, 3]);
+    expect(Array.from(feeds[0].data as Float32Array)).toEqual([1, 2, 3, 7, NaN, NaN]);
+  });
+
+  it('feeds one input per feature by name, in each input type', () => {
+    const plan = planFeeds(
+      'm',
+      1,
+      [
+        { name: 'qty', type: 'int64', shape: ['N', 1] },
+        { name: 'flag', type: 'bool', shape: ['N'] },
+      ],
+      ['flag', 'qty'],
+    );
+    const { feeds, bad } = plan.build([
+      ['true', '12'],
+      ['0', '1.5'],
+    ]);
+    expect(bad).toEqual([{ index: 1, message: `feature 'qty' = "1.5" is not a valid int64` }]);
+    expect(feeds.map((f) => [f.name, f.dims, Array.from(f.data as ArrayLike<unknown>)])).toEqual([
+      ['qty', [1, 1], [12n]],
+      ['flag', [1], [1]],
+    ]);
+  });
+
+  it('says what the model takes when the features do not fit', () => {
+    expect(() => planFeeds('m', 2, [{ name: 'float_input', type: 'float32', shape: ['N', 6] }], ['a', 'b'])).toThrow(
+      "model 'm' version 2 takes float_input float32[N,6]; the job's 2 features (a, b) fit neither",
+    );
+  });
+});

@@ -1,0 +1,172 @@
+import type { TensorSpec } from '../registry/artifact/artifact.types';
+import type { HostTensor, TypedData } from '../serving/tensor-codec';
+
+/** How a partition's feature columns become a model's input tensors. */
+export interface FeedPlan {
+  /**
+   * Tensors for the rows whose values all convert (`rows[i]` holds the features in the job's
+   * order); the others are listed as bad with the reason, and left out.
+   */
+  build(rows: readonly unknown[][]): { feeds: HostTensor[]; kept: number[]; bad: Array<{ index: number; message: string }> };
+}
+
+type Converter = (v: unknown) => number | bigint | boolean | string | typeof BAD;
+const BAD = Symbol('bad');
+
+/**
+ * Matches the features to the model's inputs: one input `[N, F]` (or `[N]` for one feature)
+ * takes all of them in order; several inputs take one feature each, by name. Throws with a
+ * message saying what the model takes when neither fits.
+ */
+export function planFeeds(model: string, version: number, inputs: readonly TensorSpec[], features: readonly string[]): FeedPlan {
+  const describe = () => inputs.map((s) => `${s.name} ${s.type}[${s.shape.map((d) => d ?? '?').join(',')}]`).join(', ');
+  if (inputs.length === 1) {
+    const spec = inputs[0];
+    const width = spec.shape.length === 2 ? spec.shape[1] : spec.shape.length === 1 ? 1 : null;
+    const fits = (spec.shape.length === 2 && (typeof width !== 'number' || width === features.length)) || (spec.shape.length === 1 && features.length === 1);
+    if (fits) {
+      const convert = converterFor(spec.type);
+      const dims = (n: number) => (spec.shape.length === 2 ? [n, features.length] : [n]);
+      return {
+        build(rows) {
+          const kept: number[] = [];
+          const bad: Array<{ index: number; message: string }> = [];
+          const values: Array<number | bigint | boolean | string> = [];
+          for (let r = 0; r < rows.length; r++) {
+            const row = rows[r];
+            const start = values.length;
+            let failed = -1;
+            for (let f = 0; f < features.length; f++) {
+              const v = convert(row[f]);
+              if (v === BAD) {
+                failed = f;
+                break;
+              }
+              values.push(v);
+            }
+            if (failed >= 0) {
+              values.length = start;
+              bad.push({ index: r, message: `feature '${features[failed]}' = ${show(row[failed])} is not a valid ${spec.type}` });
+            } else kept.push(r);
+          }
+          return { feeds: [{ name: spec.name, type: spec.type, dims: dims(kept.length), data: typedArray(spec.type, values) }], kept, bad };
+        },
+      };
+    }
+  }
+  const byName = inputs.map((s) => features.indexOf(s.name));
+  const oneColumn = inputs.every((s) => s.shape.length === 1 || (s.shape.length === 2 && (s.shape[1] === 1 || typeof s.shape[1] !== 'number')));
+  if (inputs.length > 0 && byName.every((i) => i >= 0) && oneColumn) {
+    const converters = inputs.map((s) => converterFor(s.type));
+    return {
+      build(rows) {
+        const kept: number[] = [];
+        const bad: Array<{ index: number; message: string }> = [];
+        const columns: Array<Array<number | bigint | boolean | string>> = inputs.map(() => []);
+        for (let r = 0; r < rows.length; r++) {
+          const converted: Array<number | bigint | boolean | string> = [];
+          let failed = -1;
+          for (let i = 0; i < inputs.length; i++) {
+            const v = converters[i](rows[r][byName[i]]);
+            if (v === BAD) {
+              failed = i;
+              break;
+            }
+            converted.push(v);
+          }
+          if (failed >= 0) {
+            bad.push({ index: r, message: `feature '${inputs[failed].name}' = ${show(rows[r][byName[failed]])} is not a valid ${inputs[failed].type}` });
+            continue;
+          }
+          kept.push(r);
+          converted.forEach((v, i) => columns[i].push(v));
+        }
+        const feeds = inputs.map((s, i) => ({ name: s.name, type: s.type, dims: s.shape.length === 2 ? [kept.length, 1] : [kept.length], data: typedArray(s.type, columns[i]) }));
+        return { feeds, kept, bad };
+      },
+    };
+  }
+  throw new Error(`model '${model}' version ${version} takes ${describe()}; the job's ${features.length} features (${features.join(', ')}) fit neither one [N, ${features.length}] input nor one input per feature by name`);
+}
+
+function show(v: unknown): string {
+  return v === undefined ? 'missing' : JSON.stringify(typeof v === 'bigint' ? v.toString() : v)?.slice(0, 60) ?? String(v);
+}
+
+const NUMBER = /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/;
+
+function converterFor(type: string): Converter {
+  switch (type) {
+    case 'float32':
+    case 'float64':
+    case 'float16':
+      // Empty and null are missing values (NaN), as online serving reads null for floats.
+      return (v) => {
+        if (typeof v === 'number') return v;
+        if (v === undefined || v === null || v === '') return NaN;
+        if (typeof v === 'string') return NUMBER.test(v) ? Number(v) : /^\s*(nan|NaN)\s*$/.test(v) ? NaN : BAD;
+        if (typeof v === 'boolean') return v ? 1 : 0;
+        if (typeof v === 'bigint') return Number(v);
+        return BAD;
+      };
+    case 'int8':
+    case 'uint8':
+    case 'int16':
+    case 'uint16':
+    case 'int32':
+    case 'uint32':
+      return (v) => {
+        const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*[-+]?\d+\s*$/.test(v) ? Number(v) : typeof v === 'bigint' ? Number(v) : typeof v === 'boolean' ? Number(v) : NaN;
+        return Number.isInteger(n) ? n : BAD;
+      };
+    case 'int64':
+    case 'uint64':
+      return (v) => {
+        if (typeof v === 'bigint') return v;
+        if (typeof v === 'number') return Number.isInteger(v) ? BigInt(v) : BAD;
+        if (typeof v === 'string' && /^\s*[-+]?\d+\s*$/.test(v)) return BigInt(v.trim());
+        if (typeof v === 'boolean') return v ? 1n : 0n;
+        return BAD;
+      };
+    case 'bool':
+      return (v) => {
+        if (typeof v === 'boolean') return v;
+        if (v === 1 || v === '1' || v === 'true' || v === 'True' || v === 'TRUE') return true;
+        if (v === 0 || v === '0' || v === 'false' || v === 'False' || v === 'FALSE') return false;
+        return BAD;
+      };
+    case 'string':
+      return (v) => (v === undefined || v === null ? BAD : typeof v === 'string' ? v : String(v));
+    default:
+      return () => BAD;
+  }
+}
+
+function typedArray(type: string, values: Array<number | bigint | boolean | string>): HostTensor['data'] {
+  switch (type) {
+    case 'float32':
+      return Float32Array.from(values as number[]);
+    case 'float64':
+      return Float64Array.from(values as number[]);
+    case 'int8':
+      return Int8Array.from(values as number[]);
+    case 'uint8':
+      return Uint8Array.from(values as number[]);
+    case 'int16':
+      return Int16Array.from(values as number[]);
+    case 'uint16':
+      return Uint16Array.from(values as number[]);
+    case 'int32':
+      return Int32Array.from(values as number[]);
+    case 'uint32':
+      return Uint32Array.from(values as number[]);
+    case 'int64':
+      return BigInt64Array.from(values as bigint[]);
+    case 'uint64':
+      return BigUint64Array.from(values as bigint[]);
+    case 'bool':
+      return Uint8Array.from(values as boolean[], (b) => (b ? 1 : 0)) as TypedData;
+    default:
+      return values.map(String);
+  }
+}

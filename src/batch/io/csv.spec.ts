@@ -1,0 +1,44 @@
+import { csvField, csvRecords } from './csv';
+
+async function parseAll(chunks: string[], batchSize = 2): Promise<string[][]> {
+  const out: string[][] = [];
+  for await (const batch of csvRecords((async function* () {
+    yield* chunks;
+  })(), batchSize)) out.push(...batch);
+  return out;
+}
+
+describe('csvRecords', () => {
+  it('reads plain and quoted fields, CRLF, a BOM, and skips blank lines', async () => {
+    expect(await parseAll(['\ufeffa,b,c\r\n1,"x, y",3\n\n"he said ""hi""",,"line\nbreak"\n'])).toEqual([
+      ['a', 'b', 'c'],
+      ['1', 'x, y', '3'],
+      ['he said "hi"', '', 'line\nbreak'],
+    ]);
+  });
+
+  it('gives the same records however the text is cut into chunks', async () => {
+    const text = 'id,name\r\n1,"a ""quoted"" name"\r\n2,"multi\r\nline"\r\n3,plain\n4,"x"';
+    const whole = await parseAll([text]);
+    expect(whole).toHaveLength(5);
+    for (let cut = 1; cut < text.length; cut++) expect(await parseAll([text.slice(0, cut), text.slice(cut)])).toEqual(whole);
+    expect(await parseAll(text.split(''))).toEqual(whole);
+  });
+
+  it('reads a last line without a newline', async () => {
+    expect(await parseAll(['a,b\n1,2'])).toEqual([
+      ['a', 'b'],
+      ['1', '2'],
+    ]);
+  });
+
+  it('refuses an unterminated quote', async () => {
+    await expect(parseAll(['a\n"open'])).rejects.toThrow('unterminated quoted field');
+  });
+});
+
+describe('csvField', () => {
+  it('quotes only when needed', () => {
+    expect(['plain', 'a,b', 'say "x"', 'two\nlines', ''].map(csvField)).toEqual(['plain', '"a,b"', '"say ""x"""', '"two\nlines"', '']);
+  });
+});

@@ -1,0 +1,104 @@
+/**
+ * A streaming RFC 4180 CSV reader: quoted fields with doubled quotes, commas and line breaks
+ * inside quotes, CRLF or LF, a leading BOM. Lines without a quote take a fast path (split on
+ * commas), which is what batch inputs almost always are. Records come out in batches so a
+ * 5 GB file is read with one chunk (64 KiB) and one batch of records in memory.
+ */
+export async function* csvRecords(chunks: AsyncIterable<string | Buffer>, batchSize = 1024): AsyncGenerator<string[][]> {
+  let carry = '';
+  let first = true;
+  let batch: string[][] = [];
+  for await (const raw of chunks) {
+    let text = carry + (typeof raw === 'string' ? raw : raw.toString('utf8'));
+    if (first) {
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+      first = false;
+    }
+    let pos = 0;
+    for (;;) {
+      const parsed = parseRecord(text, pos, false);
+      if (!parsed) break;
+      pos = parsed.next;
+      if (!(parsed.fields.length === 1 && parsed.fields[0] === '')) batch.push(parsed.fields);
+      if (batch.length >= batchSize) {
+        yield batch;
+        batch = [];
+      }
+    }
+    carry = text.slice(pos);
+  }
+  if (carry.length) {
+    const parsed = parseRecord(carry, 0, true);
+    if (parsed && !(parsed.fields.length === 1 && parsed.fields[0] === '')) batch.push(parsed.fields);
+  }
+  if (batch.length) yield batch;
+}
+
+/** One record from `pos`, or null when the text ends before the record does (unless `final`). */
+function parseRecord(text: string, pos: number, final: boolean): { fields: string[]; next: number } | null {
+  const nl = text.indexOf('\n', pos);
+  if (nl < 0 && !final) return null;
+  const lineEnd = nl < 0 ? text.length : nl;
+  const quote = text.indexOf('"', pos);
+  if (quote < 0 || quote > lineEnd) {
+    const end = lineEnd > pos && text.charCodeAt(lineEnd - 1) === 13 ? lineEnd - 1 : lineEnd;
+    return { fields: text.slice(pos, end).split(','), next: nl < 0 ? text.length : nl + 1 };
+  }
+  // Slow path: a quote somewhere in the record.
+  const fields: string[] = [];
+  let i = pos;
+  let field = '';
+  for (;;) {
+    if (text.charCodeAt(i) === 34) {
+      // quoted field
+      i++;
+      for (;;) {
+        const q = text.indexOf('"', i);
+        if (q < 0) {
+          if (!final) return null;
+          throw new CsvError('unterminated quoted field');
+        }
+        field += text.slice(i, q);
+        if (text.charCodeAt(q + 1) === 34) {
+          field += '"';
+          i = q + 2;
+          continue;
+        }
+        if (q + 1 >= text.length && !final) return null;
+        i = q + 1;
+        break;
+      }
+      // after the closing quote: up to the delimiter (lenient: keep stray characters)
+      while (i < text.length && text[i] !== ',' && text[i] !== '\n' && text[i] !== '\r') field += text[i++];
+    } else {
+      while (i < text.length && text[i] !== ',' && text[i] !== '\n' && text[i] !== '\r') field += text[i++];
+    }
+    if (i >= text.length) {
+      if (!final) return null;
+      fields.push(field);
+      return { fields, next: i };
+    }
+    const c = text[i];
+    if (c === ',') {
+      fields.push(field);
+      field = '';
+      i++;
+      continue;
+    }
+    if (c === '\r') {
+      if (i + 1 >= text.length && !final) return null;
+      if (text[i + 1] === '\n') i++;
+    }
+    fields.push(field);
+    return { fields, next: i + 1 };
+  }
+}
+
+export class CsvError extends Error {}
+
+const NEEDS_QUOTES = /[",\r\n]/;
+
+/** One CSV field: quoted only when it has to be. */
+export function csvField(value: string): string {
+  return NEEDS_QUOTES.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}

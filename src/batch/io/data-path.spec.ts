@@ -1,0 +1,46 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { useTempDir } from '../../../test/support/temp-dir';
+import { checkRelativeUri, resolveInputPath } from './data-path';
+
+describe('resolveInputPath', () => {
+  const tmp = useTempDir('mms-datapath-');
+  const data = () => path.join(tmp(), 'data');
+  beforeEach(() => {
+    fs.mkdirSync(path.join(data(), 'in'), { recursive: true });
+    fs.writeFileSync(path.join(data(), 'in', 'ok.csv'), 'a\n');
+    fs.writeFileSync(path.join(tmp(), 'outside.csv'), 'a\n');
+  });
+  const code = (uri: string) => resolveInputPath(data(), uri).then(
+    () => 'ok',
+    (e: { code: string }) => e.code,
+  );
+
+  it('resolves files inside the data directory, also through symlinks that stay inside', async () => {
+    fs.symlinkSync(path.join(data(), 'in', 'ok.csv'), path.join(data(), 'alias.csv'));
+    expect(await resolveInputPath(data(), 'in/ok.csv')).toBe(fs.realpathSync(path.join(data(), 'in', 'ok.csv')));
+    expect(await code('./in/../in/ok.csv')).toBe('ok');
+    expect(await code('alias.csv')).toBe('ok');
+  });
+
+  it('refuses escapes: .., absolute paths, URLs, symlinked files and directories, dangling links', async () => {
+    fs.symlinkSync(path.join(tmp(), 'outside.csv'), path.join(data(), 'link.csv'));
+    fs.symlinkSync(tmp(), path.join(data(), 'dirlink'));
+    fs.symlinkSync(path.join(tmp(), 'nowhere.csv'), path.join(data(), 'dangling.csv'));
+    for (const uri of ['../outside.csv', 'in/../../outside.csv', path.join(tmp(), 'outside.csv'), 'file:///etc/passwd', 'link.csv', 'dirlink/outside.csv', 'dangling.csv', 'in\0.csv']) {
+      expect([uri, await code(uri)]).toEqual([uri, 'INVALID_INPUT_URI']);
+    }
+  });
+
+  it('tells a missing file and a directory apart from an escape', async () => {
+    expect(await code('in/missing.csv')).toBe('INPUT_NOT_FOUND');
+    expect(await code('in')).toBe('INVALID_INPUT_URI');
+  });
+});
+
+describe('checkRelativeUri', () => {
+  it('checks a URI without the file (schedules)', () => {
+    expect(() => checkRelativeUri('in/sales-{date}.csv')).not.toThrow();
+    for (const uri of ['../x.csv', '/etc/passwd', 's3://bucket/x.csv', 'a/../../x.csv']) expect(() => checkRelativeUri(uri)).toThrow('input.uri');
+  });
+});

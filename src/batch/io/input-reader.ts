@@ -1,0 +1,134 @@
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as readline from 'node:readline';
+import type { DataFormat } from '../batch-job-spec';
+import { csvRecords } from './csv';
+
+// hyparquet ships ES modules whose Node entry (with the file reader) is not in its typings'
+// main entry; Node 20 loads them through require(esm).
+type AsyncBuffer = { byteLength: number; slice(start: number, end?: number): ArrayBuffer | Promise<ArrayBuffer> };
+interface ParquetMeta {
+  num_rows: bigint | number;
+  row_groups: Array<{ num_rows: bigint | number }>;
+  schema: Array<{ name: string; num_children?: number }>;
+}
+const hyparquet = require('hyparquet') as {
+  parquetMetadataAsync(file: AsyncBuffer): Promise<ParquetMeta>;
+  parquetReadObjects(options: { file: AsyncBuffer; metadata?: ParquetMeta; columns?: string[]; rowStart?: number; rowEnd?: number }): Promise<Array<Record<string, unknown>>>;
+};
+
+/** Rows of the input, as values of the requested columns in order; `undefined` where a row lacks one. */
+export interface InputRows {
+  /** Requested columns the input does not have (CSV header, parquet schema; JSONL rows are checked one by one). */
+  missing: string[];
+  batches: AsyncIterable<unknown[][]>;
+  close(): Promise<void>;
+}
+
+/** Opens an input file for streaming; nothing beyond a chunk, a batch of rows or a parquet row group is held. */
+export async function openInput(file: string, format: DataFormat, columns: readonly string[]): Promise<InputRows> {
+  switch (format) {
+    case 'csv':
+      return openCsv(file, columns);
+    case 'jsonl':
+      return openJsonl(file, columns);
+    case 'parquet':
+      return openParquet(file, columns);
+  }
+}
+
+async function openCsv(file: string, columns: readonly string[]): Promise<InputRows> {
+  const stream = fs.createReadStream(file, { encoding: 'utf8', highWaterMark: 256 * 1024 });
+  const records = csvRecords(stream, 2048);
+  const first = await records.next();
+  const header = first.done ? [] : first.value[0];
+  const index = new Map<string, number>();
+  header.forEach((name, i) => {
+    if (!index.has(name)) index.set(name, i);
+  });
+  const missing = columns.filter((c) => !index.has(c));
+  const at = columns.map((c) => index.get(c) ?? -1);
+  const pick = (record: string[]) => at.map((i) => (i < 0 || i >= record.length ? undefined : record[i]));
+  async function* batches(): AsyncGenerator<unknown[][]> {
+    if (first.done) return;
+    const rest = first.value.slice(1);
+    if (rest.length) yield rest.map(pick);
+    for await (const batch of records) yield batch.map(pick);
+  }
+  return { missing, batches: batches(), close: async () => void stream.destroy() };
+}
+
+async function openJsonl(file: string, columns: readonly string[]): Promise<InputRows> {
+  const stream = fs.createReadStream(file, { encoding: 'utf8', highWaterMark: 256 * 1024 });
+  const lines = readline.createInterface({ input: stream, crlfDelay: Infinity });
+  async function* batches(): AsyncGenerator<unknown[][]> {
+    let batch: unknown[][] = [];
+    for await (const line of lines) {
+      if (!line.trim()) continue;
+      let row: unknown;
+      try {
+        row = JSON.parse(line);
+      } catch {
+        row = null;
+      }
+      // A line that is not a JSON object keeps its place, as a row without any column.
+      const obj = row !== null && typeof row === 'object' && !Array.isArray(row) ? (row as Record<string, unknown>) : {};
+      batch.push(columns.map((c) => obj[c]));
+      if (batch.length >= 2048) {
+        yield batch;
+        batch = [];
+      }
+    }
+    if (batch.length) yield batch;
+  }
+  return { missing: [], batches: batches(), close: async () => void (lines.close(), stream.destroy()) };
+}
+
+async function openParquet(file: string, columns: readonly string[]): Promise<InputRows> {
+  const handle = await fsp.open(file, 'r');
+  const { size } = await handle.stat();
+  const buffer: AsyncBuffer = {
+    byteLength: size,
+    async slice(start: number, end = size) {
+      const bytes = Buffer.alloc(end - start);
+      await handle.read(bytes, 0, end - start, start);
+      return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+    },
+  };
+  const metadata = await hyparquet.parquetMetadataAsync(buffer);
+  const topLevel = topLevelColumns(metadata);
+  const missing = columns.filter((c) => !topLevel.includes(c));
+  const present = columns.filter((c) => topLevel.includes(c));
+  async function* batches(): AsyncGenerator<unknown[][]> {
+    let start = 0;
+    // One row group at a time (rows in slices of at most 64k): memory stays bounded by a row group's columns.
+    for (const group of metadata.row_groups) {
+      const groupRows = Number(group.num_rows);
+      for (let offset = 0; offset < groupRows; offset += 65_536) {
+        const rowStart = start + offset;
+        const rowEnd = start + Math.min(groupRows, offset + 65_536);
+        const rows = present.length ? await hyparquet.parquetReadObjects({ file: buffer, metadata, columns: present, rowStart, rowEnd }) : Array.from({ length: rowEnd - rowStart }, () => ({}) as Record<string, unknown>);
+        yield rows.map((r) => columns.map((c) => r[c]));
+      }
+      start += groupRows;
+    }
+  }
+  return { missing, batches: batches(), close: () => handle.close() };
+}
+
+function topLevelColumns(metadata: ParquetMeta): string[] {
+  const names: string[] = [];
+  // schema[0] is the root; walk its direct children, skipping nested descendants.
+  const schema = metadata.schema;
+  let i = 1;
+  const skip = (at: number): number => {
+    let next = at + 1;
+    for (let c = 0; c < (schema[at].num_children ?? 0); c++) next = skip(next);
+    return next;
+  };
+  while (i < schema.length) {
+    names.push(schema[i].name);
+    i = skip(i);
+  }
+  return names;
+}

@@ -1,0 +1,35 @@
+import { csvValue, formatFloat32, jsonValue, passthroughType, rowEncoder, KIND } from './output-format';
+
+describe('output values', () => {
+  it('writes float32 outputs with the shortest decimal that reads back the same', () => {
+    for (const v of [142.5, 0.1, 1 / 3, 123456.789, -2.5e-8, 3.4e38]) {
+      const f = Math.fround(v);
+      const s = formatFloat32(f);
+      expect(Math.fround(Number(s))).toBe(f);
+      expect(s.length).toBeLessThanOrEqual(String(f).length);
+    }
+    expect(formatFloat32(Math.fround(0.1))).toBe('0.1');
+  });
+
+  it('encodes rows for CSV, JSONL and the parquet staging format', () => {
+    const columns = [
+      { name: 'store', type: 'string' as const },
+      { name: 'model', type: 'string' as const },
+      { name: 'version', type: 'int32' as const },
+      { name: 'variable', type: 'float' as const },
+      { name: 'label', type: 'int64' as const },
+    ];
+    const values = ['0,42', 'm', 3, Math.fround(0.1), 7n];
+    expect(rowEncoder('csv', columns)(values)).toBe('"0,42",m,3,0.1,7\n');
+    expect(rowEncoder('jsonl', columns)([...values.slice(0, 4), undefined])).toBe('{"store":"0,42","model":"m","version":3,"variable":0.1}\n');
+    expect(rowEncoder('parquet', columns)(values)).toBe('["0,42","m",3,0.1,"7"]\n');
+    expect(csvValue(NaN, 'double')).toBe('NaN');
+    expect(jsonValue(NaN)).toBe('null');
+  });
+
+  it('types passthrough columns from the values seen', () => {
+    expect(passthroughType(KIND.number)).toBe('double');
+    expect(passthroughType(KIND.boolean)).toBe('boolean');
+    expect(passthroughType(KIND.string | KIND.number)).toBe('string');
+  });
+});

@@ -1,0 +1,41 @@
+import { Injectable } from '@nestjs/common';
+import type { AuthContext } from '../../auth/auth-context';
+import { InferenceExecutor } from '../../serving/inference-executor.service';
+import { ModelResolver } from '../../serving/model-resolver.service';
+import type { ServableVersion } from '../../serving/servable';
+import type { HostTensor } from '../../serving/tensor-codec';
+import { BatchPredictor, RouteSelector } from './batch-predictor';
+
+/**
+ * BatchPredictor on online serving's own core: its resolver (same version and segment
+ * fallback rules, same registry-change invalidation) and its executor (session cache, worker
+ * threads, micro-batching). Batch mini-batches are large, so they run as calls of their own.
+ */
+@Injectable()
+export class ServingBatchPredictor extends BatchPredictor {
+  constructor(
+    private readonly resolver: ModelResolver,
+    private readonly executor: InferenceExecutor,
+  ) {
+    super();
+  }
+
+  resolve(ctx: AuthContext, selector: RouteSelector): Promise<ServableVersion> {
+    return this.resolver.resolve(ctx, selector.model !== undefined ? { model: selector.model } : { segment: selector.segment });
+  }
+
+  async predict(version: ServableVersion, inputs: HostTensor[]): Promise<HostTensor[]> {
+    const outputs = await this.executor.run(version, inputs);
+    // In the order of version.outputs, whatever order the runtime answered in.
+    const byName = new Map(outputs.map((o) => [o.name, o]));
+    return version.outputs.map((spec) => {
+      const out = byName.get(spec.name);
+      if (!out) throw new Error(`the model did not return its output '${spec.name}'`);
+      return out;
+    });
+  }
+
+  async close(): Promise<void> {
+    // The executor belongs to the serving module, which closes it.
+  }
+}

@@ -1,0 +1,251 @@
+import { Command, Option } from 'commander';
+import * as fs from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { seg } from '../api-client';
+import { parseInteger, parseList, parsePositiveInt, readJsonArgument } from '../args';
+import { CommandContext, contextOf } from '../context';
+import { CliError, usageError } from '../errors';
+import { json, labels, table, time } from '../output';
+import { createProgress, parseProgressMode, ProgressMode } from '../progress';
+
+/** What GET /v1/batch-jobs/{id} answers (the fields the CLI reads; the rest is printed with --json). */
+export interface BatchJobView {
+  id: string;
+  status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+  phase?: string;
+  progress?: {
+    partitions?: { total?: number; pending?: number; running?: number; succeeded?: number; failed?: number; cancelled?: number };
+    rows?: { total?: number | null; done?: number; succeeded?: number; failed?: number };
+  };
+  output?: unknown;
+  error?: string | null;
+  errors?: unknown[];
+  createdAt?: string;
+  finishedAt?: string | null;
+  [key: string]: unknown;
+}
+
+const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
+
+interface SubmitFlags {
+  input?: string;
+  inputFormat?: string;
+  routeModel?: string;
+  routeSegment?: string;
+  features?: string;
+  passthrough?: string;
+  outputFormat?: string;
+  miniBatchSize?: string;
+  maxConcurrency?: string;
+  errorThreshold?: string;
+  maxRetries?: string;
+  watch?: boolean;
+  interval: string;
+  progress: string;
+}
+
+export function batchCommands(program: Command): void {
+  const batch = program.command('batch').description('batch inference jobs over files in the data directory');
+
+  batch
+    .command('submit')
+    .description('submit a batch job (POST /v1/batch-jobs) from a JSON body, flags, or both (flags win)')
+    .argument('[body]', 'job body: a JSON file (or - for stdin)')
+    .option('--input <uri>', 'input file, relative to the server\'s data directory (e.g. demo/sales.csv)')
+    .option('--input-format <format>', 'csv, jsonl or parquet (default: from the file name)')
+    .option('--route-model <column>', 'route each row to the model named in this column')
+    .option('--route-segment <columns>', 'route each row by these segment columns, e.g. region,store')
+    .option('--features <columns>', 'feature columns in the model\'s input order, comma-separated')
+    .option('--passthrough <columns>', 'columns copied to the output, comma-separated')
+    .option('--output-format <format>', 'csv, jsonl or parquet (default: the input\'s)')
+    .option('--mini-batch-size <n>', 'rows per inference call')
+    .option('--max-concurrency <n>', 'partitions in flight at once')
+    .option('--error-threshold <n>', 'failed rows tolerated before the job fails (-1: any)')
+    .option('--max-retries <n>', 'tries of a failing partition')
+    .option('--watch', 'show progress until the job ends; exit 1 unless it succeeded')
+    .option('--interval <ms>', 'polling interval with --watch', '500')
+    .addOption(new Option('--progress <mode>', 'with --watch: auto (a bar on a terminal, lines otherwise)').choices(['auto', 'bar', 'lines', 'none']).default('auto'))
+    .addHelpText(
+      'after',
+      `
+Examples:
+  mms batch submit data/demo/batch-job.json --watch
+  mms batch submit --input demo/sales.csv --route-segment region,store \\
+    --features day_of_week,promo,price,lag_7,lag_28,temperature --passthrough store,date --watch`,
+    )
+    .action(async (bodyFile: string | undefined, flags: SubmitFlags, command: Command) => {
+      const ctx = contextOf(command);
+      const body = buildJobBody(bodyFile, flags);
+      const job = await ctx.api.request<BatchJobView>('POST', '/v1/batch-jobs', { json: body });
+      if (!flags.watch) {
+        ctx.io.out(ctx.json ? json(job) : `Submitted batch job ${job.id} (${job.status}). Follow it with: mms batch watch ${job.id}\n`);
+        return;
+      }
+      if (!ctx.json) ctx.io.err(`Submitted batch job ${job.id}\n`);
+      await watchJob(ctx, job.id, flags);
+    });
+
+  batch
+    .command('watch')
+    .description('show a job\'s progress until it ends; exit 1 unless it succeeded')
+    .argument('<id>')
+    .option('--interval <ms>', 'polling interval', '500')
+    .addOption(new Option('--progress <mode>', 'auto: a bar on a terminal, lines otherwise').choices(['auto', 'bar', 'lines', 'none']).default('auto'))
+    .action(async (id: string, flags: { interval: string; progress: string }, command: Command) => {
+      await watchJob(contextOf(command), id, flags);
+    });
+
+  batch
+    .command('show')
+    .alias('status')
+    .description('a job\'s status, progress, errors and output location')
+    .argument('<id>')
+    .action(async (id: string, _opts: unknown, command: Command) => {
+      const ctx = contextOf(command);
+      const job = await ctx.api.request<BatchJobView>('GET', `/v1/batch-jobs/${seg(id)}`);
+      ctx.io.out(ctx.json ? json(job) : describeJob(job));
+    });
+
+  batch
+    .command('output')
+    .description('download a committed job\'s output')
+    .argument('<id>')
+    .option('-o, --out <file>', 'write to this file instead of standard output')
+    .action(async (id: string, opts: { out?: string }, command: Command) => {
+      const ctx = contextOf(command);
+      const response = await ctx.api.send('GET', `/v1/batch-jobs/${seg(id)}/output`, { headers: { accept: '*/*' } });
+      if (!response.body) return;
+      await pipeline(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream), opts.out ? fs.createWriteStream(opts.out) : process.stdout);
+      if (opts.out) ctx.io.err(`Wrote ${opts.out}\n`);
+    });
+
+  for (const [name, what] of [
+    ['cancel', 'cancel a queued or running job'],
+    ['retry', 'run a failed job\'s failed partitions again'],
+  ] as const) {
+    batch
+      .command(name)
+      .description(what)
+      .argument('<id>')
+      .action(async (id: string, _opts: unknown, command: Command) => {
+        const ctx = contextOf(command);
+        const job = await ctx.api.request<BatchJobView>('POST', `/v1/batch-jobs/${seg(id)}/${name}`);
+        ctx.io.out(ctx.json ? json(job ?? { id }) : `Job ${id}: ${job?.status ?? `${name} requested`}\n`);
+      });
+  }
+}
+
+export function buildJobBody(bodyFile: string | undefined, flags: SubmitFlags): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  if (bodyFile) {
+    const parsed = readJsonArgument('body', bodyFile === '-' ? '-' : `@${bodyFile}`);
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw usageError(`${bodyFile} must hold a JSON object (a POST /v1/batch-jobs body)`);
+    Object.assign(body, parsed);
+  }
+  if (flags.input || flags.inputFormat) {
+    const input = { ...(body.input as object | undefined) } as Record<string, unknown>;
+    if (flags.input) input.uri = flags.input;
+    if (flags.inputFormat) input.format = flags.inputFormat;
+    body.input = input;
+  }
+  if (flags.routeModel && flags.routeSegment) throw usageError('Give --route-model or --route-segment, not both');
+  if (flags.routeModel) body.route = { by: 'model', column: flags.routeModel };
+  if (flags.routeSegment) body.route = { by: 'segment', columns: parseList(flags.routeSegment) };
+  if (flags.features) body.features = parseList(flags.features);
+  if (flags.passthrough) body.passthrough = parseList(flags.passthrough);
+  if (flags.outputFormat) body.output = { ...(body.output as object | undefined), format: flags.outputFormat };
+  if (flags.miniBatchSize) body.miniBatchSize = parsePositiveInt('--mini-batch-size', flags.miniBatchSize);
+  if (flags.maxConcurrency) body.maxConcurrency = parsePositiveInt('--max-concurrency', flags.maxConcurrency);
+  if (flags.errorThreshold) body.errorThreshold = parseInteger('--error-threshold', flags.errorThreshold);
+  if (flags.maxRetries) body.maxRetries = parseInteger('--max-retries', flags.maxRetries);
+  if (!body.input) throw usageError('No input: give a job body file, or --input <uri> (with --route-model/--route-segment and --features)');
+  return body;
+}
+
+/** Polls the job until it ends, with a progress bar of rows (or partitions) done. */
+async function watchJob(ctx: CommandContext, id: string, flags: { interval: string; progress: string }): Promise<void> {
+  const interval = parsePositiveInt('--interval', flags.interval);
+  const mode: ProgressMode = ctx.json && flags.progress === 'auto' ? 'none' : parseProgressMode(flags.progress);
+  const progress = createProgress(mode, 'rows');
+  let job: BatchJobView;
+  let lastLine = '';
+  for (;;) {
+    job = await ctx.api.request<BatchJobView>('GET', `/v1/batch-jobs/${seg(id)}`);
+    const { done, total, unit } = doneOf(job);
+    const label = `${job.status}${job.phase && job.phase !== job.status ? ` (${job.phase})` : ''}`;
+    const line = `${time(new Date().toISOString())}  ${label}  ${total ? `${done}/${total} ${unit}` : ''}`.trimEnd();
+    // Lines mode prints only when something changed, so a log shows each step once.
+    const changed = line.slice(20) !== lastLine.slice(20);
+    progress.update(done, Math.max(total, done, 1), label, changed ? line : undefined);
+    lastLine = line;
+    if (FINAL.has(job.status)) break;
+    await new Promise((resolve) => setTimeout(resolve, interval));
+  }
+  progress.stop();
+  if (ctx.json) ctx.io.out(json(job));
+  else ctx.io.out(describeJob(job));
+  if (job.status !== 'succeeded') throw new CliError(`Batch job ${id} ${job.status}${job.error ? `: ${job.error}` : ''}`);
+}
+
+/** Rows done of total when the job knows them, else partitions. */
+function doneOf(job: BatchJobView): { done: number; total: number; unit: string } {
+  const rows = job.progress?.rows;
+  if (rows?.total) return { done: rows.done ?? 0, total: rows.total, unit: 'rows' };
+  const p = job.progress?.partitions;
+  if (p?.total) return { done: (p.succeeded ?? 0) + (p.failed ?? 0) + (p.cancelled ?? 0), total: p.total, unit: 'partitions' };
+  return { done: 0, total: 0, unit: 'rows' };
+}
+
+export function describeJob(job: BatchJobView): string {
+  const rows = job.progress?.rows;
+  const parts = job.progress?.partitions;
+  const facts: Array<[string, string]> = [
+    ['Job', job.id],
+    ['Status', `${job.status}${job.phase && job.phase !== job.status ? ` (${job.phase})` : ''}`],
+    ['Rows', rows ? `${rows.done ?? 0}/${rows.total ?? '?'} done${rows.failed ? `, ${rows.failed} failed` : ''}` : ''],
+    ['Partitions', parts ? `${parts.succeeded ?? 0}/${parts.total ?? '?'} succeeded${parts.failed ? `, ${parts.failed} failed` : ''}` : ''],
+    ['Output', describeOutput(job.output)],
+    ['Error', job.error ?? ''],
+    ['Created', time(job.createdAt)],
+    ['Finished', time(job.finishedAt ?? undefined)],
+  ];
+  let text = facts
+    .filter(([, v]) => v)
+    .map(([k, v]) => `${`${k}:`.padEnd(12)}${v}`)
+    .join('\n');
+  text += '\n';
+  const errors = Array.isArray(job.errors) ? (job.errors as Array<Record<string, unknown>>) : [];
+  if (errors.length) {
+    text += `\nFailed partitions (${errors.length}${errors.length >= 20 ? '+' : ''}):\n`;
+    text += table(
+      ['PARTITION', 'ROUTE', 'MODEL', 'ROWS FAILED', 'ERROR'],
+      errors.slice(0, 20).map((e) => [
+        str(e.partition),
+        typeof e.route === 'object' && e.route ? labels(e.route as Record<string, string>) : str(e.route),
+        e.model ? `${str(e.model)}${e.version ? ` v${str(e.version)}` : ''}` : '',
+        str(e.rowsFailed),
+        str(e.error ?? e.message),
+      ]),
+    );
+    if (errors.length > 20) text += `… and ${errors.length - 20} more (see --json)\n`;
+  }
+  if (job.status === 'succeeded') text += `\nDownload: mms batch output ${job.id} -o result.${outputExtension(job)}\n`;
+  return text;
+}
+
+function describeOutput(output: unknown): string {
+  if (!output) return '';
+  if (typeof output === 'string') return output;
+  const o = output as Record<string, unknown>;
+  const where = o.uri ?? o.path ?? o.location;
+  const rows = o.rows !== undefined ? ` (${String(o.rows)} rows)` : '';
+  return where ? `${String(where)}${rows}` : '';
+}
+
+function outputExtension(job: BatchJobView): string {
+  const format = (job.output as { format?: unknown } | undefined)?.format;
+  return typeof format === 'string' ? format : 'csv';
+}
+
+const str = (v: unknown) => (v === null || v === undefined ? '' : String(v));

@@ -1,0 +1,110 @@
+import { Logger } from '@nestjs/common';
+import type { AppConfig } from '../../config/app-config';
+import { ServiceMetrics } from '../metrics/service-metrics';
+import type { PredictionLogRepository, PredictionRecord } from './prediction-log.repository';
+import { countValues, LOG_BATCH_ROWS, LOG_MAX_BUFFERED, LOG_MAX_VALUES, PredictionLogWriter } from './prediction-log.writer';
+
+/** A table in memory that can be made to fail (the writer's contract with it is all this tests). */
+class FakeRepository {
+  rows: PredictionRecord[] = [];
+  inserts = 0;
+  failWith: (Error & { code?: string }) | null = null;
+  async insertPredictions(records: PredictionRecord[]): Promise<void> {
+    this.inserts++;
+    if (this.failWith) throw this.failWith;
+    this.rows.push(...records);
+  }
+}
+
+function metricValue(text: string, line: string): number {
+  const found = text.split('\n').find((l) => l.startsWith(`${line} `));
+  return found ? Number(found.split(' ').pop()) : 0;
+}
+
+describe('PredictionLogWriter', () => {
+  let repo: FakeRepository;
+  let metrics: ServiceMetrics;
+  const make = (rate = 1) => new PredictionLogWriter(repo as unknown as PredictionLogRepository, metrics, { MMS_PREDICTION_LOG_RATE: rate } as AppConfig);
+  const prediction = (i: number, predicted: Record<string, unknown> = { variable: [[i]] }) => ({ id: `id-${i}`, tenantId: 't', model: 'm', version: 1, routingKey: null, predicted });
+
+  beforeAll(() => Logger.overrideLogger(false)); // the writer's warnings are expected here
+
+  beforeEach(() => {
+    repo = new FakeRepository();
+    metrics = new ServiceMetrics({ maxModels: 1, defaultMetrics: false });
+  });
+
+  it('buffers predictions and writes them in batches', async () => {
+    const writer = make();
+    for (let i = 0; i < 3; i++) writer.record(prediction(i));
+    expect(writer.buffered).toBe(3);
+    expect(writer.isPending(['id-1'])).toBe(true);
+    await writer.flush();
+    expect(repo.rows.map((r) => r.id)).toEqual(['id-0', 'id-1', 'id-2']);
+    expect(writer.isPending(['id-1'])).toBe(false);
+    expect(metricValue(await metrics.render(), 'mms_prediction_log_written_total')).toBe(3);
+  });
+
+  it('starts a write as soon as a batch is full', async () => {
+    const writer = make();
+    for (let i = 0; i < LOG_BATCH_ROWS; i++) writer.record(prediction(i));
+    await writer.flush();
+    expect(repo.inserts).toBe(1);
+  });
+
+  it('samples at the configured rate', () => {
+    const random = jest.spyOn(Math, 'random');
+    const writer = make(0.25);
+    random.mockReturnValueOnce(0.1).mockReturnValueOnce(0.9);
+    writer.record(prediction(1));
+    writer.record(prediction(2));
+    expect(writer.buffered).toBe(1);
+    random.mockRestore();
+    const off = make(0);
+    off.record(prediction(3));
+    expect(off.buffered).toBe(0);
+  });
+
+  it('never logs big outputs, and counts them', async () => {
+    const writer = make();
+    writer.record(prediction(1, { variable: Array.from({ length: LOG_MAX_VALUES + 1 }, () => [1]) }));
+    expect(writer.buffered).toBe(0);
+    expect(metricValue(await metrics.render(), 'mms_prediction_log_dropped_total{reason="too_large"}')).toBe(1);
+  });
+
+  it('keeps predictions while the database is away, drops (and counts) what does not fit, and writes the rest once it is back', async () => {
+    const writer = make();
+    repo.failWith = Object.assign(new Error('connection terminated'), {});
+    writer.record(prediction(0));
+    await writer.flush(); // fails: the row stays, and writes back off (no write per full batch meanwhile)
+    expect(writer.buffered).toBe(1);
+    for (let i = 1; i < LOG_MAX_BUFFERED + 5; i++) writer.record(prediction(i));
+    expect(writer.buffered).toBe(LOG_MAX_BUFFERED);
+    expect(repo.inserts).toBe(1);
+    let text = await metrics.render();
+    expect(metricValue(text, 'mms_prediction_log_dropped_total{reason="buffer_full"}')).toBe(5);
+    expect(metricValue(text, 'mms_prediction_log_flush_failures_total')).toBe(1);
+    repo.failWith = null;
+    await writer.flush();
+    expect(writer.buffered).toBe(0);
+    expect(repo.rows).toHaveLength(LOG_MAX_BUFFERED);
+    expect(repo.rows[0].id).toBe('id-0'); // order kept across the failure
+    text = await metrics.render();
+    expect(metricValue(text, 'mms_prediction_log_written_total')).toBe(LOG_MAX_BUFFERED);
+  });
+
+  it('drops a batch the database refuses for its data (it would never be accepted)', async () => {
+    const writer = make();
+    repo.failWith = Object.assign(new Error('violates foreign key constraint'), { code: '23503' });
+    writer.record(prediction(1));
+    await writer.flush();
+    expect(writer.buffered).toBe(0);
+    expect(writer.isPending(['id-1'])).toBe(false);
+    expect(metricValue(await metrics.render(), 'mms_prediction_log_dropped_total{reason="write_failed"}')).toBe(1);
+  });
+
+  it('counts leaves without walking past the limit', () => {
+    expect(countValues({ a: [[1, 2], [3]], b: [true] }, 100)).toBe(4);
+    expect(countValues({ a: Array.from({ length: 10_000 }, () => 1) }, 5)).toBe(5);
+  });
+});

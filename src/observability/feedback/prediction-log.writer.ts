@@ -1,0 +1,136 @@
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { AppConfig } from '../../config/app-config';
+import { ServiceMetrics } from '../metrics/service-metrics';
+import { PredictionLogRepository, PredictionRecord } from './prediction-log.repository';
+
+/** Rows per INSERT. */
+export const LOG_BATCH_ROWS = 500;
+/** Predictions held in memory at most; beyond it new ones are dropped (and counted). */
+export const LOG_MAX_BUFFERED = 20_000;
+/** Outputs with more values than this are not logged (a big batch call is not a forecast to score). */
+export const LOG_MAX_VALUES = 1024;
+const FLUSH_EVERY_MS = 1000;
+const RETRY_MAX_MS = 30_000;
+const SHUTDOWN_FLUSH_MS = 3000;
+
+/**
+ * The sampled prediction log, written off the request path: predictions are sampled
+ * (MMS_PREDICTION_LOG_RATE), buffered in memory and inserted in batches every second (or at
+ * once when a batch is full). A prediction never waits for, or fails because of, the log:
+ * when the database is away the buffer keeps what it can, drops the rest (counted), and
+ * writing resumes with a backoff once the database answers again.
+ */
+@Injectable()
+export class PredictionLogWriter implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('PredictionLog');
+  private buffer: PredictionRecord[] = [];
+  /** Ids buffered or being written: feedback for them waits for the write. */
+  private readonly pending = new Set<string>();
+  private flushing: Promise<void> | null = null;
+  private timer?: NodeJS.Timeout;
+  private retryAt = 0;
+  private backoffMs = 0;
+
+  constructor(
+    private readonly repository: PredictionLogRepository,
+    private readonly metrics: ServiceMetrics,
+    private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => {
+      if (this.buffer.length && Date.now() >= this.retryAt) void this.flush();
+    }, FLUSH_EVERY_MS);
+    this.timer.unref();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    if (!this.buffer.length && !this.flushing) return;
+    await Promise.race([this.flush(), new Promise((resolve) => setTimeout(resolve, SHUTDOWN_FLUSH_MS).unref())]);
+  }
+
+  /** Hot path: a sample of predictions goes into the buffer; never throws, never waits. */
+  record(prediction: Omit<PredictionRecord, 'createdAt'>): void {
+    const rate = this.config.MMS_PREDICTION_LOG_RATE;
+    if (rate <= 0 || (rate < 1 && Math.random() >= rate)) return;
+    if (countValues(prediction.predicted, LOG_MAX_VALUES + 1) > LOG_MAX_VALUES) {
+      this.metrics.predictionLogDropped('too_large');
+      return;
+    }
+    if (this.buffer.length >= LOG_MAX_BUFFERED) {
+      this.metrics.predictionLogDropped('buffer_full');
+      return;
+    }
+    const p = prediction;
+    this.buffer.push({ id: p.id, tenantId: p.tenantId, model: p.model, version: p.version, routingKey: p.routingKey, predicted: p.predicted, createdAt: new Date() });
+    this.pending.add(prediction.id);
+    if (this.buffer.length >= LOG_BATCH_ROWS && !this.flushing && Date.now() >= this.retryAt) void this.flush();
+  }
+
+  get buffered(): number {
+    return this.buffer.length;
+  }
+
+  /** Whether any of these predictions is still on its way to the table. */
+  isPending(ids: readonly string[]): boolean {
+    return ids.some((id) => this.pending.has(id));
+  }
+
+  /** Writes everything buffered now (joining a write in progress); resolves even when it fails. */
+  flush(): Promise<void> {
+    this.flushing ??= this.drain().finally(() => {
+      this.flushing = null;
+    });
+    return this.flushing;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.buffer.length) {
+      const batch = this.buffer.splice(0, LOG_BATCH_ROWS);
+      try {
+        await this.repository.insertPredictions(batch);
+      } catch (error) {
+        this.failed(batch, error as Error & { code?: string });
+        return;
+      }
+      for (const r of batch) this.pending.delete(r.id);
+      this.metrics.predictionLogWritten(batch.length);
+      if (this.backoffMs) this.logger.log('prediction log writes resumed');
+      this.backoffMs = 0;
+      this.retryAt = 0;
+    }
+  }
+
+  private failed(batch: PredictionRecord[], error: Error & { code?: string }): void {
+    this.metrics.predictionLogFlushFailed();
+    // Bad data (e.g. the tenant was deleted meanwhile) will not get better: drop that batch.
+    const permanent = typeof error.code === 'string' && /^(22|23)/.test(error.code);
+    const room = permanent ? 0 : Math.max(0, LOG_MAX_BUFFERED - this.buffer.length);
+    const kept = batch.slice(0, room);
+    const dropped = batch.slice(room);
+    for (const r of dropped) this.pending.delete(r.id);
+    if (dropped.length) this.metrics.predictionLogDropped('write_failed', dropped.length);
+    this.buffer.unshift(...kept);
+    if (permanent) {
+      this.logger.warn(`dropped ${dropped.length} prediction log rows: ${error.message}`);
+      return;
+    }
+    if (!this.backoffMs) this.logger.warn(`prediction log writes failing (kept in memory, retried): ${error.message}`);
+    this.backoffMs = Math.min(RETRY_MAX_MS, this.backoffMs ? this.backoffMs * 2 : FLUSH_EVERY_MS);
+    this.retryAt = Date.now() + this.backoffMs;
+  }
+}
+
+/** Numbers (and other leaves) in nested arrays and objects, counting no further than `stopAt`. */
+export function countValues(value: unknown, stopAt: number): number {
+  let n = 0;
+  const walk = (v: unknown): void => {
+    if (n >= stopAt) return;
+    if (Array.isArray(v)) for (const item of v) walk(item);
+    else if (v !== null && typeof v === 'object') for (const item of Object.values(v)) walk(item);
+    else n++;
+  };
+  walk(value);
+  return n;
+}

@@ -1,0 +1,165 @@
+import { Injectable } from '@nestjs/common';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { AuthContext } from '../../auth/auth-context';
+import { PredictionLogWriter } from '../feedback/prediction-log.writer';
+import type { RequestLog } from '../logging/app-logger';
+import { ServiceMetrics } from '../metrics/service-metrics';
+
+const OBSERVED = Symbol('mms.observed');
+const PREDICT = '/v1/predict';
+const FANOUT = '/v1/predict/fanout';
+/** Probes and scrapes: logged at debug level only. */
+const QUIET_ROUTES = new Set(['/health/live', '/health/ready', '/v2/health/live', '/v2/health/ready', '/metrics']);
+
+interface Observed {
+  startedAt: bigint;
+  model?: string;
+  version?: string;
+  predictionId?: string;
+}
+
+type ObservedRequest = FastifyRequest & { auth?: AuthContext; [OBSERVED]?: Observed };
+
+interface PredictAnswer {
+  model: string;
+  version: number;
+  outputs: Record<string, unknown>;
+  predictionId: string;
+}
+
+/**
+ * Request ids: the caller's `x-request-id` when it is a sane token, else a new UUID. Given to
+ * Fastify as genReqId; the id is echoed in the `x-request-id` response header.
+ */
+export function requestIdOf(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID();
+}
+
+/**
+ * Watches every HTTP request from outside the modules that answer it, through three Fastify
+ * hooks: it times the request, notes the model and version a prediction answered (from the
+ * answer before serialisation), hands predictions to the sampled prediction log, and at the
+ * end records the request metrics and the request log line. Nothing here can fail a request.
+ */
+@Injectable()
+export class RequestObserver {
+  constructor(
+    private readonly metrics: ServiceMetrics,
+    private readonly predictionLog: PredictionLogWriter,
+  ) {}
+
+  install(fastify: FastifyInstance, log: RequestLog): void {
+    fastify.addHook('onRequest', (request, reply, done) => {
+      (request as ObservedRequest)[OBSERVED] = { startedAt: process.hrtime.bigint() };
+      void reply.header('x-request-id', request.id);
+      done();
+    });
+    fastify.addHook('preSerialization', (request, reply, payload, done) => {
+      try {
+        this.noteAnswer(request as ObservedRequest, reply, payload);
+      } catch {
+        // observing must never break an answer
+      }
+      done(null, payload);
+    });
+    fastify.addHook('onResponse', (request, reply, done) => {
+      try {
+        this.finish(request as ObservedRequest, reply, log);
+      } catch {
+        // nor the end of one
+      }
+      done();
+    });
+  }
+
+  private noteAnswer(request: ObservedRequest, reply: FastifyReply, payload: unknown): void {
+    const observed = request[OBSERVED];
+    if (!observed || reply.statusCode >= 300 || payload === null || typeof payload !== 'object') return;
+    const route = request.routeOptions.url;
+    const auth = request.auth;
+    if (route === PREDICT) {
+      if (!isPredictAnswer(payload)) return;
+      observed.model = payload.model;
+      observed.version = String(payload.version);
+      observed.predictionId = payload.predictionId;
+      if (auth) this.logPrediction(auth.tenantId, payload, routingKeyOf(request.body, request.headers['x-routing-key']));
+    } else if (route === FANOUT) {
+      const results = (payload as { results?: unknown }).results;
+      const requests = (request.body as { requests?: unknown[] } | undefined)?.requests;
+      if (!auth || !Array.isArray(results)) return;
+      results.forEach((result, i) => {
+        if (isPredictAnswer(result)) this.logPrediction(auth.tenantId, result, routingKeyOf(Array.isArray(requests) ? requests[i] : undefined, request.headers['x-routing-key']));
+      });
+    } else {
+      // Open Inference Protocol answers name their model and version.
+      const oip = payload as { model_name?: unknown; model_version?: unknown };
+      if (typeof oip.model_name === 'string') observed.model = oip.model_name;
+      if (typeof oip.model_version === 'string' || typeof oip.model_version === 'number') observed.version = String(oip.model_version);
+    }
+  }
+
+  private logPrediction(tenantId: string, answer: PredictAnswer, routingKey: string | null): void {
+    this.predictionLog.record({ id: answer.predictionId, tenantId, model: answer.model, version: answer.version, routingKey, predicted: answer.outputs });
+  }
+
+  private finish(request: ObservedRequest, reply: FastifyReply, log: RequestLog): void {
+    const observed = request[OBSERVED];
+    if (!observed) return;
+    const seconds = Number(process.hrtime.bigint() - observed.startedAt) / 1e9;
+    const route = request.routeOptions.url ?? 'unmatched';
+    const auth = request.auth;
+    // Only an authenticated caller's model names count: strangers cannot push names into the top N.
+    const model = auth ? (observed.model ?? requestedModel(request, route)) : undefined;
+    let version = observed.version;
+    if (model && version === undefined) {
+      const header = reply.getHeader('x-model-version');
+      const param = (request.params as Record<string, unknown> | undefined)?.version;
+      version = header !== undefined ? String(header) : typeof param === 'string' ? param : undefined;
+    }
+    const status = reply.statusCode;
+    this.metrics.observeRequest({ tenantId: auth?.tenantId ?? null, method: request.method, route, status, model, version, seconds });
+    // A literal (undefined fields are left out of the line): spreading would cost microseconds per request.
+    log.request(
+      {
+        reqId: request.id,
+        method: request.method,
+        route,
+        url: request.url.length > 512 ? `${request.url.slice(0, 512)}…` : request.url,
+        status,
+        latencyMs: Math.round(seconds * 1e6) / 1e3,
+        tenant: auth?.tenantId ?? null,
+        principal: auth?.principal ?? null,
+        model,
+        version: model ? version : undefined,
+        predictionId: observed.predictionId,
+      },
+      QUIET_ROUTES.has(route),
+    );
+  }
+}
+
+/** The model a request is about, when no answer named it: the `:name` in the route, or a predict body's `model`. */
+function requestedModel(request: FastifyRequest, route: string): string | undefined {
+  const name = (request.params as Record<string, unknown> | undefined)?.name;
+  if (typeof name === 'string' && name.length <= 128) return name;
+  if (route === PREDICT) {
+    const body = request.body as { model?: unknown } | undefined;
+    if (typeof body?.model === 'string' && body.model.length <= 128) return body.model;
+  }
+  return undefined;
+}
+
+/** As serving reads it: the body's `key`, else the `x-routing-key` header. */
+function routingKeyOf(body: unknown, header: string | string[] | undefined): string | null {
+  const key = body !== null && typeof body === 'object' ? (body as { key?: unknown }).key : undefined;
+  if (typeof key === 'string') return key;
+  return typeof header === 'string' && header ? header : null;
+}
+
+function isPredictAnswer(value: unknown): value is PredictAnswer {
+  const v = value as Partial<PredictAnswer> | null;
+  return v !== null && typeof v === 'object' && typeof v.model === 'string' && typeof v.version === 'number' && typeof v.predictionId === 'string' && v.outputs !== null && typeof v.outputs === 'object';
+}

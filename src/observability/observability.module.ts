@@ -1,0 +1,56 @@
+import { Global, Inject, Module, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { HealthModule } from '../health/health.module';
+import { RegistryEvents } from '../registry/registry-events';
+import { RegistryModule } from '../registry/registry.module';
+import { FeedbackController } from './feedback/feedback.controller';
+import { FeedbackService } from './feedback/feedback.service';
+import { PredictionLogRepository } from './feedback/prediction-log.repository';
+import { PredictionLogRetention } from './feedback/prediction-log.retention';
+import { PredictionLogWriter } from './feedback/prediction-log.writer';
+import { RequestObserver } from './http/request-observer';
+import { MetricsAccess } from './metrics/metrics-access';
+import { MetricsController } from './metrics/metrics.controller';
+import { ScrapeSources } from './metrics/scrape-sources';
+import { ServiceMetrics } from './metrics/service-metrics';
+
+/**
+ * Operations: /metrics, request metrics and logs, the sampled prediction log, feedback and
+ * forecast quality. Global so that other modules can inject ServiceMetrics; it reads the
+ * other modules (at scrape time, through ModuleRef) but none of them depends on it.
+ */
+@Global()
+@Module({
+  imports: [RegistryModule, HealthModule],
+  controllers: [MetricsController, FeedbackController],
+  providers: [
+    { provide: ServiceMetrics, useFactory: (config: AppConfig) => new ServiceMetrics({ maxModels: config.MMS_METRICS_MAX_MODELS }), inject: [AppConfig] },
+    MetricsAccess,
+    ScrapeSources,
+    RequestObserver,
+    PredictionLogRepository,
+    PredictionLogWriter,
+    PredictionLogRetention,
+    FeedbackService,
+  ],
+  exports: [ServiceMetrics, RequestObserver],
+})
+export class ObservabilityModule implements OnApplicationBootstrap, OnModuleDestroy {
+  private unsubscribe?: () => void;
+
+  constructor(
+    @Inject(RegistryEvents) private readonly events: RegistryEvents,
+    @Inject(PredictionLogRepository) private readonly repository: PredictionLogRepository,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    // A deleted model's logged predictions go with it, so a model registered again under the name starts clean.
+    this.unsubscribe = this.events.subscribe((change) => {
+      if (change.kind === 'model-deleted') void this.repository.deleteModelPredictions(change.tenantId, change.model).catch(() => undefined);
+    });
+  }
+
+  onModuleDestroy(): void {
+    this.unsubscribe?.();
+  }
+}
