@@ -4,6 +4,8 @@
  * Deterministic (seeded), so every fresh install gets the same demo and the docs' numbers hold.
  */
 
+import { mulberry32 } from '../common/seeded-random';
+
 export const DEMO_FEATURES = ['day_of_week', 'promo', 'price', 'lag_7', 'lag_28', 'temperature'] as const;
 
 export interface DemoRegion {
@@ -54,17 +56,8 @@ export interface DemoStore {
 const DOW_FACTOR = [0.88, 0.84, 0.9, 0.96, 1.12, 1.38, 1.22];
 const DAY_MS = 86_400_000;
 
-/** mulberry32: small, fast, deterministic. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic random numbers (mulberry32). */
+export const seededRandom = mulberry32;
 
 function gaussian(rand: () => number): number {
   const u = Math.max(rand(), 1e-12);
