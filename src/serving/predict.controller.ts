@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nes
 import type { FastifyReply } from 'fastify';
 import { Auth, RequireRole } from '../auth/auth.decorator';
 import type { AuthContext } from '../auth/auth-context';
+import { LargeJsonBody } from './large-json-body';
 import { ServingService } from './serving.service';
 
 const PREDICT_BODY = {
@@ -37,8 +38,12 @@ export class PredictController {
   @ApiResponse({ status: 400, description: 'INVALID_INPUT: wrong input name, dtype or shape' })
   @ApiResponse({ status: 503, description: 'MODEL_LOAD_FAILED: the artifact did not load (retried after a backoff)' })
   async predict(@Auth() ctx: AuthContext, @Body() body: unknown, @Headers('x-routing-key') routingKey: string | undefined, @Res({ passthrough: true }) reply: FastifyReply) {
-    const result = await this.serving.predict(ctx, body, routingKey);
+    const result = body instanceof LargeJsonBody ? await this.serving.predictLarge(ctx, body, routingKey) : await this.serving.predict(ctx, body, routingKey);
     void reply.header('x-model-version', String(result.version));
+    if ('payload' in result) {
+      void reply.type('application/json; charset=utf-8');
+      return result.payload;
+    }
     return result;
   }
 

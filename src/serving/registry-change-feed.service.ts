@@ -20,7 +20,7 @@ const RECONNECT_MAX_MS = 30_000;
  * On the embedded database there is no NOTIFY: PGlite's socket server shares one backend
  * between its connections and hands a notification to whichever connection is active, not to
  * the listener (tested), and only one process can open the embedded database anyway, so
- * in-process invalidation is complete there.
+ * in-process invalidation is complete there (and counts as notifications flowing).
  */
 @Injectable()
 export class RegistryChangeFeed implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -48,6 +48,10 @@ export class RegistryChangeFeed implements OnApplicationBootstrap, OnApplication
       this.broadcast(change);
     });
     if (!this.config.usesEmbeddedDatabase) await this.listen();
+    // The embedded database serves this process alone, whose own changes arrive above: the feed
+    // is complete, so entries need only the long safety-net refresh (a short one would re-read
+    // every model in use every few seconds, on the HTTP thread that runs the embedded database).
+    else this.resolver.setNotificationsFlowing(true);
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -25,6 +25,8 @@ import { RolloutModule } from '../rollout/rollout.module';
 import { RolloutTrafficRouter } from '../rollout/rollout-traffic-router';
 import { VersionPrewarmer } from '../rollout/version-prewarmer';
 import { ServingPrewarmer } from './serving-prewarmer';
+import { JsonCodec } from './runtime/json-codec';
+import { LargeJsonBodyParser } from './large-json-body';
 
 /**
  * Online inference: /v1/predict, load/unload/cache, the Open Inference Protocol and MLflow scoring.
@@ -63,6 +65,8 @@ import { ServingPrewarmer } from './serving-prewarmer';
       inject: [InferenceRuntime, AppConfig],
     },
     InferenceExecutor,
+    { provide: JsonCodec, useFactory: () => new JsonCodec() },
+    LargeJsonBodyParser,
     RegistryChangeFeed,
     ServingService,
     OipService,
@@ -71,9 +75,12 @@ import { ServingPrewarmer } from './serving-prewarmer';
   exports: [ModelResolver, InferenceExecutor, SessionCache, TrafficRouter, VersionPrewarmer],
 })
 export class ServingModule implements OnApplicationShutdown {
-  constructor(@Inject(InferenceRuntime) private readonly runtime: InferenceRuntime) {}
+  constructor(
+    @Inject(InferenceRuntime) private readonly runtime: InferenceRuntime,
+    @Inject(JsonCodec) private readonly codec: JsonCodec,
+  ) {}
 
   async onApplicationShutdown(): Promise<void> {
-    await this.runtime.close();
+    await Promise.all([this.runtime.close(), this.codec.close()]);
   }
 }

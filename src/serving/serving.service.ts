@@ -13,6 +13,8 @@ import { invalidRequest } from './serving.error';
 import { decodeInputs, HostTensor, toNested } from './tensor-codec';
 import type { ServableVersion } from './servable';
 import { MirrorPlan, TrafficMirror } from '../rollout/traffic-mirror.service';
+import { LargeJsonBody } from './large-json-body';
+import { JsonCodec } from './runtime/json-codec';
 
 export interface PredictResult {
   model: string;
@@ -20,6 +22,15 @@ export interface PredictResult {
   outputs: Record<string, unknown>;
   predictionId: string;
 }
+
+/** A PredictResult already encoded as JSON (big answers, encoded off the HTTP thread). */
+export interface EncodedPredictResult {
+  version: number;
+  payload: Buffer;
+}
+
+/** Answers with more values than this are encoded in the JSON codec thread. */
+const ENCODE_OFF_THREAD_VALUES = 16 * 1024;
 
 @Injectable()
 export class ServingService {
@@ -32,6 +43,7 @@ export class ServingService {
     private readonly runtime: InferenceRuntime,
     private readonly config: AppConfig,
     private readonly mirror: TrafficMirror,
+    private readonly codec: JsonCodec,
   ) {}
 
   /** POST /v1/predict: resolve (from memory once warm), check inputs, run, shape the outputs. */
@@ -39,14 +51,48 @@ export class ServingService {
     const request = parsePredictRequest(body, routingKey);
     const version = await this.resolver.resolve(ctx, request.selector);
     const feeds = decodeInputs(version.signature.inputs, request.inputs);
+    const outputs = await this.run(ctx, version, feeds);
+    const byName: Record<string, unknown> = {};
+    for (const t of outputs) byName[t.name] = toNested(t);
+    return { model: version.model, version: version.version, outputs: byName, predictionId: randomUUID() };
+  }
+
+  /**
+   * POST /v1/predict with a big body (see LargeJsonBody): the same steps, but the JSON is parsed
+   * and the inputs decoded in the JSON codec thread, and a big answer is encoded there too, so
+   * the HTTP thread stays free for the small requests beside it. Same answers, same errors.
+   */
+  async predictLarge(ctx: AuthContext, body: LargeJsonBody, routingKey?: string): Promise<PredictResult | EncodedPredictResult> {
+    const parsed = await this.codec.parsePredict(body.bytes, routingKey);
+    if ('parseHere' in parsed) return this.predict(ctx, body.parseHere(parsed.parseHere), routingKey);
+    body.model = parsed.selector.model;
+    let version: ServableVersion;
+    try {
+      version = await this.resolver.resolve(ctx, parsed.selector);
+    } catch (error) {
+      this.codec.release(parsed.token);
+      throw error;
+    }
+    body.model = version.model;
+    const feeds = await this.codec.decode(parsed.token, version.signature.inputs);
+    const outputs = await this.run(ctx, version, feeds);
+    const answer = { model: version.model, version: version.version, predictionId: randomUUID() };
+    if (outputs.reduce((n, t) => n + t.data.length, 0) > ENCODE_OFF_THREAD_VALUES) {
+      return { version: version.version, payload: await this.codec.encodeAnswer(answer, outputs) };
+    }
+    const byName: Record<string, unknown> = {};
+    for (const t of outputs) byName[t.name] = toNested(t);
+    return { model: answer.model, version: answer.version, outputs: byName, predictionId: answer.predictionId };
+  }
+
+  /** Runs the version, and its mirror when the traffic rule asks for one. */
+  private async run(ctx: AuthContext, version: ServableVersion, feeds: HostTensor[]): Promise<HostTensor[]> {
     const mirror = this.mirror.plan(version.modelId, version.version);
     // The primary call transfers the feeds' buffers to a worker: a mirrored request keeps a copy.
     const shadowFeeds = mirror ? feeds.map((f) => ({ ...f, data: f.data.slice() })) : null;
     const outputs = await this.executor.run(version, feeds);
     if (mirror) this.startShadow(ctx, version, mirror, outputs, shadowFeeds!);
-    const byName: Record<string, unknown> = {};
-    for (const t of outputs) byName[t.name] = toNested(t);
-    return { model: version.model, version: version.version, outputs: byName, predictionId: randomUUID() };
+    return outputs;
   }
 
   private startShadow(ctx: AuthContext, primary: ServableVersion, plan: MirrorPlan, outputs: HostTensor[], feeds: HostTensor[]): void {

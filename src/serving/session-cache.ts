@@ -149,6 +149,7 @@ export class SessionCache {
   private readonly logger = new Logger('SessionCache');
   private readonly lru: LRUCache<string, SessionEntry>;
   private readonly pinned = new Map<string, SessionEntry>();
+  private readonly resident = new Map<string, { models: number; bytes: number }>();
   private pinnedBytes = 0;
   /** Evicted or unloaded while in use. */
   private readonly retiring = new Set<SessionEntry>();
@@ -174,6 +175,7 @@ export class SessionCache {
       maxSize: options.maxBytes,
       sizeCalculation: (entry) => entry.sizeBytes,
       dispose: (entry, _key, reason) => {
+        this.countResident(entry, -1);
         if (reason === 'evict') this.evicted(entry);
       },
     });
@@ -336,6 +338,7 @@ export class SessionCache {
     else {
       this.keepTenantWithinShare(entry);
       this.lru.set(entry.key, entry);
+      if (this.lru.peek(entry.key) === entry) this.countResident(entry, 1);
       this.trim();
     }
     return entry;
@@ -373,6 +376,10 @@ export class SessionCache {
   private keepTenantWithinShare(incoming: SessionEntry): void {
     const share = this.options.shareOf?.(incoming.tenantId) ?? 1;
     if (share >= 1) return;
+    // The common cases without walking the cache: nobody else holds sessions, or the tenant stays within its share.
+    const held = this.resident.get(incoming.tenantId) ?? { models: 0, bytes: 0 };
+    if (held.models === this.lru.size + this.pinned.size) return;
+    if (held.bytes + incoming.sizeBytes <= share * this.options.maxBytes && held.models + 1 <= Math.max(1, Math.floor(share * this.options.maxModels))) return;
     const own = [...this.lru.rvalues()].filter((e): e is SessionEntry => e?.tenantId === incoming.tenantId); // least recent first
     const ownPinned = [...this.pinned.values()].filter((e) => e.tenantId === incoming.tenantId);
     if (own.length + ownPinned.length === this.lru.size + this.pinned.size) return; // nobody else to protect
@@ -413,6 +420,7 @@ export class SessionCache {
     } else this.lru.delete(entry.key);
     entry.pinned = true;
     this.pinned.set(entry.key, entry);
+    this.countResident(entry, 1);
     this.pinnedBytes += entry.sizeBytes;
     this.trim();
   }
@@ -421,13 +429,24 @@ export class SessionCache {
     if (!entry.pinned) return;
     this.removePinned(entry);
     this.lru.set(entry.key, entry);
+    if (this.lru.peek(entry.key) === entry) this.countResident(entry, 1);
     this.trim();
   }
 
   private removePinned(entry: SessionEntry): void {
     this.pinned.delete(entry.key);
+    this.countResident(entry, -1);
     this.pinnedBytes -= entry.sizeBytes;
     entry.pinned = false;
+  }
+
+  /** Sessions and bytes each tenant holds (LRU and pinned), kept as they come and go so that share checks need no walk. */
+  private countResident(entry: SessionEntry, sign: 1 | -1): void {
+    const held = this.resident.get(entry.tenantId) ?? { models: 0, bytes: 0 };
+    held.models += sign;
+    held.bytes += sign * entry.sizeBytes;
+    if (held.models <= 0) this.resident.delete(entry.tenantId);
+    else this.resident.set(entry.tenantId, held);
   }
 
   private evicted(entry: SessionEntry): void {

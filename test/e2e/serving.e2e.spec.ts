@@ -1,6 +1,6 @@
 import { buildLinearModel, buildTypedModel, defaultFixtures, RETAIL_FEATURES, RETAIL_SAMPLE_ROWS, TabularFixtureModel } from '../fixtures/onnx-builder';
 import { buildZip } from '../support/mlflow-zip';
-import { artifactForm, startTestApp, TestApp, TestResponse } from '../support/test-app';
+import { artifactForm, ROOT_TOKEN, startTestApp, TestApp, TestResponse } from '../support/test-app';
 
 jest.setTimeout(120_000);
 
@@ -464,6 +464,53 @@ describe('online inference over HTTP', () => {
     expect(out).toHaveLength(rows);
     const want = fixtures.mlp.expected(RETAIL_SAMPLE_ROWS);
     for (const r of [0, 1, 4, 99_999, 131_071, 131_072, rows - 1]) expectClose([out[r]], [want[r % 5]]);
+  });
+
+  describe('big bodies (parsed and answered off the HTTP thread)', () => {
+    // 10,000 rows of 6 features: well above the 128 KiB from which a body goes to the JSON codec thread.
+    const rows = Array.from({ length: 10_000 }, (_, r) => RETAIL_SAMPLE_ROWS[r % 5]);
+    const postRaw = async (text: string) => {
+      const res = await fetch(`${t.baseUrl}/v1/predict`, { method: 'POST', headers: { authorization: `Bearer ${ROOT_TOKEN}`, 'content-type': 'application/json' }, body: text });
+      return { status: res.status, body: (await res.json()) as { error: { code: string } } };
+    };
+
+    it('answers exactly as for a small body, by name or by segment', async () => {
+      const big = await predict({ model: 'demand-linear', inputs: { float_input: rows } });
+      expect(big.status).toBe(200);
+      expect(big.headers.get('content-type')).toBe('application/json; charset=utf-8');
+      expect(big.headers.get('x-model-version')).toBe(String(big.body.version));
+      expect(Object.keys(big.body)).toEqual(['model', 'version', 'outputs', 'predictionId']);
+      const small = await predict({ model: 'demand-linear', inputs: { float_input: RETAIL_SAMPLE_ROWS } });
+      expect(big.body.outputs.variable.slice(0, 5)).toEqual(small.body.outputs.variable);
+      expect(big.body.outputs.variable).toHaveLength(rows.length);
+      const bySegment = await predict({ segment: { region: 'big-north' }, inputs: { float_input: { shape: [rows.length, 6], data: rows.flat() } } });
+      expect(bySegment.status).toBe(200);
+      expect(bySegment.body.model).toBe('big-region');
+    });
+
+    it('answers the same errors as for a small body', async () => {
+      const bad = rows.map((r, i) => (i === 7_000 ? [1, 2, 'x', 4, 5, 6] : r));
+      const res = await predict({ model: 'demand-linear', inputs: { float_input: bad } });
+      expect(res.status).toBe(400);
+      expect(res.body.error).toMatchObject({ code: 'INVALID_INPUT', details: { input: 'float_input', at: '[7000][2]' } });
+      const unknownField = await predict({ model: 'demand-linear', inputs: { float_input: rows }, extra: 1 });
+      expect(unknownField.body.error).toMatchObject({ code: 'INVALID_REQUEST', details: { field: 'extra' } });
+      expect((await predict({ model: 'no-such-model', inputs: { float_input: rows } })).body.error.code).toBe('MODEL_NOT_FOUND');
+      const text = JSON.stringify({ model: 'demand-linear', inputs: { float_input: rows } });
+      const invalid = await postRaw(text.slice(0, -3));
+      expect(invalid.status).toBe(400);
+      expect(invalid.body.error.code).toBe('INVALID_REQUEST');
+    });
+
+    it('still refuses prototype-poisoning keys, as the HTTP layer does', async () => {
+      const text = JSON.stringify({ model: 'demand-linear', inputs: { float_input: rows } }).replace('{"model"', '{"__proto__":{"x":1},"model"');
+      const res = await postRaw(text);
+      expect(res.status).toBe(400);
+    });
+
+    beforeAll(async () => {
+      await upload('big-region', linear(50).bytes, { segment: { region: 'big-north' } });
+    });
   });
 
   describe('tenants', () => {

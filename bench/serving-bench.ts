@@ -1,0 +1,856 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { buildLinearModel, mulberry32, TabularFixtureModel } from '../test/fixtures/onnx-builder';
+import { RunningProcess, spawnNode } from '../test/support/processes';
+import { findRepoRoot, writeSubsection } from './support/benchmarks-doc';
+import { LoadResult, LoadSpec, runLoad } from './support/load-client';
+import { BENCH_ROOT_TOKEN, cpuOf, inParallel, Platform, startPlatform } from './support/platform';
+import { quantile } from './support/timing';
+
+/**
+ * `npm run bench`: the online serving benchmarks of issue 3 (hot, many, stampede, big beside
+ * small), the mirror benchmark of issue 6, and the micro-batching sweep behind the defaults of
+ * MMS_BATCH_WINDOW_MS and MMS_BATCH_MAX_ROWS. Every figure that matters is a ratio against a
+ * baseline measured in the same run. Prints the figures and rewrites its subsections of the
+ * "Online serving" section of docs/benchmarks.md (only those that ran).
+ *
+ *   node dist/bench/serving-bench.js [--only hot,many,stampede,big,mirror,sweep] [--seconds 8]
+ *        [--rounds 3] [--no-doc]
+ */
+
+const SECTION = '## Online serving (`npm run bench`)';
+const INTRO = `
+What it checks (the goals of issues 3 and 6): whether the platform serves small models at least
+as fast as the server a user would write by hand (auth, validation, routing, metrics and lazy
+loading included), keeps its memory within the session cache's bound at 5,000 models, loads a
+cold model once however many requests wait for it, keeps small requests fast beside a big one,
+and mirrors traffic cheaply; each subsection says whether its goal is met. The service is the
+compiled one (\`node dist/src/main.js\`, embedded PGlite, defaults unless a subsection says
+otherwise), driven over loopback by a load generator in its own process
+(\`bench/support/load-client.ts\`: keep-alive sockets, closed loop or paced, prebuilt requests,
+every latency kept). Scorer-key auth and metrics (\`/metrics\`, the observability module) are on; the
+prediction log keeps its default rate (1: every prediction is logged). Models are small linear
+regressions over 6 features built by \`test/fixtures/onnx-builder.ts\`. The machine is shared
+and has 2 cores, which the load generator shares with the servers: compare ratios, not absolute
+figures. Subsections run alone with \`npm run build && node dist/bench/serving-bench.js --only
+hot,many,stampede,big,mirror,sweep\` (\`--seconds N\`: a hot round, default 8; \`--rounds N\`:
+hot rounds, and half the mirror's pairs, default 3; \`--platform-env NAME=value,…\` to try a setting).
+`;
+
+const FEATURES = 6;
+const ALL = ['hot', 'many', 'stampede', 'big', 'mirror', 'sweep'] as const;
+type Part = (typeof ALL)[number];
+
+interface Options {
+  only: Set<Part>;
+  seconds: number;
+  rounds: number;
+  writeDoc: boolean;
+}
+
+interface Section {
+  key: string;
+  markdown: string;
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  const began = performance.now();
+  const machine = machineLine();
+  process.stdout.write(`serving bench: ${[...options.only].join(', ')} · ${machine}\n`);
+  const sections: Section[] = [];
+  const run = async (part: Part, fn: () => Promise<Section>) => {
+    if (!options.only.has(part)) return;
+    const t0 = performance.now();
+    process.stdout.write(`\n== ${part}\n`);
+    const section = await fn();
+    process.stdout.write(`(${part}: ${((performance.now() - t0) / 1000).toFixed(0)} s)\n`);
+    sections.push(section);
+    if (options.writeDoc) writeDoc(section, machine);
+  };
+  await run('hot', () => hotBench(options));
+  await run('many', () => manyBench());
+  await run('stampede', () => stampedeBench());
+  await run('big', () => bigBench());
+  await run('mirror', () => mirrorBench(options));
+  await run('sweep', () => sweepBench(options));
+  process.stdout.write(`\nwhole run: ${((performance.now() - began) / 1000).toFixed(0)} s\n`);
+  if (options.writeDoc) process.stdout.write(`docs/benchmarks.md: rewrote ${sections.map((s) => s.key).join(', ')}\n`);
+}
+
+function writeDoc(section: Section, machine: string): void {
+  const file = path.join(findRepoRoot(__dirname, process.cwd()), 'docs', 'benchmarks.md');
+  const date = new Date().toISOString().slice(0, 10);
+  const lines = section.markdown.trim().split('\n');
+  // The run's facts go under each subsection's heading.
+  const withFacts = [lines[0], '', `${date} · ${machine}.`, ...lines.slice(1)].join('\n');
+  writeSubsection(file, SECTION, INTRO, section.key, withFacts);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Hot: 30 preloaded models, platform versus the hand-written peer, alternating
+// ---------------------------------------------------------------------------------------------
+
+const HOT_MODELS = 30;
+const HOT_CONNECTIONS = 32;
+
+type HotServer = 'platform' | 'peer' | 'noLog';
+const HOT_LABELS: Record<HotServer, string> = { platform: 'platform', peer: 'hand-written peer', noLog: 'platform, prediction log off' };
+
+async function hotBench(options: Options): Promise<Section> {
+  const models = Array.from({ length: HOT_MODELS }, (_, i) => ({ name: `hot-${pad(i, 2)}`, model: linearModel(i) }));
+  const bodies = rowBodies(models.map((m) => m.name), 8, 11);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'serving-bench-peer-'));
+  for (const m of models) fs.writeFileSync(path.join(dir, `${m.name}.onnx`), m.model.bytes);
+  const platform = await startService();
+  // The same service with MMS_PREDICTION_LOG_RATE=0: how much of the gap the prediction log is.
+  const noLog = await startService({ MMS_PREDICTION_LOG_RATE: '0' });
+  let peer: RunningProcess | null = null;
+  try {
+    await preparePlatform(platform, models);
+    await preparePlatform(noLog, models);
+    const started = await spawnNode('bench/peer-server.js', [dir], {}, /peer listening on (http:\/\/\S+) /);
+    peer = started.proc;
+    const servers: Record<HotServer, { url: string; pid: number; key: string }> = {
+      platform: { url: platform.url, pid: platform.pid, key: platform.scorerKey },
+      noLog: { url: noLog.url, pid: noLog.pid, key: noLog.scorerKey },
+      peer: { url: started.match[1], pid: peer.child.pid!, key: platform.scorerKey },
+    };
+    await checkSameAnswers(platform, servers.peer.url, bodies[0]);
+    const spec = (who: HotServer): LoadSpec => ({
+      url: servers[who].url,
+      path: '/v1/predict',
+      headers: { authorization: `Bearer ${servers[who].key}` },
+      bodies,
+      pick: { kind: 'uniform' },
+      connections: HOT_CONNECTIONS,
+      durationMs: options.seconds * 1000,
+      warmupMs: 1500,
+    });
+    const order: HotServer[] = ['platform', 'peer', 'noLog'];
+    // Warm each (JIT, sockets) before anything counts.
+    for (const who of order) await expectOk(runLoad({ ...spec(who), durationMs: 2000 }), `${who} warm-up`);
+    type Measured = LoadResult & { mainCpuUs: number; processCpuUs: number };
+    const rounds: Array<Record<HotServer, Measured>> = [];
+    for (let r = 0; r < options.rounds; r++) {
+      // Each server runs first, second and last in turn, so none always follows the same one.
+      const turn = [...order.slice(r % order.length), ...order.slice(0, r % order.length)];
+      const round = {} as Record<HotServer, Measured>;
+      for (const who of turn) {
+        const before = cpuOf(servers[who].pid);
+        const result = await expectOk(runLoad(spec(who)), who);
+        const after = cpuOf(servers[who].pid);
+        // The CPU of the whole run (warm-up stretch included) over the requests it answered.
+        const answered = result.requests * (1 + 1500 / (options.seconds * 1000));
+        round[who] = { ...result, mainCpuUs: (1e6 * (after.main - before.main)) / answered, processCpuUs: (1e6 * (after.total - before.total)) / answered };
+        const x = round[who];
+        process.stdout.write(
+          `  round ${r + 1} ${who.padEnd(8)} ${fmtInt(x.rps)} req/s  p50 ${fmtMs(x.p50Ms)}  p99 ${fmtMs(x.p99Ms)} ms  CPU/request: main thread ${x.mainCpuUs.toFixed(0)} µs, process ${x.processCpuUs.toFixed(0)} µs\n`,
+        );
+      }
+      rounds.push(round);
+    }
+    const cache = (await platform.request('GET', '/v1/cache')).body as { models: Array<{ stats: { requests: number; calls: number } }> };
+    const requests = cache.models.reduce((sum, m) => sum + m.stats.requests, 0);
+    const calls = cache.models.reduce((sum, m) => sum + m.stats.calls, 0);
+    const seconds = rounds.reduce((sum, r) => sum + r.platform.seconds, 0);
+    const agg = (who: HotServer) => ({
+      rps: rounds.reduce((sum, r) => sum + r[who].requests, 0) / seconds,
+      p50: median(rounds.map((r) => r[who].p50Ms)),
+      p99: median(rounds.map((r) => r[who].p99Ms)),
+      main: median(rounds.map((r) => r[who].mainCpuUs)),
+      total: median(rounds.map((r) => r[who].processCpuUs)),
+    });
+    const a = { platform: agg('platform'), peer: agg('peer'), noLog: agg('noLog') };
+    const ratios = rounds.map((r) => r.platform.rps / r.peer.rps);
+    const ratio = a.platform.rps / a.peer.rps;
+    const verdict = ratio >= 1 ? '✓ goal met (≥ 1.0×)' : '✗ below the goal of 1.0×';
+    process.stdout.write(`  platform/peer requests/s: ${fmtRatio(ratio)} (rounds ${ratios.map(fmtRatio).join(', ')}) ${verdict}; prediction log off: ${fmtRatio(a.noLog.rps / a.peer.rps)}\n`);
+    process.stdout.write(`  p99 platform ${fmtMs(a.platform.p99)} ms, peer ${fmtMs(a.peer.p99)} ms (${fmtRatio(a.platform.p99 / a.peer.p99)})\n`);
+    process.stdout.write(`  micro-batching: ${fmtInt(requests)} requests in ${fmtInt(calls)} runtime calls (${(requests / Math.max(1, calls)).toFixed(2)} per call)\n`);
+    const row = (who: HotServer) => [HOT_LABELS[who], fmtInt(a[who].rps), fmtMs(a[who].p50), fmtMs(a[who].p99), a[who].main.toFixed(0), a[who].total.toFixed(0)];
+    const vs = (who: HotServer) => [
+      `**${who === 'platform' ? 'platform' : 'log off'} ÷ peer**`,
+      `**${fmtRatio(a[who].rps / a.peer.rps)}**`,
+      fmtRatio(a[who].p50 / a.peer.p50),
+      fmtRatio(a[who].p99 / a.peer.p99),
+      fmtRatio(a[who].main / a.peer.main),
+      fmtRatio(a[who].total / a.peer.total),
+    ];
+    const markdown = [
+      `### 1. Hot: 30 preloaded models, platform versus a hand-written server`,
+      '',
+      `${HOT_MODELS} models preloaded (\`POST /v1/models/{name}/load\`), single-row \`POST /v1/predict\` requests spread at random over them, ${HOT_CONNECTIONS} connections, ` +
+        `${options.rounds} rounds of ${options.seconds} s per server after a warm-up of each, the servers taking turns in a rotating order. ` +
+        `The peer (\`bench/peer-server.ts\`) is what a user would write: \`node:http\` + onnxruntime-node, one process, the same ${HOT_MODELS} sessions preloaded, ` +
+        `parse the JSON, look the session up, run it on the event loop, answer JSON; both answer the same numbers (checked first). ` +
+        `A second instance of the platform runs with \`MMS_PREDICTION_LOG_RATE=0\` to show what the prediction log costs. ` +
+        `Requests/s are totals over the rounds; latencies and CPU are medians of the rounds. ` +
+        `CPU per request (\`/proc/<pid>/task/*/stat\`, all of a run over the requests answered) is the figure the machine's noise moves least: ` +
+        `*main thread* is the one that runs HTTP, *process* adds the inference workers and V8's helper threads.`,
+      '',
+      markdownTable(['server', 'requests/s', 'p50 ms', 'p99 ms', 'CPU µs/request, main thread', 'CPU µs/request, process'], [row('platform'), row('peer'), row('noLog'), vs('platform'), vs('noLog')]),
+      '',
+      `Platform ÷ peer requests/s by round: ${ratios.map(fmtRatio).join(', ')}. ${verdict}. ` +
+        `Micro-batching merged ${fmtInt(requests)} platform requests into ${fmtInt(calls)} runtime calls (${(requests / Math.max(1, calls)).toFixed(2)} per call).`,
+    ].join('\n');
+    return { key: '### 1.', markdown };
+  } finally {
+    await peer?.stop();
+    await platform.stop();
+    await noLog.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function checkSameAnswers(platform: Platform, peerUrl: string, body: string): Promise<void> {
+  const ask = async (url: string) => {
+    const res = await fetch(`${url}/v1/predict`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${platform.scorerKey}` }, body });
+    if (res.status !== 200) throw new Error(`${url}: ${res.status} ${await res.text()}`);
+    return ((await res.json()) as { outputs: unknown }).outputs;
+  };
+  const [a, b] = [await ask(platform.url), await ask(peerUrl)];
+  if (JSON.stringify(a) !== JSON.stringify(b)) throw new Error(`platform and peer disagree: ${JSON.stringify(a)} versus ${JSON.stringify(b)}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Many: 5,000 models, a cache of 500, a Zipf(1.0) stream
+// ---------------------------------------------------------------------------------------------
+
+const MANY_MODELS = 5000;
+const MANY_CACHE = 500;
+const MANY_SECONDS = 20;
+const MANY_CONNECTIONS = 32;
+
+async function manyBench(): Promise<Section> {
+  const platform = await startService({ MMS_CACHE_MAX_MODELS: String(MANY_CACHE) });
+  try {
+    const bootRss = platform.rssKiB();
+    const model = linearModel(1);
+    const names = Array.from({ length: MANY_MODELS }, (_, i) => `many-${pad(i, 4)}`);
+    const t0 = performance.now();
+    await inParallel(names, 16, (name) => platform.upload(name, model.bytes));
+    const registerS = (performance.now() - t0) / 1000;
+    process.stdout.write(`  registered ${fmtInt(MANY_MODELS)} models (same bytes, own names) in ${registerS.toFixed(1)} s (${fmtInt(MANY_MODELS / registerS)}/s, 16 parallel uploads)\n`);
+    await platform.createScorerKey();
+    await sleep(QUIET_MS);
+    const idleRss = platform.rssKiB();
+    const idleMem = await processMemory(platform);
+    // Most popular first: Zipf rank i is model i.
+    const bodies = names.map((name, i) => predictBody(name, rowOf(i)));
+    const spec: LoadSpec = {
+      url: platform.url,
+      path: '/v1/predict',
+      headers: { authorization: `Bearer ${platform.scorerKey}` },
+      bodies,
+      pick: { kind: 'zipf', s: 1 },
+      connections: MANY_CONNECTIONS,
+      durationMs: 5000,
+      seed: 7,
+    };
+    // A second idle figure: the process once its request path has run (JIT, sockets, the
+    // workers' own heaps), with nothing loaded again. 10 models for 3 s, then unloaded.
+    const warmNames = names.slice(MANY_MODELS - 10);
+    await expectOk(runLoad({ ...spec, bodies: warmNames.map((n, i) => predictBody(n, rowOf(i))), pick: { kind: 'uniform' }, durationMs: 3000 }), 'many request-path warm-up');
+    for (const name of warmNames) await platform.request('POST', `/v1/models/${name}/unload`, {});
+    await sleep(QUIET_MS);
+    const warmIdleRss = platform.rssKiB();
+    const warmIdleMem = await processMemory(platform);
+    // Fill the cache first; the measured stretch starts warm.
+    await expectOk(runLoad(spec), 'many warm-up');
+    const before = await cacheTotals(platform);
+    const result = await expectOk(runLoad({ ...spec, durationMs: MANY_SECONDS * 1000, seed: 8 }), 'many');
+    const after = await cacheTotals(platform);
+    // A quiet moment first, so that V8 gives back what the load's garbage took (its memory reducer).
+    await sleep(QUIET_MS);
+    const endRss = platform.rssKiB();
+    const endMem = await processMemory(platform);
+    const cache = (await platform.request('GET', '/v1/cache')).body as { usage: { models: number; bytes: number }; limits: { maxBytes: number; maxModels: number } };
+    const d = (k: keyof CacheTotals) => after[k] - before[k];
+    const lookups = d('hits') + d('misses');
+    const hitRate = d('hits') / lookups;
+    const loadsPerS = d('loads') / result.seconds;
+    const sessionBytes = cache.usage.bytes / Math.max(1, cache.usage.models);
+    const boundKiB = (MANY_CACHE * sessionBytes) / 1024;
+    const growth = endRss - idleRss;
+    const warmGrowth = endRss - warmIdleRss;
+    const within = growth <= boundKiB;
+    const warmWithin = warmGrowth <= boundKiB;
+    const split = (from: { heapKiB: number; externalKiB: number }, rss: number) => {
+      const heap = endMem.heapKiB - from.heapKiB;
+      const external = endMem.externalKiB - from.externalKiB;
+      return `V8 heap ${fmtSignedMiB(heap)}, external ${fmtSignedMiB(external)}, rest ${fmtSignedMiB(endRss - rss - heap - external)}`;
+    };
+    const ideal = harmonic(MANY_CACHE) / harmonic(MANY_MODELS);
+    process.stdout.write(
+      `  ${fmtInt(result.rps)} req/s, p50 ${fmtMs(result.p50Ms)} ms, p99 ${fmtMs(result.p99Ms)} ms; hit rate ${fmtPct(hitRate)} (ideal top-500 ${fmtPct(ideal)}); ` +
+        `${loadsPerS.toFixed(0)} loads/s, ${d('evictions')} evictions; cache holds ${cache.usage.models} models\n`,
+    );
+    process.stdout.write(
+      `  RSS: ${fmtMiB(bootRss)} after boot, ${fmtMiB(idleRss)} idle after registering, ${fmtMiB(warmIdleRss)} idle after a warm-up, ${fmtMiB(endRss)} at the end; ` +
+        `bound ${fmtMiB(boundKiB)} (${MANY_CACHE} × ${fmtMiB(sessionBytes / 1024)} estimated per session)\n` +
+        `  growth from idle ${fmtSignedMiB(growth)} ${within ? '✓' : '✗'} (${split(idleMem, idleRss)}); from warm idle ${fmtSignedMiB(warmGrowth)} ${warmWithin ? '✓' : '✗'} (${split(warmIdleMem, warmIdleRss)})\n`,
+    );
+    const markdown = [
+      `### 2. Many: 5,000 models, a cache of 500, a Zipf(1.0) stream`,
+      '',
+      `${fmtInt(MANY_MODELS)} models registered (the same small ONNX bytes, stored once, each under its own name) with 16 parallel uploads: ` +
+        `${registerS.toFixed(1)} s (${fmtInt(MANY_MODELS / registerS)} models/s). \`MMS_CACHE_MAX_MODELS=${MANY_CACHE}\`. ` +
+        `Single-row requests over ${MANY_CONNECTIONS} connections pick model rank *i* with probability ∝ 1/*i*; 5 s to fill the cache, then ${MANY_SECONDS} s measured. ` +
+        `RSS is VmRSS of the server process (\`/proc/<pid>/status\`), each time after ${QUIET_MS / 1000} s without requests; *idle* is before anything was loaded, ` +
+        `*warm idle* after 3 s of requests to 10 models that were then unloaded (the request path has run: JIT, sockets, the inference workers' own V8 heaps). ` +
+        `The bound is the cache's: ${MANY_CACHE} sessions × the estimated size of one.`,
+      '',
+      markdownTable(
+        ['figure', 'value'],
+        [
+          ['requests/s', fmtInt(result.rps)],
+          ['p50 / p99 ms', `${fmtMs(result.p50Ms)} / ${fmtMs(result.p99Ms)}`],
+          ['cache hit rate', `${fmtPct(hitRate)} (${fmtInt(d('hits'))} hits, ${fmtInt(d('misses'))} misses)`],
+          ['hit rate of an ideal cache holding the 500 most popular', fmtPct(ideal)],
+          ['loads/s', `${loadsPerS.toFixed(0)} (${fmtInt(d('loads'))} loads, ${fmtInt(d('evictions'))} evictions)`],
+          ['models loaded at the end', `${cache.usage.models} of ${MANY_CACHE} allowed`],
+          ['RSS after boot / idle / warm idle / end', `${fmtMiB(bootRss)} / ${fmtMiB(idleRss)} / ${fmtMiB(warmIdleRss)} / ${fmtMiB(endRss)}`],
+          ['cache bound', `${fmtMiB(boundKiB)} (${MANY_CACHE} × ${fmtMiB(sessionBytes / 1024)})`],
+          [`**growth from idle ÷ bound**`, `**${fmtSigned(growth / boundKiB)}** (${fmtSignedMiB(growth)}: ${split(idleMem, idleRss)}) ${within ? '✓' : '✗'}`],
+          [`**growth from warm idle ÷ bound**`, `**${fmtSigned(warmGrowth / boundKiB)}** (${fmtSignedMiB(warmGrowth)}: ${split(warmIdleMem, warmIdleRss)}) ${warmWithin ? '✓' : '✗'}`],
+        ],
+      ),
+      '',
+      `V8 heap is the HTTP thread's (\`/metrics\`), external memory holds the embedded database's WebAssembly heap, the rest is native: sessions, glibc's arenas, ` +
+        `and the inference workers' own V8 heaps.`,
+    ].join('\n');
+    return { key: '### 2.', markdown };
+  } finally {
+    await platform.stop();
+  }
+}
+
+/** How long the service is left without requests before its RSS is read. */
+const QUIET_MS = 8000;
+
+interface CacheTotals {
+  hits: number;
+  misses: number;
+  loads: number;
+  evictions: number;
+}
+
+async function cacheTotals(platform: Platform): Promise<CacheTotals> {
+  const res = await platform.request('GET', '/v1/cache');
+  if (res.status !== 200) throw new Error(`GET /v1/cache: ${res.status}`);
+  const b = res.body as CacheTotals;
+  return { hits: b.hits, misses: b.misses, loads: b.loads, evictions: b.evictions };
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Stampede: 200 concurrent requests to one cold model
+// ---------------------------------------------------------------------------------------------
+
+const STAMPEDE = 200;
+
+async function stampedeBench(): Promise<Section> {
+  const platform = await startService();
+  try {
+    await platform.createScorerKey();
+    const rows: string[][] = [];
+    for (const [i, name] of ['cold-a', 'cold-b', 'cold-c'].entries()) {
+      await platform.upload(name, linearModel(100 + i).bytes);
+      const before = await cacheTotals(platform);
+      const t0 = performance.now();
+      // 200 requests in flight at once, each on its own connection.
+      const statuses = await Promise.all(
+        Array.from({ length: STAMPEDE }, (_, k) =>
+          fetch(`${platform.url}/v1/predict`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${platform.scorerKey}` },
+            body: predictBody(name, rowOf(k)),
+          }).then(async (r) => (await r.arrayBuffer(), r.status)),
+        ),
+      );
+      const ms = performance.now() - t0;
+      const after = await cacheTotals(platform);
+      const ok = statuses.filter((s) => s === 200).length;
+      const loads = after.loads - before.loads;
+      process.stdout.write(`  ${name}: ${ok}/${STAMPEDE} answered 200 in ${fmtMs(ms)} ms; loads ${loads}, misses ${after.misses - before.misses} ${loads === 1 ? '✓' : '✗'}\n`);
+      rows.push([name, `${ok} / ${STAMPEDE}`, String(after.misses - before.misses), `**${loads}** ${loads === 1 ? '✓' : '✗'}`, fmtMs(ms)]);
+    }
+    const markdown = [
+      `### 3. Stampede: ${STAMPEDE} concurrent requests to one cold model`,
+      '',
+      `A model is registered and not loaded; ${STAMPEDE} single-row predictions for it are sent at once, each on its own connection. ` +
+        `\`loads\` is the change of \`GET /v1/cache\`'s \`loads\` across the burst (exactly one is the goal). Three models, one after the other.`,
+      '',
+      markdownTable(['model', 'answered 200', 'misses', 'loads', 'all answered in ms'], rows),
+    ].join('\n');
+    return { key: '### 3.', markdown };
+  } finally {
+    await platform.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. Big beside small: 100,000-row requests while single-row traffic continues
+// ---------------------------------------------------------------------------------------------
+
+const BIG_ROWS = 100_000;
+const BIG_SECONDS = 24;
+const SMALL_RATE = 400;
+
+async function bigBench(): Promise<Section> {
+  const platform = await startService();
+  try {
+    const small = Array.from({ length: 4 }, (_, i) => ({ name: `small-${i}`, model: linearModel(200 + i) }));
+    await preparePlatform(platform, [...small, { name: 'big', model: linearModel(300) }]);
+    const bigBody = predictBody('big', null, BIG_ROWS);
+    process.stdout.write(`  big request: ${fmtInt(BIG_ROWS)} rows, ${(bigBody.length / 1e6).toFixed(1)} MB of JSON\n`);
+    let answerLength = 0;
+    const bigOnce = async () => {
+      const t0 = performance.timeOrigin + performance.now();
+      const res = await fetch(`${platform.url}/v1/predict`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${platform.scorerKey}` }, body: bigBody });
+      const text = await res.text();
+      const t1 = performance.timeOrigin + performance.now();
+      if (res.status !== 200) throw new Error(`big request: ${res.status} ${text.slice(0, 300)}`);
+      if (!answerLength) {
+        const rows = (JSON.parse(text) as { outputs: { variable: unknown[] } }).outputs.variable.length;
+        if (rows !== BIG_ROWS) throw new Error(`big request answered ${rows} rows`);
+        answerLength = text.length;
+      } else if (text.length !== answerLength) {
+        // The same inputs give the same outputs; only the prediction id differs, at a fixed length.
+        throw new Error(`big request answered ${text.length} characters, not ${answerLength}`);
+      }
+      return { start: t0, end: t1 };
+    };
+    await bigOnce(); // warm (load, JIT); checks the answer's rows once, so that parsing it does not compete with the server later
+    const spec: LoadSpec = {
+      url: platform.url,
+      path: '/v1/predict',
+      headers: { authorization: `Bearer ${platform.scorerKey}` },
+      bodies: rowBodies(small.map((s) => s.name), 8, 5),
+      pick: { kind: 'uniform' },
+      connections: 4,
+      ratePerSec: SMALL_RATE,
+      durationMs: BIG_SECONDS * 1000,
+      warmupMs: 1000,
+      keepSamples: true,
+    };
+    const load = runLoad(spec);
+    await sleep(3000);
+    // Alternate: a big request, then as long without one, so idle and busy stretches interleave.
+    const bigs: Array<{ start: number; end: number }> = [];
+    const until = performance.now() + (BIG_SECONDS - 4) * 1000;
+    while (performance.now() < until) {
+      const b = await bigOnce();
+      bigs.push(b);
+      await sleep(Math.max(500, b.end - b.start));
+    }
+    const result = await expectOk(load, 'small traffic');
+    const { startedAt, latencyMs } = result.samples!;
+    const during: number[] = [];
+    const idle: number[] = [];
+    const margin = 100;
+    for (let i = 0; i < startedAt.length; i++) {
+      const s = startedAt[i];
+      const e = s + latencyMs[i];
+      if (bigs.some((b) => s < b.end && e > b.start)) during.push(latencyMs[i]);
+      else if (!bigs.some((b) => s < b.end + margin && e > b.start - margin)) idle.push(latencyMs[i]);
+    }
+    during.sort((a, b) => a - b);
+    idle.sort((a, b) => a - b);
+    const bigMs = bigs.map((b) => b.end - b.start).sort((a, b) => a - b);
+    const p99Idle = quantile(idle, 0.99);
+    const p99During = quantile(during, 0.99);
+    const ratio = p99During / p99Idle;
+    const verdict = ratio <= 2 ? '✓ goal met (≤ 2×)' : '✗ above the goal of 2×';
+    process.stdout.write(
+      `  ${bigs.length} big requests (median ${fmtMs(median(bigMs))} ms); small p99 idle ${fmtMs(p99Idle)} ms (${idle.length} requests), ` +
+        `beside a big one ${fmtMs(p99During)} ms (${during.length}): ${fmtRatio(ratio)} ${verdict}\n`,
+    );
+    const markdown = [
+      `### 4. Big beside small: ${fmtInt(BIG_ROWS)}-row requests while single-row traffic continues`,
+      '',
+      `Single-row requests to 4 small models at a steady ${SMALL_RATE} requests/s (4 connections) for ${BIG_SECONDS} s; meanwhile a ${fmtInt(BIG_ROWS)}-row request ` +
+        `(${(bigBody.length / 1e6).toFixed(1)} MB of JSON, a fifth model) is sent, answered, followed by as long a pause, again and again. ` +
+        `A small request counts as *beside* a big one when their times overlap, as *idle* when none is within ${margin} ms: both sets come from the same stretch, interleaved.`,
+      '',
+      markdownTable(
+        ['small requests', 'count', 'p50 ms', 'p99 ms', 'max ms'],
+        [
+          ['idle', fmtInt(idle.length), fmtMs(quantile(idle, 0.5)), fmtMs(p99Idle), fmtMs(idle[idle.length - 1])],
+          ['beside a big request', fmtInt(during.length), fmtMs(quantile(during, 0.5)), fmtMs(p99During), fmtMs(during[during.length - 1])],
+          ['**beside ÷ idle**', '', fmtRatio(quantile(during, 0.5) / quantile(idle, 0.5)), `**${fmtRatio(ratio)}**`, ''],
+        ],
+      ),
+      '',
+      `${bigs.length} big requests, each answered in ${fmtMs(bigMs[0])}–${fmtMs(bigMs[bigMs.length - 1])} ms (median ${fmtMs(median(bigMs))}). ${verdict}.`,
+    ].join('\n');
+    return { key: '### 4.', markdown };
+  } finally {
+    await platform.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. Mirror: p99 with a rule mirroring 100% to another version, versus no mirror
+// ---------------------------------------------------------------------------------------------
+
+const MIRROR_MODELS = 10;
+const MIRROR_RATE = 1000;
+
+async function mirrorBench(options: Options): Promise<Section> {
+  const platform = await startService();
+  try {
+    await platform.createScorerKey();
+    const names = Array.from({ length: MIRROR_MODELS }, (_, i) => `mirror-${pad(i, 2)}`);
+    for (const [i, name] of names.entries()) {
+      await platform.upload(name, linearModel(400 + i).bytes);
+      await platform.upload(name, linearModel(500 + i).bytes);
+    }
+    const setRule = async (mirror: boolean) => {
+      for (const name of names) {
+        const res = await platform.request('PUT', `/v1/models/${name}/traffic`, { split: { '1': 100 }, ...(mirror ? { mirror: { version: 2, percent: 100 } } : {}) });
+        if (res.status !== 200) throw new Error(`PUT traffic ${name}: ${res.status} ${JSON.stringify(res.body)}`);
+      }
+    };
+    await setRule(true); // prewarms both versions
+    const segmentS = Math.max(2, Math.round(options.seconds / 2));
+    const segments = 2 * options.rounds;
+    const spec: LoadSpec = {
+      url: platform.url,
+      path: '/v1/predict',
+      headers: { authorization: `Bearer ${platform.scorerKey}` },
+      bodies: rowBodies(names, 8, 13),
+      pick: { kind: 'uniform' },
+      connections: 32,
+      ratePerSec: MIRROR_RATE,
+      durationMs: segmentS * 1000,
+      warmupMs: 300,
+      keepSamples: true,
+    };
+    await expectOk(runLoad({ ...spec, durationMs: 2000, keepSamples: false }), 'mirror warm-up');
+    // Short segments, alternating (off, on, on, off, …): a burst of load on this shared machine
+    // hits both alike; the percentiles are taken over all of a condition's requests.
+    const pooled = { off: [] as number[], on: [] as number[] };
+    const rps = { off: [] as number[], on: [] as number[] };
+    const pairRatios: number[] = [];
+    for (let k = 0; k < segments; k++) {
+      const order = k % 2 === 0 ? ([false, true] as const) : ([true, false] as const);
+      const p99s: Record<string, number> = {};
+      for (const mirror of order) {
+        await setRule(mirror);
+        const x = await expectOk(runLoad(spec), mirror ? 'mirrored' : 'not mirrored');
+        const key = mirror ? 'on' : 'off';
+        pooled[key].push(...x.samples!.latencyMs);
+        rps[key].push(x.rps);
+        p99s[key] = x.p99Ms;
+      }
+      pairRatios.push(p99s.on / p99s.off);
+      process.stdout.write(`  pair ${k + 1}/${segments}: p99 no mirror ${fmtMs(p99s.off)} ms, mirror ${fmtMs(p99s.on)} ms\n`);
+    }
+    const traffic = (await platform.request('GET', `/v1/models/${names[0]}/traffic`)).body as { comparison?: Array<{ count: number; shadowErrors: number }> };
+    const comparison = traffic.comparison?.[0];
+    pooled.off.sort((a, b) => a - b);
+    pooled.on.sort((a, b) => a - b);
+    const p = (key: 'on' | 'off', q: number) => quantile(pooled[key], q);
+    const ratio = p('on', 0.99) / p('off', 0.99);
+    const verdict = ratio <= 1.2 ? '✓ goal met (≤ 1.2×)' : '✗ above the goal of 1.2×';
+    process.stdout.write(
+      `  p99 over all requests: no mirror ${fmtMs(p('off', 0.99))} ms (${pooled.off.length}), mirror ${fmtMs(p('on', 0.99))} ms (${pooled.on.length}): ${fmtRatio(ratio)} ${verdict}\n` +
+        `  median of the pairs' p99 ratios ${fmtRatio(median(pairRatios))}; ${names[0]}: ${comparison ? `${comparison.count} compared, ${comparison.shadowErrors} shadow errors` : JSON.stringify(traffic).slice(0, 200)}\n`,
+    );
+    const markdown = [
+      `### 5. Mirror: 100% of traffic mirrored to another version, versus no mirror`,
+      '',
+      `${MIRROR_MODELS} models with two versions each, single-row requests spread over them at a steady ${fmtInt(MIRROR_RATE)} requests/s (32 connections). ` +
+        `Every model has the rule \`{"split":{"1":100}}\`, and in the mirrored stretches also \`"mirror":{"version":2,"percent":100}\`. ` +
+        `${segments} pairs of ${segmentS}-s stretches, alternating (off, on, then on, off, …); percentiles are over every request of a condition.`,
+      '',
+      markdownTable(
+        ['', 'requests', 'requests/s', 'p50 ms', 'p90 ms', 'p99 ms'],
+        [
+          ['no mirror', fmtInt(pooled.off.length), fmtInt(median(rps.off)), fmtMs(p('off', 0.5)), fmtMs(p('off', 0.9)), fmtMs(p('off', 0.99))],
+          ['mirror 100%', fmtInt(pooled.on.length), fmtInt(median(rps.on)), fmtMs(p('on', 0.5)), fmtMs(p('on', 0.9)), fmtMs(p('on', 0.99))],
+          ['**mirrored ÷ not**', '', '', fmtRatio(p('on', 0.5) / p('off', 0.5)), fmtRatio(p('on', 0.9) / p('off', 0.9)), `**${fmtRatio(ratio)}**`],
+        ],
+      ),
+      '',
+      `${verdict}. Median of the ${segments} pairs' own p99 ratios: ${fmtRatio(median(pairRatios))} (from ${fmtRatio(Math.min(...pairRatios))} to ${fmtRatio(Math.max(...pairRatios))}: the machine's noise). ` +
+        (comparison ? `The shadow answered every mirrored call of \`${names[0]}\` (${fmtInt(comparison.count)} compared, ${comparison.shadowErrors} errors).` : ''),
+    ].join('\n');
+    return { key: '### 5.', markdown };
+  } finally {
+    await platform.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. Micro-batching sweep: MMS_BATCH_WINDOW_MS × MMS_BATCH_MAX_ROWS
+// ---------------------------------------------------------------------------------------------
+
+const SWEEP: Array<{ window: number; maxRows: number }> = [
+  { window: 0, maxRows: 1 },
+  { window: 0, maxRows: 64 },
+  { window: 0, maxRows: 1024 },
+  { window: 1, maxRows: 1024 },
+  { window: 2, maxRows: 1024 },
+];
+const DEFAULT_BATCHING = { window: 0, maxRows: 1024 };
+
+interface SweepWorkload {
+  key: string;
+  title: string;
+  bodies: string[];
+}
+
+async function sweepBench(options: Options): Promise<Section> {
+  const seconds = Math.max(2, Math.round(options.seconds / 3));
+  const rounds = 2;
+  const models = Array.from({ length: HOT_MODELS }, (_, i) => ({ name: `hot-${pad(i, 2)}`, model: linearModel(i) }));
+  const workloads: SweepWorkload[] = [
+    { key: 'hot', title: '30 models, 1 row', bodies: rowBodies(models.map((m) => m.name), 8, 11) },
+    { key: 'one', title: '1 model, 1 row', bodies: rowBodies([models[0].name], 64, 17) },
+    {
+      key: 'rows32',
+      title: '1 model, 32 rows',
+      bodies: Array.from({ length: 16 }, (_, k) => JSON.stringify({ model: models[0].name, inputs: { float_input: Array.from({ length: 32 }, (_, r) => rowOf(k * 32 + r)) } })),
+    },
+  ];
+  // Every setting is a service of its own, all up at once, measured in turns (a rotating order).
+  const services: Array<{ config: (typeof SWEEP)[number]; platform: Platform }> = [];
+  try {
+    for (const config of SWEEP) {
+      const platform = await startService({ MMS_BATCH_WINDOW_MS: String(config.window), MMS_BATCH_MAX_ROWS: String(config.maxRows) });
+      services.push({ config, platform });
+      await preparePlatform(platform, models);
+    }
+    type Cell = { rps: number[]; p99: number[]; cpu: number[]; perCall: number[] };
+    const cells = new Map<string, Cell>();
+    const cell = (i: number, w: string) => {
+      const k = `${i}:${w}`;
+      if (!cells.has(k)) cells.set(k, { rps: [], p99: [], cpu: [], perCall: [] });
+      return cells.get(k)!;
+    };
+    for (const { platform } of services) await expectOk(runLoad({ ...sweepSpec(platform, workloads[0].bodies, 1500), warmupMs: 0 }), 'sweep warm-up');
+    for (let r = 0; r < rounds; r++) {
+      for (const w of workloads) {
+        for (let j = 0; j < services.length; j++) {
+          const i = (j + r * 2 + workloads.indexOf(w)) % services.length;
+          const { platform } = services[i];
+          const calls0 = await callStats(platform);
+          const before = cpuOf(platform.pid);
+          const x = await expectOk(runLoad(sweepSpec(platform, w.bodies, seconds * 1000)), `sweep ${w.key}`);
+          const after = cpuOf(platform.pid);
+          const calls1 = await callStats(platform);
+          const c = cell(i, w.key);
+          c.rps.push(x.rps);
+          c.p99.push(x.p99Ms);
+          c.cpu.push((1e6 * (after.main - before.main)) / (x.requests * (1 + 500 / (seconds * 1000))));
+          c.perCall.push((calls1.requests - calls0.requests) / Math.max(1, calls1.calls - calls0.calls));
+        }
+      }
+      process.stdout.write(`  round ${r + 1}/${rounds} done\n`);
+    }
+    const base = SWEEP.findIndex((c) => c.window === DEFAULT_BATCHING.window && c.maxRows === DEFAULT_BATCHING.maxRows);
+    const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const rows: string[][] = [];
+    SWEEP.forEach((config, i) => {
+      const isDefault = i === base;
+      const cellsOf = workloads.map((w) => cell(i, w.key));
+      const line = cellsOf.map((c, k) => {
+        const b = cell(base, workloads[k].key);
+        return `${fmtInt(avg(c.rps))} (${fmtRatio(avg(c.rps) / avg(b.rps))}) · ${fmtMs(median(c.p99))} · ${avg(c.cpu).toFixed(0)} · ${avg(c.perCall).toFixed(1)}`;
+      });
+      process.stdout.write(`  window ${config.window} ms, max rows ${String(config.maxRows).padStart(4)}: ${line.join('  |  ')}\n`);
+      rows.push([`${config.window}${isDefault ? ' (default)' : ''}`, `${config.maxRows}${isDefault ? ' (default)' : config.maxRows === 1 ? ' (no merging)' : ''}`, ...line]);
+    });
+    const markdown = [
+      `### 6. Micro-batching sweep (\`MMS_BATCH_WINDOW_MS\`, \`MMS_BATCH_MAX_ROWS\`)`,
+      '',
+      `One service per setting, all running, measured in turns (${rounds} rounds of ${seconds} s per setting and workload, ${HOT_CONNECTIONS} connections, closed loop): ` +
+        `the hot workload (30 models, single rows), the same aimed at one model, and one model with 32-row requests. ` +
+        `\`MMS_BATCH_MAX_ROWS=1\` turns merging off. Each cell: requests/s (× the default) · p99 ms · main-thread CPU µs per request · requests per runtime call.`,
+      '',
+      markdownTable(['window ms', 'max rows', ...workloads.map((w) => w.title)], rows),
+    ].join('\n');
+    return { key: '### 6.', markdown };
+  } finally {
+    for (const { platform } of services) await platform.stop();
+  }
+}
+
+function sweepSpec(platform: Platform, bodies: string[], durationMs: number): LoadSpec {
+  return {
+    url: platform.url,
+    path: '/v1/predict',
+    headers: { authorization: `Bearer ${platform.scorerKey}` },
+    bodies,
+    pick: { kind: 'uniform' },
+    connections: HOT_CONNECTIONS,
+    durationMs,
+    warmupMs: 500,
+  };
+}
+
+async function callStats(platform: Platform): Promise<{ requests: number; calls: number }> {
+  const cache = (await platform.request('GET', '/v1/cache')).body as { models: Array<{ stats: { requests: number; calls: number } }> };
+  return cache.models.reduce((sum, m) => ({ requests: sum.requests + m.stats.requests, calls: sum.calls + m.stats.calls }), { requests: 0, calls: 0 });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared
+// ---------------------------------------------------------------------------------------------
+
+/** Registers and preloads the models, and makes the scorer key the load uses. */
+async function preparePlatform(platform: Platform, models: Array<{ name: string; model: TabularFixtureModel }>): Promise<void> {
+  await platform.createScorerKey();
+  for (const m of models) {
+    await platform.upload(m.name, m.model.bytes);
+    const res = await platform.request('POST', `/v1/models/${m.name}/load`, {});
+    if (res.status !== 200) throw new Error(`load ${m.name}: ${res.status} ${JSON.stringify(res.body)}`);
+  }
+}
+
+/** A small linear regression over 6 features; `seed` makes each model's weights its own. */
+function linearModel(seed: number): TabularFixtureModel {
+  const rand = mulberry32(seed + 1);
+  return buildLinearModel({ weights: Array.from({ length: FEATURES }, () => Math.round((rand() * 4 - 2) * 100) / 100), bias: seed });
+}
+
+/** A retail-looking feature row (short numbers, like real payloads). */
+function rowOf(i: number): number[] {
+  const rand = mulberry32(i * 7919 + 3);
+  return [Math.floor(rand() * 7), rand() < 0.3 ? 1 : 0, Math.round(100 + rand() * 900) / 100, Math.floor(rand() * 200), Math.floor(rand() * 200), Math.round(rand() * 350) / 10];
+}
+
+function predictBody(model: string, row: number[] | null, rows = 1): string {
+  if (row) return JSON.stringify({ model, inputs: { float_input: [row] } });
+  return JSON.stringify({ model, inputs: { float_input: Array.from({ length: rows }, (_, i) => rowOf(i)) } });
+}
+
+/** `perModel` different single-row bodies for each model. */
+function rowBodies(names: string[], perModel: number, seed: number): string[] {
+  return names.flatMap((name, m) => Array.from({ length: perModel }, (_, k) => predictBody(name, rowOf(seed * 100_000 + m * perModel + k))));
+}
+
+async function expectOk(pending: Promise<LoadResult>, what: string): Promise<LoadResult> {
+  const result = await pending;
+  const bad = Object.entries(result.statuses).filter(([s]) => s !== '200');
+  if (bad.length || result.errors || !result.requests) {
+    throw new Error(`${what}: statuses ${JSON.stringify(result.statuses)}, ${result.errors} socket errors; e.g. ${JSON.stringify(result.sampleBodies)}`);
+  }
+  return result;
+}
+
+/** Extra environment for every service the benchmark starts (--platform-env), e.g. to try a setting. */
+const platformEnv: NodeJS.ProcessEnv = {};
+
+/** The compiled service with the benchmark's settings (`env`) over any given with --platform-env. */
+function startService(env: NodeJS.ProcessEnv = {}): Promise<Platform> {
+  return startPlatform(env, platformEnv);
+}
+
+function parseArgs(argv: string[]): Options {
+  const options: Options = { only: new Set(ALL), seconds: 8, rounds: 3, writeDoc: true };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) usage(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--only') {
+      const parts = value().split(',').map((p) => p.trim());
+      for (const p of parts) if (!(ALL as readonly string[]).includes(p)) usage(`unknown part '${p}' (parts: ${ALL.join(', ')})`);
+      options.only = new Set(parts as Part[]);
+    } else if (a === '--seconds') options.seconds = positive(value(), a);
+    else if (a === '--rounds') options.rounds = positive(value(), a);
+    else if (a === '--no-doc') options.writeDoc = false;
+    else if (a === '--platform-env') {
+      for (const pair of value().split(',')) {
+        const at = pair.indexOf('=');
+        if (at < 1) usage(`--platform-env takes NAME=value[,NAME=value]`);
+        platformEnv[pair.slice(0, at)] = pair.slice(at + 1);
+      }
+    }
+    else usage(`unknown argument '${a}'`);
+  }
+  return options;
+}
+
+function positive(v: string, flag: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) usage(`${flag} must be a positive integer`);
+  return n;
+}
+
+function usage(message: string): never {
+  console.error(`${message}\nusage: node dist/bench/serving-bench.js [--only ${ALL.join(',')}] [--seconds N] [--rounds N] [--no-doc] [--platform-env NAME=value,…]`);
+  process.exit(2);
+}
+
+function machineLine(): string {
+  const cpu = os.cpus()[0]?.model.replace(/\s+/g, ' ').trim() ?? '?';
+  const short = /EPYC/.test(cpu) ? 'AMD EPYC' : cpu;
+  return `nproc ${os.availableParallelism()} (${short}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, Linux ${os.release()}, load average ${os.loadavg()[0].toFixed(1)} at the start`;
+}
+
+function harmonic(n: number): number {
+  let h = 0;
+  for (let i = 1; i <= n; i++) h += 1 / i;
+  return h;
+}
+
+function median(values: number[]): number {
+  return quantile([...values].sort((a, b) => a - b), 0.5);
+}
+
+function markdownTable(header: string[], rows: string[][]): string {
+  return [`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i === 0 ? '---' : '--:')).join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+function pad(n: number, width: number): string {
+  return String(n).padStart(width, '0');
+}
+
+function fmtMs(ms: number): string {
+  return !Number.isFinite(ms) ? '–' : ms < 10 ? ms.toFixed(2) : ms < 100 ? ms.toFixed(1) : ms.toFixed(0);
+}
+
+function fmtRatio(x: number): string {
+  return Number.isFinite(x) ? `${x.toFixed(2)}×` : '–';
+}
+
+function fmtInt(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+function fmtPct(x: number): string {
+  return `${(100 * x).toFixed(1)} %`;
+}
+
+function fmtSigned(x: number): string {
+  return `${x < 0 ? '−' : ''}${Math.abs(x).toFixed(2)}`;
+}
+
+function fmtSignedMiB(kib: number): string {
+  return `${kib >= 0 ? '+' : '−'}${fmtMiB(Math.abs(kib))}`;
+}
+
+/** The main thread's V8 heap in use and external memory, from the service's own /metrics (KiB). */
+async function processMemory(platform: Platform): Promise<{ heapKiB: number; externalKiB: number }> {
+  const res = await fetch(`${platform.url}/metrics`, { headers: { authorization: `Bearer ${BENCH_ROOT_TOKEN}` } });
+  const text = await res.text();
+  const gauge = (name: string) => Number(new RegExp(`^${name} ([0-9.e+]+)`, 'm').exec(text)?.[1] ?? NaN) / 1024;
+  return { heapKiB: gauge('nodejs_heap_size_used_bytes'), externalKiB: gauge('nodejs_external_memory_bytes') };
+}
+
+function fmtMiB(kib: number): string {
+  return `${(kib / 1024).toFixed(1)} MiB`;
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+  process.exit(1);
+});

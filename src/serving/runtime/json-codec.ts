@@ -1,0 +1,112 @@
+import { Logger } from '@nestjs/common';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { DomainError } from '../../common/domain-error';
+import type { TensorSpec } from '../../registry/artifact/artifact.types';
+import type { ModelSelector } from '../predict-request';
+import { ServingError, ServingErrorCode } from '../serving.error';
+import type { HostTensor } from '../tensor-codec';
+import type { CodecReply, CodecRequest } from './json-codec-protocol';
+
+type Reply<K extends string> = K extends string ? Extract<CodecReply, Record<K, unknown>> : never;
+
+/**
+ * The HTTP thread's side of the JSON codec thread (json-codec-worker.ts): big /v1/predict
+ * bodies are parsed and decoded there, and big answers encoded there, so that parsing 2 MB of
+ * JSON never holds up the small requests beside it. One thread, started on first use and
+ * restarted if it dies; it is separate from the inference workers, so a long parse never
+ * delays another model's inference either.
+ */
+export class JsonCodec {
+  private readonly logger = new Logger('JsonCodec');
+  private worker: Worker | null = null;
+  private readonly pending = new Map<number, (reply: CodecReply | null) => void>();
+  private nextId = 1;
+  private closing = false;
+
+  /**
+   * Parses a predict body (whose bytes move to the codec thread). Answers the bytes back when
+   * the HTTP layer must parse them itself: invalid JSON, or a key its parser checks for
+   * prototype poisoning, so that such a body is answered exactly as a small one.
+   */
+  async parsePredict(bytes: Buffer, routingKey: string | undefined): Promise<{ selector: ModelSelector; token: number } | { parseHere: Buffer }> {
+    const reply = await this.call<'parsed' | 'parseHere'>((id) => ({ type: 'parse', id, bytes: transferable(bytes), routingKey }), true);
+    if ('parseHere' in reply) return { parseHere: Buffer.from(reply.parseHere.buffer, reply.parseHere.byteOffset, reply.parseHere.byteLength) };
+    return reply.parsed;
+  }
+
+  /** The inputs parsed under `token`, decoded against `specs` (the same checks and messages as on the HTTP thread). */
+  async decode(token: number, specs: readonly TensorSpec[]): Promise<HostTensor[]> {
+    return (await this.call<'tensors'>((id) => ({ type: 'decode', id, token, specs }))).tensors;
+  }
+
+  /** The request failed before its inputs were decoded. */
+  release(token: number): void {
+    this.worker?.postMessage({ type: 'release', token } satisfies CodecRequest);
+  }
+
+  /** The answer's JSON, byte for byte what the HTTP layer would have sent. */
+  async encodeAnswer(answer: { model: string; version: number; predictionId: string }, outputs: HostTensor[]): Promise<Buffer> {
+    const reply = await this.call<'json'>((id) => ({ type: 'encode', id, answer, outputs }));
+    return Buffer.from(reply.json.buffer, reply.json.byteOffset, reply.json.byteLength);
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await this.worker?.terminate();
+  }
+
+  private call<K extends string>(message: (id: number) => CodecRequest, transferBytes = false): Promise<Reply<K>> {
+    const worker = this.ensureWorker();
+    return new Promise((resolve, reject) => {
+      const id = this.nextId++;
+      this.pending.set(id, (reply) => {
+        if (reply === null) reject(new ServingError(ServingErrorCode.WorkerUnavailable, 'The JSON codec thread restarted; retry the request', {}));
+        else if ('error' in reply) reject(toError(reply.error));
+        else resolve(reply as Reply<K>);
+      });
+      const msg = message(id);
+      worker.postMessage(msg, transferBytes && msg.type === 'parse' ? [msg.bytes.buffer as ArrayBuffer] : []);
+    });
+  }
+
+  private ensureWorker(): Worker {
+    if (this.worker) return this.worker;
+    const [file, options] = codecEntry();
+    const worker = new Worker(file, options);
+    worker.on('message', (reply: CodecReply) => {
+      const done = this.pending.get(reply.id);
+      this.pending.delete(reply.id);
+      done?.(reply);
+    });
+    worker.on('error', (error) => this.logger.error(`JSON codec thread failed: ${error.message}`));
+    worker.on('exit', (code) => {
+      if (this.worker === worker) this.worker = null;
+      if (!this.closing) this.logger.error(`JSON codec thread exited (code ${code}); it starts again with the next big request`);
+      const pending = [...this.pending.values()];
+      this.pending.clear();
+      for (const done of pending) done(null);
+    });
+    // Shutdown terminates it; it must not keep a finished process alive.
+    worker.unref();
+    this.worker = worker;
+    return worker;
+  }
+}
+
+/** The body's bytes in an ArrayBuffer of their own, so they can be moved rather than copied (a pooled buffer is copied). */
+function transferable(bytes: Buffer): Uint8Array {
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) return new Uint8Array(bytes.buffer, 0, bytes.byteLength);
+  return new Uint8Array(bytes);
+}
+
+function toError(error: { code: string; message: string; details: Record<string, unknown> }): Error {
+  return error.code === 'INTERNAL' ? new Error(error.message) : new DomainError(error.code, error.message, error.details);
+}
+
+function codecEntry(): [string, { execArgv?: string[] }] {
+  const js = path.join(__dirname, 'json-codec-worker.js');
+  if (fs.existsSync(js)) return [js, {}];
+  return [path.join(__dirname, 'json-codec-worker.ts'), { execArgv: ['-r', '@swc-node/register'] }];
+}
