@@ -1,5 +1,6 @@
 import { fork } from 'node:child_process';
 import * as net from 'node:net';
+import { mulberry32 } from '../../src/common/seeded-random';
 
 /**
  * A small closed-loop HTTP/1.1 load generator that runs in its own process (forked from the
@@ -215,17 +216,6 @@ function chooser(spec: LoadSpec, random: () => number): () => number {
       else hi = mid;
     }
     return lo;
-  };
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 

@@ -22,9 +22,9 @@ export interface Platform {
 }
 
 /**
- * Starts the service as `npm start` would, with the bench's root token; the database is the
- * embedded PGlite in a temporary directory (or a fresh one on DATABASE_URL's server is not
- * attempted: the predict path makes no database round trip either way).
+ * Starts the service as `npm start` would, with the bench's root token, on the embedded PGlite
+ * in a temporary directory (DATABASE_URL is not used: the default is what a new user runs).
+ * `env` wins over `extraEnv`.
  */
 export async function startPlatform(env: NodeJS.ProcessEnv = {}, extraEnv: NodeJS.ProcessEnv = {}): Promise<Platform> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'serving-bench-data-'));
