@@ -13,7 +13,7 @@ const swc = [
 ];
 // NestJS 12 and a few of its dependencies ship ES modules only. Node 20 loads them with
 // require(esm), Jest's module runtime does not, so Jest compiles them to CommonJS too.
-const ESM_PACKAGES = ['@nestjs', 'file-type', 'strtok3', 'token-types', '@borewit', 'uint8array-extras', '@tokenizer', 'load-esm', 'content-disposition', 'jose', 'hyparquet', 'hyparquet-writer'];
+const ESM_PACKAGES = ['@nestjs', 'file-type', 'strtok3', 'token-types', '@borewit', 'uint8array-extras', '@tokenizer', 'load-esm', 'content-disposition', 'jose', 'hyparquet', 'hyparquet-writer', 'hyparquet-compressors', 'hysnappy'];
 const common = {
   transform: { '^.+\\.(ts|js|mjs)$': swc },
   transformIgnorePatterns: [`/node_modules/(?!(${ESM_PACKAGES.join('|')})/)`],

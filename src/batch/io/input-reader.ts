@@ -7,15 +7,30 @@ import { csvRecords } from './csv';
 // hyparquet ships ES modules whose Node entry (with the file reader) is not in its typings'
 // main entry; Node 20 loads them through require(esm).
 type AsyncBuffer = { byteLength: number; slice(start: number, end?: number): ArrayBuffer | Promise<ArrayBuffer> };
+type Decompress = (input: Uint8Array, outputLength: number) => Uint8Array;
 interface ParquetMeta {
   num_rows: bigint | number;
-  row_groups: Array<{ num_rows: bigint | number }>;
+  row_groups: Array<{ num_rows: bigint | number; columns: Array<{ meta_data?: { path_in_schema: string[]; codec?: string } }> }>;
   schema: Array<{ name: string; num_children?: number }>;
 }
 const hyparquet = require('hyparquet') as {
   parquetMetadataAsync(file: AsyncBuffer): Promise<ParquetMeta>;
-  parquetReadObjects(options: { file: AsyncBuffer; metadata?: ParquetMeta; columns?: string[]; rowStart?: number; rowEnd?: number }): Promise<Array<Record<string, unknown>>>;
+  parquetReadObjects(options: {
+    file: AsyncBuffer;
+    metadata?: ParquetMeta;
+    columns?: string[];
+    rowStart?: number;
+    rowEnd?: number;
+    compressors?: Record<string, Decompress>;
+  }): Promise<Array<Record<string, unknown>>>;
 };
+
+// hyparquet itself reads only uncompressed and snappy pages; hyparquet-compressors adds the
+// other codecs Spark, pandas/pyarrow and DuckDB write (gzip, zstd, brotli, lz4, lz4_raw). Snappy
+// stays hyparquet's own decoder, as before. LZO (no decoder in either package) is refused.
+const { SNAPPY: _wasmSnappy, ...extraCodecs } = (require('hyparquet-compressors') as { compressors: Record<string, Decompress> }).compressors;
+const PARQUET_DECOMPRESSORS: Record<string, Decompress> = extraCodecs;
+export const PARQUET_CODECS: readonly string[] = ['UNCOMPRESSED', 'SNAPPY', ...Object.keys(extraCodecs)];
 
 /** Rows of the input, as values of the requested columns in order; `undefined` where a row lacks one. */
 export interface InputRows {
@@ -95,10 +110,19 @@ async function openParquet(file: string, columns: readonly string[]): Promise<In
       return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
     },
   };
-  const metadata = await hyparquet.parquetMetadataAsync(buffer);
-  const topLevel = topLevelColumns(metadata);
-  const missing = columns.filter((c) => !topLevel.includes(c));
-  const present = columns.filter((c) => topLevel.includes(c));
+  let metadata: ParquetMeta;
+  let present: string[];
+  let missing: string[];
+  try {
+    metadata = await hyparquet.parquetMetadataAsync(buffer);
+    const topLevel = topLevelColumns(metadata);
+    missing = columns.filter((c) => !topLevel.includes(c));
+    present = columns.filter((c) => topLevel.includes(c));
+    checkCodecs(metadata, present);
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
   async function* batches(): AsyncGenerator<unknown[][]> {
     let start = 0;
     // One row group at a time (rows in slices of at most 64k): memory stays bounded by a row group's columns.
@@ -107,13 +131,30 @@ async function openParquet(file: string, columns: readonly string[]): Promise<In
       for (let offset = 0; offset < groupRows; offset += 65_536) {
         const rowStart = start + offset;
         const rowEnd = start + Math.min(groupRows, offset + 65_536);
-        const rows = present.length ? await hyparquet.parquetReadObjects({ file: buffer, metadata, columns: present, rowStart, rowEnd }) : Array.from({ length: rowEnd - rowStart }, () => ({}) as Record<string, unknown>);
+        const rows = present.length ? await hyparquet.parquetReadObjects({ file: buffer, metadata, columns: present, rowStart, rowEnd, compressors: PARQUET_DECOMPRESSORS }) : Array.from({ length: rowEnd - rowStart }, () => ({}) as Record<string, unknown>);
         yield rows.map((r) => columns.map((c) => r[c]));
       }
       start += groupRows;
     }
   }
   return { missing, batches: batches(), close: () => handle.close() };
+}
+
+/**
+ * Refuses, before any row is read, a column that is read and whose pages use a codec this
+ * service cannot decompress: the job then fails with this message (or the submit answers 400)
+ * instead of failing midway through the file.
+ */
+function checkCodecs(metadata: ParquetMeta, columns: readonly string[]): void {
+  for (const group of metadata.row_groups) {
+    for (const chunk of group.columns) {
+      const meta = chunk.meta_data;
+      if (!meta || !columns.includes(meta.path_in_schema[0]) || PARQUET_CODECS.includes(meta.codec ?? '')) continue;
+      throw new Error(
+        `parquet column '${meta.path_in_schema.join('.')}' is compressed with ${meta.codec ?? 'an unknown codec'}, which cannot be read; supported codecs: ${PARQUET_CODECS.join(', ')}`,
+      );
+    }
+  }
 }
 
 function topLevelColumns(metadata: ParquetMeta): string[] {
