@@ -3,7 +3,12 @@ import { invalidJob } from './batch.error';
 export type DataFormat = 'csv' | 'jsonl' | 'parquet';
 export const DATA_FORMATS: readonly DataFormat[] = ['csv', 'jsonl', 'parquet'];
 
-export type RouteSpec = { by: 'model'; column: string } | { by: 'segment'; columns: string[] };
+/**
+ * How rows find their model. `tags` narrows the candidates to models carrying all of them (a
+ * nightly run over every model tagged family=demand): by segment, the most specific matching
+ * model among those; by model, a row naming a model without them is refused.
+ */
+export type RouteSpec = ({ by: 'model'; column: string } | { by: 'segment'; columns: string[] }) & { tags?: Record<string, string> };
 
 /** A batch job as submitted (API.md "Batch inference"), with defaults filled in. */
 export interface BatchJobSpec {
@@ -64,17 +69,28 @@ export function parseJobSpec(body: unknown, where = ''): BatchJobSpec {
 
 function parseRoute(value: unknown, field: string): RouteSpec {
   const route = object(value, field);
+  const tags = route.tags === undefined ? {} : { tags: labels(route.tags, `${field}.tags`) };
   if (route.by === 'model') {
-    for (const key of Object.keys(route)) if (key !== 'by' && key !== 'column') throw invalidJob(`Unknown field '${field}.${key}'`, `${field}.${key}`);
+    for (const key of Object.keys(route)) if (key !== 'by' && key !== 'column' && key !== 'tags') throw invalidJob(`Unknown field '${field}.${key}'`, `${field}.${key}`);
     const column = route.column ?? 'model';
     if (typeof column !== 'string' || !COLUMN.test(column)) throw invalidJob(`${field}.column must name the input column holding the model name`, `${field}.column`);
-    return { by: 'model', column };
+    return { by: 'model', column, ...tags };
   }
   if (route.by === 'segment') {
-    for (const key of Object.keys(route)) if (key !== 'by' && key !== 'columns') throw invalidJob(`Unknown field '${field}.${key}'`, `${field}.${key}`);
-    return { by: 'segment', columns: columns(route.columns, `${field}.columns`, 1, 64) };
+    for (const key of Object.keys(route)) if (key !== 'by' && key !== 'columns' && key !== 'tags') throw invalidJob(`Unknown field '${field}.${key}'`, `${field}.${key}`);
+    return { by: 'segment', columns: columns(route.columns, `${field}.columns`, 1, 64), ...tags };
   }
   throw invalidJob(`${field} must be {"by": "model", "column": "model"} or {"by": "segment", "columns": ["region", "store"]}`, `${field}.by`);
+}
+
+/** `{"family": "demand"}`: string values, at most 32 keys. */
+function labels(value: unknown, field: string): Record<string, string> {
+  const obj = object(value, field);
+  const entries = Object.entries(obj);
+  if (entries.length > 32 || entries.some(([k, v]) => typeof v !== 'string' || !k || k.length > 256 || v.length > 256)) {
+    throw invalidJob(`${field} must be an object of at most 32 tags with string values, such as {"family": "demand"}`, field);
+  }
+  return obj as Record<string, string>;
 }
 
 function formatFromName(uri: string): unknown {

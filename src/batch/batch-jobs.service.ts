@@ -110,9 +110,10 @@ export class BatchJobsService {
     const resolved = new Map<string, PinnedVersion>();
     const pinned: Record<string, PinnedVersion> = { ...job.pinned };
     const added: PinnedVersion[] = [];
-    for (const p of reopen.filter((r) => r.model === null)) {
-      const routeColumns = job.spec.route.by === 'segment' ? job.spec.route.columns : [];
-      const result = await this.planner.resolveRoute(authOf(job), job.spec.route.by, p.routeKey, routeColumns);
+    const unrouted = reopen.filter((r) => r.model === null);
+    const routes = unrouted.length ? await this.planner.routeResolver(job, unrouted.map((r) => r.routeKey)) : null;
+    for (const p of unrouted) {
+      const result = await routes!.resolve(p.routeKey);
       if (!('pin' in result)) continue;
       const pin = pinned[result.pin.model] ?? result.pin;
       if (!pinned[pin.model]) {

@@ -1,6 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
 import * as fsp from 'node:fs/promises';
-import type { AuthContext } from '../auth/auth-context';
 import { AppConfig } from '../config/app-config';
 import { DomainError } from '../common/domain-error';
 import { BatchPaths } from './batch-paths';
@@ -10,8 +9,9 @@ import { resolveInputPath } from './io/data-path';
 import { openInput } from './io/input-reader';
 import { SpillWriter } from './io/spill-writer';
 import { JobCoordinator } from './job-coordinator.service';
-import { jobColumns, pinOf } from './output-columns';
-import { BatchPredictor, RouteSelector } from './predictor/batch-predictor';
+import { jobColumns } from './output-columns';
+import { BatchPredictor } from './predictor/batch-predictor';
+import { jobAuth, RouteResolution, RouteResolver } from './route-resolver';
 import { WorkLease } from './work-lease';
 
 /** More partitions than this means the route column is not a model or segment (a row id, say). */
@@ -101,18 +101,18 @@ export class BatchPlanner {
     const readMs = performance.now() - began;
 
     // One resolution per route; one pinned version per model for the whole job.
-    const ctx: AuthContext = { tenantId: job.tenantId, role: 'publisher', principal: job.principal, keyId: null, via: 'key', modelScope: job.modelScope };
+    const keys = [...new Set(partitions.map((p) => p.routeKey))];
+    const routes = await this.routeResolver(job, keys);
     const pinned: Record<string, PinnedVersion> = {};
     const order: PinnedVersion[] = [];
-    const byKey = new Map<string, { pin: PinnedVersion } | { error: string }>();
-    const keys = [...new Set(partitions.map((p) => p.routeKey))];
+    const byKey = new Map<string, RouteResolution>();
     let next = 0;
     // A few lookups at a time: they wait on the database, not on this thread.
     await Promise.all(
       Array.from({ length: Math.min(8, keys.length) }, async () => {
         while (next < keys.length) {
           const key = keys[next++];
-          byKey.set(key, await this.resolveRoute(ctx, spec.route.by, key, spec.route.by === 'segment' ? spec.route.columns : []));
+          byKey.set(key, await routes.resolve(key));
           lease.check();
         }
       }),
@@ -151,27 +151,9 @@ export class BatchPlanner {
     }
   }
 
-  /** Resolves a route now; the version pinned is the one serving would pick at this moment. */
-  async resolveRoute(ctx: AuthContext, by: 'model' | 'segment', key: string, segmentColumns: readonly string[]): Promise<{ pin: PinnedVersion } | { error: string }> {
-    let selector: RouteSelector;
-    if (by === 'model') {
-      if (!key) return { error: 'MODEL_NOT_FOUND: the rows have no model name' };
-      selector = { model: key };
-    } else {
-      const values = JSON.parse(key) as Array<string | null>;
-      const segment: Record<string, string> = {};
-      segmentColumns.forEach((c, i) => {
-        if (values[i] !== null && values[i] !== '') segment[c] = values[i]!;
-      });
-      if (!Object.keys(segment).length) return { error: 'NO_MODEL_FOR_SEGMENT: the rows have no segment values' };
-      selector = { segment };
-    }
-    try {
-      return { pin: pinOf(await this.predictor.resolve(ctx, selector)) };
-    } catch (error) {
-      if (error instanceof DomainError) return { error: `${error.code}: ${error.message}` };
-      throw error;
-    }
+  /** Resolves routes now, as the job's submitter: the versions pinned are the ones serving would pick at this moment. */
+  routeResolver(job: JobRow, keys: readonly string[]): Promise<RouteResolver> {
+    return RouteResolver.prepare(this.repository, this.predictor, jobAuth(job), job.spec.route, keys);
   }
 
   private async fail(job: JobRow, message: string): Promise<void> {

@@ -45,6 +45,19 @@ export class BatchRepository {
     return this.dataSource.transaction(work);
   }
 
+  // ---- routing ------------------------------------------------------------------------------
+
+  /** The tenant's models that have a segment (and carry `tags`): the candidates of segment routing. */
+  async segmentedModels(tenantId: string, tags: Record<string, string>): Promise<Array<{ name: string; segment: Record<string, string> }>> {
+    return rows(this.dataSource, `SELECT name, segment FROM models WHERE tenant_id = $1 AND segment <> '{}'::jsonb AND tags @> $2::jsonb`, [tenantId, JSON.stringify(tags)]);
+  }
+
+  /** Which of `names` are models of the tenant carrying `tags`. */
+  async modelsTagged(tenantId: string, tags: Record<string, string>, names: readonly string[]): Promise<string[]> {
+    const found = await rows<{ name: string }>(this.dataSource, `SELECT name FROM models WHERE tenant_id = $1 AND tags @> $2::jsonb AND name = ANY($3::text[])`, [tenantId, JSON.stringify(tags), names]);
+    return found.map((r) => r.name);
+  }
+
   // ---- jobs ---------------------------------------------------------------------------------
 
   async createJob(db: Db, job: { tenantId: string; spec: BatchJobSpec; principal: string; modelScope: readonly string[] | null; scheduleId: string | null }): Promise<JobRow> {

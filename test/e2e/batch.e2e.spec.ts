@@ -55,8 +55,8 @@ function expectScored(input: Row[], output: Row[], modelFor: (row: Row) => { nam
 
 describe('batch scoring over HTTP', () => {
   let t: TestApp;
-  const upload = async (name: string, fixture: Fixture, segment?: Record<string, string>) => {
-    const res = await t.request('POST', `/v1/models/${name}/versions`, { body: artifactForm(fixture.bytes, { segment }) });
+  const upload = async (name: string, fixture: Fixture, segment?: Record<string, string>, tags?: Record<string, string>) => {
+    const res = await t.request('POST', `/v1/models/${name}/versions`, { body: artifactForm(fixture.bytes, { segment, tags }) });
     expect(res.status).toBe(201);
   };
   const submit = (body: object, token = ROOT_TOKEN) => t.request('POST', '/v1/batch-jobs', { body, headers: { authorization: `Bearer ${token}` } });
@@ -147,6 +147,39 @@ describe('batch scoring over HTTP', () => {
       if (row.region === 'south') return { name: 'seg-south', fixture: fixtures.tree };
       return null;
     });
+  });
+
+  it('narrows routing to models carrying tags: a scheduled run over every model tagged family=demand', async () => {
+    // Each west store has a price model too, with the same segment and a name that sorts first.
+    await upload('a-price-west-0007', other, { region: 'west', store: '0007' }, { family: 'price' });
+    await upload('demand-west-0007', fixtures.linear, { region: 'west', store: '0007' }, { family: 'demand' });
+    await upload('demand-west', fixtures.tree, { region: 'west' }, { family: 'demand' });
+    const input = makeRows(300, 11, (i) => ({ region: 'west', store: i % 2 ? '0007' : '0008', model: i % 3 ? 'demand-west' : 'a-price-west-0007' }));
+    writeInput(t, 'in/west.csv', 'csv', input, ['id', 'date', 'region', 'store', 'model', ...FEATURES]);
+    const demand = (row: Row) => (row.store === '0007' ? { name: 'demand-west-0007', fixture: fixtures.linear } : { name: 'demand-west', fixture: fixtures.tree });
+
+    const bad = await submit(job({ input: { uri: 'in/west.csv' }, route: { by: 'segment', columns: ['region', 'store'], tags: { family: 7 } } }));
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatchObject({ code: 'INVALID_BATCH_JOB', details: { field: 'route.tags' } });
+
+    // Without tags the price model wins store 0007 (same specificity, smaller name); with them, only demand models count.
+    const plain = await waitForJob(t, (await submit(job({ input: { uri: 'in/west.csv' }, route: { by: 'segment', columns: ['region', 'store'] } }))).body.id);
+    expect(plain.modelVersions).toEqual({ 'a-price-west-0007': 1, 'demand-west': 1 });
+    const body = { cron: '0 2 * * *', name: 'nightly demand', job: job({ input: { uri: 'in/west.csv' }, route: { by: 'segment', columns: ['region', 'store'], tags: { family: 'demand' } } }) };
+    const schedule = await t.request('POST', '/v1/batch-schedules', { body });
+    expect(schedule.status).toBe(201);
+    const fired = await t.request('POST', `/v1/batch-schedules/${schedule.body.id}/run`);
+    expect(fired.status).toBe(202);
+    const done = await waitForJob(t, fired.body.id);
+    expect(done).toMatchObject({ status: 'succeeded', route: { by: 'segment', tags: { family: 'demand' } }, modelVersions: { 'demand-west-0007': 1, 'demand-west': 1 } });
+    expectScored(input, (await readOutput(t, done.id, 'csv')).rows, demand);
+    expect((await t.request('DELETE', `/v1/batch-schedules/${schedule.body.id}`)).status).toBe(204);
+
+    // By model column: rows naming a model without the tags are refused, the others scored.
+    const byModel = await waitForJob(t, (await submit(job({ input: { uri: 'in/west.csv' }, route: { by: 'model', column: 'model', tags: { family: 'demand' } } }))).body.id);
+    expect(byModel.progress.rows).toMatchObject({ total: 300, succeeded: 200, failed: 100 });
+    expect(byModel.errors).toEqual([expect.objectContaining({ route: 'a-price-west-0007', error: expect.stringContaining("no model 'a-price-west-0007' tagged family=demand") })]);
+    expectScored(input, (await readOutput(t, byModel.id, 'csv')).rows, (row) => (row.model === 'demand-west' ? { name: 'demand-west', fixture: fixtures.tree } : null));
   });
 
   it('reads and writes Parquet', async () => {

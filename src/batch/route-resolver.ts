@@ -1,0 +1,78 @@
+import type { AuthContext } from '../auth/auth-context';
+import { canAccessModel } from '../auth/model-scope';
+import { DomainError } from '../common/domain-error';
+import { pickSegmentMatch, SegmentCandidate } from '../serving/segment-match';
+import type { RouteSpec } from './batch-job-spec';
+import { BatchRepository } from './batch.repository';
+import { PinnedVersion } from './batch.types';
+import { pinOf } from './output-columns';
+import { BatchPredictor } from './predictor/batch-predictor';
+
+/** Who a job's lookups run as: its submitter, with the submitter's model scope. */
+export function jobAuth(job: { tenantId: string; principal: string; modelScope: string[] | null }): AuthContext {
+  return { tenantId: job.tenantId, role: 'publisher', principal: job.principal, keyId: null, via: 'key', modelScope: job.modelScope };
+}
+
+export type RouteResolution = { pin: PinnedVersion } | { error: string };
+
+/**
+ * Resolves a job's route keys (model names, or segment values as a JSON array) to the version
+ * serving would pick now. Segment routes are matched in memory against the tenant's segmented
+ * models, read in one query (a job has up to thousands of routes; one lookup each would cost
+ * more than reading them all), with serving's own rule (pickSegmentMatch). With `route.tags`
+ * only models carrying all the tags are candidates.
+ */
+export class RouteResolver {
+  private constructor(
+    private readonly predictor: BatchPredictor,
+    private readonly ctx: AuthContext,
+    private readonly route: RouteSpec,
+    /** Segment routes: the candidates; model routes with tags: the names carrying them. */
+    private readonly candidates: SegmentCandidate[] | null,
+    private readonly tagged: Set<string> | null,
+  ) {}
+
+  static async prepare(repository: BatchRepository, predictor: BatchPredictor, ctx: AuthContext, route: RouteSpec, keys: readonly string[]): Promise<RouteResolver> {
+    const tags = route.tags ?? {};
+    if (route.by === 'segment') {
+      const candidates = (await repository.segmentedModels(ctx.tenantId, tags)).filter((c) => canAccessModel(ctx, c.name));
+      return new RouteResolver(predictor, ctx, route, candidates, null);
+    }
+    const tagged = Object.keys(tags).length ? new Set(await repository.modelsTagged(ctx.tenantId, tags, keys)) : null;
+    return new RouteResolver(predictor, ctx, route, null, tagged);
+  }
+
+  async resolve(key: string): Promise<RouteResolution> {
+    let name: string;
+    if (this.route.by === 'model') {
+      if (!key) return { error: 'MODEL_NOT_FOUND: the rows have no model name' };
+      if (this.tagged && !this.tagged.has(key)) return { error: `MODEL_NOT_FOUND: no model '${key}' tagged ${this.describeTags()}` };
+      name = key;
+    } else {
+      const values = JSON.parse(key) as Array<string | null>;
+      const segment: Record<string, string> = {};
+      this.route.columns.forEach((c, i) => {
+        if (values[i] !== null && values[i] !== '') segment[c] = values[i]!;
+      });
+      if (!Object.keys(segment).length) return { error: 'NO_MODEL_FOR_SEGMENT: the rows have no segment values' };
+      const best = pickSegmentMatch(segment, this.candidates!);
+      if (!best) {
+        const among = this.route.tags && Object.keys(this.route.tags).length ? ` among the models tagged ${this.describeTags()}` : '';
+        return { error: `NO_MODEL_FOR_SEGMENT: No model's segment matches ${JSON.stringify(segment)}${among}` };
+      }
+      name = best.name;
+    }
+    try {
+      return { pin: pinOf(await this.predictor.resolve(this.ctx, { model: name })) };
+    } catch (error) {
+      if (error instanceof DomainError) return { error: `${error.code}: ${error.message}` };
+      throw error;
+    }
+  }
+
+  private describeTags(): string {
+    return Object.entries(this.route.tags ?? {})
+      .map(([k, v]) => `${k}=${v}`)
+      .join(', ');
+  }
+}
