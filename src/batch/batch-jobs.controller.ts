@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, StreamableFile } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, StreamableFile } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiProduces, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import * as fs from 'node:fs';
@@ -90,5 +90,14 @@ export class BatchJobsController {
   @ApiOperation({ summary: 'Run the failed and cancelled partitions again, then commit anew' })
   retry(@Auth() ctx: AuthContext, @Param('id') id: string) {
     return this.jobs.retry(ctx, id);
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @RequireRole('publisher')
+  @ApiOperation({ summary: 'Delete a finished job: its files (staging, committed output, manifest) and its rows (409 while queued or running: cancel first)' })
+  @ApiResponse({ status: 204, description: 'Deleted' })
+  async delete(@Auth() ctx: AuthContext, @Param('id') id: string): Promise<void> {
+    await this.jobs.delete(ctx, id);
   }
 }

@@ -8,6 +8,7 @@ import { AppConfig } from '../config/app-config';
 import { BatchJobSpec, parseJobSpec } from './batch-job-spec';
 import { BatchPaths } from './batch-paths';
 import { BatchPlanner, describeRouteKey } from './batch-planner.service';
+import { BatchRetention } from './batch-retention.service';
 import { BatchError, BatchErrorCode, invalidJob } from './batch.error';
 import { BatchRepository } from './batch.repository';
 import { JobPhase, JobProgress, JobRow, JobStatus, PartitionRow, PartitionStatus, PinnedVersion } from './batch.types';
@@ -20,7 +21,7 @@ import { BatchQueue, QUEUES } from './queue/batch-queue';
 
 const MAX_ERRORS_SHOWN = 100;
 
-/** The batch jobs API: submit, read, list, cancel, retry, output. */
+/** The batch jobs API: submit, read, list, cancel, retry, output, delete. */
 @Injectable()
 export class BatchJobsService {
   constructor(
@@ -30,6 +31,7 @@ export class BatchJobsService {
     private readonly planner: BatchPlanner,
     private readonly coordinator: JobCoordinator,
     private readonly paths: BatchPaths,
+    private readonly retention: BatchRetention,
   ) {}
 
   async submit(ctx: AuthContext, body: unknown): Promise<{ id: string; status: JobStatus }> {
@@ -79,7 +81,8 @@ export class BatchJobsService {
   async cancel(ctx: AuthContext, id: string): Promise<Record<string, unknown>> {
     await this.find(ctx, id);
     await this.repository.transaction(async (tx) => {
-      const job = (await this.repository.findJob(tx, ctx.tenantId, id, true))!;
+      const job = await this.repository.findJob(tx, ctx.tenantId, id, true);
+      if (!job) throw jobNotFound(id); // deleted meanwhile
       if (job.status === JobStatus.Cancelled) return;
       if (job.status === JobStatus.Succeeded || job.status === JobStatus.Failed) {
         throw new BatchError(BatchErrorCode.JobStateConflict, `Job ${id} has already ${job.status}; only a queued or running job can be cancelled`, { status: job.status });
@@ -134,7 +137,8 @@ export class BatchJobsService {
       );
     }
     await this.repository.transaction(async (tx) => {
-      const locked = (await this.repository.findJob(tx, ctx.tenantId, id, true))!;
+      const locked = await this.repository.findJob(tx, ctx.tenantId, id, true);
+      if (!locked) throw jobNotFound(id); // deleted meanwhile
       if (locked.status === JobStatus.Queued || locked.status === JobStatus.Running) return; // a concurrent retry won
       if (!planned) {
         await this.repository.reopenJob(tx, ctx.tenantId, id, JobPhase.Queued);
@@ -148,6 +152,17 @@ export class BatchJobsService {
       await this.coordinator.advance(tx, ctx.tenantId, id);
     });
     return this.get(ctx, id);
+  }
+
+  /**
+   * Deletes a finished job with its files (staging and every committed output) and its ledger.
+   * A queued or running job is refused: cancel it first, so that no worker is still writing.
+   */
+  async delete(ctx: AuthContext, id: string): Promise<void> {
+    const outcome = isUuid(id) ? await this.retention.deleteJob(ctx.tenantId, id) : { deleted: false, status: null };
+    if (outcome.deleted) return;
+    if (outcome.status === null) throw jobNotFound(id);
+    throw new BatchError(BatchErrorCode.JobStateConflict, `Job ${id} is ${outcome.status}; cancel it before deleting it`, { status: outcome.status });
   }
 
   /** The committed output file, for streaming. */
@@ -168,7 +183,7 @@ export class BatchJobsService {
 
   private async find(ctx: AuthContext, id: string): Promise<JobRow> {
     const job = isUuid(id) ? await this.repository.findJob(this.repository.dataSource, ctx.tenantId, id) : null;
-    if (!job) throw new BatchError(BatchErrorCode.JobNotFound, `Batch job '${String(id).slice(0, 64)}' not found`, { id: String(id).slice(0, 64) });
+    if (!job) throw jobNotFound(id);
     return job;
   }
 
@@ -249,6 +264,10 @@ function errorView(p: PartitionRow, spec: BatchJobSpec, routeColumns: readonly s
     error: p.error,
     ...(p.rowErrors?.length ? { rows: p.rowErrors } : {}),
   };
+}
+
+function jobNotFound(id: string): BatchError {
+  return new BatchError(BatchErrorCode.JobNotFound, `Batch job '${String(id).slice(0, 64)}' not found`, { id: String(id).slice(0, 64) });
 }
 
 export function authOf(job: { tenantId: string; principal: string; modelScope: string[] | null }): AuthContext {

@@ -6,6 +6,8 @@ import { BatchJobsController } from './batch-jobs.controller';
 import { BatchJobsService } from './batch-jobs.service';
 import { BatchPaths } from './batch-paths';
 import { BatchPlanner } from './batch-planner.service';
+import { BatchRetentionRepository } from './batch-retention.repository';
+import { BatchRetention } from './batch-retention.service';
 import { BatchRunner } from './batch-runner.service';
 import { BatchScheduler } from './batch-scheduler.service';
 import { BatchSchedulesController } from './batch-schedules.controller';
@@ -34,6 +36,8 @@ import { BatchQueue } from './queue/batch-queue';
     BatchPlanner,
     PartitionScorer,
     BatchCommitter,
+    BatchRetentionRepository,
+    BatchRetention,
     BatchJobsService,
     BatchScheduler,
     BatchRunner,

@@ -13,6 +13,11 @@ describe('loadConfig', () => {
     expect(config.MMS_WORKERS).toBeGreaterThanOrEqual(1);
     expect(config.MMS_BATCH_WINDOW_MS).toBe(0);
     expect(config.MMS_BATCH_MAX_ROWS).toBe(1024);
+    expect(config.MMS_BATCH_RETENTION_DAYS).toBe(30);
+  });
+
+  it('keeps batch jobs forever with MMS_BATCH_RETENTION_DAYS=0', () => {
+    expect(loadConfig({ MMS_BATCH_RETENTION_DAYS: '0' }).MMS_BATCH_RETENTION_DAYS).toBe(0);
   });
 
   it('reads numbers and URLs from strings', () => {
@@ -34,6 +39,8 @@ describe('loadConfig', () => {
     ['MMS_WORKERS', '0'],
     ['MMS_BATCH_WINDOW_MS', '-1'],
     ['MMS_BATCH_MAX_ROWS', 'many'],
+    ['MMS_BATCH_RETENTION_DAYS', '-1'],
+    ['MMS_BATCH_RETENTION_DAYS', '1.5'],
   ])('rejects a bad %s and names it', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(name));

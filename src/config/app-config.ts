@@ -140,6 +140,13 @@ export class AppConfig {
   @Transform(toInt) @IsInt() @Min(50) @Max(60_000)
   MMS_BATCH_POLL_MS = 500;
 
+  /**
+   * Days a finished batch job (succeeded, failed or cancelled) is kept, files and rows, counted
+   * from when it finished; 0 keeps jobs until they are deleted through the API.
+   */
+  @Transform(toInt) @IsInt() @Min(0) @Max(36_500)
+  MMS_BATCH_RETENTION_DAYS = 30;
+
   get usesEmbeddedDatabase(): boolean {
     return !this.DATABASE_URL;
   }
