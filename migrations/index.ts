@@ -4,6 +4,7 @@ import { ModelNameSearch1764000200000 } from './1764000200000-model-name-search'
 import { TrafficRules1764000300000 } from './1764000300000-traffic-rules';
 import { BatchJobs1764000500000 } from './1764000500000-batch-jobs';
 import { PredictionLog1764000700000 } from './1764000700000-prediction-log';
+import { BatchDispatchIndex1764000800000 } from './1764000800000-batch-dispatch-index';
 
 /** Every migration, in order. Listed explicitly so that ts and compiled js runs agree. */
-export const MIGRATIONS = [InitialRegistry1764000000000, TenancyKeysAudit1764000100000, ModelNameSearch1764000200000, TrafficRules1764000300000, BatchJobs1764000500000, PredictionLog1764000700000];
+export const MIGRATIONS = [InitialRegistry1764000000000, TenancyKeysAudit1764000100000, ModelNameSearch1764000200000, TrafficRules1764000300000, BatchJobs1764000500000, PredictionLog1764000700000, BatchDispatchIndex1764000800000];

@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import { loadConfig } from './config/app-config';
 import { RequestObserver, requestIdOf } from './observability/http/request-observer';
 import { createAppLogger } from './observability/logging/app-logger';
+import { PREDICT_OPENAPI_PATH, PREDICT_PATH } from './serving/predict.route';
 
 /** JSON bodies beyond this are refused (413); artifacts go through multipart with their own limit. */
 const JSON_BODY_LIMIT = 32 * 1024 * 1024;
@@ -43,6 +44,8 @@ export async function createApp(env: NodeJS.ProcessEnv = process.env): Promise<N
       .addBearerAuth()
       .build(),
   );
+  // POST /v1/predict is a plain Fastify route (serving/predict.route.ts), which Nest's scan does not see.
+  document.paths[PREDICT_PATH] = { ...document.paths[PREDICT_PATH], ...PREDICT_OPENAPI_PATH };
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json' });
   return app;
 }

@@ -8,6 +8,7 @@ import { TenantsController } from '../tenancy/tenants.controller';
 import { TenantsRepository } from '../tenancy/tenants.repository';
 import { AuthController } from './auth.controller';
 import { AuthGuard } from './auth.guard';
+import { Authenticator } from './authenticator.service';
 import { CredentialResolver } from './credential-resolver.service';
 import { RootCredential } from './root-credential';
 import { TokenService } from './token.service';
@@ -35,8 +36,9 @@ import { TokenService } from './token.service';
     TenantsRepository,
     ApiKeysRepository,
     TenancyService,
+    Authenticator,
     { provide: APP_GUARD, useClass: AuthGuard },
   ],
-  exports: [RootCredential, TenancyService, CredentialResolver],
+  exports: [RootCredential, TenancyService, CredentialResolver, Authenticator],
 })
 export class AuthModule {}

@@ -21,6 +21,9 @@ export const AUTH_CACHE_TTL_MS = 1000;
  * still accepted, so that loaded models keep answering their callers; revoking needs the
  * database too, so nothing can be revoked meanwhile. Key expiry is still enforced.
  */
+/** A cached decision this close to expiring is refreshed in the background when used. */
+const REFRESH_AHEAD_MS = 250;
+
 export const STALE_IF_ERROR_MS = 15 * 60_000;
 
 type Decision = { ok: true; ctx: AuthContext; expiresAt: number | null } | { ok: false; message: string };
@@ -37,6 +40,13 @@ export class CredentialResolver {
   private readonly keysById = new LRUCache<string, { key: ApiKeyEntity | null }>({ max: 50_000, ttl: AUTH_CACHE_TTL_MS });
   /** The last positive decision per credential, for when the database is away. */
   private readonly lastAccepted = new LRUCache<string, { ctx: AuthContext; expiresAt: number | null }>({ max: 50_000, ttl: STALE_IF_ERROR_MS });
+  /**
+   * Lookups in flight, by cache key: when a decision expires under load, the requests that
+   * arrive meanwhile wait for the one query instead of each sending its own.
+   */
+  private readonly inFlight = new Map<string, Promise<Decision>>();
+  /** Bumped by forgetAll, so a lookup that started before a revocation does not cache its answer. */
+  private generation = 0;
 
   constructor(
     private readonly root: RootCredential,
@@ -47,18 +57,42 @@ export class CredentialResolver {
   async resolve(credential: string): Promise<AuthContext> {
     const cacheKey = createHash('sha256').update(credential).digest('base64');
     let decision = this.decisions.get(cacheKey);
-    if (!decision) {
+    if (decision) {
+      // Refresh-ahead: a credential in use is looked up again shortly before its decision
+      // expires, so its requests never wait for the database.
+      if (this.decisions.getRemainingTTL(cacheKey) < REFRESH_AHEAD_MS && !this.inFlight.has(cacheKey)) {
+        this.decideOnce(credential, cacheKey).catch(() => undefined);
+      }
+    } else {
       try {
-        decision = await this.decide(credential);
+        decision = await this.decideOnce(credential, cacheKey);
       } catch (error) {
         return this.acceptedBefore(credential, cacheKey, error);
       }
-      this.decisions.set(cacheKey, decision);
-      if (decision.ok) this.lastAccepted.set(cacheKey, { ctx: decision.ctx, expiresAt: decision.expiresAt });
-      else this.lastAccepted.delete(cacheKey);
     }
     if (!decision.ok) throw new AuthError(AuthErrorCode.Unauthenticated, decision.message);
     return decision.ctx;
+  }
+
+  /** One lookup per credential at a time; its decision is cached for everyone who waited. */
+  private decideOnce(credential: string, cacheKey: string): Promise<Decision> {
+    let pending = this.inFlight.get(cacheKey);
+    if (!pending) {
+      const generation = this.generation;
+      pending = this.decide(credential)
+        .then((decision) => {
+          if (generation !== this.generation) return decision;
+          this.decisions.set(cacheKey, decision);
+          if (decision.ok) this.lastAccepted.set(cacheKey, { ctx: decision.ctx, expiresAt: decision.expiresAt });
+          else this.lastAccepted.delete(cacheKey);
+          return decision;
+        })
+        .finally(() => {
+          if (this.inFlight.get(cacheKey) === pending) this.inFlight.delete(cacheKey);
+        });
+      this.inFlight.set(cacheKey, pending);
+    }
+    return pending;
   }
 
   /** The database could not be asked: a credential accepted recently still is (unless it has expired since); others wait (503). */
@@ -75,6 +109,8 @@ export class CredentialResolver {
 
   /** Forgets cached decisions at once (this replica; others follow within the TTL). */
   forgetAll(): void {
+    this.generation++;
+    this.inFlight.clear();
     this.decisions.clear();
     this.keysById.clear();
     this.lastAccepted.clear();

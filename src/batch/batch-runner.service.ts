@@ -123,7 +123,7 @@ export class BatchRunner implements OnApplicationBootstrap, OnApplicationShutdow
 
   /**
    * Scores the partitions of up to PARTITIONS_PER_FETCH messages: claimed in one statement,
-   * scored one after the other, recorded in one transaction. Batching the ledger work this way
+   * scored side by side, recorded in one transaction. Batching the ledger work this way
    * keeps the database round trips per partition low when segments are small.
    */
   private async scorePartitions(messages: FetchedJob[]): Promise<void> {
@@ -142,20 +142,22 @@ export class BatchRunner implements OnApplicationBootstrap, OnApplicationShutdow
           jobs.set(p.jobId, await this.repository.findJobForPartitions(p.tenantId, p.jobId, models));
         }
       }
-      const outcomes: Array<{ partition: PartitionRow; job: JobRow; result?: PartitionResult; error?: Error }> = [];
-      let rows = 0;
-      for (const [i, partition] of claimed.entries()) {
-        const job = jobs.get(partition.jobId);
-        if (!job) continue;
-        try {
-          const result = await this.scorer.score(job, partition, this.owner, works[i]);
-          rows += result.rowsOut;
-          outcomes.push({ partition, job, result });
-        } catch (error) {
-          if (error instanceof StoppedError) continue; // cancelled, or taken over: the ledger already says so
-          outcomes.push({ partition, job, error: error as Error });
-        }
-      }
+      type Outcome = { partition: PartitionRow; job: JobRow; result?: PartitionResult; error?: Error };
+      // Side by side: their per-row work runs on the scoring threads, their inference on serving's workers.
+      const scored = await Promise.all(
+        claimed.map(async (partition, i): Promise<Outcome | null> => {
+          const job = jobs.get(partition.jobId);
+          if (!job) return null;
+          try {
+            return { partition, job, result: await this.scorer.score(job, partition, this.owner, works[i]) };
+          } catch (error) {
+            if (error instanceof StoppedError) return null; // cancelled, or taken over: the ledger already says so
+            return { partition, job, error: error as Error };
+          }
+        }),
+      );
+      const outcomes = scored.filter((o): o is Outcome => o !== null);
+      const rows = outcomes.reduce((sum, o) => sum + (o.result?.rowsOut ?? 0), 0);
       const t2 = performance.now();
       const retries: string[] = [];
       await this.repository.transaction(async (tx) => {

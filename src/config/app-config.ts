@@ -128,6 +128,13 @@ export class AppConfig {
   @Transform(toInt) @IsInt() @Min(0) @Max(256)
   MMS_BATCH_CONCURRENCY = Math.max(2, os.availableParallelism());
 
+  /**
+   * Threads doing batch partitions' per-row work (parsing staging rows, building tensors,
+   * encoding output), so that it neither waits for nor blocks the main thread.
+   */
+  @Transform(toInt) @IsInt() @Min(1) @Max(64)
+  MMS_BATCH_SCORING_THREADS = Math.max(1, Math.min(2, os.availableParallelism()));
+
   /** Largest batch partition in rows: a bigger segment is split into chunks of this many rows. */
   @Transform(toInt) @IsInt() @Min(1) @Max(10_000_000)
   MMS_BATCH_PARTITION_ROWS = 100_000;

@@ -13,6 +13,7 @@ import { ModelResolver } from './model-resolver.service';
 import { OipController } from './oip.controller';
 import { OipService } from './oip.service';
 import { PredictController } from './predict.controller';
+import { PredictRoute } from './predict.route';
 import { RegistryChangeFeed } from './registry-change-feed.service';
 import { InferenceRuntime } from './runtime/inference-runtime';
 import { WorkerPoolRuntime } from './runtime/worker-pool.runtime';
@@ -29,7 +30,7 @@ import { JsonCodec } from './runtime/json-codec';
 import { LargeJsonBodyParser } from './large-json-body';
 
 /**
- * Online inference: /v1/predict, load/unload/cache, the Open Inference Protocol and MLflow scoring.
+ * Online inference: /v1/predict (a lean Fastify route, PredictRoute), load/unload/cache, the Open Inference Protocol and MLflow scoring.
  * Global so that rollout can warm versions (VersionPrewarmer) without a module cycle.
  */
 @Global()
@@ -67,6 +68,7 @@ import { LargeJsonBodyParser } from './large-json-body';
     InferenceExecutor,
     { provide: JsonCodec, useFactory: () => new JsonCodec() },
     LargeJsonBodyParser,
+    PredictRoute,
     RegistryChangeFeed,
     ServingService,
     OipService,

@@ -28,6 +28,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 @Injectable()
 export class TenancyService {
   private readonly limits = new Map<string, { limits: TenantLimits; loadedAt: number }>();
+  /** Background refreshes in flight: one query per tenant however many requests see the limits expire. */
+  private readonly refreshing = new Set<string>();
   private readonly tenantRefs = new LRUCache<string, { id: string | null }>({ max: 10_000, ttl: LIMITS_TTL_MS });
 
   constructor(
@@ -118,7 +120,12 @@ export class TenancyService {
    */
   cachedLimitsOf(tenantId: string): TenantLimits {
     const entry = this.limits.get(tenantId);
-    if (!entry || Date.now() - entry.loadedAt > LIMITS_TTL_MS) void this.limitsOf(tenantId).catch(() => undefined);
+    if ((!entry || Date.now() - entry.loadedAt > LIMITS_TTL_MS) && !this.refreshing.has(tenantId)) {
+      this.refreshing.add(tenantId);
+      void this.limitsOf(tenantId)
+        .catch(() => undefined)
+        .finally(() => this.refreshing.delete(tenantId));
+    }
     return entry?.limits ?? this.defaultLimits();
   }
 

@@ -22,7 +22,7 @@ interface Observed {
 
 type ObservedRequest = FastifyRequest & { auth?: AuthContext; [OBSERVED]?: Observed };
 
-interface PredictAnswer {
+export interface PredictAnswer {
   model: string;
   version: number;
   outputs: Record<string, unknown>;
@@ -80,13 +80,7 @@ export class RequestObserver {
     if (!observed || reply.statusCode >= 300 || payload === null || typeof payload !== 'object') return;
     const route = request.routeOptions.url;
     const auth = request.auth;
-    if (route === PREDICT) {
-      if (!isPredictAnswer(payload)) return;
-      observed.model = payload.model;
-      observed.version = String(payload.version);
-      observed.predictionId = payload.predictionId;
-      if (auth) this.logPrediction(auth.tenantId, payload, routingKeyOf(request.body, request.headers['x-routing-key']));
-    } else if (route === FANOUT) {
+    if (route === FANOUT) {
       const results = (payload as { results?: unknown }).results;
       const requests = (request.body as { requests?: unknown[] } | undefined)?.requests;
       if (!auth || !Array.isArray(results)) return;
@@ -98,6 +92,26 @@ export class RequestObserver {
       const oip = payload as { model_name?: unknown; model_version?: unknown };
       if (typeof oip.model_name === 'string') observed.model = oip.model_name;
       if (typeof oip.model_version === 'string' || typeof oip.model_version === 'number') observed.version = String(oip.model_version);
+    }
+  }
+
+  /**
+   * A /v1/predict answer, from the route that sends it already encoded (so no preSerialization
+   * hook sees it): notes its model, version and id for the metrics and the request log, and
+   * hands it to the sampled prediction log. Never throws.
+   */
+  notePrediction(request: FastifyRequest, answer: PredictAnswer, routingKey: string | null): void {
+    const observed = (request as ObservedRequest)[OBSERVED];
+    if (observed) {
+      observed.model = answer.model;
+      observed.version = String(answer.version);
+      observed.predictionId = answer.predictionId;
+    }
+    const auth = (request as ObservedRequest).auth;
+    try {
+      if (auth) this.logPrediction(auth.tenantId, answer, routingKey);
+    } catch {
+      // observing must never break an answer
     }
   }
 

@@ -1,0 +1,52 @@
+import { Injectable } from '@nestjs/common';
+import type { IncomingHttpHeaders } from 'node:http';
+import { TenancyService } from '../tenancy/tenancy.service';
+import { AuthContext, hasRole, Role } from './auth-context';
+import { AuthError, AuthErrorCode } from './auth.error';
+import { CredentialResolver } from './credential-resolver.service';
+import { RateLimiter } from './rate-limiter';
+
+/** Header with which the root credential acts in a tenant other than `default` (id or name). */
+export const TENANT_HEADER = 'x-tenant';
+
+/**
+ * The one authentication decision every route makes, whether it is a Nest route (through the
+ * global AuthGuard) or the lean /v1/predict route on Fastify: resolve the bearer credential,
+ * apply `x-tenant` for root, check the role, apply the tenant's rate limit.
+ */
+@Injectable()
+export class Authenticator {
+  private readonly limiter = new RateLimiter();
+
+  constructor(
+    private readonly credentials: CredentialResolver,
+    private readonly tenancy: TenancyService,
+  ) {}
+
+  async authenticate(headers: IncomingHttpHeaders, needed: Role): Promise<AuthContext> {
+    const credential = bearerOf(headers.authorization);
+    if (!credential) throw new AuthError(AuthErrorCode.Unauthenticated, 'Send a credential as Authorization: Bearer <key or token>');
+    let ctx = await this.credentials.resolve(credential);
+    const tenantRef = headers[TENANT_HEADER];
+    if (ctx.role === 'root' && typeof tenantRef === 'string' && tenantRef) {
+      ctx = { ...ctx, tenantId: await this.tenancy.resolveTenantRef(tenantRef) };
+    }
+    if (!hasRole(ctx, needed)) {
+      throw new AuthError(AuthErrorCode.Forbidden, `This needs the ${needed} role; the credential has ${ctx.role}`, { needed, role: ctx.role });
+    }
+    if (ctx.role !== 'root') this.applyRateLimit(ctx.tenantId);
+    return ctx;
+  }
+
+  private applyRateLimit(tenantId: string): void {
+    const wait = this.limiter.take(tenantId, this.tenancy.cachedLimitsOf(tenantId).rateLimitPerSecond);
+    if (wait > 0) {
+      throw new AuthError(AuthErrorCode.RateLimited, 'Too many requests for this tenant', { retryAfterSeconds: wait }).withHeader('retry-after', String(wait));
+    }
+  }
+}
+
+function bearerOf(header: string | undefined): string | null {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  return match ? match[1] : null;
+}
