@@ -2,8 +2,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { defaultFixtures, RETAIL_FEATURES, randomRows } from '../fixtures/onnx-builder';
 import { Row, waitForJob, writeInput } from '../support/batch-data';
+import { runCli, tempHome } from '../support/cli';
 import { withClient } from '../support/test-database';
-import { artifactForm, startTestApp, TestApp } from '../support/test-app';
+import { artifactForm, ROOT_TOKEN, startTestApp, TestApp } from '../support/test-app';
 
 jest.setTimeout(120_000);
 
@@ -124,5 +125,21 @@ describe('DELETE /v1/batch-jobs/{id}', () => {
     expect((await as(await key('scorer'), `/v1/batch-jobs/${mine.id}`)).status).toBe(403);
     expect((await t.request('GET', `/v1/batch-jobs/${mine.id}`)).body.status).toBe('succeeded');
     expect(fs.existsSync(path.join(t.dataDir, mine.output.location))).toBe(true);
+  });
+
+  it('deletes from the CLI: mms batch rm <id>', async () => {
+    const done = await runToEnd('in/small.csv');
+    const home = tempHome();
+    try {
+      const mms = (args: string[]) => runCli(args, { MMS_URL: t.baseUrl, MMS_TOKEN: ROOT_TOKEN, HOME: home });
+      const deleted = await mms(['batch', 'rm', done.id]);
+      expect([deleted.code, deleted.stdout]).toEqual([0, `Deleted batch job ${done.id}\n`]);
+      expect(fs.existsSync(jobDirOf(defaultTenant, done.id))).toBe(false);
+      const again = await mms(['batch', 'delete', done.id]);
+      expect(again.code).toBe(1);
+      expect(again.stderr).toMatch(/not found \(JOB_NOT_FOUND, HTTP 404\)/);
+    } finally {
+      fs.rmSync(home, { recursive: true, force: true });
+    }
   });
 });

@@ -120,6 +120,17 @@ Examples:
       if (opts.out) ctx.io.err(`Wrote ${opts.out}\n`);
     });
 
+  batch
+    .command('delete')
+    .alias('rm')
+    .description('delete a finished job with its output and staging files (cancel a running one first)')
+    .argument('<id>')
+    .action(async (id: string, _opts: unknown, command: Command) => {
+      const ctx = contextOf(command);
+      await ctx.api.request('DELETE', `/v1/batch-jobs/${seg(id)}`);
+      ctx.io.out(ctx.json ? json({ id, deleted: true }) : `Deleted batch job ${id}\n`);
+    });
+
   for (const [name, what] of [
     ['cancel', 'cancel a queued or running job'],
     ['retry', 'run a failed job\'s failed partitions again'],
