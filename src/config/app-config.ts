@@ -115,6 +115,13 @@ export class AppConfig {
   @Transform(toNumber) @IsNumber({}, { message: 'MMS_PREDICTION_LOG_RATE must be a number from 0 to 1' }) @Min(0) @Max(1)
   MMS_PREDICTION_LOG_RATE = 1;
 
+  /**
+   * Predictions logged per second and process at most (after MMS_PREDICTION_LOG_RATE); `0`: no
+   * budget. Below it every sampled prediction is logged; above it the log keeps a steady sample.
+   */
+  @Transform(toInt) @IsInt({ message: 'MMS_PREDICTION_LOG_MAX_PER_SECOND must be a whole number (0: no budget)' }) @Min(0) @Max(1_000_000)
+  MMS_PREDICTION_LOG_MAX_PER_SECOND = 1000;
+
   /** Days a logged prediction (and its feedback) is kept, counted from the prediction. */
   @Transform(toInt) @IsInt() @Min(1) @Max(3650)
   MMS_PREDICTION_LOG_RETENTION_DAYS = 30;

@@ -16,8 +16,9 @@ import { ServiceMetrics } from './metrics/service-metrics';
 
 /**
  * Operations: /metrics, request metrics and logs, the sampled prediction log, feedback and
- * forecast quality. Global so that other modules can inject ServiceMetrics; it reads the
- * other modules (at scrape time, through ModuleRef) but none of them depends on it.
+ * forecast quality. Global so that other modules can inject ServiceMetrics, and serving the
+ * request observer and the prediction log (whose ids carry the sampling decision); it reads
+ * the other modules at scrape time (through ModuleRef) without depending on them.
  */
 @Global()
 @Module({
@@ -33,7 +34,7 @@ import { ServiceMetrics } from './metrics/service-metrics';
     PredictionLogRetention,
     FeedbackService,
   ],
-  exports: [ServiceMetrics, RequestObserver],
+  exports: [ServiceMetrics, RequestObserver, PredictionLogWriter],
 })
 export class ObservabilityModule implements OnApplicationBootstrap, OnModuleDestroy {
   private unsubscribe?: () => void;

@@ -1,5 +1,4 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
 import type { AuthContext } from '../auth/auth-context';
 import { DomainError } from '../common/domain-error';
 import { errorBody, ErrorBody } from '../common/error-body';
@@ -15,6 +14,7 @@ import type { ServableVersion } from './servable';
 import { MirrorPlan, TrafficMirror } from '../rollout/traffic-mirror.service';
 import { LargeJsonBody } from './large-json-body';
 import { JsonCodec } from './runtime/json-codec';
+import { PredictionLogWriter } from '../observability/feedback/prediction-log.writer';
 
 export interface PredictResult {
   model: string;
@@ -44,6 +44,7 @@ export class ServingService {
     private readonly config: AppConfig,
     private readonly mirror: TrafficMirror,
     private readonly codec: JsonCodec,
+    private readonly predictionLog: PredictionLogWriter,
   ) {}
 
   /** POST /v1/predict: resolve (from memory once warm), check inputs, run, shape the outputs. */
@@ -54,7 +55,7 @@ export class ServingService {
     const outputs = await this.run(ctx, version, feeds);
     const byName: Record<string, unknown> = {};
     for (const t of outputs) byName[t.name] = toNested(t);
-    return { model: version.model, version: version.version, outputs: byName, predictionId: randomUUID() };
+    return { model: version.model, version: version.version, outputs: byName, predictionId: this.predictionLog.issueId() };
   }
 
   /**
@@ -76,7 +77,7 @@ export class ServingService {
     body.model = version.model;
     const feeds = await this.codec.decode(parsed.token, version.signature.inputs);
     const outputs = await this.run(ctx, version, feeds);
-    const answer = { model: version.model, version: version.version, predictionId: randomUUID() };
+    const answer = { model: version.model, version: version.version, predictionId: this.predictionLog.issueId() };
     if (outputs.reduce((n, t) => n + t.data.length, 0) > ENCODE_OFF_THREAD_VALUES) {
       return { version: version.version, payload: await this.codec.encodeAnswer(answer, outputs) };
     }

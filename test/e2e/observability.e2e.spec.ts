@@ -266,3 +266,37 @@ describe('operations over HTTP: metrics, logs, feedback and quality', () => {
     });
   });
 });
+
+describe('the prediction log budget', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    // One prediction a second is logged; the rest of a burst is not, and its ids say so.
+    t = await startTestApp({ MMS_PREDICTION_LOG_MAX_PER_SECOND: '1' });
+    const res = await t.request('POST', '/v1/models/budget-model/versions', { body: artifactForm(linear(0.5).bytes) });
+    if (res.status !== 201) throw new Error(`upload: ${res.status} ${JSON.stringify(res.body)}`);
+  });
+
+  afterAll(async () => {
+    await t?.dispose();
+  });
+
+  it('logs what the budget allows, and feedback for a prediction beyond it says that it was not sampled', async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () => t.request('POST', '/v1/predict', { body: { model: 'budget-model', inputs: { float_input: [[1, 1, 1, 1, 1, 1]] } } })),
+    );
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200]);
+    const outcomes = await Promise.all(answers.map((a) => t.request('POST', '/v1/feedback', { body: { predictionId: a.body.predictionId, actual: 6.5 } })));
+    const recorded = outcomes.filter((o) => o.status === 200);
+    const skipped = outcomes.filter((o) => o.status === 404);
+    expect(recorded).toHaveLength(1);
+    expect(recorded[0].body).toMatchObject({ model: 'budget-model', version: 1, mae: 0 });
+    expect(skipped).toHaveLength(4);
+    for (const o of skipped) {
+      expect(o.body.error).toMatchObject({ code: 'PREDICTION_NOT_FOUND', details: { reason: 'not_sampled' } });
+      expect(o.body.error.message).toMatch(/not sampled into the prediction log/);
+    }
+    const metrics = await t.request('GET', '/metrics');
+    expect(series(String(metrics.body), 'mms_prediction_log_skipped_total')[0].value).toBe(4);
+  });
+});

@@ -8,6 +8,7 @@ import { ObservabilityError, ObservabilityErrorCode } from '../observability.err
 import { errorSums, ErrorSums, FeedbackShapeError, pairWithPrediction, qualityOf } from './feedback-math';
 import { FeedbackItem, parseFeedbackBody, parseWindow } from './feedback-request';
 import { FeedbackUpdate, LoggedPrediction, PredictionLogRepository } from './prediction-log.repository';
+import { isSampledPredictionId } from './prediction-id';
 import { PredictionLogWriter } from './prediction-log.writer';
 
 export interface FeedbackResult {
@@ -134,8 +135,16 @@ function dedupe(pairs: Array<{ model: string; key: string }>): Array<{ model: st
 
 function notFound(item: FeedbackItem): ObservabilityError {
   if ('predictionId' in item.ref) {
-    const id = item.ref.predictionId;
-    return new ObservabilityError(ObservabilityErrorCode.PredictionNotFound, `No logged prediction ${id.slice(0, 64)}`, { predictionId: id.slice(0, 64) });
+    const id = item.ref.predictionId.slice(0, 64);
+    // The id itself says whether the prediction was sampled into the log (prediction-id.ts).
+    if (UUID.test(id) && !isSampledPredictionId(id.toLowerCase())) {
+      return new ObservabilityError(
+        ObservabilityErrorCode.PredictionNotFound,
+        `Prediction ${id} was not sampled into the prediction log (MMS_PREDICTION_LOG_RATE, MMS_PREDICTION_LOG_MAX_PER_SECOND), so it cannot take feedback`,
+        { predictionId: id, reason: 'not_sampled' },
+      );
+    }
+    return new ObservabilityError(ObservabilityErrorCode.PredictionNotFound, `No logged prediction ${id}`, { predictionId: id, reason: 'not_found' });
   }
   return new ObservabilityError(ObservabilityErrorCode.PredictionNotFound, `No logged prediction of model '${item.ref.model}' with key '${item.ref.key.slice(0, 64)}'`, {
     model: item.ref.model,

@@ -43,22 +43,23 @@ const PURGE_CHUNK = 10_000;
 export class PredictionLogRepository {
   constructor(private readonly dataSource: DataSource) {}
 
-  /** One round trip for a whole batch; a predictionId already there (a retried flush) is kept. */
+  /**
+   * One round trip for a whole batch, as one JSON parameter (built by concatenation: the
+   * outputs are the only part that needs JSON.stringify); a predictionId already there (a
+   * retried flush) is kept.
+   */
   async insertPredictions(records: PredictionRecord[]): Promise<void> {
     if (!records.length) return;
+    const rows = records.map(
+      (r) =>
+        `{"i":"${r.id}","t":"${r.tenantId}","m":${JSON.stringify(r.model)},"v":${r.version},"k":${r.routingKey === null ? 'null' : JSON.stringify(r.routingKey)},` +
+        `"p":${JSON.stringify(r.predicted)},"c":${r.createdAt.getTime()}}`,
+    );
     await this.dataSource.query(
       `INSERT INTO prediction_log (id, tenant_id, model, version, routing_key, predicted, created_at)
-       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::int[], $5::text[], $6::jsonb[], $7::timestamptz[])
+       SELECT i, t, m, v, k, p, to_timestamp(c / 1000.0) FROM json_to_recordset($1::json) AS r(i uuid, t uuid, m text, v int, k text, p jsonb, c float8)
        ON CONFLICT (id) DO NOTHING`,
-      [
-        records.map((r) => r.id),
-        records.map((r) => r.tenantId),
-        records.map((r) => r.model),
-        records.map((r) => r.version),
-        records.map((r) => r.routingKey),
-        records.map((r) => JSON.stringify(r.predicted)),
-        records.map((r) => r.createdAt.toISOString()),
-      ],
+      [`[${rows.join(',')}]`],
     );
   }
 

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { AppConfig } from '../../config/app-config';
 import { ServiceMetrics } from '../metrics/service-metrics';
 import type { PredictionLogRepository, PredictionRecord } from './prediction-log.repository';
+import { isSampledPredictionId } from './prediction-id';
 import { countValues, LOG_BATCH_ROWS, LOG_MAX_BUFFERED, LOG_MAX_VALUES, PredictionLogWriter } from './prediction-log.writer';
 
 /** A table in memory that can be made to fail (the writer's contract with it is all this tests). */
@@ -24,8 +25,11 @@ function metricValue(text: string, line: string): number {
 describe('PredictionLogWriter', () => {
   let repo: FakeRepository;
   let metrics: ServiceMetrics;
-  const make = (rate = 1) => new PredictionLogWriter(repo as unknown as PredictionLogRepository, metrics, { MMS_PREDICTION_LOG_RATE: rate } as AppConfig);
-  const prediction = (i: number, predicted: Record<string, unknown> = { variable: [[i]] }) => ({ id: `id-${i}`, tenantId: 't', model: 'm', version: 1, routingKey: null, predicted });
+  const make = (rate = 1, perSecond = 0) =>
+    new PredictionLogWriter(repo as unknown as PredictionLogRepository, metrics, { MMS_PREDICTION_LOG_RATE: rate, MMS_PREDICTION_LOG_MAX_PER_SECOND: perSecond } as AppConfig);
+  /** The id of the i-th sampled prediction (a UUIDv7, as the writer issues them). */
+  const id = (i: number) => `0190a000-0000-7000-8000-${String(i).padStart(12, '0')}`;
+  const prediction = (i: number, predicted: Record<string, unknown> = { variable: [[i]] }) => ({ id: id(i), tenantId: 't', model: 'm', version: 1, routingKey: null, predicted });
 
   beforeAll(() => Logger.overrideLogger(false)); // the writer's warnings are expected here
 
@@ -38,10 +42,10 @@ describe('PredictionLogWriter', () => {
     const writer = make();
     for (let i = 0; i < 3; i++) writer.record(prediction(i));
     expect(writer.buffered).toBe(3);
-    expect(writer.isPending(['id-1'])).toBe(true);
+    expect(writer.isPending([id(1)])).toBe(true);
     await writer.flush();
-    expect(repo.rows.map((r) => r.id)).toEqual(['id-0', 'id-1', 'id-2']);
-    expect(writer.isPending(['id-1'])).toBe(false);
+    expect(repo.rows.map((r) => r.id)).toEqual([id(0), id(1), id(2)]);
+    expect(writer.isPending([id(1)])).toBe(false);
     expect(metricValue(await metrics.render(), 'mms_prediction_log_written_total')).toBe(3);
   });
 
@@ -52,17 +56,29 @@ describe('PredictionLogWriter', () => {
     expect(repo.inserts).toBe(1);
   });
 
-  it('samples at the configured rate', () => {
+  it('samples at the configured rate, and says so in the id', () => {
     const random = jest.spyOn(Math, 'random');
     const writer = make(0.25);
     random.mockReturnValueOnce(0.1).mockReturnValueOnce(0.9);
-    writer.record(prediction(1));
-    writer.record(prediction(2));
-    expect(writer.buffered).toBe(1);
+    const [sampled, skipped] = [writer.issueId(), writer.issueId()];
     random.mockRestore();
-    const off = make(0);
-    off.record(prediction(3));
-    expect(off.buffered).toBe(0);
+    expect(isSampledPredictionId(sampled)).toBe(true);
+    expect(isSampledPredictionId(skipped)).toBe(false);
+    writer.record({ ...prediction(1), id: sampled });
+    writer.record({ ...prediction(2), id: skipped });
+    expect(writer.buffered).toBe(1);
+    expect(isSampledPredictionId(make(0).issueId())).toBe(false);
+  });
+
+  it('logs at most the per-second budget: one second of it at once, then a steady share', async () => {
+    const now = jest.spyOn(Date, 'now').mockReturnValue(1_000_000);
+    const writer = make(1, 100);
+    const burst = Array.from({ length: 150 }, () => writer.issueId());
+    expect(burst.filter(isSampledPredictionId)).toHaveLength(100);
+    now.mockReturnValue(1_000_500); // half a second later: half a budget more
+    expect(Array.from({ length: 100 }, () => writer.issueId()).filter(isSampledPredictionId)).toHaveLength(50);
+    now.mockRestore();
+    expect(metricValue(await metrics.render(), 'mms_prediction_log_skipped_total')).toBe(100);
   });
 
   it('never logs big outputs, and counts them', async () => {
@@ -88,7 +104,7 @@ describe('PredictionLogWriter', () => {
     await writer.flush();
     expect(writer.buffered).toBe(0);
     expect(repo.rows).toHaveLength(LOG_MAX_BUFFERED);
-    expect(repo.rows[0].id).toBe('id-0'); // order kept across the failure
+    expect(repo.rows[0].id).toBe(id(0)); // order kept across the failure
     text = await metrics.render();
     expect(metricValue(text, 'mms_prediction_log_written_total')).toBe(LOG_MAX_BUFFERED);
   });
@@ -99,7 +115,7 @@ describe('PredictionLogWriter', () => {
     writer.record(prediction(1));
     await writer.flush();
     expect(writer.buffered).toBe(0);
-    expect(writer.isPending(['id-1'])).toBe(false);
+    expect(writer.isPending([id(1)])).toBe(false);
     expect(metricValue(await metrics.render(), 'mms_prediction_log_dropped_total{reason="write_failed"}')).toBe(1);
   });
 

@@ -1,10 +1,11 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
 import { ServiceMetrics } from '../metrics/service-metrics';
+import { isSampledPredictionId, sampledPredictionId, unsampledPredictionId } from './prediction-id';
 import { PredictionLogRepository, PredictionRecord } from './prediction-log.repository';
 
 /** Rows per INSERT. */
-export const LOG_BATCH_ROWS = 500;
+export const LOG_BATCH_ROWS = 1000;
 /** Predictions held in memory at most; beyond it new ones are dropped (and counted). */
 export const LOG_MAX_BUFFERED = 20_000;
 /** Outputs with more values than this are not logged (a big batch call is not a forecast to score). */
@@ -15,10 +16,16 @@ const SHUTDOWN_FLUSH_MS = 3000;
 
 /**
  * The sampled prediction log, written off the request path: predictions are sampled
- * (MMS_PREDICTION_LOG_RATE), buffered in memory and inserted in batches every second (or at
- * once when a batch is full). A prediction never waits for, or fails because of, the log:
- * when the database is away the buffer keeps what it can, drops the rest (counted), and
- * writing resumes with a backoff once the database answers again.
+ * (MMS_PREDICTION_LOG_RATE, then at most MMS_PREDICTION_LOG_MAX_PER_SECOND), buffered in
+ * memory and inserted in batches every second (or at once when a batch is full). A prediction
+ * never waits for, or fails because of, the log: when the database is away the buffer keeps
+ * what it can, drops the rest (counted), and writing resumes with a backoff once the database
+ * answers again.
+ *
+ * Why a budget: a logged row costs the database tens of microseconds of CPU (and the embedded
+ * one runs on the HTTP thread), about as much as the rest of a small prediction. Up to the
+ * budget every prediction is logged; beyond it the log keeps a steady sample of the traffic
+ * and the cost per prediction falls instead of growing with it.
  */
 @Injectable()
 export class PredictionLogWriter implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -30,12 +37,17 @@ export class PredictionLogWriter implements OnApplicationBootstrap, BeforeApplic
   private timer?: NodeJS.Timeout;
   private retryAt = 0;
   private backoffMs = 0;
+  /** The per-second budget, as a token bucket that holds at most one second's worth. */
+  private budget: number;
+  private budgetAt = Date.now();
 
   constructor(
     private readonly repository: PredictionLogRepository,
     private readonly metrics: ServiceMetrics,
     private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.budget = config.MMS_PREDICTION_LOG_MAX_PER_SECOND ?? 0;
+  }
 
   onApplicationBootstrap(): void {
     this.timer = setInterval(() => {
@@ -50,10 +62,30 @@ export class PredictionLogWriter implements OnApplicationBootstrap, BeforeApplic
     await Promise.race([this.flush(), new Promise((resolve) => setTimeout(resolve, SHUTDOWN_FLUSH_MS).unref())]);
   }
 
-  /** Hot path: a sample of predictions goes into the buffer; never throws, never waits. */
-  record(prediction: Omit<PredictionRecord, 'createdAt'>): void {
+  /**
+   * Hot path: the id of a new prediction, which carries the sampling decision (see
+   * prediction-id.ts): `record` logs only predictions whose id was issued as sampled.
+   */
+  issueId(): string {
     const rate = this.config.MMS_PREDICTION_LOG_RATE;
-    if (rate <= 0 || (rate < 1 && Math.random() >= rate)) return;
+    if (rate <= 0 || (rate < 1 && Math.random() >= rate)) return unsampledPredictionId();
+    const perSecond = this.config.MMS_PREDICTION_LOG_MAX_PER_SECOND ?? 0;
+    const now = Date.now();
+    if (perSecond > 0) {
+      this.budget = Math.min(perSecond, this.budget + ((now - this.budgetAt) / 1000) * perSecond);
+      this.budgetAt = now;
+      if (this.budget < 1) {
+        this.metrics.predictionLogSkipped();
+        return unsampledPredictionId();
+      }
+      this.budget -= 1;
+    }
+    return sampledPredictionId(now);
+  }
+
+  /** Hot path: a sampled prediction goes into the buffer; never throws, never waits. */
+  record(prediction: Omit<PredictionRecord, 'createdAt'>): void {
+    if (!isSampledPredictionId(prediction.id)) return;
     if (countValues(prediction.predicted, LOG_MAX_VALUES + 1) > LOG_MAX_VALUES) {
       this.metrics.predictionLogDropped('too_large');
       return;

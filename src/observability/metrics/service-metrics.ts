@@ -98,6 +98,7 @@ export class ServiceMetrics {
 
   private readonly logWritten: Counter<string>;
   private readonly logDropped: Counter<string>;
+  private readonly logSkipped: Counter<string>;
   private readonly logFlushFailures: Counter<string>;
   private readonly logBuffered: Gauge<string>;
 
@@ -158,6 +159,7 @@ export class ServiceMetrics {
 
     this.logWritten = counter('mms_prediction_log_written_total', 'Predictions written to the prediction log');
     this.logDropped = counter('mms_prediction_log_dropped_total', 'Sampled predictions not logged, by reason (buffer_full | too_large | write_failed)', ['reason']);
+    this.logSkipped = counter('mms_prediction_log_skipped_total', 'Predictions not logged because the per-second budget (MMS_PREDICTION_LOG_MAX_PER_SECOND) was used up');
     this.logFlushFailures = counter('mms_prediction_log_flush_failures_total', 'Failed attempts to write a batch of the prediction log (retried)');
     this.logBuffered = gauge('mms_prediction_log_buffered', 'Predictions waiting in memory to be written to the prediction log');
 
@@ -209,6 +211,11 @@ export class ServiceMetrics {
 
   predictionLogDropped(reason: 'buffer_full' | 'too_large' | 'write_failed', rows = 1): void {
     this.logDropped.inc({ reason }, rows);
+  }
+
+  /** Hot path (every prediction beyond the budget): an unlabelled counter, no label hashing. */
+  predictionLogSkipped(): void {
+    this.logSkipped.inc();
   }
 
   predictionLogFlushFailed(): void {
