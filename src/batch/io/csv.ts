@@ -15,8 +15,13 @@ export async function* csvRecords(chunks: AsyncIterable<string | Buffer>, batchS
       first = false;
     }
     let pos = 0;
+    // Where the next quote is: searched once per chunk (and after each quoted record), not once
+    // per record, which would scan the rest of the chunk for every line of a quote-free file.
+    let quote = -1;
     for (;;) {
-      const parsed = parseRecord(text, pos, false);
+      if (quote < pos) quote = text.indexOf('"', pos);
+      if (quote < 0) quote = text.length;
+      const parsed = parseRecord(text, pos, false, quote);
       if (!parsed) break;
       pos = parsed.next;
       if (!(parsed.fields.length === 1 && parsed.fields[0] === '')) batch.push(parsed.fields);
@@ -34,13 +39,15 @@ export async function* csvRecords(chunks: AsyncIterable<string | Buffer>, batchS
   if (batch.length) yield batch;
 }
 
-/** One record from `pos`, or null when the text ends before the record does (unless `final`). */
-function parseRecord(text: string, pos: number, final: boolean): { fields: string[]; next: number } | null {
+/**
+ * One record from `pos`, or null when the text ends before the record does (unless `final`).
+ * `quote` is the position of the first quote at or after `pos` (text.length when none).
+ */
+function parseRecord(text: string, pos: number, final: boolean, quote = indexOrEnd(text, '"', pos)): { fields: string[]; next: number } | null {
   const nl = text.indexOf('\n', pos);
   if (nl < 0 && !final) return null;
   const lineEnd = nl < 0 ? text.length : nl;
-  const quote = text.indexOf('"', pos);
-  if (quote < 0 || quote > lineEnd) {
+  if (quote > lineEnd) {
     const end = lineEnd > pos && text.charCodeAt(lineEnd - 1) === 13 ? lineEnd - 1 : lineEnd;
     return { fields: text.slice(pos, end).split(','), next: nl < 0 ? text.length : nl + 1 };
   }
@@ -92,6 +99,11 @@ function parseRecord(text: string, pos: number, final: boolean): { fields: strin
     fields.push(field);
     return { fields, next: i + 1 };
   }
+}
+
+function indexOrEnd(text: string, search: string, from: number): number {
+  const at = text.indexOf(search, from);
+  return at < 0 ? text.length : at;
 }
 
 export class CsvError extends Error {}

@@ -33,7 +33,14 @@ export class SpillWriter {
 
   /** Writes every buffer out; with `sync`, each file is also fsynced (before the plan is recorded). */
   async flush(sync = false): Promise<void> {
-    for (const file of [...this.buffers.keys()]) await this.flushFile(file, sync);
+    // Many files at once: each write and fsync waits on the disk, not on this thread.
+    const files = [...this.buffers.keys()];
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(32, files.length) }, async () => {
+        while (next < files.length) await this.flushFile(files[next++], sync);
+      }),
+    );
   }
 
   private async flushFile(file: string, sync = false): Promise<void> {
