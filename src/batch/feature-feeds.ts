@@ -1,5 +1,5 @@
 import type { TensorSpec } from '../registry/artifact/artifact.types';
-import type { HostTensor, TypedData } from '../serving/tensor-codec';
+import type { HostTensor } from '../serving/tensor-codec';
 
 /** How a partition's feature columns become a model's input tensors. */
 export interface FeedPlan {
@@ -27,14 +27,17 @@ export function planFeeds(model: string, version: number, inputs: readonly Tenso
     if (fits) {
       const convert = converterFor(spec.type);
       const dims = (n: number) => (spec.shape.length === 2 ? [n, features.length] : [n]);
+      const alloc = allocatorFor(spec.type);
       return {
         build(rows) {
           const kept: number[] = [];
           const bad: Array<{ index: number; message: string }> = [];
-          const values: Array<number | bigint | boolean | string> = [];
+          // Written straight into the tensor's array; a row that fails is overwritten by the next.
+          const values = alloc(rows.length * features.length);
+          let w = 0;
           for (let r = 0; r < rows.length; r++) {
             const row = rows[r];
-            const start = values.length;
+            const start = w;
             let failed = -1;
             for (let f = 0; f < features.length; f++) {
               const v = convert(row[f]);
@@ -42,14 +45,15 @@ export function planFeeds(model: string, version: number, inputs: readonly Tenso
                 failed = f;
                 break;
               }
-              values.push(v);
+              values[w++] = v;
             }
             if (failed >= 0) {
-              values.length = start;
+              w = start;
               bad.push({ index: r, message: `feature '${features[failed]}' = ${show(row[failed])} is not a valid ${spec.type}` });
             } else kept.push(r);
           }
-          return { feeds: [{ name: spec.name, type: spec.type, dims: dims(kept.length), data: typedArray(spec.type, values) }], kept, bad };
+          const data = w === values.length ? values : values.slice(0, w);
+          return { feeds: [{ name: spec.name, type: spec.type, dims: dims(kept.length), data: data as HostTensor['data'] }], kept, bad };
         },
       };
     }
@@ -62,7 +66,8 @@ export function planFeeds(model: string, version: number, inputs: readonly Tenso
       build(rows) {
         const kept: number[] = [];
         const bad: Array<{ index: number; message: string }> = [];
-        const columns: Array<Array<number | bigint | boolean | string>> = inputs.map(() => []);
+        const columns = inputs.map((s) => allocatorFor(s.type)(rows.length));
+        let n = 0;
         for (let r = 0; r < rows.length; r++) {
           const converted: Array<number | bigint | boolean | string> = [];
           let failed = -1;
@@ -79,9 +84,10 @@ export function planFeeds(model: string, version: number, inputs: readonly Tenso
             continue;
           }
           kept.push(r);
-          converted.forEach((v, i) => columns[i].push(v));
+          for (let i = 0; i < converted.length; i++) columns[i][n] = converted[i];
+          n++;
         }
-        const feeds = inputs.map((s, i) => ({ name: s.name, type: s.type, dims: s.shape.length === 2 ? [kept.length, 1] : [kept.length], data: typedArray(s.type, columns[i]) }));
+        const feeds = inputs.map((s, i) => ({ name: s.name, type: s.type, dims: s.shape.length === 2 ? [kept.length, 1] : [kept.length], data: (n === rows.length ? columns[i] : columns[i].slice(0, n)) as HostTensor['data'] }));
         return { feeds, kept, bad };
       },
     };
@@ -142,31 +148,24 @@ function converterFor(type: string): Converter {
   }
 }
 
-function typedArray(type: string, values: Array<number | bigint | boolean | string>): HostTensor['data'] {
-  switch (type) {
-    case 'float32':
-      return Float32Array.from(values as number[]);
-    case 'float64':
-      return Float64Array.from(values as number[]);
-    case 'int8':
-      return Int8Array.from(values as number[]);
-    case 'uint8':
-      return Uint8Array.from(values as number[]);
-    case 'int16':
-      return Int16Array.from(values as number[]);
-    case 'uint16':
-      return Uint16Array.from(values as number[]);
-    case 'int32':
-      return Int32Array.from(values as number[]);
-    case 'uint32':
-      return Uint32Array.from(values as number[]);
-    case 'int64':
-      return BigInt64Array.from(values as bigint[]);
-    case 'uint64':
-      return BigUint64Array.from(values as bigint[]);
-    case 'bool':
-      return Uint8Array.from(values as boolean[], (b) => (b ? 1 : 0)) as TypedData;
-    default:
-      return values.map(String);
-  }
+/** A writable array for `n` values of an input type; booleans are stored as 0/1 bytes, other types (strings) in a plain array. */
+type Values = { [i: number]: number | bigint | boolean | string; length: number; slice(start: number, end: number): Values };
+
+const TYPED: Record<string, new (n: number) => Values> = {
+  float32: Float32Array,
+  float64: Float64Array,
+  int8: Int8Array,
+  uint8: Uint8Array,
+  int16: Int16Array,
+  uint16: Uint16Array,
+  int32: Int32Array,
+  uint32: Uint32Array,
+  int64: BigInt64Array,
+  uint64: BigUint64Array,
+  bool: Uint8Array,
+};
+
+function allocatorFor(type: string): (n: number) => Values {
+  const Typed = TYPED[type];
+  return Typed ? (n) => new Typed(n) : (n) => new Array<string>(n);
 }
