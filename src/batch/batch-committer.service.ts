@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { BatchPaths } from './batch-paths';
-import { describeRouteKey } from './batch-planner.service';
+import { partitionView, routeOf } from './partition-view';
 import { BatchRepository } from './batch.repository';
 import { JobPhase, JobRow, PartitionRow, PartitionStatus } from './batch.types';
 import { ChecksumMismatchError, fsyncDir, fsyncFile, OutputColumn, passthroughType, PartitionFile, writeFinalOutput } from './io/output-format';
@@ -118,7 +118,6 @@ export class BatchCommitter {
 
   private manifest(job: JobRow, seq: number, partitions: PartitionRow[], columns: OutputColumn[], outputName: string, outputRows: number, failedRows: number) {
     const { spec } = job;
-    const routeColumns = spec.route.by === 'segment' ? spec.route.columns : [];
     return {
       jobId: job.id,
       tenantId: job.tenantId,
@@ -130,24 +129,12 @@ export class BatchCommitter {
       modelVersions: Object.fromEntries(Object.values(job.pinned).map((p) => [p.model, p.version])),
       errorThreshold: spec.errorThreshold,
       failedRows,
-      partitions: partitions.map((p) => ({
-        seq: p.seq,
-        route: describeRouteKey(spec.route.by, p.routeKey, routeColumns),
-        chunk: p.chunk,
-        model: p.model,
-        version: p.version,
-        status: p.status,
-        attempts: p.attempt,
-        rowsIn: p.rowsIn,
-        rowsOut: p.rowsOut ?? 0,
-        rowsFailed: p.rowsFailed,
-        checksum: p.checksum,
-      })),
+      partitions: partitions.map((p) => ({ seq: p.seq, ...partitionView(p, spec), rowsOut: p.rowsOut ?? 0, checksum: p.checksum })),
       errors: partitions
         .filter((p) => p.status === PartitionStatus.Failed || p.rowsFailed > 0)
         .map((p) => ({
           partition: p.seq,
-          route: describeRouteKey(spec.route.by, p.routeKey, routeColumns),
+          route: routeOf(p, spec),
           model: p.model,
           rowsFailed: p.rowsFailed,
           error: p.error,

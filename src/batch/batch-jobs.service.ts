@@ -7,7 +7,8 @@ import type { AuthContext } from '../auth/auth-context';
 import { AppConfig } from '../config/app-config';
 import { BatchJobSpec, parseJobSpec } from './batch-job-spec';
 import { BatchPaths } from './batch-paths';
-import { BatchPlanner, describeRouteKey } from './batch-planner.service';
+import { BatchPlanner } from './batch-planner.service';
+import { partitionView } from './partition-view';
 import { BatchRetention } from './batch-retention.service';
 import { BatchError, BatchErrorCode, invalidJob } from './batch.error';
 import { BatchRepository } from './batch.repository';
@@ -203,8 +204,7 @@ export class BatchJobsService {
   private async view(job: JobRow, options: { errors?: boolean } = {}): Promise<Record<string, unknown>> {
     const progress = await this.repository.progress(this.repository.dataSource, job.tenantId, job.id);
     const { spec } = job;
-    const routeColumns = spec.route.by === 'segment' ? spec.route.columns : [];
-    const errors = options.errors === false ? undefined : (await this.repository.partitionErrors(job.tenantId, job.id, MAX_ERRORS_SHOWN)).map((p) => errorView(p, spec, routeColumns));
+    const errors = options.errors === false ? undefined : (await this.repository.partitionErrors(job.tenantId, job.id, MAX_ERRORS_SHOWN)).map((p) => errorView(p, spec));
     return {
       id: job.id,
       status: job.status,
@@ -250,20 +250,8 @@ function progressView(job: JobRow, p: JobProgress) {
   };
 }
 
-function errorView(p: PartitionRow, spec: BatchJobSpec, routeColumns: readonly string[]) {
-  return {
-    partition: p.seq,
-    route: describeRouteKey(spec.route.by, p.routeKey, routeColumns),
-    chunk: p.chunk,
-    model: p.model,
-    version: p.version,
-    status: p.status,
-    attempts: p.attempt,
-    rowsIn: p.rowsIn,
-    rowsFailed: p.rowsFailed,
-    error: p.error,
-    ...(p.rowErrors?.length ? { rows: p.rowErrors } : {}),
-  };
+function errorView(p: PartitionRow, spec: BatchJobSpec) {
+  return { partition: p.seq, ...partitionView(p, spec), error: p.error, ...(p.rowErrors?.length ? { rows: p.rowErrors } : {}) };
 }
 
 function jobNotFound(id: string): BatchError {
