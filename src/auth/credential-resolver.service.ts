@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, hash, timingSafeEqual } from 'node:crypto';
 import { ApiKeyEntity } from '../tenancy/entities/api-key.entity';
 import { ApiKeysRepository } from '../tenancy/api-keys.repository';
 import { looksLikeJwt, parseApiKey } from './api-key-format';
@@ -55,7 +55,8 @@ export class CredentialResolver {
   ) {}
 
   async resolve(credential: string): Promise<AuthContext> {
-    const cacheKey = createHash('sha256').update(credential).digest('base64');
+    // The one-shot hash: a third of createHash's cost, on every request.
+    const cacheKey = hash('sha256', credential, 'base64');
     let decision = this.decisions.get(cacheKey);
     if (decision) {
       // Refresh-ahead: a credential in use is looked up again shortly before its decision

@@ -1,11 +1,11 @@
-import type { Counter, Histogram } from 'prom-client';
 import { OTHER, TopModelLabels } from './top-model-labels';
 
 /** Version label values one model keeps at most; the least recently seen one's series go first. */
 export const MAX_VERSIONS_PER_MODEL = 5;
 
 type Labels = Record<string, string>;
-type LabelledMetric = Pick<Counter<string>, 'remove'> | Pick<Histogram<string>, 'remove'>;
+/** A metric whose series can be ended by label set (prom-client's, or RequestSeries). */
+type LabelledMetric = { remove(labels: Labels): void };
 
 interface ModelEntry {
   /** version label → when last seen, and the label sets created under it. */
@@ -46,8 +46,11 @@ export class ModelSeries {
     return { model, version: version ?? '', key: TopModelLabels.key(tenantId, model) };
   }
 
-  /** Remembers a labelled model's label set (from `resolve`, with the same `version`). */
-  track(key: string, labels: Labels): void {
+  /**
+   * Remembers a labelled model's label set (from `resolve`, with the same `version`); `id`
+   * names the label set (its values joined) when the caller has it already.
+   */
+  track(key: string, labels: Labels, id = Object.values(labels).join('\u0000')): void {
     let entry = this.models.get(key);
     if (!entry) this.models.set(key, (entry = { versions: new Map() }));
     let version = entry.versions.get(labels.version);
@@ -56,7 +59,6 @@ export class ModelSeries {
       entry.versions.set(labels.version, (version = { seenAt: 0, labelSets: new Map() }));
     }
     version.seenAt = ++this.tick;
-    const id = Object.values(labels).join('\u0000');
     if (!version.labelSets.has(id)) version.labelSets.set(id, labels);
   }
 
