@@ -6,6 +6,13 @@ import { Auth, RequireRole } from '../auth/auth.decorator';
 import type { AuthContext } from '../auth/auth-context';
 import { BatchJobsService } from './batch-jobs.service';
 
+const ROUTE_TAGS: SchemaObject = {
+  type: 'object',
+  additionalProperties: { type: 'string' },
+  example: { family: 'demand' },
+  description: 'only models carrying all these tags are candidates',
+};
+
 const JOB_BODY: SchemaObject = {
   type: 'object',
   required: ['input', 'route', 'features'],
@@ -13,8 +20,8 @@ const JOB_BODY: SchemaObject = {
     input: { type: 'object', properties: { uri: { type: 'string', example: 'data/sales-2026-11-24.csv' }, format: { enum: ['csv', 'jsonl', 'parquet'] } } },
     route: {
       oneOf: [
-        { type: 'object', properties: { by: { enum: ['model'] }, column: { type: 'string', example: 'model' } } },
-        { type: 'object', properties: { by: { enum: ['segment'] }, columns: { type: 'array', items: { type: 'string' }, example: ['region', 'store'] } } },
+        { type: 'object', properties: { by: { enum: ['model'] }, column: { type: 'string', example: 'model' }, tags: ROUTE_TAGS } },
+        { type: 'object', properties: { by: { enum: ['segment'] }, columns: { type: 'array', items: { type: 'string' }, example: ['region', 'store'] }, tags: ROUTE_TAGS } },
       ],
     },
     features: { type: 'array', items: { type: 'string' }, example: ['day_of_week', 'promo', 'price', 'lag_7', 'lag_28', 'temperature'] },
