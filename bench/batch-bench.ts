@@ -3,7 +3,7 @@
  * real service (read, route by segment, predict, write, commit), against the bare
  * onnxruntime calls for the same rows and models in one process, measured in the same run.
  *
- *   npm run bench:batch -- [--segments 1000] [--rows 1000] [--model mlp|linear|tree|gbm] [--hidden 16]
+ *   npm run bench:batch -- [--segments 1000] [--rows 1000] [--model gbm|mlp|linear|tree] [--hidden 16]
  *                          [--trees 100] [--depth 5] [--no-doc]
  *
  * `gbm` is a gradient-boosted tree ensemble of the size LightGBM trains by default (100 trees
@@ -38,7 +38,7 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { segments: 1000, rows: 1000, model: 'mlp', hidden: 16, trees: 100, depth: 5, doc: true, profile: null };
+  const options: Options = { segments: 1000, rows: 1000, model: 'gbm', hidden: 16, trees: 100, depth: 5, doc: true, profile: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--segments') options.segments = Number(argv[++i]);
@@ -175,7 +175,10 @@ async function main(): Promise<void> {
     const sessions: InferenceSession[] = [];
     // One thread per session, as the service's inference workers run them (and 1,000 sessions
     // with a thread pool each would start thousands of threads).
+    const createStart = performance.now();
     for (const m of models) sessions.push(await InferenceSession.create(m.bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' }));
+    // Context, not the baseline: the job loads every model too (a nightly run finds them cold).
+    const createS = (performance.now() - createStart) / 1000;
     const bare = async () => {
       let ms = 0;
       for (let s = 0; s < sessions.length; s++) {
@@ -190,7 +193,11 @@ async function main(): Promise<void> {
     const bareS = Math.min(await bare(), await bare());
     for (const s of sessions) await s.release();
     const ratio = total / e2eS / (total / bareS);
-    process.stdout.write(`bare onnxruntime: ${bareS.toFixed(2)} s, ${fmt(total / bareS)} rows/s\nratio end-to-end / bare: ${ratio.toFixed(3)}\n`);
+    const ratioWithLoads = (bareS + createS) / e2eS;
+    process.stdout.write(
+      `bare onnxruntime: ${bareS.toFixed(2)} s, ${fmt(total / bareS)} rows/s (creating the ${models.length} sessions: ${createS.toFixed(2)} s)\n` +
+        `ratio end-to-end / bare: ${ratio.toFixed(3)} (${ratioWithLoads.toFixed(3)} counting session creation in the baseline)\n`,
+    );
 
     if (options.doc) {
       const date = new Date().toISOString().slice(0, 10);
@@ -206,7 +213,10 @@ async function main(): Promise<void> {
         '|---|--:|--:|',
         `| end to end (submit → committed; planning ${planningSeconds().toFixed(1)} s of it${planBreakdown()}) | ${e2eS.toFixed(1)} | ${fmt(total / e2eS)} |`,
         `| bare onnxruntime \`session.run\`, one call per segment, one thread per session, one process (best of 2 after a warm-up) | ${bareS.toFixed(2)} | ${fmt(total / bareS)} |`,
-        `| **ratio** end to end ÷ bare | | **${ratio.toFixed(3)}** |`,
+        `| bare \`InferenceSession.create\` of the ${models.length} models (context: the job loads them too) | ${createS.toFixed(2)} | |`,
+        `| **ratio** end to end ÷ bare \`run\` (the goal's measure) | | **${ratio.toFixed(3)}** |`,
+        `| ratio end to end ÷ bare \`create\` + \`run\` | | ${ratioWithLoads.toFixed(3)} |`,
+        `| service CPU during the job, all threads (${((cpuS * 1e6) / total).toFixed(1)} µs per row) | ${cpuS.toFixed(1)} | |`,
       ].join('\n');
       const docFile = path.join(findRepoRoot(__dirname, process.cwd()), 'docs', 'benchmarks.md');
       writeSubsection(docFile, SECTION, SECTION_INTRO, subKey, markdown);
@@ -224,26 +234,32 @@ const SECTION_INTRO = `
 What it measures: one batch job over a CSV of S segments × R rows (segments interleaved, as a
 nightly extract has them), routed by segment (\`region\`, \`store\`) to one model per store,
 end to end through the compiled service on its default settings (read and route the CSV, spill
-partitions, pin versions, score on the inference worker threads, write and rename each
-partition's output, concatenate, fsync and commit with a manifest), timed from
-\`POST /v1/batch-jobs\` to \`succeeded\`; "planning" is the part until the partitions are in the
-ledger (reading, routing and spilling the input, then resolving and pinning every route). The
-baseline is the bare \`InferenceSession.run\` calls for the same rows and the same models in one
-process (sessions created and inputs built outside the timing), in the same run. The ratio is
-end-to-end rows/s ÷ bare rows/s (the issue's goal: ≥ 0.5).
+partitions, pin versions, score — per-row work on the scoring threads, inference on serving's
+worker threads, loading each model — write and rename each partition's output, concatenate,
+fsync and commit with a manifest), from the job's \`createdAt\` to its \`finishedAt\`;
+"planning" is the part until the partitions are in the ledger, as the planner logs it. The
+baseline is the bare \`InferenceSession.run\` calls for the same rows and models in one process
+(sessions created and inputs built outside the timing), in the same run; the ratio is end-to-end
+rows/s ÷ bare rows/s (the issue's goal: ≥ 0.5). Two lines give context: creating the bare
+sessions (the job loads every model too: a cache of 500 never holds a 1,000-store run), and the
+ratio with that creation counted in the baseline. The service's CPU over the job, all threads,
+is the figure the shared machine's noise moves least.
 
-How to read it: for the small per-store models this platform is for, a bare call costs a few
-hundredths of a microsecond per row — less than reading that row's 120 bytes of CSV. The job's
-time is the service's per-row work on its main thread (CSV parsing and routing, staging rows
-as JSON and reading them back, encoding outputs, the ledger; with the embedded database the
-database runs on that thread too), while the inference worker threads are mostly idle. No
-design that parses the CSV in JavaScript gets within 0.5× of bare inference for such models;
-the ratio moves toward it only as the model's own cost per row grows (the wider MLP run).
-Absolute figures swing with the shared machine's load (other sessions' test suites ran
-alongside); the ratio within a run is what compares.
+The default model is a gradient-boosted tree ensemble of the size LightGBM trains by default
+(\`--model gbm\`: 100 trees of depth 5), the usual per-store demand model; \`--model mlp\` is a
+6→16→1 MLP, a far cheaper model.
+
+How to read it: the service spends about 15–25 µs of CPU per row beyond inference (parsing and
+routing the CSV row, staging it, converting its features, encoding and hashing its output row,
+the ledger and the queue), spread over the main thread and two scoring threads; bare inference
+costs ~3 µs per row for the tree ensemble and ~0.05 µs for the small MLP. The ratio is therefore
+about 0.1 for the tree ensemble and about 0.002 for the MLP: the goal of 0.5 is not met for
+models this cheap. It is approached only by models whose own cost per row is several times the
+service's overhead (hundreds of deep trees, wide networks). On this 2-core machine the load
+generator, the service's threads and other sessions' work share the cores, so wall times swing;
+compare ratios and CPU per row within a run.
 `;
 
-/** What the service said planning took: `: read and spill 9.9 s, resolve 2.8 s, record 0.1 s`. */
 /** User + system CPU of a process so far, all threads (Linux /proc). */
 function processCpuSeconds(pid: number): number {
   const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
@@ -256,6 +272,7 @@ function planningSeconds(): number {
   return [...line.matchAll(/(\d+(?:\.\d+)?) s/g)].reduce((sum, m) => sum + Number(m[1]), 0);
 }
 
+/** What the service said planning took: `: read and spill 9.9 s, resolve 2.8 s, record 0.1 s`. */
 function planBreakdown(): string {
   const line = serverLog.find((l) => l.includes('BatchPlanner'));
   const m = line && /\((read and spill [^)]*)\)/.exec(line);
