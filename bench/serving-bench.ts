@@ -32,7 +32,8 @@ compiled one (\`node dist/src/main.js\`, embedded PGlite, defaults unless a subs
 otherwise), driven over loopback by a load generator in its own process
 (\`bench/support/load-client.ts\`: keep-alive sockets, closed loop or paced, prebuilt requests,
 every latency kept). Scorer-key auth and metrics (\`/metrics\`, the observability module) are on; the
-prediction log keeps its default rate (1: every prediction is logged). Models are small linear
+prediction log keeps its defaults (every prediction up to 1,000 a second, then a steady sample of
+1,000 a second: \`MMS_PREDICTION_LOG_MAX_PER_SECOND\`). Models are small linear
 regressions over 6 features built by \`test/fixtures/onnx-builder.ts\`. The machine is shared
 and has 2 cores, which the load generator shares with the servers: compare ratios, not absolute
 figures. Subsections run alone with \`npm run build && node dist/bench/serving-bench.js --only
@@ -97,8 +98,13 @@ function writeDoc(section: Section, machine: string): void {
 const HOT_MODELS = 30;
 const HOT_CONNECTIONS = 32;
 
-type HotServer = 'platform' | 'peer' | 'noLog';
-const HOT_LABELS: Record<HotServer, string> = { platform: 'platform', peer: 'hand-written peer', noLog: 'platform, prediction log off' };
+type HotServer = 'platform' | 'peer' | 'noLog' | 'logAll';
+const HOT_LABELS: Record<HotServer, string> = {
+  platform: 'platform',
+  peer: 'hand-written peer',
+  noLog: 'platform, prediction log off',
+  logAll: 'platform, every prediction logged',
+};
 
 async function hotBench(options: Options): Promise<Section> {
   const models = Array.from({ length: HOT_MODELS }, (_, i) => ({ name: `hot-${pad(i, 2)}`, model: linearModel(i) }));
@@ -108,15 +114,19 @@ async function hotBench(options: Options): Promise<Section> {
   const platform = await startService();
   // The same service with MMS_PREDICTION_LOG_RATE=0: how much of the gap the prediction log is.
   const noLog = await startService({ MMS_PREDICTION_LOG_RATE: '0' });
+  // And with no budget on the log (MMS_PREDICTION_LOG_MAX_PER_SECOND=0): what logging every prediction would cost.
+  const logAll = await startService({ MMS_PREDICTION_LOG_MAX_PER_SECOND: '0' });
   let peer: RunningProcess | null = null;
   try {
     await preparePlatform(platform, models);
     await preparePlatform(noLog, models);
+    await preparePlatform(logAll, models);
     const started = await spawnNode('bench/peer-server.js', [dir], {}, /peer listening on (http:\/\/\S+) /);
     peer = started.proc;
     const servers: Record<HotServer, { url: string; pid: number; key: string }> = {
       platform: { url: platform.url, pid: platform.pid, key: platform.scorerKey },
       noLog: { url: noLog.url, pid: noLog.pid, key: noLog.scorerKey },
+      logAll: { url: logAll.url, pid: logAll.pid, key: logAll.scorerKey },
       peer: { url: started.match[1], pid: peer.child.pid!, key: platform.scorerKey },
     };
     await checkSameAnswers(platform, servers.peer.url, bodies[0]);
@@ -130,7 +140,7 @@ async function hotBench(options: Options): Promise<Section> {
       durationMs: options.seconds * 1000,
       warmupMs: 1500,
     });
-    const order: HotServer[] = ['platform', 'peer', 'noLog'];
+    const order: HotServer[] = ['platform', 'peer', 'noLog', 'logAll'];
     // Warm each (JIT, sockets) before anything counts.
     for (const who of order) await expectOk(runLoad({ ...spec(who), durationMs: 2000 }), `${who} warm-up`);
     type Measured = LoadResult & { mainCpuUs: number; processCpuUs: number };
@@ -164,16 +174,16 @@ async function hotBench(options: Options): Promise<Section> {
       main: median(rounds.map((r) => r[who].mainCpuUs)),
       total: median(rounds.map((r) => r[who].processCpuUs)),
     });
-    const a = { platform: agg('platform'), peer: agg('peer'), noLog: agg('noLog') };
+    const a = { platform: agg('platform'), peer: agg('peer'), noLog: agg('noLog'), logAll: agg('logAll') };
     const ratios = rounds.map((r) => r.platform.rps / r.peer.rps);
     const ratio = a.platform.rps / a.peer.rps;
     const verdict = ratio >= 1 ? '✓ goal met (≥ 1.0×)' : '✗ below the goal of 1.0×';
-    process.stdout.write(`  platform/peer requests/s: ${fmtRatio(ratio)} (rounds ${ratios.map(fmtRatio).join(', ')}) ${verdict}; prediction log off: ${fmtRatio(a.noLog.rps / a.peer.rps)}\n`);
+    process.stdout.write(`  platform/peer requests/s: ${fmtRatio(ratio)} (rounds ${ratios.map(fmtRatio).join(', ')}) ${verdict}; prediction log off: ${fmtRatio(a.noLog.rps / a.peer.rps)}, every prediction logged: ${fmtRatio(a.logAll.rps / a.peer.rps)}\n`);
     process.stdout.write(`  p99 platform ${fmtMs(a.platform.p99)} ms, peer ${fmtMs(a.peer.p99)} ms (${fmtRatio(a.platform.p99 / a.peer.p99)})\n`);
     process.stdout.write(`  micro-batching: ${fmtInt(requests)} requests in ${fmtInt(calls)} runtime calls (${(requests / Math.max(1, calls)).toFixed(2)} per call)\n`);
     const row = (who: HotServer) => [HOT_LABELS[who], fmtInt(a[who].rps), fmtMs(a[who].p50), fmtMs(a[who].p99), a[who].main.toFixed(0), a[who].total.toFixed(0)];
     const vs = (who: HotServer) => [
-      `**${who === 'platform' ? 'platform' : 'log off'} ÷ peer**`,
+      `**${{ platform: 'platform', noLog: 'log off', logAll: 'every prediction logged', peer: 'peer' }[who]} ÷ peer**`,
       `**${fmtRatio(a[who].rps / a.peer.rps)}**`,
       fmtRatio(a[who].p50 / a.peer.p50),
       fmtRatio(a[who].p99 / a.peer.p99),
@@ -187,21 +197,36 @@ async function hotBench(options: Options): Promise<Section> {
         `${options.rounds} rounds of ${options.seconds} s per server after a warm-up of each, the servers taking turns in a rotating order. ` +
         `The peer (\`bench/peer-server.ts\`) is what a user would write: \`node:http\` + onnxruntime-node, one process, the same ${HOT_MODELS} sessions preloaded, ` +
         `parse the JSON, look the session up, run it on the event loop, answer JSON; both answer the same numbers (checked first). ` +
-        `A second instance of the platform runs with \`MMS_PREDICTION_LOG_RATE=0\` to show what the prediction log costs. ` +
+        `Two more instances of the platform show what the prediction log costs: one with \`MMS_PREDICTION_LOG_RATE=0\` (off), ` +
+        `one with \`MMS_PREDICTION_LOG_MAX_PER_SECOND=0\` (no budget: every prediction logged, the default before the budget). ` +
         `Requests/s are totals over the rounds; latencies and CPU are medians of the rounds. ` +
         `CPU per request (\`/proc/<pid>/task/*/stat\`, all of a run over the requests answered) is the figure the machine's noise moves least: ` +
         `*main thread* is the one that runs HTTP, *process* adds the inference workers and V8's helper threads.`,
       '',
-      markdownTable(['server', 'requests/s', 'p50 ms', 'p99 ms', 'CPU µs/request, main thread', 'CPU µs/request, process'], [row('platform'), row('peer'), row('noLog'), vs('platform'), vs('noLog')]),
+      markdownTable(['server', 'requests/s', 'p50 ms', 'p99 ms', 'CPU µs/request, main thread', 'CPU µs/request, process'], [
+        row('platform'),
+        row('peer'),
+        row('noLog'),
+        row('logAll'),
+        vs('platform'),
+        vs('noLog'),
+        vs('logAll'),
+      ]),
       '',
       `Platform ÷ peer requests/s by round: ${ratios.map(fmtRatio).join(', ')}. ${verdict}. ` +
         `Micro-batching merged ${fmtInt(requests)} platform requests into ${fmtInt(calls)} runtime calls (${(requests / Math.max(1, calls)).toFixed(2)} per call).`,
+      '',
+      `Why requests/s follow *process* CPU: the load generator and the servers share 2 cores and all of them are busy, so a server's requests/s ` +
+        `are set by the CPU it spends per request, on every thread. The peer spends it on one thread; the platform also hands each call to an ` +
+        `inference worker thread (inference must stay off the HTTP thread, so that a big request cannot stall the others) and back, ` +
+        `which costs CPU the peer does not spend: a message each way, waking the other thread, and the worker's own share of the call.`,
     ].join('\n');
     return { key: '### 1.', markdown };
   } finally {
     await peer?.stop();
     await platform.stop();
     await noLog.stop();
+    await logAll.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
