@@ -6,14 +6,19 @@ import { AuthModule } from '../auth/auth.module';
 import { AppConfig, loadConfig } from '../config/app-config';
 import { ConfigModule } from '../config/config.module';
 import { DatabaseModule } from '../database/database.module';
+import { ObservabilityModule } from '../observability/observability.module';
 import { RegistryModule } from '../registry/registry.module';
 import { BatchModule } from './batch.module';
 
-/** A process that only works the batch queue: no HTTP, same database, model store and data directory. */
+/**
+ * A process that only works the batch queue: no HTTP, same database, model store and data
+ * directory. It takes serving's core (resolver, session cache, inference workers), and with it
+ * the observability module serving depends on (metrics, the prediction log's ids).
+ */
 @Module({})
 class BatchWorkerModule {
   static forConfig(config: AppConfig): DynamicModule {
-    return { module: BatchWorkerModule, imports: [ConfigModule.forRoot(config), DatabaseModule, AuditModule, AuthModule, RegistryModule, BatchModule] };
+    return { module: BatchWorkerModule, imports: [ConfigModule.forRoot(config), DatabaseModule, AuditModule, AuthModule, RegistryModule, ObservabilityModule, BatchModule] };
   }
 }
 
