@@ -44,11 +44,14 @@ export function passthroughType(kinds: number): ColumnType {
 /** The shortest decimal that reads back as the same float32 (142.5, not 142.50000762939453). */
 export function formatFloat32(v: number): string {
   if (!Number.isFinite(v)) return Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity';
-  const s = String(v);
-  if (s.length <= 9) return s;
+  if (Number.isInteger(v)) {
+    const s = String(v);
+    if (s.length <= 9) return s;
+  }
+  // Seven significant digits first: most float32 values need 7–9, and fewer come out of Number().
   for (let p = 7; p < 9; p++) {
-    const t = v.toPrecision(p);
-    if (Math.fround(Number(t)) === v) return String(Number(t));
+    const t = Number(v.toPrecision(p));
+    if (Math.fround(t) === v) return String(t);
   }
   return String(Number(v.toPrecision(9)));
 }
