@@ -289,14 +289,16 @@ describe('the prediction log budget', () => {
     const outcomes = await Promise.all(answers.map((a) => t.request('POST', '/v1/feedback', { body: { predictionId: a.body.predictionId, actual: 6.5 } })));
     const recorded = outcomes.filter((o) => o.status === 200);
     const skipped = outcomes.filter((o) => o.status === 404);
-    expect(recorded).toHaveLength(1);
+    // One token a second: the burst gets one (two if the machine stalls it across a second).
+    expect(recorded.length).toBeGreaterThanOrEqual(1);
+    expect(recorded.length).toBeLessThanOrEqual(2);
     expect(recorded[0].body).toMatchObject({ model: 'budget-model', version: 1, mae: 0 });
-    expect(skipped).toHaveLength(4);
+    expect(skipped).toHaveLength(5 - recorded.length);
     for (const o of skipped) {
       expect(o.body.error).toMatchObject({ code: 'PREDICTION_NOT_FOUND', details: { reason: 'not_sampled' } });
       expect(o.body.error.message).toMatch(/not sampled into the prediction log/);
     }
     const metrics = await t.request('GET', '/metrics');
-    expect(series(String(metrics.body), 'mms_prediction_log_skipped_total')[0].value).toBe(4);
+    expect(series(String(metrics.body), 'mms_prediction_log_skipped_total')[0].value).toBe(skipped.length);
   });
 });
