@@ -70,3 +70,28 @@ describe('CredentialResolver while the database is away', () => {
     await expect(resolver.resolve('mmsk_aaaaaaaaaaaaaaaa_' + 'b'.repeat(43))).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
   });
 });
+
+describe('CredentialResolver under load', () => {
+  const config = loadConfig({ MMS_ADMIN_TOKEN: 'root-token-0123456789', MMS_TOKEN_SECRET: 's'.repeat(40), DATABASE_URL: 'postgres://x@127.0.0.1/db' });
+
+  it('asks the database once for a credential that many requests present at the same moment', async () => {
+    const keys = new FakeKeys();
+    let lookups = 0;
+    const findKeyByPrefix = keys.findKeyByPrefix.bind(keys);
+    keys.findKeyByPrefix = async (prefix: string) => {
+      lookups++;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return findKeyByPrefix(prefix);
+    };
+    const resolver = new CredentialResolver(RootCredential.resolve(config), keys as unknown as ApiKeysRepository, new TokenService(config));
+    const k = generateApiKey();
+    keys.rows.set(k.prefix, { id: 'id-1', tenantId: 't1', prefix: k.prefix, secretSha256: createHash('sha256').update(k.secret).digest('hex'), role: 'scorer', models: null, expiresAt: null, revokedAt: null } as ApiKeyEntity);
+    const contexts = await Promise.all(Array.from({ length: 32 }, () => resolver.resolve(k.key)));
+    expect(contexts.every((c) => c.tenantId === 't1')).toBe(true);
+    expect(lookups).toBe(1);
+    // A wrong secret for the same prefix is its own credential: its own lookup, refused.
+    const wrong = `${k.key.slice(0, -1)}${k.key.endsWith('x') ? 'y' : 'x'}`;
+    await expect(resolver.resolve(wrong)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    expect(lookups).toBe(2);
+  });
+});
