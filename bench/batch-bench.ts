@@ -249,15 +249,18 @@ The default model is a gradient-boosted tree ensemble of the size LightGBM train
 (\`--model gbm\`: 100 trees of depth 5), the usual per-store demand model; \`--model mlp\` is a
 6→16→1 MLP, a far cheaper model.
 
-How to read it: the service spends about 15–25 µs of CPU per row beyond inference (parsing and
-routing the CSV row, staging it, converting its features, encoding and hashing its output row,
-the ledger and the queue), spread over the main thread and two scoring threads; bare inference
-costs ~3 µs per row for the tree ensemble and ~0.05 µs for the small MLP. The ratio is therefore
-about 0.1 for the tree ensemble and about 0.002 for the MLP: the goal of 0.5 is not met for
-models this cheap. It is approached only by models whose own cost per row is several times the
-service's overhead (hundreds of deep trees, wide networks). On this 2-core machine the load
-generator, the service's threads and other sessions' work share the cores, so wall times swing;
-compare ratios and CPU per row within a run.
+How to read it: the service spends about 13–20 µs of CPU per row beyond the models' own work
+(parsing and routing the CSV row, staging it, converting its features, encoding and hashing its
+output row, the ledger and the queue), spread over the main thread and two scoring threads
+(planning, which reads the whole input before any scoring starts, is about a quarter of the
+job); bare inference costs ~3 µs per row for the tree ensemble and ~0.04 µs for the small MLP,
+and loading a model costs about as much as scoring its 1,000 rows. So the ratio is about 0.13
+for the LightGBM-sized ensemble and 0.003 for the MLP: **the goal of 0.5 is not met**. Heavier
+models narrow the gap only partly, since their loading grows with them (300 trees of depth 6:
+0.18, or 0.48 with loading counted). Meeting it for models this cheap needs the per-row work
+itself to shrink several-fold (a native CSV and staging path), not more threads: on this 2-core
+machine the load generator, the service's threads and other sessions' work share the cores, so
+wall times swing; compare ratios and CPU per row within a run.
 `;
 
 /** User + system CPU of a process so far, all threads (Linux /proc). */
