@@ -1,0 +1,108 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { HostTensor } from '../../serving/tensor-codec';
+import { StoppedError } from '../work-lease';
+import type { ScoreTask } from './score-partition';
+import { ScoringPool } from './scoring-pool';
+
+/** A partition of `rows` staging rows ([row number, id, six features]) and where its output goes. */
+function partition(dir: string, name: string, rows: number): ScoreTask {
+  const lines = Array.from({ length: rows }, (_, i) => JSON.stringify([i + 1, `id-${i}`, ...[1, 2, 3, 4, 5, 6].map((f) => String(i + f / 10))]));
+  const inputFile = path.join(dir, `${name}.jsonl`);
+  fs.writeFileSync(inputFile, lines.join('\n') + '\n');
+  return {
+    model: 'm',
+    version: 3,
+    inputs: [{ name: 'float_input', type: 'float32', shape: ['N', 6] }],
+    outputs: [{ name: 'variable', type: 'float32', shape: ['N', 1] }],
+    features: ['a', 'b', 'c', 'd', 'e', 'f'],
+    passthrough: ['id'],
+    miniBatchSize: 40,
+    outputFormat: 'csv',
+    columns: [
+      { name: 'id', type: 'passthrough' },
+      { name: 'model', type: 'string' },
+      { name: 'version', type: 'int32' },
+      { name: 'variable', type: 'float' },
+    ],
+    inputFile,
+    tempFile: path.join(dir, `${name}.tmp`),
+    finalFile: path.join(dir, `${name}.csv`),
+  };
+}
+
+/** Stands in for serving's inference: the first feature times two. */
+async function double(feeds: HostTensor[]): Promise<HostTensor[]> {
+  const [x] = feeds;
+  const n = x.dims[0];
+  const y = new Float32Array(n);
+  for (let i = 0; i < n; i++) y[i] = (x.data as Float32Array)[i * 6] * 2;
+  return [{ name: 'variable', type: 'float32', dims: [n, 1], data: y }];
+}
+
+describe('ScoringPool (scoring threads)', () => {
+  let dir: string;
+  let pool: ScoringPool;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mms-scoring-'));
+    pool = new ScoringPool(2);
+  });
+  afterEach(async () => {
+    await pool.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('scores partitions side by side on its threads, each mini-batch through predict, output renamed into place', async () => {
+    const calls: number[] = [];
+    const predict = (feeds: HostTensor[]) => {
+      calls.push(feeds[0].dims[0]);
+      return double(feeds);
+    };
+    const [a, b] = await Promise.all([pool.score(partition(dir, 'a', 100), predict), pool.score(partition(dir, 'b', 7), predict)]);
+    expect(a).toMatchObject({ rowsOut: 100, rowsFailed: 0, columnsWritten: 4, checksum: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(b.rowsOut).toBe(7);
+    expect(calls.sort((x, y) => x - y)).toEqual([7, 20, 40, 40]);
+    const lines = fs.readFileSync(path.join(dir, 'a.csv'), 'utf8').trimEnd().split('\n');
+    expect(lines).toHaveLength(100);
+    expect(lines[3]).toBe('id-3,m,3,6.2');
+    expect(fs.existsSync(path.join(dir, 'a.tmp'))).toBe(false);
+    expect(a.bytesOut).toBe(fs.statSync(path.join(dir, 'a.csv')).size);
+  });
+
+  it('fails the partition when inference fails, naming the rows, and leaves no file behind', async () => {
+    const task = partition(dir, 'c', 100);
+    let n = 0;
+    const failing = (feeds: HostTensor[]) => (++n === 2 ? Promise.reject(new Error('the model exploded')) : double(feeds));
+    await expect(pool.score(task, failing)).rejects.toThrow('inference failed on rows 41–80: the model exploded');
+    expect(fs.existsSync(task.tempFile)).toBe(false);
+    expect(fs.existsSync(task.finalFile)).toBe(false);
+  });
+
+  it('stops when the lease is lost (StoppedError from predict), without writing the output', async () => {
+    const task = partition(dir, 'd', 100);
+    const stopped = () => Promise.reject(new StoppedError('lease lost'));
+    const error = await pool.score(task, stopped).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StoppedError);
+    expect((error as Error).message).toBe('lease lost');
+    expect(fs.existsSync(task.tempFile)).toBe(false);
+    expect(fs.existsSync(task.finalFile)).toBe(false);
+  });
+
+  it('fails the partitions of a thread that dies, and starts a new thread for the next ones', async () => {
+    const task = partition(dir, 'e', 100);
+    let release!: () => void;
+    const stalled = new Promise<void>((r) => (release = r));
+    const running = pool.score(task, async (feeds) => {
+      await stalled;
+      return double(feeds);
+    });
+    // The thread with the running partition is terminated from outside (as a crash would end it).
+    await new Promise((r) => setTimeout(r, 200));
+    const threads = (pool as unknown as { threads: Array<{ worker: { terminate(): Promise<number> }; running: Map<number, unknown> } | null> }).threads;
+    await threads.find((t) => t?.running.size)!.worker.terminate();
+    await expect(running).rejects.toThrow('the scoring thread stopped');
+    release();
+    expect((await pool.score(partition(dir, 'f', 10), double)).rowsOut).toBe(10);
+  });
+});
