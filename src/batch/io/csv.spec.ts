@@ -32,6 +32,10 @@ describe('csvRecords', () => {
     ]);
   });
 
+  it('keeps a carriage return inside the last line when the file does not end with a newline', async () => {
+    expect(await parseAll(['h\n1,2\r3,4'])).toEqual([['h'], ['1', '2\r3', '4']]);
+  });
+
   it('refuses an unterminated quote', async () => {
     await expect(parseAll(['a\n"open'])).rejects.toThrow('unterminated quoted field');
   });

@@ -47,7 +47,7 @@ function parseRecord(text: string, pos: number, final: boolean, quote = indexOrE
   const nl = text.indexOf('\n', pos);
   if (nl < 0 && !final) return null;
   const lineEnd = nl < 0 ? text.length : nl;
-  if (quote > lineEnd) {
+  if (quote >= lineEnd) {
     const end = lineEnd > pos && text.charCodeAt(lineEnd - 1) === 13 ? lineEnd - 1 : lineEnd;
     return { fields: text.slice(pos, end).split(','), next: nl < 0 ? text.length : nl + 1 };
   }
