@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
-import { createHash, hash, timingSafeEqual } from 'node:crypto';
+import * as crypto from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { ApiKeyEntity } from '../tenancy/entities/api-key.entity';
 import { ApiKeysRepository } from '../tenancy/api-keys.repository';
 import { looksLikeJwt, parseApiKey } from './api-key-format';
@@ -55,8 +56,7 @@ export class CredentialResolver {
   ) {}
 
   async resolve(credential: string): Promise<AuthContext> {
-    // The one-shot hash: a third of createHash's cost, on every request.
-    const cacheKey = hash('sha256', credential, 'base64');
+    const cacheKey = cacheKeyOf(credential);
     let decision = this.decisions.get(cacheKey);
     if (decision) {
       // Refresh-ahead: a credential in use is looked up again shortly before its decision
@@ -157,8 +157,19 @@ export class CredentialResolver {
   private async keyById(tenantId: string, id: string): Promise<ApiKeyEntity | null> {
     const cached = this.keysById.get(id);
     if (cached) return cached.key;
+    const generation = this.generation;
     const key = /^[0-9a-f-]{36}$/.test(id) ? await this.keys.findKeyById(tenantId, id) : null;
-    this.keysById.set(id, { key });
+    // A key read before a revocation (forgetAll) must not be cached after it.
+    if (generation === this.generation) this.keysById.set(id, { key });
     return key;
   }
 }
+
+/**
+ * The decision cache's key: the one-shot crypto.hash (a third of createHash's cost, on every
+ * request) where Node has it (20.12+), createHash before.
+ */
+const cacheKeyOf: (credential: string) => string =
+  typeof (crypto as { hash?: unknown }).hash === 'function'
+    ? (credential) => crypto.hash('sha256', credential, 'base64')
+    : (credential) => createHash('sha256').update(credential).digest('base64');
