@@ -1,4 +1,5 @@
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import * as fsp from 'node:fs/promises';
 import { AppConfig } from '../config/app-config';
 import { BatchPaths } from './batch-paths';
 import { JobRow, PartitionRow } from './batch.types';
@@ -14,9 +15,9 @@ export type { PartitionResult } from './scoring/score-partition';
 /**
  * Scores one partition on a scoring thread (MMS_BATCH_SCORING_THREADS): the per-row work
  * happens there, each mini-batch comes back to run through the pinned version on serving's
- * inference workers, and the lease is checked before every mini-batch. The attempt writes its
- * own temporary file, renamed to the partition's output when complete; the ledger (fenced by
- * attempt number) records exactly one attempt.
+ * inference workers, and the lease is checked before every mini-batch and before the attempt's
+ * own temporary file is renamed to the partition's output; the ledger (fenced by attempt
+ * number) records exactly one attempt.
  */
 @Injectable()
 export class PartitionScorer implements OnApplicationShutdown {
@@ -52,13 +53,18 @@ export class PartitionScorer implements OnApplicationShutdown {
       columns: job.columns,
       inputFile: this.paths.partitionInput(job.tenantId, job.id, partition.seq),
       tempFile: this.paths.partitionTemp(job.tenantId, job.id, partition.seq, partition.attempt, owner),
-      finalFile: this.paths.partitionOutput(job.tenantId, job.id, partition.seq, spec.output.format),
     };
     const result = await this.pool.score(task, async (feeds) => {
       lease.check();
       return this.predictor.predict(version, feeds);
     });
-    lease.check();
+    try {
+      lease.check();
+      await fsp.rename(task.tempFile, this.paths.partitionOutput(job.tenantId, job.id, partition.seq, spec.output.format));
+    } catch (error) {
+      await fsp.rm(task.tempFile, { force: true });
+      throw error;
+    }
     return result;
   }
 

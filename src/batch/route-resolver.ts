@@ -38,7 +38,8 @@ export class RouteResolver {
       const candidates = (await repository.segmentedModels(ctx.tenantId, tags)).filter((c) => canAccessModel(ctx, c.name));
       return new RouteResolver(predictor, ctx, route, candidates, null);
     }
-    const tagged = Object.keys(tags).length ? new Set(await repository.modelsTagged(ctx.tenantId, tags, keys)) : null;
+    // Out of the key's model scope counts as not tagged: the job learns nothing about such models.
+    const tagged = Object.keys(tags).length ? new Set((await repository.modelsTagged(ctx.tenantId, tags, keys)).filter((name) => canAccessModel(ctx, name))) : null;
     return new RouteResolver(predictor, ctx, route, null, tagged);
   }
 

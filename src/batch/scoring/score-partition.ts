@@ -22,10 +22,9 @@ export interface ScoreTask {
   miniBatchSize: number;
   outputFormat: DataFormat;
   columns: readonly OutputColumn[];
-  /** The partition's staging rows, the attempt's own temporary file, and where it is renamed to. */
+  /** The partition's staging rows, and the attempt's own temporary file for the output. */
   inputFile: string;
   tempFile: string;
-  finalFile: string;
 }
 
 export interface PartitionResult {
@@ -43,9 +42,9 @@ export type Predict = (feeds: HostTensor[]) => Promise<HostTensor[]>;
 
 /**
  * Scores one partition: reads its staging rows, runs them through the pinned version in
- * mini-batches, and writes the output rows to the attempt's own temporary file, renamed to the
- * partition's output file only when complete. The output depends only on the staging rows and
- * the pinned version, so any attempt writes the same bytes.
+ * mini-batches, and writes the output rows to the attempt's own temporary file (removed if the
+ * attempt fails; the caller renames it into place). The output depends only on the staging rows
+ * and the pinned version, so any attempt writes the same bytes.
  */
 export async function scorePartition(task: ScoreTask, predict: Predict): Promise<PartitionResult> {
   const feeds = planFeeds(task.model, task.version, task.inputs, task.features);
@@ -133,7 +132,6 @@ export async function scorePartition(task: ScoreTask, predict: Predict): Promise
     await fsp.rm(task.tempFile, { force: true });
     throw error;
   }
-  await fsp.rename(task.tempFile, task.finalFile);
   return { rowsOut, rowsFailed, bytesOut: bytes, checksum: hash.digest('hex'), rowErrors, valueKinds: kinds, columnsWritten: columns.length };
 }
 

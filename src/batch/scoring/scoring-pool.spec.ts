@@ -28,7 +28,6 @@ function partition(dir: string, name: string, rows: number): ScoreTask {
     ],
     inputFile,
     tempFile: path.join(dir, `${name}.tmp`),
-    finalFile: path.join(dir, `${name}.csv`),
   };
 }
 
@@ -39,6 +38,14 @@ async function double(feeds: HostTensor[]): Promise<HostTensor[]> {
   const y = new Float32Array(n);
   for (let i = 0; i < n; i++) y[i] = (x.data as Float32Array)[i * 6] * 2;
   return [{ name: 'variable', type: 'float32', dims: [n, 1], data: y }];
+}
+
+async function waitFor(condition: () => boolean): Promise<void> {
+  const until = Date.now() + 10_000;
+  while (!condition()) {
+    if (Date.now() > until) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 describe('ScoringPool (scoring threads)', () => {
@@ -53,7 +60,7 @@ describe('ScoringPool (scoring threads)', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('scores partitions side by side on its threads, each mini-batch through predict, output renamed into place', async () => {
+  it('scores partitions side by side on its threads, each mini-batch through predict, into the attempt file', async () => {
     const calls: number[] = [];
     const predict = (feeds: HostTensor[]) => {
       calls.push(feeds[0].dims[0]);
@@ -63,11 +70,10 @@ describe('ScoringPool (scoring threads)', () => {
     expect(a).toMatchObject({ rowsOut: 100, rowsFailed: 0, columnsWritten: 4, checksum: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(b.rowsOut).toBe(7);
     expect(calls.sort((x, y) => x - y)).toEqual([7, 20, 40, 40]);
-    const lines = fs.readFileSync(path.join(dir, 'a.csv'), 'utf8').trimEnd().split('\n');
+    const lines = fs.readFileSync(path.join(dir, 'a.tmp'), 'utf8').trimEnd().split('\n');
     expect(lines).toHaveLength(100);
     expect(lines[3]).toBe('id-3,m,3,6.2');
-    expect(fs.existsSync(path.join(dir, 'a.tmp'))).toBe(false);
-    expect(a.bytesOut).toBe(fs.statSync(path.join(dir, 'a.csv')).size);
+    expect(a.bytesOut).toBe(fs.statSync(path.join(dir, 'a.tmp')).size);
   });
 
   it('fails the partition when inference fails, naming the rows, and leaves no file behind', async () => {
@@ -76,7 +82,6 @@ describe('ScoringPool (scoring threads)', () => {
     const failing = (feeds: HostTensor[]) => (++n === 2 ? Promise.reject(new Error('the model exploded')) : double(feeds));
     await expect(pool.score(task, failing)).rejects.toThrow('inference failed on rows 41–80: the model exploded');
     expect(fs.existsSync(task.tempFile)).toBe(false);
-    expect(fs.existsSync(task.finalFile)).toBe(false);
   });
 
   it('stops when the lease is lost (StoppedError from predict), without writing the output', async () => {
@@ -86,7 +91,39 @@ describe('ScoringPool (scoring threads)', () => {
     expect(error).toBeInstanceOf(StoppedError);
     expect((error as Error).message).toBe('lease lost');
     expect(fs.existsSync(task.tempFile)).toBe(false);
-    expect(fs.existsSync(task.finalFile)).toBe(false);
+  });
+
+  it('runs at most two partitions per thread; the others wait for room', async () => {
+    const one = new ScoringPool(1);
+    const started: string[] = [];
+    const gates = new Map<string, () => void>();
+    const gated = (name: string) => async (feeds: HostTensor[]) => {
+      started.push(name);
+      await new Promise<void>((r) => gates.set(name, r));
+      return double(feeds);
+    };
+    try {
+      const runs = ['p', 'q', 'r'].map((name) => one.score(partition(dir, name, 10), gated(name)));
+      await waitFor(() => started.length === 2);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(started).toEqual(['p', 'q']);
+      gates.get('p')!();
+      await runs[0];
+      await waitFor(() => started.length === 3);
+      gates.get('q')!();
+      gates.get('r')!();
+      expect((await Promise.all(runs)).map((r) => r.rowsOut)).toEqual([10, 10, 10]);
+    } finally {
+      await one.close();
+    }
+  });
+
+  it('ends running and waiting partitions as stopped when it shuts down (no failed attempt to record)', async () => {
+    const running = pool.score(partition(dir, 'g', 100), () => new Promise<HostTensor[]>(() => undefined));
+    await new Promise((r) => setTimeout(r, 200));
+    await pool.close();
+    await expect(running).rejects.toBeInstanceOf(StoppedError);
+    await expect(pool.score(partition(dir, 'h', 10), double)).rejects.toBeInstanceOf(StoppedError);
   });
 
   it('fails the partitions of a thread that dies, and starts a new thread for the next ones', async () => {

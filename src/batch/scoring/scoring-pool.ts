@@ -7,6 +7,9 @@ import { StoppedError } from '../work-lease';
 import type { PartitionResult, Predict, ScoreTask } from './score-partition';
 import { buffersOf, FromScoringThread, ToScoringThread } from './scoring-protocol';
 
+/** Partitions one thread works at once: two keep it busy while the other's mini-batch is out for inference. */
+const PER_THREAD = 2;
+
 interface Running {
   predict: Predict;
   resolve: (result: PartitionResult) => void;
@@ -20,8 +23,8 @@ interface Thread {
 
 /**
  * Scoring threads for batch partitions (see scoring-worker.ts), started on first use. A
- * partition goes to the thread with the fewest running; its mini-batches come back here to
- * `predict`. A thread that dies fails its partitions (their attempts are retried) and is
+ * partition goes to the thread with the fewest running (at most PER_THREAD each); its
+ * mini-batches come back here to `predict`. A thread that dies fails its partitions (their attempts are retried) and is
  * replaced on the next partition.
  */
 export class ScoringPool {
@@ -29,23 +32,51 @@ export class ScoringPool {
   private readonly threads: Array<Thread | null>;
   private nextId = 1;
   private closing = false;
+  /** Partitions on the threads now, and those waiting for room (see acquire). */
+  private active = 0;
+  private readonly queue: Array<() => void> = [];
 
   constructor(size: number) {
     this.threads = Array.from({ length: Math.max(1, size) }, () => null);
   }
 
-  score(task: ScoreTask, predict: Predict): Promise<PartitionResult> {
-    const thread = this.leastBusy();
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      thread.running.set(id, { predict, resolve, reject });
-      thread.worker.postMessage({ type: 'score', id, task } satisfies ToScoringThread);
-    });
+  async score(task: ScoreTask, predict: Predict): Promise<PartitionResult> {
+    await this.acquire();
+    try {
+      if (this.closing) throw new StoppedError('shutting down');
+      const thread = this.leastBusy();
+      const id = this.nextId++;
+      return await new Promise<PartitionResult>((resolve, reject) => {
+        thread.running.set(id, { predict, resolve, reject });
+        thread.worker.postMessage({ type: 'score', id, task } satisfies ToScoringThread);
+      });
+    } finally {
+      this.release();
+    }
   }
 
   async close(): Promise<void> {
     this.closing = true;
+    for (const wake of this.queue.splice(0)) wake();
     await Promise.all(this.threads.map((t) => t?.worker.terminate()));
+  }
+
+  /**
+   * At most PER_THREAD partitions per thread at once, the others wait their turn: each holds its
+   * staging rows (up to MMS_BATCH_PARTITION_ROWS) in the thread's memory while it runs.
+   */
+  private async acquire(): Promise<void> {
+    if (this.active < this.threads.length * PER_THREAD) {
+      this.active++;
+      return;
+    }
+    await new Promise<void>((wake) => this.queue.push(wake));
+  }
+
+  private release(): void {
+    const next = this.queue.shift();
+    if (next) next();
+    else this.active--;
   }
 
   private leastBusy(): Thread {
@@ -66,7 +97,8 @@ export class ScoringPool {
     thread.worker.on('exit', (code) => {
       if (this.threads[slot] === thread) this.threads[slot] = null;
       if (!this.closing) this.logger.error(`scoring thread ${slot} exited (code ${code}); its partitions are tried again`);
-      for (const run of thread.running.values()) run.reject(new Error('the scoring thread stopped'));
+      // Stopped by shutdown: the work ends as a lost lease would (no failed attempt is recorded).
+      for (const run of thread.running.values()) run.reject(this.closing ? new StoppedError('shutting down') : new Error('the scoring thread stopped'));
       thread.running.clear();
     });
     // Shutdown terminates it; it must not keep a finished process alive.
