@@ -14,6 +14,7 @@ import type { ServableVersion } from './servable';
 import { MirrorPlan, TrafficMirror } from '../rollout/traffic-mirror.service';
 import { LargeJsonBody } from './large-json-body';
 import { JsonCodec } from './runtime/json-codec';
+import { unsampledPredictionId } from '../observability/feedback/prediction-id';
 import { PredictionLogWriter } from '../observability/feedback/prediction-log.writer';
 
 export interface PredictResult {
@@ -77,10 +78,12 @@ export class ServingService {
     body.model = version.model;
     const feeds = await this.codec.decode(parsed.token, version.signature.inputs);
     const outputs = await this.run(ctx, version, feeds);
-    const answer = { model: version.model, version: version.version, predictionId: this.predictionLog.issueId() };
     if (outputs.reduce((n, t) => n + t.data.length, 0) > ENCODE_OFF_THREAD_VALUES) {
+      // Answers this big are not logged (too big for the prediction log): their id says so.
+      const answer = { model: version.model, version: version.version, predictionId: unsampledPredictionId() };
       return { version: version.version, payload: await this.codec.encodeAnswer(answer, outputs) };
     }
+    const answer = { model: version.model, version: version.version, predictionId: this.predictionLog.issueId() };
     const byName: Record<string, unknown> = {};
     for (const t of outputs) byName[t.name] = toNested(t);
     return { model: answer.model, version: answer.version, outputs: byName, predictionId: answer.predictionId };

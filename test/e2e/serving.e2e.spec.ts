@@ -464,6 +464,9 @@ describe('online inference over HTTP', () => {
     expect(out).toHaveLength(rows);
     const want = fixtures.mlp.expected(RETAIL_SAMPLE_ROWS);
     for (const r of [0, 1, 4, 99_999, 131_071, 131_072, rows - 1]) expectClose([out[r]], [want[r % 5]]);
+    // An answer this big is not kept in the prediction log, and its id says so.
+    const feedback = await t.request('POST', '/v1/feedback', { body: { predictionId: bigRes.body.predictionId, actual: 1 } });
+    expect([feedback.status, feedback.body.error?.details?.reason]).toEqual([404, 'not_sampled']);
   });
 
   describe('big bodies (parsed and answered off the HTTP thread)', () => {
