@@ -35,6 +35,31 @@ describe('planFeeds', () => {
     ]);
   });
 
+  it('refuses integers outside the range of the input type instead of wrapping them', () => {
+    const plan = planFeeds(
+      'm',
+      1,
+      [
+        { name: 'small', type: 'uint8', shape: ['N', 1] },
+        { name: 'big', type: 'uint64', shape: ['N', 1] },
+      ],
+      ['small', 'big'],
+    );
+    const { feeds, kept, bad } = plan.build([
+      ['255', '18446744073709551615'],
+      ['256', '1'],
+      ['-1', '1'],
+      ['7', '-1'],
+    ]);
+    expect(kept).toEqual([0]);
+    expect(bad.map((b) => b.message)).toEqual([
+      `feature 'small' = "256" is not a valid uint8`,
+      `feature 'small' = "-1" is not a valid uint8`,
+      `feature 'big' = "-1" is not a valid uint64`,
+    ]);
+    expect(feeds.map((f) => Array.from(f.data as ArrayLike<unknown>))).toEqual([[255], [18446744073709551615n]]);
+  });
+
   it('says what the model takes when the features do not fit', () => {
     expect(() => planFeeds('m', 2, [{ name: 'float_input', type: 'float32', shape: ['N', 6] }], ['a', 'b'])).toThrow(
       "model 'm' version 2 takes float_input float32[N,6]; the job's 2 features (a, b) fit neither",

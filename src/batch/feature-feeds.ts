@@ -99,6 +99,15 @@ function show(v: unknown): string {
   return v === undefined ? 'missing' : JSON.stringify(typeof v === 'bigint' ? v.toString() : v)?.slice(0, 60) ?? String(v);
 }
 
+const INT_RANGES: Record<string, [number, number]> = {
+  int8: [-128, 127],
+  uint8: [0, 255],
+  int16: [-32768, 32767],
+  uint16: [0, 65535],
+  int32: [-(2 ** 31), 2 ** 31 - 1],
+  uint32: [0, 2 ** 32 - 1],
+};
+
 const NUMBER = /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/;
 
 function converterFor(type: string): Converter {
@@ -120,20 +129,26 @@ function converterFor(type: string): Converter {
     case 'int16':
     case 'uint16':
     case 'int32':
-    case 'uint32':
+    case 'uint32': {
+      // Out of the type's range is refused, as online serving does, rather than wrapped (uint8 256 → 0).
+      const [min, max] = INT_RANGES[type];
       return (v) => {
         const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*[-+]?\d+\s*$/.test(v) ? Number(v) : typeof v === 'bigint' ? Number(v) : typeof v === 'boolean' ? Number(v) : NaN;
-        return Number.isInteger(n) ? n : BAD;
+        return Number.isInteger(n) && n >= min && n <= max ? n : BAD;
       };
+    }
     case 'int64':
-    case 'uint64':
+    case 'uint64': {
+      const [min, max] = type === 'int64' ? [-(2n ** 63n), 2n ** 63n - 1n] : [0n, 2n ** 64n - 1n];
+      const inRange = (b: bigint) => (b >= min && b <= max ? b : BAD);
       return (v) => {
-        if (typeof v === 'bigint') return v;
-        if (typeof v === 'number') return Number.isInteger(v) ? BigInt(v) : BAD;
-        if (typeof v === 'string' && /^\s*[-+]?\d+\s*$/.test(v)) return BigInt(v.trim());
+        if (typeof v === 'bigint') return inRange(v);
+        if (typeof v === 'number') return Number.isSafeInteger(v) ? inRange(BigInt(v)) : BAD;
+        if (typeof v === 'string' && /^\s*[-+]?\d+\s*$/.test(v)) return inRange(BigInt(v.trim()));
         if (typeof v === 'boolean') return v ? 1n : 0n;
         return BAD;
       };
+    }
     case 'bool':
       return (v) => {
         if (typeof v === 'boolean') return v;
