@@ -18,11 +18,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
-import { Client } from 'pg';
 import { buildLinearModel, buildMlpModel, buildTreeEnsembleModel, defaultTrees, mulberry32, RETAIL_FEATURES, TabularFixtureModel, TreeNode } from '../test/fixtures/onnx-builder';
+import { withClient } from '../test/support/test-database';
 import { findRepoRoot, writeSubsection } from './support/benchmarks-doc';
+import { BENCH_ROOT_TOKEN, cpuOf, inParallel } from './support/platform';
 
-const TOKEN = 'bench-root-token-0123456789abcdef';
+const TOKEN = BENCH_ROOT_TOKEN;
 const FEATURES = [...RETAIL_FEATURES];
 
 interface Options {
@@ -122,19 +123,13 @@ async function main(): Promise<void> {
     server = started.child;
     const url = started.url;
     const t0 = performance.now();
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: 4 }, async () => {
-        while (next < models.length) {
-          const i = next++;
-          const form = new FormData();
-          form.append('artifact', new Blob([models[i].bytes]), 'model.onnx');
-          form.append('segment', JSON.stringify({ region: `r${i % 10}`, store: `s${i}` }));
-          const res = await fetch(`${url}/v1/models/seg-${i}/versions`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: form });
-          if (res.status !== 201) throw new Error(`registering seg-${i}: ${res.status} ${await res.text()}`);
-        }
-      }),
-    );
+    await inParallel(models, 4, async (model, i) => {
+      const form = new FormData();
+      form.append('artifact', new Blob([model.bytes]), 'model.onnx');
+      form.append('segment', JSON.stringify({ region: `r${i % 10}`, store: `s${i}` }));
+      const res = await fetch(`${url}/v1/models/seg-${i}/versions`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: form });
+      if (res.status !== 201) throw new Error(`registering seg-${i}: ${res.status} ${await res.text()}`);
+    });
     const registerS = (performance.now() - t0) / 1000;
     process.stdout.write(`registered ${models.length} models in ${registerS.toFixed(1)} s; input ${(inputBytes / 2 ** 20).toFixed(0)} MiB\n`);
 
@@ -148,7 +143,7 @@ async function main(): Promise<void> {
       miniBatchSize: options.rows,
       maxConcurrency: 32,
     };
-    const cpuBefore = processCpuSeconds(server.pid!);
+    const cpuBefore = cpuOf(server.pid!).total;
     const res = await fetch(`${url}/v1/batch-jobs`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
     const { id } = (await res.json()) as { id: string };
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -164,7 +159,7 @@ async function main(): Promise<void> {
     const outputBytes = fs.statSync(path.join(dataDir, job.output.location)).size;
     checkSample(path.join(dataDir, job.output.location), models, features, options);
     // CPU the service spent (all its threads): the machine's noise moves it far less than wall time.
-    const cpuS = processCpuSeconds(server.pid!) - cpuBefore;
+    const cpuS = cpuOf(server.pid!).total - cpuBefore;
     process.stdout.write(`end to end: ${e2eS.toFixed(1)} s (planning ${planningSeconds().toFixed(1)} s), ${fmt(total / e2eS)} rows/s; service CPU ${cpuS.toFixed(1)} s (${((cpuS * 1e6) / total).toFixed(1)} µs/row)\n`);
     for (const line of serverLog) process.stdout.write(`  service: ${line}\n`);
     server.kill('SIGTERM');
@@ -263,12 +258,6 @@ machine the load generator, the service's threads and other sessions' work share
 wall times swing; compare ratios and CPU per row within a run.
 `;
 
-/** User + system CPU of a process so far, all threads (Linux /proc). */
-function processCpuSeconds(pid: number): number {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
 /** Planning's three steps as the planner logged them (the poll above is too coarse to time them). */
 function planningSeconds(): number {
   const line = serverLog.find((l) => l.includes('BatchPlanner')) ?? '';
@@ -330,16 +319,6 @@ async function startServer(env: Record<string, string>, profile: string | null):
 function write(stream: fs.WriteStream, chunk: string): Promise<void> | void {
   if (stream.write(chunk)) return;
   return new Promise((resolve) => stream.once('drain', resolve));
-}
-
-async function withClient<T>(url: string, work: (c: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
 }
 
 function fmt(n: number): string {

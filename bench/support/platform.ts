@@ -110,15 +110,4 @@ export function cpuOf(pid: number): { main: number; total: number } {
   return { main: seconds(fs.readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8')), total: seconds(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')) };
 }
 
-/** Runs `fn` over `items` with at most `concurrency` at once. */
-export async function inParallel<T>(items: readonly T[], concurrency: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        await fn(items[i], i);
-      }
-    }),
-  );
-}
+export { inParallel } from '../../src/common/in-parallel';

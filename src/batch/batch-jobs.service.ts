@@ -258,10 +258,6 @@ function jobNotFound(id: string): BatchError {
   return new BatchError(BatchErrorCode.JobNotFound, `Batch job '${String(id).slice(0, 64)}' not found`, { id: String(id).slice(0, 64) });
 }
 
-export function authOf(job: { tenantId: string; principal: string; modelScope: string[] | null }): AuthContext {
-  return { tenantId: job.tenantId, role: 'publisher', principal: job.principal, keyId: null, via: 'key', modelScope: job.modelScope };
-}
-
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export function isUuid(id: string): boolean {
   return UUID.test(id);

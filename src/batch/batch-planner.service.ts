@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import * as fsp from 'node:fs/promises';
 import { AppConfig } from '../config/app-config';
 import { DomainError } from '../common/domain-error';
+import { inParallel } from '../common/in-parallel';
 import { BatchPaths } from './batch-paths';
 import { BatchRepository } from './batch.repository';
 import { JobRow, PinnedVersion, PlannedPartition } from './batch.types';
@@ -106,17 +107,11 @@ export class BatchPlanner {
     const pinned: Record<string, PinnedVersion> = {};
     const order: PinnedVersion[] = [];
     const byKey = new Map<string, RouteResolution>();
-    let next = 0;
     // A few lookups at a time: they wait on the database, not on this thread.
-    await Promise.all(
-      Array.from({ length: Math.min(8, keys.length) }, async () => {
-        while (next < keys.length) {
-          const key = keys[next++];
-          byKey.set(key, await routes.resolve(key));
-          lease.check();
-        }
-      }),
-    );
+    await inParallel(keys, 8, async (key) => {
+      byKey.set(key, await routes.resolve(key));
+      lease.check();
+    });
     // Pins in partition order: the first version seen of a model is the one the whole job uses.
     for (const p of partitions) {
       let resolved = byKey.get(p.routeKey)!;

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { AuthContext, DEFAULT_TENANT_ID } from '../auth/auth-context';
 import { RootCredential } from '../auth/root-credential';
+import { inParallel } from '../common/in-parallel';
 import { AppConfig } from '../config/app-config';
 import { UpdateModelDto } from '../registry/dto/update-model.dto';
 import { RegistryService } from '../registry/registry.service';
@@ -80,7 +81,7 @@ export class DemoSeeder implements OnApplicationBootstrap, BeforeApplicationShut
       throw error;
     }
     const admin: AuthContext = { tenantId, role: 'admin', principal: PRINCIPAL, keyId: null, via: 'root', modelScope: null };
-    await runPool(plans, CONCURRENCY, (plan) => this.registerModel(admin, plan));
+    await inParallel(plans, CONCURRENCY, (plan) => this.registerModel(admin, plan));
     const key = await this.tenancy.createKey(admin, tenantId, { role: 'scorer', description: 'demo scorer key, created at first start' } as CreateKeyDto);
     const files = await writeDemoFiles(this.config.dataDir, stores);
     const seconds = (Date.now() - started) / 1000;
@@ -142,14 +143,6 @@ async function* multipart(bytes: Buffer, filename: string, fields: { segment: ob
   for (const [name, value] of Object.entries({ segment: JSON.stringify(fields.segment), tags: JSON.stringify(fields.tags), description: fields.description })) {
     yield { type: 'field', fieldname: name, value, valueTruncated: false } as unknown as Multipart;
   }
-}
-
-async function runPool<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await work(items[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
 }
 
 /** Relative to the working directory when inside it (what a user pastes), else absolute. */

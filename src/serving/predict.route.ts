@@ -1,4 +1,4 @@
-import { Injectable, OnModuleInit, Optional } from '@nestjs/common';
+import { Injectable, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthContext } from '../auth/auth-context';
@@ -67,8 +67,7 @@ export class PredictRoute implements OnModuleInit {
     private readonly adapterHost: HttpAdapterHost,
     private readonly authenticator: Authenticator,
     private readonly serving: ServingService,
-    // Absent in `npm run worker` (no HTTP, no observability module): the route is not installed there.
-    @Optional() private readonly observer: RequestObserver,
+    private readonly observer: RequestObserver,
   ) {}
 
   onModuleInit(): void {

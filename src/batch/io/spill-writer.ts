@@ -1,4 +1,5 @@
 import * as fsp from 'node:fs/promises';
+import { inParallel } from '../../common/in-parallel';
 
 /**
  * Appends lines to many staging files (one per partition) while keeping memory bounded:
@@ -34,13 +35,7 @@ export class SpillWriter {
   /** Writes every buffer out; with `sync`, each file is also fsynced (before the plan is recorded). */
   async flush(sync = false): Promise<void> {
     // Many files at once: each write and fsync waits on the disk, not on this thread.
-    const files = [...this.buffers.keys()];
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: Math.min(32, files.length) }, async () => {
-        while (next < files.length) await this.flushFile(files[next++], sync);
-      }),
-    );
+    await inParallel([...this.buffers.keys()], 32, (file) => this.flushFile(file, sync));
   }
 
   private async flushFile(file: string, sync = false): Promise<void> {
