@@ -21,7 +21,7 @@ import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { buildLinearModel, buildMlpModel, buildTreeEnsembleModel, defaultTrees, mulberry32, RETAIL_FEATURES, TabularFixtureModel, TreeNode } from '../test/fixtures/onnx-builder';
 import { withClient } from '../test/support/test-database';
 import { findRepoRoot, writeSubsection } from './support/benchmarks-doc';
-import { BENCH_ROOT_TOKEN, cpuOf, inParallel } from './support/platform';
+import { BENCH_ROOT_TOKEN, cpuByThread, cpuOf, inParallel } from './support/platform';
 
 const TOKEN = BENCH_ROOT_TOKEN;
 const FEATURES = [...RETAIL_FEATURES];
@@ -144,6 +144,7 @@ async function main(): Promise<void> {
       maxConcurrency: 32,
     };
     const cpuBefore = cpuOf(server.pid!).total;
+    const threadsBefore = cpuByThread(server.pid!);
     const res = await fetch(`${url}/v1/batch-jobs`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
     const { id } = (await res.json()) as { id: string };
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -162,6 +163,7 @@ async function main(): Promise<void> {
     const cpuS = cpuOf(server.pid!).total - cpuBefore;
     process.stdout.write(`end to end: ${e2eS.toFixed(1)} s (planning ${planningSeconds().toFixed(1)} s), ${fmt(total / e2eS)} rows/s; service CPU ${cpuS.toFixed(1)} s (${((cpuS * 1e6) / total).toFixed(1)} µs/row)\n`);
     for (const line of serverLog) process.stdout.write(`  service: ${line}\n`);
+    process.stdout.write(`  CPU by thread (s, thread ids in start order; the first is the main thread): ${threadCpuDelta(server.pid!, threadsBefore)}\n`);
     server.kill('SIGTERM');
     await new Promise((r) => server!.once('exit', r));
     server = null;
@@ -290,6 +292,17 @@ function checkSample(file: string, models: TabularFixtureModel[], features: Floa
     if (Math.abs(Number(value) - want) > 1e-3 * Math.max(1, Math.abs(want))) throw new Error(`row ${id}: ${value}, expected ${want}`);
   }
   void options;
+}
+
+/** The busiest threads' CPU since `before`, in thread start order. */
+function threadCpuDelta(pid: number, before: Map<number, number>): string {
+  const after = cpuByThread(pid);
+  return [...after]
+    .map(([tid, s]) => [tid, s - (before.get(tid) ?? 0)] as const)
+    .filter(([, s]) => s >= 0.1)
+    .sort((a, b) => a[0] - b[0])
+    .map(([tid, s]) => `${tid}:${s.toFixed(1)}`)
+    .join(' ');
 }
 
 /** The service's log lines about batch work (planning and commit timings). */

@@ -110,4 +110,19 @@ export function cpuOf(pid: number): { main: number; total: number } {
   return { main: seconds(fs.readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8')), total: seconds(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')) };
 }
 
+/** CPU seconds of each thread of a process, by thread id (Linux): where a run's CPU went. */
+export function cpuByThread(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(tid), (Number(fields[11]) + Number(fields[12])) / 100);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
 export { inParallel } from '../../src/common/in-parallel';

@@ -12,6 +12,7 @@ import { SpillWriter } from './io/spill-writer';
 import { JobCoordinator } from './job-coordinator.service';
 import { jobColumns } from './output-columns';
 import { BatchPredictor } from './predictor/batch-predictor';
+import { RoutePrefetcher } from './route-prefetcher';
 import { jobAuth, RouteResolution, RouteResolver } from './route-resolver';
 import { WorkLease } from './work-lease';
 
@@ -58,6 +59,18 @@ export class BatchPlanner {
       if (error instanceof DomainError) return this.fail(job, error.message);
       throw error;
     }
+    // Routes resolve, and their models load, while the input is still being read — unless
+    // resolving needs every key first (model names filtered by tags).
+    const early = spec.route.by === 'segment' || !Object.keys(spec.route.tags ?? {}).length ? new RoutePrefetcher(await this.routeResolver(job, []), this.predictor, job.tenantId) : null;
+    try {
+      return await this.readAndRecord(job, owner, lease, inputPath, early, began);
+    } finally {
+      early?.stop();
+    }
+  }
+
+  private async readAndRecord(job: JobRow, owner: string, lease: WorkLease, inputPath: string, early: RoutePrefetcher | null, began: number): Promise<void> {
+    const { spec } = job;
     const routeColumns = spec.route.by === 'model' ? [spec.route.column] : spec.route.columns;
     const needed = [...routeColumns, ...spec.passthrough, ...spec.features];
     const input = await openInput(inputPath, spec.input.format, needed);
@@ -83,6 +96,7 @@ export class BatchPlanner {
               return await this.fail(job, `The input has more than ${MAX_PARTITIONS} routes: is '${routeColumns.join("', '")}' really a model name or segment?`);
             }
             partitions.push({ seq, routeKey: key, chunk: chunk ? partitions[chunk.seq - 1].chunk + 1 : 0, rows: 0, model: null, version: null, error: null });
+            if (!chunk) early?.add(key);
             chunk = { seq, rows: 0, file: this.paths.partitionInput(job.tenantId, job.id, seq) };
             open.set(key, chunk);
           }
@@ -102,16 +116,10 @@ export class BatchPlanner {
     const readMs = performance.now() - began;
 
     // One resolution per route; one pinned version per model for the whole job.
-    const keys = [...new Set(partitions.map((p) => p.routeKey))];
-    const routes = await this.routeResolver(job, keys);
+    const byKey = early ? await early.resolutions() : await this.resolveAll(job, [...new Set(partitions.map((p) => p.routeKey))], lease);
+    lease.check();
     const pinned: Record<string, PinnedVersion> = {};
     const order: PinnedVersion[] = [];
-    const byKey = new Map<string, RouteResolution>();
-    // A few lookups at a time: they wait on the database, not on this thread.
-    await inParallel(keys, 8, async (key) => {
-      byKey.set(key, await routes.resolve(key));
-      lease.check();
-    });
     // Pins in partition order: the first version seen of a model is the one the whole job uses.
     for (const p of partitions) {
       let resolved = byKey.get(p.routeKey)!;
@@ -144,6 +152,17 @@ export class BatchPlanner {
           `(read and spill ${ms(readMs)}, resolve ${ms(resolveMs)}, record ${ms(performance.now() - began - readMs - resolveMs)})`,
       );
     }
+  }
+
+  private async resolveAll(job: JobRow, keys: string[], lease: WorkLease): Promise<Map<string, RouteResolution>> {
+    const routes = await this.routeResolver(job, keys);
+    const byKey = new Map<string, RouteResolution>();
+    // A few lookups at a time: they wait on the database, not on this thread.
+    await inParallel(keys, 8, async (key) => {
+      byKey.set(key, await routes.resolve(key));
+      lease.check();
+    });
+    return byKey;
   }
 
   /** Resolves routes now, as the job's submitter: the versions pinned are the ones serving would pick at this moment. */

@@ -90,7 +90,7 @@ export class BatchRunner implements OnApplicationBootstrap, OnApplicationShutdow
         if (!this.stopping) this.logger.warn(`fetching from ${name} failed: ${(error as Error).message}`);
       }
       if (!jobs.length) {
-        await sleep(this.config.MMS_BATCH_POLL_MS, undefined, { signal: this.wake.signal }).catch(() => undefined);
+        await this.queue.waitForWork(name, this.config.MMS_BATCH_POLL_MS, this.wake.signal);
         continue;
       }
       const ids = jobs.map((j) => j.id);
@@ -101,6 +101,8 @@ export class BatchRunner implements OnApplicationBootstrap, OnApplicationShutdow
         if (!this.stopping) this.logger.error(`${name} ${JSON.stringify(jobs.map((j) => j.data))}: ${(error as Error).stack ?? error}`);
         await this.queue.fail(name, ids, error as Error).catch(() => undefined);
       }
+      // What the handler queued (next partitions, the commit) is committed now: idle loops here take it at once.
+      this.queue.wakeAfterCommit();
     }
   }
 
@@ -245,6 +247,7 @@ export class BatchRunner implements OnApplicationBootstrap, OnApplicationShutdow
           if (job && job.status === JobStatus.Running && job.phase === JobPhase.Scoring) await this.coordinator.dispatch(tx, job);
         });
       }
+      this.queue.wakeAfterCommit();
       if (reclaimed.length) this.logger.warn(`took over ${reclaimed.length} partition(s) whose worker stopped (${jobs.size} job(s))`);
       for (const stalled of await this.repository.stalledJobs(foreign)) {
         const queue = stalled.phase === JobPhase.Committing ? QUEUES.commit : QUEUES.plan;

@@ -23,6 +23,8 @@ export type RouteResolution = { pin: PinnedVersion } | { error: string };
  * only models carrying all the tags are candidates.
  */
 export class RouteResolver {
+  private readonly targets = new Map<string, { name: string } | { error: string }>();
+
   private constructor(
     private readonly predictor: BatchPredictor,
     private readonly ctx: AuthContext,
@@ -43,32 +45,55 @@ export class RouteResolver {
     return new RouteResolver(predictor, ctx, route, null, tagged);
   }
 
-  async resolve(key: string): Promise<RouteResolution> {
-    let name: string;
-    if (this.route.by === 'model') {
-      if (!key) return { error: 'MODEL_NOT_FOUND: the rows have no model name' };
-      if (this.tagged && !this.tagged.has(key)) return { error: `MODEL_NOT_FOUND: no model '${key}' tagged ${this.describeTags()}` };
-      name = key;
-    } else {
-      const values = JSON.parse(key) as Array<string | null>;
-      const segment: Record<string, string> = {};
-      this.route.columns.forEach((c, i) => {
-        if (values[i] !== null && values[i] !== '') segment[c] = values[i]!;
-      });
-      if (!Object.keys(segment).length) return { error: 'NO_MODEL_FOR_SEGMENT: the rows have no segment values' };
-      const best = pickSegmentMatch(segment, this.candidates!);
-      if (!best) {
-        const among = this.route.tags && Object.keys(this.route.tags).length ? ` among the models tagged ${this.describeTags()}` : '';
-        return { error: `NO_MODEL_FOR_SEGMENT: No model's segment matches ${JSON.stringify(segment)}${among}` };
-      }
-      name = best.name;
+  /** Reads the models these routes lead to in one query, so that resolve() then answers from memory. */
+  async prime(keys: readonly string[]): Promise<void> {
+    const names = new Set<string>();
+    for (const key of keys) {
+      const target = this.modelFor(key);
+      if ('name' in target) names.add(target.name);
     }
+    await this.predictor.primeModels(this.ctx, [...names]);
+  }
+
+  async resolve(key: string): Promise<RouteResolution> {
+    const target = this.modelFor(key);
+    if ('error' in target) return target;
     try {
-      return { pin: pinOf(await this.predictor.resolve(this.ctx, { model: name })) };
+      return { pin: pinOf(await this.predictor.resolve(this.ctx, { model: target.name })) };
     } catch (error) {
       if (error instanceof DomainError) return { error: `${error.code}: ${error.message}` };
       throw error;
     }
+  }
+
+  /** The model name a route key leads to (segments matched in memory), or why there is none. */
+  private modelFor(key: string): { name: string } | { error: string } {
+    let target = this.targets.get(key);
+    if (!target) {
+      target = this.matchModel(key);
+      this.targets.set(key, target);
+    }
+    return target;
+  }
+
+  private matchModel(key: string): { name: string } | { error: string } {
+    if (this.route.by === 'model') {
+      if (!key) return { error: 'MODEL_NOT_FOUND: the rows have no model name' };
+      if (this.tagged && !this.tagged.has(key)) return { error: `MODEL_NOT_FOUND: no model '${key}' tagged ${this.describeTags()}` };
+      return { name: key };
+    }
+    const values = JSON.parse(key) as Array<string | null>;
+    const segment: Record<string, string> = {};
+    this.route.columns.forEach((c, i) => {
+      if (values[i] !== null && values[i] !== '') segment[c] = values[i]!;
+    });
+    if (!Object.keys(segment).length) return { error: 'NO_MODEL_FOR_SEGMENT: the rows have no segment values' };
+    const best = pickSegmentMatch(segment, this.candidates!);
+    if (!best) {
+      const among = this.route.tags && Object.keys(this.route.tags).length ? ` among the models tagged ${this.describeTags()}` : '';
+      return { error: `NO_MODEL_FOR_SEGMENT: No model's segment matches ${JSON.stringify(segment)}${among}` };
+    }
+    return { name: best.name };
   }
 
   private describeTags(): string {

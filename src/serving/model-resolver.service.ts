@@ -65,6 +65,21 @@ export class ModelResolver {
     return model;
   }
 
+  /**
+   * Reads the models of these names into memory in one query each 1,000 (those already cached
+   * are not read again), so that resolving them afterwards makes no round trip each.
+   */
+  async primeModels(ctx: AuthContext, names: readonly string[]): Promise<void> {
+    const accessible = names.filter((name) => canAccessModel(ctx, name));
+    for (let i = 0; i < accessible.length; i += 1000) {
+      const loads = this.models.getMany(ctx.tenantId, accessible.slice(i, i + 1000), async (missing) => {
+        const rows = await this.repository.findServingModels(ctx.tenantId, missing);
+        return new Map(rows.map((row) => [row.name, toServableModel(ctx.tenantId, row)]));
+      });
+      await Promise.all(loads);
+    }
+  }
+
   selectVersion(model: ServableModel, selector: Pick<ModelSelector, 'version' | 'alias' | 'routingKey'>): ServableVersion {
     if (selector.version !== undefined) {
       const v = model.versions.get(selector.version);

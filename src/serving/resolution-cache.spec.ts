@@ -24,6 +24,37 @@ describe('ResolutionCache', () => {
     expect(cache.get('t', 'm', load)).toEqual({ v: 1 });
   });
 
+  it('loads many keys with one query, skipping those cached, and answers them from memory afterwards', async () => {
+    const cache = make();
+    await cache.get('t', 'a', load);
+    const asked: string[][] = [];
+    const loadMany = async (missing: string[]) => {
+      asked.push(missing);
+      return new Map(missing.filter((k) => k !== 'gone').map((k) => [k, { v: k.length }]));
+    };
+    const answers = await Promise.all(cache.getMany('t', ['a', 'bb', 'ccc', 'gone'], loadMany));
+    expect(asked).toEqual([['bb', 'ccc', 'gone']]);
+    expect(answers).toEqual([{ v: 1 }, { v: 2 }, { v: 3 }, null]);
+    expect(cache.get('t', 'ccc', load)).toEqual({ v: 3 });
+    expect(cache.get('t', 'gone', load)).toBeNull();
+    expect(loads).toBe(1);
+  });
+
+  it('does not keep what a bulk load read across an invalidation, and reports its failure per key', async () => {
+    const cache = make();
+    let finish!: (m: Map<string, { v: number }>) => void;
+    const pending = cache.getMany('t', ['a'], () => new Promise((resolve) => (finish = resolve)));
+    cache.invalidateTenant('t');
+    finish(new Map([['a', { v: 9 }]]));
+    expect(await pending[0]).toEqual({ v: 9 });
+    expect(await cache.get('t', 'a', load)).toEqual({ v: 1 });
+    const failing = cache.getMany('t', ['x', 'y'], async () => {
+      throw new Error('db down');
+    });
+    await expect(failing[0]).rejects.toThrow('db down');
+    await expect(failing[1]).rejects.toThrow('db down');
+  });
+
   it('remembers "not found" only briefly', async () => {
     const cache = make();
     value = null;

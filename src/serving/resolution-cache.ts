@@ -60,6 +60,26 @@ export class ResolutionCache<V extends object> {
     return this.load(fullKey, tenantId, load);
   }
 
+  /**
+   * Many keys at once: those neither cached nor loading are loaded together by one `loadMany`
+   * (keys it does not answer are "does not exist"); each key then behaves as with get().
+   */
+  getMany(tenantId: string, keys: readonly string[], loadMany: (missing: string[]) => Promise<Map<string, V>>): Array<V | null | Promise<V | null>> {
+    const generation = this.generationOf(tenantId);
+    const missing = keys.filter((key) => {
+      const fullKey = `${tenantId}\u0000${key}`;
+      const entry = this.entries.peek(fullKey);
+      return !this.inflight.has(fullKey) && !(entry && entry.generation === generation && this.now() - entry.storedAt < (entry.value === null ? this.options.negativeMs : this.options.freshMs()));
+    });
+    if (missing.length) {
+      const together = loadMany(missing);
+      // Each key's waiter sees the failure; this one only keeps it from going unhandled.
+      together.catch(() => undefined);
+      for (const key of missing) void this.load(`${tenantId}\u0000${key}`, tenantId, () => together.then((found) => found.get(key) ?? null)).catch(() => undefined);
+    }
+    return keys.map((key) => this.get(tenantId, key, () => loadMany([key]).then((found) => found.get(key) ?? null)));
+  }
+
   invalidate(tenantId: string, key: string): void {
     const fullKey = `${tenantId}\u0000${key}`;
     this.entries.delete(fullKey);

@@ -14,19 +14,14 @@ export class ServingRepository {
 
   /** A model with all its versions and aliases, in one round trip (one consistent snapshot). */
   async findServingModel(tenantId: string, name: string): Promise<ServingModelRow | null> {
-    const rows = (await this.dataSource.query(
-      `SELECT m.id, m.name, m.segment,
-         COALESCE((SELECT json_agg(json_build_object(
-                      'id', v.id, 'version', v.version, 'modelSha256', v.model_sha256,
-                      'signature', v.signature, 'mlflow', v.mlflow) ORDER BY v.version)
-                   FROM model_versions v WHERE v.tenant_id = m.tenant_id AND v.model_id = m.id), '[]'::json) AS versions,
-         COALESCE((SELECT json_object_agg(a.alias, a.version)
-                   FROM model_aliases a WHERE a.tenant_id = m.tenant_id AND a.model_id = m.id), '{}'::json) AS aliases
-       FROM models m
-       WHERE m.tenant_id = $1 AND m.name = $2`,
-      [tenantId, name],
-    )) as Array<ServingModelRow>;
+    const rows = (await this.dataSource.query(`${SERVING_MODEL_SELECT} WHERE m.tenant_id = $1 AND m.name = $2`, [tenantId, name])) as Array<ServingModelRow>;
     return rows[0] ?? null;
+  }
+
+  /** Many models by name in one round trip (a batch job's routes); names not found are absent. */
+  async findServingModels(tenantId: string, names: readonly string[]): Promise<ServingModelRow[]> {
+    if (!names.length) return [];
+    return (await this.dataSource.query(`${SERVING_MODEL_SELECT} WHERE m.tenant_id = $1 AND m.name = ANY($2::text[])`, [tenantId, names])) as Array<ServingModelRow>;
   }
 
   /**
@@ -46,3 +41,13 @@ export class ServingRepository {
     )) as SegmentCandidate[];
   }
 }
+
+/** A model row with its versions and aliases aggregated (one consistent snapshot per model). */
+const SERVING_MODEL_SELECT = `SELECT m.id, m.name, m.segment,
+     COALESCE((SELECT json_agg(json_build_object(
+                  'id', v.id, 'version', v.version, 'modelSha256', v.model_sha256,
+                  'signature', v.signature, 'mlflow', v.mlflow) ORDER BY v.version)
+               FROM model_versions v WHERE v.tenant_id = m.tenant_id AND v.model_id = m.id), '[]'::json) AS versions,
+     COALESCE((SELECT json_object_agg(a.alias, a.version)
+               FROM model_aliases a WHERE a.tenant_id = m.tenant_id AND a.model_id = m.id), '{}'::json) AS aliases
+   FROM models m`;

@@ -45,6 +45,20 @@ describe('SessionCache', () => {
     expect(cache.snapshot(null).totals.evictions).toBe(1);
   });
 
+  it('lets speculative loads (batch warming) fill only the spare half of the cache and of a share', async () => {
+    const cache = make(4);
+    expect(cache.hasRoomToWarm('t')).toBe(true);
+    (await cache.acquire(fakeVersion('a'))).release();
+    expect(cache.hasRoomToWarm('t')).toBe(true);
+    (await cache.acquire(fakeVersion('b'))).release();
+    expect(cache.hasRoomToWarm('t')).toBe(false); // 2 of 4
+    const shared = new SessionCache(runtime, async () => ({ path: '/fake', bytes: KIB }), { maxModels: 100, maxBytes: 1024 * 1024 * 1024, now: () => now, shareOf: () => 0.1 });
+    for (const id of ['s1', 's2', 's3', 's4']) (await shared.acquire(fakeVersion(id))).release();
+    expect(shared.hasRoomToWarm(fakeVersion('x').tenantId)).toBe(true);
+    (await shared.acquire(fakeVersion('s5'))).release();
+    expect(shared.hasRoomToWarm(fakeVersion('x').tenantId)).toBe(false); // 5 of its 10
+  });
+
   describe("a tenant's share of the cache", () => {
     const ofTenant = (tenantId: string, id: string) => fakeVersion(id, { tenantId, model: `model-${id}` });
     const makeShared = (maxModels: number, share: number) =>

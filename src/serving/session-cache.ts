@@ -265,6 +265,20 @@ export class SessionCache {
     return { loaded: this.pinned.has(version.id) || this.lru.has(version.id) };
   }
 
+  /**
+   * Whether a speculative load (batch planning warming the models its job will need) may go
+   * in: only into the spare half of the cache, and of the tenant's share of it, so that warming
+   * never pushes out sessions that traffic is using. Loads in flight count as held.
+   */
+  hasRoomToWarm(tenantId: string): boolean {
+    const { maxBytes, maxModels } = this.options;
+    const { bytes, models } = this.usage();
+    if (bytes > maxBytes / 2 || models + this.loading.size >= maxModels / 2) return false;
+    const share = this.options.shareOf?.(tenantId) ?? 1;
+    const held = this.resident.get(tenantId) ?? { models: 0, bytes: 0 };
+    return held.bytes <= (share * maxBytes) / 2 && held.models < (share * maxModels) / 2;
+  }
+
   /** Bytes and models held right now, across tenants (the bound's subject). */
   usage(): { bytes: number; models: number; pinnedBytes: number; pinnedModels: number } {
     return { bytes: this.lru.calculatedSize + this.pinnedBytes, models: this.lru.size + this.pinned.size, pinnedBytes: this.pinnedBytes, pinnedModels: this.pinned.size };

@@ -3,6 +3,7 @@ import type { AuthContext } from '../../auth/auth-context';
 import { InferenceExecutor } from '../../serving/inference-executor.service';
 import { ModelResolver } from '../../serving/model-resolver.service';
 import type { ServableVersion } from '../../serving/servable';
+import { SessionCache } from '../../serving/session-cache';
 import type { HostTensor } from '../../serving/tensor-codec';
 import { BatchPredictor, RouteSelector } from './batch-predictor';
 
@@ -16,12 +17,27 @@ export class ServingBatchPredictor extends BatchPredictor {
   constructor(
     private readonly resolver: ModelResolver,
     private readonly executor: InferenceExecutor,
+    private readonly sessions: SessionCache,
   ) {
     super();
   }
 
   resolve(ctx: AuthContext, selector: RouteSelector): Promise<ServableVersion> {
     return this.resolver.resolve(ctx, selector.model !== undefined ? { model: selector.model } : { segment: selector.segment });
+  }
+
+  primeModels(ctx: AuthContext, names: readonly string[]): Promise<void> {
+    return this.resolver.primeModels(ctx, names);
+  }
+
+  async warm(version: ServableVersion): Promise<'loaded' | 'no-room' | 'failed'> {
+    if (!this.sessions.hasRoomToWarm(version.tenantId)) return 'no-room';
+    try {
+      await this.sessions.load(version);
+      return 'loaded';
+    } catch {
+      return 'failed';
+    }
   }
 
   async predict(version: ServableVersion, inputs: HostTensor[]): Promise<HostTensor[]> {

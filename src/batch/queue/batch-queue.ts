@@ -42,6 +42,10 @@ export class BatchQueue {
   private readonly logger = new Logger('BatchQueue');
   private boss: PgBoss | null = null;
   private starting: Promise<PgBoss> | null = null;
+  /** This process's loops idle on a queue, each woken by a message sent here (else by its poll timer). */
+  private readonly idle = new Map<QueueName, Set<() => void>>();
+  /** Queues sent to inside transactions whose idle loops are woken once the caller has committed. */
+  private readonly sentInTransactions = new Set<QueueName>();
 
   constructor(private readonly dataSource: DataSource) {}
 
@@ -77,6 +81,7 @@ export class BatchQueue {
       ...(options.startAfterSeconds ? { startAfter: Math.ceil(options.startAfterSeconds) } : {}),
       ...(options.tx ? { db: txRunner(options.tx) } : {}),
     } as PgBoss.SendOptions);
+    this.sent(name, options.tx);
   }
 
   /** Queues many messages in one statement. */
@@ -86,6 +91,42 @@ export class BatchQueue {
     const jobs = items.map((i) => ({ name, data: i.data, ...(i.startAfterSeconds ? { startAfter: new Date(Date.now() + i.startAfterSeconds * 1000).toISOString() } : {}) }));
     if (tx) await boss.insert(jobs as PgBoss.JobInsert[], { db: txRunner(tx) } as PgBoss.InsertOptions);
     else await boss.insert(jobs as PgBoss.JobInsert[]);
+    this.sent(name, tx);
+  }
+
+  /**
+   * Waits until a message is sent to this queue from this process, or `ms` pass (messages from
+   * other processes are found by polling), or `signal` aborts.
+   */
+  waitForWork(name: QueueName, ms: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const waiters = this.idle.get(name) ?? new Set<() => void>();
+      this.idle.set(name, waiters);
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal.addEventListener('abort', done);
+      waiters.add(done);
+    });
+  }
+
+  /** Call after committing a transaction that may have sent messages: wakes the loops idle on those queues. */
+  wakeAfterCommit(): void {
+    for (const name of this.sentInTransactions) this.wake(name);
+    this.sentInTransactions.clear();
+  }
+
+  private sent(name: QueueName, tx: EntityManager | undefined): void {
+    if (tx) this.sentInTransactions.add(name);
+    else this.wake(name);
+  }
+
+  private wake(name: QueueName): void {
+    for (const waiter of [...(this.idle.get(name) ?? [])]) waiter();
   }
 
   async fetch(name: QueueName, batchSize = 1): Promise<FetchedJob[]> {
