@@ -7,7 +7,9 @@ import { BatchPaths } from './batch-paths';
 import { BatchRepository } from './batch.repository';
 import { JobRow, PinnedVersion, PlannedPartition } from './batch.types';
 import { resolveInputPath } from './io/data-path';
-import { openInput } from './io/input-reader';
+import { CsvStager, PlaceRow } from './io/csv-stager';
+import { InputRows, openInput } from './io/input-reader';
+import { stagingJson } from './io/staging';
 import { SpillWriter } from './io/spill-writer';
 import { JobCoordinator } from './job-coordinator.service';
 import { jobColumns } from './output-columns';
@@ -73,45 +75,38 @@ export class BatchPlanner {
     const { spec } = job;
     const routeColumns = spec.route.by === 'model' ? [spec.route.column] : spec.route.columns;
     const needed = [...routeColumns, ...spec.passthrough, ...spec.features];
-    const input = await openInput(inputPath, spec.input.format, needed);
     const partitions: PlannedPartition[] = [];
     const open = new Map<string, OpenChunk>();
-    const spill = new SpillWriter();
     const maxRows = this.config.MMS_BATCH_PARTITION_ROWS;
     let rowNo = 0;
+    /** The partition (staging file) the next row with this route key goes to; null past MAX_PARTITIONS. */
+    const place = (key: string): { file: string; rowNo: number } | null => {
+      let chunk = open.get(key);
+      if (!chunk || chunk.rows >= maxRows) {
+        const seq = partitions.length + 1;
+        if (seq > MAX_PARTITIONS) return null;
+        partitions.push({ seq, routeKey: key, chunk: chunk ? partitions[chunk.seq - 1].chunk + 1 : 0, rows: 0, model: null, version: null, error: null });
+        if (!chunk) early?.add(key);
+        chunk = { seq, rows: 0, file: this.paths.partitionInput(job.tenantId, job.id, seq) };
+        open.set(key, chunk);
+      }
+      chunk.rows++;
+      partitions[chunk.seq - 1].rows++;
+      return { file: chunk.file, rowNo: ++rowNo };
+    };
+    const routeCount = routeColumns.length;
+    const keyOf = (values: readonly unknown[]) => routeKeyOf(values, routeCount, spec.route.by);
+    const spill = new SpillWriter();
+    const input = spec.input.format === 'csv' ? await CsvStager.open(inputPath, needed) : await openInput(inputPath, spec.input.format, needed);
+    let complete: boolean;
     try {
       if (input.missing.length) return await this.fail(job, `The input has no column ${input.missing.map((c) => `'${c}'`).join(', ')}`);
-      const routeCount = routeColumns.length;
-      // Parquet INT64 columns arrive as bigints, which JSON cannot hold as they are.
-      const bigint = spec.input.format === 'parquet';
-      for await (const batch of input.batches) {
-        lease.check();
-        for (const row of batch) {
-          rowNo++;
-          const key = routeKeyOf(row, routeCount, spec.route.by);
-          let chunk = open.get(key);
-          if (!chunk || chunk.rows >= maxRows) {
-            const seq = partitions.length + 1;
-            if (seq > MAX_PARTITIONS) {
-              return await this.fail(job, `The input has more than ${MAX_PARTITIONS} routes: is '${routeColumns.join("', '")}' really a model name or segment?`);
-            }
-            partitions.push({ seq, routeKey: key, chunk: chunk ? partitions[chunk.seq - 1].chunk + 1 : 0, rows: 0, model: null, version: null, error: null });
-            if (!chunk) early?.add(key);
-            chunk = { seq, rows: 0, file: this.paths.partitionInput(job.tenantId, job.id, seq) };
-            open.set(key, chunk);
-          }
-          chunk.rows++;
-          partitions[chunk.seq - 1].rows++;
-          // [row number, passthrough values..., feature values...]
-          row[routeCount - 1] = rowNo;
-          const flushed = spill.append(chunk.file, JSON.stringify(row.slice(routeCount - 1), bigint ? bigintReplacer : undefined) + '\n');
-          if (flushed) await flushed;
-        }
-      }
-      await spill.flush(true);
+      complete = input instanceof CsvStager ? await input.stage(routeCount, keyOf, place, spill, () => lease.check()) : await stageRows(input, routeCount, keyOf, place, spill, spec.input.format === 'parquet', () => lease.check());
+      if (complete) await spill.flush(true);
     } finally {
       await input.close();
     }
+    if (!complete) return await this.fail(job, `The input has more than ${MAX_PARTITIONS} routes: is '${routeColumns.join("', '")}' really a model name or segment?`);
     lease.check();
     const readMs = performance.now() - began;
 
@@ -177,8 +172,22 @@ export class BatchPlanner {
   }
 }
 
+/** Stages rows from the generic readers (JSONL, Parquet) as JSON lines; false when `place` stopped it. */
+async function stageRows(input: InputRows, routeCount: number, keyOf: (values: readonly unknown[]) => string, place: PlaceRow, spill: SpillWriter, bigint: boolean, check: () => void): Promise<boolean> {
+  for await (const batch of input.batches) {
+    check();
+    for (const row of batch) {
+      const placed = place(keyOf(row));
+      if (!placed) return false;
+      const wait = spill.append(placed.file, stagingJson(placed.rowNo, row.slice(routeCount), bigint));
+      if (wait) await wait;
+    }
+  }
+  return true;
+}
+
 /** A model name, or the segment values as a JSON array (null where a row has none). */
-function routeKeyOf(row: unknown[], count: number, by: 'model' | 'segment'): string {
+function routeKeyOf(row: readonly unknown[], count: number, by: 'model' | 'segment'): string {
   if (by === 'model') {
     const v = row[0];
     return v === undefined || v === null ? '' : String(v);
@@ -191,9 +200,6 @@ function routeKeyOf(row: unknown[], count: number, by: 'model' | 'segment'): str
   return JSON.stringify(values);
 }
 
-function bigintReplacer(_key: string, value: unknown): unknown {
-  return typeof value === 'bigint' ? { $bigint: value.toString() } : value;
-}
 
 /** Shown to clients: `demand-north-0042`, or `region=north, store=0042`. */
 export function describeRouteKey(by: 'model' | 'segment', key: string, columns: readonly string[]): string {

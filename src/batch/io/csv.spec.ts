@@ -36,6 +36,10 @@ describe('csvRecords', () => {
     expect(await parseAll(['h\n1,2\r3,4'])).toEqual([['h'], ['1', '2\r3', '4']]);
   });
 
+  it('keeps every record of a last stretch without a newline, also when a lone CR ends a quoted one', async () => {
+    expect(await parseAll(['h\n"a",b\rc,d'])).toEqual([['h'], ['a', 'b'], ['c', 'd']]);
+  });
+
   it('refuses an unterminated quote', async () => {
     await expect(parseAll(['a\n"open'])).rejects.toThrow('unterminated quoted field');
   });

@@ -32,9 +32,11 @@ export async function* csvRecords(chunks: AsyncIterable<string | Buffer>, batchS
     }
     carry = text.slice(pos);
   }
-  if (carry.length) {
-    const parsed = parseRecord(carry, 0, true);
-    if (parsed && !(parsed.fields.length === 1 && parsed.fields[0] === '')) batch.push(parsed.fields);
+  // What is left may still be several records (a lone CR ends a record that has quotes).
+  for (let pos = 0; pos < carry.length; ) {
+    const parsed = parseRecord(carry, pos, true)!;
+    pos = parsed.next;
+    if (!(parsed.fields.length === 1 && parsed.fields[0] === '')) batch.push(parsed.fields);
   }
   if (batch.length) yield batch;
 }
@@ -43,7 +45,7 @@ export async function* csvRecords(chunks: AsyncIterable<string | Buffer>, batchS
  * One record from `pos`, or null when the text ends before the record does (unless `final`).
  * `quote` is the position of the first quote at or after `pos` (text.length when none).
  */
-function parseRecord(text: string, pos: number, final: boolean, quote = indexOrEnd(text, '"', pos)): { fields: string[]; next: number } | null {
+export function parseRecord(text: string, pos: number, final: boolean, quote = indexOrEnd(text, '"', pos)): { fields: string[]; next: number } | null {
   const nl = text.indexOf('\n', pos);
   if (nl < 0 && !final) return null;
   const lineEnd = nl < 0 ? text.length : nl;

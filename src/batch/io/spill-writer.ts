@@ -9,6 +9,7 @@ const MAX_UTF8_PER_UNIT = 3;
 const WRITE_CONCURRENCY = 32;
 
 interface Pending {
+  file: string;
   chunks: Buffer[];
   /** Bytes used in the last chunk. */
   used: number;
@@ -36,6 +37,7 @@ export class SpillWriter {
   private background: Promise<void> | null = null;
   private failure: unknown = null;
   private readonly writtenFiles = new Set<string>();
+  private reserved: Pending | null = null;
 
   constructor(
     private readonly perFileBytes = 1024 * 1024,
@@ -44,25 +46,48 @@ export class SpillWriter {
 
   /** Buffers a line; answers a promise only when the caller must wait for writes (await it then). */
   append(file: string, line: string): Promise<void> | undefined {
+    return this.appendWith(file, line.length * MAX_UTF8_PER_UNIT, (buffer, at) => at + buffer.write(line, at));
+  }
+
+  /**
+   * Buffers at most `maxBytes` that `fill` writes into `buffer` from `at`, answering where it
+   * stopped (for bytes copied as they are, without a string in between).
+   */
+  appendWith(file: string, maxBytes: number, fill: (buffer: Buffer, at: number) => number): Promise<void> | undefined {
+    const room = this.reserve(file, maxBytes);
+    return this.commit(fill(room.buffer, room.at));
+  }
+
+  /**
+   * Room for at most `maxBytes` in the file's buffer: write them into `buffer` from `at`, then
+   * call commit() with where they end (the allocation-free form of appendWith, for hot loops).
+   */
+  reserve(file: string, maxBytes: number): { buffer: Buffer; at: number } {
     if (this.failure) throw this.failure;
     let pending = this.pending.get(file);
     if (!pending) {
-      pending = { chunks: [], used: 0, held: 0 };
+      pending = { file, chunks: [], used: 0, held: 0 };
       this.pending.set(file, pending);
     }
+    this.reserved = pending;
     const last = pending.chunks[pending.chunks.length - 1];
-    if (last && last.length - pending.used >= line.length * MAX_UTF8_PER_UNIT) {
-      pending.used += last.write(line, pending.used);
-    } else {
-      const size = Math.max(pending.chunks.length ? CHUNK_BYTES : FIRST_CHUNK_BYTES, line.length * MAX_UTF8_PER_UNIT);
-      const chunk = Buffer.allocUnsafe(size);
-      if (last) pending.chunks[pending.chunks.length - 1] = last.subarray(0, pending.used);
-      pending.chunks.push(chunk);
-      pending.used = chunk.write(line, 0);
-      pending.held += size;
-      this.total += size;
-    }
-    if (pending.held >= this.perFileBytes) void this.writeOut(file);
+    if (last && last.length - pending.used >= maxBytes) return { buffer: last, at: pending.used };
+    const size = Math.max(pending.chunks.length ? CHUNK_BYTES : FIRST_CHUNK_BYTES, maxBytes);
+    const chunk = Buffer.allocUnsafe(size);
+    if (last) pending.chunks[pending.chunks.length - 1] = last.subarray(0, pending.used);
+    pending.chunks.push(chunk);
+    pending.used = 0;
+    pending.held += size;
+    this.total += size;
+    return { buffer: chunk, at: 0 };
+  }
+
+  /** Ends what reserve() began; answers a promise only when the caller must wait for writes (await it then). */
+  commit(end: number): Promise<void> | undefined {
+    const pending = this.reserved!;
+    this.reserved = null;
+    pending.used = end;
+    if (pending.held >= this.perFileBytes) void this.writeOut(pending.file);
     if (this.total >= this.maxBufferedBytes / 2 && !this.background) {
       this.background = this.flushAll().finally(() => (this.background = null));
     }

@@ -6,6 +6,7 @@ import type { DataFormat } from '../batch-job-spec';
 import type { RowError } from '../batch.types';
 import { planFeeds } from '../feature-feeds';
 import { kindOf, OutputColumn, rowEncoder } from '../io/output-format';
+import { parseStagingRows } from '../io/staging';
 import { outputLayouts } from '../output-columns';
 
 /** Row errors kept per partition in the ledger (all are counted). */
@@ -118,10 +119,8 @@ export async function scorePartition(task: ScoreTask, predict: Predict): Promise
   };
 
   try {
-    // A partition is at most MMS_BATCH_PARTITION_ROWS rows: read it whole and parse its lines
-    // (JSON arrays, one per row) as one JSON array, far faster than line by line.
-    const text = (await fsp.readFile(task.inputFile, 'utf8')).trimEnd();
-    const all = text ? (JSON.parse(`[${text.replace(/\n/g, ',')}]`, text.includes('"$bigint"') ? bigintReviver : undefined) as unknown[][]) : [];
+    // A partition is at most MMS_BATCH_PARTITION_ROWS rows: read it whole.
+    const all = parseStagingRows(await fsp.readFile(task.inputFile, 'utf8'));
     for (let i = 0; i < all.length; i += task.miniBatchSize) await runBatch(all.slice(i, i + task.miniBatchSize));
     await flush(true);
     // No fsync here: a process kill keeps the page cache, and a file lost to a machine crash
@@ -138,9 +137,4 @@ export async function scorePartition(task: ScoreTask, predict: Predict): Promise
 function valueOf(tensor: HostTensor, i: number): unknown {
   const v = (tensor.data as ArrayLike<unknown>)[i];
   return tensor.type === 'bool' ? Boolean(v) : v;
-}
-
-function bigintReviver(_key: string, value: unknown): unknown {
-  if (value !== null && typeof value === 'object' && '$bigint' in value) return BigInt((value as { $bigint: string }).$bigint);
-  return value;
 }

@@ -1,0 +1,47 @@
+/**
+ * A partition's staging file: one line per row, `[row number, passthrough values…, feature
+ * values…]`. A line is either JSON (any input) or, for a CSV record without quotes, the row
+ * number and the record's values exactly as the input had them, comma-separated — which the
+ * planner copies byte for byte instead of building strings, and which means the same strings.
+ */
+
+/** The JSON form of a staging line. Parquet INT64 values arrive as bigints, which JSON cannot hold as they are. */
+export function stagingJson(rowNo: number, values: readonly unknown[], bigint: boolean): string {
+  return JSON.stringify([rowNo, ...values], bigint ? bigintReplacer : undefined) + '\n';
+}
+
+/** A staging file's rows, whatever form each line has. */
+export function parseStagingRows(text: string): unknown[][] {
+  const bigint = text.includes('"$bigint"');
+  // Only JSON lines (JSONL and Parquet inputs): one parse of the whole file is much faster.
+  if (text.charCodeAt(0) === 91 && !/\n[0-9]/.test(text)) {
+    const trimmed = text.trimEnd();
+    return trimmed ? (JSON.parse(`[${trimmed.replace(/\n/g, ',')}]`, bigint ? bigintReviver : undefined) as unknown[][]) : [];
+  }
+  const rows: unknown[][] = [];
+  let pos = 0;
+  while (pos < text.length) {
+    let nl = text.indexOf('\n', pos);
+    if (nl < 0) nl = text.length;
+    if (nl > pos) {
+      const line = text.slice(pos, nl);
+      if (line.charCodeAt(0) === 91) rows.push(JSON.parse(line, bigint ? bigintReviver : undefined) as unknown[]);
+      else {
+        const row: unknown[] = line.split(',');
+        row[0] = Number(row[0]);
+        rows.push(row);
+      }
+    }
+    pos = nl + 1;
+  }
+  return rows;
+}
+
+function bigintReplacer(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? { $bigint: value.toString() } : value;
+}
+
+function bigintReviver(_key: string, value: unknown): unknown {
+  if (value !== null && typeof value === 'object' && '$bigint' in value) return BigInt((value as { $bigint: string }).$bigint);
+  return value;
+}
