@@ -5,6 +5,7 @@ import { TrafficRules1764000300000 } from './1764000300000-traffic-rules';
 import { BatchJobs1764000500000 } from './1764000500000-batch-jobs';
 import { PredictionLog1764000700000 } from './1764000700000-prediction-log';
 import { BatchDispatchIndex1764000800000 } from './1764000800000-batch-dispatch-index';
+import { BatchOpenPartitionIndexes1764000900000 } from './1764000900000-batch-open-partition-indexes';
 
 /** Every migration, in order. Listed explicitly so that ts and compiled js runs agree. */
-export const MIGRATIONS = [InitialRegistry1764000000000, TenancyKeysAudit1764000100000, ModelNameSearch1764000200000, TrafficRules1764000300000, BatchJobs1764000500000, PredictionLog1764000700000, BatchDispatchIndex1764000800000];
+export const MIGRATIONS = [InitialRegistry1764000000000, TenancyKeysAudit1764000100000, ModelNameSearch1764000200000, TrafficRules1764000300000, BatchJobs1764000500000, PredictionLog1764000700000, BatchDispatchIndex1764000800000, BatchOpenPartitionIndexes1764000900000];

@@ -64,14 +64,17 @@ export class BatchPlanner {
     // Routes resolve, and their models load, while the input is still being read — unless
     // resolving needs every key first (model names filtered by tags).
     const early = spec.route.by === 'segment' || !Object.keys(spec.route.tags ?? {}).length ? new RoutePrefetcher(await this.routeResolver(job, []), this.predictor, job.tenantId) : null;
+    let recorded = false;
     try {
-      return await this.readAndRecord(job, owner, lease, inputPath, early, began);
+      recorded = await this.readAndRecord(job, owner, lease, inputPath, early, began);
     } finally {
-      early?.stop();
+      // Once the plan is recorded, the models not loaded yet keep loading ahead of their partitions.
+      if (!recorded) early?.stop();
     }
   }
 
-  private async readAndRecord(job: JobRow, owner: string, lease: WorkLease, inputPath: string, early: RoutePrefetcher | null, began: number): Promise<void> {
+  /** Answers whether the plan was recorded (false: the job failed while planning, or lost its claim). */
+  private async readAndRecord(job: JobRow, owner: string, lease: WorkLease, inputPath: string, early: RoutePrefetcher | null, began: number): Promise<boolean> {
     const { spec } = job;
     const routeColumns = spec.route.by === 'model' ? [spec.route.column] : spec.route.columns;
     const needed = [...routeColumns, ...spec.passthrough, ...spec.features];
@@ -100,13 +103,13 @@ export class BatchPlanner {
     const input = spec.input.format === 'csv' ? await CsvStager.open(inputPath, needed) : await openInput(inputPath, spec.input.format, needed);
     let complete: boolean;
     try {
-      if (input.missing.length) return await this.fail(job, `The input has no column ${input.missing.map((c) => `'${c}'`).join(', ')}`);
+      if (input.missing.length) return this.failed(job, `The input has no column ${input.missing.map((c) => `'${c}'`).join(', ')}`);
       complete = input instanceof CsvStager ? await input.stage(routeCount, keyOf, place, spill, () => lease.check()) : await stageRows(input, routeCount, keyOf, place, spill, spec.input.format === 'parquet', () => lease.check());
       if (complete) await spill.flush(true);
     } finally {
       await input.close();
     }
-    if (!complete) return await this.fail(job, `The input has more than ${MAX_PARTITIONS} routes: is '${routeColumns.join("', '")}' really a model name or segment?`);
+    if (!complete) return this.failed(job, `The input has more than ${MAX_PARTITIONS} routes: is '${routeColumns.join("', '")}' really a model name or segment?`);
     lease.check();
     const readMs = performance.now() - began;
 
@@ -147,6 +150,7 @@ export class BatchPlanner {
           `(read and spill ${ms(readMs)}, resolve ${ms(resolveMs)}, record ${ms(performance.now() - began - readMs - resolveMs)})`,
       );
     }
+    return recorded;
   }
 
   private async resolveAll(job: JobRow, keys: string[], lease: WorkLease): Promise<Map<string, RouteResolution>> {
@@ -163,6 +167,11 @@ export class BatchPlanner {
   /** Resolves routes now, as the job's submitter: the versions pinned are the ones serving would pick at this moment. */
   routeResolver(job: JobRow, keys: readonly string[]): Promise<RouteResolver> {
     return RouteResolver.prepare(this.repository, this.predictor, jobAuth(job), job.spec.route, keys);
+  }
+
+  private async failed(job: JobRow, message: string): Promise<false> {
+    await this.fail(job, message);
+    return false;
   }
 
   private async fail(job: JobRow, message: string): Promise<void> {

@@ -1,11 +1,12 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { LRUCache } from 'lru-cache';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppConfig } from '../config/app-config';
 import { BatchCommitter } from './batch-committer.service';
 import { BatchPlanner } from './batch-planner.service';
 import { BatchRepository } from './batch.repository';
-import { JobPhase, JobRow, JobStatus, PartitionRow } from './batch.types';
+import { JobCore, JobPhase, JobStatus, PartitionRow } from './batch.types';
 import { BatchScheduler } from './batch-scheduler.service';
 import { JobCoordinator } from './job-coordinator.service';
 import { PartitionResult, PartitionScorer } from './partition-scorer.service';
@@ -29,6 +30,7 @@ export class BatchRunner implements OnApplicationBootstrap, OnApplicationShutdow
   /** This process's identity in leases. */
   readonly owner = randomUUID();
   private readonly held = new Map<string, WorkLease>();
+  private readonly jobCores = new LRUCache<string, JobCore>({ max: 100 });
   private readonly loops: Array<Promise<void>> = [];
   private readonly wake = new AbortController();
   private stopping = false;
@@ -137,14 +139,9 @@ export class BatchRunner implements OnApplicationBootstrap, OnApplicationShutdow
     const works = claimed.map((p) => this.hold(new WorkLease('partition', p.tenantId, p.id, p.attempt)));
     const t1 = performance.now();
     try {
-      const jobs = new Map<string, JobRow | null>();
-      for (const p of claimed) {
-        if (!jobs.has(p.jobId)) {
-          const models = [...new Set(claimed.filter((c) => c.jobId === p.jobId && c.model).map((c) => c.model!))];
-          jobs.set(p.jobId, await this.repository.findJobForPartitions(p.tenantId, p.jobId, models));
-        }
-      }
-      type Outcome = { partition: PartitionRow; job: JobRow; result?: PartitionResult; error?: Error };
+      const jobs = new Map<string, JobCore | null>();
+      for (const p of claimed) if (!jobs.has(p.jobId)) jobs.set(p.jobId, await this.jobCore(p.tenantId, p.jobId));
+      type Outcome = { partition: PartitionRow; job: JobCore; result?: PartitionResult; error?: Error };
       // Side by side: their per-row work runs on the scoring threads, their inference on serving's workers.
       const scored = await Promise.all(
         claimed.map(async (partition, i): Promise<Outcome | null> => {
@@ -186,6 +183,16 @@ export class BatchRunner implements OnApplicationBootstrap, OnApplicationShutdow
     } finally {
       for (const work of works) this.release(work);
     }
+  }
+
+  /** A job's fixed part, read once per process (claims say which jobs still run). */
+  private async jobCore(tenantId: string, jobId: string): Promise<JobCore | null> {
+    let core = this.jobCores.get(jobId);
+    if (!core) {
+      core = (await this.repository.findJobCore(tenantId, jobId)) ?? undefined;
+      if (core) this.jobCores.set(jobId, core);
+    }
+    return core ?? null;
   }
 
   private async commitJob({ data }: FetchedJob): Promise<void> {

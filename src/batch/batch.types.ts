@@ -98,6 +98,15 @@ export interface PartitionRow {
   finishedAt: Date | null;
 }
 
+/** A partition just claimed for scoring, with what it needs from its job at this moment. */
+export interface ClaimedPartition extends PartitionRow {
+  pinned: PinnedVersion | null;
+  jobColumns: OutputColumn[] | null;
+}
+
+/** The part of a job fixed at submission (what scoring a partition needs besides its claim). */
+export type JobCore = Pick<JobRow, 'id' | 'tenantId' | 'spec' | 'principal' | 'modelScope'>;
+
 /** A partition as planned, before it is in the ledger. */
 export interface PlannedPartition {
   seq: number;

@@ -110,6 +110,22 @@ const INT_RANGES: Record<string, [number, number]> = {
 
 const NUMBER = /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/;
 
+/**
+ * The common case without the regular expression: a value that starts with a digit, '-' or
+ * '.' and that Number() reads as a finite number is one NUMBER accepts too — except '0x…',
+ * '0b…', '0o…' (which NUMBER refuses), left to the full check, as is everything else.
+ */
+function plainDecimal(v: string): number | null {
+  const c = v.charCodeAt(0);
+  if (!((c >= 48 && c <= 57) || c === 45 || c === 46)) return null;
+  if (c === 48 && v.length > 1) {
+    const next = v.charCodeAt(1) | 32;
+    if (next === 120 || next === 98 || next === 111) return null;
+  }
+  const n = Number(v);
+  return n - n === 0 ? n : null;
+}
+
 function converterFor(type: string): Converter {
   switch (type) {
     case 'float32':
@@ -119,7 +135,11 @@ function converterFor(type: string): Converter {
       return (v) => {
         if (typeof v === 'number') return v;
         if (v === undefined || v === null || v === '') return NaN;
-        if (typeof v === 'string') return NUMBER.test(v) ? Number(v) : /^\s*(nan|NaN)\s*$/.test(v) ? NaN : BAD;
+        if (typeof v === 'string') {
+          const quick = plainDecimal(v);
+          if (quick !== null) return quick;
+          return NUMBER.test(v) ? Number(v) : /^\s*(nan|NaN)\s*$/.test(v) ? NaN : BAD;
+        }
         if (typeof v === 'boolean') return v ? 1 : 0;
         if (typeof v === 'bigint') return Number(v);
         return BAD;

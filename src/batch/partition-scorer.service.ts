@@ -2,7 +2,7 @@ import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import * as fsp from 'node:fs/promises';
 import { AppConfig } from '../config/app-config';
 import { BatchPaths } from './batch-paths';
-import { JobRow, PartitionRow } from './batch.types';
+import { ClaimedPartition, JobCore } from './batch.types';
 import { planFeeds } from './feature-feeds';
 import { servableOf } from './output-columns';
 import { BatchPredictor } from './predictor/batch-predictor';
@@ -31,10 +31,10 @@ export class PartitionScorer implements OnApplicationShutdown {
     this.pool = new ScoringPool(config.MMS_BATCH_SCORING_THREADS);
   }
 
-  async score(job: JobRow, partition: PartitionRow, owner: string, lease: WorkLease): Promise<PartitionResult> {
+  async score(job: JobCore, partition: ClaimedPartition, owner: string, lease: WorkLease): Promise<PartitionResult> {
     const { spec } = job;
-    const pinned = partition.model ? job.pinned[partition.model] : undefined;
-    if (!pinned || !job.columns) throw new PermanentError(`no pinned version for model '${partition.model}'`);
+    const { pinned, jobColumns: columns } = partition;
+    if (!pinned || !columns) throw new PermanentError(`no pinned version for model '${partition.model}'`);
     const version = servableOf(job.tenantId, pinned);
     try {
       planFeeds(version.model, version.version, version.signature.inputs, spec.features);
@@ -50,7 +50,7 @@ export class PartitionScorer implements OnApplicationShutdown {
       passthrough: spec.passthrough,
       miniBatchSize: spec.miniBatchSize,
       outputFormat: spec.output.format,
-      columns: job.columns,
+      columns,
       inputFile: this.paths.partitionInput(job.tenantId, job.id, partition.seq),
       tempFile: this.paths.partitionTemp(job.tenantId, job.id, partition.seq, partition.attempt, owner),
     };

@@ -6,7 +6,7 @@ import type { RouteResolution, RouteResolver } from './route-resolver';
 /** Routes looked up per registry query. */
 const RESOLVE_BATCH = 1000;
 /** Sessions loading at a time for the job: enough to keep the inference workers busy. */
-const WARM_CONCURRENCY = 4;
+const WARM_CONCURRENCY = 32;
 
 type Settled = { ok: RouteResolution } | { failed: unknown };
 

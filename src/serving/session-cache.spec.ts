@@ -45,18 +45,17 @@ describe('SessionCache', () => {
     expect(cache.snapshot(null).totals.evictions).toBe(1);
   });
 
-  it('lets speculative loads (batch warming) fill only the spare half of the cache and of a share', async () => {
-    const cache = make(4);
+  it('lets speculative loads (batch warming) use only free room in the cache and in a share', async () => {
+    const cache = make(10);
+    for (let i = 0; i < 8; i++) (await cache.acquire(fakeVersion(`m${i}`))).release();
     expect(cache.hasRoomToWarm('t')).toBe(true);
-    (await cache.acquire(fakeVersion('a'))).release();
-    expect(cache.hasRoomToWarm('t')).toBe(true);
-    (await cache.acquire(fakeVersion('b'))).release();
-    expect(cache.hasRoomToWarm('t')).toBe(false); // 2 of 4
+    (await cache.acquire(fakeVersion('m8'))).release();
+    expect(cache.hasRoomToWarm('t')).toBe(false); // 9 of 10: the last tenth stays free
     const shared = new SessionCache(runtime, async () => ({ path: '/fake', bytes: KIB }), { maxModels: 100, maxBytes: 1024 * 1024 * 1024, now: () => now, shareOf: () => 0.1 });
-    for (const id of ['s1', 's2', 's3', 's4']) (await shared.acquire(fakeVersion(id))).release();
+    for (let i = 0; i < 8; i++) (await shared.acquire(fakeVersion(`s${i}`))).release();
     expect(shared.hasRoomToWarm(fakeVersion('x').tenantId)).toBe(true);
-    (await shared.acquire(fakeVersion('s5'))).release();
-    expect(shared.hasRoomToWarm(fakeVersion('x').tenantId)).toBe(false); // 5 of its 10
+    (await shared.acquire(fakeVersion('s8'))).release();
+    expect(shared.hasRoomToWarm(fakeVersion('x').tenantId)).toBe(false); // 9 of its 10
   });
 
   describe("a tenant's share of the cache", () => {

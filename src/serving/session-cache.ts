@@ -267,16 +267,17 @@ export class SessionCache {
 
   /**
    * Whether a speculative load (batch planning warming the models its job will need) may go
-   * in: only into the spare half of the cache, and of the tenant's share of it, so that warming
-   * never pushes out sessions that traffic is using. Loads in flight count as held.
+   * in: only into free room, so warming never evicts a loaded session. A tenth of each bound
+   * (and of the tenant's share) stays free for the loads already in flight and for traffic.
    */
   hasRoomToWarm(tenantId: string): boolean {
     const { maxBytes, maxModels } = this.options;
     const { bytes, models } = this.usage();
-    if (bytes > maxBytes / 2 || models + this.loading.size >= maxModels / 2) return false;
+    const FILL = 0.9;
+    if (bytes > FILL * maxBytes || models + this.loading.size >= Math.floor(FILL * maxModels)) return false;
     const share = this.options.shareOf?.(tenantId) ?? 1;
     const held = this.resident.get(tenantId) ?? { models: 0, bytes: 0 };
-    return held.bytes <= (share * maxBytes) / 2 && held.models < (share * maxModels) / 2;
+    return held.bytes <= FILL * share * maxBytes && held.models < Math.floor(FILL * share * maxModels);
   }
 
   /** Bytes and models held right now, across tenants (the bound's subject). */

@@ -74,16 +74,16 @@ describe('CsvStager', () => {
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('stages the same rows, keys and values as the string reader, whatever the chunk boundaries', async () => {
-    for (let seed = 1; seed <= 60; seed++) {
+    for (let seed = 1; seed <= 40; seed++) {
       const text = awkwardCsv(seed);
       const want = await expected(text);
-      for (const chunk of [3, 17, 64 * 1024]) {
+      for (const chunk of [7, 64 * 1024]) {
         fs.rmSync(dir, { recursive: true, force: true });
         fs.mkdirSync(dir);
         expect({ seed, chunk, ...(await staged(dir, text, chunk)) }).toEqual({ seed, chunk, ...want });
       }
     }
-  });
+  }, 60_000);
 
   it('reports the columns the header lacks, and an unterminated quote', async () => {
     expect((await staged(dir, 'store,region,id\n1,2,3\n', 8)).missing).toEqual(['f1', 'f2']);

@@ -219,10 +219,7 @@ function nextSlowRecord(buf: Buffer, p: number, final: boolean): { fields: strin
           break;
         }
       }
-      if (!closed) {
-        i = n;
-        break;
-      }
+      if (!closed) break; // the field goes on past the buffer
       fieldStart = false;
       continue;
     }
