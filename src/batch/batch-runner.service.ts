@@ -6,7 +6,7 @@ import { AppConfig } from '../config/app-config';
 import { BatchCommitter } from './batch-committer.service';
 import { BatchPlanner } from './batch-planner.service';
 import { BatchRepository } from './batch.repository';
-import { JobCore, JobPhase, JobStatus, PartitionRow } from './batch.types';
+import { JobForScoring, JobPhase, JobStatus, PartitionRow } from './batch.types';
 import { BatchScheduler } from './batch-scheduler.service';
 import { JobCoordinator } from './job-coordinator.service';
 import { PartitionResult, PartitionScorer } from './partition-scorer.service';
@@ -30,7 +30,8 @@ export class BatchRunner implements OnApplicationBootstrap, OnApplicationShutdow
   /** This process's identity in leases. */
   readonly owner = randomUUID();
   private readonly held = new Map<string, WorkLease>();
-  private readonly jobCores = new LRUCache<string, JobCore>({ max: 100 });
+  /** Per job: its spec, pins and columns, read once per process (a job's pins can be large). */
+  private readonly scoringJobs = new LRUCache<string, JobForScoring>({ max: 8 });
   private readonly loops: Array<Promise<void>> = [];
   private readonly wake = new AbortController();
   private stopping = false;
@@ -139,9 +140,11 @@ export class BatchRunner implements OnApplicationBootstrap, OnApplicationShutdow
     const works = claimed.map((p) => this.hold(new WorkLease('partition', p.tenantId, p.id, p.attempt)));
     const t1 = performance.now();
     try {
-      const jobs = new Map<string, JobCore | null>();
-      for (const p of claimed) if (!jobs.has(p.jobId)) jobs.set(p.jobId, await this.jobCore(p.tenantId, p.jobId));
-      type Outcome = { partition: PartitionRow; job: JobCore; result?: PartitionResult; error?: Error };
+      const jobs = new Map<string, JobForScoring | null>();
+      for (const p of claimed) {
+        if (!jobs.has(p.jobId)) jobs.set(p.jobId, await this.jobForScoring(p.tenantId, p.jobId, claimed.filter((c) => c.jobId === p.jobId)));
+      }
+      type Outcome = { partition: PartitionRow; job: JobForScoring; result?: PartitionResult; error?: Error };
       // Side by side: their per-row work runs on the scoring threads, their inference on serving's workers.
       const scored = await Promise.all(
         claimed.map(async (partition, i): Promise<Outcome | null> => {
@@ -185,14 +188,17 @@ export class BatchRunner implements OnApplicationBootstrap, OnApplicationShutdow
     }
   }
 
-  /** A job's fixed part, read once per process (claims say which jobs still run). */
-  private async jobCore(tenantId: string, jobId: string): Promise<JobCore | null> {
-    let core = this.jobCores.get(jobId);
-    if (!core) {
-      core = (await this.repository.findJobCore(tenantId, jobId)) ?? undefined;
-      if (core) this.jobCores.set(jobId, core);
-    }
-    return core ?? null;
+  /**
+   * The job as scoring needs it, from memory unless one of these partitions' models is not
+   * pinned there yet (pins are only ever added, by a retry, together with their columns).
+   */
+  private async jobForScoring(tenantId: string, jobId: string, partitions: readonly PartitionRow[]): Promise<JobForScoring | null> {
+    const known = this.scoringJobs.get(jobId);
+    if (known && partitions.every((p) => !p.model || known.pinned[p.model])) return known;
+    const fresh = await this.repository.findJobForScoring(tenantId, jobId);
+    if (fresh) this.scoringJobs.set(jobId, fresh);
+    else this.scoringJobs.delete(jobId);
+    return fresh;
   }
 
   private async commitJob({ data }: FetchedJob): Promise<void> {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import type { BatchJobSpec } from './batch-job-spec';
-import { ClaimedPartition, JobCore, JobPhase, JobProgress, JobRow, JobStatus, PartitionRow, PartitionStatus, PinnedVersion, PlannedPartition, RowError } from './batch.types';
+import { JobForScoring, JobPhase, JobProgress, JobRow, JobStatus, PartitionRow, PartitionStatus, PinnedVersion, PlannedPartition, RowError } from './batch.types';
 import type { OutputColumn } from './io/output-format';
 
 type Db = DataSource | EntityManager;
@@ -79,11 +79,11 @@ export class BatchRepository {
    * What scoring partitions needs of their job, without every pinned version (a job over
    * thousands of models has a large `pinned`): only the pins of the given models.
    */
-  /** What never changes about a job once submitted: scoring reads it once per process (see BatchRunner). */
-  async findJobCore(tenantId: string, jobId: string): Promise<JobCore | null> {
-    const [row] = await rows<JobCore>(
+  /** What scoring the job's partitions needs (BatchRunner keeps it per process: see JobForScoring). */
+  async findJobForScoring(tenantId: string, jobId: string): Promise<JobForScoring | null> {
+    const [row] = await rows<JobForScoring>(
       this.dataSource,
-      `SELECT id, tenant_id AS "tenantId", spec, principal, model_scope AS "modelScope" FROM batch_jobs WHERE tenant_id = $1 AND id = $2`,
+      `SELECT id, tenant_id AS "tenantId", spec, principal, model_scope AS "modelScope", pinned, columns FROM batch_jobs WHERE tenant_id = $1 AND id = $2`,
       [tenantId, jobId],
     );
     return row ?? null;
@@ -299,14 +299,9 @@ export class BatchRepository {
   }
 
   /** Starts an attempt on each dispatched partition of a scoring job; answers those claimed (in seq order). */
-  /**
-   * Claims pending partitions of running jobs, each with what scoring it needs from its job now:
-   * the version pinned for its model and the job's output columns (both grow when a retry pins
-   * a model that was missing).
-   */
-  async claimPartitions(wanted: ReadonlyArray<{ tenantId: string; id: string }>, owner: string, leaseSeconds: number): Promise<ClaimedPartition[]> {
+  async claimPartitions(wanted: ReadonlyArray<{ tenantId: string; id: string }>, owner: string, leaseSeconds: number): Promise<PartitionRow[]> {
     if (!wanted.length) return [];
-    return rows<ClaimedPartition>(
+    return rows<PartitionRow>(
       this.dataSource,
       `WITH claimed AS (
          UPDATE batch_partitions p SET status = 'running', attempt = attempt + 1, lease_owner = $3,
@@ -314,7 +309,7 @@ export class BatchRepository {
          FROM batch_jobs j, unnest($1::uuid[], $2::uuid[]) AS w(tenant_id, id)
          WHERE p.tenant_id = w.tenant_id AND p.id = w.id AND p.status = 'pending'
            AND j.tenant_id = p.tenant_id AND j.id = p.job_id AND j.status = 'running' AND j.phase = 'scoring'
-         RETURNING ${prefixed(PARTITION_COLUMNS, 'p')}, j.pinned -> p.model AS pinned, j.columns AS "jobColumns")
+         RETURNING ${prefixed(PARTITION_COLUMNS, 'p')})
        SELECT * FROM claimed ORDER BY "jobId", seq`,
       [wanted.map((w) => w.tenantId), wanted.map((w) => w.id), owner, leaseSeconds],
     );

@@ -98,14 +98,11 @@ export interface PartitionRow {
   finishedAt: Date | null;
 }
 
-/** A partition just claimed for scoring, with what it needs from its job at this moment. */
-export interface ClaimedPartition extends PartitionRow {
-  pinned: PinnedVersion | null;
-  jobColumns: OutputColumn[] | null;
-}
-
-/** The part of a job fixed at submission (what scoring a partition needs besides its claim). */
-export type JobCore = Pick<JobRow, 'id' | 'tenantId' | 'spec' | 'principal' | 'modelScope'>;
+/**
+ * What scoring a job's partitions needs: fixed at submission but for the pins and columns, which
+ * only grow (a retry pins a model that was missing; a model's pin never changes).
+ */
+export type JobForScoring = Pick<JobRow, 'id' | 'tenantId' | 'spec' | 'principal' | 'modelScope' | 'pinned' | 'columns'>;
 
 /** A partition as planned, before it is in the ledger. */
 export interface PlannedPartition {

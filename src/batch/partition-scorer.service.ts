@@ -2,7 +2,7 @@ import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import * as fsp from 'node:fs/promises';
 import { AppConfig } from '../config/app-config';
 import { BatchPaths } from './batch-paths';
-import { ClaimedPartition, JobCore } from './batch.types';
+import { JobForScoring, PartitionRow } from './batch.types';
 import { planFeeds } from './feature-feeds';
 import { servableOf } from './output-columns';
 import { BatchPredictor } from './predictor/batch-predictor';
@@ -31,9 +31,9 @@ export class PartitionScorer implements OnApplicationShutdown {
     this.pool = new ScoringPool(config.MMS_BATCH_SCORING_THREADS);
   }
 
-  async score(job: JobCore, partition: ClaimedPartition, owner: string, lease: WorkLease): Promise<PartitionResult> {
-    const { spec } = job;
-    const { pinned, jobColumns: columns } = partition;
+  async score(job: JobForScoring, partition: PartitionRow, owner: string, lease: WorkLease): Promise<PartitionResult> {
+    const { spec, columns } = job;
+    const pinned = partition.model ? job.pinned[partition.model] : undefined;
     if (!pinned || !columns) throw new PermanentError(`no pinned version for model '${partition.model}'`);
     const version = servableOf(job.tenantId, pinned);
     try {
