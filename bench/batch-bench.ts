@@ -251,11 +251,13 @@ overlaps the loading with the read of the input (while planning reads, each new 
 resolved and its model starts loading into the session cache's free room) and spreads the rest
 over the main thread (planning, the ledger and queue, the embedded database), two scoring
 threads (staging rows → tensors → encoded output) and the inference workers. With the tree
-ensemble the job runs at about half the baseline's rate (ratio ≈ 0.5; it was 0.29 before the
-CSV byte path, the warming and the ledger trims) and at about a quarter of the bare \`run\`
-calls alone: the remaining gap is the service's own per-row and per-partition work (≈ 10 µs of
-CPU per row beyond the models', a quarter of it the embedded database on the main thread) on
-2 cores. For the small MLP, whose \`run\` costs 0.04 µs a row, nothing but inference that
+ensemble the job runs at about half the baseline's rate and at about a quarter of the bare
+\`run\` calls alone (before the CSV byte path, the warming and the ledger trims: 0.29 and 0.13).
+Over the last nine runs on this machine the first ratio ranged from 0.43 to 0.58 (end to end 11–16 s):
+the goal is met on the better runs and missed by up to 15 % on the worse ones. The remaining
+gap is the service's own per-row and per-partition work (11–13 µs of CPU per row beyond the
+models', about a third of it the ledger and queue on the embedded database, which runs on the
+main thread) on 2 cores. For the small MLP, whose \`run\` costs 0.04 µs a row, nothing but inference that
 cheap could keep up: the ratio there is set by reading 117 MiB of CSV and writing the output.
 On this 2-core machine the service's threads and other sessions' work share the cores, so wall
 times swing by a third between runs; compare the ratios (both sides slow down together) and
