@@ -99,16 +99,6 @@ export class BatchRepository {
     return row ?? null;
   }
 
-  /** Whether any partition of the job is still pending or running (an index lookup). */
-  async hasOpenPartitions(db: Db, tenantId: string, jobId: string): Promise<boolean> {
-    const [row] = await rows<{ open: boolean }>(
-      db,
-      `SELECT EXISTS (SELECT 1 FROM batch_partitions WHERE tenant_id = $1 AND job_id = $2 AND status IN ('pending', 'running')) AS open`,
-      [tenantId, jobId],
-    );
-    return row.open;
-  }
-
   async failedRows(db: Db, tenantId: string, jobId: string): Promise<number> {
     const [row] = await rows<{ n: number }>(
       db,
@@ -400,12 +390,13 @@ export class BatchRepository {
   }
 
   /**
-   * Marks up to `room` pending partitions of the job as dispatched (in seq order) and answers
-   * them with their retry delay, so that at most maxConcurrency partitions of a job are in flight
-   * across all workers. Call with the job row locked (FOR UPDATE) in `db`.
+   * Marks the job's next pending partitions dispatched, up to `maxConcurrency` in flight, and
+   * answers them (with the wait a retry backoff asks for) and whether the job has any partition
+   * still pending or running — one round trip for what the coordinator asks after every batch.
+   * Call with the job row locked (FOR UPDATE) in `db`.
    */
-  async takeDispatchable(db: Db, tenantId: string, jobId: string, maxConcurrency: number): Promise<Array<{ id: string; delaySeconds: number }>> {
-    const taken = await rows<{ id: string; delaySeconds: number }>(
+  async takeDispatchable(db: Db, tenantId: string, jobId: string, maxConcurrency: number): Promise<{ taken: Array<{ id: string; delaySeconds: number }>; open: boolean }> {
+    const [row] = await rows<{ taken: Array<{ id: string; delaySeconds: number | null }>; open: boolean }>(
       db,
       `WITH in_flight AS (
          SELECT count(*)::int AS n FROM batch_partitions
@@ -414,13 +405,16 @@ export class BatchRepository {
          SELECT id FROM batch_partitions
          WHERE tenant_id = $1 AND job_id = $2 AND status = 'pending' AND NOT dispatched
          ORDER BY seq LIMIT GREATEST(0, $3 - (SELECT n FROM in_flight))
+       ), taken AS (
+         UPDATE batch_partitions p SET dispatched = true, dispatched_at = now() FROM next
+         WHERE p.tenant_id = $1 AND p.id = next.id
+         RETURNING p.id, GREATEST(0, EXTRACT(EPOCH FROM (p.retry_after - now())))::float8 AS "delaySeconds"
        )
-       UPDATE batch_partitions p SET dispatched = true, dispatched_at = now() FROM next
-       WHERE p.tenant_id = $1 AND p.id = next.id
-       RETURNING p.id, GREATEST(0, EXTRACT(EPOCH FROM (p.retry_after - now())))::float8 AS "delaySeconds"`,
+       SELECT COALESCE((SELECT json_agg(json_build_object('id', id, 'delaySeconds', "delaySeconds")) FROM taken), '[]'::json) AS taken,
+         EXISTS (SELECT 1 FROM batch_partitions WHERE tenant_id = $1 AND job_id = $2 AND status IN ('pending', 'running')) AS open`,
       [tenantId, jobId, maxConcurrency],
     );
-    return taken.map((t) => ({ id: t.id, delaySeconds: t.delaySeconds ?? 0 }));
+    return { taken: row.taken.map((t) => ({ id: t.id, delaySeconds: t.delaySeconds ?? 0 })), open: row.open };
   }
 
   /** Partition counts by status and row totals: what progress and the completion check need. */

@@ -31,22 +31,24 @@ export class JobCoordinator {
         return;
       }
     }
-    if (!(await this.repository.hasOpenPartitions(tx, tenantId, jobId))) {
+    const { open } = await this.dispatch(tx, job);
+    if (!open) {
       await this.repository.setPhase(tx, tenantId, jobId, JobPhase.Committing);
       await this.queue.send(QUEUES.commit, { tenantId, jobId }, { tx });
-      return;
     }
-    await this.dispatch(tx, job);
   }
 
-  /** Queues the next partitions of a job up to its maxConcurrency. The job row must be locked in `tx`. */
-  async dispatch(tx: EntityManager, job: Pick<JobRow, 'id' | 'tenantId' | 'spec'>): Promise<number> {
-    const taken = await this.repository.takeDispatchable(tx, job.tenantId, job.id, job.spec.maxConcurrency);
+  /**
+   * Queues the next partitions of a job up to its maxConcurrency; answers how many, and whether
+   * any partition is still pending or running. The job row must be locked in `tx`.
+   */
+  async dispatch(tx: EntityManager, job: Pick<JobRow, 'id' | 'tenantId' | 'spec'>): Promise<{ sent: number; open: boolean }> {
+    const { taken, open } = await this.repository.takeDispatchable(tx, job.tenantId, job.id, job.spec.maxConcurrency);
     await this.queue.sendMany(
       QUEUES.partition,
       taken.map((t) => ({ data: { tenantId: job.tenantId, jobId: job.id, partitionId: t.id }, startAfterSeconds: t.delaySeconds })),
       tx,
     );
-    return taken.length;
+    return { sent: taken.length, open };
   }
 }
