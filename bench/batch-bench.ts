@@ -253,8 +253,8 @@ over the main thread (planning, the ledger and queue, the embedded database), tw
 threads (staging rows → tensors → encoded output) and the inference workers. With the tree
 ensemble the job runs at about half the baseline's rate and at about a quarter of the bare
 \`run\` calls alone (before the CSV byte path, the warming and the ledger trims: 0.29 and 0.13).
-Over the last nine runs on this machine the first ratio ranged from 0.43 to 0.58 (end to end 11–16 s):
-the goal is met on the better runs and missed by up to 15 % on the worse ones. The remaining
+Over the last eleven runs on this machine the first ratio ranged from 0.40 to 0.58 (11–20 s):
+the goal is met on the better runs and missed by up to 20 % on the worse ones. The remaining
 gap is the service's own per-row and per-partition work (11–13 µs of CPU per row beyond the
 models', about a third of it the ledger and queue on the embedded database, which runs on the
 main thread) on 2 cores. For the small MLP, whose \`run\` costs 0.04 µs a row, nothing but inference that
