@@ -101,13 +101,15 @@ export class BatchPlanner {
     const keyOf = (values: readonly unknown[]) => routeKeyOf(values, routeCount, spec.route.by);
     const spill = new SpillWriter();
     const input = spec.input.format === 'csv' ? await CsvStager.open(inputPath, needed) : await openInput(inputPath, spec.input.format, needed);
-    let complete: boolean;
+    let complete = false;
     try {
       if (input.missing.length) return this.failed(job, `The input has no column ${input.missing.map((c) => `'${c}'`).join(', ')}`);
       complete = input instanceof CsvStager ? await input.stage(routeCount, keyOf, place, spill, () => lease.check()) : await stageRows(input, routeCount, keyOf, place, spill, spec.input.format === 'parquet', () => lease.check());
       if (complete) await spill.flush(true);
     } finally {
       await input.close();
+      // Nothing of this attempt may still be writing when the staging area is failed, wiped or replanned.
+      if (!complete) await spill.settle();
     }
     if (!complete) return this.failed(job, `The input has more than ${MAX_PARTITIONS} routes: is '${routeColumns.join("', '")}' really a model name or segment?`);
     lease.check();

@@ -30,6 +30,29 @@ describe('SpillWriter', () => {
     expect(waits).toBeGreaterThan(0); // the bound made the caller wait at least once
   });
 
+  it('keeps a failed background write from going unhandled, and settles before the files are given up', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const spill = new SpillWriter(1 << 20, 8 * 1024);
+      const gone = path.join(dir, 'gone');
+      for (let n = 0; n < 200 && !unhandled.length; n++) {
+        try {
+          spill.append(path.join(gone, `p${n % 50}`), `${n},${'x'.repeat(100)}\n`); // never awaited, as a stopped planner leaves it
+        } catch {
+          break; // the failure surfaces on the next append
+        }
+      }
+      await spill.settle();
+      await new Promise((r) => setImmediate(r));
+      expect(unhandled).toEqual([]);
+      expect(() => spill.append(path.join(gone, 'p0'), 'y\n')).toThrow(/ENOENT/);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('reports a write that failed', async () => {
     const spill = new SpillWriter();
     spill.append(path.join(dir, 'missing-dir', 'p1'), 'a\n');

@@ -89,7 +89,10 @@ export class SpillWriter {
     pending.used = end;
     if (pending.held >= this.perFileBytes) void this.writeOut(pending.file);
     if (this.total >= this.maxBufferedBytes / 2 && !this.background) {
-      this.background = this.flushAll().finally(() => (this.background = null));
+      // A failure is kept in `failure` (append and flush throw it); the promise itself never rejects.
+      this.background = this.flushAll()
+        .catch(() => undefined)
+        .finally(() => (this.background = null));
     }
     if (this.total >= this.maxBufferedBytes) return this.background ?? this.flushAll();
     return undefined;
@@ -100,6 +103,12 @@ export class SpillWriter {
     await this.flushAll();
     if (sync) await Promise.all([...this.writtenFiles].map((file) => this.limited(() => syncFile(file))));
     if (this.failure) throw this.failure;
+  }
+
+  /** Waits until no write is pending or running, whatever their outcome (before giving up the staging files). */
+  async settle(): Promise<void> {
+    this.pending.clear();
+    while (this.writes.size) await Promise.allSettled([...this.writes.values()]);
   }
 
   private async flushAll(): Promise<void> {
