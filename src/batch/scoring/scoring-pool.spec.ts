@@ -106,7 +106,8 @@ describe('ScoringPool (scoring threads)', () => {
       const runs = ['p', 'q', 'r'].map((name) => one.score(partition(dir, name, 10), gated(name)));
       await waitFor(() => started.length === 2);
       await new Promise((r) => setTimeout(r, 100));
-      expect(started).toEqual(['p', 'q']);
+      // p and q run side by side (which reaches inference first is a race); r waits for room.
+      expect([...started].sort()).toEqual(['p', 'q']);
       gates.get('p')!();
       await runs[0];
       await waitFor(() => started.length === 3);
