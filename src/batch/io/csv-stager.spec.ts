@@ -20,8 +20,9 @@ async function expected(text: string): Promise<{ missing: string[]; rows: Array<
   const index = new Map<string, number>();
   header.forEach((name, i) => (index.has(name) ? undefined : index.set(name, i)));
   const at = COLUMNS.map((c) => index.get(c) ?? -1);
-  const rows = records.map((r) => at.map((i) => (i < 0 || i >= r.length ? undefined : r[i])));
-  return { missing: COLUMNS.filter((c) => !index.has(c)), rows: rows.map((v) => ({ key: keyOf(v.slice(0, ROUTE_COUNT)), values: v.slice(ROUTE_COUNT).map((x) => x ?? null) })) };
+  const missing = COLUMNS.filter((c) => !index.has(c));
+  const rows = missing.length ? [] : records.map((r) => at.map((i) => (i < 0 || i >= r.length ? undefined : r[i])));
+  return { missing, rows: rows.map((v) => ({ key: keyOf(v.slice(0, ROUTE_COUNT)), values: v.slice(ROUTE_COUNT).map((x) => x ?? null) })) };
 }
 
 /** What the byte stager stages from the same bytes, read in small chunks. */
@@ -58,8 +59,16 @@ function awkwardCsv(seed: number): string {
   const field = () =>
     pick(['s1', 's2', 'north', 'zuid-€', '', '12.5', '-3', 'naïve', '"q,uoted"', '"multi\nline"', '"a ""quote"""', '"cr\r\nlf"', 'x\ry', '""']);
   const eol = () => pick(['\n', '\r\n', '\n', '\n\n']);
-  const header = pick([['id', 'store', 'region', 'f1', 'f2', 'extra'], ['region', '"store"', 'id', 'f2', 'f1'], ['store', 'region', 'id', 'f1', 'f2', 'store']]);
-  let text = (rand() < 0.3 ? '\ufeff' : '') + (rand() < 0.2 ? '\n' : '') + header.join(',') + eol();
+  const header = pick([
+    ['id', 'store', 'region', 'f1', 'f2', 'extra'],
+    ['region', '"store"', 'id', 'f2', 'f1'],
+    ['store', 'region', 'id', 'f1', 'f2', 'store'],
+    // A lone CR in a header: inside a name when the header has no quote, ending it when it has.
+    ['store', 'region', 'id', 'f1', 'f2\rx', 'f2'],
+    ['store', 'region\r', '"id"', 'f1', 'f2'],
+  ]);
+  // A lone CR after the header: the end of a quoted header, part of an unquoted one's last name.
+  let text = (rand() < 0.3 ? '\ufeff' : '') + (rand() < 0.2 ? '\n' : '') + header.join(',') + (rand() < 0.15 ? '\r' : eol());
   const rows = 20 + Math.floor(rand() * 60);
   for (let r = 0; r < rows; r++) {
     const width = rand() < 0.1 ? Math.floor(rand() * header.length) + 1 : header.length;

@@ -44,7 +44,7 @@ export class CsvStager {
         if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) buf = buf.subarray(3);
         bomChecked = true;
       }
-      const record = bomChecked ? nextSlowRecord(buf, 0, done) : null;
+      const record = bomChecked ? nextRecord(buf, 0, done) : null;
       if (record) {
         buf = buf.subarray(record.bytes);
         if (!isEmptyRecord(record.fields)) header = record.fields;
@@ -196,7 +196,22 @@ function isEmptyRecord(fields: string[]): boolean {
 }
 
 /**
- * The record at buf[p…] through the string parser (records with quotes, and the header):
+ * The record at buf[p…] by csvRecords' rules: a record whose first line has no quote ends at
+ * that line's LF (a lone CR stays in its last field); one with a quote goes through the string
+ * parser. Answers null when the buffer ends first (unless `final`) or holds nothing.
+ */
+function nextRecord(buf: Buffer, p: number, final: boolean): { fields: string[]; bytes: number } | null {
+  const nl = buf.indexOf(LF, p);
+  const lineEnd = nl < 0 ? buf.length : nl;
+  const quote = buf.indexOf(QUOTE, p);
+  if (quote >= 0 && quote < lineEnd) return nextSlowRecord(buf, p, final);
+  if ((nl < 0 && !final) || (nl < 0 && lineEnd <= p)) return null;
+  const end = lineEnd > p && buf[lineEnd - 1] === CR ? lineEnd - 1 : lineEnd;
+  return { fields: buf.toString('utf8', p, end).split(','), bytes: (nl < 0 ? lineEnd : nl + 1) - p };
+}
+
+/**
+ * The record at buf[p…] through the string parser (records with quotes):
  * its fields and its length in bytes, or null when the buffer ends first (unless `final`).
  * The byte scan finds where the record ends by the parser's own rules (a quote opens a field
  * only at its start; a doubled quote inside is a quote; a CR or LF outside quotes ends the
