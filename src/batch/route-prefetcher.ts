@@ -76,12 +76,14 @@ export class RoutePrefetcher {
     while (!this.stopped && this.warming < WARM_CONCURRENCY && this.toWarm.length) {
       const pin = this.toWarm.shift()!;
       this.warming++;
-      void this.predictor
-        .warm(servableOf(this.tenantId, pin))
+      void Promise.resolve()
+        .then(() => this.predictor.warm(servableOf(this.tenantId, pin)))
         .then((outcome) => {
           // The cache has no spare room left: later routes load when their partitions run.
           if (outcome === 'no-room') this.toWarm.length = 0;
         })
+        // Warming is only a head start: whatever goes wrong, the partition loads its model itself.
+        .catch(() => undefined)
         .finally(() => {
           this.warming--;
           this.pump();

@@ -58,6 +58,30 @@ describe('SessionCache', () => {
     expect(shared.hasRoomToWarm(fakeVersion('x').tenantId)).toBe(false); // 9 of its 10
   });
 
+  it('counts warms still loading against the free room, by bytes as well as by count', async () => {
+    // Room for ten sessions by bytes, a thousand by count: only the bytes bound can stop warming.
+    const cache = make(1000, 10 * sessionBytes);
+    runtime.holdLoads = true;
+    const warms: Array<Promise<unknown>> = [];
+    while (cache.hasRoomToWarm(fakeVersion('x').tenantId)) {
+      warms.push(cache.load(fakeVersion(`w${warms.length}`)));
+      await flushPromises(); // its file located: its size counts from here
+    }
+    expect(warms).toHaveLength(9); // 90 %: the last tenth stays free, though nothing is loaded yet
+    runtime.openGates();
+    await Promise.all(warms);
+    expect(cache.snapshot(null).totals.evictions).toBe(0);
+    expect(cache.hasRoomToWarm(fakeVersion('x').tenantId)).toBe(false);
+
+    // Within a tenant's share too: a tenant with a tenth of the cache warms nine at most.
+    const shared = new SessionCache(runtime, async () => ({ path: '/fake', bytes: KIB }), { maxModels: 100, maxBytes: 1024 * 1024 * 1024, now: () => now, shareOf: () => 0.1 });
+    let admitted = 0;
+    for (; shared.hasRoomToWarm(fakeVersion('x').tenantId); admitted++) void shared.load(fakeVersion(`s${admitted}`));
+    expect(admitted).toBe(9);
+    await flushPromises();
+    runtime.openGates();
+  });
+
   describe("a tenant's share of the cache", () => {
     const ofTenant = (tenantId: string, id: string) => fakeVersion(id, { tenantId, model: `model-${id}` });
     const makeShared = (maxModels: number, share: number) =>

@@ -68,6 +68,8 @@ interface PendingLoad {
   waiters: number;
   cancelled: boolean;
   startedAt: number;
+  /** The session's estimated size, once its file is located. */
+  sizeBytes?: number;
 }
 
 interface LoadFailure {
@@ -268,16 +270,30 @@ export class SessionCache {
   /**
    * Whether a speculative load (batch planning warming the models its job will need) may go
    * in: only into free room, so warming never evicts a loaded session. A tenth of each bound
-   * (and of the tenant's share) stays free for the loads already in flight and for traffic.
+   * (and of the tenant's share) stays free for traffic. Loads in flight count as if already in,
+   * by their estimated size once their file is known and by the average session's before, so
+   * that many warms admitted side by side do not together overfill the cache.
    */
   hasRoomToWarm(tenantId: string): boolean {
     const { maxBytes, maxModels } = this.options;
-    const { bytes, models } = this.usage();
     const FILL = 0.9;
-    if (bytes > FILL * maxBytes || models + this.loading.size >= Math.floor(FILL * maxModels)) return false;
+    const { bytes, models } = this.usage();
+    const guess = models ? bytes / models : SESSION_OVERHEAD_BYTES;
+    const all = { bytes: bytes + guess, models: models + 1 };
+    const held = { ...(this.resident.get(tenantId) ?? { models: 0, bytes: 0 }) };
+    held.bytes += guess;
+    held.models += 1;
+    for (const pending of this.loading.values()) {
+      const size = pending.sizeBytes ?? guess;
+      all.bytes += size;
+      all.models++;
+      if (pending.version.tenantId !== tenantId) continue;
+      held.bytes += size;
+      held.models++;
+    }
+    if (all.bytes > FILL * maxBytes || all.models > Math.floor(FILL * maxModels)) return false;
     const share = this.options.shareOf?.(tenantId) ?? 1;
-    const held = this.resident.get(tenantId) ?? { models: 0, bytes: 0 };
-    return held.bytes <= FILL * share * maxBytes && held.models < Math.floor(FILL * share * maxModels);
+    return held.bytes <= FILL * share * maxBytes && held.models <= Math.floor(FILL * share * maxModels);
   }
 
   /** Bytes and models held right now, across tenants (the bound's subject). */
@@ -313,6 +329,7 @@ export class SessionCache {
     try {
       const artifact = await this.locate(version);
       sizeBytes = estimateSessionBytes(artifact.bytes);
+      pending.sizeBytes = sizeBytes;
       if (sizeBytes > this.options.maxBytes) {
         throw new ServingError(
           ServingErrorCode.ModelTooLarge,
