@@ -104,8 +104,6 @@ export class BatchRunner implements OnApplicationBootstrap, OnApplicationShutdow
         if (!this.stopping) this.logger.error(`${name} ${JSON.stringify(jobs.map((j) => j.data))}: ${(error as Error).stack ?? error}`);
         await this.queue.fail(name, ids, error as Error).catch(() => undefined);
       }
-      // What the handler queued (next partitions, the commit) is committed now: idle loops here take it at once.
-      this.queue.wakeAfterCommit();
     }
   }
 
@@ -260,7 +258,6 @@ export class BatchRunner implements OnApplicationBootstrap, OnApplicationShutdow
           if (job && job.status === JobStatus.Running && job.phase === JobPhase.Scoring) await this.coordinator.dispatch(tx, job);
         });
       }
-      this.queue.wakeAfterCommit();
       if (reclaimed.length) this.logger.warn(`took over ${reclaimed.length} partition(s) whose worker stopped (${jobs.size} job(s))`);
       for (const stalled of await this.repository.stalledJobs(foreign)) {
         const queue = stalled.phase === JobPhase.Committing ? QUEUES.commit : QUEUES.plan;

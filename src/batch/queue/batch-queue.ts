@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import PgBoss from 'pg-boss';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource, EntityManager, EntitySubscriberInterface, QueryRunner, TransactionCommitEvent, TransactionRollbackEvent } from 'typeorm';
 
 export const QUEUES = {
   /** Read the input, route and spill rows into partitions, pin versions. */
@@ -44,10 +44,17 @@ export class BatchQueue {
   private starting: Promise<PgBoss> | null = null;
   /** This process's loops idle on a queue, each woken by a message sent here (else by its poll timer). */
   private readonly idle = new Map<QueueName, Set<() => void>>();
-  /** Queues sent to inside transactions whose idle loops are woken once the caller has committed. */
-  private readonly sentInTransactions = new Set<QueueName>();
+  /** Queues sent to inside each open transaction: their idle loops are woken when it commits. */
+  private readonly sentInTransactions = new WeakMap<QueryRunner, Set<QueueName>>();
 
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(private readonly dataSource: DataSource) {
+    // Told of every transaction's end, whoever ran it (API requests, handlers, schedules).
+    const subscriber: EntitySubscriberInterface = {
+      afterTransactionCommit: (event: TransactionCommitEvent) => this.transactionEnded(event.queryRunner, true),
+      afterTransactionRollback: (event: TransactionRollbackEvent) => this.transactionEnded(event.queryRunner, false),
+    };
+    dataSource.subscribers.push(subscriber);
+  }
 
   /** Starts pg-boss once (creating its schema and our queues when missing). */
   start(): Promise<PgBoss> {
@@ -114,15 +121,20 @@ export class BatchQueue {
     });
   }
 
-  /** Call after committing a transaction that may have sent messages: wakes the loops idle on those queues. */
-  wakeAfterCommit(): void {
-    for (const name of this.sentInTransactions) this.wake(name);
-    this.sentInTransactions.clear();
+  private sent(name: QueueName, tx: EntityManager | undefined): void {
+    const runner = tx?.queryRunner;
+    if (!runner) return this.wake(name);
+    const names = this.sentInTransactions.get(runner) ?? new Set<QueueName>();
+    this.sentInTransactions.set(runner, names.add(name));
   }
 
-  private sent(name: QueueName, tx: EntityManager | undefined): void {
-    if (tx) this.sentInTransactions.add(name);
-    else this.wake(name);
+  /** A transaction (not a savepoint inside one) ended: wake the loops its messages are for, if it committed. */
+  private transactionEnded(runner: QueryRunner, committed: boolean): void {
+    if (runner.isTransactionActive) return;
+    const names = this.sentInTransactions.get(runner);
+    if (!names) return;
+    this.sentInTransactions.delete(runner);
+    if (committed) for (const name of names) this.wake(name);
   }
 
   private wake(name: QueueName): void {
