@@ -24,6 +24,7 @@ export type RouteResolution = { pin: PinnedVersion } | { error: string };
  */
 export class RouteResolver {
   private readonly targets = new Map<string, { name: string } | { error: string }>();
+  private readonly versions = new Map<string, Promise<RouteResolution>>();
 
   private constructor(
     private readonly predictor: BatchPredictor,
@@ -55,11 +56,27 @@ export class RouteResolver {
     await this.predictor.primeModels(this.ctx, [...names]);
   }
 
+  /**
+   * The version a route key's rows are scored with. One answer per model for the whole job:
+   * keys met later in the input (a store whose region model an earlier store already led to)
+   * get the version found first, even if the registry changed while planning read the input.
+   */
   async resolve(key: string): Promise<RouteResolution> {
     const target = this.modelFor(key);
     if ('error' in target) return target;
+    let resolution = this.versions.get(target.name);
+    if (!resolution) {
+      resolution = this.resolveModel(target.name);
+      this.versions.set(target.name, resolution);
+      // Only answers are kept: a lookup that failed for another reason (the database) is tried again.
+      resolution.catch(() => this.versions.delete(target.name));
+    }
+    return resolution;
+  }
+
+  private async resolveModel(name: string): Promise<RouteResolution> {
     try {
-      return { pin: pinOf(await this.predictor.resolve(this.ctx, { model: target.name })) };
+      return { pin: pinOf(await this.predictor.resolve(this.ctx, { model: name })) };
     } catch (error) {
       if (error instanceof DomainError) return { error: `${error.code}: ${error.message}` };
       throw error;
