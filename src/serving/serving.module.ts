@@ -1,5 +1,4 @@
 import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
-import * as fsp from 'node:fs/promises';
 import { AppConfig } from '../config/app-config';
 import { RegistryModule } from '../registry/registry.module';
 import { TenancyService } from '../tenancy/tenancy.service';
@@ -17,7 +16,7 @@ import { PredictRoute } from './predict.route';
 import { RegistryChangeFeed } from './registry-change-feed.service';
 import { InferenceRuntime } from './runtime/inference-runtime';
 import { WorkerPoolRuntime } from './runtime/worker-pool.runtime';
-import type { ServableVersion } from './servable';
+import { artifactLocator } from './session-footprint';
 import { SessionCache } from './session-cache';
 import { ServingRepository } from './serving.repository';
 import { ServingService } from './serving.service';
@@ -48,10 +47,7 @@ import { LargeJsonBodyParser } from './large-json-body';
       useFactory: (runtime: InferenceRuntime, store: ModelStore, config: AppConfig, tenancy: TenancyService) =>
         new SessionCache(
           runtime,
-          async (version: ServableVersion) => {
-            const path = await store.localPath(version.modelSha256);
-            return { path, bytes: (await fsp.stat(path)).size };
-          },
+          artifactLocator((sha256) => store.localPath(sha256)),
           {
             maxBytes: config.MMS_CACHE_MAX_BYTES,
             maxModels: config.MMS_CACHE_MAX_MODELS,

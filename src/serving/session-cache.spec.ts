@@ -1,4 +1,5 @@
-import { estimateSessionBytes, SessionCache, SessionState } from './session-cache';
+import { SessionCache, SessionState } from './session-cache';
+import { estimateSessionBytes } from './session-footprint';
 import { fakeVersion, FakeRuntime, flushPromises } from './testing/fake-runtime';
 
 const KIB = 1024;

@@ -4,19 +4,8 @@ import { LRUCache } from 'lru-cache';
 import type { RegistryChange } from '../registry/registry-events';
 import { InferenceRuntime, SessionHandle } from './runtime/inference-runtime';
 import type { ServableVersion } from './servable';
+import { estimateSessionBytes, GraphKind, SESSION_OVERHEAD_BYTES } from './session-footprint';
 import { ServingError, ServingErrorCode } from './serving.error';
-
-/**
- * What a loaded session is estimated to hold. Measured here (onnxruntime-node 1.30, RSS growth
- * per session): ~126 KiB for a 412-byte linear model, ~1.6 MiB for an 0.8 MB MLP (2.0× its
- * file), ~14 MiB for an 8 MB one (1.8×). So: a fixed 128 KiB plus twice the ONNX file.
- */
-export const SESSION_OVERHEAD_BYTES = 128 * 1024;
-export const SESSION_FILE_FACTOR = 2;
-
-export function estimateSessionBytes(fileBytes: number): number {
-  return SESSION_OVERHEAD_BYTES + SESSION_FILE_FACTOR * fileBytes;
-}
 
 /** Lifecycle of a cache entry. */
 export enum SessionState {
@@ -84,6 +73,8 @@ interface LoadFailure {
 export interface ArtifactLocation {
   path: string;
   bytes: number;
+  /** Decides the size estimate (session-footprint.ts); tensors when not given. */
+  kind?: GraphKind;
 }
 
 export interface SessionCacheOptions {
@@ -328,7 +319,7 @@ export class SessionCache {
     let sizeBytes: number;
     try {
       const artifact = await this.locate(version);
-      sizeBytes = estimateSessionBytes(artifact.bytes);
+      sizeBytes = estimateSessionBytes(artifact.bytes, artifact.kind);
       pending.sizeBytes = sizeBytes;
       if (sizeBytes > this.options.maxBytes) {
         throw new ServingError(
