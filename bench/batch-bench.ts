@@ -163,7 +163,7 @@ async function main(): Promise<void> {
     const cpuS = cpuOf(server.pid!).total - cpuBefore;
     process.stdout.write(`end to end: ${e2eS.toFixed(1)} s (planning ${planningSeconds().toFixed(1)} s), ${fmt(total / e2eS)} rows/s; service CPU ${cpuS.toFixed(1)} s (${((cpuS * 1e6) / total).toFixed(1)} µs/row)\n`);
     for (const line of serverLog) process.stdout.write(`  service: ${line}\n`);
-    process.stdout.write(`  CPU by thread (s, thread ids in start order; the first is the main thread): ${threadCpuDelta(server.pid!, threadsBefore)}\n`);
+    process.stdout.write(`  CPU by thread (user+system s, thread ids in start order; the first is the main thread): ${threadCpuDelta(server.pid!, threadsBefore)}\n`);
     server.kill('SIGTERM');
     await new Promise((r) => server!.once('exit', r));
     server = null;
@@ -299,13 +299,13 @@ function checkSample(file: string, models: TabularFixtureModel[], features: Floa
 }
 
 /** The busiest threads' CPU since `before`, in thread start order. */
-function threadCpuDelta(pid: number, before: Map<number, number>): string {
+function threadCpuDelta(pid: number, before: Map<number, { user: number; sys: number }>): string {
   const after = cpuByThread(pid);
   return [...after]
-    .map(([tid, s]) => [tid, s - (before.get(tid) ?? 0)] as const)
-    .filter(([, s]) => s >= 0.1)
+    .map(([tid, t]) => [tid, t.user - (before.get(tid)?.user ?? 0), t.sys - (before.get(tid)?.sys ?? 0)] as const)
+    .filter(([, user, sys]) => user + sys >= 0.1)
     .sort((a, b) => a[0] - b[0])
-    .map(([tid, s]) => `${tid}:${s.toFixed(1)}`)
+    .map(([tid, user, sys]) => `${tid}:${user.toFixed(1)}+${sys.toFixed(1)}`)
     .join(' ');
 }
 

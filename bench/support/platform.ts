@@ -111,13 +111,13 @@ export function cpuOf(pid: number): { main: number; total: number } {
 }
 
 /** CPU seconds of each thread of a process, by thread id (Linux): where a run's CPU went. */
-export function cpuByThread(pid: number): Map<number, number> {
-  const out = new Map<number, number>();
+export function cpuByThread(pid: number): Map<number, { user: number; sys: number }> {
+  const out = new Map<number, { user: number; sys: number }>();
   for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
     try {
       const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(Number(tid), (Number(fields[11]) + Number(fields[12])) / 100);
+      out.set(Number(tid), { user: Number(fields[11]) / 100, sys: Number(fields[12]) / 100 });
     } catch {
       // the thread ended meanwhile
     }
