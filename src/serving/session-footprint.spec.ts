@@ -1,0 +1,42 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { buildLinearModel, buildMlpModel, buildTreeEnsembleModel } from '../../test/fixtures/onnx-builder';
+import { artifactLocator, estimateSessionBytes, graphKindOf } from './session-footprint';
+
+describe('session footprint', () => {
+  let dir: string;
+  beforeAll(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'footprint-'))));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  const write = (name: string, bytes: Uint8Array) => {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, bytes);
+    return file;
+  };
+  it('tells tree ensembles from tensor graphs by their op type', async () => {
+    expect(await graphKindOf(write('linear.onnx', buildLinearModel({ weights: [1, 2], bias: 0 }).bytes))).toBe('tensors');
+    expect(await graphKindOf(write('mlp.onnx', buildMlpModel({ nFeatures: 3, hidden: 8, seed: 1 }).bytes))).toBe('tensors');
+    expect(await graphKindOf(write('trees.onnx', buildTreeEnsembleModel({ nFeatures: 3 }).bytes))).toBe('tree-ensemble');
+  });
+
+  it('finds the op type wherever a chunk boundary cuts it', async () => {
+    const op = Buffer.from('TreeEnsembleRegressor');
+    const chunk = 1024 * 1024;
+    for (const cut of [1, 5, 11, 12]) {
+      const bytes = Buffer.alloc(chunk + 100, 0x41);
+      op.copy(bytes, chunk - cut);
+      expect(await graphKindOf(write(`cut-${cut}.bin`, bytes))).toBe('tree-ensemble');
+    }
+    expect(await graphKindOf(write('none.bin', Buffer.alloc(2 * chunk + 5, 0x54)))).toBe('tensors');
+    expect(await graphKindOf(write('empty.bin', Buffer.alloc(0)))).toBe('tensors');
+  });
+
+  it('estimates a tree ensemble at ten times its file, other graphs at twice, plus the fixed part', async () => {
+    expect(estimateSessionBytes(1000)).toBe(128 * 1024 + 2000);
+    expect(estimateSessionBytes(1000, 'tree-ensemble')).toBe(128 * 1024 + 10_000);
+    const trees = write('located.onnx', buildTreeEnsembleModel({ nFeatures: 3 }).bytes);
+    const locate = artifactLocator(async () => trees);
+    expect(await locate({ modelSha256: 'abc' })).toEqual({ path: trees, bytes: fs.statSync(trees).size, kind: 'tree-ensemble' });
+  });
+});
