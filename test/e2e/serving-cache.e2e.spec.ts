@@ -98,6 +98,19 @@ describe('session cache under a tiny bound (MMS_CACHE_MAX_MODELS=2)', () => {
     expect((await cacheOf(t)).models.find((m) => m.model === 'm5')!.stats.loads).toBe(loads);
   });
 
+  it('answers every request while concurrent traffic over more models than the bound keeps evicting busy sessions', async () => {
+    const names = ['m1', 'm2', 'm3'];
+    for (let round = 0; round < 3; round++) {
+      const results = await Promise.all(Array.from({ length: 300 }, (_, i) => predict(names[i % names.length])));
+      const failed = results.filter((r) => r.status !== 200).map((r) => JSON.stringify(r.body));
+      expect(failed).toEqual([]);
+    }
+    const workers = ((await t.request('GET', '/v1/cache')).body as { workers: Array<{ models: number; bytes: number }> }).workers;
+    const cache = await cacheOf(t);
+    // Each worker's count matches what the cache holds: no session counted twice or left behind.
+    expect(workers.reduce((sum, w) => sum + w.bytes, 0)).toBe(cache.usage.bytes);
+  });
+
   it('answers 503 MODEL_LOAD_FAILED for an artifact that does not load, retries after a backoff, and recovers', async () => {
     const blob = path.join(t.storeDir, 'sha256', sha.fragile);
     const saved = fs.readFileSync(blob);

@@ -12,13 +12,23 @@ interface Pending {
   reject: (error: Error) => void;
 }
 
+interface HeldSession {
+  bytes: number;
+  /**
+   * Handles on the session, and loads of it on their way: a version evicted while requests
+   * still run on it, then loaded again, shares the worker's session (one per key) until the
+   * last holder lets go, so that the old handle's unload cannot take the new one's session.
+   */
+  holders: number;
+}
+
 interface Slot {
   index: number;
   incarnation: number;
   worker: Worker;
   pending: Map<number, Pending>;
-  /** Sessions living here, with their estimated size (the basis of assignment). */
-  sessions: Map<string, number>;
+  /** Sessions living here: their estimated size (the basis of assignment) and how many handles hold them. */
+  sessions: Map<string, HeldSession>;
   bytes: number;
   /** Run jobs waiting for this turn's single postMessage. */
   outbox: RunJob[];
@@ -45,13 +55,22 @@ export class WorkerPoolRuntime extends InferenceRuntime {
   }
 
   async load(key: string, artifactPath: string, sizeBytes: number): Promise<SessionHandle> {
-    const slot = this.leastLoaded();
+    // Where the key already lives (a retiring copy), else where memory is lowest.
+    const slot = this.slots.find((s) => s.sessions.has(key)) ?? this.leastLoaded();
     const incarnation = slot.incarnation;
-    const reply = await this.request(slot, (id) => slot.worker.postMessage({ type: 'load', id, key, path: artifactPath }));
-    if (reply.error) throw new Error(reply.error);
+    this.hold(slot, key, sizeBytes);
+    let reply: WorkerReply;
+    try {
+      reply = await this.request(slot, (id) => slot.worker.postMessage({ type: 'load', id, key, path: artifactPath }));
+    } catch (error) {
+      this.letGo(slot, key);
+      throw error;
+    }
+    if (reply.error) {
+      this.letGo(slot, key);
+      throw new Error(reply.error);
+    }
     if (slot.incarnation !== incarnation) throw workerGone(slot.index);
-    slot.sessions.set(key, sizeBytes);
-    slot.bytes += sizeBytes;
     return { key, worker: slot.index, incarnation };
   }
 
@@ -69,11 +88,25 @@ export class WorkerPoolRuntime extends InferenceRuntime {
   unload(handle: SessionHandle): void {
     const slot = this.slots[handle.worker];
     if (slot.incarnation !== handle.incarnation) return;
-    const bytes = slot.sessions.get(handle.key);
-    if (bytes === undefined) return;
-    slot.sessions.delete(handle.key);
-    slot.bytes -= bytes;
-    slot.worker.postMessage({ type: 'unload', key: handle.key });
+    this.letGo(slot, handle.key);
+  }
+
+  private hold(slot: Slot, key: string, sizeBytes: number): void {
+    const held = slot.sessions.get(key);
+    if (held) held.holders++;
+    else {
+      slot.sessions.set(key, { bytes: sizeBytes, holders: 1 });
+      slot.bytes += sizeBytes;
+    }
+  }
+
+  /** One holder fewer; the last one releases the session (messages to a worker keep their order, so a later load of the key loads it anew). */
+  private letGo(slot: Slot, key: string): void {
+    const held = slot.sessions.get(key);
+    if (!held || --held.holders > 0) return;
+    slot.sessions.delete(key);
+    slot.bytes -= held.bytes;
+    if (this.slots[slot.index] === slot) slot.worker.postMessage({ type: 'unload', key });
   }
 
   onSessionsLost(listener: (keys: string[]) => void): void {

@@ -1,0 +1,62 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { buildLinearModel } from '../../../test/fixtures/onnx-builder';
+import { WorkerPoolRuntime } from './worker-pool.runtime';
+
+/** The worker pool with real worker threads and onnxruntime, on a real ONNX file. */
+describe('WorkerPoolRuntime', () => {
+  let dir: string;
+  let file: string;
+  let runtime: WorkerPoolRuntime;
+  const model = buildLinearModel({ weights: [1, 2], bias: 0.5 });
+  const feeds = () => [[{ name: model.inputName, type: 'float32', dims: [1, 2], data: new Float32Array([1, 1]) }]];
+  const answer = async (handle: Parameters<WorkerPoolRuntime['run']>[0]) => (await runtime.run(handle, feeds(), true)).parts[0];
+
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'worker-pool-'));
+    file = path.join(dir, 'linear.onnx');
+    fs.writeFileSync(file, model.bytes);
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  beforeEach(() => (runtime = new WorkerPoolRuntime(2)));
+  afterEach(() => runtime.close());
+
+  it('keeps a session loaded again while its retiring handle still held it, and counts it once', async () => {
+    const old = await runtime.load('v1', file, 1000);
+    const again = await runtime.load('v1', file, 1000); // evicted while busy, then requested again
+    expect(again.worker).toBe(old.worker);
+    expect(runtime.workers()[old.worker]).toMatchObject({ models: 1, bytes: 1000 });
+    runtime.unload(old); // the old entry's last request ended
+    expect(await answer(again)).toEqual({ outputs: [expect.objectContaining({ data: new Float32Array([3.5]) })] });
+    runtime.unload(again);
+    expect(runtime.workers().map((w) => [w.models, w.bytes])).toEqual([
+      [0, 0],
+      [0, 0],
+    ]);
+  });
+
+  it('serves a load that was on its way when the last holder let go', async () => {
+    await runtime.close();
+    runtime = new WorkerPoolRuntime(1); // one worker: the load and the unload meet in it
+    const old = await runtime.load('v1', file, 1000);
+    const loading = runtime.load('v1', file, 1000);
+    runtime.unload(old);
+    expect(await answer(await loading)).toEqual({ outputs: [expect.objectContaining({ data: new Float32Array([3.5]) })] });
+  });
+
+  it('loads a key anew after its last holder let go', async () => {
+    const first = await runtime.load('v1', file, 1000);
+    runtime.unload(first);
+    const second = await runtime.load('v1', file, 1000);
+    expect(await answer(second)).toEqual({ outputs: [expect.objectContaining({ data: new Float32Array([3.5]) })] });
+  });
+
+  it('forgets a load that failed', async () => {
+    await expect(runtime.load('broken', path.join(dir, 'missing.onnx'), 1000)).rejects.toThrow();
+    expect(runtime.workers().map((w) => [w.models, w.bytes])).toEqual([
+      [0, 0],
+      [0, 0],
+    ]);
+  });
+});
