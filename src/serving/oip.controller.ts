@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Auth, RequireRole } from '../auth/auth.decorator';
 import type { AuthContext } from '../auth/auth-context';
@@ -68,8 +68,8 @@ export class OipController {
   @RequireRole('scorer')
   @ApiOperation({ summary: 'Inference (flat or nested data, row-major); answers flat data' })
   @ApiBody({ schema: INFER_BODY })
-  infer(@Auth() ctx: AuthContext, @Param('name') name: string, @Body() body: unknown) {
-    return this.oip.infer(ctx, name, undefined, body);
+  infer(@Auth() ctx: AuthContext, @Param('name') name: string, @Body() body: unknown, @Headers('x-routing-key') routingKey: string | undefined) {
+    return this.oip.infer(ctx, name, undefined, body, routingKey);
   }
 
   @Post('models/:name/versions/:version/infer')

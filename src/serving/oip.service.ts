@@ -57,9 +57,10 @@ export class OipService {
     return { name: model.name, version: String(version.version), ready: true, loaded };
   }
 
-  async infer(ctx: AuthContext, name: string, rawVersion: string | undefined, body: unknown) {
+  /** `routingKey` (header x-routing-key) keeps a caller on one version of a traffic split, as on /v1/predict. */
+  async infer(ctx: AuthContext, name: string, rawVersion: string | undefined, body: unknown, routingKey?: string) {
     const request = asObject(body, 'The request body');
-    const { model, version } = await this.target(ctx, name, rawVersion);
+    const { model, version } = await this.target(ctx, name, rawVersion, routingKey);
     const feeds = decodeOipInputs(version, request.inputs);
     const wanted = requestedOutputs(version, request.outputs);
     const outputs = await this.executor.run(version, feeds);
@@ -73,9 +74,9 @@ export class OipService {
     };
   }
 
-  private async target(ctx: AuthContext, name: string, rawVersion?: string): Promise<{ model: ServableModel; version: ServableVersion }> {
+  private async target(ctx: AuthContext, name: string, rawVersion?: string, routingKey?: string): Promise<{ model: ServableModel; version: ServableVersion }> {
     const model = await this.resolver.resolveModel(ctx, parseModelName(name));
-    let selector = {};
+    let selector: { version?: number; alias?: string; routingKey?: string } = { routingKey };
     if (rawVersion !== undefined) {
       if (/^[0-9]{1,9}$/.test(rawVersion) && Number(rawVersion) > 0) selector = { version: Number(rawVersion) };
       else if (ALIAS_NAME.test(rawVersion)) selector = { alias: rawVersion };

@@ -163,10 +163,21 @@ describe('rollout', () => {
     });
 
     it('keeps one routing key on one version, from the header or the body', async () => {
+      expect((await t.request('PUT', '/v1/models/served/traffic', { body: { split: { '1': 50, '2': 50 } } })).status).toBe(200);
       for (const key of ['store-0001', 'store-0002', 'store-0003']) {
         const first = (await predict({}, { 'x-routing-key': key })).body.version;
         for (let i = 0; i < 10; i++) expect((await predict({}, { 'x-routing-key': key })).body.version).toBe(first);
         expect((await predict({ key })).body.version).toBe(first);
+        // The same key lands on the same version through the other protocols too.
+        for (let i = 0; i < 5; i++) {
+          const oip = await t.request('POST', '/v2/models/served/infer', {
+            body: { inputs: [{ name: 'float_input', datatype: 'FP32', shape: [1, 6], data: row }] },
+            headers: { 'x-routing-key': key },
+          });
+          expect(oip.body.model_version).toBe(String(first));
+          const mlflow = await t.request('POST', '/v1/models/served/invocations', { body: { inputs: [row] }, headers: { 'x-routing-key': key } });
+          expect(mlflow.headers.get('x-model-version')).toBe(String(first));
+        }
       }
     });
 
