@@ -35,6 +35,25 @@ describe('planFeeds', () => {
     ]);
   });
 
+  it('fails rows whose float values the input type cannot hold, instead of feeding Infinity', () => {
+    const plan = planFeeds('m', 1, [{ name: 'float_input', type: 'float32', shape: ['N', 2] }], ['a', 'b']);
+    const { kept, bad } = plan.build([
+      ['1e39', '1'],
+      ['3.4028235e38', '-1e-50'],
+      [-1e39, 1],
+      ['1e400', 'NaN'],
+      ['', 'nan'],
+    ]);
+    expect(kept).toEqual([1, 4]);
+    expect(bad.map((b) => b.message)).toEqual([
+      `feature 'a' = "1e39" is not a valid float32`,
+      `feature 'a' = -1e+39 is not a valid float32`,
+      `feature 'a' = "1e400" is not a valid float32`,
+    ]);
+    const wide = planFeeds('m', 1, [{ name: 'x', type: 'float64', shape: ['N', 1] }], ['x']).build([['1e39'], ['1e400'], ['-1e308']]);
+    expect(wide.kept).toEqual([0, 2]);
+  });
+
   it('refuses integers outside the range of the input type instead of wrapping them', () => {
     const plan = planFeeds(
       'm',

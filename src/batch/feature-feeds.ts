@@ -126,24 +126,35 @@ function plainDecimal(v: string): number | null {
   return n - n === 0 ? n : null;
 }
 
+/** float16's largest value is 65504; from 65520 on a value rounds to Infinity. */
+const FLOAT16_LIMIT = 65520;
+
+/** A feature value as a float: empty and null are missing values (NaN), as online serving reads null for floats. */
+function floatReader(v: unknown): number | typeof BAD {
+  if (typeof v === 'number') return v;
+  if (v === undefined || v === null || v === '') return NaN;
+  if (typeof v === 'string') {
+    const quick = plainDecimal(v);
+    if (quick !== null) return quick;
+    return NUMBER.test(v) ? Number(v) : /^\s*(nan|NaN)\s*$/.test(v) ? NaN : BAD;
+  }
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (typeof v === 'bigint') return Number(v);
+  return BAD;
+}
+
 function converterFor(type: string): Converter {
   switch (type) {
     case 'float32':
     case 'float64':
-    case 'float16':
-      // Empty and null are missing values (NaN), as online serving reads null for floats.
+    case 'float16': {
+      // A value the type cannot hold would silently become ±Infinity: the row fails instead (NaN is a missing value).
+      const fits = type === 'float64' ? (x: number) => x - x === 0 : type === 'float32' ? (x: number) => Math.fround(x) - Math.fround(x) === 0 : (x: number) => x > -FLOAT16_LIMIT && x < FLOAT16_LIMIT;
       return (v) => {
-        if (typeof v === 'number') return v;
-        if (v === undefined || v === null || v === '') return NaN;
-        if (typeof v === 'string') {
-          const quick = plainDecimal(v);
-          if (quick !== null) return quick;
-          return NUMBER.test(v) ? Number(v) : /^\s*(nan|NaN)\s*$/.test(v) ? NaN : BAD;
-        }
-        if (typeof v === 'boolean') return v ? 1 : 0;
-        if (typeof v === 'bigint') return Number(v);
-        return BAD;
+        const x = floatReader(v);
+        return typeof x === 'number' && x === x && !fits(x) ? BAD : x;
       };
+    }
     case 'int8':
     case 'uint8':
     case 'int16':

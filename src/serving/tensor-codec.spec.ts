@@ -102,6 +102,18 @@ describe('tensor-codec', () => {
       expect(errorOf(() => decodeInput({ name: 's', type: 'string', shape: ['N'] }, ['a'])).message).toMatch(/element type string/);
     });
 
+    it('refuses numbers the float type cannot hold instead of feeding Infinity', () => {
+      const tooBig = errorOf(() => decodeInput(features, [[1, 2, 3, 4, 1e39, 6]]));
+      expect(tooBig.code).toBe('INVALID_INPUT');
+      expect(tooBig.message).toBe("Input 'float_input' is float32: expected numbers, got the number 1e+39, beyond float32's range (±3.4e38) at [0][4]");
+      expect(errorOf(() => decodeShaped(features, [1, 6], [1, 2, 3, 4, 5, -1e39])).details).toMatchObject({ at: '[0][5]' });
+      expect(errorOf(() => decodeInput(features, [[1e39, 2, 3, 4, 5, null]], { nullAsNaN: true })).code).toBe('INVALID_INPUT'); // MLflow data frames too
+      // The largest float32, and what rounds to it, still fit; float64 takes them and refuses only Infinity (JSON's 1e400).
+      expect((decodeInput(features, [[3.4028234663852886e38, 3.4028235e38, -3.4028235e38, 1e-50, 0, 1]]).data as Float32Array)[1]).toBe(3.4028234663852886e38);
+      expect(decodeInput(typed[0], [[1e39, -1e300]]).data).toEqual(new Float64Array([1e39, -1e300]));
+      expect(errorOf(() => decodeInput(typed[0], [[JSON.parse('1e400'), 1]])).message).toMatch(/expected numbers, got the number Infinity, beyond float64's range \(±1.8e308\) at \[0\]\[0\]/);
+    });
+
     it('accepts null as NaN for MLflow data frames only', () => {
       const t = decodeInput(features, [[1, 2, 3, 4, 5, null]], { nullAsNaN: true });
       expect(Number.isNaN((t.data as Float32Array)[5])).toBe(true);

@@ -45,17 +45,19 @@ const intWriter = (lo: number, hi: number): Writer => (out, i, v) => {
 };
 
 const DTYPES: Record<DType, DTypeInfo> = {
+  // A number beyond the type's range would silently become ±Infinity (JSON's 1e400 already is):
+  // refused, as the stored value tells (x - x is 0 for every finite x, NaN for ±Infinity).
   float32: {
     make: (n) => new Float32Array(n),
-    write: (out, i, v) => typeof v === 'number' && ((out[i] = v), true),
-    writeNullAsNaN: (out, i, v) => (v === null ? ((out[i] = NaN), true) : typeof v === 'number' && ((out[i] = v), true)),
+    write: (out, i, v) => typeof v === 'number' && ((out[i] = v), out[i] - out[i] === 0),
+    writeNullAsNaN: (out, i, v) => (v === null ? ((out[i] = NaN), true) : typeof v === 'number' && ((out[i] = v), out[i] - out[i] === 0)),
     oip: 'FP32',
     expected: 'numbers',
   },
   float64: {
     make: (n) => new Float64Array(n),
-    write: (out, i, v) => typeof v === 'number' && ((out[i] = v), true),
-    writeNullAsNaN: (out, i, v) => (v === null ? ((out[i] = NaN), true) : typeof v === 'number' && ((out[i] = v), true)),
+    write: (out, i, v) => typeof v === 'number' && v - v === 0 && ((out[i] = v), true),
+    writeNullAsNaN: (out, i, v) => (v === null ? ((out[i] = NaN), true) : typeof v === 'number' && v - v === 0 && ((out[i] = v), true)),
     oip: 'FP64',
     expected: 'numbers',
   },
@@ -330,15 +332,16 @@ function ragged(spec: TensorSpec, path: number[], length: number, got: unknown):
 
 function badElement(spec: TensorSpec, dtype: DType, value: unknown, path: number[], flat = false): Error {
   const at = flat ? `data[${path[0]}]` : formatPath(path);
-  return invalidInput(`Input '${spec.name}' is ${dtype}: expected ${DTYPES[dtype].expected}, got ${describe(value)} at ${at}`, {
+  return invalidInput(`Input '${spec.name}' is ${dtype}: expected ${DTYPES[dtype].expected}, got ${describe(value, dtype)} at ${at}`, {
     input: spec.name,
     at,
     expected: { type: dtype },
-    got: describe(value),
+    got: describe(value, dtype),
   });
 }
 
-function describe(value: unknown): string {
+function describe(value: unknown, dtype?: DType): string {
+  if (typeof value === 'number' && (dtype === 'float32' || dtype === 'float64')) return `the number ${value}, beyond ${dtype}'s range (±${dtype === 'float32' ? '3.4e38' : '1.8e308'})`;
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array (nested deeper than the expected rank)';
   switch (typeof value) {
