@@ -132,7 +132,7 @@ export function decodeOipInputs(version: ServableVersion, rawInputs: unknown): H
 }
 
 function requestedOutputs(version: ServableVersion, raw: unknown): Set<string> | null {
-  if (raw === undefined) return null;
+  if (raw === undefined || raw === null) return null;
   if (!Array.isArray(raw)) throw invalidRequest('outputs must be an array of {"name"}', { field: 'outputs' });
   const wanted = new Set<string>();
   for (const item of raw) {

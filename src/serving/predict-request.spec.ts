@@ -9,8 +9,15 @@ describe('parsePredictRequest', () => {
     expect(parsePredictRequest({ segment: { region: 'north' }, inputs }, 'from-header').selector).toEqual({ segment: { region: 'north' }, routingKey: 'from-header' });
   });
 
+  it('takes null for an optional field as not given (clients that serialise unset fields as null)', () => {
+    expect(parsePredictRequest({ model: 'demand-1', segment: null, version: null, alias: null, key: null, inputs }, 'from-header').selector).toEqual({ model: 'demand-1', routingKey: 'from-header' });
+    expect(parsePredictRequest({ model: null, segment: { region: 'north' }, alias: 'staging', version: null, inputs }).selector).toEqual({ segment: { region: 'north' }, alias: 'staging' });
+  });
+
   it.each([
     ['no target', { inputs }, 'INVALID_REQUEST', /Name the model/],
+    ['null targets', { model: null, segment: null, inputs }, 'INVALID_REQUEST', /Name the model/],
+    ['null inputs', { model: 'a', inputs: null }, 'INVALID_REQUEST', /inputs must be a JSON object/],
     ['both targets', { model: 'a', segment: { r: 'n' }, inputs }, 'INVALID_REQUEST', /either model or segment/],
     ['version and alias', { model: 'a', version: 1, alias: 'x', inputs }, 'INVALID_REQUEST', /either version or alias/],
     ['a bad version', { model: 'a', version: 0, inputs }, 'INVALID_REQUEST', /positive integer/],

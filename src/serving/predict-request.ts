@@ -33,7 +33,7 @@ export function parsePredictRequest(body: unknown, routingKeyHeader?: string): P
     }
   }
   const selector = parseSelector(obj);
-  if (obj.key !== undefined) {
+  if (given(obj.key)) {
     if (typeof obj.key !== 'string' || obj.key.length > 256) throw invalidRequest('key must be a string of at most 256 characters', { field: 'key' });
     selector.routingKey = obj.key;
   } else if (routingKeyHeader) selector.routingKey = routingKeyHeader;
@@ -42,21 +42,21 @@ export function parsePredictRequest(body: unknown, routingKeyHeader?: string): P
   return { selector, inputs };
 }
 
-/** `model` or `segment` (exactly one), and at most one of `version` and `alias`. */
+/** `model` or `segment` (exactly one), and at most one of `version` and `alias`; `null` is as good as absent. */
 export function parseSelector(obj: Record<string, unknown>, { requireTarget = true } = {}): ModelSelector {
   const selector: ModelSelector = {};
-  if (obj.model !== undefined && obj.segment !== undefined) throw invalidRequest('Give either model or segment, not both', { field: 'segment' });
-  if (obj.model !== undefined) selector.model = parseModelName(obj.model);
-  else if (obj.segment !== undefined) selector.segment = parseSegment(obj.segment);
+  if (given(obj.model) && given(obj.segment)) throw invalidRequest('Give either model or segment, not both', { field: 'segment' });
+  if (given(obj.model)) selector.model = parseModelName(obj.model);
+  else if (given(obj.segment)) selector.segment = parseSegment(obj.segment);
   else if (requireTarget) throw invalidRequest('Name the model ("model": "demand-north-0042") or a segment ("segment": {"region": "north"})', { field: 'model' });
-  if (obj.version !== undefined && obj.alias !== undefined) throw invalidRequest('Give either version or alias, not both', { field: 'alias' });
-  if (obj.version !== undefined) {
+  if (given(obj.version) && given(obj.alias)) throw invalidRequest('Give either version or alias, not both', { field: 'alias' });
+  if (given(obj.version)) {
     const v = obj.version;
     const n = typeof v === 'string' && /^[0-9]{1,9}$/.test(v) ? Number(v) : v;
     if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) throw invalidRequest('version must be a positive integer', { field: 'version' });
     selector.version = n;
   }
-  if (obj.alias !== undefined) {
+  if (given(obj.alias)) {
     if (typeof obj.alias !== 'string' || !ALIAS_NAME.test(obj.alias)) {
       throw invalidRequest(`alias must match ${ALIAS_NAME.source}`, { field: 'alias' });
     }
@@ -92,6 +92,14 @@ export function parseFanoutRequest(body: unknown): unknown[] {
     throw invalidRequest(`requests must be an array of 1 to ${MAX_FANOUT} prediction requests`, { field: 'requests' });
   }
   return obj.requests;
+}
+
+/**
+ * An optional field counts when it is there and not null: clients that serialise unset fields
+ * as null (Pydantic, Jackson) mean "not given" by it.
+ */
+export function given(value: unknown): boolean {
+  return value !== undefined && value !== null;
 }
 
 export function asObject(value: unknown, what: string): Record<string, unknown> {

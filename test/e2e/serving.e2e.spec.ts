@@ -113,6 +113,8 @@ describe('online inference over HTTP', () => {
 
     it('serves an explicit version or alias', async () => {
       expect(biasOf(await predictRow({ model: 'lifecycle', version: 1 }))).toBe(10);
+      // Optional fields sent as null (as Pydantic or Jackson clients do) are not given.
+      expect(versionOf(await predictRow({ model: 'lifecycle', version: null, alias: null, segment: null, key: null }))).toBe(3);
       await t.request('PUT', '/v1/models/lifecycle/aliases/staging', { body: { version: 2 } });
       const staged = await predictRow({ model: 'lifecycle', alias: 'staging' });
       expect(versionOf(staged)).toBe(2);
@@ -225,6 +227,7 @@ describe('online inference over HTTP', () => {
       ['a ragged row', { float_input: [row6[0], [1, 2]] }, 'ragged', { at: '[1]' }],
       ['data that does not fill the shape', { float_input: { shape: [2, 6], data: row6[0] } }, 'needs 12 values, data has 6', {}],
       ['a tensor that is not an array', { float_input: 'x' }, 'must be a nested array or {"shape"', {}],
+      ['a number beyond float32', { float_input: [[1, 0, 1e39, 120, 98, 14]] }, "float32: expected numbers, got the number 1e+39, beyond float32's range (±3.4e38) at [0][2]", { at: '[0][2]' }],
     ])('for %s', async (_what, inputs, message, details) => {
       const res = await predict({ model: 'demand-linear', inputs });
       expect(res.status).toBe(400);
