@@ -5,6 +5,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
 import { AllExceptionsFilter } from './common/all-exceptions.filter';
+import { CommonError, CommonErrorCode } from './common/domain-error';
 import * as fs from 'node:fs';
 import { loadConfig } from './config/app-config';
 import { RequestObserver, requestIdOf } from './observability/http/request-observer';
@@ -22,6 +23,7 @@ export async function createApp(env: NodeJS.ProcessEnv = process.env): Promise<N
   const config = loadConfig(env);
   const https = config.MMS_TLS_CERT && config.MMS_TLS_KEY ? { cert: fs.readFileSync(config.MMS_TLS_CERT), key: fs.readFileSync(config.MMS_TLS_KEY) } : null;
   const adapter = new FastifyAdapter({ bodyLimit: JSON_BODY_LIMIT, trustProxy: true, routerOptions: { maxParamLength: 1024 }, genReqId: requestIdOf, ...(https ? { https } : {}) });
+  refuseNonJsonBodies(adapter);
   // JSON lines (pino) or Nest's console format, as LOG_FORMAT says (both leave boot failures to main.ts).
   const logger = createAppLogger(config);
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forConfig(config), adapter, {
@@ -48,4 +50,18 @@ export async function createApp(env: NodeJS.ProcessEnv = process.env): Promise<N
   document.paths[PREDICT_PATH] = { ...document.paths[PREDICT_PATH], ...PREDICT_OPENAPI_PATH };
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json' });
   return app;
+}
+
+/**
+ * The API takes JSON (and multipart uploads): a form or plain-text body — `curl -d` without a
+ * content type sends a form — answers 415 saying what to send, instead of being read as a form
+ * whose one field is the JSON text (a puzzling "Unknown field '{...}'"). Registered before Nest
+ * adds its own form parser, which then stands aside.
+ */
+function refuseNonJsonBodies(adapter: FastifyAdapter): void {
+  for (const type of ['application/x-www-form-urlencoded', 'text/plain']) {
+    adapter.useBodyParser(type, false, undefined, () => {
+      throw new CommonError(CommonErrorCode.UnsupportedMediaType, `This API takes JSON: send the body with content-type: application/json (got ${type})`, { contentType: type });
+    });
+  }
 }

@@ -257,6 +257,16 @@ describe('online inference over HTTP', () => {
       const broken = await fetch(`${t.baseUrl}/v1/predict`, { method: 'POST', headers: { authorization: `Bearer ${t.env.MMS_ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: '{"model": ' });
       expect(broken.status).toBe(400);
     });
+
+    it('answers 415 saying to send JSON for a form or plain-text body (curl -d without a content type)', async () => {
+      for (const type of ['application/x-www-form-urlencoded', 'text/plain']) {
+        for (const path of ['/v1/predict', '/v2/models/demand-linear/infer', '/v1/batch-jobs']) {
+          const res = await fetch(`${t.baseUrl}${path}`, { method: 'POST', headers: { authorization: `Bearer ${t.env.MMS_ADMIN_TOKEN}`, 'content-type': type }, body: '{"model":"demand-linear"}' });
+          expect(res.status).toBe(415);
+          expect(((await res.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE', message: expect.stringContaining('content-type: application/json') });
+        }
+      }
+    });
   });
 
   it('answers a fanout in request order with an error in the failing slot', async () => {
