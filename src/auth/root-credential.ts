@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AppConfig } from '../config/app-config';
 
-const HASH_FILE = 'root-token.sha256';
+export const HASH_FILE = 'root-token.sha256';
 
 export function sha256Hex(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest();

@@ -8,7 +8,7 @@ import type { KeyRole } from './auth-context';
 
 const ISSUER = 'mms';
 const AUDIENCE = 'mms-api';
-const SECRET_FILE = 'token-signing.key';
+export const SECRET_FILE = 'token-signing.key';
 
 export interface TokenClaims {
   keyId: string;

@@ -4,8 +4,8 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { EntityManager } from 'typeorm';
 import type { AuthContext } from '../auth/auth-context';
-import { AppConfig } from '../config/app-config';
 import { BatchJobSpec, parseJobSpec } from './batch-job-spec';
+import { BatchInputs } from './batch-inputs';
 import { BatchPaths } from './batch-paths';
 import { BatchPlanner } from './batch-planner.service';
 import { partitionView } from './partition-view';
@@ -13,7 +13,6 @@ import { BatchRetention } from './batch-retention.service';
 import { BatchError, BatchErrorCode, invalidJob } from './batch.error';
 import { BatchRepository } from './batch.repository';
 import { JobPhase, JobProgress, JobRow, JobStatus, PartitionRow, PartitionStatus, PinnedVersion } from './batch.types';
-import { resolveInputPath } from './io/data-path';
 import { openInput } from './io/input-reader';
 import { CONTENT_TYPES } from './io/output-format';
 import { JobCoordinator } from './job-coordinator.service';
@@ -26,18 +25,18 @@ const MAX_ERRORS_SHOWN = 100;
 @Injectable()
 export class BatchJobsService {
   constructor(
-    private readonly config: AppConfig,
     private readonly repository: BatchRepository,
     private readonly queue: BatchQueue,
     private readonly planner: BatchPlanner,
     private readonly coordinator: JobCoordinator,
     private readonly paths: BatchPaths,
     private readonly retention: BatchRetention,
+    private readonly inputs: BatchInputs,
   ) {}
 
   async submit(ctx: AuthContext, body: unknown): Promise<{ id: string; status: JobStatus }> {
     const spec = parseJobSpec(body);
-    const file = await resolveInputPath(this.config.dataDir, spec.input.uri);
+    const file = await this.inputs.resolve(ctx.tenantId, spec.input.uri);
     await this.checkColumns(file, spec);
     const job = await this.repository.transaction((tx) => this.enqueue(tx, { tenantId: ctx.tenantId, spec, principal: ctx.principal, modelScope: ctx.modelScope, scheduleId: null }));
     return { id: job.id, status: job.status };

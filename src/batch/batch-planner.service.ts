@@ -3,10 +3,10 @@ import * as fsp from 'node:fs/promises';
 import { AppConfig } from '../config/app-config';
 import { DomainError } from '../common/domain-error';
 import { inParallel } from '../common/in-parallel';
+import { BatchInputs } from './batch-inputs';
 import { BatchPaths } from './batch-paths';
 import { BatchRepository } from './batch.repository';
 import { JobRow, PinnedVersion, PlannedPartition } from './batch.types';
-import { resolveInputPath } from './io/data-path';
 import { CsvStager, PlaceRow } from './io/csv-stager';
 import { InputRows, openInput } from './io/input-reader';
 import { stagingJson } from './io/staging';
@@ -45,6 +45,7 @@ export class BatchPlanner {
     private readonly predictor: BatchPredictor,
     private readonly coordinator: JobCoordinator,
     private readonly paths: BatchPaths,
+    private readonly inputs: BatchInputs,
   ) {}
 
   async plan(job: JobRow, owner: string, lease: WorkLease): Promise<void> {
@@ -56,7 +57,7 @@ export class BatchPlanner {
 
     let inputPath: string;
     try {
-      inputPath = await resolveInputPath(this.config.dataDir, spec.input.uri);
+      inputPath = await this.inputs.resolve(job.tenantId, spec.input.uri);
     } catch (error) {
       if (error instanceof DomainError) return this.fail(job, error.message);
       throw error;

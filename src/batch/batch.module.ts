@@ -12,6 +12,7 @@ import { BatchRunner } from './batch-runner.service';
 import { BatchScheduler } from './batch-scheduler.service';
 import { BatchSchedulesController } from './batch-schedules.controller';
 import { BatchSchedulesRepository } from './batch-schedules.repository';
+import { BatchInputs } from './batch-inputs';
 import { BatchRepository } from './batch.repository';
 import { JobCoordinator } from './job-coordinator.service';
 import { PartitionScorer } from './partition-scorer.service';
@@ -30,6 +31,7 @@ import { BatchQueue } from './queue/batch-queue';
     { provide: BatchPaths, useFactory: (config: AppConfig) => new BatchPaths(config.dataDir), inject: [AppConfig] },
     { provide: BatchPredictor, useClass: ServingBatchPredictor },
     BatchRepository,
+    BatchInputs,
     BatchSchedulesRepository,
     BatchQueue,
     JobCoordinator,

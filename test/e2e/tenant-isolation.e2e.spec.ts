@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { buildLinearModel } from '../fixtures/onnx-builder';
 import { artifactForm, ROOT_TOKEN, startTestApp, TestApp } from '../support/test-app';
 
@@ -56,6 +58,37 @@ describe('two tenants side by side', () => {
     const loaded = cacheOfA.body.models.filter((m: { state: string }) => m.state === 'ready').map((m: { model: string }) => m.model);
     expect(loaded.sort()).toEqual(['demand-north-0042', 'demand-north-0043']);
     expect(cacheOfA.body.evictions).toBe(0);
+  });
+
+  it("never lets one tenant's batch job read the other's files, nor the platform's own", async () => {
+    const job = (uri: string) => ({
+      input: { uri, format: 'csv' },
+      route: { by: 'model', column: 'model' },
+      features: ['a', 'b', 'c', 'd', 'e', 'f'],
+      passthrough: ['id'],
+      output: { format: 'csv' },
+    });
+    const rows = 'id,model,a,b,c,d,e,f\nsecret-1,demand-north-0042,1,0,0,0,0,0\n';
+    // Each tenant's inputs in a folder named after it; a file outside every tenant's folder is shared.
+    for (const rel of ['shop-a/sales.csv', 'shared/sales.csv']) {
+      fs.mkdirSync(path.dirname(path.join(t.dataDir, rel)), { recursive: true });
+      fs.writeFileSync(path.join(t.dataDir, rel), rows);
+    }
+    const own = await as(keys.a.publisher, 'POST', '/v1/batch-jobs', job('shop-a/sales.csv'));
+    expect(own.status).toBe(202);
+    let done = own.body;
+    for (let i = 0; i < 200 && !['succeeded', 'failed'].includes(done.status); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      done = (await as(keys.a.publisher, 'GET', `/v1/batch-jobs/${own.body.id}`)).body;
+    }
+    expect(done.status).toBe('succeeded');
+    const output = done.output.location as string; // batch/<tenant a>/<job>/output-1/output.csv
+    expect(fs.existsSync(path.join(t.dataDir, output))).toBe(true);
+    for (const uri of ['shop-a/sales.csv', 'shop-a/missing.csv', output, 'token-signing.key', 'root-token.sha256']) {
+      const res = await as(keys.b.publisher, 'POST', '/v1/batch-jobs', job(uri));
+      expect([uri, res.status, res.body.error?.code]).toEqual([uri, 400, 'INVALID_INPUT_URI']);
+    }
+    expect((await as(keys.b.publisher, 'POST', '/v1/batch-jobs', job('shared/sales.csv'))).status).toBe(202);
   });
 
   it('stops a revoked key at once', async () => {

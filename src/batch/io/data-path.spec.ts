@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { useTempDir } from '../../../test/support/temp-dir';
-import { checkRelativeUri, resolveInputPath } from './data-path';
+import { checkRelativeUri, InputScope, resolveInputPath } from './data-path';
 
 describe('resolveInputPath', () => {
   const tmp = useTempDir('mms-datapath-');
@@ -11,14 +11,15 @@ describe('resolveInputPath', () => {
     fs.writeFileSync(path.join(data(), 'in', 'ok.csv'), 'a\n');
     fs.writeFileSync(path.join(tmp(), 'outside.csv'), 'a\n');
   });
-  const code = (uri: string) => resolveInputPath(data(), uri).then(
+  const scope: InputScope = { tenantId: 'tenant-a-id', otherTenants: new Set(['acme', 'globex']), privateDirs: [] };
+  const code = (uri: string, within: InputScope = scope) => resolveInputPath(data(), uri, within).then(
     () => 'ok',
     (e: { code: string }) => e.code,
   );
 
   it('resolves files inside the data directory, also through symlinks that stay inside', async () => {
     fs.symlinkSync(path.join(data(), 'in', 'ok.csv'), path.join(data(), 'alias.csv'));
-    expect(await resolveInputPath(data(), 'in/ok.csv')).toBe(fs.realpathSync(path.join(data(), 'in', 'ok.csv')));
+    expect(await resolveInputPath(data(), 'in/ok.csv', scope)).toBe(fs.realpathSync(path.join(data(), 'in', 'ok.csv')));
     expect(await code('./in/../in/ok.csv')).toBe('ok');
     expect(await code('alias.csv')).toBe('ok');
   });
@@ -30,6 +31,21 @@ describe('resolveInputPath', () => {
     for (const uri of ['../outside.csv', 'in/../../outside.csv', path.join(tmp(), 'outside.csv'), 'file:///etc/passwd', 'link.csv', 'dirlink/outside.csv', 'dangling.csv', 'in\0.csv']) {
       expect([uri, await code(uri)]).toEqual([uri, 'INVALID_INPUT_URI']);
     }
+  });
+
+  it("refuses the platform's own files, other tenants' job files and folders, whether or not the file is there", async () => {
+    const write = (rel: string) => {
+      fs.mkdirSync(path.dirname(path.join(data(), rel)), { recursive: true });
+      fs.writeFileSync(path.join(data(), rel), 'a\n');
+    };
+    for (const rel of ['pg/base/1/1259', 'LOCK', 'token-signing.key', 'root-token.sha256', 'batch/tenant-b-id/job/output-1/output.csv', 'acme/sales.csv', 'store/sha256/abc', 'mine/sales.csv', 'batch/tenant-a-id/job/output-1/output.csv']) write(rel);
+    fs.symlinkSync(path.join(data(), 'acme', 'sales.csv'), path.join(data(), 'in', 'sneaky.csv'));
+    const withStore = { ...scope, privateDirs: [fs.realpathSync(path.join(data(), 'store'))] };
+    for (const uri of ['pg/base/1/1259', 'LOCK', 'token-signing.key', 'root-token.sha256', 'batch/tenant-b-id/job/output-1/output.csv', 'acme/sales.csv', 'acme/missing.csv', 'globex/anything.csv', 'in/sneaky.csv', 'store/sha256/abc']) {
+      expect([uri, await code(uri, withStore)]).toEqual([uri, 'INVALID_INPUT_URI']);
+    }
+    // Its own folder, its own job outputs and the shared files stay readable.
+    for (const uri of ['mine/sales.csv', 'batch/tenant-a-id/job/output-1/output.csv', 'in/ok.csv']) expect([uri, await code(uri, withStore)]).toEqual([uri, 'ok']);
   });
 
   it('tells a missing file and a directory apart from an escape', async () => {

@@ -1,20 +1,41 @@
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
+import { HASH_FILE } from '../../auth/root-credential';
+import { SECRET_FILE } from '../../auth/token.service';
 import { BatchError, BatchErrorCode } from '../batch.error';
+
+/**
+ * What one tenant's jobs may read of the data directory, which all tenants share: not the
+ * platform's own files (the embedded database, its lock, the credential files), not other
+ * tenants' job files (`batch/<tenant id>/…`), and not a top-level folder named after another
+ * tenant — each tenant's inputs belong in a folder with its name. Everything else is shared.
+ */
+export interface InputScope {
+  tenantId: string;
+  otherTenants: ReadonlySet<string>;
+  /** Directories of the platform's inside the data directory (the model store, when configured there). */
+  privateDirs: readonly string[];
+}
+
+const PLATFORM_ENTRIES = new Set(['pg', 'LOCK', SECRET_FILE, HASH_FILE]);
 
 /**
  * Resolves a job's input URI inside the data directory. Refused (400): absolute paths, URL
  * schemes, `..` that leaves the directory, and anything whose real path (symlinks followed,
  * for the file and every directory above it) is outside the data directory's real path.
  */
-export async function resolveInputPath(dataDir: string, uri: string): Promise<string> {
+export async function resolveInputPath(dataDir: string, uri: string, scope: InputScope): Promise<string> {
   const refuse = (why: string) => new BatchError(BatchErrorCode.InvalidInputUri, `input.uri '${uri.slice(0, 300)}' ${why}`, { field: 'input.uri' });
+  // One answer for every kind, so that it tells nothing of what is there.
+  const OFF_LIMITS = "is off limits: the platform's own files, other tenants' job files and folders named after other tenants cannot be read";
   if (uri.includes('\0')) throw refuse('contains a NUL character');
   if (/^[a-z][a-z0-9+.-]*:/i.test(uri) && !/^[a-z]:[\\/]/i.test(uri)) throw refuse('must be a path relative to the data directory, not a URL');
   if (path.isAbsolute(uri) || /^[a-z]:[\\/]/i.test(uri)) throw refuse('must be relative to the data directory (MMS_DATA_DIR)');
   const root = await fsp.realpath(dataDir);
   const lexical = path.resolve(root, uri);
   if (!isInside(root, lexical)) throw refuse('resolves outside the data directory');
+  // Before looking at the file, so that whether it exists there is not told either.
+  if (offLimits(root, lexical, scope)) throw refuse(OFF_LIMITS);
   let real: string;
   try {
     real = await fsp.realpath(lexical);
@@ -25,6 +46,7 @@ export async function resolveInputPath(dataDir: string, uri: string): Promise<st
     throw new BatchError(BatchErrorCode.InputNotFound, `input.uri '${uri.slice(0, 300)}' does not exist in the data directory`, { field: 'input.uri' });
   }
   if (!isInside(root, real)) throw refuse('resolves outside the data directory (through a symbolic link)');
+  if (offLimits(root, real, scope)) throw refuse(OFF_LIMITS);
   const stat = await fsp.stat(real);
   if (!stat.isFile()) throw refuse('is not a file');
   return real;
@@ -37,6 +59,14 @@ export function checkRelativeUri(uri: string): void {
   if (path.isAbsolute(uri) || /^[a-z][a-z0-9+.-]*:/i.test(uri)) throw refuse('must be a path relative to the data directory (MMS_DATA_DIR)');
   const normal = path.posix.normalize(uri.replace(/\\/g, '/'));
   if (normal === '..' || normal.startsWith('../')) throw refuse('resolves outside the data directory');
+}
+
+function offLimits(root: string, file: string, scope: InputScope): boolean {
+  const [top, second] = path.relative(root, file).split(path.sep);
+  if (PLATFORM_ENTRIES.has(top)) return true;
+  if (top === 'batch') return second !== scope.tenantId;
+  if (scope.otherTenants.has(top)) return true;
+  return scope.privateDirs.some((dir) => dir === file || isInside(dir, file));
 }
 
 export function isInside(root: string, candidate: string): boolean {
