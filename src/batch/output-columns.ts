@@ -1,6 +1,7 @@
 import type { TensorSpec } from '../registry/artifact/artifact.types';
 import { toServableModel, type ServableVersion } from '../serving/servable';
 import type { DataFormat } from './batch-job-spec';
+import { invalidJob } from './batch.error';
 import type { PinnedVersion } from './batch.types';
 import type { ColumnType, OutputColumn } from './io/output-format';
 
@@ -73,6 +74,12 @@ export function jobColumns(passthrough: readonly string[], inputFormat: DataForm
           index.set(name, columns.length);
           columns.push({ name, type: layout.type });
         } else if (at >= passthrough.length + 2) columns[at].type = widen(columns[at].type, layout.type);
+        else {
+          // One column cannot hold both: the output would overwrite the passed-through values (or the model and version).
+          const of = `an output of model '${pinned.model}' (version ${pinned.version})`;
+          if (at < passthrough.length) throw invalidJob(`passthrough column '${name}' has the name of ${of}: rename the input column or leave it out of passthrough`, 'passthrough');
+          throw invalidJob(`${of} is named '${name}', like the output's own ${name} column: batch cannot write it`, 'route');
+        }
       }
     }
   }
