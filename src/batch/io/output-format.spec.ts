@@ -1,4 +1,7 @@
-import { csvValue, formatFloat32, jsonValue, passthroughType, rowEncoder, KIND } from './output-format';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { csvValue, formatFloat32, jsonValue, passthroughType, rowEncoder, KIND, write } from './output-format';
 
 describe('output values', () => {
   it('writes float32 outputs with the shortest decimal that reads back the same', () => {
@@ -31,5 +34,29 @@ describe('output values', () => {
     expect(passthroughType(KIND.number)).toBe('double');
     expect(passthroughType(KIND.boolean)).toBe('boolean');
     expect(passthroughType(KIND.string | KIND.number)).toBe('string');
+  });
+});
+
+describe('writing output under backpressure', () => {
+  it('waits for each drain without leaving listeners behind', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'final-output-'));
+    const out = fs.createWriteStream(path.join(dir, 'out.csv'));
+    try {
+      const chunk = Buffer.alloc(1024 * 1024, 0x61);
+      let waits = 0;
+      for (let i = 0; i < 30; i++) {
+        const wait = write(out, chunk);
+        if (wait) {
+          waits++;
+          await wait;
+        }
+      }
+      expect(waits).toBe(30); // every 1 MiB chunk overfills the 16 KiB buffer
+      expect(out.listenerCount('error')).toBeLessThan(3);
+      expect(out.listenerCount('drain')).toBe(0);
+    } finally {
+      await new Promise((resolve) => out.end(resolve));
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

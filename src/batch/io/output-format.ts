@@ -237,11 +237,21 @@ function toParquet(v: unknown, type: Exclude<ColumnType, 'passthrough'>): unknow
   }
 }
 
-function write(out: fs.WriteStream, chunk: string | Buffer): Promise<void> | void {
+/** Writes a chunk; when the stream's buffer is full, answers a promise that settles on drain (or error). */
+export function write(out: fs.WriteStream, chunk: string | Buffer): Promise<void> | void {
   if (out.write(chunk)) return;
   return new Promise((resolve, reject) => {
-    out.once('drain', resolve);
-    out.once('error', reject);
+    // Both listeners go once either fires: a long output waits for many drains.
+    const drained = () => {
+      out.off('error', failed);
+      resolve();
+    };
+    const failed = (error: Error) => {
+      out.off('drain', drained);
+      reject(error);
+    };
+    out.once('drain', drained);
+    out.once('error', failed);
   });
 }
 
