@@ -120,6 +120,20 @@ describe('batch scoring over HTTP', () => {
     expect(fs.readdirSync(jobDir)).toEqual(['output-1']);
   });
 
+  it('passes 64-bit integer ids from JSONL through exactly, into CSV and JSONL output', async () => {
+    const ids = ['12345678901234567890', '-9007199254740993', '9223372036854775807'];
+    const lines = ids.map((id, i) => `{"id":${id},"date":"2026-11-2${i}","model":"demand-linear",${FEATURES.map((f, j) => `"${f}":${i + j}`).join(',')}}`);
+    fs.mkdirSync(path.join(t.dataDir, 'in'), { recursive: true });
+    fs.writeFileSync(path.join(t.dataDir, 'in', 'ids.jsonl'), lines.join('\n') + '\n');
+    for (const format of ['csv', 'jsonl'] as const) {
+      const res = await submit(job({ input: { uri: 'in/ids.jsonl', format: 'jsonl' }, output: { format } }));
+      expect(res.status).toBe(202);
+      expect((await waitForJob(t, res.body.id)).status).toBe('succeeded');
+      const text = await (await fetch(`${t.baseUrl}/v1/batch-jobs/${res.body.id}/output`, { headers: { authorization: `Bearer ${ROOT_TOKEN}` } })).text();
+      for (const id of ids) expect(text).toContain(format === 'csv' ? `\n${id},` : `{"id":${id},`);
+    }
+  });
+
   it('routes JSONL by segment with the online fallback rule into JSONL, counting rows without a model as failed', async () => {
     const places = [
       { region: 'north', store: '0001' }, // its own model

@@ -55,3 +55,24 @@ describe('reading Parquet input', () => {
     await expect(openInput(file, 'parquet', ['date'])).rejects.toThrow(/column 'date' is compressed with LZO/);
   });
 });
+
+describe('reading JSONL input', () => {
+  const tmp = useTempDir('mms-jsonl-');
+
+  it('keeps integers beyond 2^53 exact (as bigints), wherever they are, and leaves everything else as JSON.parse reads it', async () => {
+    const file = path.join(tmp(), 'in.jsonl');
+    const lines = [
+      '{"id":12345678901234567890,"big":-9007199254740993,"safe":9007199254740991,"f":1234567890123456.5,"e":12345678901234567e3,"s":"12345678901234567890"}',
+      '{"id":1,"nested":{"n":[98765432109876543210]},"s":"quote \\" 12345678901234567890","f":0.1}',
+    ];
+    fs.writeFileSync(file, lines.join('\n') + '\n');
+    const input = await openInput(file, 'jsonl', ['id', 'big', 'safe', 'f', 'e', 's', 'nested']);
+    const rows: unknown[][] = [];
+    for await (const batch of input.batches) rows.push(...batch);
+    await input.close();
+    expect(rows).toEqual([
+      [12345678901234567890n, -9007199254740993n, 9007199254740991, 1234567890123456.5, 12345678901234567e3, '12345678901234567890', undefined],
+      [1, undefined, undefined, 0.1, undefined, 'quote " 12345678901234567890', { n: [98765432109876543210n] }],
+    ]);
+  });
+});

@@ -3,6 +3,7 @@ import * as fsp from 'node:fs/promises';
 import * as readline from 'node:readline';
 import type { DataFormat } from '../batch-job-spec';
 import { csvRecords } from './csv';
+import { bigintReviver } from './staging';
 
 // hyparquet ships ES modules whose Node entry (with the file reader) is not in its typings'
 // main entry; Node 20 loads them through require(esm).
@@ -82,7 +83,7 @@ async function openJsonl(file: string, columns: readonly string[]): Promise<Inpu
       if (!line.trim()) continue;
       let row: unknown;
       try {
-        row = JSON.parse(line);
+        row = parseJsonLine(line);
       } catch {
         row = null;
       }
@@ -172,4 +173,50 @@ function topLevelColumns(metadata: ParquetMeta): string[] {
     i = skip(i);
   }
   return names;
+}
+
+/** Integers of 16 digits or more may be beyond 2^53, where JSON.parse rounds them. */
+const LONG_DIGITS = /\d{16}/;
+
+/**
+ * JSON.parse for a JSONL line, except that integers beyond 2^53 (64-bit ids, say) come back
+ * exact, as bigints, instead of rounded — as they do from CSV (text) and Parquet (INT64).
+ */
+export function parseJsonLine(line: string): unknown {
+  if (!LONG_DIGITS.test(line)) return JSON.parse(line);
+  return JSON.parse(markLongIntegers(line), bigintReviver);
+}
+
+/** Rewrites each integer literal beyond 2^53 outside strings as {"$bigint":"…"} (what bigintReviver reads back). */
+function markLongIntegers(text: string): string {
+  let out = '';
+  let copied = 0;
+  let i = 0;
+  const n = text.length;
+  const isDigit = (c: number) => c >= 48 && c <= 57;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c === 34) {
+      // A string: skip to its closing quote (escapes included).
+      for (i++; i < n && text.charCodeAt(i) !== 34; i += text.charCodeAt(i) === 92 ? 2 : 1);
+      i++;
+      continue;
+    }
+    if (c !== 45 && !isDigit(c)) {
+      i++;
+      continue;
+    }
+    let j = c === 45 ? i + 1 : i;
+    while (j < n && isDigit(text.charCodeAt(j))) j++;
+    const next = text.charCodeAt(j);
+    const integer = next !== 46 && next !== 101 && next !== 69; // no fraction or exponent
+    if (integer && j - i >= 16 && !Number.isSafeInteger(Number(text.slice(i, j)))) {
+      out += text.slice(copied, i) + `{"$bigint":"${text.slice(i, j)}"}`;
+      copied = j;
+    }
+    // Past the whole number (fraction and exponent too).
+    while (j < n && /[0-9.eE+-]/.test(text[j])) j++;
+    i = j;
+  }
+  return out + text.slice(copied);
 }

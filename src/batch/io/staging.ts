@@ -7,7 +7,14 @@
 
 /** The JSON form of a staging line. Parquet INT64 values arrive as bigints, which JSON cannot hold as they are. */
 export function stagingJson(rowNo: number, values: readonly unknown[], bigint: boolean): string {
-  return JSON.stringify([rowNo, ...values], bigint ? bigintReplacer : undefined) + '\n';
+  if (bigint) return JSON.stringify([rowNo, ...values], bigintReplacer) + '\n';
+  try {
+    return JSON.stringify([rowNo, ...values]) + '\n';
+  } catch (error) {
+    // A bigint where none was expected (a JSONL integer beyond 2^53): the slower form.
+    if (error instanceof TypeError) return JSON.stringify([rowNo, ...values], bigintReplacer) + '\n';
+    throw error;
+  }
 }
 
 /** A staging file's rows, whatever form each line has. */
@@ -41,7 +48,7 @@ function bigintReplacer(_key: string, value: unknown): unknown {
   return typeof value === 'bigint' ? { $bigint: value.toString() } : value;
 }
 
-function bigintReviver(_key: string, value: unknown): unknown {
+export function bigintReviver(_key: string, value: unknown): unknown {
   if (value !== null && typeof value === 'object' && '$bigint' in value) return BigInt((value as { $bigint: string }).$bigint);
   return value;
 }
