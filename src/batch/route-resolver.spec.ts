@@ -3,6 +3,7 @@ import { DomainError } from '../common/domain-error';
 import type { ServableVersion } from '../serving/servable';
 import type { BatchRepository } from './batch.repository';
 import type { BatchPredictor } from './predictor/batch-predictor';
+import { NOT_AN_OBJECT } from './io/input-reader';
 import { RouteResolver } from './route-resolver';
 
 const ctx: AuthContext = { tenantId: 't', role: 'publisher', principal: 'p', keyId: null, via: 'key', modelScope: null };
@@ -49,6 +50,14 @@ describe('RouteResolver', () => {
     expect(versionOf(await routes.resolve(JSON.stringify(['north', '3'])))).toBe(1);
     expect(versionOf(await routes.resolve(JSON.stringify(['north', '1'])))).toBe(1); // store-1's own model
     expect(lookups).toBe(2);
+  });
+
+  it('answers rows from JSONL lines that are not objects with that reason, by either route', async () => {
+    const byModel = await RouteResolver.prepare(repository, predictor, ctx, { by: 'model', column: 'model' }, []);
+    expect(await byModel.resolve(NOT_AN_OBJECT)).toEqual({ error: expect.stringMatching(/^INVALID_INPUT_LINE: the lines are not JSON objects/) });
+    const bySegment = await RouteResolver.prepare(repository, predictor, ctx, { by: 'segment', columns: ['region', 'store'] }, []);
+    expect(await bySegment.resolve(JSON.stringify([NOT_AN_OBJECT, NOT_AN_OBJECT]))).toEqual({ error: expect.stringMatching(/^INVALID_INPUT_LINE/) });
+    expect(lookups).toBe(0);
   });
 
   it('keeps a missing model as an answer, and tries a lookup that failed for another reason again', async () => {

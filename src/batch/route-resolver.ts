@@ -4,6 +4,7 @@ import { DomainError } from '../common/domain-error';
 import { pickSegmentMatch, SegmentCandidate } from '../serving/segment-match';
 import type { RouteSpec } from './batch-job-spec';
 import { BatchRepository } from './batch.repository';
+import { NOT_AN_OBJECT } from './io/input-reader';
 import { PinnedVersion } from './batch.types';
 import { pinOf } from './output-columns';
 import { BatchPredictor } from './predictor/batch-predictor';
@@ -94,6 +95,7 @@ export class RouteResolver {
   }
 
   private matchModel(key: string): { name: string } | { error: string } {
+    if (key.includes(NOT_AN_OBJECT)) return { error: 'INVALID_INPUT_LINE: the lines are not JSON objects (JSONL takes one object per line)' };
     if (this.route.by === 'model') {
       if (!key) return { error: 'MODEL_NOT_FOUND: the rows have no model name' };
       if (this.tagged && !this.tagged.has(key)) return { error: `MODEL_NOT_FOUND: no model '${key}' tagged ${this.describeTags()}` };

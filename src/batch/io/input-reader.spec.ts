@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { codecsOf, parquetWithCodec, TestCodec } from '../../../test/support/parquet-codecs';
 import { useTempDir } from '../../../test/support/temp-dir';
-import { openInput, PARQUET_CODECS } from './input-reader';
+import { NOT_AN_OBJECT, openInput, PARQUET_CODECS } from './input-reader';
 
 /** 2,000 rows in row groups of 700: a store, a date and two features with a few nulls. */
 const ROWS = 2000;
@@ -74,5 +74,19 @@ describe('reading JSONL input', () => {
       [12345678901234567890n, -9007199254740993n, 9007199254740991, 1234567890123456.5, 12345678901234567e3, '12345678901234567890', undefined],
       [1, undefined, undefined, 0.1, undefined, 'quote " 12345678901234567890', { n: [98765432109876543210n] }],
     ]);
+  });
+});
+
+describe('reading JSONL lines that are not objects', () => {
+  const tmp = useTempDir('mms-jsonl-bad-');
+
+  it('skips a BOM, and marks lines that are not JSON objects so that their rows fail with that reason', async () => {
+    const file = path.join(tmp(), 'in.jsonl');
+    fs.writeFileSync(file, '\ufeff{"model":"a","x":1}\n{not json}\n[1,2]\n"text"\n\n{"model":"b","x":2}\n');
+    const input = await openInput(file, 'jsonl', ['model', 'x']);
+    const rows: unknown[][] = [];
+    for await (const batch of input.batches) rows.push(...batch);
+    await input.close();
+    expect(rows).toEqual([['a', 1], [NOT_AN_OBJECT, NOT_AN_OBJECT], [NOT_AN_OBJECT, NOT_AN_OBJECT], [NOT_AN_OBJECT, NOT_AN_OBJECT], ['b', 2]]);
   });
 });

@@ -79,7 +79,10 @@ async function openJsonl(file: string, columns: readonly string[]): Promise<Inpu
   const lines = readline.createInterface({ input: stream, crlfDelay: Infinity });
   async function* batches(): AsyncGenerator<unknown[][]> {
     let batch: unknown[][] = [];
-    for await (const line of lines) {
+    let first = true;
+    for await (const raw of lines) {
+      const line = first && raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw;
+      first = false;
       if (!line.trim()) continue;
       let row: unknown;
       try {
@@ -87,9 +90,9 @@ async function openJsonl(file: string, columns: readonly string[]): Promise<Inpu
       } catch {
         row = null;
       }
-      // A line that is not a JSON object keeps its place, as a row without any column.
-      const obj = row !== null && typeof row === 'object' && !Array.isArray(row) ? (row as Record<string, unknown>) : {};
-      batch.push(columns.map((c) => obj[c]));
+      // A line that is not a JSON object keeps its place, as a row whose route says so (its rows fail with that reason).
+      if (row === null || typeof row !== 'object' || Array.isArray(row)) batch.push(columns.map(() => NOT_AN_OBJECT));
+      else batch.push(columns.map((c) => (row as Record<string, unknown>)[c]));
       if (batch.length >= 2048) {
         yield batch;
         batch = [];
@@ -174,6 +177,9 @@ function topLevelColumns(metadata: ParquetMeta): string[] {
   }
   return names;
 }
+
+/** The values of a JSONL line that is not a JSON object (no model name or segment value can be this). */
+export const NOT_AN_OBJECT = '<not a JSON object>';
 
 /** Integers of 16 digits or more may be beyond 2^53, where JSON.parse rounds them. */
 const LONG_DIGITS = /\d{16}/;
