@@ -37,6 +37,11 @@ describe('parseJobSpec', () => {
   ])('names the bad field of %j', (body, field) => {
     expect(() => parseJobSpec(body)).toThrow(expect.objectContaining({ code: 'INVALID_BATCH_JOB', details: { field } }));
   });
+
+  it("names a schedule's missing job as job, and its fields as job.…", () => {
+    expect(() => parseJobSpec(undefined, 'job.')).toThrow(expect.objectContaining({ message: 'job must be a JSON object', details: { field: 'job' } }));
+    expect(() => parseJobSpec({ ...base, extra: 1 }, 'job.')).toThrow(expect.objectContaining({ details: { field: 'job.extra' } }));
+  });
 });
 
 describe('expandUri', () => {

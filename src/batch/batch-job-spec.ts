@@ -38,7 +38,8 @@ const MAX_COLUMNS = 4096;
  * more than a generic validation error. Throws INVALID_BATCH_JOB (400).
  */
 export function parseJobSpec(body: unknown, where = ''): BatchJobSpec {
-  const obj = object(body, where || 'The request body');
+  // `where` is a field path prefix ('job.'): the object itself is named without the dot.
+  const obj = object(body, where ? where.replace(/\.$/, '') : 'The request body');
   for (const key of Object.keys(obj)) if (!JOB_FIELDS.has(key)) throw invalidJob(`Unknown field '${where}${key}'`, `${where}${key}`);
   const input = object(obj.input, `${where}input`);
   for (const key of Object.keys(input)) if (key !== 'uri' && key !== 'format') throw invalidJob(`Unknown field '${where}input.${key}'`, `${where}input.${key}`);

@@ -195,7 +195,9 @@ export class BatchJobsService {
       missing = input.missing;
       await input.close();
     } catch (error) {
-      throw invalidJob(`input.uri is not a readable ${spec.input.format} file: ${(error as Error).message}`, 'input.uri');
+      // A reader's own failure (a TypeError deep in a Parquet decoder, say) says nothing useful to the client.
+      const why = error instanceof TypeError || error instanceof RangeError ? 'its contents do not read as that format' : (error as Error).message;
+      throw invalidJob(`input.uri is not a readable ${spec.input.format} file: ${why}`, 'input.uri');
     }
     if (missing.length) throw invalidJob(`The input has no column ${missing.map((c) => `'${c}'`).join(', ')}`, 'input.uri');
   }

@@ -56,6 +56,19 @@ describe('batch jobs over compressed Parquet input', () => {
     }
   });
 
+  it('refuses a file that is not Parquet with a plain reason, not a decoder internal', async () => {
+    fs.mkdirSync(path.join(t.dataDir, 'in'), { recursive: true });
+    // Magic bytes and a plausible footer length around junk: the decoder fails inside, on a TypeError.
+    const garbage = Buffer.alloc(400, 7);
+    garbage.write('PAR1', 0);
+    garbage.writeUInt32LE(100, 392);
+    garbage.write('PAR1', 396);
+    fs.writeFileSync(path.join(t.dataDir, 'in', 'garbage.parquet'), garbage);
+    const res = await t.request('POST', '/v1/batch-jobs', { body: job('in/garbage.parquet') });
+    expect([res.status, res.body.error.code]).toEqual([400, 'INVALID_BATCH_JOB']);
+    expect(res.body.error.message).toBe('input.uri is not a readable parquet file: its contents do not read as that format');
+  });
+
   it('refuses a file compressed with a codec it cannot read: 400 at submit, a failed job when a schedule fires it', async () => {
     await writeInput('in/sales-lzo.parquet', 'LZO_MISLABELLED');
     const res = await t.request('POST', '/v1/batch-jobs', { body: job('in/sales-lzo.parquet') });
