@@ -28,7 +28,8 @@ export class PartitionScorer implements OnApplicationShutdown {
     private readonly predictor: BatchPredictor,
     private readonly paths: BatchPaths,
   ) {
-    this.pool = new ScoringPool(config.MMS_BATCH_SCORING_THREADS);
+    // As much staging in memory as two partitions of the largest size per thread.
+    this.pool = new ScoringPool(config.MMS_BATCH_SCORING_THREADS, 2 * config.MMS_BATCH_SCORING_THREADS * config.MMS_BATCH_PARTITION_ROWS);
   }
 
   async score(job: JobForScoring, partition: PartitionRow, owner: string, lease: WorkLease): Promise<PartitionResult> {
@@ -54,10 +55,14 @@ export class PartitionScorer implements OnApplicationShutdown {
       inputFile: this.paths.partitionInput(job.tenantId, job.id, partition.seq),
       tempFile: this.paths.partitionTemp(job.tenantId, job.id, partition.seq, partition.attempt, owner),
     };
-    const result = await this.pool.score(task, async (feeds) => {
-      lease.check();
-      return this.predictor.predict(version, feeds);
-    });
+    const result = await this.pool.score(
+      task,
+      async (feeds) => {
+        lease.check();
+        return this.predictor.predict(version, feeds);
+      },
+      partition.rowsIn,
+    );
     try {
       lease.check();
       await fsp.rename(task.tempFile, this.paths.partitionOutput(job.tenantId, job.id, partition.seq, spec.output.format));

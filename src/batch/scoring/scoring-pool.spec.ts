@@ -93,8 +93,8 @@ describe('ScoringPool (scoring threads)', () => {
     expect(fs.existsSync(task.tempFile)).toBe(false);
   });
 
-  it('runs at most two partitions per thread; the others wait for room', async () => {
-    const one = new ScoringPool(1);
+  /** Partitions scored through `on`, each held at inference until its gate opens. */
+  const gatedRuns = (on: ScoringPool, names: string[], rows: number) => {
     const started: string[] = [];
     const gates = new Map<string, () => void>();
     const gated = (name: string) => async (feeds: HostTensor[]) => {
@@ -102,18 +102,46 @@ describe('ScoringPool (scoring threads)', () => {
       await new Promise<void>((r) => gates.set(name, r));
       return double(feeds);
     };
+    const runs = names.map((name) => on.score(partition(dir, name, 10), gated(name), rows));
+    return { started, runs, open: (name: string) => gates.get(name)!() };
+  };
+
+  it('runs at most four partitions per thread; the others wait for room', async () => {
+    const one = new ScoringPool(1);
     try {
-      const runs = ['p', 'q', 'r'].map((name) => one.score(partition(dir, name, 10), gated(name)));
+      const { started, runs, open } = gatedRuns(one, ['p', 'q', 'r', 's', 't'], 10);
+      await waitFor(() => started.length === 4);
+      await new Promise((r) => setTimeout(r, 100));
+      // Four run side by side (which reaches inference first is a race); t waits for room.
+      expect([...started].sort()).toEqual(['p', 'q', 'r', 's']);
+      open('p');
+      await runs[0];
+      await waitFor(() => started.length === 5);
+      for (const name of ['q', 'r', 's', 't']) open(name);
+      expect((await Promise.all(runs)).map((r) => r.rowsOut)).toEqual([10, 10, 10, 10, 10]);
+    } finally {
+      await one.close();
+    }
+  });
+
+  it('keeps the partitions running together within the row budget, but always runs one', async () => {
+    const one = new ScoringPool(1, 25);
+    try {
+      const { started, runs, open } = gatedRuns(one, ['p', 'q', 'r'], 10);
       await waitFor(() => started.length === 2);
       await new Promise((r) => setTimeout(r, 100));
-      // p and q run side by side (which reaches inference first is a race); r waits for room.
-      expect([...started].sort()).toEqual(['p', 'q']);
-      gates.get('p')!();
+      expect([...started].sort()).toEqual(['p', 'q']); // 20 rows; r's 10 more would pass 25
+      open('p');
       await runs[0];
       await waitFor(() => started.length === 3);
-      gates.get('q')!();
-      gates.get('r')!();
-      expect((await Promise.all(runs)).map((r) => r.rowsOut)).toEqual([10, 10, 10]);
+      open('q');
+      open('r');
+      await Promise.all(runs);
+      // A partition bigger than the whole budget still runs, alone.
+      const big = gatedRuns(one, ['huge'], 100);
+      await waitFor(() => big.started.length === 1);
+      big.open('huge');
+      expect((await big.runs[0]).rowsOut).toBe(10);
     } finally {
       await one.close();
     }
