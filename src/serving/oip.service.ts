@@ -50,10 +50,10 @@ export class OipService {
     };
   }
 
-  /** Ready = it resolves and is not waiting out a failed load (loading is lazy, so "not loaded yet" is still ready). */
+  /** Ready = it resolves, would fit the cache and is not waiting out a failed load (loading is lazy, so "not loaded yet" is still ready). */
   async ready(ctx: AuthContext, name: string, rawVersion?: string) {
     const { model, version } = await this.target(ctx, name, rawVersion);
-    const { loaded } = this.sessions.readiness(version);
+    const { loaded } = await this.sessions.readiness(version);
     return { name: model.name, version: String(version.version), ready: true, loaded };
   }
 

@@ -252,10 +252,26 @@ export class SessionCache {
   }
 
   /** Whether a version is loaded now; throws the load failure while a failed load waits for its retry. */
-  readiness(version: ServableVersion): { loaded: boolean } {
+  async readiness(version: ServableVersion): Promise<{ loaded: boolean }> {
     const failure = this.failures.get(version.id);
     if (failure && this.now() < failure.retryAt && !this.loading.has(version.id)) throw this.loadFailedError(version, failure);
-    return { loaded: this.pinned.has(version.id) || this.lru.has(version.id) };
+    const loaded = this.pinned.has(version.id) || this.lru.has(version.id);
+    // Never servable: estimated bigger than the whole cache (503 MODEL_TOO_LARGE, as a request would get).
+    if (!loaded) {
+      // A file that cannot be found is the load's to report (MODEL_LOAD_FAILED), not readiness's.
+      const artifact = await this.locate(version).catch(() => null);
+      if (artifact) this.checkFitsCache(version, estimateSessionBytes(artifact.bytes, artifact.kind));
+    }
+    return { loaded };
+  }
+
+  private checkFitsCache(version: ServableVersion, sizeBytes: number): void {
+    if (sizeBytes <= this.options.maxBytes) return;
+    throw new ServingError(
+      ServingErrorCode.ModelTooLarge,
+      `Model '${version.model}' version ${version.version} needs about ${sizeBytes} bytes, more than the whole session cache (MMS_CACHE_MAX_BYTES=${this.options.maxBytes})`,
+      { model: version.model, version: version.version, estimatedBytes: sizeBytes, maxBytes: this.options.maxBytes },
+    );
   }
 
   /**
@@ -321,13 +337,7 @@ export class SessionCache {
       const artifact = await this.locate(version);
       sizeBytes = estimateSessionBytes(artifact.bytes, artifact.kind);
       pending.sizeBytes = sizeBytes;
-      if (sizeBytes > this.options.maxBytes) {
-        throw new ServingError(
-          ServingErrorCode.ModelTooLarge,
-          `Model '${version.model}' version ${version.version} needs about ${sizeBytes} bytes, more than the whole session cache (MMS_CACHE_MAX_BYTES=${this.options.maxBytes})`,
-          { model: version.model, version: version.version, estimatedBytes: sizeBytes, maxBytes: this.options.maxBytes },
-        );
-      }
+      this.checkFitsCache(version, sizeBytes);
       handle = await this.runtime.load(version.id, artifact.path, sizeBytes);
     } catch (error) {
       this.loading.delete(version.id);

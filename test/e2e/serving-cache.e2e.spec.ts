@@ -176,5 +176,9 @@ describe('session cache under a byte bound (MMS_CACHE_MAX_BYTES=1 MiB)', () => {
     const res = await t.request('POST', '/v1/predict', { body: { model: 'too-big', inputs: { float_input: [ROW] } } });
     expect(res.status).toBe(503);
     expect(res.body.error).toMatchObject({ code: 'MODEL_TOO_LARGE', details: { maxBytes: MIB } });
+    // Not ready either: it could never serve under this bound.
+    const ready = await t.request('GET', '/v2/models/too-big/ready');
+    expect([ready.status, ready.body.error?.code]).toEqual([503, 'MODEL_TOO_LARGE']);
+    expect((await t.request('GET', '/v2/models/b1/ready')).status).toBe(200);
   });
 });
