@@ -25,6 +25,9 @@ export interface TenantLimits {
 const LIMITS_TTL_MS = 5000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** Names a tenant cannot take: the data directory's folders of the platform's own (see batch/io/data-path.ts). */
+const RESERVED_TENANT_NAMES = new Set(['pg', 'batch']);
+
 @Injectable()
 export class TenancyService {
   private readonly limits = new Map<string, { limits: TenantLimits; loadedAt: number }>();
@@ -41,6 +44,10 @@ export class TenancyService {
   ) {}
 
   async createTenant(ctx: AuthContext, name: string) {
+    // A tenant's batch inputs live in a data-directory folder named after it; these names are the platform's own folders there.
+    if (RESERVED_TENANT_NAMES.has(name)) {
+      throw new TenancyError(TenancyErrorCode.InvalidRequest, `The tenant name '${name}' is reserved (the data directory's ${[...RESERVED_TENANT_NAMES].join(', ')} folders are the platform's)`, { name });
+    }
     const tenant = await this.tenants.createTenant(name);
     if (!tenant) throw new TenancyError(TenancyErrorCode.TenantExists, `A tenant named '${name}' exists already`, { name });
     await this.audit.recordForTenant(ctx.principal, tenant.id, 'tenant.create', `tenants/${tenant.id}`, { name });

@@ -89,6 +89,11 @@ describe('two tenants side by side', () => {
       expect([uri, res.status, res.body.error?.code]).toEqual([uri, 400, 'INVALID_INPUT_URI']);
     }
     expect((await as(keys.b.publisher, 'POST', '/v1/batch-jobs', job('shared/sales.csv'))).status).toBe(202);
+    // No tenant can be named after the platform's own folders there.
+    for (const name of ['pg', 'batch']) {
+      const res = await as(ROOT_TOKEN, 'POST', '/v1/tenants', { name });
+      expect([res.status, res.body.error.code, res.body.error.message]).toEqual([400, 'INVALID_REQUEST', expect.stringContaining('reserved')]);
+    }
   });
 
   it('stops a revoked key at once', async () => {
