@@ -120,7 +120,7 @@ describe('batch scoring over HTTP', () => {
     expect(fs.readdirSync(jobDir)).toEqual(['output-1']);
   });
 
-  it('passes 64-bit integer ids from JSONL through exactly, into CSV and JSONL output', async () => {
+  it('passes 64-bit integer ids from JSONL through exactly, into CSV, JSONL and Parquet output', async () => {
     const ids = ['12345678901234567890', '-9007199254740993', '9223372036854775807'];
     const lines = ids.map((id, i) => `{"id":${id},"date":"2026-11-2${i}","model":"demand-linear",${FEATURES.map((f, j) => `"${f}":${i + j}`).join(',')}}`);
     fs.mkdirSync(path.join(t.dataDir, 'in'), { recursive: true });
@@ -132,6 +132,12 @@ describe('batch scoring over HTTP', () => {
       const text = await (await fetch(`${t.baseUrl}/v1/batch-jobs/${res.body.id}/output`, { headers: { authorization: `Bearer ${ROOT_TOKEN}` } })).text();
       for (const id of ids) expect(text).toContain(format === 'csv' ? `\n${id},` : `{"id":${id},`);
     }
+    // Parquet: every id exact — as text here, since 12345678901234567890 is beyond INT64 (within it the column is INT64).
+    const res = await submit(job({ input: { uri: 'in/ids.jsonl', format: 'jsonl' }, output: { format: 'parquet' } }));
+    expect((await waitForJob(t, res.body.id)).status).toBe('succeeded');
+    const { rows } = await readOutput(t, res.body.id, 'parquet');
+    expect(rows.map((r) => String(r.id)).sort()).toEqual([...ids].sort());
+    expect(rows.map((r) => typeof r.id)).toEqual(['string', 'string', 'string']);
   });
 
   it('routes JSONL by segment with the online fallback rule into JSONL, counting rows without a model as failed', async () => {

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { csvValue, formatFloat32, jsonValue, passthroughType, rowEncoder, KIND, write } from './output-format';
+import { csvValue, formatFloat32, jsonValue, kindOf, passthroughType, rowEncoder, KIND, write } from './output-format';
 
 describe('output values', () => {
   it('writes float32 outputs with the shortest decimal that reads back the same', () => {
@@ -34,6 +34,16 @@ describe('output values', () => {
     expect(passthroughType(KIND.number)).toBe('double');
     expect(passthroughType(KIND.boolean)).toBe('boolean');
     expect(passthroughType(KIND.string | KIND.number)).toBe('string');
+    expect(passthroughType(KIND.number | KIND.fraction)).toBe('double');
+  });
+
+  it('types integer columns with values beyond 2^53 as INT64, and as text what INT64 cannot hold exactly', () => {
+    const kinds = (...values: unknown[]) => values.reduce<number>((k, v) => k | kindOf(v), 0);
+    expect(passthroughType(kinds(9007199254740993n, 12, -3))).toBe('int64');
+    expect(passthroughType(kinds(9223372036854775807n))).toBe('int64');
+    expect(passthroughType(kinds(9007199254740993n, 1.5))).toBe('string');
+    expect(passthroughType(kinds(18446744073709551615n, 1))).toBe('string');
+    expect(passthroughType(kinds(1, 2.5))).toBe('double');
   });
 });
 

@@ -12,19 +12,26 @@ export interface OutputColumn {
   type: ColumnType;
 }
 
-/** Bit flags of the kinds of value a passthrough column held (to type it in parquet). */
-export const KIND = { string: 1, number: 2, boolean: 4, bigint: 8, object: 16 } as const;
+/**
+ * Bit flags of the kinds of value a passthrough column held (to type it in parquet): besides
+ * the JSON type, whether a number had a fraction and whether a bigint (a JSONL or Parquet
+ * integer beyond 2^53) fell outside INT64.
+ */
+export const KIND = { string: 1, number: 2, boolean: 4, bigint: 8, object: 16, fraction: 32, beyondInt64: 64 } as const;
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
 
 export function kindOf(value: unknown): number {
   switch (typeof value) {
     case 'string':
       return KIND.string;
     case 'number':
-      return KIND.number;
+      return Number.isInteger(value) ? KIND.number : KIND.number | KIND.fraction;
     case 'boolean':
       return KIND.boolean;
     case 'bigint':
-      return KIND.bigint;
+      return value < INT64_MIN || value > INT64_MAX ? KIND.bigint | KIND.beyondInt64 : KIND.bigint;
     case 'object':
       return value === null ? 0 : KIND.object;
     default:
@@ -32,12 +39,17 @@ export function kindOf(value: unknown): number {
   }
 }
 
-/** Parquet type of a passthrough column from the kinds of value it held across partitions. */
+/**
+ * Parquet type of a passthrough column from the kinds of value it held across partitions, never
+ * losing a value: numbers are DOUBLE, integers among which some are beyond 2^53 are INT64 (all
+ * exact), and what neither holds exactly (a fraction beside a big integer, an integer beyond
+ * INT64, mixed kinds) is text.
+ */
 export function passthroughType(kinds: number): ColumnType {
-  if (kinds === KIND.number) return 'double';
+  const numeric = kinds & ~(KIND.fraction | KIND.beyondInt64);
+  if (numeric === KIND.number) return 'double';
   if (kinds === KIND.boolean) return 'boolean';
-  if (kinds === KIND.bigint) return 'int64';
-  if (kinds === (KIND.bigint | KIND.number)) return 'double';
+  if ((numeric === KIND.bigint || numeric === (KIND.bigint | KIND.number)) && !(kinds & (KIND.fraction | KIND.beyondInt64))) return 'int64';
   return 'string';
 }
 
@@ -227,7 +239,8 @@ function toParquet(v: unknown, type: Exclude<ColumnType, 'passthrough'>): unknow
     case 'json':
       return typeof v === 'string' ? v : JSON.stringify(v);
     case 'int64':
-      return typeof v === 'string' || typeof v === 'number' ? BigInt(v) : null;
+      // Bigints arrive as their decimal text (the staging form); numbers here are integers.
+      return (typeof v === 'string' && /^-?\d+$/.test(v)) || (typeof v === 'number' && Number.isInteger(v)) ? BigInt(v) : null;
     case 'int32':
     case 'float':
     case 'double':
