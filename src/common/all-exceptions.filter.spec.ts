@@ -67,12 +67,19 @@ describe('AllExceptionsFilter', () => {
 
   describe('Fastify transport errors', () => {
     it.each([
-      [new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE('text/csv'), 415, 'UNSUPPORTED_MEDIA_TYPE'],
       [new errorCodes.FST_ERR_CTP_BODY_TOO_LARGE(), 413, 'PAYLOAD_TOO_LARGE'],
       [new errorCodes.FST_ERR_CTP_EMPTY_JSON_BODY(), 400, 'INVALID_REQUEST'],
       [new errorCodes.FST_ERR_CTP_INVALID_CONTENT_LENGTH(), 400, 'INVALID_REQUEST'],
     ])('map %s to %d %s', (exception, status, code) => {
       expect(respond(exception)).toEqual({ status, body: { error: { code, message: exception.message, details: {} } } });
+    });
+
+    it('map an unsupported content type to 415, saying what to send instead', () => {
+      const exception = new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE('text/csv');
+      expect(respond(exception)).toEqual({
+        status: 415,
+        body: { error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: `${exception.message} — send JSON (content-type: application/json), or multipart/form-data to upload a model`, details: {} } },
+      });
     });
 
     it.each([

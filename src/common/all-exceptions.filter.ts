@@ -43,6 +43,15 @@ export class AllExceptionsFilter implements ExceptionFilter {
   }
 
   toResponse(exception: unknown): { status: number; body: ErrorBody } {
+    const response = this.translate(exception);
+    if (response.status === 415 && !(exception instanceof DomainError)) {
+      // The HTTP layer's own text ("Unsupported Media Type") does not say what to send instead.
+      response.body = errorBody(CommonErrorCode.UnsupportedMediaType, `${response.body.error.message} — send JSON (content-type: application/json), or multipart/form-data to upload a model`);
+    }
+    return response;
+  }
+
+  private translate(exception: unknown): { status: number; body: ErrorBody } {
     if (exception instanceof DomainError) {
       return { status: httpStatusOf(exception.code), body: errorBody(exception.code, exception.message, exception.details) };
     }

@@ -259,7 +259,7 @@ describe('online inference over HTTP', () => {
     });
 
     it('answers 415 saying to send JSON for a form or plain-text body (curl -d without a content type)', async () => {
-      for (const type of ['application/x-www-form-urlencoded', 'text/plain']) {
+      for (const type of ['application/x-www-form-urlencoded', 'text/plain', 'text/csv', 'application/xml']) {
         for (const path of ['/v1/predict', '/v2/models/demand-linear/infer', '/v1/batch-jobs']) {
           const res = await fetch(`${t.baseUrl}${path}`, { method: 'POST', headers: { authorization: `Bearer ${t.env.MMS_ADMIN_TOKEN}`, 'content-type': type }, body: '{"model":"demand-linear"}' });
           expect(res.status).toBe(415);
