@@ -4,8 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
-import { AllExceptionsFilter } from './common/all-exceptions.filter';
-import { CommonError, CommonErrorCode } from './common/domain-error';
+import { AllExceptionsFilter, unsupportedMediaType } from './common/all-exceptions.filter';
 import * as fs from 'node:fs';
 import { loadConfig } from './config/app-config';
 import { RequestObserver, requestIdOf } from './observability/http/request-observer';
@@ -54,14 +53,14 @@ export async function createApp(env: NodeJS.ProcessEnv = process.env): Promise<N
 
 /**
  * The API takes JSON (and multipart uploads): a form or plain-text body — `curl -d` without a
- * content type sends a form — answers 415 saying what to send, instead of being read as a form
- * whose one field is the JSON text (a puzzling "Unknown field '{...}'"). Registered before Nest
- * adds its own form parser, which then stands aside.
+ * content type sends a form — is refused like any other unsupported type (415 saying what to
+ * send), instead of being read as a form whose one field is the JSON text (a puzzling "Unknown
+ * field '{...}'"). Registered before Nest adds its own form parser, which then stands aside.
  */
 function refuseNonJsonBodies(adapter: FastifyAdapter): void {
   for (const type of ['application/x-www-form-urlencoded', 'text/plain']) {
     adapter.useBodyParser(type, false, undefined, () => {
-      throw new CommonError(CommonErrorCode.UnsupportedMediaType, `This API takes JSON: send the body with content-type: application/json (got ${type})`, { contentType: type });
+      throw unsupportedMediaType(`Unsupported Media Type: ${type}`);
     });
   }
 }

@@ -39,6 +39,6 @@ import { TokenService } from './token.service';
     Authenticator,
     { provide: APP_GUARD, useClass: AuthGuard },
   ],
-  exports: [RootCredential, TenancyService, CredentialResolver, Authenticator],
+  exports: [RootCredential, TenancyService, TenantsRepository, CredentialResolver, Authenticator],
 })
 export class AuthModule {}

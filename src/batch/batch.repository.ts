@@ -48,15 +48,6 @@ export class BatchRepository {
   // ---- routing ------------------------------------------------------------------------------
 
   /** The tenant's models that have a segment (and carry `tags`): the candidates of segment routing. */
-  /**
-   * The names of every other tenant: the one query here not about the caller's tenant, since it
-   * decides which data-directory folders the caller's jobs must not read (see InputScope).
-   */
-  async otherTenantNames(tenantId: string): Promise<string[]> {
-    const rows = (await this.dataSource.query(`SELECT name FROM tenants WHERE id <> $1`, [tenantId])) as Array<{ name: string }>;
-    return rows.map((r) => r.name);
-  }
-
   async segmentedModels(tenantId: string, tags: Record<string, string>): Promise<Array<{ name: string; segment: Record<string, string> }>> {
     return rows(this.dataSource, `SELECT name, segment FROM models WHERE tenant_id = $1 AND segment <> '{}'::jsonb AND tags @> $2::jsonb`, [tenantId, JSON.stringify(tags)]);
   }

@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { CommonErrorCode, DomainError, httpStatusOf } from './domain-error';
+import { CommonError, CommonErrorCode, DomainError, httpStatusOf } from './domain-error';
 import { errorBody, ErrorBody } from './error-body';
 
 /** Fastify's own error codes for malformed transport, mapped to ours. */
@@ -44,10 +44,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
 
   toResponse(exception: unknown): { status: number; body: ErrorBody } {
     const response = this.translate(exception);
-    if (response.status === 415 && !(exception instanceof DomainError)) {
-      // The HTTP layer's own text ("Unsupported Media Type") does not say what to send instead.
-      response.body = errorBody(CommonErrorCode.UnsupportedMediaType, `${response.body.error.message} — send JSON (content-type: application/json), or multipart/form-data to upload a model`);
-    }
+    // The HTTP layer's own text ("Unsupported Media Type") does not say what to send instead.
+    if (response.status === 415 && !(exception instanceof DomainError)) return this.translate(unsupportedMediaType(response.body.error.message));
     return response;
   }
 
@@ -87,6 +85,11 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const message = status >= 500 ? 'Internal server error' : (raw ?? exception.message);
     return { status, body: errorBody(code, message) };
   }
+}
+
+/** A 415 that says what the API takes instead (`what`: which type was refused). */
+export function unsupportedMediaType(what: string): CommonError {
+  return new CommonError(CommonErrorCode.UnsupportedMediaType, `${what} — send JSON (content-type: application/json), or multipart/form-data to upload a model`);
 }
 
 /** Connection-level database failures (an outage, not a bug): the caller may retry, so 503. */

@@ -44,20 +44,25 @@ const intWriter = (lo: number, hi: number): Writer => (out, i, v) => {
   return true;
 };
 
+// A number beyond the type's range would silently become ±Infinity (JSON's 1e400 already is):
+// refused, as the stored value tells (x - x is 0 for every finite x, NaN for ±Infinity).
+const writeFloat32: Writer = (out, i, v) => typeof v === 'number' && ((out[i] = v), out[i] - out[i] === 0);
+const writeFloat64: Writer = (out, i, v) => typeof v === 'number' && v - v === 0 && ((out[i] = v), true);
+/** MLflow data frames' missing values: null is NaN, anything else as `write` takes it. */
+const nullAsNaN = (write: Writer): Writer => (out, i, v) => (v === null ? ((out[i] = NaN), true) : write(out, i, v));
+
 const DTYPES: Record<DType, DTypeInfo> = {
-  // A number beyond the type's range would silently become ±Infinity (JSON's 1e400 already is):
-  // refused, as the stored value tells (x - x is 0 for every finite x, NaN for ±Infinity).
   float32: {
     make: (n) => new Float32Array(n),
-    write: (out, i, v) => typeof v === 'number' && ((out[i] = v), out[i] - out[i] === 0),
-    writeNullAsNaN: (out, i, v) => (v === null ? ((out[i] = NaN), true) : typeof v === 'number' && ((out[i] = v), out[i] - out[i] === 0)),
+    write: writeFloat32,
+    writeNullAsNaN: nullAsNaN(writeFloat32),
     oip: 'FP32',
     expected: 'numbers',
   },
   float64: {
     make: (n) => new Float64Array(n),
-    write: (out, i, v) => typeof v === 'number' && v - v === 0 && ((out[i] = v), true),
-    writeNullAsNaN: (out, i, v) => (v === null ? ((out[i] = NaN), true) : typeof v === 'number' && v - v === 0 && ((out[i] = v), true)),
+    write: writeFloat64,
+    writeNullAsNaN: nullAsNaN(writeFloat64),
     oip: 'FP64',
     expected: 'numbers',
   },
