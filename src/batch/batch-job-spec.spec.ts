@@ -11,7 +11,7 @@ describe('parseJobSpec', () => {
       passthrough: [],
       output: { format: 'csv' },
       miniBatchSize: 1000,
-      maxConcurrency: 16,
+      maxConcurrency: 32,
       errorThreshold: -1,
       maxRetries: 3,
     });

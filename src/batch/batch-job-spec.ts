@@ -27,7 +27,7 @@ export interface BatchJobSpec {
   maxRetries: number;
 }
 
-export const JOB_DEFAULTS = { miniBatchSize: 1000, maxConcurrency: 16, errorThreshold: -1, maxRetries: 3 } as const;
+export const JOB_DEFAULTS = { miniBatchSize: 1000, maxConcurrency: 32, errorThreshold: -1, maxRetries: 3 } as const;
 
 const JOB_FIELDS = new Set(['input', 'route', 'features', 'passthrough', 'output', 'miniBatchSize', 'maxConcurrency', 'errorThreshold', 'maxRetries']);
 const COLUMN = /^[^\0\r\n]{1,256}$/;

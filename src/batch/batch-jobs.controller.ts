@@ -28,7 +28,7 @@ const JOB_BODY: SchemaObject = {
     passthrough: { type: 'array', items: { type: 'string' }, example: ['store', 'date'] },
     output: { type: 'object', properties: { format: { enum: ['csv', 'jsonl', 'parquet'] } } },
     miniBatchSize: { type: 'integer', default: 1000 },
-    maxConcurrency: { type: 'integer', default: 16 },
+    maxConcurrency: { type: 'integer', default: 32 },
     errorThreshold: { type: 'integer', default: -1, description: 'failed rows tolerated; -1 = no limit' },
     maxRetries: { type: 'integer', default: 3 },
   },
