@@ -83,6 +83,7 @@ export class CsvStager {
     const starts = new Int32Array(last + 1);
     const ends = new Int32Array(last + 1);
     const keys = new Map<string, string>();
+    const adjacentRoutes = at.slice(0, routeCount).every((column, r) => r === 0 || column === at[r - 1] + 1);
     let wait: Promise<void> | undefined;
 
     const stageJson = (values: unknown[]): boolean => {
@@ -92,23 +93,17 @@ export class CsvStager {
       return true;
     };
 
-    /** A quote-free record in buf[s, e): its fields found by their commas. */
-    const stageRecord = (buf: Buffer, s: number, e: number): boolean => {
-      let f = 0;
-      let from = s;
-      while (f <= last) {
-        let comma = buf.indexOf(COMMA, from);
-        if (comma < 0 || comma > e) comma = e;
-        starts[f] = from;
-        ends[f] = comma;
-        f++;
-        if (comma === e) break;
-        from = comma + 1;
-      }
-      if (f <= last) return stageJson(at.map((i) => (i < f ? buf.toString('utf8', starts[i], ends[i]) : undefined)));
-      // The route values' bytes as a lookup key (latin1: one character per byte; U+0100 never occurs in it).
-      let raw = buf.toString('latin1', starts[at[0]], ends[at[0]]);
-      for (let r = 1; r < routeCount; r++) raw += '\u0100' + buf.toString('latin1', starts[at[r]], ends[at[r]]);
+    /**
+     * A quote-free record whose first `found` fields (all of them when it has fewer than
+     * `last` + 1) are at starts/ends: staged as raw bytes, or as JSON when fields are missing.
+     */
+    const stageRecord = (buf: Buffer, found: number): boolean => {
+      if (found <= last) return stageJson(at.map((i) => (i < found ? buf.toString('utf8', starts[i], ends[i]) : undefined)));
+      // The route values' bytes as a lookup key (latin1: one character per byte). Adjacent
+      // route columns are one slice, commas included; others are joined by U+0100, which
+      // latin1 never makes.
+      let raw = buf.toString('latin1', starts[at[0]], ends[at[adjacentRoutes ? routeCount - 1 : 0]]);
+      if (!adjacentRoutes) for (let r = 1; r < routeCount; r++) raw += '\u0100' + buf.toString('latin1', starts[at[r]], ends[at[r]]);
       let key = keys.get(raw);
       if (key === undefined) {
         key = routeKeyOf(at.slice(0, routeCount).map((i) => buf.toString('utf8', starts[i], ends[i])));
@@ -138,13 +133,29 @@ export class CsvStager {
     const scan = (buf: Buffer, final: boolean): number => {
       const n = buf.length;
       let p = 0;
+      // The next quote at or after p (n: none in buf). Searched again only once passed, so a
+      // file without quotes costs one search per chunk.
       let quote = -1;
       while (p < n) {
-        let nl = buf.indexOf(LF, p);
         if (quote < p) {
           quote = buf.indexOf(QUOTE, p);
           if (quote < 0) quote = n;
         }
+        // One pass over the bytes bounds the needed fields (a call per field to indexOf costs
+        // more than looking at each byte of short fields); the rest of the line is skipped.
+        let found = 0;
+        let from = p;
+        let k = p;
+        for (; k < n; k++) {
+          const c = buf[k];
+          if (c === COMMA) {
+            starts[found] = from;
+            ends[found] = k;
+            from = k + 1;
+            if (++found > last) break;
+          } else if (c === LF) break;
+        }
+        let nl = k < n && buf[k] === LF ? k : buf.indexOf(LF, k);
         if (quote < (nl < 0 ? n : nl)) {
           const record = nextSlowRecord(buf, p, final);
           if (!record) return p;
@@ -157,7 +168,13 @@ export class CsvStager {
           nl = n;
         }
         const end = nl > p && buf[nl - 1] === CR ? nl - 1 : nl;
-        if (end > p && !stageRecord(buf, p, end)) return -1;
+        if (found <= last) {
+          // The line's last field (its CR, before the LF, is not part of it).
+          starts[found] = from;
+          ends[found] = Math.max(from, end);
+          found++;
+        }
+        if (end > p && !stageRecord(buf, found)) return -1;
         p = nl + 1;
       }
       return n;
