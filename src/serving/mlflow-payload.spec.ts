@@ -38,6 +38,13 @@ describe('MLflow scoring payloads', () => {
     expect(() => parseMlflowPayload({ dataframe_split: { columns: ['a'], data: [[1, 2]] } })).toThrow(/2 values for 1 columns/);
   });
 
+  it('reads columns: null (pandas without column names) as positional columns, like no columns', () => {
+    const positional = { kind: 'dataframe', columns: [null, null], rows: [[1, 2]] };
+    expect(parseMlflowPayload({ dataframe_split: { columns: null, data: [[1, 2]] } })).toEqual(positional);
+    expect(parseMlflowPayload({ dataframe_split: { data: [[1, 2]] } })).toEqual(positional);
+    expect(() => parseMlflowPayload({ dataframe_split: { columns: 'a', data: [[1]] } })).toThrow(/array of column names/);
+  });
+
   it('answers records for data frames and output arrays for tensors', () => {
     const outputs = [{ name: 'variable', type: 'float32', dims: [2, 1], data: new Float32Array([142.5, 7]) }];
     expect(mlflowPredictions({ kind: 'dataframe', columns: [], rows: [] }, outputs)).toEqual([{ variable: 142.5 }, { variable: 7 }]);

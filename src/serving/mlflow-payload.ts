@@ -34,7 +34,7 @@ function fromSplit(value: unknown): MlflowInput {
   if (!Array.isArray(split.data) || !split.data.every(Array.isArray)) throw invalidRequest('dataframe_split.data must be an array of rows (arrays)', { field: 'dataframe_split.data' });
   const width = split.data.length ? (split.data[0] as unknown[]).length : 0;
   let columns: Array<string | null>;
-  if (split.columns === undefined) columns = Array.from({ length: width }, () => null);
+  if (split.columns === undefined || split.columns === null) columns = Array.from({ length: width }, () => null);
   else if (Array.isArray(split.columns) && split.columns.every((c) => typeof c === 'string')) columns = split.columns as string[];
   else throw invalidRequest('dataframe_split.columns must be an array of column names', { field: 'dataframe_split.columns' });
   for (const [i, row] of (split.data as unknown[][]).entries()) {

@@ -5,7 +5,7 @@ import { errorBody, ErrorBody } from '../common/error-body';
 import { AppConfig } from '../config/app-config';
 import { InferenceExecutor } from './inference-executor.service';
 import { ModelResolver } from './model-resolver.service';
-import { asObject, parseFanoutRequest, parseModelName, parsePredictRequest, parseSelector } from './predict-request';
+import { asObject, given, parseFanoutRequest, parseModelName, parsePredictRequest, parseSelector } from './predict-request';
 import { InferenceRuntime } from './runtime/inference-runtime';
 import { CacheEntryView, SessionCache } from './session-cache';
 import { invalidRequest } from './serving.error';
@@ -127,7 +127,9 @@ export class ServingService {
   /** POST /v1/models/{name}/load: prewarm a version (default rule unless version/alias given); pin or unpin it. */
   async loadModel(ctx: AuthContext, name: string, body: unknown): Promise<CacheEntryView> {
     const options = optionalObject(body);
-    const { pin, ...rest } = options;
+    const { pin: sent, ...rest } = options;
+    // null is "not given", as for every optional field.
+    const pin = given(sent) ? sent : undefined;
     if (pin !== undefined && typeof pin !== 'boolean') throw invalidRequest('pin must be true or false', { field: 'pin' });
     rejectUnknown(rest, ['version', 'alias']);
     const model = await this.resolver.resolveModel(ctx, parseModelName(name));

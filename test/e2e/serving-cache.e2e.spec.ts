@@ -79,6 +79,8 @@ describe('session cache under a tiny bound (MMS_CACHE_MAX_MODELS=2)', () => {
     const third = await t.request('POST', '/v1/models/m2/load', { body: { pin: true } });
     expect(third.status).toBe(409);
     expect(third.body.error.code).toBe('PIN_LIMIT_EXCEEDED');
+    // null is "not given": the pin stays as it is.
+    expect((await t.request('POST', '/v1/models/m1/load', { body: { pin: null } })).body.pinned).toBe(true);
     expect((await t.request('POST', '/v1/models/m1/load', { body: { pin: false } })).body.pinned).toBe(false);
     expect((await t.request('POST', '/v1/models/m4/unload')).body.unloaded).toEqual([1]);
   });
