@@ -141,7 +141,6 @@ async function main(): Promise<void> {
       passthrough: ['id'],
       output: { format: 'csv' },
       miniBatchSize: options.rows,
-      maxConcurrency: 32,
     };
     const cpuBefore = cpuOf(server.pid!).total;
     const threadsBefore = cpuByThread(server.pid!);
@@ -250,18 +249,32 @@ model is loaded once: no cache of a nightly run's size is warm) and half \`run\`
 overlaps the loading with the read of the input (while planning reads, each new route is
 resolved and its model starts loading into the session cache's free room) and spreads the rest
 over the main thread (planning, the ledger and queue, the embedded database), two scoring
-threads (staging rows → tensors → encoded output) and the inference workers. With the tree
-ensemble the job runs at about half the baseline's rate and at about a quarter of the bare
-\`run\` calls alone (before the CSV byte path, the warming and the ledger trims: 0.29 and 0.13).
-Over the last eleven runs on this machine the first ratio ranged from 0.40 to 0.58 (11–20 s):
-the goal is met on the better runs and missed by up to 20 % on the worse ones. The remaining
-gap is the service's own per-row and per-partition work (11–13 µs of CPU per row beyond the
-models', about a third of it the ledger and queue on the embedded database, which runs on the
-main thread) on 2 cores. For the small MLP, whose \`run\` costs 0.04 µs a row, nothing but inference that
-cheap could keep up: the ratio there is set by reading 117 MiB of CSV and writing the output.
-On this 2-core machine the service's threads and other sessions' work share the cores, so wall
-times swing by a third between runs; compare the ratios (both sides slow down together) and
-the CPU per row.
+threads (staging rows → tensors → encoded output, up to 4 partitions each) and the inference
+workers. With the tree ensemble the job runs at about half the baseline's rate and at about a
+quarter of the bare \`run\` calls alone. A tree ensemble's session is estimated at 10× its file
+(it takes 7–11×), so the 1,000 models (1.5 GB estimated) do not all fit the default 1 GiB
+cache: part of them are warmed while planning reads and the rest load as their partitions run,
+evicting finished ones (a 2 GiB cache measured no different).
+
+The figures depend on the machine more than on anything else: on 2026-11-25 (AMD EPYC) the
+baseline took 6.3 s and the job 11–12 s (ratios 0.53 and 0.58); on 2026-11-26 (Intel Xeon) the
+baseline took 4.7–5.7 s and the job 9.8–12.8 s (embedded 0.36–0.52 over fifteen runs,
+PostgreSQL ~0.55). Later on 2026-11-26 (AMD EPYC, slower that day: baseline 8–10 s), two
+changes cut the service's own work: planning bounds CSV fields in one pass over the bytes, and
+partition slots take 16 partitions a round (the ledger and queue statements per partition
+halve; the default \`maxConcurrency\` became 32 to keep two slots full). Over six embedded runs
+after them the ratio ranged 0.51–0.56 (15–18 s end to end), against 0.44–0.58 in the runs just
+before; the table below is one more of each kind. Where the CPU goes (\`CPU by thread\`, user +
+system, per row): the service spends ~28 µs, of which the inference workers ~9 (about the bare
+baseline); then planning's read of the input ~5 (one thread, while the other core warms
+models), the scoring threads ~5, V8's background threads (garbage collection, compilation) ~4,
+the main thread's ledger, queue and relays during scoring ~2–3 (the embedded database runs
+there; each statement costs it milliseconds), file I/O ~1. Tried without gain: PGlite on a
+thread of its own (more GC, no less main-thread CPU per request). For the small MLP, whose \`run\`
+costs 0.04 µs a row, nothing but inference that cheap could keep up: the ratio there is set by
+reading 117 MiB of CSV and writing the output. On this 2-core machine the service's threads and
+other sessions' work share the cores, so wall times swing by a third between runs; compare the
+ratios (both sides slow down together) and the CPU per row.
 `;
 
 /** Planning's three steps as the planner logged them (the poll above is too coarse to time them). */
