@@ -56,9 +56,10 @@ export class LargeJsonBodyParser implements OnModuleInit {
     fastify.removeContentTypeParser('application/json');
     fastify.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit }, (request, body, done) => {
       const bytes = body as Buffer;
-      // A DELETE has no body to read: clients that always send a JSON content type (and no
-      // body) get the route's answer, not "Body cannot be empty".
-      if (!bytes.length && request.method === 'DELETE') {
+      // An empty body is no body, as without a content type: clients that send a JSON content
+      // type on every request (DELETE, cancel, load…) get the route's answer, not Fastify's
+      // "Body cannot be empty"; routes that need a body say so themselves.
+      if (!bytes.length) {
         done(null, undefined);
         return;
       }

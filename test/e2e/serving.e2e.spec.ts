@@ -267,6 +267,28 @@ describe('online inference over HTTP', () => {
         }
       }
     });
+
+    it('reads a JSON content type with an empty body as no body: the route answers, as without the header', async () => {
+      const send = (method: string, path: string, withType: boolean) =>
+        fetch(`${t.baseUrl}${path}`, { method, headers: { authorization: `Bearer ${t.env.MMS_ADMIN_TOKEN}`, ...(withType ? { 'content-type': 'application/json' } : {}) } });
+      // Optional bodies: the same answer either way (a load, a cancel of a job that does not exist).
+      for (const [method, path] of [
+        ['POST', '/v1/models/demand-linear/load'],
+        ['POST', '/v1/batch-jobs/00000000-0000-0000-0000-000000000000/cancel'],
+        ['DELETE', '/v1/models/demand-linear/aliases/nowhere'],
+      ]) {
+        const plain = await send(method, path, false);
+        const typed = await send(method, path, true);
+        expect({ path, status: typed.status }).toEqual({ path, status: plain.status });
+        expect(typed.status).not.toBe(400);
+      }
+      // Required bodies: the route's own 400, never a 5xx.
+      for (const path of ['/v1/predict', '/v2/models/demand-linear/infer', '/v1/batch-jobs', '/v1/models/demand-linear/invocations', '/v1/tenants']) {
+        const res = await send('POST', path, true);
+        expect({ path, status: res.status }).toEqual({ path, status: 400 });
+        expect(((await res.json()) as { error: { message: string } }).error.message).not.toMatch(/Body cannot be empty/);
+      }
+    });
   });
 
   it('answers a fanout in request order with an error in the failing slot', async () => {
