@@ -196,10 +196,11 @@ export class SessionCache {
     try {
       if (options.pin === true) this.pin(lease.entry);
       if (options.pin === false) this.unpin(lease.entry);
-      return this.view(lease.entry);
     } finally {
       lease.release();
     }
+    // After the release: the answer's inUse counts requests, not this load's own lease.
+    return this.view(lease.entry);
   }
 
   /** Drops the matching sessions (released once idle); returns the versions that were loaded. */

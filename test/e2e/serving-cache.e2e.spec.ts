@@ -67,7 +67,7 @@ describe('session cache under a tiny bound (MMS_CACHE_MAX_MODELS=2)', () => {
   });
 
   it('keeps a pinned model through pressure, and refuses to pin past the bound', async () => {
-    expect((await t.request('POST', '/v1/models/m4/load', { body: { pin: true } })).body).toMatchObject({ model: 'm4', pinned: true });
+    expect((await t.request('POST', '/v1/models/m4/load', { body: { pin: true } })).body).toMatchObject({ model: 'm4', pinned: true, inUse: 0 });
     for (const name of ['m1', 'm2', 'm3', 'm5', 'm1']) expect((await predict(name)).status).toBe(200);
     const cache = await cacheOf(t);
     expect(cache.models.filter((m) => m.state === 'ready').map((m) => [m.model, m.pinned])).toEqual([
