@@ -205,7 +205,7 @@ export class BatchJobsService {
   private async view(job: JobRow, options: { errors?: boolean } = {}): Promise<Record<string, unknown>> {
     const progress = await this.repository.progress(this.repository.dataSource, job.tenantId, job.id);
     const { spec } = job;
-    const errors = options.errors === false ? undefined : (await this.repository.partitionErrors(job.tenantId, job.id, MAX_ERRORS_SHOWN)).map((p) => errorView(p, spec));
+    const errors = options.errors === false ? undefined : await this.repository.partitionErrors(job.tenantId, job.id, MAX_ERRORS_SHOWN);
     return {
       id: job.id,
       status: job.status,
@@ -230,7 +230,8 @@ export class BatchJobsService {
         url: job.outputPath ? `/v1/batch-jobs/${job.id}/output` : null,
       },
       error: job.error,
-      ...(errors ? { errors } : {}),
+      // The first MAX_ERRORS_SHOWN partitions with errors; errorsTotal says how many there are (the manifest lists all).
+      ...(errors ? { errors: errors.partitions.map((p) => errorView(p, spec)), errorsTotal: errors.total } : {}),
     };
   }
 }

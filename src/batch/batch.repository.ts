@@ -440,15 +440,16 @@ export class BatchRepository {
     };
   }
 
-  /** Partitions that failed or lost rows, for the job's error list. */
-  async partitionErrors(tenantId: string, jobId: string, limit: number): Promise<PartitionRow[]> {
-    return rows<PartitionRow>(
+  /** Partitions that failed or lost rows, for the job's error list (the first `limit`), and how many there are. */
+  async partitionErrors(tenantId: string, jobId: string, limit: number): Promise<{ partitions: PartitionRow[]; total: number }> {
+    const found = await rows<PartitionRow & { errorsTotal: number }>(
       this.dataSource,
-      `SELECT ${PARTITION_COLUMNS} FROM batch_partitions
+      `SELECT ${PARTITION_COLUMNS}, count(*) OVER ()::int AS "errorsTotal" FROM batch_partitions
        WHERE tenant_id = $1 AND job_id = $2 AND (status = 'failed' OR rows_failed > 0 OR (error IS NOT NULL AND status <> 'succeeded'))
        ORDER BY seq LIMIT $3`,
       [tenantId, jobId, limit],
     );
+    return { partitions: found.map(({ errorsTotal: _total, ...partition }) => partition), total: found[0]?.errorsTotal ?? 0 };
   }
 
   // ---- maintenance (across tenants: each result is then handled within its tenant) -----------

@@ -235,6 +235,7 @@ describe('batch scoring over HTTP', () => {
     expect(failed.status).toBe('failed');
     expect(failed.error).toBe('200 row(s) failed, more than errorThreshold 10');
     expect(failed.errors).toEqual([expect.objectContaining({ route: 'demand-later', rowsFailed: 200, error: expect.stringContaining('MODEL_NOT_FOUND') })]);
+    expect(failed.errorsTotal).toBe(1);
     expect(failed.output.location).toBeNull();
     expect((await t.request('GET', `/v1/batch-jobs/${res.body.id}/output`)).body.error.code).toBe('OUTPUT_NOT_READY');
 
@@ -248,6 +249,7 @@ describe('batch scoring over HTTP', () => {
     expect(done.status).toBe('succeeded');
     expect(done.modelVersions).toEqual({ 'demand-linear': 1, 'demand-later': 1 });
     expect(done.errors).toEqual([]);
+    expect(done.errorsTotal).toBe(0);
     const { rows } = await readOutput(t, res.body.id, 'csv');
     expectScored(input, rows, (row) => (row.model === 'demand-later' ? { name: 'demand-later', fixture: other } : { name: 'demand-linear', fixture: fixtures.linear }));
   });
@@ -377,6 +379,16 @@ describe('batch scoring over HTTP', () => {
     expect(done.status).toBe('failed');
     expect(done.errors.map((e: { error: string }) => e.error)).toEqual(Array(6).fill(expect.stringContaining('MODEL_NOT_FOUND')));
     expect((await t.request('GET', `/v1/batch-jobs/${theirs.body.id}`)).status).toBe(404);
+  });
+
+  it('shows the first 100 partitions with errors and says how many there are', async () => {
+    const input = makeRows(130, 5, (i) => ({ model: `nobody-${String(i).padStart(3, '0')}` }));
+    writeInput(t, 'in/nobody.csv', 'csv', input, ['id', 'date', 'model', ...FEATURES]);
+    const done = await waitForJob(t, (await submit(job({ input: { uri: 'in/nobody.csv', format: 'csv' }, output: { format: 'csv' } }))).body.id);
+    expect(done.progress.partitions.failed).toBe(130);
+    expect(done.errors).toHaveLength(100);
+    expect(done.errors[0]).toMatchObject({ route: 'nobody-000', error: expect.stringContaining('MODEL_NOT_FOUND') });
+    expect(done.errorsTotal).toBe(130);
   });
 
   it('lists jobs newest first with a cursor and a status filter', async () => {
