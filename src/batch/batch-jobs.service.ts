@@ -203,7 +203,7 @@ export class BatchJobsService {
   }
 
   private async view(job: JobRow, options: { errors?: boolean } = {}): Promise<Record<string, unknown>> {
-    const progress = await this.repository.progress(this.repository.dataSource, job.tenantId, job.id);
+    const progress = await this.repository.progress(this.repository.dataSource, job.tenantId, job.id, job.scoringStartedAt);
     const { spec } = job;
     const errors = options.errors === false ? undefined : await this.repository.partitionErrors(job.tenantId, job.id, MAX_ERRORS_SHOWN);
     return {
@@ -241,7 +241,9 @@ function progressView(job: JobRow, p: JobProgress) {
   const since = job.scoringStartedAt ?? job.startedAt;
   const until = job.finishedAt ?? new Date();
   const seconds = since ? Math.max(0.001, (new Date(until).getTime() - new Date(since).getTime()) / 1000) : 0;
-  const rate = seconds > 0 && p.rows.done > 0 ? p.rows.done / seconds : 0;
+  // From the rows finished since scoring (re)started: a retry's rate is its own, not diluted by the pause before it.
+  const doneSince = job.scoringStartedAt ? p.rows.doneSince : p.rows.done;
+  const rate = seconds > 0 && doneSince > 0 ? doneSince / seconds : 0;
   const remaining = Math.max(0, rowsTotal - p.rows.done);
   const active = job.status === JobStatus.Running || job.status === JobStatus.Queued;
   return {

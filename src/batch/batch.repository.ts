@@ -270,7 +270,9 @@ export class BatchRepository {
 
   async reopenJob(db: Db, tenantId: string, id: string, phase: JobPhase): Promise<void> {
     await db.query(
-      `UPDATE batch_jobs SET status = $3, phase = $4, error = NULL, finished_at = NULL, lease_owner = NULL, lease_until = NULL, queued_at = now()
+      // Scoring (re)starts now: the rate counts from here (planning sets it for a job planned again).
+      `UPDATE batch_jobs SET status = $3, phase = $4, error = NULL, finished_at = NULL, lease_owner = NULL, lease_until = NULL, queued_at = now(),
+         scoring_started_at = CASE WHEN $4 = 'queued' THEN scoring_started_at ELSE now() END
        WHERE tenant_id = $1 AND id = $2`,
       [tenantId, id, phase === JobPhase.Queued ? JobStatus.Queued : JobStatus.Running, phase],
     );
@@ -418,7 +420,8 @@ export class BatchRepository {
   }
 
   /** Partition counts by status and row totals: what progress and the completion check need. */
-  async progress(db: Db, tenantId: string, jobId: string): Promise<JobProgress> {
+  /** `since`: the rows finished from then on are counted apart (doneSince), for the job's rate. */
+  async progress(db: Db, tenantId: string, jobId: string, since: Date | null = null): Promise<JobProgress> {
     const [r] = await rows<Record<string, number>>(
       db,
       `SELECT count(*)::int AS total,
@@ -430,13 +433,14 @@ export class BatchRepository {
          COALESCE(sum(rows_in), 0)::float8 AS "rowsTotal",
          COALESCE(sum(rows_in) FILTER (WHERE status IN ('succeeded', 'failed')), 0)::float8 AS "rowsDone",
          COALESCE(sum(rows_out) FILTER (WHERE status = 'succeeded'), 0)::float8 AS "rowsSucceeded",
-         COALESCE(sum(rows_failed) FILTER (WHERE status IN ('succeeded', 'failed')), 0)::float8 AS "rowsFailed"
+         COALESCE(sum(rows_failed) FILTER (WHERE status IN ('succeeded', 'failed')), 0)::float8 AS "rowsFailed",
+         COALESCE(sum(rows_in) FILTER (WHERE status IN ('succeeded', 'failed') AND finished_at >= $3), 0)::float8 AS "rowsDoneSince"
        FROM batch_partitions WHERE tenant_id = $1 AND job_id = $2`,
-      [tenantId, jobId],
+      [tenantId, jobId, since],
     );
     return {
       partitions: { total: r.total, pending: r.pending, running: r.running, succeeded: r.succeeded, failed: r.failed, cancelled: r.cancelled },
-      rows: { total: r.rowsTotal, done: r.rowsDone, succeeded: r.rowsSucceeded, failed: r.rowsFailed },
+      rows: { total: r.rowsTotal, done: r.rowsDone, succeeded: r.rowsSucceeded, failed: r.rowsFailed, doneSince: r.rowsDoneSince },
     };
   }
 

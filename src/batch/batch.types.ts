@@ -118,5 +118,6 @@ export interface PlannedPartition {
 
 export interface JobProgress {
   partitions: { total: number; pending: number; running: number; succeeded: number; failed: number; cancelled: number };
-  rows: { total: number; done: number; succeeded: number; failed: number };
+  /** doneSince: rows finished since scoring (re)started, what the rate is made of. */
+  rows: { total: number; done: number; succeeded: number; failed: number; doneSince: number };
 }

@@ -243,10 +243,18 @@ describe('batch scoring over HTTP', () => {
     const early = await t.request('POST', `/v1/batch-jobs/${res.body.id}/retry`);
     expect([early.status, early.body.error.code, early.body.error.details.rows]).toEqual([409, 'JOB_STATE_CONFLICT', 200]);
     await upload('demand-later', other);
+    // A pause before the retry: the retry's rate counts its own rows over its own time, not the pause.
+    await new Promise((r) => setTimeout(r, 2000));
+    const retriedAt = Date.now();
     const retried = await t.request('POST', `/v1/batch-jobs/${res.body.id}/retry`);
     expect(retried.status).toBe(202);
     const done = await waitForJob(t, res.body.id);
     expect(done.status).toBe('succeeded');
+    // The retry scored the failed and the cancelled partitions: every row but those that had succeeded.
+    const rescored = 600 - failed.progress.rows.succeeded;
+    const rowsAtThatRate = (done.progress.rowsPerSecond * (Date.parse(done.finishedAt) - retriedAt)) / 1000;
+    expect(rowsAtThatRate).toBeGreaterThan(rescored * 0.6);
+    expect(rowsAtThatRate).toBeLessThan(rescored * 1.4);
     expect(done.modelVersions).toEqual({ 'demand-linear': 1, 'demand-later': 1 });
     expect(done.errors).toEqual([]);
     expect(done.errorsTotal).toBe(0);
