@@ -419,8 +419,10 @@ export class BatchRepository {
     return { taken: row.taken.map((t) => ({ id: t.id, delaySeconds: t.delaySeconds ?? 0 })), open: row.open };
   }
 
-  /** Partition counts by status and row totals: what progress and the completion check need. */
-  /** `since`: the rows finished from then on are counted apart (doneSince), for the job's rate. */
+  /**
+   * Partition counts by status and row totals: what progress and the completion check need.
+   * The rows finished from `since` on are counted apart (doneSince), for the job's rate.
+   */
   async progress(db: Db, tenantId: string, jobId: string, since: Date | null = null): Promise<JobProgress> {
     const [r] = await rows<Record<string, number>>(
       db,
