@@ -283,8 +283,15 @@ describe('online inference over HTTP', () => {
         expect(typed.status).not.toBe(400);
       }
       // Required bodies: the route's own 400, never a 5xx.
-      for (const path of ['/v1/predict', '/v2/models/demand-linear/infer', '/v1/batch-jobs', '/v1/models/demand-linear/invocations', '/v1/tenants']) {
-        const res = await send('POST', path, true);
+      for (const [method, path] of [
+        ['POST', '/v1/predict'],
+        ['POST', '/v2/models/demand-linear/infer'],
+        ['POST', '/v1/batch-jobs'],
+        ['POST', '/v1/models/demand-linear/invocations'],
+        ['POST', '/v1/tenants'],
+        ['PUT', '/v1/models/demand-linear/aliases/staging'],
+      ]) {
+        const res = await send(method, path, true);
         expect({ path, status: res.status }).toEqual({ path, status: 400 });
         expect(((await res.json()) as { error: { message: string } }).error.message).not.toMatch(/Body cannot be empty/);
       }
