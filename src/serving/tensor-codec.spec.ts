@@ -86,6 +86,15 @@ describe('tensor-codec', () => {
       expect(errorOf(() => decodeShaped(features, [0, 6], [])).message).toMatch(/is empty/);
     });
 
+    it('refuses data nested deeper than the shape, however deep (a 400, not a stack overflow)', () => {
+      expect(errorOf(() => decodeShaped(features, [1, 6], [[[1, 2, 3, 4, 5, 6]]])).message).toMatch(/nested deeper than its shape's 2 dimension/);
+      let deep: unknown = [1, 2, 3, 4, 5, 6];
+      for (let i = 0; i < 200_000; i++) deep = [deep];
+      expect(errorOf(() => decodeShaped(features, [1, 6], deep)).code).toBe('INVALID_INPUT');
+      // Partial nesting within the rank still reads row-major.
+      expect(Array.from(decodeShaped(features, [2, 6], [[1, 2, 3, 4, 5, 6], [7, 8, 9, 10, 11, 12]]).data as Float32Array)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    });
+
     it('refuses unknown and missing inputs by name', () => {
       expect(errorOf(() => decodeInputs([features], { float_input: [[1, 2, 3, 4, 5, 6]], extra: [] })).message).toBe(
         "Unknown input 'extra': the model's inputs are 'float_input'",

@@ -163,7 +163,7 @@ export function decodeShaped(spec: TensorSpec, shape: unknown, data: unknown, op
     for (let i = 0; i < size; i++) if (!write(out, i, data[i])) throw badElement(spec, dtype, data[i], flatIndexPath(i, dims));
     return { name: spec.name, type: dtype, dims, data: out };
   }
-  const written = fillFlattened(data, out, 0, write, spec, dtype, size);
+  const written = fillFlattened(data, out, 0, write, spec, dtype, size, Math.max(1, dims.length));
   if (written !== size) {
     throw invalidInput(`Input '${spec.name}': shape ${formatShape(dims)} needs ${size} values, data has ${written > size ? 'more' : written}`, {
       input: spec.name,
@@ -266,12 +266,18 @@ function fillNested(value: unknown, dims: number[], depth: number, out: TypedDat
   return offset;
 }
 
-/** Row-major walk of nested data of any nesting; returns how many elements it met (stops counting past `size`). */
-function fillFlattened(data: unknown[], out: TypedData, offset: number, write: Writer, spec: TensorSpec, dtype: DType, size: number): number {
+/**
+ * Row-major walk of nested data of any nesting up to the shape's rank (`depth` levels left);
+ * returns how many elements it met (stops counting past `size`). Deeper nesting fits no shape
+ * of that rank, and is refused before it could exhaust the stack.
+ */
+function fillFlattened(data: unknown[], out: TypedData, offset: number, write: Writer, spec: TensorSpec, dtype: DType, size: number, depth: number): number {
   for (let j = 0; j < data.length; j++) {
     const v = data[j];
-    if (Array.isArray(v)) offset = fillFlattened(v, out, offset, write, spec, dtype, size);
-    else {
+    if (Array.isArray(v)) {
+      if (depth <= 1) throw invalidInput(`Input '${spec.name}': data is nested deeper than its shape's ${spec.shape.length} dimension(s)`, { input: spec.name });
+      offset = fillFlattened(v, out, offset, write, spec, dtype, size, depth - 1);
+    } else {
       if (offset >= size) return offset + 1;
       if (!write(out, offset, v)) throw badElement(spec, dtype, v, [offset], true);
       offset++;
