@@ -1,5 +1,6 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
 import { Auth, RequireRole } from '../auth/auth.decorator';
 import type { AuthContext } from '../auth/auth-context';
 import { OipService } from './oip.service';
@@ -68,8 +69,8 @@ export class OipController {
   @RequireRole('scorer')
   @ApiOperation({ summary: 'Inference (flat or nested data, row-major); answers flat data' })
   @ApiBody({ schema: INFER_BODY })
-  infer(@Auth() ctx: AuthContext, @Param('name') name: string, @Body() body: unknown, @Headers('x-routing-key') routingKey: string | undefined) {
-    return this.oip.infer(ctx, name, undefined, body, routingKey);
+  async infer(@Auth() ctx: AuthContext, @Param('name') name: string, @Body() body: unknown, @Headers('x-routing-key') routingKey: string | undefined, @Res({ passthrough: true }) reply: FastifyReply) {
+    return withVersionHeader(reply, await this.oip.infer(ctx, name, undefined, body, routingKey));
   }
 
   @Post('models/:name/versions/:version/infer')
@@ -77,7 +78,13 @@ export class OipController {
   @RequireRole('scorer')
   @ApiOperation({ summary: 'Inference on one version' })
   @ApiBody({ schema: INFER_BODY })
-  inferVersion(@Auth() ctx: AuthContext, @Param('name') name: string, @Param('version') version: string, @Body() body: unknown) {
-    return this.oip.infer(ctx, name, version, body);
+  async inferVersion(@Auth() ctx: AuthContext, @Param('name') name: string, @Param('version') version: string, @Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
+    return withVersionHeader(reply, await this.oip.infer(ctx, name, version, body));
   }
+}
+
+/** The served version in x-model-version, as /v1/predict and MLflow answer it (traffic rules may pick it). */
+function withVersionHeader<T extends { model_version: string }>(reply: FastifyReply, answer: T): T {
+  void reply.header('x-model-version', answer.model_version);
+  return answer;
 }

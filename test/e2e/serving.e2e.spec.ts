@@ -359,6 +359,7 @@ describe('online inference over HTTP', () => {
       });
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({ model_name: 'demand-mlp', model_version: '1', id: 'req-1' });
+      expect(res.headers.get('x-model-version')).toBe('1');
       expect(res.body.outputs).toHaveLength(1);
       expect(res.body.outputs[0]).toMatchObject({ name: 'variable', datatype: 'FP32', shape: [RETAIL_SAMPLE_ROWS.length, 1] });
       expectClose(
@@ -386,6 +387,7 @@ describe('online inference over HTTP', () => {
       ]);
       const byAlias = await t.request('POST', '/v2/models/lifecycle/versions/staging/infer', { body: { inputs: [{ name: 'float_input', shape: [1, 6], datatype: 'FP32', data: ROW }] } });
       expect(byAlias.body.model_version).toBe('2');
+      expect(byAlias.headers.get('x-model-version')).toBe('2');
     });
 
     it('answers 400 for a wrong datatype, shape or output name', async () => {
