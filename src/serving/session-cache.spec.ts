@@ -156,6 +156,16 @@ describe('SessionCache', () => {
     expect(cache.snapshot(null).models).toHaveLength(1);
   });
 
+  it("reports a load failure's reason without the server's file paths", async () => {
+    const cache = make(10);
+    const v = fakeVersion('broken');
+    runtime.failing.add('broken');
+    runtime.failureMessages.set('broken', 'Load model from /srv/mms/store/sha256/9f/86d0 failed:Protobuf parsing failed.');
+    const reason = 'Load model from <artifact> failed:Protobuf parsing failed.';
+    await expect(cache.acquire(v)).rejects.toMatchObject({ code: 'MODEL_LOAD_FAILED', details: { reason } });
+    expect(cache.snapshot(null).models[0]).toMatchObject({ state: 'failed', error: reason });
+  });
+
   it('refuses a model larger than the whole cache without loading it', async () => {
     const cache = make(10, 2 * 1024 * 1024);
     const big = new SessionCache(runtime, async () => ({ path: '/fake', bytes: 4 * 1024 * 1024 }), cache.options);

@@ -7,6 +7,9 @@ import type { ServableVersion } from './servable';
 import { estimateSessionBytes, GraphKind, SESSION_OVERHEAD_BYTES } from './session-footprint';
 import { ServingError, ServingErrorCode } from './serving.error';
 
+/** An absolute file path in a runtime's message ("Load model from /store/sha256/… failed"). */
+const SERVER_PATH = /(^|[\s'"(])\/[^\s'"]*\/[^\s'":]*/g;
+
 /** Lifecycle of a cache entry. */
 export enum SessionState {
   /** The worker is creating the session; concurrent requests wait for this one load. */
@@ -382,12 +385,14 @@ export class SessionCache {
     const previous = this.failures.get(version.id);
     const attempts = (previous?.attempts ?? 0) + 1;
     const delay = Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** (attempts - 1));
-    const reason = error instanceof Error ? error.message : String(error);
+    const message = error instanceof Error ? error.message : String(error);
+    // Clients see the runtime's reason without the server's file paths; the log keeps them.
+    const reason = message.replace(SERVER_PATH, '$1<artifact>');
     const failure: LoadFailure = { tenantId: version.tenantId, model: version.model, version: version.version, attempts, retryAt: this.now() + delay, reason };
     this.failures.set(version.id, failure);
     this.statsOf(version).loadFailures++;
     this.totalsOf(version.tenantId).loadFailures++;
-    this.logger.warn(`loading ${version.model} v${version.version} failed (attempt ${attempts}, next try in ${delay} ms): ${reason}`);
+    this.logger.warn(`loading ${version.model} v${version.version} failed (attempt ${attempts}, next try in ${delay} ms): ${message}`);
     return this.loadFailedError(version, failure);
   }
 

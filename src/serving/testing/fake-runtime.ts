@@ -8,6 +8,8 @@ export class FakeRuntime extends InferenceRuntime {
   readonly unloads: string[] = [];
   readonly calls: Array<{ key: string; parts: HostTensor[][] }> = [];
   readonly failing = new Set<string>();
+  /** A failing key's own error message (default: "cannot load <key>"). */
+  readonly failureMessages = new Map<string, string>();
   private lostListener?: (keys: string[]) => void;
   private gates: Array<() => void> = [];
   /** When set, loads wait for `openGates()`. */
@@ -16,7 +18,7 @@ export class FakeRuntime extends InferenceRuntime {
   async load(key: string): Promise<SessionHandle> {
     this.loads.push(key);
     if (this.holdLoads) await new Promise<void>((resolve) => this.gates.push(resolve));
-    if (this.failing.has(key)) throw new Error(`cannot load ${key}`);
+    if (this.failing.has(key)) throw new Error(this.failureMessages.get(key) ?? `cannot load ${key}`);
     return { key, worker: 0, incarnation: 0 };
   }
 
