@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { BatchQueue, QUEUES } from '../../src/batch/queue/batch-queue';
-import { openFreshDatabase, OpenedTestDatabase } from '../support/open-database';
+import { openDatabase, openFreshDatabase, OpenedTestDatabase } from '../support/open-database';
 
 jest.setTimeout(60_000);
 
@@ -78,5 +78,26 @@ describe('BatchQueue wake-ups', () => {
     await loop.done;
     const [fetched] = await queue.fetch(QUEUES.plan);
     await queue.complete(QUEUES.plan, [fetched.id]);
+  });
+});
+
+/** Replicas starting together on a new database: pg-boss's schema and queues are set up once, and neither start fails. */
+describe('BatchQueue start on a new database', () => {
+  it('starts the queues of several replicas at once', async () => {
+    const db = await openFreshDatabase();
+    const pool = db.database.dataSource.driver.options.poolSize === 1 ? { MMS_DB_POOL_SIZE: '1' } : {};
+    const others = await Promise.all([openDatabase(db.url, pool), openDatabase(db.url, pool)]);
+    const queues = [db.database, ...others].map((d) => new BatchQueue(d.dataSource));
+    try {
+      await Promise.all(queues.map((q) => q.start()));
+      // Each can use the queues the others may have created.
+      await queues[2].send(QUEUES.plan, { tenantId: randomUUID(), jobId: randomUUID() });
+      const [fetched] = await queues[0].fetch(QUEUES.plan);
+      expect(fetched).toBeDefined();
+    } finally {
+      for (const q of queues) await q.stop();
+      for (const d of others) await d.close();
+      await db.dispose();
+    }
   });
 });

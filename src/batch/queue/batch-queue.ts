@@ -59,7 +59,7 @@ export class BatchQueue {
   /** Starts pg-boss once (creating its schema and our queues when missing). */
   start(): Promise<PgBoss> {
     this.starting ??= (async () => {
-      const pool = (this.dataSource.driver as unknown as { master: { query(text: string, values?: unknown[]): Promise<{ rows: unknown[] }> } }).master;
+      const pool = (this.dataSource.driver as unknown as { master: PgPool }).master;
       const db: SqlRunner = { executeSql: (text, values) => pool.query(text, values) };
       const boss = new PgBoss({
         db,
@@ -70,11 +70,13 @@ export class BatchQueue {
         maintenanceIntervalSeconds: 120,
       } as PgBoss.ConstructorOptions);
       boss.on('error', (error: Error) => this.logger.warn(`pg-boss: ${error.message}`));
-      await boss.start();
-      for (const name of Object.values(QUEUES)) {
-        // Retries are the ledger's business (maxRetries per job); an expired message is only a hint.
-        await boss.createQueue(name, { name, policy: 'standard', retryLimit: 0, expireInSeconds: 23 * 3600, retentionMinutes: 24 * 60 } as PgBoss.Queue);
-      }
+      await underSetupLock(pool, async () => {
+        await boss.start();
+        for (const name of Object.values(QUEUES)) {
+          // Retries are the ledger's business (maxRetries per job); an expired message is only a hint.
+          await boss.createQueue(name, { name, policy: 'standard', retryLimit: 0, expireInSeconds: 23 * 3600, retentionMinutes: 24 * 60 } as PgBoss.Queue);
+        }
+      });
       this.boss = boss;
       return boss;
     })();
@@ -172,4 +174,32 @@ function txRunner(tx: EntityManager): SqlRunner {
       return { rows: result.records ?? [] };
     },
   };
+}
+
+/** The pg Pool under TypeORM's Postgres driver: what pg-boss runs its SQL on. */
+interface PgPool {
+  options?: { max?: number };
+  query(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
+  connect(): Promise<{ query(text: string, values?: unknown[]): Promise<unknown>; release(): void }>;
+}
+
+/** Any fixed number: the advisory lock that serialises pg-boss's set-up across replicas. */
+const QUEUE_SETUP_LOCK_KEY = 7_316_003;
+
+/**
+ * Runs pg-boss's set-up (its schema, our queues) under an advisory lock: replicas starting
+ * together on a new database otherwise race on CREATE SCHEMA (duplicate key, deadlock) and one
+ * of them exits. The embedded database (a pool of one connection, one process) needs no lock,
+ * and the lock would take its only connection.
+ */
+async function underSetupLock(pool: PgPool, setUp: () => Promise<void>): Promise<void> {
+  if ((pool.options?.max ?? 10) <= 1) return setUp();
+  const client = await pool.connect();
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [QUEUE_SETUP_LOCK_KEY]);
+    await setUp();
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1)', [QUEUE_SETUP_LOCK_KEY]).catch(() => undefined);
+    client.release();
+  }
 }
