@@ -81,12 +81,15 @@ describe('BatchQueue wake-ups', () => {
   });
 });
 
-/** Replicas starting together on a new database: pg-boss's schema and queues are set up once, and neither start fails. */
-describe('BatchQueue start on a new database', () => {
+/**
+ * Replicas starting together on a new database: pg-boss's schema and queues are set up once,
+ * and no start fails. Replicas need PostgreSQL (the embedded database is one process's, and its
+ * socket mixes up parameterised statements of concurrent connections).
+ */
+(process.env.DATABASE_URL ? describe : describe.skip)('BatchQueue start on a new database', () => {
   it('starts the queues of several replicas at once', async () => {
     const db = await openFreshDatabase();
-    const pool = db.database.dataSource.driver.options.poolSize === 1 ? { MMS_DB_POOL_SIZE: '1' } : {};
-    const others = await Promise.all([openDatabase(db.url, pool), openDatabase(db.url, pool)]);
+    const others = await Promise.all([openDatabase(db.url), openDatabase(db.url)]);
     const queues = [db.database, ...others].map((d) => new BatchQueue(d.dataSource));
     try {
       await Promise.all(queues.map((q) => q.start()));
