@@ -1,11 +1,10 @@
 import { Logger } from '@nestjs/common';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { HostTensor } from '../../serving/tensor-codec';
 import { StoppedError } from '../work-lease';
 import type { PartitionResult, Predict, ScoreTask } from './score-partition';
 import { buffersOf, FromScoringThread, ToScoringThread } from './scoring-protocol';
+import { workerEntry } from '../../common/worker-entry';
 
 /**
  * Partitions one thread works at once: while some wait for inference (relayed by the main
@@ -118,7 +117,7 @@ export class ScoringPool {
   }
 
   private start(slot: number): Thread {
-    const [file, options] = scoringEntry();
+    const [file, options] = workerEntry(__dirname, 'scoring-worker');
     const thread: Thread = { worker: new Worker(file, options), running: new Map() };
     thread.worker.on('message', (message: FromScoringThread) => this.onMessage(thread, message));
     thread.worker.on('error', (error) => this.logger.error(`scoring thread ${slot} failed: ${error.message}`));
@@ -152,10 +151,4 @@ export class ScoringPool {
     if (message.type === 'done') run.resolve(message.result);
     else run.reject(message.stopped ? new StoppedError(message.message) : new Error(message.message));
   }
-}
-
-function scoringEntry(): [string, { execArgv?: string[] }] {
-  const js = path.join(__dirname, 'scoring-worker.js');
-  if (fs.existsSync(js)) return [js, {}];
-  return [path.join(__dirname, 'scoring-worker.ts'), { execArgv: ['-r', '@swc-node/register'] }];
 }

@@ -1,6 +1,4 @@
 import { Logger } from '@nestjs/common';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { DomainError } from '../../common/domain-error';
 import type { TensorSpec } from '../../registry/artifact/artifact.types';
@@ -8,6 +6,7 @@ import type { ModelSelector } from '../predict-request';
 import { ServingError, ServingErrorCode } from '../serving.error';
 import type { HostTensor } from '../tensor-codec';
 import type { CodecReply, CodecRequest } from './json-codec-protocol';
+import { workerEntry } from '../../common/worker-entry';
 
 type Reply<K extends string> = K extends string ? Extract<CodecReply, Record<K, unknown>> : never;
 
@@ -73,7 +72,7 @@ export class JsonCodec {
 
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
-    const [file, options] = codecEntry();
+    const [file, options] = workerEntry(__dirname, 'json-codec-worker');
     const worker = new Worker(file, options);
     worker.on('message', (reply: CodecReply) => {
       const done = this.pending.get(reply.id);
@@ -103,10 +102,4 @@ function transferable(bytes: Buffer): Uint8Array {
 
 function toError(error: { code: string; message: string; details: Record<string, unknown> }): Error {
   return error.code === 'INTERNAL' ? new Error(error.message) : new DomainError(error.code, error.message, error.details);
-}
-
-function codecEntry(): [string, { execArgv?: string[] }] {
-  const js = path.join(__dirname, 'json-codec-worker.js');
-  if (fs.existsSync(js)) return [js, {}];
-  return [path.join(__dirname, 'json-codec-worker.ts'), { execArgv: ['-r', '@swc-node/register'] }];
 }

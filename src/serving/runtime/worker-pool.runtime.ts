@@ -1,11 +1,10 @@
 import { Logger } from '@nestjs/common';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { ServingError, ServingErrorCode } from '../serving.error';
 import type { HostTensor } from '../tensor-codec';
 import { InferenceRuntime, RunOutcome, SessionHandle, WorkerView } from './inference-runtime';
 import type { RepliesMessage, RunJob, WorkerReply } from './worker-protocol';
+import { workerEntry } from '../../common/worker-entry';
 
 interface Pending {
   resolve: (reply: WorkerReply) => void;
@@ -156,7 +155,7 @@ export class WorkerPoolRuntime extends InferenceRuntime {
   }
 
   private spawn(index: number, incarnation: number, restarts: number): Slot {
-    const worker = new Worker(...workerEntry());
+    const worker = new Worker(...workerEntry(__dirname, 'inference-worker'));
     const slot: Slot = { index, incarnation, worker, pending: new Map(), sessions: new Map(), bytes: 0, outbox: [], restarts };
     worker.on('message', (message: RepliesMessage) => {
       for (const reply of message.replies) {
@@ -183,11 +182,4 @@ export class WorkerPoolRuntime extends InferenceRuntime {
 
 function workerGone(worker: number): ServingError {
   return new ServingError(ServingErrorCode.WorkerUnavailable, 'The inference worker holding the model restarted; retry the request', { worker });
-}
-
-/** The compiled worker next to this file; under ts-node style runs, the .ts through @swc-node/register. */
-function workerEntry(): [string, { execArgv?: string[] }] {
-  const js = path.join(__dirname, 'inference-worker.js');
-  if (fs.existsSync(js)) return [js, {}];
-  return [path.join(__dirname, 'inference-worker.ts'), { execArgv: ['-r', '@swc-node/register'] }];
 }
