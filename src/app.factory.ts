@@ -6,10 +6,13 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
 import { AllExceptionsFilter, unsupportedMediaType } from './common/all-exceptions.filter';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as https from 'node:https';
 import { loadConfig } from './config/app-config';
 import { RequestObserver, requestIdOf } from './observability/http/request-observer';
 import { createAppLogger } from './observability/logging/app-logger';
 import { PREDICT_OPENAPI_PATH, PREDICT_PATH } from './serving/predict.route';
+import { PredictFastLane } from './serving/predict-fast-lane';
 
 /** JSON bodies beyond this are refused (413); artifacts go through multipart with their own limit. */
 const JSON_BODY_LIMIT = 32 * 1024 * 1024;
@@ -20,8 +23,26 @@ const JSON_BODY_LIMIT = 32 * 1024 * 1024;
  */
 export async function createApp(env: NodeJS.ProcessEnv = process.env): Promise<NestFastifyApplication> {
   const config = loadConfig(env);
-  const https = config.MMS_TLS_CERT && config.MMS_TLS_KEY ? { cert: fs.readFileSync(config.MMS_TLS_CERT), key: fs.readFileSync(config.MMS_TLS_KEY) } : null;
-  const adapter = new FastifyAdapter({ bodyLimit: JSON_BODY_LIMIT, trustProxy: true, routerOptions: { maxParamLength: 1024 }, genReqId: requestIdOf, ...(https ? { https } : {}) });
+  const tls = config.MMS_TLS_CERT && config.MMS_TLS_KEY ? { cert: fs.readFileSync(config.MMS_TLS_CERT), key: fs.readFileSync(config.MMS_TLS_KEY) } : null;
+  // Set once the application exists; until then every request goes to Fastify.
+  const front: { lane?: PredictFastLane } = {};
+  const adapter = new FastifyAdapter({
+    bodyLimit: JSON_BODY_LIMIT,
+    trustProxy: true,
+    routerOptions: { maxParamLength: 1024 },
+    genReqId: requestIdOf,
+    // Fastify's own server, with the /v1/predict fast lane in front of its handler (see PredictFastLane).
+    serverFactory: (handler: http.RequestListener, options: { keepAliveTimeout?: number; requestTimeout?: number; connectionTimeout?: number }) => {
+      const listener: http.RequestListener = (req, res) => {
+        if (!front.lane?.take(req, res)) handler(req, res);
+      };
+      const server = tls ? https.createServer(tls, listener) : http.createServer(listener);
+      server.keepAliveTimeout = options.keepAliveTimeout ?? 72_000;
+      server.requestTimeout = options.requestTimeout ?? 0;
+      server.setTimeout(options.connectionTimeout ?? 0);
+      return server;
+    },
+  });
   refuseNonJsonBodies(adapter);
   // JSON lines (pino) or Nest's console format, as LOG_FORMAT says (both leave boot failures to main.ts).
   const logger = createAppLogger(config);
@@ -35,6 +56,7 @@ export async function createApp(env: NodeJS.ProcessEnv = process.env): Promise<N
     limits: { fileSize: config.MMS_MAX_ARTIFACT_BYTES, files: 1, fields: 8, parts: 10, fieldSize: 1024 * 1024 },
   });
   app.useGlobalFilters(new AllExceptionsFilter());
+  front.lane = app.get(PredictFastLane);
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
   app.enableShutdownHooks();
   const document = SwaggerModule.createDocument(

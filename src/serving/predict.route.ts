@@ -98,13 +98,13 @@ export class PredictRoute implements OnModuleInit {
 }
 
 /** As serving reads it: the body's `key`, else the `x-routing-key` header. */
-function routingKeyOf(body: unknown, header: string | undefined): string | null {
+export function routingKeyOf(body: unknown, header: string | undefined): string | null {
   const key = body !== null && typeof body === 'object' ? (body as { key?: unknown }).key : undefined;
   if (typeof key === 'string') return key;
   return header || null;
 }
 
 /** The answer's JSON, by hand: the same bytes JSON.stringify would write, without a serializer pass over the envelope. */
-function answerJson(r: PredictResult): string {
+export function answerJson(r: PredictResult): string {
   return `{"model":${JSON.stringify(r.model)},"version":${r.version},"outputs":${JSON.stringify(r.outputs)},"predictionId":"${r.predictionId}"}`;
 }

@@ -13,6 +13,7 @@ import { OipController } from './oip.controller';
 import { OipService } from './oip.service';
 import { PredictController } from './predict.controller';
 import { PredictRoute } from './predict.route';
+import { PredictFastLane } from './predict-fast-lane';
 import { RegistryChangeFeed } from './registry-change-feed.service';
 import { InferenceRuntime } from './runtime/inference-runtime';
 import { WorkerPoolRuntime } from './runtime/worker-pool.runtime';
@@ -65,6 +66,7 @@ import { LargeJsonBodyParser } from './large-json-body';
     { provide: JsonCodec, useFactory: () => new JsonCodec() },
     LargeJsonBodyParser,
     PredictRoute,
+    PredictFastLane,
     RegistryChangeFeed,
     ServingService,
     OipService,

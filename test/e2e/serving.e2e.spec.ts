@@ -1,3 +1,4 @@
+import * as http from 'node:http';
 import { buildLinearModel, buildTypedModel, defaultFixtures, RETAIL_FEATURES, RETAIL_SAMPLE_ROWS, TabularFixtureModel } from '../fixtures/onnx-builder';
 import { buildZip } from '../support/mlflow-zip';
 import { artifactForm, ROOT_TOKEN, startTestApp, TestApp, TestResponse } from '../support/test-app';
@@ -295,6 +296,55 @@ describe('online inference over HTTP', () => {
         expect({ path, status: res.status }).toEqual({ path, status: 400 });
         expect(((await res.json()) as { error: { message: string } }).error.message).not.toMatch(/Body cannot be empty/);
       }
+    });
+  });
+
+  describe('the fast lane and the Fastify route of /v1/predict answer alike', () => {
+    // A small body with a Content-Length takes the fast lane (serving/predict-fast-lane.ts); the
+    // same bytes sent chunked (no Content-Length) or with a query string go through Fastify.
+    type Door = 'lane' | 'chunked' | 'query';
+    const post = (door: Door, text: string, headers: Record<string, string>) =>
+      new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: any }>((resolve, reject) => { // eslint-disable-line @typescript-eslint/no-explicit-any
+        const url = new URL(`${t.baseUrl}/v1/predict${door === 'query' ? '?via=fastify' : ''}`);
+        const req = http.request(url, { method: 'POST', headers: { ...headers, ...(door === 'chunked' ? {} : { 'content-length': Buffer.byteLength(text) }) } }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: JSON.parse(Buffer.concat(chunks).toString()) }));
+        });
+        req.on('error', reject);
+        // Two writes: without a Content-Length, Node sends them as chunks.
+        req.write(text.slice(0, 5));
+        req.end(text.slice(5));
+      });
+    const auth = { authorization: `Bearer ${ROOT_TOKEN}`, 'content-type': 'application/json' };
+    beforeAll(async () => {
+      await upload('door-east', linear(60).bytes, { segment: { region: 'door-east' } });
+    });
+    const ok = JSON.stringify({ model: 'demand-linear', inputs: { float_input: [ROW] } });
+    it.each([
+      ['a prediction', ok, auth],
+      ['a prediction with a routing key and a charset', JSON.stringify({ model: 'demand-linear', key: 'store-7', inputs: { float_input: [ROW, ROW] } }), { ...auth, 'content-type': 'application/json; charset=utf-8', 'x-routing-key': 'x' }],
+      ['a prediction by segment', JSON.stringify({ segment: { region: 'door-east', store: '7' }, inputs: { float_input: [ROW] } }), auth],
+      ['no credential', ok, { 'content-type': 'application/json' }],
+      ['a wrong credential', ok, { ...auth, authorization: 'Bearer mms_nothing' }],
+      ['malformed JSON', ok.slice(0, -2), auth],
+      ['a prototype-poisoning key', ok.replace('{"model"', '{"__proto__":{"x":1},"model"'), auth],
+      ['an unknown model', ok.replace('demand-linear', 'no-such-model'), auth],
+      ['an invalid input', ok.replace('[[', '[["x",'), auth],
+      ['an unknown field', ok.replace('{"model"', '{"extra":1,"model"'), auth],
+      ['a JSON array', '[1,2]', auth],
+    ])('for %s', async (_what, text, headers) => {
+      const answers = await Promise.all((['lane', 'chunked', 'query'] as const).map((door) => post(door, text, { ...headers, 'x-request-id': `door-${door}` })));
+      const comparable = ({ status, headers: h, body }: Awaited<ReturnType<typeof post>>) => ({
+        status,
+        contentType: h['content-type'],
+        modelVersion: h['x-model-version'],
+        body: body.predictionId ? { ...body, predictionId: 'id' } : body,
+      });
+      const [lane, ...others] = answers;
+      for (const other of others) expect(comparable(other)).toEqual(comparable(lane));
+      answers.forEach((a, i) => expect(a.headers['x-request-id']).toBe(`door-${['lane', 'chunked', 'query'][i]}`));
+      expect(lane.status).toBeLessThan(500);
     });
   });
 

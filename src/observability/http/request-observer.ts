@@ -20,6 +20,21 @@ interface Observed {
   predictionId?: string;
 }
 
+/** What the metrics and the request log line are made of. */
+export interface DirectRequest {
+  requestId: string;
+  method: string;
+  route: string;
+  url: string;
+  status: number;
+  /** process.hrtime.bigint() when the request arrived. */
+  startedAt: bigint;
+  auth?: AuthContext;
+  model?: string;
+  version?: string;
+  predictionId?: string;
+}
+
 type ObservedRequest = FastifyRequest & { auth?: AuthContext; [OBSERVED]?: Observed };
 
 export interface PredictAnswer {
@@ -46,12 +61,15 @@ export function requestIdOf(req: IncomingMessage): string {
  */
 @Injectable()
 export class RequestObserver {
+  private log?: RequestLog;
+
   constructor(
     private readonly metrics: ServiceMetrics,
     private readonly predictionLog: PredictionLogWriter,
   ) {}
 
   install(fastify: FastifyInstance, log: RequestLog): void {
+    this.log = log;
     fastify.addHook('onRequest', (request, reply, done) => {
       (request as ObservedRequest)[OBSERVED] = { startedAt: process.hrtime.bigint() };
       void reply.header('x-request-id', request.id);
@@ -115,6 +133,15 @@ export class RequestObserver {
     }
   }
 
+  /** A /v1/predict answer from the fast lane (predict-fast-lane.ts), for the sampled prediction log. Never throws. */
+  noteDirectPrediction(auth: AuthContext, answer: PredictAnswer, routingKey: string | null): void {
+    try {
+      this.logPrediction(auth.tenantId, answer, routingKey);
+    } catch {
+      // observing must never break an answer
+    }
+  }
+
   private logPrediction(tenantId: string, answer: PredictAnswer, routingKey: string | null): void {
     this.predictionLog.record({ id: answer.predictionId, tenantId, model: answer.model, version: answer.version, routingKey, predicted: answer.outputs });
   }
@@ -122,7 +149,6 @@ export class RequestObserver {
   private finish(request: ObservedRequest, reply: FastifyReply, log: RequestLog): void {
     const observed = request[OBSERVED];
     if (!observed) return;
-    const seconds = Number(process.hrtime.bigint() - observed.startedAt) / 1e9;
     const route = request.routeOptions.url ?? 'unmatched';
     const auth = request.auth;
     // Only an authenticated caller's model names count: strangers cannot push names into the top N.
@@ -133,24 +159,42 @@ export class RequestObserver {
       const param = (request.params as Record<string, unknown> | undefined)?.version;
       version = header !== undefined ? String(header) : typeof param === 'string' ? param : undefined;
     }
-    const status = reply.statusCode;
-    this.metrics.observeRequest({ tenantId: auth?.tenantId ?? null, method: request.method, route, status, model, version, seconds });
+    this.record(log, { requestId: request.id, method: request.method, route, url: request.url, status: reply.statusCode, startedAt: observed.startedAt, auth, model, version, predictionId: observed.predictionId });
+  }
+
+  /**
+   * The end of a request answered outside Fastify (the /v1/predict fast lane, predict-fast-lane.ts):
+   * the same metrics and request log line as any other request. Never throws.
+   */
+  finishDirect(request: DirectRequest): void {
+    if (!this.log) return;
+    try {
+      this.record(this.log, request);
+    } catch {
+      // observing must never break an answer
+    }
+  }
+
+  private record(log: RequestLog, r: DirectRequest): void {
+    const seconds = Number(process.hrtime.bigint() - r.startedAt) / 1e9;
+    const model = r.auth ? r.model : undefined;
+    this.metrics.observeRequest({ tenantId: r.auth?.tenantId ?? null, method: r.method, route: r.route, status: r.status, model, version: r.version, seconds });
     // A literal (undefined fields are left out of the line): spreading would cost microseconds per request.
     log.request(
       {
-        reqId: request.id,
-        method: request.method,
-        route,
-        url: request.url.length > 512 ? `${request.url.slice(0, 512)}…` : request.url,
-        status,
+        reqId: r.requestId,
+        method: r.method,
+        route: r.route,
+        url: r.url.length > 512 ? `${r.url.slice(0, 512)}…` : r.url,
+        status: r.status,
         latencyMs: Math.round(seconds * 1e6) / 1e3,
-        tenant: auth?.tenantId ?? null,
-        principal: auth?.principal ?? null,
+        tenant: r.auth?.tenantId ?? null,
+        principal: r.auth?.principal ?? null,
         model,
-        version: model ? version : undefined,
-        predictionId: observed.predictionId,
+        version: model ? r.version : undefined,
+        predictionId: r.predictionId,
       },
-      QUIET_ROUTES.has(route),
+      QUIET_ROUTES.has(r.route),
     );
   }
 }

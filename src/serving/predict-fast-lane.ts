@@ -1,0 +1,143 @@
+import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { FastifyInstance } from 'fastify';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AuthContext } from '../auth/auth-context';
+import { Authenticator } from '../auth/authenticator.service';
+import { AllExceptionsFilter } from '../common/all-exceptions.filter';
+import { DomainError } from '../common/domain-error';
+import { RequestObserver, requestIdOf } from '../observability/http/request-observer';
+import { LARGE_BODY_BYTES } from './large-json-body';
+import { answerJson, PREDICT_PATH, routingKeyOf } from './predict.route';
+import { ServingService } from './serving.service';
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+/** `application/json`, with or without parameters (charset): what Fastify's JSON parser takes. */
+const JSON_CONTENT = /^application\/json\s*(;|$)/i;
+
+type JsonParser = (request: unknown, body: Buffer, done: (error: Error | null, value?: unknown) => void) => void;
+
+/**
+ * POST /v1/predict's common case, answered straight from Node's HTTP server, before Fastify:
+ * a small JSON body with a Content-Length. Fastify's per-request machinery (request and reply
+ * objects, hook chains, content-type dispatch, reply serialisation) costs the HTTP thread about
+ * as much as everything else a small prediction needs, and the HTTP thread is what limits
+ * requests per second. Everything a request sees is the same as on the Fastify route
+ * (predict.route.ts), which still takes every other case (big or chunked bodies, other content
+ * types, query strings): the same authentication decision, JSON parser (prototype-poisoning
+ * checks and error included), serving call, answer bytes and headers, error bodies (the
+ * global filter's translation), request metrics, request log line and prediction log.
+ */
+@Injectable()
+export class PredictFastLane implements BeforeApplicationShutdown {
+  private readonly logger = new Logger('Errors');
+  private readonly errors = new AllExceptionsFilter();
+  private parseJson?: JsonParser;
+  /** From shutdown on, requests go to Fastify, which answers 503 while the server closes. */
+  private closing = false;
+
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly authenticator: Authenticator,
+    private readonly serving: ServingService,
+    private readonly observer: RequestObserver,
+  ) {}
+
+  beforeApplicationShutdown(): void {
+    this.closing = true;
+  }
+
+  /** Answers the request and says true, or says false and leaves it untouched for Fastify. */
+  take(req: IncomingMessage, res: ServerResponse): boolean {
+    if (this.closing || req.method !== 'POST' || req.url !== PREDICT_PATH) return false;
+    const headers = req.headers;
+    const type = headers['content-type'];
+    if (type === undefined || (type !== 'application/json' && !JSON_CONTENT.test(type))) return false;
+    const length = Number(headers['content-length']);
+    if (!(length > 0 && length < LARGE_BODY_BYTES) || headers['transfer-encoding'] !== undefined) return false;
+    const parse = this.parseJson ?? this.jsonParser();
+    if (!parse) return false;
+    void this.serve(req, res, parse);
+    return true;
+  }
+
+  private async serve(req: IncomingMessage, res: ServerResponse, parse: JsonParser): Promise<void> {
+    const startedAt = process.hrtime.bigint();
+    const requestId = requestIdOf(req);
+    let auth: AuthContext | undefined;
+    let body: unknown;
+    let status = 200;
+    let model: string | undefined;
+    let version: string | undefined;
+    let predictionId: string | undefined;
+    try {
+      auth = await this.authenticator.authenticate(req.headers, 'scorer');
+      body = parseWith(parse, await readBody(req));
+      const header = req.headers['x-routing-key'];
+      const routingKey = typeof header === 'string' ? header : undefined;
+      const result = await this.serving.predict(auth, body, routingKey);
+      model = result.model;
+      version = String(result.version);
+      predictionId = result.predictionId;
+      const text = answerJson(result);
+      res.writeHead(200, { 'x-request-id': requestId, 'x-model-version': version, 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(text) });
+      res.end(text);
+      this.observer.noteDirectPrediction(auth, result, routingKeyOf(body, routingKey));
+    } catch (error) {
+      status = this.answerError(res, requestId, error);
+      model = requestedModel(body);
+    }
+    this.observer.finishDirect({ requestId, method: 'POST', route: PREDICT_PATH, url: PREDICT_PATH, status, startedAt, auth, model, version, predictionId });
+  }
+
+  /** As the global exception filter answers (same status, body and headers). */
+  private answerError(res: ServerResponse, requestId: string, error: unknown): number {
+    const { status, body } = this.errors.toResponse(error);
+    if (status >= 500) this.logger.error(error instanceof Error ? error.stack : String(error));
+    if (res.headersSent || res.destroyed) return status;
+    const text = JSON.stringify(body);
+    const headers: Record<string, string | number> = { 'x-request-id': requestId };
+    if (error instanceof DomainError) Object.assign(headers, error.headers);
+    headers['content-type'] = JSON_TYPE;
+    headers['content-length'] = Buffer.byteLength(text);
+    res.writeHead(status, headers);
+    res.end(text);
+    return status;
+  }
+
+  /** Fastify's JSON parser, as the Fastify route uses it (see LargeJsonBodyParser). */
+  private jsonParser(): JsonParser | undefined {
+    const fastify = this.adapterHost.httpAdapter?.getInstance?.() as FastifyInstance | undefined;
+    if (!fastify || typeof fastify.getDefaultJsonParser !== 'function') return undefined;
+    const { onProtoPoisoning, onConstructorPoisoning } = fastify.initialConfig;
+    this.parseJson = fastify.getDefaultJsonParser(onProtoPoisoning ?? 'error', onConstructorPoisoning ?? 'error') as unknown as JsonParser;
+    return this.parseJson;
+  }
+}
+
+function parseWith(parse: JsonParser, bytes: Buffer): unknown {
+  let result: { error: Error | null; value?: unknown } | undefined;
+  parse(null, bytes, (error, value) => (result = { error, value }));
+  if (!result) throw new Error('the JSON parser did not answer synchronously');
+  if (result.error) throw result.error;
+  return result.value;
+}
+
+/** The whole body (Node's parser stops at the Content-Length); rejects when the client goes away first. */
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.once('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
+    req.once('error', reject);
+    req.once('close', () => {
+      if (!req.complete) reject(new Error('the client closed the connection before sending the whole body'));
+    });
+  });
+}
+
+/** The model a failed request asked for, for its metrics and log line (as the request observer reads a body). */
+function requestedModel(body: unknown): string | undefined {
+  const model = body !== null && typeof body === 'object' ? (body as { model?: unknown }).model : undefined;
+  return typeof model === 'string' && model.length <= 128 ? model : undefined;
+}
