@@ -158,7 +158,7 @@ async function hotBench(options: Options): Promise<Section> {
         round[who] = { ...result, mainCpuUs: (1e6 * (after.main - before.main)) / answered, processCpuUs: (1e6 * (after.total - before.total)) / answered };
         const x = round[who];
         process.stdout.write(
-          `  round ${r + 1} ${who.padEnd(8)} ${fmtInt(x.rps)} req/s  p50 ${fmtMs(x.p50Ms)}  p99 ${fmtMs(x.p99Ms)} ms  CPU/request: main thread ${x.mainCpuUs.toFixed(0)} µs, process ${x.processCpuUs.toFixed(0)} µs\n`,
+          `  round ${r + 1} ${who.padEnd(8)} ${fmtInt(x.rps)} req/s  p50 ${fmtMs(x.p50Ms)}  p99 ${fmtMs(x.p99Ms)} ms  CPU/request: main thread ${x.mainCpuUs.toFixed(0)} µs, process ${x.processCpuUs.toFixed(0)} µs, load client ${x.clientCpuUsPerRequest.toFixed(0)} µs\n`,
         );
       }
       rounds.push(round);

@@ -51,6 +51,8 @@ export interface LoadResult {
   /** One answer body per status seen (trimmed), for error reports. */
   sampleBodies: Record<string, string>;
   samples?: { startedAt: number[]; latencyMs: number[] };
+  /** The load generator's own CPU (user + system) per request answered, over the whole run. */
+  clientCpuUsPerRequest: number;
 }
 
 /** Runs the load in a child process and resolves with what it measured. */
@@ -94,6 +96,8 @@ async function child(spec: LoadSpec): Promise<LoadResult> {
 
   const warmupMs = spec.warmupMs ?? 0;
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  let answered = 0;
   const countFrom = t0 + warmupMs;
   const stopAt = countFrom + spec.durationMs;
   const latencies: number[] = [];
@@ -129,6 +133,7 @@ async function child(spec: LoadSpec): Promise<LoadResult> {
       };
       const complete = (status: string, body: Buffer) => {
         const end = performance.now();
+        answered++;
         if (sentAt >= countFrom && end <= stopAt) {
           latencies.push(end - sentAt);
           if (spec.keepSamples) starts.push(performance.timeOrigin + sentAt);
@@ -182,6 +187,7 @@ async function child(spec: LoadSpec): Promise<LoadResult> {
   }, stopAt - performance.now() + 30_000);
   await Promise.all(Array.from({ length: spec.connections }, (_, i) => connection(i)));
   clearTimeout(giveUp);
+  const cpu = process.cpuUsage(cpu0);
   const seconds = spec.durationMs / 1000;
   const sorted = Float64Array.from(latencies).sort();
   const q = (p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] : NaN);
@@ -196,6 +202,7 @@ async function child(spec: LoadSpec): Promise<LoadResult> {
     statuses,
     errors,
     sampleBodies,
+    clientCpuUsPerRequest: answered ? (cpu.user + cpu.system) / answered : NaN,
     ...(spec.keepSamples ? { samples: { startedAt: starts, latencyMs: latencies } } : {}),
   };
 }
