@@ -9,7 +9,7 @@ import { parentPort } from 'node:worker_threads';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import type { HostTensor } from '../tensor-codec';
 import { chunkRowsFor, concatParts, concatTensors, rowsOf, sliceRows, splitOutputs } from './batch-plan';
-import type { PartResult, RunJob, WorkerReply, WorkerRequest } from './worker-protocol';
+import { fromWire, PartResult, RunJob, toWire, WirePartResult, WorkerRequest } from './worker-protocol';
 
 /** About 1 MiB of float32 per chunk: a few ms of work, after which waiting messages get their turn. */
 const CHUNK_ELEMENTS = 256 * 1024;
@@ -23,10 +23,18 @@ interface LoadedSession {
 const sessions = new Map<string, LoadedSession>();
 const port = parentPort!;
 
+/** A reply as the worker builds it, with host tensors (toWire makes the posted form). */
+interface Reply {
+  id: number;
+  error?: string;
+  parts?: PartResult[];
+  unbatchable?: boolean;
+}
+
 // Replies are sent together once the thread has done what was ready: one message, many answers.
-let outbox: WorkerReply[] = [];
+let outbox: Reply[] = [];
 let flushScheduled = false;
-function reply(message: WorkerReply): void {
+function reply(message: Reply): void {
   outbox.push(message);
   if (!flushScheduled) {
     flushScheduled = true;
@@ -37,13 +45,11 @@ function flush(): void {
   flushScheduled = false;
   const replies = outbox;
   outbox = [];
+  // A set: the parts of a merged call are views of one buffer, which moves once.
   const transfer = new Set<ArrayBuffer>();
-  for (const r of replies) {
-    for (const part of r.parts ?? []) {
-      if ('outputs' in part) for (const t of part.outputs) if (!Array.isArray(t.data)) transfer.add(t.data.buffer as ArrayBuffer);
-    }
-  }
-  port.postMessage({ type: 'replies', replies }, [...transfer]);
+  const move = (buffer: ArrayBuffer) => transfer.add(buffer);
+  const wire = replies.map((r) => (r.parts ? { ...r, parts: r.parts.map((p): WirePartResult => ('outputs' in p ? { outputs: p.outputs.map((t) => toWire(t, move)) } : p)) } : r));
+  port.postMessage({ type: 'replies', replies: wire }, [...transfer]);
 }
 
 port.on('message', (message: WorkerRequest) => {
@@ -81,20 +87,21 @@ async function unload(key: string): Promise<void> {
   await loaded.session.release().catch(() => undefined);
 }
 
-async function runJob(job: RunJob): Promise<WorkerReply> {
+async function runJob(job: RunJob): Promise<Reply> {
   const loaded = sessions.get(job.key);
   if (!loaded) return { id: job.id, error: 'the model is not loaded in this worker' };
-  if (job.parts.length === 1) return { id: job.id, ...(await runPart(loaded, job.parts[0], job.batchable)) };
-  const rows = job.parts.map((p) => rowsOf(p) ?? 0);
+  const parts = job.parts.map((part) => part.map(fromWire));
+  if (parts.length === 1) return { id: job.id, ...(await runPart(loaded, parts[0], job.batchable)) };
+  const rows = parts.map((p) => rowsOf(p) ?? 0);
   try {
-    const outputs = await run(loaded, concatParts(job.parts));
+    const outputs = await run(loaded, concatParts(parts));
     const split = splitOutputs(outputs, rows);
     if (split) return { id: job.id, parts: split.map((o) => ({ outputs: o })) };
   } catch {
     // One bad part fails the merged call: run them one by one to tell which.
-    return { id: job.id, parts: await runEach(loaded, job.parts) };
+    return { id: job.id, parts: await runEach(loaded, parts) };
   }
-  return { id: job.id, parts: await runEach(loaded, job.parts), unbatchable: true };
+  return { id: job.id, parts: await runEach(loaded, parts), unbatchable: true };
 }
 
 async function runEach(loaded: LoadedSession, parts: HostTensor[][]): Promise<PartResult[]> {

@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { ServingError, ServingErrorCode } from '../serving.error';
 import type { HostTensor } from '../tensor-codec';
 import { InferenceRuntime, RunOutcome, SessionHandle, WorkerView } from './inference-runtime';
-import type { RepliesMessage, RunJob, WorkerReply } from './worker-protocol';
+import { partsToWire, RepliesMessage, resultFromWire, RunJob, WorkerReply } from './worker-protocol';
 import { workerEntry } from '../../common/worker-entry';
 
 interface Pending {
@@ -29,8 +29,8 @@ interface Slot {
   /** Sessions living here: their estimated size (the basis of assignment) and how many handles hold them. */
   sessions: Map<string, HeldSession>;
   bytes: number;
-  /** Run jobs waiting for this turn's single postMessage. */
-  outbox: RunJob[];
+  /** Run calls waiting for this turn's single postMessage. */
+  outbox: Array<{ id: number; key: string; parts: HostTensor[][]; batchable: boolean }>;
   restarts: number;
 }
 
@@ -81,7 +81,7 @@ export class WorkerPoolRuntime extends InferenceRuntime {
       this.scheduleFlush();
     });
     if (reply.error) throw new ServingError(ServingErrorCode.WorkerUnavailable, `The inference worker could not run the model: ${reply.error}`, { worker: handle.worker });
-    return { parts: reply.parts ?? [], unbatchable: reply.unbatchable === true };
+    return { parts: (reply.parts ?? []).map(resultFromWire), unbatchable: reply.unbatchable === true };
   }
 
   unload(handle: SessionHandle): void {
@@ -137,10 +137,11 @@ export class WorkerPoolRuntime extends InferenceRuntime {
       this.flushScheduled = false;
       for (const slot of this.slots) {
         if (!slot.outbox.length) continue;
-        const jobs = slot.outbox;
+        const calls = slot.outbox;
         slot.outbox = [];
         const transfer: ArrayBuffer[] = [];
-        for (const job of jobs) for (const part of job.parts) for (const t of part) if (!Array.isArray(t.data)) transfer.push(t.data.buffer as ArrayBuffer);
+        const move = (buffer: ArrayBuffer) => transfer.push(buffer);
+        const jobs: RunJob[] = calls.map((c) => ({ id: c.id, key: c.key, parts: partsToWire(c.parts, move), batchable: c.batchable }));
         slot.worker.postMessage({ type: 'run', jobs }, transfer);
       }
     });
