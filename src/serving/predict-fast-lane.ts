@@ -80,10 +80,12 @@ export class PredictFastLane implements BeforeApplicationShutdown {
       version = String(result.version);
       predictionId = result.predictionId;
       const text = answerJson(result);
+      if (res.destroyed) return; // the client is gone: nothing to answer, nothing to count
       res.writeHead(200, { 'x-request-id': requestId, 'x-model-version': version, 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(text) });
       res.end(text);
       this.observer.noteDirectPrediction(auth, result, routingKeyOf(body, routingKey));
     } catch (error) {
+      if (error instanceof ClientGone || res.destroyed) return;
       status = this.answerError(res, requestId, error);
       model = requestedModel(body);
     }
@@ -123,6 +125,9 @@ function parseWith(parse: JsonParser, bytes: Buffer): unknown {
   return result.value;
 }
 
+/** The client closed the connection before its request was read: there is no one to answer. */
+class ClientGone extends Error {}
+
 /** The whole body (Node's parser stops at the Content-Length); rejects when the client goes away first. */
 function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -131,7 +136,7 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
     req.once('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
     req.once('error', reject);
     req.once('close', () => {
-      if (!req.complete) reject(new Error('the client closed the connection before sending the whole body'));
+      if (!req.complete) reject(new ClientGone('the client closed the connection before sending the whole body'));
     });
   });
 }

@@ -1,4 +1,5 @@
 import * as http from 'node:http';
+import * as net from 'node:net';
 import { buildLinearModel, buildTypedModel, defaultFixtures, RETAIL_FEATURES, RETAIL_SAMPLE_ROWS, TabularFixtureModel } from '../fixtures/onnx-builder';
 import { buildZip } from '../support/mlflow-zip';
 import { artifactForm, ROOT_TOKEN, startTestApp, TestApp, TestResponse } from '../support/test-app';
@@ -345,6 +346,21 @@ describe('online inference over HTTP', () => {
       for (const other of others) expect(comparable(other)).toEqual(comparable(lane));
       answers.forEach((a, i) => expect(a.headers['x-request-id']).toBe(`door-${['lane', 'chunked', 'query'][i]}`));
       expect(lane.status).toBeLessThan(500);
+    });
+
+    it('lets a client that leaves halfway through its body go without an error, and goes on serving', async () => {
+      const url = new URL(t.baseUrl);
+      await new Promise<void>((resolve, reject) => {
+        const socket = net.connect(Number(url.port), url.hostname, () => {
+          socket.write(`POST /v1/predict HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${ROOT_TOKEN}\r\ncontent-type: application/json\r\ncontent-length: ${ok.length}\r\n\r\n${ok.slice(0, 10)}`);
+          setTimeout(() => socket.destroy(), 100);
+        });
+        socket.on('close', () => resolve());
+        socket.on('error', reject);
+      });
+      await new Promise((r) => setTimeout(r, 200));
+      expect((await post('lane', ok, auth)).status).toBe(200);
+      expect(t.output()).not.toMatch(/client closed the connection|Internal server error/);
     });
   });
 
