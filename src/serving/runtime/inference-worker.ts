@@ -11,8 +11,8 @@ import type { HostTensor } from '../tensor-codec';
 import { chunkRowsFor, concatParts, concatTensors, rowsOf, sliceRows, splitOutputs } from './batch-plan';
 import { fromWire, PartResult, RunJob, toWire, WirePartResult, WorkerRequest } from './worker-protocol';
 
-/** About 1 MiB of float32 per chunk: a few ms of work, after which waiting messages get their turn. */
-const CHUNK_ELEMENTS = 256 * 1024;
+/** 256 KiB of float32 per chunk: about a millisecond of a small model's work, after which waiting calls get their turn. */
+const CHUNK_ELEMENTS = 64 * 1024;
 
 interface LoadedSession {
   session: InferenceSession;
