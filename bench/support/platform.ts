@@ -101,13 +101,23 @@ export function rssKiBOf(pid: number): number {
   return Number(m[1]);
 }
 
-/** CPU seconds used so far by a process: its main thread, and all its threads (from /proc; clock ticks of 1/100 s). */
-export function cpuOf(pid: number): { main: number; total: number } {
+/**
+ * CPU seconds used so far by a process: its main thread, and all its threads (from /proc; clock
+ * ticks of 1/100 s); and the seconds its main thread spent runnable but waiting for a CPU
+ * (`schedstat`; NaN where the kernel does not keep it).
+ */
+export function cpuOf(pid: number): { main: number; total: number; mainWaited: number } {
   const seconds = (stat: string) => {
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime
   };
-  return { main: seconds(fs.readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8')), total: seconds(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')) };
+  let mainWaited = NaN;
+  try {
+    mainWaited = Number(fs.readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1e9;
+  } catch {
+    // no schedstat
+  }
+  return { main: seconds(fs.readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8')), total: seconds(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')), mainWaited };
 }
 
 /** CPU seconds of each thread of a process, by thread id (Linux): where a run's CPU went. */
