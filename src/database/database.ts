@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { DataSource, MigrationExecutor } from 'typeorm';
 import { MIGRATIONS } from '../../migrations';
 import { AppConfig } from '../config/app-config';
+import { holdingAdvisoryLock } from './advisory-lock';
 import { ENTITIES } from './entities';
 import { EmbeddedPostgres } from './embedded-postgres';
 
@@ -57,16 +58,16 @@ export class Database {
     const runner = this.dataSource.createQueryRunner();
     await runner.connect();
     try {
-      await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
-      // On the lock's own connection: the embedded database has a pool of one.
-      const executor = new MigrationExecutor(this.dataSource, runner);
-      executor.transaction = 'each';
-      const applied = await executor.executePendingMigrations();
-      for (const m of applied) this.logger.log(`applied migration ${m.name}`);
-      this.migrationsDone = true;
-      return applied.map((m) => m.name);
+      return await holdingAdvisoryLock(runner, MIGRATION_LOCK_KEY, async () => {
+        // On the lock's own connection: the embedded database has a pool of one.
+        const executor = new MigrationExecutor(this.dataSource, runner);
+        executor.transaction = 'each';
+        const applied = await executor.executePendingMigrations();
+        for (const m of applied) this.logger.log(`applied migration ${m.name}`);
+        this.migrationsDone = true;
+        return applied.map((m) => m.name);
+      });
     } finally {
-      await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
       await runner.release();
     }
   }

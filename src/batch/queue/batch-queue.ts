@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import PgBoss from 'pg-boss';
+import { holdingAdvisoryLock } from '../../database/advisory-lock';
 import { DataSource, EntityManager, EntitySubscriberInterface, QueryRunner, TransactionCommitEvent, TransactionRollbackEvent } from 'typeorm';
 
 export const QUEUES = {
@@ -196,10 +197,8 @@ async function underSetupLock(pool: PgPool, setUp: () => Promise<void>): Promise
   if ((pool.options?.max ?? 10) <= 1) return setUp();
   const client = await pool.connect();
   try {
-    await client.query('SELECT pg_advisory_lock($1)', [QUEUE_SETUP_LOCK_KEY]);
-    await setUp();
+    await holdingAdvisoryLock(client, QUEUE_SETUP_LOCK_KEY, setUp);
   } finally {
-    await client.query('SELECT pg_advisory_unlock($1)', [QUEUE_SETUP_LOCK_KEY]).catch(() => undefined);
     client.release();
   }
 }
