@@ -4,6 +4,7 @@ import type { FastifyReply } from 'fastify';
 import { Auth, RequireRole } from '../auth/auth.decorator';
 import type { AuthContext } from '../auth/auth-context';
 import { MlflowScoringService } from './mlflow-scoring.service';
+import { sendModelVersion } from './model-version-header';
 
 @ApiTags('mlflow scoring')
 @ApiBearerAuth()
@@ -23,7 +24,7 @@ export class MlflowInvocationsController {
   })
   async invocations(@Auth() ctx: AuthContext, @Param('name') name: string, @Body() body: unknown, @Headers('x-routing-key') routingKey: string | undefined, @Res({ passthrough: true }) reply: FastifyReply) {
     const { predictions, version } = await this.mlflow.invocations(ctx, name, body, routingKey);
-    void reply.header('x-model-version', String(version));
+    sendModelVersion(reply, version);
     return { predictions };
   }
 }

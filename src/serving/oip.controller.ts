@@ -4,6 +4,7 @@ import type { FastifyReply } from 'fastify';
 import { Auth, RequireRole } from '../auth/auth.decorator';
 import type { AuthContext } from '../auth/auth-context';
 import { OipService } from './oip.service';
+import { sendModelVersion } from './model-version-header';
 
 const INFER_BODY = {
   type: 'object',
@@ -83,8 +84,8 @@ export class OipController {
   }
 }
 
-/** The served version in x-model-version, as /v1/predict and MLflow answer it (traffic rules may pick it). */
+/** The served version in x-model-version, as /v1/predict and MLflow answer it. */
 function withVersionHeader<T extends { model_version: string }>(reply: FastifyReply, answer: T): T {
-  void reply.header('x-model-version', answer.model_version);
+  sendModelVersion(reply, answer.model_version);
   return answer;
 }

@@ -10,6 +10,7 @@ import { RequestObserver, requestIdOf } from '../observability/http/request-obse
 import { LARGE_BODY_BYTES } from './large-json-body';
 import { answerJson, PREDICT_PATH, routingKeyOf } from './predict.route';
 import { ServingService } from './serving.service';
+import { MODEL_VERSION_HEADER } from './model-version-header';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 /** `application/json`, with or without parameters (charset): what Fastify's JSON parser takes. */
@@ -81,7 +82,7 @@ export class PredictFastLane implements BeforeApplicationShutdown {
       predictionId = result.predictionId;
       const text = answerJson(result);
       if (res.destroyed) return; // the client is gone: nothing to answer, nothing to count
-      res.writeHead(200, { 'x-request-id': requestId, 'x-model-version': version, 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(text) });
+      res.writeHead(200, { 'x-request-id': requestId, [MODEL_VERSION_HEADER]: version, 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(text) });
       res.end(text);
       this.observer.noteDirectPrediction(auth, result, routingKeyOf(body, routingKey));
     } catch (error) {

@@ -6,6 +6,7 @@ import { Authenticator } from '../auth/authenticator.service';
 import { RequestObserver } from '../observability/http/request-observer';
 import { LargeJsonBody } from './large-json-body';
 import { PredictResult, ServingService } from './serving.service';
+import { sendModelVersion } from './model-version-header';
 
 export const PREDICT_PATH = '/v1/predict';
 
@@ -89,7 +90,8 @@ export class PredictRoute implements OnModuleInit {
     const routingKey = typeof header === 'string' ? header : undefined;
     const body = request.body;
     const result = body instanceof LargeJsonBody ? await this.serving.predictLarge(ctx, body, routingKey) : await this.serving.predict(ctx, body, routingKey);
-    void reply.header('x-model-version', String(result.version)).type(JSON_TYPE);
+    sendModelVersion(reply, result.version);
+    void reply.type(JSON_TYPE);
     // A big answer comes encoded by the codec thread (and is too big for the prediction log).
     if ('payload' in result) return result.payload;
     this.observer.notePrediction(request, result, routingKeyOf(body, routingKey));

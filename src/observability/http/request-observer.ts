@@ -6,6 +6,7 @@ import type { AuthContext } from '../../auth/auth-context';
 import { PredictionLogWriter } from '../feedback/prediction-log.writer';
 import type { RequestLog } from '../logging/app-logger';
 import { ServiceMetrics } from '../metrics/service-metrics';
+import { MODEL_VERSION_HEADER } from '../../serving/model-version-header';
 
 const OBSERVED = Symbol('mms.observed');
 const PREDICT = '/v1/predict';
@@ -155,7 +156,7 @@ export class RequestObserver {
     const model = auth ? (observed.model ?? requestedModel(request, route)) : undefined;
     let version = observed.version;
     if (model && version === undefined) {
-      const header = reply.getHeader('x-model-version');
+      const header = reply.getHeader(MODEL_VERSION_HEADER);
       const param = (request.params as Record<string, unknown> | undefined)?.version;
       version = header !== undefined ? String(header) : typeof param === 'string' ? param : undefined;
     }
