@@ -156,6 +156,20 @@ describe('SessionCache', () => {
     expect(cache.snapshot(null).models).toHaveLength(1);
   });
 
+  it('tries a failed load again at once when the load is asked for explicitly, and lengthens the backoff if it fails', async () => {
+    const cache = make(10);
+    const v = fakeVersion('broken');
+    runtime.failing.add('broken');
+    await expect(cache.acquire(v)).rejects.toMatchObject({ code: 'MODEL_LOAD_FAILED', details: { attempts: 1 } });
+    await expect(cache.load(v)).rejects.toMatchObject({ code: 'MODEL_LOAD_FAILED', details: { attempts: 2, retryAfterMs: 2000 } });
+    expect(runtime.loads).toEqual(['broken', 'broken']);
+    await expect(cache.acquire(v)).rejects.toMatchObject({ details: { attempts: 2 } }); // a request still waits out the backoff
+    expect(runtime.loads).toHaveLength(2);
+    runtime.failing.delete('broken');
+    await expect(cache.load(v, { pin: true })).resolves.toMatchObject({ state: 'ready', pinned: true });
+    expect(runtime.loads).toHaveLength(3);
+  });
+
   it("reports a load failure's reason without the server's file paths", async () => {
     const cache = make(10);
     const v = fakeVersion('broken');

@@ -182,20 +182,26 @@ export class SessionCache {
 
   /** A lease on the version's session: synchronous when loaded, else after the (shared) load. */
   acquire(version: ServableVersion): SessionLease | Promise<SessionLease> {
-    const entry = this.pinned.get(version.id) ?? this.lru.get(version.id);
-    if (entry) {
-      entry.refs++;
-      entry.stats.hits++;
-      this.totalsOf(version.tenantId).hits++;
-      entry.lastUsedAt = this.now();
-      return this.lease(entry);
-    }
-    return this.acquireCold(version);
+    return this.loadedLease(version) ?? this.acquireCold(version);
   }
 
-  /** Prewarm (and pin or unpin) a version; answers its cache entry. */
+  /** A lease on the version's session when it is loaded (a hit), else undefined. */
+  private loadedLease(version: ServableVersion): SessionLease | undefined {
+    const entry = this.pinned.get(version.id) ?? this.lru.get(version.id);
+    if (!entry) return undefined;
+    entry.refs++;
+    entry.stats.hits++;
+    this.totalsOf(version.tenantId).hits++;
+    entry.lastUsedAt = this.now();
+    return this.lease(entry);
+  }
+
+  /**
+   * Prewarm (and pin or unpin) a version; answers its cache entry. Asked for explicitly, a load
+   * that failed is tried again at once, not after its backoff (a failure still lengthens it).
+   */
   async load(version: ServableVersion, options: { pin?: boolean } = {}): Promise<CacheEntryView> {
-    const lease = await this.acquire(version);
+    const lease = await (this.loadedLease(version) ?? this.acquireCold(version, { despiteBackoff: true }));
     try {
       if (options.pin === true) this.pin(lease.entry);
       if (options.pin === false) this.unpin(lease.entry);
@@ -312,13 +318,13 @@ export class SessionCache {
     return { bytes: this.lru.calculatedSize + this.pinnedBytes, models: this.lru.size + this.pinned.size, pinnedBytes: this.pinnedBytes, pinnedModels: this.pinned.size };
   }
 
-  private async acquireCold(version: ServableVersion): Promise<SessionLease> {
+  private async acquireCold(version: ServableVersion, options: { despiteBackoff?: boolean } = {}): Promise<SessionLease> {
     this.statsOf(version).misses++;
     this.totalsOf(version.tenantId).misses++;
     let pending = this.loading.get(version.id);
     if (!pending) {
       const failure = this.failures.get(version.id);
-      if (failure && this.now() < failure.retryAt) throw this.loadFailedError(version, failure);
+      if (failure && this.now() < failure.retryAt && !options.despiteBackoff) throw this.loadFailedError(version, failure);
       pending = this.startLoad(version);
     }
     pending.waiters++;
