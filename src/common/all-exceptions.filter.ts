@@ -36,10 +36,18 @@ export class AllExceptionsFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
+    const { status, body, headers } = this.answerFor(exception);
+    void reply.headers(headers).status(status).header('content-type', 'application/json; charset=utf-8').send(body);
+  }
+
+  /**
+   * The whole answer to an error: status, body and the error's own headers (Retry-After…); a 5xx
+   * is logged with its stack. For routes answered outside Nest too (the /v1/predict fast lane).
+   */
+  answerFor(exception: unknown): { status: number; body: ErrorBody; headers: Record<string, string> } {
     const { status, body } = this.toResponse(exception);
-    if (exception instanceof DomainError) void reply.headers(exception.headers);
     if (status >= 500) this.logger.error(exception instanceof Error ? exception.stack : String(exception));
-    void reply.status(status).header('content-type', 'application/json; charset=utf-8').send(body);
+    return { status, body, headers: exception instanceof DomainError ? exception.headers : {} };
   }
 
   toResponse(exception: unknown): { status: number; body: ErrorBody } {

@@ -30,6 +30,28 @@ export class LargeJsonBody {
   }
 }
 
+type DoneCallback = (error: Error | null, value?: unknown) => void;
+
+/**
+ * Fastify's own JSON parser with the instance's prototype-poisoning settings, in both forms the
+ * /v1/predict paths need: as a content-type parser (`parse`) and synchronously (`parseNow`,
+ * throwing the same errors).
+ */
+export function fastifyJsonParser(fastify: FastifyInstance): { parse: (request: unknown, bytes: Buffer, done: DoneCallback) => void; parseNow: (bytes: Buffer) => unknown } {
+  const { onProtoPoisoning, onConstructorPoisoning } = fastify.initialConfig;
+  const json = fastify.getDefaultJsonParser(onProtoPoisoning ?? 'error', onConstructorPoisoning ?? 'error');
+  // Fastify's parser takes a Buffer as well as a string (Nest's parser hands it one too).
+  const parse = (request: unknown, bytes: Buffer, done: DoneCallback) => json(request as FastifyRequest, bytes as unknown as string, done);
+  const parseNow = (bytes: Buffer): unknown => {
+    let result: { error: Error | null; value?: unknown } | undefined;
+    parse(null, bytes, (error, value) => (result = { error, value }));
+    if (!result) throw new Error('the JSON parser did not answer synchronously');
+    if (result.error) throw result.error;
+    return result.value;
+  };
+  return { parse, parseNow };
+}
+
 /**
  * Replaces the application/json body parser by one that leaves big bodies of the offloaded
  * routes unparsed (a LargeJsonBody) and parses everything else exactly as before (Fastify's
@@ -42,16 +64,8 @@ export class LargeJsonBodyParser implements OnModuleInit {
   onModuleInit(): void {
     const fastify = this.adapterHost.httpAdapter?.getInstance?.() as FastifyInstance | undefined;
     if (!fastify || typeof fastify.addContentTypeParser !== 'function') return;
-    const { onProtoPoisoning, onConstructorPoisoning, bodyLimit } = fastify.initialConfig;
-    const json = fastify.getDefaultJsonParser(onProtoPoisoning ?? 'error', onConstructorPoisoning ?? 'error');
-    const parseSync = (request: FastifyRequest, bytes: Buffer): unknown => {
-      let result: { error: Error | null; value?: unknown } | undefined;
-      // Fastify's parser takes a Buffer as well as a string (Nest's parser hands it one too).
-      json(request, bytes as unknown as string, (error: Error | null, value?: unknown) => (result = { error, value }));
-      if (!result) throw new Error('the JSON parser did not answer synchronously');
-      if (result.error) throw result.error;
-      return result.value;
-    };
+    const { bodyLimit } = fastify.initialConfig;
+    const { parse, parseNow } = fastifyJsonParser(fastify);
     // Nest registered its own application/json parser during init; this one takes its place.
     fastify.removeContentTypeParser('application/json');
     fastify.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit }, (request, body, done) => {
@@ -64,10 +78,10 @@ export class LargeJsonBodyParser implements OnModuleInit {
         return;
       }
       if (bytes.length >= LARGE_BODY_BYTES && OFFLOADED_ROUTES.has(request.routeOptions.url ?? '')) {
-        done(null, new LargeJsonBody(bytes, (b) => parseSync(request, b)));
+        done(null, new LargeJsonBody(bytes, parseNow));
         return;
       }
-      json(request, bytes as unknown as string, done);
+      parse(request, bytes, done);
     });
   }
 }

@@ -1,22 +1,20 @@
-import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuthContext } from '../auth/auth-context';
 import { Authenticator } from '../auth/authenticator.service';
 import { AllExceptionsFilter } from '../common/all-exceptions.filter';
-import { DomainError } from '../common/domain-error';
-import { RequestObserver, requestIdOf } from '../observability/http/request-observer';
-import { LARGE_BODY_BYTES } from './large-json-body';
-import { answerJson, PREDICT_PATH, routingKeyOf } from './predict.route';
+import { modelOfBody, RequestObserver, requestIdOf } from '../observability/http/request-observer';
+import { fastifyJsonParser, LARGE_BODY_BYTES } from './large-json-body';
+import { answerJson, JSON_TYPE, PREDICT_PATH, routingKeyOf } from './predict.route';
 import { ServingService } from './serving.service';
 import { MODEL_VERSION_HEADER } from './model-version-header';
 
-const JSON_TYPE = 'application/json; charset=utf-8';
 /** `application/json`, with or without parameters (charset): what Fastify's JSON parser takes. */
 const JSON_CONTENT = /^application\/json\s*(;|$)/i;
 
-type JsonParser = (request: unknown, body: Buffer, done: (error: Error | null, value?: unknown) => void) => void;
+type JsonParser = (bytes: Buffer) => unknown;
 
 /**
  * POST /v1/predict's common case, answered straight from Node's HTTP server, before Fastify:
@@ -31,7 +29,6 @@ type JsonParser = (request: unknown, body: Buffer, done: (error: Error | null, v
  */
 @Injectable()
 export class PredictFastLane implements BeforeApplicationShutdown {
-  private readonly logger = new Logger('Errors');
   private readonly errors = new AllExceptionsFilter();
   private parseJson?: JsonParser;
   /** From shutdown on, requests go to Fastify, which answers 503 while the server closes. */
@@ -73,7 +70,7 @@ export class PredictFastLane implements BeforeApplicationShutdown {
     let predictionId: string | undefined;
     try {
       auth = await this.authenticator.authenticate(req.headers, 'scorer');
-      body = parseWith(parse, await readBody(req));
+      body = parse(await readBody(req));
       const header = req.headers['x-routing-key'];
       const routingKey = typeof header === 'string' ? header : undefined;
       const result = await this.serving.predict(auth, body, routingKey);
@@ -88,22 +85,17 @@ export class PredictFastLane implements BeforeApplicationShutdown {
     } catch (error) {
       if (error instanceof ClientGone || res.destroyed) return;
       status = this.answerError(res, requestId, error);
-      model = requestedModel(body);
+      model = modelOfBody(body);
     }
     this.observer.finishDirect({ requestId, method: 'POST', route: PREDICT_PATH, url: PREDICT_PATH, status, startedAt, auth, model, version, predictionId });
   }
 
   /** As the global exception filter answers (same status, body and headers). */
   private answerError(res: ServerResponse, requestId: string, error: unknown): number {
-    const { status, body } = this.errors.toResponse(error);
-    if (status >= 500) this.logger.error(error instanceof Error ? error.stack : String(error));
+    const { status, body, headers } = this.errors.answerFor(error);
     if (res.headersSent || res.destroyed) return status;
     const text = JSON.stringify(body);
-    const headers: Record<string, string | number> = { 'x-request-id': requestId };
-    if (error instanceof DomainError) Object.assign(headers, error.headers);
-    headers['content-type'] = JSON_TYPE;
-    headers['content-length'] = Buffer.byteLength(text);
-    res.writeHead(status, headers);
+    res.writeHead(status, { 'x-request-id': requestId, ...headers, 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(text) });
     res.end(text);
     return status;
   }
@@ -112,18 +104,9 @@ export class PredictFastLane implements BeforeApplicationShutdown {
   private jsonParser(): JsonParser | undefined {
     const fastify = this.adapterHost.httpAdapter?.getInstance?.() as FastifyInstance | undefined;
     if (!fastify || typeof fastify.getDefaultJsonParser !== 'function') return undefined;
-    const { onProtoPoisoning, onConstructorPoisoning } = fastify.initialConfig;
-    this.parseJson = fastify.getDefaultJsonParser(onProtoPoisoning ?? 'error', onConstructorPoisoning ?? 'error') as unknown as JsonParser;
+    this.parseJson = fastifyJsonParser(fastify).parseNow;
     return this.parseJson;
   }
-}
-
-function parseWith(parse: JsonParser, bytes: Buffer): unknown {
-  let result: { error: Error | null; value?: unknown } | undefined;
-  parse(null, bytes, (error, value) => (result = { error, value }));
-  if (!result) throw new Error('the JSON parser did not answer synchronously');
-  if (result.error) throw result.error;
-  return result.value;
 }
 
 /** The client closed the connection before its request was read: there is no one to answer. */
@@ -140,10 +123,4 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
       if (!req.complete) reject(new ClientGone('the client closed the connection before sending the whole body'));
     });
   });
-}
-
-/** The model a failed request asked for, for its metrics and log line (as the request observer reads a body). */
-function requestedModel(body: unknown): string | undefined {
-  const model = body !== null && typeof body === 'object' ? (body as { model?: unknown }).model : undefined;
-  return typeof model === 'string' && model.length <= 128 ? model : undefined;
 }

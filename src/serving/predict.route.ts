@@ -49,7 +49,8 @@ export const PREDICT_OPENAPI_PATH = {
   },
 };
 
-const JSON_TYPE = 'application/json; charset=utf-8';
+/** The content type of every /v1/predict answer (and error). */
+export const JSON_TYPE = 'application/json; charset=utf-8';
 
 type PredictRequest = FastifyRequest & { auth?: AuthContext };
 

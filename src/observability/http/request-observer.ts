@@ -204,11 +204,13 @@ export class RequestObserver {
 function requestedModel(request: FastifyRequest, route: string): string | undefined {
   const name = (request.params as Record<string, unknown> | undefined)?.name;
   if (typeof name === 'string' && name.length <= 128) return name;
-  if (route === PREDICT) {
-    const body = request.body as { model?: unknown } | undefined;
-    if (typeof body?.model === 'string' && body.model.length <= 128) return body.model;
-  }
-  return undefined;
+  return route === PREDICT ? modelOfBody(request.body) : undefined;
+}
+
+/** A predict body's `model`, when it is a plausible name (for metrics and the request log). */
+export function modelOfBody(body: unknown): string | undefined {
+  const model = body !== null && typeof body === 'object' ? (body as { model?: unknown }).model : undefined;
+  return typeof model === 'string' && model.length <= 128 ? model : undefined;
 }
 
 /** As serving reads it: the body's `key`, else the `x-routing-key` header. */

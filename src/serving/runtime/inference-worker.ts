@@ -9,7 +9,7 @@ import { parentPort } from 'node:worker_threads';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import type { HostTensor } from '../tensor-codec';
 import { chunkRowsFor, concatParts, concatTensors, rowsOf, sliceRows, splitOutputs } from './batch-plan';
-import { fromWire, PartResult, RunJob, toWire, WirePartResult, WorkerRequest } from './worker-protocol';
+import { PartResult, partsFromWire, resultToWire, RunJob, WorkerReply, WorkerRequest } from './worker-protocol';
 
 /** 256 KiB of float32 per chunk: about a millisecond of a small model's work, after which waiting calls get their turn. */
 const CHUNK_ELEMENTS = 64 * 1024;
@@ -23,13 +23,8 @@ interface LoadedSession {
 const sessions = new Map<string, LoadedSession>();
 const port = parentPort!;
 
-/** A reply as the worker builds it, with host tensors (toWire makes the posted form). */
-interface Reply {
-  id: number;
-  error?: string;
-  parts?: PartResult[];
-  unbatchable?: boolean;
-}
+/** A reply as the worker builds it, with host tensors (flush posts their wire form). */
+type Reply = WorkerReply<PartResult>;
 
 // Replies are sent together once the thread has done what was ready: one message, many answers.
 let outbox: Reply[] = [];
@@ -48,7 +43,7 @@ function flush(): void {
   // A set: the parts of a merged call are views of one buffer, which moves once.
   const transfer = new Set<ArrayBuffer>();
   const move = (buffer: ArrayBuffer) => transfer.add(buffer);
-  const wire = replies.map((r) => (r.parts ? { ...r, parts: r.parts.map((p): WirePartResult => ('outputs' in p ? { outputs: p.outputs.map((t) => toWire(t, move)) } : p)) } : r));
+  const wire: WorkerReply[] = replies.map((r) => ({ ...r, parts: r.parts?.map((p) => resultToWire(p, move)) }));
   port.postMessage({ type: 'replies', replies: wire }, [...transfer]);
 }
 
@@ -90,7 +85,7 @@ async function unload(key: string): Promise<void> {
 async function runJob(job: RunJob): Promise<Reply> {
   const loaded = sessions.get(job.key);
   if (!loaded) return { id: job.id, error: 'the model is not loaded in this worker' };
-  const parts = job.parts.map((part) => part.map(fromWire));
+  const parts = partsFromWire(job.parts);
   if (parts.length === 1) return { id: job.id, ...(await runPart(loaded, parts[0], job.batchable)) };
   const rows = parts.map((p) => rowsOf(p) ?? 0);
   try {

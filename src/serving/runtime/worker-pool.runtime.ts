@@ -29,8 +29,8 @@ interface Slot {
   /** Sessions living here: their estimated size (the basis of assignment) and how many handles hold them. */
   sessions: Map<string, HeldSession>;
   bytes: number;
-  /** Run calls waiting for this turn's single postMessage. */
-  outbox: Array<{ id: number; key: string; parts: HostTensor[][]; batchable: boolean }>;
+  /** Run jobs waiting for this turn's single postMessage (posted in their wire form). */
+  outbox: Array<RunJob<HostTensor>>;
   restarts: number;
 }
 

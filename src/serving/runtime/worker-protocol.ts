@@ -18,11 +18,11 @@ export interface UnloadMessage {
   key: string;
 }
 
-/** One call on one session: several requests' inputs (`parts`) when micro-batched. */
-export interface RunJob {
+/** One call on one session: several requests' inputs (`parts`) when micro-batched; posted with WireTensors. */
+export interface RunJob<T = WireTensor> {
   id: number;
   key: string;
-  parts: WireTensor[][];
+  parts: T[][];
   /** Rows are independent: parts may be concatenated and big inputs cut into chunks. */
   batchable: boolean;
 }
@@ -37,12 +37,13 @@ export type WorkerRequest = LoadMessage | UnloadMessage | RunMessage;
 export type PartResult = { outputs: HostTensor[] } | { error: string };
 export type WirePartResult = { outputs: WireTensor[] } | { error: string };
 
-export interface WorkerReply {
+/** A worker's answer to a load or a run job; posted with WirePartResults. */
+export interface WorkerReply<R = WirePartResult> {
   id: number;
   /** Load or whole-job failure. */
   error?: string;
   /** Run: one result per part, in order. */
-  parts?: WirePartResult[];
+  parts?: R[];
   /** Run: the outputs' first dimension did not follow the rows, so the parts ran one by one. */
   unbatchable?: boolean;
 }
@@ -97,6 +98,14 @@ export function fromWire(t: WireTensor): HostTensor {
 
 export function partsToWire(parts: HostTensor[][], move: (buffer: ArrayBuffer) => void): WireTensor[][] {
   return parts.map((part) => part.map((t) => toWire(t, move)));
+}
+
+export function partsFromWire(parts: WireTensor[][]): HostTensor[][] {
+  return parts.map((part) => part.map(fromWire));
+}
+
+export function resultToWire(result: PartResult, move: (buffer: ArrayBuffer) => void): WirePartResult {
+  return 'outputs' in result ? { outputs: result.outputs.map((t) => toWire(t, move)) } : result;
 }
 
 export function resultFromWire(result: WirePartResult): PartResult {
