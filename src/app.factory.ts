@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
+import { CredentialFirst } from './auth/credential-first';
 import { AllExceptionsFilter, unsupportedMediaType } from './common/all-exceptions.filter';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -52,6 +53,7 @@ export async function createApp(env: NodeJS.ProcessEnv = process.env): Promise<N
   });
   // Before routes are registered (app.init), so the hooks see every request.
   app.get(RequestObserver).install(adapter.getInstance(), logger);
+  app.get(CredentialFirst).install(adapter.getInstance());
   await app.register(multipart, {
     limits: { fileSize: config.MMS_MAX_ARTIFACT_BYTES, files: 1, fields: 8, parts: 10, fieldSize: 1024 * 1024 },
   });

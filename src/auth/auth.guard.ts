@@ -4,10 +4,12 @@ import type { FastifyRequest } from 'fastify';
 import { AuthContext, Role } from './auth-context';
 import { IS_PUBLIC, REQUIRED_ROLE } from './auth.decorator';
 import { Authenticator } from './authenticator.service';
+import { callerOf } from './credential-first';
 
 /**
  * The one gate every Nest route passes: the Authenticator's decision for the route's role
- * (root unless the route says otherwise), attached to the request as its AuthContext.
+ * (root unless the route says otherwise), attached to the request as its AuthContext. A request
+ * with a body was identified before its body was read (CredentialFirst); its role is checked here.
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
@@ -21,7 +23,7 @@ export class AuthGuard implements CanActivate {
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
     const request = context.switchToHttp().getRequest<FastifyRequest & { auth?: AuthContext }>();
     const needed = this.reflector.getAllAndOverride<Role>(REQUIRED_ROLE, targets) ?? 'root';
-    request.auth = await this.authenticator.authenticate(request.headers, needed);
+    request.auth = await callerOf(this.authenticator, request, needed);
     return true;
   }
 }

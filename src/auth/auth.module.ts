@@ -9,6 +9,7 @@ import { TenantsRepository } from '../tenancy/tenants.repository';
 import { AuthController } from './auth.controller';
 import { AuthGuard } from './auth.guard';
 import { Authenticator } from './authenticator.service';
+import { CredentialFirst } from './credential-first';
 import { CredentialResolver } from './credential-resolver.service';
 import { RootCredential } from './root-credential';
 import { TokenService } from './token.service';
@@ -37,6 +38,7 @@ import { TokenService } from './token.service';
     ApiKeysRepository,
     TenancyService,
     Authenticator,
+    CredentialFirst,
     { provide: APP_GUARD, useClass: AuthGuard },
   ],
   exports: [RootCredential, TenancyService, TenantsRepository, CredentialResolver, Authenticator],

@@ -24,6 +24,14 @@ export class Authenticator {
   ) {}
 
   async authenticate(headers: IncomingHttpHeaders, needed: Role): Promise<AuthContext> {
+    return this.authorize(await this.identify(headers), needed);
+  }
+
+  /**
+   * Who is calling (the credential, `x-tenant` for root) and the tenant's rate limit, without a
+   * role check: what can be decided before the route's body is read (see CredentialFirst).
+   */
+  async identify(headers: IncomingHttpHeaders): Promise<AuthContext> {
     const credential = bearerOf(headers.authorization);
     if (!credential) throw new AuthError(AuthErrorCode.Unauthenticated, 'Send a credential as Authorization: Bearer <key or token>');
     let ctx = await this.credentials.resolve(credential);
@@ -31,10 +39,15 @@ export class Authenticator {
     if (ctx.role === 'root' && typeof tenantRef === 'string' && tenantRef) {
       ctx = { ...ctx, tenantId: await this.tenancy.resolveTenantRef(tenantRef) };
     }
+    if (ctx.role !== 'root') this.applyRateLimit(ctx.tenantId);
+    return ctx;
+  }
+
+  /** The caller, if its role is at least `needed`; 403 otherwise. */
+  authorize(ctx: AuthContext, needed: Role): AuthContext {
     if (!hasRole(ctx, needed)) {
       throw new AuthError(AuthErrorCode.Forbidden, `This needs the ${needed} role; the credential has ${ctx.role}`, { needed, role: ctx.role });
     }
-    if (ctx.role !== 'root') this.applyRateLimit(ctx.tenantId);
     return ctx;
   }
 

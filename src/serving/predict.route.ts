@@ -3,6 +3,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthContext } from '../auth/auth-context';
 import { Authenticator } from '../auth/authenticator.service';
+import { callerOf } from '../auth/credential-first';
 import { RequestObserver } from '../observability/http/request-observer';
 import { LargeJsonBody } from './large-json-body';
 import { PredictResult, ServingService } from './serving.service';
@@ -79,7 +80,7 @@ export class PredictRoute implements OnModuleInit {
       method: 'POST',
       url: PREDICT_PATH,
       onRequest: async (request: PredictRequest) => {
-        request.auth = await this.authenticator.authenticate(request.headers, 'scorer');
+        request.auth = await callerOf(this.authenticator, request, 'scorer');
       },
       handler: (request, reply) => this.predict(request, reply),
     });

@@ -189,6 +189,33 @@ describe('tenants, keys, tokens and roles', () => {
       expect(failures).toEqual([]);
     });
 
+    it('answers 401 before reading a body, whatever the body is', async () => {
+      // Without this order a caller with no credential could make the service parse up to
+      // 32 MB of JSON, and would learn 400 or 415 instead of 401.
+      const bodies = [
+        { type: 'application/json', text: '{"inputs": [[1, 2' }, // not JSON
+        { type: 'text/plain', text: 'hello' }, // a type no route takes
+        { type: 'application/json', text: JSON.stringify({ inputs: [{ name: 'x', shape: [1], datatype: 'FP32', data: [1] }] }) },
+      ];
+      const withBody = routes.filter((r) => r.method !== 'GET');
+      expect(withBody.map((r) => r.path)).toEqual(expect.arrayContaining(['/v2/models/{name}/infer', '/v1/models/{name}/invocations', '/v1/predict']));
+      const failures: string[] = [];
+      for (const credential of [undefined, await badCredentials['a forged key']()]) {
+        for (const route of withBody) {
+          for (const body of bodies) {
+            const res = await fetch(`${t.baseUrl}${concrete(route.path)}`, {
+              method: route.method,
+              headers: { 'content-type': body.type, ...(credential ? { authorization: `Bearer ${credential}` } : {}) },
+              body: body.text,
+            });
+            const answer = (await res.json()) as { error?: { code?: string } };
+            if (res.status !== 401 || answer.error?.code !== 'UNAUTHENTICATED') failures.push(`${route.method} ${route.path} (${body.type}) → ${res.status}`);
+          }
+        }
+      }
+      expect(failures).toEqual([]);
+    });
+
     it('says why an expired token is refused', async () => {
       const res = await as(await badCredentials['an expired token'](), 'GET', '/v1/models');
       expect(res.body.error.message).toMatch(/expired/);
