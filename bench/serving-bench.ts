@@ -918,12 +918,12 @@ function fmtSignedMiB(kib: number): string {
   return `${kib >= 0 ? '+' : '−'}${fmtMiB(Math.abs(kib))}`;
 }
 
-/** The main thread's V8 heap in use and external memory, from the service's own /metrics (KiB). */
-async function processMemory(platform: Platform): Promise<{ heapKiB: number; externalKiB: number }> {
+/** The main thread's V8 heap in use, from the service's own /metrics (KiB). */
+async function processMemory(platform: Platform): Promise<{ heapKiB: number }> {
   const res = await fetch(`${platform.url}/metrics`, { headers: { authorization: `Bearer ${BENCH_ROOT_TOKEN}` } });
   const text = await res.text();
   const gauge = (name: string) => Number(new RegExp(`^${name} ([0-9.e+]+)`, 'm').exec(text)?.[1] ?? NaN) / 1024;
-  return { heapKiB: gauge('nodejs_heap_size_used_bytes'), externalKiB: gauge('nodejs_external_memory_bytes') };
+  return { heapKiB: gauge('nodejs_heap_size_used_bytes') };
 }
 
 function fmtMiB(kib: number): string {

@@ -1,3 +1,5 @@
+import type { IncomingHttpHeaders } from 'node:http';
+
 export type KeyRole = 'admin' | 'publisher' | 'scorer';
 export type Role = 'root' | KeyRole;
 
@@ -21,6 +23,9 @@ export interface AuthContext {
   /** Model-name globs this caller is limited to; null = all of the tenant's models. */
   readonly modelScope: readonly string[] | null;
 }
+
+/** A request as the auth layer leaves it: its caller attached once known. */
+export type AuthedRequest = { headers: IncomingHttpHeaders; auth?: AuthContext };
 
 /** The tenant the root credential acts in unless a request names another (`x-tenant`). */
 export const DEFAULT_TENANT_ID = '00000000-0000-0000-0000-000000000001';

@@ -1,6 +1,6 @@
 import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { AuthContext, Role } from './auth-context';
+import { AuthContext, AuthedRequest, Role } from './auth-context';
 
 export const IS_PUBLIC = 'mms:public';
 export const REQUIRED_ROLE = 'mms:required-role';
@@ -16,7 +16,7 @@ export const RequireRole = (role: Role) => SetMetadata(REQUIRED_ROLE, role);
 
 /** The caller's AuthContext, as resolved by the global AuthGuard. */
 export const Auth = createParamDecorator((_data: unknown, ctx: ExecutionContext): AuthContext => {
-  const request = ctx.switchToHttp().getRequest<FastifyRequest & { auth?: AuthContext }>();
+  const request = ctx.switchToHttp().getRequest<FastifyRequest & AuthedRequest>();
   if (!request.auth) throw new Error('AuthContext missing: is the route marked @Public() by mistake?');
   return request.auth;
 });

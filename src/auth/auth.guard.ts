@@ -1,10 +1,9 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
-import { AuthContext, Role } from './auth-context';
+import { AuthedRequest, Role } from './auth-context';
 import { IS_PUBLIC, REQUIRED_ROLE } from './auth.decorator';
 import { Authenticator } from './authenticator.service';
-import { callerOf } from './credential-first';
 
 /**
  * The one gate every Nest route passes: the Authenticator's decision for the route's role
@@ -21,9 +20,9 @@ export class AuthGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
-    const request = context.switchToHttp().getRequest<FastifyRequest & { auth?: AuthContext }>();
+    const request = context.switchToHttp().getRequest<FastifyRequest & AuthedRequest>();
     const needed = this.reflector.getAllAndOverride<Role>(REQUIRED_ROLE, targets) ?? 'root';
-    request.auth = await callerOf(this.authenticator, request, needed);
+    request.auth = await this.authenticator.authenticateRequest(request, needed);
     return true;
   }
 }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { IncomingHttpHeaders } from 'node:http';
 import { TenancyService } from '../tenancy/tenancy.service';
-import { AuthContext, hasRole, Role } from './auth-context';
+import { AuthContext, AuthedRequest, hasRole, Role } from './auth-context';
 import { AuthError, AuthErrorCode } from './auth.error';
 import { CredentialResolver } from './credential-resolver.service';
 import { RateLimiter } from './rate-limiter';
@@ -25,6 +25,11 @@ export class Authenticator {
 
   async authenticate(headers: IncomingHttpHeaders, needed: Role): Promise<AuthContext> {
     return this.authorize(await this.identify(headers), needed);
+  }
+
+  /** The caller of `request` with at least the `needed` role: identified already (CredentialFirst), else now. */
+  async authenticateRequest(request: AuthedRequest, needed: Role): Promise<AuthContext> {
+    return request.auth ? this.authorize(request.auth, needed) : this.authenticate(request.headers, needed);
   }
 
   /**

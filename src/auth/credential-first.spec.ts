@@ -1,12 +1,10 @@
-import type { FastifyRequest } from 'fastify';
-import type { AuthContext } from './auth-context';
+import type { AuthContext, AuthedRequest } from './auth-context';
 import { AuthError } from './auth.error';
 import { Authenticator } from './authenticator.service';
-import { callerOf } from './credential-first';
 
 const scorer: AuthContext = { tenantId: 't', role: 'scorer', principal: 'key:1', keyId: '1', via: 'key', modelScope: null };
 
-describe('callerOf', () => {
+describe('Authenticator.authenticateRequest', () => {
   // The real Authenticator's role check; its credential lookup is what must not run twice.
   const authenticator = new Authenticator({} as never, {} as never);
   const identify = jest.spyOn(authenticator, 'identify').mockResolvedValue(scorer);
@@ -14,19 +12,19 @@ describe('callerOf', () => {
   beforeEach(() => identify.mockClear());
 
   it('reuses the identity found before the body was read: one lookup, one rate-limit token', async () => {
-    const request = { headers: {}, auth: scorer } as unknown as FastifyRequest & { auth?: AuthContext };
-    await expect(callerOf(authenticator, request, 'scorer')).resolves.toBe(scorer);
+    const request = { headers: {}, auth: scorer } as AuthedRequest;
+    await expect(authenticator.authenticateRequest(request, 'scorer')).resolves.toBe(scorer);
     expect(identify).not.toHaveBeenCalled();
   });
 
   it('still checks the route’s role on that identity', async () => {
-    const request = { headers: {}, auth: scorer } as unknown as FastifyRequest & { auth?: AuthContext };
-    await expect(callerOf(authenticator, request, 'admin')).rejects.toBeInstanceOf(AuthError);
+    const request = { headers: {}, auth: scorer } as AuthedRequest;
+    await expect(authenticator.authenticateRequest(request, 'admin')).rejects.toBeInstanceOf(AuthError);
   });
 
   it('identifies the caller when nothing did before (a request without a body)', async () => {
-    const request = { headers: { authorization: 'Bearer x' } } as unknown as FastifyRequest & { auth?: AuthContext };
-    await expect(callerOf(authenticator, request, 'scorer')).resolves.toBe(scorer);
+    const request = { headers: { authorization: 'Bearer x' } } as AuthedRequest;
+    await expect(authenticator.authenticateRequest(request, 'scorer')).resolves.toBe(scorer);
     expect(identify).toHaveBeenCalledTimes(1);
   });
 });

@@ -1,12 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { AuthContext } from './auth-context';
+import type { AuthedRequest } from './auth-context';
 import { Authenticator } from './authenticator.service';
 
 /** Methods whose requests may carry a body that Fastify reads and parses before any route guard runs. */
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-
-type AuthedRequest = FastifyRequest & { auth?: AuthContext };
 
 /**
  * Identifies the caller of a request that may carry a body before the body is read: Nest's
@@ -22,13 +20,8 @@ export class CredentialFirst {
   constructor(private readonly authenticator: Authenticator) {}
 
   install(fastify: FastifyInstance): void {
-    fastify.addHook('onRequest', async (request: AuthedRequest) => {
+    fastify.addHook('onRequest', async (request: FastifyRequest & AuthedRequest) => {
       if (BODY_METHODS.has(request.method) && !request.auth) request.auth = await this.authenticator.identify(request.headers);
     });
   }
-}
-
-/** The caller of `request` with at least the `needed` role: identified already (CredentialFirst), else now. */
-export async function callerOf(authenticator: Authenticator, request: AuthedRequest, needed: Parameters<Authenticator['authorize']>[1]): Promise<AuthContext> {
-  return request.auth ? authenticator.authorize(request.auth, needed) : authenticator.authenticate(request.headers, needed);
 }

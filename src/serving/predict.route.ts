@@ -1,9 +1,8 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AuthContext } from '../auth/auth-context';
+import type { AuthedRequest } from '../auth/auth-context';
 import { Authenticator } from '../auth/authenticator.service';
-import { callerOf } from '../auth/credential-first';
 import { RequestObserver } from '../observability/http/request-observer';
 import { LargeJsonBody } from './large-json-body';
 import { PredictResult, ServingService } from './serving.service';
@@ -53,7 +52,7 @@ export const PREDICT_OPENAPI_PATH = {
 /** The content type of every /v1/predict answer (and error). */
 export const JSON_TYPE = 'application/json; charset=utf-8';
 
-type PredictRequest = FastifyRequest & { auth?: AuthContext };
+type PredictRequest = FastifyRequest & AuthedRequest;
 
 /**
  * The hot path, POST /v1/predict, as a plain Fastify route rather than a Nest controller: Nest's
@@ -80,7 +79,7 @@ export class PredictRoute implements OnModuleInit {
       method: 'POST',
       url: PREDICT_PATH,
       onRequest: async (request: PredictRequest) => {
-        request.auth = await callerOf(this.authenticator, request, 'scorer');
+        request.auth = await this.authenticator.authenticateRequest(request, 'scorer');
       },
       handler: (request, reply) => this.predict(request, reply),
     });
