@@ -9,7 +9,7 @@ import { parentPort } from 'node:worker_threads';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import type { HostTensor } from '../tensor-codec';
 import { chunkRowsFor, concatParts, concatTensors, rowsOf, sliceRows, splitOutputs } from './batch-plan';
-import { PartResult, partsFromWire, resultToWire, RunJob, WorkerReply, WorkerRequest } from './worker-protocol';
+import { PartResult, RunJob, WireReader, WireWriter, WorkerReply, WorkerRequest } from './worker-protocol';
 
 /** 256 KiB of float32 per chunk: about a millisecond of a small model's work, after which waiting calls get their turn. */
 const CHUNK_ELEMENTS = 64 * 1024;
@@ -23,13 +23,10 @@ interface LoadedSession {
 const sessions = new Map<string, LoadedSession>();
 const port = parentPort!;
 
-/** A reply as the worker builds it, with host tensors (flush posts their wire form). */
-type Reply = WorkerReply<PartResult>;
-
 // Replies are sent together once the thread has done what was ready: one message, many answers.
-let outbox: Reply[] = [];
+let outbox: WorkerReply[] = [];
 let flushScheduled = false;
-function reply(message: Reply): void {
+function reply(message: WorkerReply): void {
   outbox.push(message);
   if (!flushScheduled) {
     flushScheduled = true;
@@ -38,13 +35,10 @@ function reply(message: Reply): void {
 }
 function flush(): void {
   flushScheduled = false;
-  const replies = outbox;
+  const wire = new WireWriter();
+  for (const r of outbox) wire.reply(r);
   outbox = [];
-  // A set: the parts of a merged call are views of one buffer, which moves once.
-  const transfer = new Set<ArrayBuffer>();
-  const move = (buffer: ArrayBuffer) => transfer.add(buffer);
-  const wire: WorkerReply[] = replies.map((r) => ({ ...r, parts: r.parts?.map((p) => resultToWire(p, move)) }));
-  port.postMessage({ type: 'replies', replies: wire }, [...transfer]);
+  port.postMessage({ type: 'replies', wire: wire.values }, [...wire.transfer]);
 }
 
 port.on('message', (message: WorkerRequest) => {
@@ -56,7 +50,7 @@ port.on('message', (message: WorkerRequest) => {
       void unload(message.key);
       break;
     case 'run':
-      for (const job of message.jobs) void runJob(job).then(reply);
+      for (const jobs = new WireReader(message.wire); !jobs.done; ) void runJob(jobs.job()).then(reply);
       break;
   }
 });
@@ -82,10 +76,10 @@ async function unload(key: string): Promise<void> {
   await loaded.session.release().catch(() => undefined);
 }
 
-async function runJob(job: RunJob): Promise<Reply> {
+async function runJob(job: RunJob): Promise<WorkerReply> {
   const loaded = sessions.get(job.key);
   if (!loaded) return { id: job.id, error: 'the model is not loaded in this worker' };
-  const parts = partsFromWire(job.parts);
+  const parts = job.parts;
   if (parts.length === 1) return { id: job.id, ...(await runPart(loaded, parts[0], job.batchable)) };
   const rows = parts.map((p) => rowsOf(p) ?? 0);
   try {

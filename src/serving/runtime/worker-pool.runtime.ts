@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { ServingError, ServingErrorCode } from '../serving.error';
 import type { HostTensor } from '../tensor-codec';
 import { InferenceRuntime, RunOutcome, SessionHandle, WorkerView } from './inference-runtime';
-import { partsToWire, RepliesMessage, resultFromWire, RunJob, WorkerReply } from './worker-protocol';
+import { RepliesMessage, RunJob, WireReader, WireWriter, WorkerReply, WorkerRequest } from './worker-protocol';
 import { workerEntry } from '../../common/worker-entry';
 
 interface Pending {
@@ -29,8 +29,8 @@ interface Slot {
   /** Sessions living here: their estimated size (the basis of assignment) and how many handles hold them. */
   sessions: Map<string, HeldSession>;
   bytes: number;
-  /** Run jobs waiting for this turn's single postMessage (posted in their wire form). */
-  outbox: Array<RunJob<HostTensor>>;
+  /** Run jobs waiting for this turn's single postMessage. */
+  outbox: RunJob[];
   restarts: number;
 }
 
@@ -60,7 +60,7 @@ export class WorkerPoolRuntime extends InferenceRuntime {
     this.hold(slot, key, sizeBytes);
     let reply: WorkerReply;
     try {
-      reply = await this.request(slot, (id) => slot.worker.postMessage({ type: 'load', id, key, path: artifactPath }));
+      reply = await this.request(slot, (id) => slot.worker.postMessage({ type: 'load', id, key, path: artifactPath } satisfies WorkerRequest));
     } catch (error) {
       this.letGo(slot, key);
       throw error;
@@ -81,7 +81,7 @@ export class WorkerPoolRuntime extends InferenceRuntime {
       this.scheduleFlush();
     });
     if (reply.error) throw new ServingError(ServingErrorCode.WorkerUnavailable, `The inference worker could not run the model: ${reply.error}`, { worker: handle.worker });
-    return { parts: (reply.parts ?? []).map(resultFromWire), unbatchable: reply.unbatchable === true };
+    return { parts: reply.parts ?? [], unbatchable: reply.unbatchable === true };
   }
 
   unload(handle: SessionHandle): void {
@@ -105,7 +105,7 @@ export class WorkerPoolRuntime extends InferenceRuntime {
     if (!held || --held.holders > 0) return;
     slot.sessions.delete(key);
     slot.bytes -= held.bytes;
-    if (this.slots[slot.index] === slot) slot.worker.postMessage({ type: 'unload', key });
+    if (this.slots[slot.index] === slot) slot.worker.postMessage({ type: 'unload', key } satisfies WorkerRequest);
   }
 
   onSessionsLost(listener: (keys: string[]) => void): void {
@@ -137,12 +137,10 @@ export class WorkerPoolRuntime extends InferenceRuntime {
       this.flushScheduled = false;
       for (const slot of this.slots) {
         if (!slot.outbox.length) continue;
-        const calls = slot.outbox;
+        const wire = new WireWriter();
+        for (const job of slot.outbox) wire.job(job);
         slot.outbox = [];
-        const transfer: ArrayBuffer[] = [];
-        const move = (buffer: ArrayBuffer) => transfer.push(buffer);
-        const jobs: RunJob[] = calls.map((c) => ({ id: c.id, key: c.key, parts: partsToWire(c.parts, move), batchable: c.batchable }));
-        slot.worker.postMessage({ type: 'run', jobs }, transfer);
+        slot.worker.postMessage({ type: 'run', wire: wire.values } satisfies WorkerRequest, [...wire.transfer]);
       }
     });
   }
@@ -160,7 +158,8 @@ export class WorkerPoolRuntime extends InferenceRuntime {
     const worker = new Worker(entry, { ...options, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } });
     const slot: Slot = { index, incarnation, worker, pending: new Map(), sessions: new Map(), bytes: 0, outbox: [], restarts };
     worker.on('message', (message: RepliesMessage) => {
-      for (const reply of message.replies) {
+      for (const replies = new WireReader(message.wire); !replies.done; ) {
+        const reply = replies.reply();
         const pending = slot.pending.get(reply.id);
         if (!pending) continue;
         slot.pending.delete(reply.id);
