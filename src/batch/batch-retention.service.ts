@@ -110,10 +110,15 @@ export class BatchRetention implements OnApplicationBootstrap, OnApplicationShut
     return removed;
   }
 
-  /** A failure is logged, not thrown: the rows are gone already, and the orphan pass retries. */
+  /**
+   * A failure is logged, not thrown: the rows are gone already, and the orphan pass retries.
+   * A job deleted right after its cancel can still have a partition finishing in a scoring
+   * thread, whose file lands in the directory while it is being walked (ENOTEMPTY): the removal
+   * is retried a few times (100 ms, 200 ms, …) so that the DELETE leaves nothing behind.
+   */
   private async removeDir(dir: string): Promise<boolean> {
     try {
-      await fsp.rm(dir, { recursive: true, force: true });
+      await fsp.rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
       return true;
     } catch (error) {
       this.logger.warn(`could not remove ${this.paths.relative(dir)}: ${(error as Error).message}`);

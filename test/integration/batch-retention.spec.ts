@@ -107,6 +107,25 @@ describe('batch job deletion and retention', () => {
     expect(await service.deleteJob(tenant, failed)).toEqual({ deleted: false, status: null });
   });
 
+  it('removes the whole directory of a job deleted while files still land in it (a partition finishing after the cancel)', async () => {
+    const cancelled = await makeJob(tenant, 'cancelled', 0);
+    const staging = paths.stagingDir(tenant, cancelled);
+    for (let i = 0; i < 2000; i++) fs.writeFileSync(path.join(staging, `part-${i}.jsonl`), '{"a":1}\n');
+    // A scoring thread's late writes, one a millisecond for 150 ms, while the directory is removed.
+    let late = 0;
+    const writer = setInterval(() => {
+      try {
+        fs.writeFileSync(path.join(staging, `late-${late++}.tmp`), 'x');
+      } catch {
+        // the directory is gone: what a real late write meets too
+      }
+    }, 1);
+    setTimeout(() => clearInterval(writer), 150);
+    expect(await retention().deleteJob(tenant, cancelled)).toEqual({ deleted: true });
+    clearInterval(writer);
+    expect(fs.existsSync(paths.jobDir(tenant, cancelled))).toBe(false);
+  });
+
   it('keeps queued and running jobs, and never touches another tenant’s job', async () => {
     const running = await makeJob(tenant, 'running', 0);
     const queued = await makeJob(tenant, 'queued', 0);
