@@ -6,21 +6,16 @@
  */
 import { setImmediate as yieldToMessages } from 'node:timers/promises';
 import { parentPort } from 'node:worker_threads';
-import { InferenceSession, Tensor } from 'onnxruntime-node';
+import { Tensor } from 'onnxruntime-node';
 import type { HostTensor } from '../tensor-codec';
+import { openSession, WorkerSession } from './onnx-session';
 import { chunkRowsFor, concatParts, concatTensors, rowsOf, sliceRows, splitOutputs } from './batch-plan';
 import { PartResult, RunJob, WireReader, WireWriter, WorkerReply, WorkerRequest } from './worker-protocol';
 
 /** 256 KiB of float32 per chunk: about a millisecond of a small model's work, after which waiting calls get their turn. */
 const CHUNK_ELEMENTS = 64 * 1024;
 
-interface LoadedSession {
-  session: InferenceSession;
-  /** Tensor outputs only: non-tensor outputs (ZipMap's maps) are never fetched. */
-  fetches: string[];
-}
-
-const sessions = new Map<string, LoadedSession>();
+const sessions = new Map<string, WorkerSession>();
 const port = parentPort!;
 
 // Replies are sent together once the thread has done what was ready: one message, many answers.
@@ -57,12 +52,7 @@ port.on('message', (message: WorkerRequest) => {
 
 async function load(id: number, key: string, path: string): Promise<void> {
   try {
-    if (!sessions.has(key)) {
-      // One thread per session: the workers already use every core between them.
-      const session = await InferenceSession.create(path, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' });
-      const fetches = session.outputMetadata.filter((m) => m.isTensor).map((m) => m.name);
-      sessions.set(key, { session, fetches });
-    }
+    if (!sessions.has(key)) sessions.set(key, await openSession(path));
     reply({ id });
   } catch (error) {
     reply({ id, error: firstLine(error) });
@@ -73,7 +63,7 @@ async function unload(key: string): Promise<void> {
   const loaded = sessions.get(key);
   if (!loaded) return;
   sessions.delete(key);
-  await loaded.session.release().catch(() => undefined);
+  await loaded.release().catch(() => undefined);
 }
 
 async function runJob(job: RunJob): Promise<WorkerReply> {
@@ -93,7 +83,7 @@ async function runJob(job: RunJob): Promise<WorkerReply> {
   return { id: job.id, parts: await runEach(loaded, parts), unbatchable: true };
 }
 
-async function runEach(loaded: LoadedSession, parts: HostTensor[][]): Promise<PartResult[]> {
+async function runEach(loaded: WorkerSession, parts: HostTensor[][]): Promise<PartResult[]> {
   const results: PartResult[] = [];
   for (const part of parts) {
     try {
@@ -106,7 +96,7 @@ async function runEach(loaded: LoadedSession, parts: HostTensor[][]): Promise<Pa
 }
 
 /** One request; a big one in chunks, yielding between them so other models' calls interleave. */
-async function runPart(loaded: LoadedSession, feeds: HostTensor[], batchable: boolean): Promise<{ parts: PartResult[]; unbatchable?: boolean }> {
+async function runPart(loaded: WorkerSession, feeds: HostTensor[], batchable: boolean): Promise<{ parts: PartResult[]; unbatchable?: boolean }> {
   try {
     const rows = batchable ? rowsOf(feeds) : null;
     const chunkRows = rows === null ? 0 : chunkRowsFor(feeds, CHUNK_ELEMENTS);
@@ -128,10 +118,10 @@ async function runPart(loaded: LoadedSession, feeds: HostTensor[], batchable: bo
   }
 }
 
-async function run(loaded: LoadedSession, feeds: HostTensor[]): Promise<HostTensor[]> {
+async function run(loaded: WorkerSession, feeds: HostTensor[]): Promise<HostTensor[]> {
   const inputs: Record<string, Tensor> = {};
   for (const t of feeds) inputs[t.name] = new Tensor(t.type as 'float32', t.data as Float32Array, t.dims);
-  const results = await loaded.session.run(inputs, loaded.fetches);
+  const results = await loaded.run(inputs);
   return loaded.fetches.map((name) => {
     const t = results[name];
     return { name, type: t.type, dims: [...t.dims], data: t.data as HostTensor['data'] };
