@@ -326,6 +326,24 @@ describe('registry over HTTP', () => {
     expect(res.body.error.code).toBe('NOT_FOUND');
   });
 
+  it('answers 404 to a body sent to an unknown route, whatever the body (the path is what is wrong)', async () => {
+    const post = (body: string, type: string) =>
+      fetch(`${t.baseUrl}/v1/modles/demand/versions`, { method: 'POST', headers: { authorization: `Bearer ${t.env.MMS_ADMIN_TOKEN}`, 'content-type': type }, body });
+    for (const [body, type] of [
+      ['{"tags": ', 'application/json'],
+      ['{"__proto__": {"x": 1}}', 'application/json'],
+      ['a,b\n1,2', 'text/csv'],
+      ['{}', 'application/json'],
+    ]) {
+      const res = await post(body, type);
+      const { error } = (await res.json()) as { error: { code: string; message: string } };
+      expect([body, res.status, error.code, error.message]).toEqual([body, 404, 'NOT_FOUND', 'Cannot POST /v1/modles/demand/versions']);
+    }
+    // Without a credential it is still 401 first, as on every route with a body.
+    const anonymous = await fetch(`${t.baseUrl}/v1/modles/demand/versions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"tags": ' });
+    expect(anonymous.status).toBe(401);
+  });
+
   it('answers malformed JSON with 400, and reads an empty JSON body as no body', async () => {
     // Empty is not malformed: no body, as without the content type — for PATCH, a change of nothing, like {}.
     const before = (await t.request('GET', '/v1/models/concurrent')).body;

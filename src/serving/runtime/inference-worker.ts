@@ -69,7 +69,7 @@ async function unload(key: string): Promise<void> {
 async function runJob(job: RunJob): Promise<WorkerReply> {
   const loaded = sessions.get(job.key);
   if (!loaded) return { id: job.id, error: 'the model is not loaded in this worker' };
-  const parts = job.parts;
+  const { parts } = job;
   if (parts.length === 1) return { id: job.id, ...(await runPart(loaded, parts[0], job.batchable)) };
   const rows = parts.map((p) => rowsOf(p) ?? 0);
   try {
