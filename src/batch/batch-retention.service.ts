@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { AppConfig } from '../config/app-config';
 import { BatchPaths } from './batch-paths';
 import { BatchRetentionRepository, DeleteOutcome, ExpiredJob } from './batch-retention.repository';
@@ -16,6 +17,9 @@ const MAX_JOBS_PER_SWEEP = 5000;
  * when its job was deleted (a planner recreating its staging area) may have touched it since.
  */
 const ORPHAN_AGE_MS = 60 * 60_000;
+/** Tries at removing a job directory that files are still landing in (see removeDir). */
+const REMOVE_ATTEMPTS = 5;
+const REMOVE_RETRY_MS = 100;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface SweepResult {
@@ -114,15 +118,23 @@ export class BatchRetention implements OnApplicationBootstrap, OnApplicationShut
    * A failure is logged, not thrown: the rows are gone already, and the orphan pass retries.
    * A job deleted right after its cancel can still have a partition finishing in a scoring
    * thread, whose file lands in the directory while it is being walked (ENOTEMPTY): the removal
-   * is retried a few times (100 ms, 200 ms, …) so that the DELETE leaves nothing behind.
+   * is tried again a few times (after 100, 200, 300, 400 ms) so that the DELETE leaves nothing
+   * behind, and never waits more than about a second. (fs.rm's own maxRetries would apply at
+   * every directory level, multiplying the wait.)
    */
   private async removeDir(dir: string): Promise<boolean> {
-    try {
-      await fsp.rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
-      return true;
-    } catch (error) {
-      this.logger.warn(`could not remove ${this.paths.relative(dir)}: ${(error as Error).message}`);
-      return false;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await fsp.rm(dir, { recursive: true, force: true });
+        return true;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOTEMPTY' && attempt < REMOVE_ATTEMPTS) {
+          await sleep(REMOVE_RETRY_MS * attempt);
+          continue;
+        }
+        this.logger.warn(`could not remove ${this.paths.relative(dir)}: ${(error as Error).message}`);
+        return false;
+      }
     }
   }
 

@@ -44,6 +44,8 @@ describe('openSession', () => {
     const session = await openSession(file);
     const wrong = { ...feeds(), a: new Tensor('float32', new Float32Array([1, 2, 3, 4]), [2, 2]) };
     expect(() => session.run(wrong)).toThrow(/type|float/i);
+    const { d: _left, ...missing } = feeds();
+    expect(() => session.run(missing)).toThrow("input 'd' is missing in 'feeds'.");
     await session.release();
   });
 

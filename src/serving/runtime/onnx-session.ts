@@ -35,10 +35,15 @@ export async function openSession(path: string): Promise<WorkerSession> {
     session.loadModel(path, SESSION_OPTIONS);
     const fetches = tensorOutputs(session.outputMetadata);
     const wanted: Record<string, null> = Object.fromEntries(fetches.map((name) => [name, null]));
+    const inputs = session.inputMetadata.map((m) => m.name);
     return {
       fetches,
       direct: true,
-      run: (feeds) => session.run(feeds, wanted, {}),
+      run: (feeds) => {
+        // InferenceSession checks this before the binding; onnxruntime itself would only fail in the node that needs it.
+        for (const name of inputs) if (feeds[name] === undefined) throw new Error(`input '${name}' is missing in 'feeds'.`);
+        return session.run(feeds, wanted, {});
+      },
       release: async () => session.dispose(),
     };
   }
@@ -59,6 +64,7 @@ interface NativeBinding {
 
 interface NativeSession {
   loadModel(path: string, options: InferenceSession.SessionOptions): void;
+  readonly inputMetadata: ReadonlyArray<{ name: string }>;
   readonly outputMetadata: ReadonlyArray<{ name: string; isTensor: boolean }>;
   run(feeds: Record<string, Tensor>, fetches: Record<string, null>, options: InferenceSession.RunOptions): Record<string, Tensor>;
   dispose(): void;
