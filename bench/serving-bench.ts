@@ -394,7 +394,7 @@ async function retainedMemory(platform: Platform): Promise<RetainedMemory> {
   process.kill(platform.pid, 'SIGWINCH');
   // V8 unmaps the freed pages on helper threads, shortly after the collection.
   await sleep(GC_SETTLE_MS);
-  return { asLeftKiB, retainedKiB: platform.rssKiB(), heapKiB: (await processMemory(platform)).heapKiB };
+  return { asLeftKiB, retainedKiB: platform.rssKiB(), heapKiB: await httpThreadHeapKiB(platform) };
 }
 
 /** NODE_OPTIONS that let the bench trigger a full GC in the service (SIGWINCH), after any the user gave. */
@@ -919,11 +919,10 @@ function fmtSignedMiB(kib: number): string {
 }
 
 /** The main thread's V8 heap in use, from the service's own /metrics (KiB). */
-async function processMemory(platform: Platform): Promise<{ heapKiB: number }> {
+async function httpThreadHeapKiB(platform: Platform): Promise<number> {
   const res = await fetch(`${platform.url}/metrics`, { headers: { authorization: `Bearer ${BENCH_ROOT_TOKEN}` } });
-  const text = await res.text();
-  const gauge = (name: string) => Number(new RegExp(`^${name} ([0-9.e+]+)`, 'm').exec(text)?.[1] ?? NaN) / 1024;
-  return { heapKiB: gauge('nodejs_heap_size_used_bytes') };
+  const used = /^nodejs_heap_size_used_bytes ([0-9.e+]+)/m.exec(await res.text())?.[1];
+  return Number(used ?? NaN) / 1024;
 }
 
 function fmtMiB(kib: number): string {

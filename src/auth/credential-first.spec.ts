@@ -1,6 +1,9 @@
+import { NotFoundException } from '@nestjs/common';
+import type { FastifyInstance } from 'fastify';
 import type { AuthContext, AuthedRequest } from './auth-context';
-import { AuthError } from './auth.error';
+import { AuthError, AuthErrorCode } from './auth.error';
 import { Authenticator } from './authenticator.service';
+import { CredentialFirst } from './credential-first';
 
 const scorer: AuthContext = { tenantId: 't', role: 'scorer', principal: 'key:1', keyId: '1', via: 'key', modelScope: null };
 
@@ -26,5 +29,35 @@ describe('Authenticator.authenticateRequest', () => {
     const request = { headers: { authorization: 'Bearer x' } } as AuthedRequest;
     await expect(authenticator.authenticateRequest(request, 'scorer')).resolves.toBe(scorer);
     expect(identify).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('CredentialFirst', () => {
+  type Hook = (request: AuthedRequest & { method: string; url: string; is404: boolean }) => Promise<void>;
+  const authenticator = new Authenticator({} as never, {} as never);
+  const identify = jest.spyOn(authenticator, 'identify');
+  let hook: Hook;
+  new CredentialFirst(authenticator).install({ addHook: (_name: string, fn: Hook) => (hook = fn) } as unknown as FastifyInstance);
+  const request = (is404: boolean, authorization?: string) => ({ method: 'POST', url: '/v1/modles/x/versions', is404, headers: authorization ? { authorization } : {} });
+
+  it('answers a body sent to a route that does not exist as the unknown route it is, before reading it', async () => {
+    identify.mockResolvedValue(scorer);
+    const unknown = request(true, 'Bearer key');
+    const answer = hook(unknown);
+    await expect(answer).rejects.toBeInstanceOf(NotFoundException);
+    await expect(answer).rejects.toThrow('Cannot POST /v1/modles/x/versions');
+    expect((unknown as AuthedRequest).auth).toBe(scorer);
+  });
+
+  it('checks the credential first, also on a route that does not exist', async () => {
+    identify.mockRejectedValue(new AuthError(AuthErrorCode.Unauthenticated, 'no credential'));
+    await expect(hook(request(true))).rejects.toBeInstanceOf(AuthError);
+  });
+
+  it('lets a body to a route that exists through to be read, with its caller attached', async () => {
+    identify.mockResolvedValue(scorer);
+    const known = request(false, 'Bearer key');
+    await expect(hook(known)).resolves.toBeUndefined();
+    expect((known as AuthedRequest).auth).toBe(scorer);
   });
 });

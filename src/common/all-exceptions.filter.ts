@@ -1,5 +1,5 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger, NotFoundException } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
 import { CommonError, CommonErrorCode, DomainError, httpStatusOf } from './domain-error';
 import { errorBody, ErrorBody } from './error-body';
 
@@ -35,9 +35,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
   private readonly logger = new Logger('Errors');
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    const http = host.switchToHttp();
-    const reply = http.getResponse<FastifyReply>();
-    const { status, body, headers } = this.answerFor(bodyErrorOfUnknownRoute(http.getRequest<FastifyRequest>(), exception) ?? exception);
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    const { status, body, headers } = this.answerFor(exception);
     void reply.headers(headers).status(status).header('content-type', 'application/json; charset=utf-8').send(body);
   }
 
@@ -94,16 +93,6 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const message = status >= 500 ? 'Internal server error' : (raw ?? exception.message);
     return { status, body: errorBody(code, message) };
   }
-}
-
-/**
- * Fastify reads a request's body before it finds that no route matches, so a malformed or
- * unsupported body sent to a mistyped path would be answered 400/413/415: the path is what is
- * wrong, so it is answered as an unknown route (a credential is still checked first).
- */
-function bodyErrorOfUnknownRoute(request: FastifyRequest | undefined, exception: unknown): NotFoundException | undefined {
-  if (!request?.is404 || exception instanceof DomainError) return undefined;
-  return new NotFoundException(`Cannot ${request.method} ${request.url}`);
 }
 
 /** A 415 that says what the API takes instead (`what`: which type was refused). */

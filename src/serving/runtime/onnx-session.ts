@@ -49,7 +49,7 @@ export async function openSession(path: string): Promise<WorkerSession> {
   }
   const session = await InferenceSession.create(path, SESSION_OPTIONS);
   const fetches = tensorOutputs(session.outputMetadata);
-  return { fetches, direct: false, run: (feeds) => session.run(feeds, [...fetches]), release: () => session.release() };
+  return { fetches, direct: false, run: (feeds) => session.run(feeds, fetches), release: () => session.release() };
 }
 
 function tensorOutputs(metadata: ReadonlyArray<{ name: string; isTensor: boolean }>): string[] {
