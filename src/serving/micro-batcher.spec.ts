@@ -36,6 +36,18 @@ describe('MicroBatcher', () => {
     ]);
   });
 
+  it('keeps a reloaded session apart from the old one under the same key, and leaves no batch on an entry once sent', async () => {
+    const batcher = new MicroBatcher(runtime, { windowMs: 0, maxRows: 100 });
+    const old = await entryOf('a');
+    const reloaded = { ...old, stats: { ...old.stats } };
+    const pending = Promise.all([batcher.submit(old, rows(1)), batcher.submit(reloaded, rows(1)), batcher.submit(old, rows(1))]);
+    expect(old.batch).toBeDefined();
+    expect(reloaded.batch).not.toBe(old.batch);
+    await pending;
+    expect(runtime.calls.map((c) => c.parts.length)).toEqual([2, 1]);
+    expect([old.batch, reloaded.batch]).toEqual([undefined, undefined]);
+  });
+
   it('closes a batch at maxRows and sends big requests alone', async () => {
     const batcher = new MicroBatcher(runtime, { windowMs: 0, maxRows: 4 });
     const entry = await entryOf('a');

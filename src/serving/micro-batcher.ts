@@ -17,7 +17,8 @@ interface Waiter {
   reject: (error: Error) => void;
 }
 
-interface Batch {
+/** Calls for one session collected during a turn (or window), to run as one; open while `entry.batch` is it. */
+export interface MicroBatch {
   entry: SessionEntry;
   parts: HostTensor[][];
   waiters: Waiter[];
@@ -33,8 +34,7 @@ interface Batch {
  * so batching costs nothing at low load and grows with concurrency.
  */
 export class MicroBatcher {
-  private readonly open = new Map<string, Batch>();
-  private dueThisTurn: Batch[] = [];
+  private dueThisTurn: MicroBatch[] = [];
   private turnScheduled = false;
 
   constructor(
@@ -49,8 +49,8 @@ export class MicroBatcher {
         void this.send(entry, [feeds], [{ resolve, reject }]);
         return;
       }
-      let batch = this.open.get(entry.key);
-      if (batch && (batch.rows + rows > this.options.maxRows || batch.entry !== entry)) {
+      let batch = entry.batch;
+      if (batch && batch.rows + rows > this.options.maxRows) {
         this.flush(batch);
         batch = undefined;
       }
@@ -62,9 +62,11 @@ export class MicroBatcher {
     });
   }
 
-  private openBatch(entry: SessionEntry): Batch {
-    const batch: Batch = { entry, parts: [], waiters: [], rows: 0, sent: false };
-    this.open.set(entry.key, batch);
+  private openBatch(entry: SessionEntry): MicroBatch {
+    const batch: MicroBatch = { entry, parts: [], waiters: [], rows: 0, sent: false };
+    // On the entry, not in a Map keyed by session: a Map that gains and loses a key per batch
+    // keeps discarded tables, and the calls they held, alive until a full GC (see PendingCalls).
+    entry.batch = batch;
     if (this.options.windowMs > 0) batch.timer = setTimeout(() => this.flush(batch), this.options.windowMs);
     else {
       this.dueThisTurn.push(batch);
@@ -84,11 +86,11 @@ export class MicroBatcher {
     for (const batch of due) this.flush(batch);
   }
 
-  private flush(batch: Batch): void {
+  private flush(batch: MicroBatch): void {
     if (batch.sent) return;
     batch.sent = true;
     if (batch.timer) clearTimeout(batch.timer);
-    if (this.open.get(batch.entry.key) === batch) this.open.delete(batch.entry.key);
+    if (batch.entry.batch === batch) batch.entry.batch = undefined;
     void this.send(batch.entry, batch.parts, batch.waiters);
   }
 

@@ -4,6 +4,7 @@ import { LRUCache } from 'lru-cache';
 import type { RegistryChange } from '../registry/registry-events';
 import { InferenceRuntime, SessionHandle } from './runtime/inference-runtime';
 import type { ServableVersion } from './servable';
+import type { MicroBatch } from './micro-batcher';
 import { estimateSessionBytes, GraphKind, SESSION_OVERHEAD_BYTES } from './session-footprint';
 import { ServingError, ServingErrorCode } from './serving.error';
 
@@ -51,6 +52,8 @@ export interface SessionEntry {
   lastUsedAt: number;
   /** Its worker died: nothing left to release. */
   lost?: boolean;
+  /** The micro-batch collecting calls for this session now, if any (MicroBatcher's). */
+  batch?: MicroBatch;
 }
 
 interface PendingLoad {

@@ -5,6 +5,7 @@ import type { HostTensor } from '../tensor-codec';
 import { InferenceRuntime, RunOutcome, SessionHandle, WorkerView } from './inference-runtime';
 import { RepliesMessage, RunJob, WireReader, WireWriter, WorkerReply, WorkerRequest } from './worker-protocol';
 import { workerEntry } from '../../common/worker-entry';
+import { PendingCalls } from './pending-calls';
 
 interface Pending {
   resolve: (reply: WorkerReply) => void;
@@ -25,7 +26,7 @@ interface Slot {
   index: number;
   incarnation: number;
   worker: Worker;
-  pending: Map<number, Pending>;
+  pending: PendingCalls<Pending>;
   /** Sessions living here: their estimated size (the basis of assignment) and how many handles hold them. */
   sessions: Map<string, HeldSession>;
   bytes: number;
@@ -44,7 +45,6 @@ export class WorkerPoolRuntime extends InferenceRuntime {
   private readonly logger = new Logger('InferenceWorkers');
   private readonly slots: Slot[] = [];
   private readonly lostListeners: Array<(keys: string[]) => void> = [];
-  private nextId = 1;
   private flushScheduled = false;
   private closing = false;
 
@@ -123,9 +123,13 @@ export class WorkerPoolRuntime extends InferenceRuntime {
 
   private request(slot: Slot, send: (id: number) => void): Promise<WorkerReply> {
     return new Promise((resolve, reject) => {
-      const id = this.nextId++;
-      slot.pending.set(id, { resolve, reject });
-      send(id);
+      const id = slot.pending.add({ resolve, reject });
+      try {
+        send(id);
+      } catch (error) {
+        slot.pending.take(id);
+        reject(error as Error);
+      }
     });
   }
 
@@ -156,14 +160,11 @@ export class WorkerPoolRuntime extends InferenceRuntime {
   private spawn(index: number, incarnation: number, restarts: number): Slot {
     const [entry, options] = workerEntry(__dirname, 'inference-worker');
     const worker = new Worker(entry, { ...options, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } });
-    const slot: Slot = { index, incarnation, worker, pending: new Map(), sessions: new Map(), bytes: 0, outbox: [], restarts };
+    const slot: Slot = { index, incarnation, worker, pending: new PendingCalls(), sessions: new Map(), bytes: 0, outbox: [], restarts };
     worker.on('message', (message: RepliesMessage) => {
       for (const replies = new WireReader(message.wire); !replies.done; ) {
         const reply = replies.reply();
-        const pending = slot.pending.get(reply.id);
-        if (!pending) continue;
-        slot.pending.delete(reply.id);
-        pending.resolve(reply);
+        slot.pending.take(reply.id)?.resolve(reply);
       }
     });
     worker.on('error', (error) => this.logger.error(`worker ${index} failed: ${error.message}`));
@@ -171,7 +172,7 @@ export class WorkerPoolRuntime extends InferenceRuntime {
       if (this.closing || this.slots[index] !== slot) return;
       this.logger.error(`worker ${index} exited (code ${code}); restarting it, its ${slot.sessions.size} model(s) will load again on demand`);
       this.slots[index] = this.spawn(index, incarnation + 1, restarts + 1);
-      for (const pending of slot.pending.values()) pending.reject(workerGone(index));
+      for (const pending of slot.pending.takeAll()) pending.reject(workerGone(index));
       const lost = [...slot.sessions.keys()];
       if (lost.length) for (const listener of this.lostListeners) listener(lost);
     });
