@@ -1,3 +1,4 @@
+import * as os from 'node:os';
 import { ConfigError, loadConfig } from './app-config';
 
 describe('loadConfig', () => {
@@ -11,6 +12,7 @@ describe('loadConfig', () => {
     expect(config.MMS_CACHE_MAX_BYTES).toBe(1024 * 1024 * 1024);
     expect(config.MMS_CACHE_MAX_MODELS).toBe(2000);
     expect(config.MMS_WORKERS).toBeGreaterThanOrEqual(1);
+    expect(config.MMS_WORKER_NICE).toBe(os.availableParallelism() > 1 ? 10 : 0);
     expect(config.MMS_BATCH_WINDOW_MS).toBe(0);
     expect(config.MMS_BATCH_MAX_ROWS).toBe(1024);
     expect(config.MMS_BATCH_RETENTION_DAYS).toBe(30);
@@ -37,6 +39,8 @@ describe('loadConfig', () => {
     ['MMS_CACHE_MAX_BYTES', '1000'],
     ['MMS_CACHE_MAX_MODELS', '0'],
     ['MMS_WORKERS', '0'],
+    ['MMS_WORKER_NICE', '20'],
+    ['MMS_WORKER_NICE', '-1'],
     ['MMS_BATCH_WINDOW_MS', '-1'],
     ['MMS_BATCH_MAX_ROWS', 'many'],
     ['MMS_BATCH_RETENTION_DAYS', '-1'],

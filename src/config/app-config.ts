@@ -88,6 +88,10 @@ export class AppConfig {
   @Transform(toInt) @IsInt() @Min(1) @Max(256)
   MMS_WORKERS = Math.max(1, os.availableParallelism());
 
+  /** Nice levels below the HTTP thread at which inference workers run (Linux); 0 = the same priority. On one core, 0. */
+  @Transform(toInt) @IsInt() @Min(0) @Max(19)
+  MMS_WORKER_NICE = os.availableParallelism() > 1 ? 10 : 0;
+
   /** How long a small request waits for others to the same model to join its call; 0 = the same event-loop turn only. */
   @Transform(toInt) @IsInt() @Min(0) @Max(1000)
   MMS_BATCH_WINDOW_MS = 0;

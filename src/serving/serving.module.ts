@@ -42,7 +42,7 @@ import { LargeJsonBodyParser } from './large-json-body';
     { provide: TrafficRouter, useExisting: RolloutTrafficRouter },
     { provide: VersionPrewarmer, useClass: ServingPrewarmer },
     ModelResolver,
-    { provide: InferenceRuntime, useFactory: (config: AppConfig) => new WorkerPoolRuntime(config.MMS_WORKERS), inject: [AppConfig] },
+    { provide: InferenceRuntime, useFactory: (config: AppConfig) => new WorkerPoolRuntime(config.MMS_WORKERS, { nice: config.MMS_WORKER_NICE }), inject: [AppConfig] },
     {
       provide: SessionCache,
       useFactory: (runtime: InferenceRuntime, store: ModelStore, config: AppConfig, tenancy: TenancyService) =>

@@ -5,18 +5,23 @@
  * happen here too, so the HTTP thread only decodes JSON and encodes the answer.
  */
 import { setImmediate as yieldToMessages } from 'node:timers/promises';
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { Tensor } from 'onnxruntime-node';
+import { lowerThisThreadPriority } from '../../common/thread-priority';
 import type { HostTensor } from '../tensor-codec';
 import { openSession, WorkerSession } from './onnx-session';
 import { chunkRowsFor, concatParts, concatTensors, rowsOf, sliceRows, splitOutputs } from './batch-plan';
-import { PartResult, RunJob, WireReader, WireWriter, WorkerReply, WorkerRequest } from './worker-protocol';
+import { InferenceWorkerData, PartResult, RunJob, WireReader, WireWriter, WorkerReply, WorkerRequest } from './worker-protocol';
 
 /** 256 KiB of float32 per chunk: about a millisecond of a small model's work, after which waiting calls get their turn. */
 const CHUNK_ELEMENTS = 64 * 1024;
 
 const sessions = new Map<string, WorkerSession>();
 const port = parentPort!;
+
+// When the cores are contended the HTTP thread, which every request passes through twice, runs
+// first (MMS_WORKER_NICE; WorkerPoolRuntime says why).
+lowerThisThreadPriority((workerData as InferenceWorkerData | undefined)?.nice ?? 0);
 
 // Replies are sent together once the thread has done what was ready: one message, many answers.
 let outbox: WorkerReply[] = [];

@@ -4,9 +4,9 @@
  * answers and error messages are identical. Work arrives one message at a time; a big body
  * keeps this thread busy (about 40 ms per 100,000 rows), never the HTTP thread.
  */
-import * as os from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { DomainError } from '../../common/domain-error';
+import { lowerThisThreadPriority } from '../../common/thread-priority';
 import { parsePredictRequest } from '../predict-request';
 import { decodeInputs, HostTensor, toNested } from '../tensor-codec';
 import type { CodecError, CodecReply, CodecRequest } from './json-codec-protocol';
@@ -16,14 +16,9 @@ const held = new Map<number, { inputs: Record<string, unknown>; at: number }>();
 const HOLD_MS = 60_000;
 const port = parentPort!;
 
-// Big requests yield to small ones when the cores are busy: on Linux the nice value is per
-// thread, and setpriority() on "this process" (0) sets this thread's alone. Nice 10 leaves a
-// busy HTTP thread about ten times this thread's share (CFS weights 1024 : 110).
-try {
-  os.setPriority(0, 10);
-} catch {
-  // not permitted (or another OS): it runs at the normal priority
-}
+// Big requests yield to small ones when the cores are busy: 10 nice levels leave a busy HTTP
+// thread about ten times this thread's share (CFS weights 1024 : 110).
+lowerThisThreadPriority(10);
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 /**

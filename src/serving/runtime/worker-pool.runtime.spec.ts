@@ -22,6 +22,23 @@ describe('WorkerPoolRuntime', () => {
   beforeEach(() => (runtime = new WorkerPoolRuntime(2)));
   afterEach(() => runtime.close());
 
+  (process.platform === 'linux' ? it : it.skip)('runs its workers the given nice levels below the HTTP thread (Linux)', async () => {
+    await runtime.close();
+    runtime = new WorkerPoolRuntime(2, { nice: 6 });
+    // A load answered by each worker: both are running (a model goes to the emptier one).
+    const loaded = [await runtime.load('a', file, 1000), await runtime.load('b', file, 1000)];
+    expect(loaded.map((h) => h.worker).sort()).toEqual([0, 1]);
+    const nice = (tid: string) => {
+      const stat = fs.readFileSync(`/proc/${process.pid}/task/${tid}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+    };
+    const base = os.getPriority(0);
+    const niced = fs.readdirSync(`/proc/${process.pid}/task`).filter((tid) => nice(tid) === Math.min(19, base + 6));
+    // The two workers, and any thread one of them started since (onnxruntime's), which inherits it.
+    expect(niced.length).toBeGreaterThanOrEqual(2);
+    expect(nice(String(process.pid))).toBe(base);
+  });
+
   it('keeps a session loaded again while its retiring handle still held it, and counts it once', async () => {
     const old = await runtime.load('v1', file, 1000);
     const again = await runtime.load('v1', file, 1000); // evicted while busy, then requested again

@@ -5,6 +5,12 @@ import type { HostTensor } from '../tensor-codec';
  * flat (WireWriter); big tensors' buffers are transferred (moved, not copied) both ways.
  */
 
+/** What an inference worker is started with. */
+export interface InferenceWorkerData {
+  /** Nice levels below the HTTP thread (MMS_WORKER_NICE). */
+  nice: number;
+}
+
 export interface LoadMessage {
   type: 'load';
   id: number;
