@@ -97,6 +97,7 @@ function writeDoc(section: Section, machine: string): void {
 
 const HOT_MODELS = 30;
 const HOT_CONNECTIONS = 32;
+const HOT_WARM_UP_MS = 15_000;
 
 type HotServer = 'platform' | 'peer' | 'noLog' | 'logAll';
 const HOT_LABELS: Record<HotServer, string> = {
@@ -141,8 +142,10 @@ async function hotBench(options: Options): Promise<Section> {
       warmupMs: 1500,
     });
     const order: HotServer[] = ['platform', 'peer', 'noLog', 'logAll'];
-    // Warm each (JIT, sockets) before anything counts.
-    for (const who of order) await expectOk(runLoad({ ...spec(who), durationMs: 2000 }), `${who} warm-up`);
+    // Warm each before anything counts: sockets, and V8's optimising compiler, which after 3 s of
+    // this load still kept the platform's four V8 helper threads busy (~20 µs of CPU a request
+    // between them, mostly compiling; ~7 µs after 25 s).
+    for (const who of order) await expectOk(runLoad({ ...spec(who), durationMs: HOT_WARM_UP_MS }), `${who} warm-up`);
     type Measured = LoadResult & { mainCpuUs: number; processCpuUs: number; mainWaitShare: number };
     const rounds: Array<Record<HotServer, Measured>> = [];
     for (let r = 0; r < options.rounds; r++) {
@@ -207,7 +210,7 @@ async function hotBench(options: Options): Promise<Section> {
       `### 1. Hot: 30 preloaded models, platform versus a hand-written server`,
       '',
       `${HOT_MODELS} models preloaded (\`POST /v1/models/{name}/load\`), single-row \`POST /v1/predict\` requests spread at random over them, ${HOT_CONNECTIONS} connections, ` +
-        `${options.rounds} rounds of ${options.seconds} s per server after a warm-up of each, the servers taking turns in a rotating order. ` +
+        `${options.rounds} rounds of ${options.seconds} s per server after a warm-up of ${HOT_WARM_UP_MS / 1000} s each (until V8's background compilation settles), the servers taking turns in a rotating order. ` +
         `The peer (\`bench/peer-server.ts\`) is what a user would write: \`node:http\` + onnxruntime-node, one process, the same ${HOT_MODELS} sessions preloaded, ` +
         `parse the JSON, look the session up, run it on the event loop, answer JSON; both answer the same numbers (checked first). ` +
         `Two more instances of the platform show what the prediction log costs: one with \`MMS_PREDICTION_LOG_RATE=0\` (off), ` +
