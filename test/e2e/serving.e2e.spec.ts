@@ -76,6 +76,14 @@ describe('online inference over HTTP', () => {
     await t?.dispose();
   });
 
+  it('starts its inference workers at boot, before any model is loaded', async () => {
+    const workers = ((await t.request('GET', '/v1/cache')).body as { workers: Array<{ worker: number; models: number }> }).workers;
+    expect(workers.map((w) => [w.worker, w.models])).toEqual([
+      [0, 0],
+      [1, 0],
+    ]);
+  });
+
   describe('predict by name', () => {
     it.each(['linear', 'tree', 'mlp'] as const)('answers a %s model as its reference computes it', async (kind) => {
       const res = await predict({ model: `demand-${kind}`, inputs: { float_input: RETAIL_SAMPLE_ROWS } });

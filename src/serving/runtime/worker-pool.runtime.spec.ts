@@ -11,7 +11,8 @@ describe('WorkerPoolRuntime', () => {
   let runtime: WorkerPoolRuntime;
   const model = buildLinearModel({ weights: [1, 2], bias: 0.5 });
   const feeds = () => [[{ name: model.inputName, type: 'float32', dims: [1, 2], data: new Float32Array([1, 1]) }]];
-  const answer = async (handle: Parameters<WorkerPoolRuntime['run']>[0]) => (await runtime.run(handle, feeds(), true)).parts[0];
+  const answerOf = async (pool: WorkerPoolRuntime, handle: Parameters<WorkerPoolRuntime['run']>[0]) => (await pool.run(handle, feeds(), true)).parts[0];
+  const answer = (handle: Parameters<WorkerPoolRuntime['run']>[0]) => answerOf(runtime, handle);
 
   beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'worker-pool-'));
@@ -21,6 +22,22 @@ describe('WorkerPoolRuntime', () => {
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
   beforeEach(() => (runtime = new WorkerPoolRuntime(2)));
   afterEach(() => runtime.close());
+
+  it('starts its workers when the application has booted, or at the first load, not before', async () => {
+    expect(runtime.workers()).toEqual([]);
+    runtime.onApplicationBootstrap();
+    expect(runtime.workers().map((w) => w.worker)).toEqual([0, 1]);
+    runtime.onApplicationBootstrap(); // once only
+    expect(runtime.workers()).toHaveLength(2);
+    const other = new WorkerPoolRuntime(1);
+    try {
+      expect(other.workers()).toEqual([]);
+      expect(await answerOf(other, await other.load('v1', file, 1000))).toEqual({ outputs: [expect.objectContaining({ data: new Float32Array([3.5]) })] });
+      expect(other.workers()).toHaveLength(1);
+    } finally {
+      await other.close();
+    }
+  });
 
   (process.platform === 'linux' ? it : it.skip)('runs its workers the given nice levels below the HTTP thread (Linux)', async () => {
     await runtime.close();

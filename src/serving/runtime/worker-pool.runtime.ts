@@ -1,4 +1,4 @@
-import { Logger } from '@nestjs/common';
+import { Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { Worker } from 'node:worker_threads';
 import { ServingError, ServingErrorCode } from '../serving.error';
 import type { HostTensor } from '../tensor-codec';
@@ -41,7 +41,7 @@ interface Slot {
  * models, then lowest index), so memory and models spread evenly. Calls queued during one
  * event-loop turn go to a worker in one message, inputs' buffers transferred.
  */
-export class WorkerPoolRuntime extends InferenceRuntime {
+export class WorkerPoolRuntime extends InferenceRuntime implements OnApplicationBootstrap {
   private readonly logger = new Logger('InferenceWorkers');
   private readonly slots: Slot[] = [];
   private readonly lostListeners: Array<(keys: string[]) => void> = [];
@@ -57,14 +57,29 @@ export class WorkerPoolRuntime extends InferenceRuntime {
    * requests/s (noisy; never clearly worse). A core left idle is used all the same.
    */
   constructor(
-    workerCount: number,
+    private readonly workerCount: number,
     private readonly options: { nice: number } = { nice: 0 },
   ) {
     super();
-    for (let i = 0; i < workerCount; i++) this.slots.push(this.spawn(i, 0, 0));
+  }
+
+  /**
+   * The workers start once the application has booted (or at the first load, whichever comes
+   * first), not when the pool is built: a boot that fails later on (bad configuration) exits at
+   * once, and a worker still loading onnxruntime at that moment could take the process down with a
+   * signal instead of the clean exit code 1 and message.
+   */
+  onApplicationBootstrap(): void {
+    this.start();
+  }
+
+  private start(): void {
+    if (this.slots.length || this.closing) return;
+    for (let i = 0; i < this.workerCount; i++) this.slots.push(this.spawn(i, 0, 0));
   }
 
   async load(key: string, artifactPath: string, sizeBytes: number): Promise<SessionHandle> {
+    this.start();
     // Where the key already lives (a retiring copy), else where memory is lowest.
     const slot = this.slots.find((s) => s.sessions.has(key)) ?? this.leastLoaded();
     const incarnation = slot.incarnation;
