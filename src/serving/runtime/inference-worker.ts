@@ -11,7 +11,7 @@ import { lowerThisThreadPriority } from '../../common/thread-priority';
 import type { HostTensor } from '../tensor-codec';
 import { openSession, WorkerSession } from './onnx-session';
 import { chunkRowsFor, concatParts, concatTensors, rowsOf, sliceRows, splitOutputs } from './batch-plan';
-import { InferenceWorkerData, PartResult, RunJob, WireReader, WireWriter, WorkerReply, WorkerRequest } from './worker-protocol';
+import { InferenceWorkerData, PartResult, ReadyMessage, RunJob, WireReader, WireWriter, WorkerReply, WorkerRequest } from './worker-protocol';
 
 /** 256 KiB of float32 per chunk: about a millisecond of a small model's work, after which waiting calls get their turn. */
 const CHUNK_ELEMENTS = 64 * 1024;
@@ -54,6 +54,9 @@ port.on('message', (message: WorkerRequest) => {
       break;
   }
 });
+
+// onnxruntime is loaded (the imports above): the pool may now stop this thread safely.
+port.postMessage({ type: 'ready' } satisfies ReadyMessage);
 
 async function load(id: number, key: string, path: string): Promise<void> {
   try {

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildLinearModel } from '../../../test/fixtures/onnx-builder';
+import type { Worker } from 'node:worker_threads';
 import { WorkerPoolRuntime } from './worker-pool.runtime';
 
 /** The worker pool with real worker threads and onnxruntime, on a real ONNX file. */
@@ -37,6 +38,20 @@ describe('WorkerPoolRuntime', () => {
     } finally {
       await other.close();
     }
+  });
+
+  it('lets a starting worker finish loading onnxruntime before it terminates it (a shutdown right after boot)', async () => {
+    runtime.onApplicationBootstrap();
+    const workers = (runtime as unknown as { slots: Array<{ worker: Worker }> }).slots.map((s) => s.worker);
+    const ready = new Set<Worker>();
+    const readyWhenTerminated: boolean[] = [];
+    for (const worker of workers) {
+      worker.on('message', (message: { type: string }) => message.type === 'ready' && ready.add(worker));
+      const terminate = worker.terminate.bind(worker);
+      worker.terminate = () => (readyWhenTerminated.push(ready.has(worker)), terminate());
+    }
+    await runtime.close();
+    expect(readyWhenTerminated).toEqual([true, true]);
   });
 
   (process.platform === 'linux' ? it : it.skip)('runs its workers the given nice levels below the HTTP thread (Linux)', async () => {

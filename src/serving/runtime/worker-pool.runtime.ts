@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { ServingError, ServingErrorCode } from '../serving.error';
 import type { HostTensor } from '../tensor-codec';
 import { InferenceRuntime, RunOutcome, SessionHandle, WorkerView } from './inference-runtime';
-import { InferenceWorkerData, RepliesMessage, RunJob, WireReader, WireWriter, WorkerReply, WorkerRequest } from './worker-protocol';
+import { FromWorker, InferenceWorkerData, RunJob, WireReader, WireWriter, WorkerReply, WorkerRequest } from './worker-protocol';
 import { workerEntry } from '../../common/worker-entry';
 import { PendingCalls } from './pending-calls';
 
@@ -33,6 +33,8 @@ interface Slot {
   /** Run jobs waiting for this turn's single postMessage. */
   outbox: RunJob[];
   restarts: number;
+  /** Settles when the worker has loaded onnxruntime (or ended). */
+  started: Promise<void>;
 }
 
 /**
@@ -144,7 +146,20 @@ export class WorkerPoolRuntime extends InferenceRuntime implements OnApplication
 
   async close(): Promise<void> {
     this.closing = true;
-    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    await Promise.all(this.slots.map((s) => this.stop(s)));
+  }
+
+  /**
+   * Terminates a worker once it has started: terminating one still loading onnxruntime's native
+   * addon can abort the whole process ("terminate called after throwing an instance of
+   * 'Napi::Error'"), e.g. a shutdown right after boot. A worker that never says it started is
+   * terminated after STARTUP_WAIT_MS all the same.
+   */
+  private async stop(slot: Slot): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([slot.started, new Promise<void>((resolve) => (timer = setTimeout(resolve, STARTUP_WAIT_MS)))]);
+    clearTimeout(timer);
+    await slot.worker.terminate();
   }
 
   private request(slot: Slot, send: (id: number) => void): Promise<WorkerReply> {
@@ -187,8 +202,14 @@ export class WorkerPoolRuntime extends InferenceRuntime implements OnApplication
     const [entry, options] = workerEntry(__dirname, 'inference-worker');
     const workerData: InferenceWorkerData = { nice: this.options.nice };
     const worker = new Worker(entry, { ...options, workerData, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } });
-    const slot: Slot = { index, incarnation, worker, pending: new PendingCalls(), sessions: new Map(), bytes: 0, outbox: [], restarts };
-    worker.on('message', (message: RepliesMessage) => {
+    let started!: () => void;
+    const slot: Slot = { index, incarnation, worker, pending: new PendingCalls(), sessions: new Map(), bytes: 0, outbox: [], restarts, started: new Promise((resolve) => (started = resolve)) };
+    worker.once('exit', () => started());
+    worker.on('message', (message: FromWorker) => {
+      if (message.type === 'ready') {
+        started();
+        return;
+      }
       for (const replies = new WireReader(message.wire); !replies.done; ) {
         const reply = replies.reply();
         slot.pending.take(reply.id)?.resolve(reply);
@@ -215,6 +236,9 @@ export class WorkerPoolRuntime extends InferenceRuntime implements OnApplication
  * it: tens of MiB of RSS per worker that hold nothing (the many-models benchmark).
  */
 const WORKER_YOUNG_GENERATION_MB = 4;
+
+/** How long stopping waits for a worker to finish starting (loading onnxruntime takes well under a second). */
+const STARTUP_WAIT_MS = 10_000;
 
 function workerGone(worker: number): ServingError {
   return new ServingError(ServingErrorCode.WorkerUnavailable, 'The inference worker holding the model restarted; retry the request', { worker });

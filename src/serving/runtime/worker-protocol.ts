@@ -59,6 +59,13 @@ export interface RepliesMessage {
   wire: unknown[];
 }
 
+/** Sent once, when the worker has loaded onnxruntime and listens for requests. */
+export interface ReadyMessage {
+  type: 'ready';
+}
+
+export type FromWorker = RepliesMessage | ReadyMessage;
+
 // ---------------------------------------------------------------------------------------------
 // The wire: jobs and replies as one flat array
 // ---------------------------------------------------------------------------------------------
