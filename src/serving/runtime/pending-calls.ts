@@ -12,7 +12,7 @@ const MASK = RING - 1;
  * calls, and each discarded table stays reachable from V8's old generation until the next full
  * collection, with the calls it held. Every young collection then promoted the calls in flight,
  * their inputs, outputs and promises (~0.8 MB per collection under the hot benchmark, ~0.1 MB
- * with the ring; docs/benchmarks.md), which the background GC threads paid for.
+ * with the ring; README, Workers), which the background GC threads paid for.
  */
 export class PendingCalls<T> {
   private readonly ids = new Float64Array(RING).fill(-1);

@@ -1,4 +1,5 @@
 import { Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { ServingError, ServingErrorCode } from '../serving.error';
 import type { HostTensor } from '../tensor-codec';
@@ -156,9 +157,7 @@ export class WorkerPoolRuntime extends InferenceRuntime implements OnApplication
    * terminated after STARTUP_WAIT_MS all the same.
    */
   private async stop(slot: Slot): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([slot.started, new Promise<void>((resolve) => (timer = setTimeout(resolve, STARTUP_WAIT_MS)))]);
-    clearTimeout(timer);
+    await Promise.race([slot.started, sleep(STARTUP_WAIT_MS, undefined, { ref: false })]);
     await slot.worker.terminate();
   }
 
