@@ -41,12 +41,13 @@ describe('parseVersionNumber', () => {
     ['42', 42],
     ['007', 7],
     ['999999999', 999_999_999],
+    ['2147483647', 2_147_483_647],
     [3, 3],
   ])('reads %j as %d', (raw, expected) => {
     expect(parseVersionNumber(raw)).toBe(expected);
   });
 
-  it.each(['0', '000', '-1', '+1', '1.5', '1e3', ' 1', '1 ', 'two', '', '0x10', '1234567890'])('refuses the path segment %j', (raw) => {
+  it.each(['0', '000', '-1', '+1', '1.5', '1e3', ' 1', '1 ', 'two', '', '0x10', '2147483648', '12345678901'])('refuses the path segment %j', (raw) => {
     expect(() => parseVersionNumber(raw)).toThrow(error(RegistryErrorCode.InvalidRequest));
   });
 
@@ -57,5 +58,9 @@ describe('parseVersionNumber', () => {
   // Versions are Postgres `integer`s: a larger number would reach the database and fail there (a 500).
   it.each([2 ** 31, Number.MAX_SAFE_INTEGER])('refuses the number %d, beyond the version column', (raw) => {
     expect(() => parseVersionNumber(raw)).toThrow(error(RegistryErrorCode.InvalidRequest));
+  });
+
+  it('says which numbers a version can be', () => {
+    expect(() => parseVersionNumber('2147483648')).toThrow("Version '2147483648' must be a whole number from 1 to 2147483647");
   });
 });

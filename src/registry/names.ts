@@ -23,13 +23,21 @@ export function assertAliasName(alias: string): void {
 }
 
 /** Versions are Postgres `integer`s. */
-const MAX_VERSION = 2_147_483_647;
+export const MAX_VERSION = 2_147_483_647;
+/** What a version number may be, for error messages. */
+export const VERSION_RANGE = `a whole number from 1 to ${MAX_VERSION}`;
+
+/** A version number as given in a body (a number) or a path (its digits), if it is one that can exist. */
+export function asVersionNumber(raw: unknown): number | undefined {
+  const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^[0-9]{1,10}$/.test(raw) ? Number(raw) : NaN;
+  return Number.isInteger(n) && n >= 1 && n <= MAX_VERSION ? n : undefined;
+}
 
 /** Version numbers in paths and bodies: positive integers that fit the column. */
 export function parseVersionNumber(raw: string | number): number {
-  const n = typeof raw === 'number' ? raw : /^[0-9]{1,9}$/.test(raw) ? Number(raw) : NaN;
-  if (!Number.isInteger(n) || n < 1 || n > MAX_VERSION) {
-    throw new RegistryError(RegistryErrorCode.InvalidRequest, `Version '${truncate(String(raw))}' must be a positive integer`, {
+  const n = asVersionNumber(raw);
+  if (n === undefined) {
+    throw new RegistryError(RegistryErrorCode.InvalidRequest, `Version '${truncate(String(raw))}' must be ${VERSION_RANGE}`, {
       version: truncate(String(raw)),
     });
   }

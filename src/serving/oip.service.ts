@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AuthContext } from '../auth/auth-context';
 import type { TensorSpec } from '../registry/artifact/artifact.types';
-import { ALIAS_NAME } from '../registry/names';
+import { ALIAS_NAME, asVersionNumber, VERSION_RANGE } from '../registry/names';
 import { InferenceExecutor } from './inference-executor.service';
 import { ModelResolver } from './model-resolver.service';
 import { asObject, parseModelName } from './predict-request';
@@ -78,9 +78,10 @@ export class OipService {
     const model = await this.resolver.resolveModel(ctx, parseModelName(name));
     let selector: { version?: number; alias?: string; routingKey?: string } = { routingKey };
     if (rawVersion !== undefined) {
-      if (/^[0-9]{1,9}$/.test(rawVersion) && Number(rawVersion) > 0) selector = { version: Number(rawVersion) };
+      const number = asVersionNumber(rawVersion);
+      if (number !== undefined) selector = { version: number };
       else if (ALIAS_NAME.test(rawVersion)) selector = { alias: rawVersion };
-      else throw invalidRequest(`Version '${rawVersion.slice(0, 64)}' must be a version number or an alias`, { version: rawVersion.slice(0, 64) });
+      else throw invalidRequest(`Version '${rawVersion.slice(0, 64)}' must be a version number (${VERSION_RANGE}) or an alias`, { version: rawVersion.slice(0, 64) });
     }
     return { model, version: this.resolver.selectVersion(model, selector) };
   }

@@ -20,7 +20,11 @@ describe('parsePredictRequest', () => {
     ['null inputs', { model: 'a', inputs: null }, 'INVALID_REQUEST', /inputs must be a JSON object/],
     ['both targets', { model: 'a', segment: { r: 'n' }, inputs }, 'INVALID_REQUEST', /either model or segment/],
     ['version and alias', { model: 'a', version: 1, alias: 'x', inputs }, 'INVALID_REQUEST', /either version or alias/],
-    ['a bad version', { model: 'a', version: 0, inputs }, 'INVALID_REQUEST', /positive integer/],
+    ['a bad version', { model: 'a', version: 0, inputs }, 'INVALID_REQUEST', /version must be a whole number from 1 to 2147483647/],
+    ['a version beyond any there can be', { model: 'a', version: 2 ** 31, inputs }, 'INVALID_REQUEST', /version must be a whole number from 1 to 2147483647/],
+    ['a huge version', { model: 'a', version: 1e300, inputs }, 'INVALID_REQUEST', /version must be a whole number from 1 to 2147483647/],
+    ['a model name that is not a string', { model: 5, inputs }, 'INVALID_MODEL_NAME', /^model must be a string \(a model name matching .*\), got a number$/],
+    ['a model name that is an object', { model: { name: 'a' }, inputs }, 'INVALID_MODEL_NAME', /got an object$/],
     ['a bad alias', { model: 'a', alias: '3', inputs }, 'INVALID_REQUEST', /alias must match/],
     ['a bad name', { model: 'Demand', inputs }, 'INVALID_MODEL_NAME', /must match/],
     ['a numeric segment value', { segment: { store: 42 }, inputs }, 'INVALID_REQUEST', /segment.store must be a string/],
@@ -31,6 +35,11 @@ describe('parsePredictRequest', () => {
     ['a non-object body', [1], 'INVALID_REQUEST', /must be a JSON object/],
   ])('refuses %s', (_what, body, code, message) => {
     expect(() => parsePredictRequest(body)).toThrow(expect.objectContaining({ code, message: expect.stringMatching(message) }));
+  });
+
+  it('takes every version number a registry can hold, as a number or its digits', () => {
+    expect(parsePredictRequest({ model: 'a', version: 2147483647, inputs }).selector.version).toBe(2147483647);
+    expect(parsePredictRequest({ model: 'a', version: '2147483647', inputs }).selector.version).toBe(2147483647);
   });
 
   it('bounds fanout', () => {

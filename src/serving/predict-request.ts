@@ -1,5 +1,5 @@
 import type { Labels } from '../registry/entities/model.entity';
-import { ALIAS_NAME, MODEL_NAME } from '../registry/names';
+import { ALIAS_NAME, asVersionNumber, MODEL_NAME, VERSION_RANGE } from '../registry/names';
 import { invalidRequest, ServingError, ServingErrorCode } from './serving.error';
 
 /** Which model and version a request wants (API.md "Online inference"). */
@@ -51,9 +51,8 @@ export function parseSelector(obj: Record<string, unknown>, { requireTarget = tr
   else if (requireTarget) throw invalidRequest('Name the model ("model": "demand-north-0042") or a segment ("segment": {"region": "north"})', { field: 'model' });
   if (given(obj.version) && given(obj.alias)) throw invalidRequest('Give either version or alias, not both', { field: 'alias' });
   if (given(obj.version)) {
-    const v = obj.version;
-    const n = typeof v === 'string' && /^[0-9]{1,9}$/.test(v) ? Number(v) : v;
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) throw invalidRequest('version must be a positive integer', { field: 'version' });
+    const n = asVersionNumber(obj.version);
+    if (n === undefined) throw invalidRequest(`version must be ${VERSION_RANGE}`, { field: 'version' });
     selector.version = n;
   }
   if (given(obj.alias)) {
@@ -66,8 +65,11 @@ export function parseSelector(obj: Record<string, unknown>, { requireTarget = tr
 }
 
 export function parseModelName(value: unknown): string {
-  if (typeof value !== 'string' || !MODEL_NAME.test(value)) {
-    const shown = typeof value === 'string' ? value.slice(0, 140) : typeof value;
+  if (typeof value !== 'string') {
+    throw new ServingError(ServingErrorCode.InvalidModelName, `model must be a string (a model name matching ${MODEL_NAME.source}), got ${jsonTypeOf(value)}`, { pattern: MODEL_NAME.source });
+  }
+  if (!MODEL_NAME.test(value)) {
+    const shown = value.slice(0, 140);
     throw new ServingError(ServingErrorCode.InvalidModelName, `Model name '${shown}' must match ${MODEL_NAME.source}`, { name: shown, pattern: MODEL_NAME.source });
   }
   return value;
@@ -107,4 +109,11 @@ export function asObject(value: unknown, what: string): Record<string, unknown> 
     throw invalidRequest(`${what} must be a JSON object`, { field: what === 'The request body' ? undefined : what });
   }
   return value as Record<string, unknown>;
+}
+
+/** A JSON value's kind, for messages about a field of the wrong type. */
+function jsonTypeOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }

@@ -48,12 +48,23 @@ describe('tensor-codec', () => {
       expect(d.data).toEqual(new Uint8Array([1]));
     });
 
+    it('takes int64 values as decimal strings, exactly (as answers give those beyond 2^53)', () => {
+      const [, b] = decodeInputs(typed, { a: [[1, 2]], b: [['9223372036854775807', '-9223372036854775808']], c: [[1, 2]], d: [[true]] });
+      expect(b.data).toEqual(new BigInt64Array([2n ** 63n - 1n, -(2n ** 63n)]));
+      const round = toNested({ type: 'int64', dims: [1, 2], data: new BigInt64Array([2n ** 53n + 1n, 7n]) });
+      expect(round).toEqual([['9007199254740993', 7]]);
+      const [, again] = decodeInputs(typed, { a: [[1, 2]], b: round, c: [[1, 2]], d: [[true]] });
+      expect(again.data).toEqual(new BigInt64Array([2n ** 53n + 1n, 7n]));
+    });
+
     it.each([
       ['a string for float32', features, [[1, 2, 3, 4, 5, 'x']], /float32: expected numbers, got the string "x" at \[0\]\[5\]/],
       ['a boolean for float32', features, [[1, 2, 3, 4, 5, true]], /got the boolean true/],
       ['null for float32', features, [[1, 2, 3, 4, 5, null]], /got null/],
-      ['a fraction for int64', typed[1], [[1.5, 2]], /int64: expected integers, got the number 1.5/],
-      ['a string for int64', typed[1], [['12', 2]], /int64: expected integers, got the string "12"/],
+      ['a fraction for int64', typed[1], [[1.5, 2]], /int64: expected integers from -9223372036854775808 to 9223372036854775807 .*, got the number 1.5/],
+      ['a non-decimal string for int64', typed[1], [['12.0', 2]], /int64: expected integers .*decimal strings.*, got the string "12.0"/],
+      ['a number beyond int64', typed[1], [[-1e30, 2]], /int64: expected integers from -9223372036854775808 to 9223372036854775807 .*, got the number -1e\+30/],
+      ['a decimal string beyond int64', typed[1], [['9223372036854775808', 2]], /int64: expected integers from -9223372036854775808/],
       ['a number beyond int32', typed[2], [[2 ** 31, 0]], /int32: expected integers from -2147483648 to 2147483647/],
       ['a number for bool', typed[3], [[1]], /bool: expected booleans/],
     ])('refuses %s', (_what, spec, value, message) => {

@@ -51,6 +51,23 @@ const writeFloat64: Writer = (out, i, v) => typeof v === 'number' && v - v === 0
 /** MLflow data frames' missing values: null is NaN, anything else as `write` takes it. */
 const nullAsNaN = (write: Writer): Writer => (out, i, v) => (v === null ? ((out[i] = NaN), true) : write(out, i, v));
 
+/**
+ * 64-bit integers: JSON numbers are doubles, so integers beyond 2^53 arrive rounded (still
+ * integers, taken as they are); decimal strings are taken exactly, since that is how answers
+ * give such values (toNested), so a client can send back what it was given.
+ */
+const bigIntWriter = (lo: bigint, hi: bigint): Writer => (out, i, v) => {
+  let n: bigint;
+  if (typeof v === 'number') {
+    if (!Number.isInteger(v)) return false;
+    n = BigInt(v);
+  } else if (typeof v === 'string' && /^-?[0-9]{1,20}$/.test(v)) n = BigInt(v);
+  else return false;
+  if (n < lo || n > hi) return false;
+  out[i] = n;
+  return true;
+};
+
 const DTYPES: Record<DType, DTypeInfo> = {
   float32: {
     make: (n) => new Float32Array(n),
@@ -74,24 +91,15 @@ const DTYPES: Record<DType, DTypeInfo> = {
   uint32: { make: (n) => new Uint32Array(n), write: intWriter(0, 4294967295), oip: 'UINT32', expected: 'integers from 0 to 4294967295' },
   int64: {
     make: (n) => new BigInt64Array(n),
-    write: (out, i, v) => {
-      // JSON numbers are doubles: integers beyond 2^53 arrive rounded, but still as integers.
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < -9223372036854775808 || v >= 9223372036854775808) return false;
-      out[i] = BigInt(v);
-      return true;
-    },
+    write: bigIntWriter(-(2n ** 63n), 2n ** 63n - 1n),
     oip: 'INT64',
-    expected: 'integers',
+    expected: 'integers from -9223372036854775808 to 9223372036854775807 (beyond ±2^53 exact only as decimal strings, as answers give them)',
   },
   uint64: {
     make: (n) => new BigUint64Array(n),
-    write: (out, i, v) => {
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= 18446744073709551616) return false;
-      out[i] = BigInt(v);
-      return true;
-    },
+    write: bigIntWriter(0n, 2n ** 64n - 1n),
     oip: 'UINT64',
-    expected: 'non-negative integers',
+    expected: 'integers from 0 to 18446744073709551615 (beyond 2^53 exact only as decimal strings, as answers give them)',
   },
   bool: {
     make: (n) => new Uint8Array(n),

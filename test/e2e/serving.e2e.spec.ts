@@ -108,6 +108,16 @@ describe('online inference over HTTP', () => {
       const shaped = await predict({ model: 'typed', inputs: { a: { shape: [1, 2], data: [1, 2] }, b: { shape: [1, 2], data: [3, 4] }, c: { shape: [1, 2], data: [5, 6] }, d: { shape: [1, 1], data: [false] } } });
       expect(shaped.body.outputs).toEqual({ sum_a: [[3]], sum_b: [[7]], c_out: [[10, 12]], d_not: [[true]] });
     });
+
+    it('takes int64 inputs as decimal strings, as int64 answers give them beyond 2^53, so an answer can be sent back', async () => {
+      const small = await predict({ model: 'typed', inputs: { a: [[1, 2]], b: [['12', '-3']], c: [[1, 2]], d: [[true]] } });
+      expect(small.body.outputs.sum_b).toEqual([[9]]);
+      const big = await predict({ model: 'typed', inputs: { a: [[1, 2]], b: [['9007199254740992', 2]], c: [[1, 2]], d: [[true]] } });
+      expect(big.body.outputs.sum_b).toEqual([['9007199254740994']]);
+      const back = await predict({ model: 'typed', inputs: { a: [[1, 2]], b: [[big.body.outputs.sum_b[0][0], 0]], c: [[1, 2]], d: [[true]] } });
+      expect(back.status).toBe(200);
+      expect(back.body.outputs.sum_b).toEqual([['9007199254740994']]);
+    });
   });
 
   describe('which version serves', () => {
@@ -247,8 +257,9 @@ describe('online inference over HTTP', () => {
     });
 
     it.each([
-      ['a fractional int64', { b: [[1.5, 2]] }, "Input 'b' is int64: expected integers, got the number 1.5"],
-      ['a string int64', { b: [['1', 2]] }, "Input 'b' is int64: expected integers, got the string \"1\""],
+      ['a fractional int64', { b: [[1.5, 2]] }, "Input 'b' is int64: expected integers from -9223372036854775808 to 9223372036854775807"],
+      ['a non-decimal string int64', { b: [['0x1', 2]] }, 'got the string "0x1" at [0][0]'],
+      ['an int64 beyond its range', { b: [[-1e30, 2]] }, 'got the number -1e+30 at [0][0]'],
       ['a number for bool', { d: [[1]] }, "Input 'd' is bool: expected booleans (true or false), got the number 1"],
       ['a mismatched batch size', { b: [[1, 2], [3, 4]] }, "Input 'b' has N = 2 (dimension 0) but input 'a' has N = 1"],
     ])('for %s', async (_what, override, message) => {
@@ -425,6 +436,10 @@ describe('online inference over HTTP', () => {
       expect((await t.request('GET', '/v2/models/demand-tree/ready')).body).toMatchObject({ name: 'demand-tree', ready: true });
       expect((await t.request('GET', '/v2/models/lifecycle/versions/staging/ready')).body).toMatchObject({ version: '2', ready: true });
       expect((await t.request('GET', '/v2/models/lifecycle/versions/9/ready')).status).toBe(404);
+      expect((await t.request('GET', '/v2/models/lifecycle/versions/2147483647/ready')).status).toBe(404);
+      const huge = await t.request('GET', '/v2/models/lifecycle/versions/99999999999999999999/ready');
+      expect(huge.status).toBe(400);
+      expect(huge.body.error.message).toBe("Version '99999999999999999999' must be a version number (a whole number from 1 to 2147483647) or an alias");
     });
 
     it('infers with flat data and answers flat, row-major outputs', async () => {
