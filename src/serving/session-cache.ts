@@ -1,6 +1,7 @@
 import { servingHookMetrics } from '../observability/metrics/hook-metrics';
 import { Logger } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
+import { withoutServerPaths } from '../common/server-paths';
 import type { RegistryChange } from '../registry/registry-events';
 import { InferenceRuntime, SessionHandle } from './runtime/inference-runtime';
 import type { ServableVersion } from './servable';
@@ -8,8 +9,6 @@ import type { MicroBatch } from './micro-batcher';
 import { estimateSessionBytes, GraphKind, SESSION_OVERHEAD_BYTES } from './session-footprint';
 import { ServingError, ServingErrorCode } from './serving.error';
 
-/** An absolute file path in a runtime's message ("Load model from /store/sha256/… failed"). */
-const SERVER_PATH = /(^|[\s'"(])\/[^\s'"]*\/[^\s'":]*/g;
 
 /** Lifecycle of a cache entry. */
 export enum SessionState {
@@ -396,7 +395,7 @@ export class SessionCache {
     const delay = Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** (attempts - 1));
     const message = error instanceof Error ? error.message : String(error);
     // Clients see the runtime's reason without the server's file paths; the log keeps them.
-    const reason = message.replace(SERVER_PATH, '$1<artifact>');
+    const reason = withoutServerPaths(message);
     const failure: LoadFailure = { tenantId: version.tenantId, model: version.model, version: version.version, attempts, retryAt: this.now() + delay, reason };
     this.failures.set(version.id, failure);
     this.statsOf(version).loadFailures++;

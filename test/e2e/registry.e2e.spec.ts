@@ -114,6 +114,10 @@ describe('registry over HTTP', () => {
       const res = await upload('corrupt-model', corruptOnnxBytes(variant));
       expect(res.status).toBe(422);
       expect(res.body.error).toMatchObject({ code: 'ARTIFACT_INVALID', message: expect.any(String) });
+      // The runtime's reason, without the server's paths (its staging file, the store).
+      expect(res.body.error.details.reason).toEqual(expect.any(String));
+      expect(JSON.stringify(res.body)).not.toMatch(/\.part\b|\/tmp\/|\/sha256\//);
+      expect(JSON.stringify(res.body)).not.toContain(t.storeDir);
       expect((await t.request('GET', '/v1/models/corrupt-model')).status).toBe(404);
       expect(filesUnder(path.join(t.storeDir, 'sha256')).sort()).toEqual(blobsBefore);
       expect(storeTmpFiles()).toEqual([]);
@@ -126,6 +130,21 @@ describe('registry over HTTP', () => {
       expect(res.status).toBe(413);
       expect(res.body.error.code).toBe('ARTIFACT_TOO_LARGE');
       expect((await t.request('GET', '/v1/models/too-big')).status).toBe(404);
+      expect(storeTmpFiles()).toEqual([]);
+    });
+
+    it('answers 400 for two artifact parts, or a file part by another name, and keeps neither', async () => {
+      const two = artifactForm(fixtures.linear.bytes);
+      two.append('artifact', new Blob([fixtures.linear.bytes]), 'second.onnx');
+      const res = await t.request('POST', '/v1/models/two-files/versions', { body: two });
+      expect(res.status).toBe(400);
+      expect(res.body.error).toMatchObject({ code: 'INVALID_REQUEST', message: "A second file part: send exactly one file part, named 'artifact'" });
+      const other = new FormData();
+      other.append('model', new Blob([fixtures.linear.bytes]), 'model.onnx');
+      const named = await t.request('POST', '/v1/models/two-files/versions', { body: other });
+      expect(named.status).toBe(400);
+      expect(named.body.error).toMatchObject({ code: 'INVALID_REQUEST', details: { part: 'model' } });
+      expect((await t.request('GET', '/v1/models/two-files')).status).toBe(404);
       expect(storeTmpFiles()).toEqual([]);
     });
 

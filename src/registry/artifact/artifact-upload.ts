@@ -24,9 +24,7 @@ export async function readArtifactUpload(parts: AsyncIterable<Multipart>, store:
       if (part.type === 'file') {
         if (part.fieldname !== 'artifact' || artifact) {
           part.file.resume();
-          throw new RegistryError(RegistryErrorCode.InvalidRequest, `Unexpected file part '${part.fieldname}': send exactly one part named 'artifact'`, {
-            part: part.fieldname,
-          });
+          throw unexpectedFilePart(part.fieldname);
         }
         filename = part.filename;
         artifact = await store.stage(part.file);
@@ -44,7 +42,11 @@ export async function readArtifactUpload(parts: AsyncIterable<Multipart>, store:
     }
   } catch (error) {
     if (artifact) await store.discard(artifact.path);
-    throw (error as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE' ? tooLarge(maxBytes) : error;
+    const code = (error as { code?: string }).code;
+    if (code === 'FST_REQ_FILE_TOO_LARGE') throw tooLarge(maxBytes);
+    // The multipart limit of one file (app.factory) stops a second file part before we see it.
+    if (code === 'FST_FILES_LIMIT') throw unexpectedFilePart(null);
+    throw error;
   }
   if (!artifact) {
     throw new RegistryError(RegistryErrorCode.ArtifactMissing, "The upload has no 'artifact' file part (an .onnx file or a zipped MLflow model)");
@@ -54,6 +56,11 @@ export async function readArtifactUpload(parts: AsyncIterable<Multipart>, store:
     throw new RegistryError(RegistryErrorCode.ArtifactInvalid, 'The artifact is empty');
   }
   return { artifact, filename, fields };
+}
+
+function unexpectedFilePart(name: string | null): RegistryError {
+  const which = name === null ? 'A second file part' : `Unexpected file part '${name}'`;
+  return new RegistryError(RegistryErrorCode.InvalidRequest, `${which}: send exactly one file part, named 'artifact'`, name === null ? {} : { part: name });
 }
 
 function tooLarge(maxBytes: number): RegistryError {

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import * as yauzl from 'yauzl';
 import { parse as parseYaml } from 'yaml';
+import { withoutServerPaths } from '../../common/server-paths';
 import { RegistryError, RegistryErrorCode } from '../registry.error';
 import { ModelStore, StagedFile } from '../store/model-store';
 
@@ -87,7 +88,7 @@ function archiveError(error: unknown): RegistryError {
   if (/invalid relative path|absolute path|invalid characters/i.test(message)) {
     return new RegistryError(RegistryErrorCode.ArchiveUnsafe, 'The archive has an entry that would land outside its folder', { reason: message });
   }
-  return new RegistryError(RegistryErrorCode.ArtifactInvalid, 'The artifact is neither an ONNX model nor a readable zip archive', { reason: message });
+  return new RegistryError(RegistryErrorCode.ArtifactInvalid, 'The artifact is neither an ONNX model nor a readable zip archive', { reason: withoutServerPaths(message) });
 }
 
 function checkArchiveIsSafe(entries: yauzl.Entry[], maxUnpackedBytes: number): void {

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InferenceSession } from 'onnxruntime-node';
+import { withoutServerPaths } from '../../common/server-paths';
 import { RegistryError, RegistryErrorCode } from '../registry.error';
 import { ModelSignature, TensorSpec } from './artifact.types';
 
@@ -15,7 +16,7 @@ export class OnnxInspector {
       session = await InferenceSession.create(onnxPath, { intraOpNumThreads: 1, interOpNumThreads: 1 });
     } catch (error) {
       throw new RegistryError(RegistryErrorCode.ArtifactInvalid, 'The artifact is not a model the ONNX runtime can load', {
-        reason: firstLine((error as Error).message),
+        reason: withoutServerPaths(firstLine((error as Error).message)),
       });
     }
     try {
