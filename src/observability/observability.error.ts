@@ -9,6 +9,7 @@ export enum ObservabilityErrorCode {
   PredictionNotFound = 'PREDICTION_NOT_FOUND',
   ModelNotFound = 'MODEL_NOT_FOUND',
   Unauthenticated = 'UNAUTHENTICATED',
+  Forbidden = 'FORBIDDEN',
 }
 
 export class ObservabilityError extends DomainError<ObservabilityErrorCode> {}

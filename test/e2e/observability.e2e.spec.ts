@@ -70,7 +70,13 @@ describe('operations over HTTP: metrics, logs, feedback and quality', () => {
       const wrong = await t.request('GET', '/metrics', { headers: { authorization: 'Bearer not-the-token-at-all' } });
       expect(wrong.status).toBe(401);
       expect(wrong.body.error.code).toBe('UNAUTHENTICATED');
-      expect((await scrape(keys.aAdmin)).status).toBe(401); // a tenant never sees every tenant's figures
+      // A tenant never sees every tenant's figures: its valid key is refused (403), not unknown (401).
+      for (const key of [keys.aAdmin, keys.aScorer]) {
+        const refused = await t.request('GET', '/metrics', { headers: { authorization: `Bearer ${key}` } });
+        expect(refused.status).toBe(403);
+        expect(refused.body.error.code).toBe('FORBIDDEN');
+        expect(refused.body.error.message).toContain('root credential or MMS_METRICS_TOKEN');
+      }
       const byToken = await scrape(METRICS_TOKEN);
       expect(byToken.status).toBe(200);
       expect(byToken.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);

@@ -20,7 +20,7 @@ export class MetricsController {
   @ApiOperation({ summary: 'Prometheus metrics (text format): the root credential or MMS_METRICS_TOKEN as bearer' })
   @ApiProduces('text/plain')
   async scrape(@Headers('authorization') authorization: string | undefined, @Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
-    this.access.assertMayScrape(authorization);
+    await this.access.assertMayScrape(authorization);
     const text = await this.metrics.render();
     void reply.header('content-type', this.metrics.contentType).header('cache-control', 'no-store');
     return text;
