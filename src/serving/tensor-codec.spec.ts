@@ -80,6 +80,16 @@ describe('tensor-codec', () => {
       expect(error.details).toMatchObject({ expected: { rank: 2 }, got: { rank: 1 } });
     });
 
+    it('keeps the error short for an array nested 100,000 deep (the shape is cut after 16 dimensions)', () => {
+      let deep: unknown = [1];
+      for (let i = 0; i < 100_000; i++) deep = [deep];
+      const error = errorOf(() => decodeInput(features, deep));
+      expect(error.message).toMatch(/^Input 'float_input': expected rank 2 \(shape \[N, 6\]\), got rank 100001 \(shape \[1, 1, .*, … 99985 more\]\)$/);
+      expect(JSON.stringify(error.details).length).toBeLessThan(500);
+      const shaped = errorOf(() => decodeShaped(features, new Array(100_000).fill(1), [1]));
+      expect(shaped.message.length + JSON.stringify(shaped.details).length).toBeLessThan(600);
+    });
+
     it('names a wrong fixed dimension', () => {
       const error = errorOf(() => decodeInput(features, [[1, 2, 3, 4, 5]]));
       expect(error.message).toBe("Input 'float_input': dimension 1 must be 6 (shape [N, 6]), got 5");

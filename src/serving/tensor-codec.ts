@@ -158,7 +158,7 @@ export function decodeInput(spec: TensorSpec, value: unknown, options: DecodeOpt
 export function decodeShaped(spec: TensorSpec, shape: unknown, data: unknown, options: DecodeOptions = {}): HostTensor {
   const dtype = requireDType(spec);
   if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
-    throw invalidInput(`Input '${spec.name}': shape must be an array of non-negative integers`, { input: spec.name, got: { shape } });
+    throw invalidInput(`Input '${spec.name}': shape must be an array of non-negative integers`, { input: spec.name, got: { shape: Array.isArray(shape) ? shownDims(shape) : shape } });
   }
   const dims = shape as number[];
   checkDims(spec, dims);
@@ -175,7 +175,7 @@ export function decodeShaped(spec: TensorSpec, shape: unknown, data: unknown, op
   if (written !== size) {
     throw invalidInput(`Input '${spec.name}': shape ${formatShape(dims)} needs ${size} values, data has ${written > size ? 'more' : written}`, {
       input: spec.name,
-      got: { shape: dims, values: written > size ? `>${size}` : written },
+      got: { shape: shownDims(dims), values: written > size ? `>${size}` : written },
     });
   }
   return { name: spec.name, type: dtype, dims, data: out };
@@ -301,7 +301,7 @@ export function checkDims(spec: TensorSpec, dims: readonly number[]): void {
   if (dims.length !== expected.length) {
     throw invalidInput(
       `Input '${spec.name}': expected rank ${expected.length} (shape ${formatShape(expected)}), got rank ${dims.length} (shape ${formatShape(dims)})`,
-      { input: spec.name, expected: { shape: expected, rank: expected.length }, got: { shape: dims, rank: dims.length } },
+      { input: spec.name, expected: { shape: expected, rank: expected.length }, got: { shape: shownDims(dims), rank: dims.length } },
     );
   }
   for (let d = 0; d < dims.length; d++) {
@@ -311,11 +311,11 @@ export function checkDims(spec: TensorSpec, dims: readonly number[]): void {
         input: spec.name,
         dimension: d,
         expected: { shape: expected, size: want },
-        got: { shape: dims, size: dims[d] },
+        got: { shape: shownDims(dims), size: dims[d] },
       });
     }
     if (dims[d] === 0) {
-      throw invalidInput(`Input '${spec.name}' is empty: dimension ${d} has size 0`, { input: spec.name, dimension: d, got: { shape: dims } });
+      throw invalidInput(`Input '${spec.name}' is empty: dimension ${d} has size 0`, { input: spec.name, dimension: d, got: { shape: shownDims(dims) } });
     }
   }
 }
@@ -326,7 +326,7 @@ function elementCount(spec: TensorSpec, dims: readonly number[]): number {
   if (size > MAX_ELEMENTS) {
     throw invalidInput(`Input '${spec.name}' has ${size} elements, more than the ${MAX_ELEMENTS} one request may carry`, {
       input: spec.name,
-      got: { shape: dims },
+      got: { shape: shownDims(dims) },
     });
   }
   return size;
@@ -387,11 +387,23 @@ function flatIndexPath(index: number, dims: readonly number[]): number[] {
 }
 
 function formatPath(path: readonly number[]): string {
-  return path.length ? path.map((p) => `[${p}]`).join('') : 'the top level';
+  if (!path.length) return 'the top level';
+  const shown = path.slice(0, MAX_SHOWN_DIMS).map((p) => `[${p}]`).join('');
+  return path.length > MAX_SHOWN_DIMS ? `${shown}… (${path.length - MAX_SHOWN_DIMS} levels more)` : shown;
 }
 
+/** Dimensions shown in messages and details: a request can nest arrays 100,000 deep, and an error should not echo all of them. */
+const MAX_SHOWN_DIMS = 16;
+
 export function formatShape(shape: ReadonlyArray<number | string | null>): string {
-  return `[${shape.map((d) => (d === null ? '?' : String(d))).join(', ')}]`;
+  const shown = shape.slice(0, MAX_SHOWN_DIMS).map((d) => (d === null ? '?' : String(d)));
+  if (shape.length > MAX_SHOWN_DIMS) shown.push(`… ${shape.length - MAX_SHOWN_DIMS} more`);
+  return `[${shown.join(', ')}]`;
+}
+
+/** A shape for an error's details, cut as formatShape cuts it. */
+function shownDims<T>(dims: readonly T[]): Array<T | string> {
+  return dims.length > MAX_SHOWN_DIMS ? [...dims.slice(0, MAX_SHOWN_DIMS), `… ${dims.length - MAX_SHOWN_DIMS} more`] : [...dims];
 }
 
 // ---------------------------------------------------------------------------------------------
