@@ -136,6 +136,12 @@ describe('AllExceptionsFilter', () => {
       expect(reply.status).toHaveBeenCalledWith(503);
     });
 
+    it("does not log a deliberate 503's stack (a domain error, logged where it was decided)", () => {
+      filter.catch(new CommonError(CommonErrorCode.ServiceUnavailable, 'the model is tried again in 2 s'), host);
+      expect(reply.status).toHaveBeenCalledWith(503);
+      expect(logged).not.toHaveBeenCalled();
+    });
+
     it('logs the stack of an unexpected error for the operator, not for the client', () => {
       const error = new Error('relation "models" does not exist');
       filter.catch(error, host);

@@ -46,7 +46,10 @@ export class AllExceptionsFilter implements ExceptionFilter {
    */
   answerFor(exception: unknown): { status: number; body: ErrorBody; headers: Record<string, string> } {
     const { status, body } = this.toResponse(exception);
-    if (status >= 500) this.logger.error(exception instanceof Error ? exception.stack : String(exception));
+    // An unexpected failure's stack is for the operator. A domain error's 503 (a model that does not
+    // load, a worker that died) is a deliberate answer, logged once where it was decided: its stack
+    // on every request would flood the log while a model waits for its next load attempt.
+    if (status >= 500 && !(exception instanceof DomainError)) this.logger.error(exception instanceof Error ? exception.stack : String(exception));
     return { status, body, headers: exception instanceof DomainError ? exception.headers : {} };
   }
 
