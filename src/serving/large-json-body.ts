@@ -1,6 +1,7 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { CommonError, CommonErrorCode } from '../common/domain-error';
 
 /**
  * A JSON body from this size up is not parsed on the HTTP thread for the routes below: parsing
@@ -33,6 +34,21 @@ export class LargeJsonBody {
 type DoneCallback = (error: Error | null, value?: unknown) => void;
 
 /**
+ * Fastify answers every refused JSON body "Body is not valid JSON but content-type is set to
+ * 'application/json'", also valid JSON refused for a `__proto__` or `constructor.prototype` key
+ * (prototype poisoning). On that error path only, say which it was, and where the syntax broke.
+ */
+function explainInvalidJson(error: Error, bytes: Buffer): Error {
+  if ((error as { code?: string }).code !== 'FST_ERR_CTP_INVALID_JSON_BODY') return error;
+  try {
+    JSON.parse(bytes.toString('utf8'));
+  } catch (syntax) {
+    return Object.assign(new Error(`Body is not valid JSON: ${(syntax as Error).message}`), { statusCode: 400, code: 'FST_ERR_CTP_INVALID_JSON_BODY' });
+  }
+  return new CommonError(CommonErrorCode.InvalidRequest, "The body has a '__proto__' or 'constructor.prototype' key, which is refused (it could alter objects' prototypes)");
+}
+
+/**
  * Fastify's own JSON parser with the instance's prototype-poisoning settings, in both forms the
  * /v1/predict paths need: as a content-type parser (`parse`) and synchronously (`parseNow`,
  * throwing the same errors).
@@ -41,7 +57,8 @@ export function fastifyJsonParser(fastify: FastifyInstance): { parse: (request: 
   const { onProtoPoisoning, onConstructorPoisoning } = fastify.initialConfig;
   const json = fastify.getDefaultJsonParser(onProtoPoisoning ?? 'error', onConstructorPoisoning ?? 'error');
   // Fastify's parser takes a Buffer as well as a string (Nest's parser hands it one too).
-  const parse = (request: unknown, bytes: Buffer, done: DoneCallback) => json(request as FastifyRequest, bytes as unknown as string, done);
+  const parse = (request: unknown, bytes: Buffer, done: DoneCallback) =>
+    json(request as FastifyRequest, bytes as unknown as string, (error, value) => done(error && explainInvalidJson(error, bytes), value));
   const parseNow = (bytes: Buffer): unknown => {
     let result: { error: Error | null; value?: unknown } | undefined;
     parse(null, bytes, (error, value) => (result = { error, value }));

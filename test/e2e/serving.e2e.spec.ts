@@ -279,6 +279,19 @@ describe('online inference over HTTP', () => {
       expect(broken.status).toBe(400);
     });
 
+    it('says where a body is not JSON, and that a __proto__ key is refused (fast lane and Fastify alike)', async () => {
+      const send = (path: string, body: string) =>
+        fetch(`${t.baseUrl}${path}`, { method: 'POST', headers: { authorization: `Bearer ${t.env.MMS_ADMIN_TOKEN}`, 'content-type': 'application/json' }, body }).then(async (res) => ({ status: res.status, body: (await res.json()) as { error: Record<string, unknown> } }));
+      for (const path of ['/v1/predict', '/v1/predict?via=fastify', '/v1/predict/fanout']) {
+        const broken = await send(path, '{"model": ');
+        expect(broken.status).toBe(400);
+        expect(broken.body.error).toMatchObject({ code: 'INVALID_REQUEST', message: expect.stringMatching(/^Body is not valid JSON: .*JSON/) });
+        const poisoned = await send(path, '{"model": "demand-linear", "inputs": {}, "__proto__": {"admin": true}}');
+        expect(poisoned.status).toBe(400);
+        expect(poisoned.body.error).toEqual({ code: 'INVALID_REQUEST', message: expect.stringContaining("'__proto__' or 'constructor.prototype' key"), details: {} });
+      }
+    });
+
     it('answers 415 saying to send JSON for a form or plain-text body (curl -d without a content type)', async () => {
       for (const type of ['application/x-www-form-urlencoded', 'text/plain', 'text/csv', 'application/xml']) {
         for (const path of ['/v1/predict', '/v2/models/demand-linear/infer', '/v1/batch-jobs']) {
