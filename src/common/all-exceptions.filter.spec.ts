@@ -82,6 +82,13 @@ describe('AllExceptionsFilter', () => {
       });
     });
 
+    it("name the refused content type in a 415 when the HTTP layer's message does not", () => {
+      const exception = new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE();
+      expect(filter.toResponse(exception, 'application/octet-stream').body.error.message).toBe(
+        'Unsupported Media Type: application/octet-stream — send JSON (content-type: application/json), or multipart/form-data to upload a model',
+      );
+    });
+
     it.each([
       ['FST_INVALID_MULTIPART_CONTENT_TYPE', 406, 415, 'UNSUPPORTED_MEDIA_TYPE'],
       ['FST_REQ_FILE_TOO_LARGE', 413, 413, 'PAYLOAD_TOO_LARGE'],

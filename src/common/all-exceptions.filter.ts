@@ -35,8 +35,9 @@ export class AllExceptionsFilter implements ExceptionFilter {
   private readonly logger = new Logger('Errors');
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    const reply = host.switchToHttp().getResponse<FastifyReply>();
-    const { status, body, headers } = this.answerFor(exception);
+    const http = host.switchToHttp();
+    const reply = http.getResponse<FastifyReply>();
+    const { status, body, headers } = this.answerFor(exception, contentTypeOf(http.getRequest?.()));
     void reply.headers(headers).status(status).header('content-type', 'application/json; charset=utf-8').send(body);
   }
 
@@ -44,8 +45,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
    * The whole answer to an error: status, body and the error's own headers (Retry-After…); a 5xx
    * is logged with its stack. For routes answered outside Nest too (the /v1/predict fast lane).
    */
-  answerFor(exception: unknown): { status: number; body: ErrorBody; headers: Record<string, string> } {
-    const { status, body } = this.toResponse(exception);
+  answerFor(exception: unknown, contentType?: string): { status: number; body: ErrorBody; headers: Record<string, string> } {
+    const { status, body } = this.toResponse(exception, contentType);
     // An unexpected failure's stack is for the operator. A domain error's 503 (a model that does not
     // load, a worker that died) is a deliberate answer, logged once where it was decided: its stack
     // on every request would flood the log while a model waits for its next load attempt.
@@ -53,10 +54,14 @@ export class AllExceptionsFilter implements ExceptionFilter {
     return { status, body, headers: exception instanceof DomainError ? exception.headers : {} };
   }
 
-  toResponse(exception: unknown): { status: number; body: ErrorBody } {
+  /** `contentType`: the request's, named in a 415 (the HTTP layer's own text names no type). */
+  toResponse(exception: unknown, contentType?: string): { status: number; body: ErrorBody } {
     const response = this.translate(exception);
     // The HTTP layer's own text ("Unsupported Media Type") does not say what to send instead.
-    if (response.status === 415 && !(exception instanceof DomainError)) return this.translate(unsupportedMediaType(response.body.error.message));
+    if (response.status === 415 && !(exception instanceof DomainError)) {
+      const refused = contentType && response.body.error.message === 'Unsupported Media Type' ? `Unsupported Media Type: ${contentType.slice(0, 100)}` : response.body.error.message;
+      return this.translate(unsupportedMediaType(refused));
+    }
     return response;
   }
 
@@ -96,6 +101,11 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const message = status >= 500 ? 'Internal server error' : (raw ?? exception.message);
     return { status, body: errorBody(code, message) };
   }
+}
+
+function contentTypeOf(request: { headers?: Record<string, unknown> } | undefined): string | undefined {
+  const type = request?.headers?.['content-type'];
+  return typeof type === 'string' ? type : undefined;
 }
 
 /** A 415 that says what the API takes instead (`what`: which type was refused). */

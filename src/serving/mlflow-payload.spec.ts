@@ -31,6 +31,14 @@ describe('MLflow scoring payloads', () => {
     expect(mlflowInputs(parseMlflowPayload({ instances: [{ a: [1, 2], d: [true] }] }), multi, null)).toEqual({ a: [[1, 2]], d: [[true]] });
   });
 
+  it('says a data frame without rows has none (not a rank error)', () => {
+    const empty = [parseMlflowPayload({ dataframe_split: { columns: ['price', 'promo', 'dow'], data: [] } }), parseMlflowPayload({ dataframe_records: [] })];
+    for (const input of empty) {
+      expect(() => mlflowInputs(input, tabular, null)).toThrow(expect.objectContaining({ code: 'INVALID_REQUEST', message: 'The data frame has no rows: send at least one' }));
+      expect(() => mlflowInputs(input, multi, null)).toThrow(/no rows/);
+    }
+  });
+
   it('wants exactly one known format', () => {
     expect(() => parseMlflowPayload({})).toThrow(/exactly one of/);
     expect(() => parseMlflowPayload({ instances: [], inputs: [] })).toThrow(/exactly one of/);

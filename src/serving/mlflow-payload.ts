@@ -81,6 +81,7 @@ export function mlflowInputs(input: MlflowInput, specs: readonly TensorSpec[], c
 }
 
 function frameInputs(frame: { columns: Array<string | null>; rows: unknown[][] }, specs: readonly TensorSpec[], columnNames: string[] | null): Record<string, unknown> {
+  if (!frame.rows.length) throw invalidRequest('The data frame has no rows: send at least one', { field: 'data' });
   const position = new Map<string, number>();
   frame.columns.forEach((c, i) => c !== null && position.set(c, i));
   const column = (i: number) => frame.rows.map((r) => r[i]);

@@ -120,7 +120,8 @@ export function decodeOipInputs(version: ServableVersion, rawInputs: unknown): H
     }
     const datatype = input.datatype;
     if (typeof datatype !== 'string' || dtypeOfOip(datatype) !== spec.type) {
-      throw invalidInput(`Input '${spec.name}' is ${oipDatatypeOf(spec.type)} in the model, got datatype ${JSON.stringify(datatype ?? null)}`, {
+      const got = datatype === undefined || datatype === null ? 'no datatype (it is required)' : `datatype ${JSON.stringify(datatype)}`;
+      throw invalidInput(`Input '${spec.name}' is ${oipDatatypeOf(spec.type)} in the model, got ${got}`, {
         input: spec.name,
         expected: { datatype: oipDatatypeOf(spec.type) },
         got: { datatype: datatype ?? null },

@@ -112,16 +112,18 @@ export class ServingService {
   /** POST /v1/predict/fanout: every item runs concurrently (same-model items micro-batch); a failed item is an error in its slot. */
   async fanout(ctx: AuthContext, body: unknown, routingKey?: string): Promise<{ results: Array<PredictResult | ErrorBody> }> {
     const items = parseFanoutRequest(body);
-    const results = await Promise.all(
-      items.map((item) =>
-        this.predict(ctx, item, routingKey).catch((error: unknown): ErrorBody => {
-          if (error instanceof DomainError) return errorBody(error.code, error.message, error.details);
-          this.logger.error(`fanout item failed: ${(error as Error).stack ?? String(error)}`);
-          return errorBody('INTERNAL', 'Internal server error');
-        }),
-      ),
-    );
+    const results = await Promise.all(items.map((item, i) => this.fanoutSlot(ctx, item, i, routingKey)));
     return { results };
+  }
+
+  private async fanoutSlot(ctx: AuthContext, item: unknown, index: number, routingKey?: string): Promise<PredictResult | ErrorBody> {
+    try {
+      return await this.predict(ctx, asObject(item, `requests[${index}]`), routingKey);
+    } catch (error) {
+      if (error instanceof DomainError) return errorBody(error.code, error.message, error.details);
+      this.logger.error(`fanout item failed: ${(error as Error).stack ?? String(error)}`);
+      return errorBody('INTERNAL', 'Internal server error');
+    }
   }
 
   /** POST /v1/models/{name}/load: prewarm a version (default rule unless version/alias given); pin or unpin it. */

@@ -293,11 +293,13 @@ describe('online inference over HTTP', () => {
     });
 
     it('answers 415 saying to send JSON for a form or plain-text body (curl -d without a content type)', async () => {
-      for (const type of ['application/x-www-form-urlencoded', 'text/plain', 'text/csv', 'application/xml']) {
+      for (const type of ['application/x-www-form-urlencoded', 'text/plain', 'text/csv', 'application/xml', 'application/octet-stream', 'application/vnd.api+json']) {
         for (const path of ['/v1/predict', '/v2/models/demand-linear/infer', '/v1/batch-jobs']) {
           const res = await fetch(`${t.baseUrl}${path}`, { method: 'POST', headers: { authorization: `Bearer ${t.env.MMS_ADMIN_TOKEN}`, 'content-type': type }, body: '{"model":"demand-linear"}' });
           expect(res.status).toBe(415);
-          expect(((await res.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE', message: expect.stringContaining('content-type: application/json') });
+          const { error } = (await res.json()) as { error: { code: string; message: string } };
+          expect(error).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE', message: expect.stringContaining('content-type: application/json') });
+          expect(error.message).toContain(`Unsupported Media Type: ${type}`);
         }
       }
     });
@@ -405,12 +407,14 @@ describe('online inference over HTTP', () => {
           { model: 'no-such-model', inputs: { float_input: [RETAIL_SAMPLE_ROWS[0]] } },
           { segment: { region: 'north', store: '0042' }, inputs: { float_input: [ROW] } },
           { model: 'demand-mlp', inputs: { float_input: [RETAIL_SAMPLE_ROWS[2]] } },
+          null,
         ],
       },
     });
     expect(res.status).toBe(200);
     const results = res.body.results;
-    expect(results).toHaveLength(5);
+    expect(results).toHaveLength(6);
+    expect(results[5].error).toEqual({ code: 'INVALID_REQUEST', message: 'requests[5] must be a JSON object', details: { field: 'requests[5]' } });
     expectClose(results[0].outputs.variable, fixtures.tree.expected([RETAIL_SAMPLE_ROWS[0]]));
     expect(results[1].error).toMatchObject({ code: 'INVALID_INPUT', details: { input: 'float_input' } });
     expect(results[2].error.code).toBe('MODEL_NOT_FOUND');
@@ -496,6 +500,7 @@ describe('online inference over HTTP', () => {
       const input = { name: 'float_input', shape: [1, 6], datatype: 'FP32', data: ROW };
       const cases = [
         [{ inputs: [{ ...input, datatype: 'INT64' }] }, 'INVALID_INPUT', 'is FP32 in the model, got datatype "INT64"'],
+        [{ inputs: [{ ...input, datatype: undefined }] }, 'INVALID_INPUT', 'is FP32 in the model, got no datatype (it is required)'],
         [{ inputs: [{ ...input, shape: [1, 5] }] }, 'INVALID_INPUT', 'dimension 1 must be 6'],
         [{ inputs: [{ ...input, shape: [2, 6] }] }, 'INVALID_INPUT', 'needs 12 values'],
         [{ inputs: [input, input] }, 'INVALID_INPUT', 'given twice'],
