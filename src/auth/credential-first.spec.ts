@@ -37,7 +37,9 @@ describe('CredentialFirst', () => {
   const authenticator = new Authenticator({} as never, {} as never);
   const identify = jest.spyOn(authenticator, 'identify');
   let hook: Hook;
-  new CredentialFirst(authenticator).install({ addHook: (_name: string, fn: Hook) => (hook = fn) } as unknown as FastifyInstance);
+  // The routes: POST /v1/predict only.
+  const findRoute = ({ method, url }: { method: string; url: string }) => (method === 'POST' && url === '/v1/predict' ? {} : null);
+  new CredentialFirst(authenticator).install({ addHook: (_name: string, fn: Hook) => (hook = fn), findRoute } as unknown as FastifyInstance);
   const request = (is404: boolean, authorization?: string) => ({ method: 'POST', url: '/v1/modles/x/versions', is404, headers: authorization ? { authorization } : {} });
 
   it('answers a body sent to a route that does not exist as the unknown route it is, before reading it', async () => {
@@ -47,6 +49,18 @@ describe('CredentialFirst', () => {
     await expect(answer).rejects.toBeInstanceOf(NotFoundException);
     await expect(answer).rejects.toThrow('Cannot POST /v1/modles/x/versions');
     expect((unknown as AuthedRequest).auth).toBe(scorer);
+  });
+
+  it('answers 405 with Allow for a path that exists, asked with a method it does not take', async () => {
+    identify.mockResolvedValue(scorer);
+    for (const method of ['GET', 'DELETE']) {
+      const answer = hook({ method, url: '/v1/predict?x=1', is404: true, headers: { authorization: 'Bearer key' } });
+      await expect(answer).rejects.toMatchObject({ code: 'METHOD_NOT_ALLOWED', message: `${method} is not allowed on /v1/predict: use POST`, headers: { allow: 'POST' } });
+    }
+  });
+
+  it('leaves an unknown path without a body to the not-found handler', async () => {
+    await expect(hook({ method: 'GET', url: '/v1/nothing', is404: true, headers: {} })).resolves.toBeUndefined();
   });
 
   it('checks the credential first, also on a route that does not exist', async () => {

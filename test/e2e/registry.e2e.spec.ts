@@ -363,6 +363,26 @@ describe('registry over HTTP', () => {
     expect(anonymous.status).toBe(401);
   });
 
+  it('answers 405 with Allow for a method a path does not take, 404 for a path that does not exist', async () => {
+    const ask = (method: string, path: string, body?: string) =>
+      fetch(`${t.baseUrl}${path}`, { method, headers: { authorization: `Bearer ${t.env.MMS_ADMIN_TOKEN}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body });
+    for (const [method, path, allow] of [
+      ['GET', '/v1/predict', 'POST'],
+      ['DELETE', '/v1/predict?x=1', 'POST'],
+      ['PUT', '/v2/models/anything/infer', 'POST'],
+      ['POST', '/v1/models/concurrent', 'GET, HEAD, PATCH, DELETE'],
+    ]) {
+      const res = await ask(method, path, method === 'GET' ? undefined : '{"tags": ');
+      const { error } = (await res.json()) as { error: { code: string; message: string; details: { allowed: string[] } } };
+      expect([method, path, res.status, error.code, res.headers.get('allow')]).toEqual([method, path, 405, 'METHOD_NOT_ALLOWED', allow]);
+      expect(error.message).toBe(`${method} is not allowed on ${path.split('?')[0]}: use ${allow}`);
+    }
+    expect((await ask('GET', '/v1/nothing-here')).status).toBe(404);
+    // A body still needs a credential first, also where the method is wrong.
+    const anonymous = await fetch(`${t.baseUrl}/v1/predict`, { method: 'DELETE', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(anonymous.status).toBe(401);
+  });
+
   it('answers malformed JSON with 400, and reads an empty JSON body as no body', async () => {
     // Empty is not malformed: no body, as without the content type — for PATCH, a change of nothing, like {}.
     const before = (await t.request('GET', '/v1/models/concurrent')).body;
