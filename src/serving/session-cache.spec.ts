@@ -123,6 +123,50 @@ describe('SessionCache', () => {
     expect(runtime.unloads).toEqual(['a']);
   });
 
+  it('shares a session evicted while requests still run on it, instead of loading it again', async () => {
+    // The cache is full of a pinned model: b is evicted the moment its load completes.
+    const cache = make(1);
+    await cache.load(fakeVersion('p'), { pin: true });
+    runtime.holdLoads = true;
+    const first = Array.from({ length: 20 }, () => cache.acquire(fakeVersion('b')));
+    await flushPromises();
+    runtime.openGates();
+    const held = await Promise.all(first);
+    expect(held[0].entry.state).toBe(SessionState.Unloading);
+    // Requests arriving while it drains share it: a hit, no second load.
+    const later = cache.acquire(fakeVersion('b'));
+    expect(later).not.toBeInstanceOf(Promise);
+    expect((later as { entry: unknown }).entry).toBe(held[0].entry);
+    expect(runtime.loads).toEqual(['p', 'b']);
+    for (const lease of [...held, later as { release(): void }]) lease.release();
+    expect(runtime.unloads).toEqual(['b']);
+    // Released: the next request loads it again.
+    runtime.holdLoads = false;
+    expect(cache.acquire(fakeVersion('b'))).toBeInstanceOf(Promise);
+  });
+
+  it('does not share a draining session after an unload of its version', async () => {
+    const cache = make(1);
+    const held = await cache.acquire(fakeVersion('a'));
+    (await cache.acquire(fakeVersion('b'))).release(); // a is evicted, still held
+    cache.unload(held.entry.tenantId, held.entry.model);
+    await (cache.acquire(fakeVersion('a')) as Promise<{ release(): void }>).then((l) => l.release());
+    expect(runtime.loads).toEqual(['a', 'b', 'a']);
+    held.release();
+  });
+
+  it('refuses a pin that cannot fit before loading anything', async () => {
+    const cache = make(1);
+    await cache.load(fakeVersion('p'), { pin: true });
+    await expect(cache.load(fakeVersion('q'), { pin: true })).rejects.toMatchObject({ code: 'PIN_LIMIT_EXCEEDED' });
+    expect(runtime.loads).toEqual(['p']);
+    expect(cache.snapshot(null).totals).toMatchObject({ loads: 1, evictions: 0 });
+    const bytes = make(10, sessionBytes + 1);
+    await bytes.load(fakeVersion('p2'), { pin: true });
+    await expect(bytes.load(fakeVersion('q2'), { pin: true })).rejects.toMatchObject({ code: 'PIN_LIMIT_EXCEEDED' });
+    expect(runtime.loads).toEqual(['p', 'p2']);
+  });
+
   it('keeps pinned models through pressure, within the same bounds', async () => {
     const cache = make(2);
     await cache.load(fakeVersion('p'), { pin: true });

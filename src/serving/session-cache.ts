@@ -151,6 +151,13 @@ export class SessionCache {
   private pinnedBytes = 0;
   /** Evicted or unloaded while in use. */
   private readonly retiring = new Set<SessionEntry>();
+  /**
+   * Evicted to make room while requests still ran on it (so its memory is held anyway): until the
+   * last of them ends, new requests for its key share it instead of loading it again. Without
+   * this, a model that cannot stay (the cache full of pinned models, or a burst over more models
+   * than the cache holds) was loaded again by every wave of requests arriving after its load.
+   */
+  private readonly draining = new Map<string, SessionEntry>();
   private readonly loading = new Map<string, PendingLoad>();
   private readonly failures: LRUCache<string, LoadFailure>;
   /** Per version; outlives the session so that reloads and evictions add up. */
@@ -189,8 +196,8 @@ export class SessionCache {
 
   /** A lease on the version's session when it is loaded (a hit), else undefined. */
   private loadedLease(version: ServableVersion): SessionLease | undefined {
-    const entry = this.pinned.get(version.id) ?? this.lru.get(version.id);
-    if (!entry) return undefined;
+    const entry = this.pinned.get(version.id) ?? this.lru.get(version.id) ?? this.draining.get(version.id);
+    if (!entry || entry.lost) return undefined;
     entry.refs++;
     entry.stats.hits++;
     this.totalsOf(version.tenantId).hits++;
@@ -203,6 +210,8 @@ export class SessionCache {
    * that failed is tried again at once, not after its backoff (a failure still lengthens it).
    */
   async load(version: ServableVersion, options: { pin?: boolean } = {}): Promise<CacheEntryView> {
+    // A pin that cannot fit is refused before loading (a load would only evict something for nothing).
+    if (options.pin === true && !this.pinned.has(version.id)) this.assertPinRoom(await this.estimatedBytes(version));
     const lease = await (this.loadedLease(version) ?? this.acquireCold(version, { despiteBackoff: true }));
     try {
       if (options.pin === true) this.pin(lease.entry);
@@ -219,6 +228,8 @@ export class SessionCache {
     const matches = (e: { tenantId: string; model: string; version: number }) =>
       e.tenantId === tenantId && e.model === model && (version === undefined || e.version === version);
     const unloaded: number[] = [];
+    // Draining sessions are shared no more: an unloaded version loads anew on its next request.
+    for (const entry of [...this.draining.values()]) if (matches(entry)) this.draining.delete(entry.key);
     for (const entry of [...this.pinned.values(), ...this.lru.values()]) {
       if (!matches(entry)) continue;
       if (entry.pinned) this.removePinned(entry);
@@ -451,18 +462,11 @@ export class SessionCache {
 
   private pin(entry: SessionEntry): void {
     if (entry.pinned) return;
-    const { maxBytes, maxModels } = this.options;
-    if (this.pinnedBytes + entry.sizeBytes > maxBytes || this.pinned.size + 1 > maxModels) {
-      throw new ServingError(ServingErrorCode.PinLimitExceeded, 'Pinned models would fill the whole session cache; unpin or unload some first', {
-        pinnedModels: this.pinned.size,
-        pinnedBytes: this.pinnedBytes,
-        maxModels,
-        maxBytes,
-      });
-    }
+    this.assertPinRoom(entry.sizeBytes);
     if (entry.state === SessionState.Unloading) {
       // Evicted while we held it but not yet released: take it back.
       this.retiring.delete(entry);
+      if (this.draining.get(entry.key) === entry) this.draining.delete(entry.key);
       entry.state = SessionState.Ready;
     } else this.lru.delete(entry.key);
     entry.pinned = true;
@@ -470,6 +474,24 @@ export class SessionCache {
     this.countResident(entry, 1);
     this.pinnedBytes += entry.sizeBytes;
     this.trim();
+  }
+
+  private assertPinRoom(sizeBytes: number): void {
+    const { maxBytes, maxModels } = this.options;
+    if (this.pinnedBytes + sizeBytes > maxBytes || this.pinned.size + 1 > maxModels) {
+      throw new ServingError(ServingErrorCode.PinLimitExceeded, 'Pinned models would fill the whole session cache; unpin or unload some first', {
+        pinnedModels: this.pinned.size,
+        pinnedBytes: this.pinnedBytes,
+        maxModels,
+        maxBytes,
+      });
+    }
+  }
+
+  /** The session's estimated size, from its artifact (0 when it cannot be located: the load reports that). */
+  private async estimatedBytes(version: ServableVersion): Promise<number> {
+    const artifact = await this.locate(version).catch(() => null);
+    return artifact ? estimateSessionBytes(artifact.bytes, artifact.kind) : 0;
   }
 
   private unpin(entry: SessionEntry): void {
@@ -500,6 +522,7 @@ export class SessionCache {
     entry.stats.evictions++;
     this.totalsOf(entry.tenantId).evictions++;
     this.retire(entry);
+    if (entry.refs > 0 && !entry.lost) this.draining.set(entry.key, entry);
   }
 
   private retire(entry: SessionEntry): void {
@@ -510,6 +533,7 @@ export class SessionCache {
 
   private releaseSession(entry: SessionEntry): void {
     this.retiring.delete(entry);
+    if (this.draining.get(entry.key) === entry) this.draining.delete(entry.key);
     if (!entry.lost) this.runtime.unload(entry.handle);
   }
 
@@ -530,6 +554,7 @@ export class SessionCache {
       this.retire(entry);
     }
     for (const entry of this.retiring) if (keys.includes(entry.key)) entry.lost = true;
+    for (const key of keys) this.draining.delete(key);
   }
 
   private view(entry: SessionEntry): CacheEntryView {
