@@ -1,6 +1,7 @@
 import { RolloutError, RolloutErrorCode } from './rollout.error';
 import { MirrorRule, SplitShare } from './traffic-rule';
 import { parseLabels } from '../registry/labels';
+import { asVersionNumber, VERSION_RANGE } from '../registry/names';
 import type { Labels } from '../registry/entities/model.entity';
 
 /** Bulk rollouts: which models (all conditions must hold). */
@@ -20,11 +21,12 @@ export function parseTrafficBody(body: unknown): { split: SplitShare[]; mirror: 
   if (obj.split !== undefined && obj.split !== null) {
     const raw = asObject(obj.split, 'split');
     for (const [key, weight] of Object.entries(raw)) {
-      if (!/^[1-9][0-9]{0,8}$/.test(key)) throw invalid(`split key '${key}' must be a version number`, { field: 'split' });
+      const version = /^[1-9][0-9]*$/.test(key) ? asVersionNumber(key) : undefined;
+      if (version === undefined) throw invalid(`split key '${key}' must be a version number (${VERSION_RANGE})`, { field: 'split' });
       if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0 || weight > 100) {
         throw invalid(`split weight of version ${key} must be a number from 0 to 100`, { field: 'split' });
       }
-      split.push({ version: Number(key), weight });
+      split.push({ version, weight });
     }
     const total = split.reduce((sum, s) => sum + s.weight, 0);
     if (!split.length || Math.abs(total - 100) > 1e-6) throw invalid(`split weights must sum to 100 (they sum to ${total})`, { field: 'split', total });
@@ -34,8 +36,9 @@ export function parseTrafficBody(body: unknown): { split: SplitShare[]; mirror: 
   if (obj.mirror !== undefined && obj.mirror !== null) {
     const m = asObject(obj.mirror, 'mirror');
     rejectUnknown(m, ['version', 'percent']);
-    if (!Number.isInteger(m.version) || (m.version as number) < 1) throw invalid('mirror.version must be a version number', { field: 'mirror.version' });
-    mirror = { version: m.version as number, percent: parsePercent(m.percent, 'mirror.percent') };
+    const version = typeof m.version === 'number' ? asVersionNumber(m.version) : undefined;
+    if (version === undefined) throw invalid(`mirror.version must be a version number (${VERSION_RANGE})`, { field: 'mirror.version' });
+    mirror = { version, percent: parsePercent(m.percent, 'mirror.percent') };
   }
   if (!split.length && !mirror) throw invalid('Give a split, a mirror or both (DELETE removes the rule)', { field: 'split' });
   return { split, mirror };
