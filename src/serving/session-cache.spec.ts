@@ -145,6 +145,23 @@ describe('SessionCache', () => {
     expect(cache.acquire(fakeVersion('b'))).toBeInstanceOf(Promise);
   });
 
+  it('takes a session evicted while in use back into the cache, within the bounds, when it is asked for again', async () => {
+    const cache = make(2);
+    const held = await cache.acquire(fakeVersion('a'));
+    for (const id of ['b', 'c']) (await cache.acquire(fakeVersion(id))).release(); // a evicted, still held
+    expect(held.entry.state).toBe(SessionState.Unloading);
+    const again = cache.acquire(fakeVersion('a')) as { entry: { state: SessionState }; release(): void };
+    expect(again.entry).toBe(held.entry);
+    expect(again.entry.state).toBe(SessionState.Ready);
+    expect(cache.usage().models).toBe(2); // counted again; b, the least recent, made the room
+    expect(runtime.unloads).toEqual(['b']);
+    held.release();
+    again.release();
+    expect(runtime.unloads).toEqual(['b']); // a stays loaded: a prewarm or later request finds it
+    expect(cache.acquire(fakeVersion('a'))).not.toBeInstanceOf(Promise);
+    expect(runtime.loads).toEqual(['a', 'b', 'c']);
+  });
+
   it('does not share a draining session after an unload of its version', async () => {
     const cache = make(1);
     const held = await cache.acquire(fakeVersion('a'));
@@ -153,6 +170,12 @@ describe('SessionCache', () => {
     await (cache.acquire(fakeVersion('a')) as Promise<{ release(): void }>).then((l) => l.release());
     expect(runtime.loads).toEqual(['a', 'b', 'a']);
     held.release();
+  });
+
+  it('answers MODEL_TOO_LARGE, not a pin limit, for a pin of a model bigger than the whole cache', async () => {
+    const cache = make(10, sessionBytes - 1);
+    await expect(cache.load(fakeVersion('huge'), { pin: true })).rejects.toMatchObject({ code: 'MODEL_TOO_LARGE' });
+    expect(runtime.loads).toEqual([]);
   });
 
   it('refuses a pin that cannot fit before loading anything', async () => {

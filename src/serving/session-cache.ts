@@ -153,9 +153,10 @@ export class SessionCache {
   private readonly retiring = new Set<SessionEntry>();
   /**
    * Evicted to make room while requests still ran on it (so its memory is held anyway): until the
-   * last of them ends, new requests for its key share it instead of loading it again. Without
-   * this, a model that cannot stay (the cache full of pinned models, or a burst over more models
-   * than the cache holds) was loaded again by every wave of requests arriving after its load.
+   * last of them ends, a new request for its key takes it back into the cache (the most recently
+   * used, counted in the bounds again) instead of loading it again. Without this, a model that
+   * cannot stay (the cache full of pinned models, or a burst over more models than the cache
+   * holds) was loaded again by every wave of requests arriving after its load.
    */
   private readonly draining = new Map<string, SessionEntry>();
   private readonly loading = new Map<string, PendingLoad>();
@@ -196,13 +197,32 @@ export class SessionCache {
 
   /** A lease on the version's session when it is loaded (a hit), else undefined. */
   private loadedLease(version: ServableVersion): SessionLease | undefined {
-    const entry = this.pinned.get(version.id) ?? this.lru.get(version.id) ?? this.draining.get(version.id);
-    if (!entry || entry.lost) return undefined;
+    const entry = this.pinned.get(version.id) ?? this.lru.get(version.id) ?? this.readmitDraining(version.id);
+    if (!entry) return undefined;
     entry.refs++;
     entry.stats.hits++;
     this.totalsOf(version.tenantId).hits++;
     entry.lastUsedAt = this.now();
     return this.lease(entry);
+  }
+
+  /** A session evicted while in use, back in the LRU as its most recent entry (see `draining`). */
+  private readmitDraining(key: string): SessionEntry | undefined {
+    const entry = this.draining.get(key);
+    if (!entry || entry.lost) return undefined;
+    this.draining.delete(key);
+    this.retiring.delete(entry);
+    entry.state = SessionState.Ready;
+    this.admit(entry);
+    return entry;
+  }
+
+  /** Puts a ready, unpinned session into the LRU, making room within the tenant's share and the bounds. */
+  private admit(entry: SessionEntry): void {
+    this.keepTenantWithinShare(entry);
+    this.lru.set(entry.key, entry);
+    if (this.lru.peek(entry.key) === entry) this.countResident(entry, 1);
+    this.trim();
   }
 
   /**
@@ -211,7 +231,14 @@ export class SessionCache {
    */
   async load(version: ServableVersion, options: { pin?: boolean } = {}): Promise<CacheEntryView> {
     // A pin that cannot fit is refused before loading (a load would only evict something for nothing).
-    if (options.pin === true && !this.pinned.has(version.id)) this.assertPinRoom(await this.estimatedBytes(version));
+    if (options.pin === true && !this.pinned.has(version.id)) {
+      const artifact = await this.locate(version).catch(() => null); // one that cannot be found is the load's to report
+      if (artifact) {
+        const sizeBytes = estimateSessionBytes(artifact.bytes, artifact.kind);
+        this.checkFitsCache(version, sizeBytes); // too big for the cache at all: 503, not "unpin some"
+        this.assertPinRoom(sizeBytes);
+      }
+    }
     const lease = await (this.loadedLease(version) ?? this.acquireCold(version, { despiteBackoff: true }));
     try {
       if (options.pin === true) this.pin(lease.entry);
@@ -391,12 +418,7 @@ export class SessionCache {
       lastUsedAt: now,
     };
     if (pending.cancelled) this.retire(entry);
-    else {
-      this.keepTenantWithinShare(entry);
-      this.lru.set(entry.key, entry);
-      if (this.lru.peek(entry.key) === entry) this.countResident(entry, 1);
-      this.trim();
-    }
+    else this.admit(entry);
     return entry;
   }
 
@@ -486,12 +508,6 @@ export class SessionCache {
         maxBytes,
       });
     }
-  }
-
-  /** The session's estimated size, from its artifact (0 when it cannot be located: the load reports that). */
-  private async estimatedBytes(version: ServableVersion): Promise<number> {
-    const artifact = await this.locate(version).catch(() => null);
-    return artifact ? estimateSessionBytes(artifact.bytes, artifact.kind) : 0;
   }
 
   private unpin(entry: SessionEntry): void {
