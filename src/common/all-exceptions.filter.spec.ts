@@ -3,6 +3,7 @@ import { errorCodes } from 'fastify';
 import { SetAliasDto } from '../registry/dto/set-alias.dto';
 import { RegistryError, RegistryErrorCode } from '../registry/registry.error';
 import { AllExceptionsFilter } from './all-exceptions.filter';
+import { ServingError, ServingErrorCode } from '../serving/serving.error';
 import { CommonError, CommonErrorCode, DomainError } from './domain-error';
 
 describe('AllExceptionsFilter', () => {
@@ -143,10 +144,20 @@ describe('AllExceptionsFilter', () => {
       expect(reply.status).toHaveBeenCalledWith(503);
     });
 
-    it("does not log a deliberate 503's stack (a domain error, logged where it was decided)", () => {
-      filter.catch(new CommonError(CommonErrorCode.ServiceUnavailable, 'the model is tried again in 2 s'), host);
-      expect(reply.status).toHaveBeenCalledWith(503);
-      expect(logged).not.toHaveBeenCalled();
+    it("logs a deliberate 503 in one line, or not at all when it was logged where it was decided", () => {
+      const warned = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+      try {
+        filter.catch(new CommonError(CommonErrorCode.ServiceUnavailable, 'the database is unavailable'), host);
+        expect(reply.status).toHaveBeenCalledWith(503);
+        expect(warned).toHaveBeenCalledWith('SERVICE_UNAVAILABLE: the database is unavailable');
+        warned.mockClear();
+        filter.catch(new ServingError(ServingErrorCode.ModelLoadFailed, 'tried again in 2 s'), host);
+        expect(reply.status).toHaveBeenLastCalledWith(503);
+        expect(warned).not.toHaveBeenCalled();
+        expect(logged).not.toHaveBeenCalled(); // no stack for either
+      } finally {
+        warned.mockRestore();
+      }
     });
 
     it('logs the stack of an unexpected error for the operator, not for the client', () => {

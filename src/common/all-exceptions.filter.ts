@@ -16,6 +16,9 @@ const FASTIFY_CODES: Record<string, { status: number; code: CommonErrorCode }> =
   FST_REQ_FILE_TOO_LARGE: { status: 413, code: CommonErrorCode.PayloadTooLarge },
 };
 
+/** 5xx domain errors logged where they arise (SessionCache warns per load attempt) or not the server's fault (a model bigger than the cache). */
+const LOGGED_WHERE_DECIDED = new Set<string>(['MODEL_LOAD_FAILED', 'MODEL_TOO_LARGE']);
+
 const HTTP_STATUS_CODES: Record<number, CommonErrorCode> = {
   400: CommonErrorCode.InvalidRequest,
   401: CommonErrorCode.Unauthenticated,
@@ -47,14 +50,21 @@ export class AllExceptionsFilter implements ExceptionFilter {
    */
   answerFor(exception: unknown, contentType?: string): { status: number; body: ErrorBody; headers: Record<string, string> } {
     const { status, body } = this.toResponse(exception, contentType);
-    // An unexpected failure's stack is for the operator. A domain error's 503 (a model that does not
-    // load, a worker that died) is a deliberate answer, logged once where it was decided: its stack
-    // on every request would flood the log while a model waits for its next load attempt.
-    if (status >= 500 && !(exception instanceof DomainError)) this.logger.error(exception instanceof Error ? exception.stack : String(exception));
+    if (status >= 500) this.log5xx(exception);
     return { status, body, headers: exception instanceof DomainError ? exception.headers : {} };
   }
 
   /** `contentType`: the request's, named in a 415 (the HTTP layer's own text names no type). */
+  /**
+   * An unexpected failure's stack is for the operator. A domain error's 5xx is a deliberate
+   * answer: one line, or nothing for those logged once where they are decided (a load failure's
+   * stack on every request would flood the log while the model waits for its next attempt).
+   */
+  private log5xx(exception: unknown): void {
+    if (!(exception instanceof DomainError)) this.logger.error(exception instanceof Error ? exception.stack : String(exception));
+    else if (!LOGGED_WHERE_DECIDED.has(exception.code)) this.logger.warn(`${exception.code}: ${exception.message}`);
+  }
+
   toResponse(exception: unknown, contentType?: string): { status: number; body: ErrorBody } {
     const response = this.translate(exception);
     // The HTTP layer's own text ("Unsupported Media Type") does not say what to send instead.

@@ -36,10 +36,11 @@ type DoneCallback = (error: Error | null, value?: unknown) => void;
 /**
  * Fastify answers every refused JSON body "Body is not valid JSON but content-type is set to
  * 'application/json'", also valid JSON refused for a `__proto__` or `constructor.prototype` key
- * (prototype poisoning). On that error path only, say which it was, and where the syntax broke.
+ * (prototype poisoning). On that error path only, say which it was, and where the syntax broke;
+ * not for big bodies, which a second parse would hold the HTTP thread up for.
  */
 function explainInvalidJson(error: Error, bytes: Buffer): Error {
-  if ((error as { code?: string }).code !== 'FST_ERR_CTP_INVALID_JSON_BODY') return error;
+  if ((error as { code?: string }).code !== 'FST_ERR_CTP_INVALID_JSON_BODY' || bytes.length >= LARGE_BODY_BYTES) return error;
   try {
     JSON.parse(bytes.toString('utf8'));
   } catch (syntax) {
