@@ -54,7 +54,6 @@ export class AllExceptionsFilter implements ExceptionFilter {
     return { status, body, headers: exception instanceof DomainError ? exception.headers : {} };
   }
 
-  /** `contentType`: the request's, named in a 415 (the HTTP layer's own text names no type). */
   /**
    * An unexpected failure's stack is for the operator. A domain error's 5xx is a deliberate
    * answer: one line, or nothing for those logged once where they are decided (a load failure's
@@ -65,6 +64,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     else if (!LOGGED_WHERE_DECIDED.has(exception.code)) this.logger.warn(`${exception.code}: ${exception.message}`);
   }
 
+  /** `contentType`: the request's, named in a 415 (the HTTP layer's own text names no type). */
   toResponse(exception: unknown, contentType?: string): { status: number; body: ErrorBody } {
     const response = this.translate(exception);
     // The HTTP layer's own text ("Unsupported Media Type") does not say what to send instead.

@@ -9,7 +9,6 @@ import type { MicroBatch } from './micro-batcher';
 import { estimateSessionBytes, GraphKind, SESSION_OVERHEAD_BYTES } from './session-footprint';
 import { ServingError, ServingErrorCode } from './serving.error';
 
-
 /** Lifecycle of a cache entry. */
 export enum SessionState {
   /** The worker is creating the session; concurrent requests wait for this one load. */
@@ -232,12 +231,8 @@ export class SessionCache {
   async load(version: ServableVersion, options: { pin?: boolean } = {}): Promise<CacheEntryView> {
     // A pin that cannot fit is refused before loading (a load would only evict something for nothing).
     if (options.pin === true && !this.pinned.has(version.id)) {
-      const artifact = await this.locate(version).catch(() => null); // one that cannot be found is the load's to report
-      if (artifact) {
-        const sizeBytes = estimateSessionBytes(artifact.bytes, artifact.kind);
-        this.checkFitsCache(version, sizeBytes); // too big for the cache at all: 503, not "unpin some"
-        this.assertPinRoom(sizeBytes);
-      }
+      const sizeBytes = await this.estimateFitting(version); // too big for the cache at all: 503, not "unpin some"
+      if (sizeBytes !== null) this.assertPinRoom(sizeBytes);
     }
     const lease = await (this.loadedLease(version) ?? this.acquireCold(version, { despiteBackoff: true }));
     try {
@@ -307,12 +302,21 @@ export class SessionCache {
     if (failure && this.now() < failure.retryAt && !this.loading.has(version.id)) throw this.loadFailedError(version, failure);
     const loaded = this.pinned.has(version.id) || this.lru.has(version.id);
     // Never servable: estimated bigger than the whole cache (503 MODEL_TOO_LARGE, as a request would get).
-    if (!loaded) {
-      // A file that cannot be found is the load's to report (MODEL_LOAD_FAILED), not readiness's.
-      const artifact = await this.locate(version).catch(() => null);
-      if (artifact) this.checkFitsCache(version, estimateSessionBytes(artifact.bytes, artifact.kind));
-    }
+    if (!loaded) await this.estimateFitting(version);
     return { loaded };
+  }
+
+  /**
+   * The estimated size of a version not loaded yet, after checking it fits the cache at all (503
+   * MODEL_TOO_LARGE); null when its file cannot be found, which is the load's to report
+   * (MODEL_LOAD_FAILED).
+   */
+  private async estimateFitting(version: ServableVersion): Promise<number | null> {
+    const artifact = await this.locate(version).catch(() => null);
+    if (!artifact) return null;
+    const sizeBytes = estimateSessionBytes(artifact.bytes, artifact.kind);
+    this.checkFitsCache(version, sizeBytes);
+    return sizeBytes;
   }
 
   private checkFitsCache(version: ServableVersion, sizeBytes: number): void {

@@ -396,9 +396,7 @@ function formatPath(path: readonly number[]): string {
 const MAX_SHOWN_DIMS = 16;
 
 export function formatShape(shape: ReadonlyArray<number | string | null>): string {
-  const shown = shape.slice(0, MAX_SHOWN_DIMS).map((d) => (d === null ? '?' : String(d)));
-  if (shape.length > MAX_SHOWN_DIMS) shown.push(`… ${shape.length - MAX_SHOWN_DIMS} more`);
-  return `[${shown.join(', ')}]`;
+  return `[${shownDims(shape).map((d) => (d === null ? '?' : String(d))).join(', ')}]`;
 }
 
 /** A shape for an error's details, cut as formatShape cuts it. */
