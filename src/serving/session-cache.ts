@@ -79,6 +79,8 @@ export interface ArtifactLocation {
   bytes: number;
   /** Decides the size estimate (session-footprint.ts); tensors when not given. */
   kind?: GraphKind;
+  /** The file's content address, checked when it is loaded (a damaged copy fails the load). */
+  sha256?: string;
 }
 
 export interface SessionCacheOptions {
@@ -392,7 +394,7 @@ export class SessionCache {
       sizeBytes = estimateSessionBytes(artifact.bytes, artifact.kind);
       pending.sizeBytes = sizeBytes;
       this.checkFitsCache(version, sizeBytes);
-      handle = await this.runtime.load(version.id, artifact.path, sizeBytes);
+      handle = await this.runtime.load(version.id, artifact.path, sizeBytes, artifact.sha256);
     } catch (error) {
       this.loading.delete(version.id);
       if (error instanceof ServingError && error.code === ServingErrorCode.ModelTooLarge) throw error;

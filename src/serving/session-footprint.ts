@@ -53,7 +53,7 @@ export async function graphKindOf(file: string): Promise<GraphKind> {
  * The session cache's `locate`: where a version's ONNX file is, its size and its graph kind
  * (known per file content, so each file is searched once per process).
  */
-export function artifactLocator(localPath: (sha256: string) => Promise<string>): (version: { modelSha256: string }) => Promise<{ path: string; bytes: number; kind: GraphKind }> {
+export function artifactLocator(localPath: (sha256: string) => Promise<string>): (version: { modelSha256: string }) => Promise<{ path: string; bytes: number; kind: GraphKind; sha256: string }> {
   const kinds = new LRUCache<string, GraphKind>({ max: 100_000 });
   return async ({ modelSha256 }) => {
     const path = await localPath(modelSha256);
@@ -63,6 +63,6 @@ export function artifactLocator(localPath: (sha256: string) => Promise<string>):
       kind = await graphKindOf(path);
       kinds.set(modelSha256, kind);
     }
-    return { path, bytes, kind };
+    return { path, bytes, kind, sha256: modelSha256 };
   };
 }

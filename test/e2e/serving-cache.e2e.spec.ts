@@ -46,7 +46,7 @@ describe('session cache under a tiny bound (MMS_CACHE_MAX_MODELS=2)', () => {
 
   beforeAll(async () => {
     t = await startTestApp({ MMS_CACHE_MAX_MODELS: '2', MMS_WORKERS: '2', MMS_BATCH_WINDOW_MS: '20' });
-    sha = await uploadAll(t, ['m1', 'm2', 'm3', 'm4', 'm5', 'fragile']);
+    sha = await uploadAll(t, ['m1', 'm2', 'm3', 'm4', 'm5', 'fragile', 'tampered']);
   });
   afterAll(async () => {
     await t?.dispose();
@@ -135,6 +135,25 @@ describe('session cache under a tiny bound (MMS_CACHE_MAX_MODELS=2)', () => {
     expect(recovered.status).toBe(200);
     const entry = (await cacheOf(t)).models.find((m) => m.model === 'fragile')!;
     expect(entry).toMatchObject({ state: 'ready', stats: { loadFailures: 1, loads: 1 } });
+  });
+
+  it('refuses a stored artifact whose bytes no longer have its digest, until the same file is uploaded again', async () => {
+    const blob = path.join(t.storeDir, 'sha256', sha.tampered);
+    // A valid model, but not the one registered: without the check it would be served as version 1.
+    fs.writeFileSync(blob, buildLinearModel({ weights: [9, 9, 9, 9, 9, 9], bias: 0 }).bytes);
+    const refused = await predict('tampered');
+    expect(refused.status).toBe(503);
+    expect(refused.body.error).toMatchObject({ code: 'MODEL_LOAD_FAILED', details: { model: 'tampered', version: 1 } });
+    expect(refused.body.error.details.reason).toContain(`does not have its SHA-256 (${sha.tampered.slice(0, 12)}…`);
+    expect(JSON.stringify(refused.body)).not.toContain(t.storeDir);
+    // The same file uploaded again (here as version 2) replaces the damaged copy: version 1 loads after its backoff.
+    const again = await t.request('POST', '/v1/models/tampered/versions', { body: artifactForm(modelBytes(7)) });
+    expect(again.status).toBe(201);
+    expect(again.body.sha256).toBe(sha.tampered);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const served = await t.request('POST', '/v1/predict', { body: { model: 'tampered', version: 1, inputs: { float_input: [ROW] } } });
+    expect(served.status).toBe(200);
+    expect(served.body.outputs.variable[0][0]).toBeCloseTo(ROW.reduce((a, b) => a + b, 0) + 7, 3);
   });
 });
 

@@ -81,6 +81,15 @@ describe('LocalModelStore', () => {
       expect(await store.has(sha)).toBe(true);
     });
 
+    it('replaces a stored copy that no longer has its digest (damaged since) with the one committed', async () => {
+      const sha = await storeBlob('model');
+      fs.writeFileSync(blobPath(sha), 'modeI'); // one byte changed on disk
+      const again = await stageBytes('model');
+      await store.commit(again.path, again.sha256);
+      expect(fs.readFileSync(blobPath(sha), 'utf8')).toBe('model');
+      expect(filesIn('tmp')).toEqual([]);
+    });
+
     it.each(['../escape', 'ABC', 'f'.repeat(63)])('refuses %j as a digest', async (digest) => {
       const staged = await stageBytes('model');
       await expect(store.commit(staged.path, digest)).rejects.toThrow('not a sha256 digest');

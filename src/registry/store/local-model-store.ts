@@ -4,6 +4,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { sha256OfFile } from '../../common/file-digest';
 import { ModelStore, StagedFile } from './model-store';
 
 const SHA256 = /^[0-9a-f]{64}$/;
@@ -54,13 +55,14 @@ export class LocalModelStore extends ModelStore {
     } finally {
       await handle.close();
     }
-    if (await exists(target)) {
+    if ((await exists(target)) && (await sha256OfFile(target)) === sha256) {
       // Stored already: keep the old blob, and touch it so a concurrent sweep spares it.
       const now = new Date();
       await fsp.utimes(target, now, now);
       await fsp.rm(stagedPath, { force: true });
       return;
     }
+    // New, or a stored copy that was damaged since (it no longer has its digest): this one replaces it.
     await fsp.rename(stagedPath, target);
     await syncDir(this.blobDir);
   }

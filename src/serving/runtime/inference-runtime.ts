@@ -29,7 +29,8 @@ export interface WorkerView {
  * releases them. The worker-thread pool is the implementation; unit tests use a fake.
  */
 export abstract class InferenceRuntime {
-  abstract load(key: string, artifactPath: string, sizeBytes: number): Promise<SessionHandle>;
+  /** Loads the ONNX file at `artifactPath`; with `sha256`, refuses a file whose bytes do not have that digest. */
+  abstract load(key: string, artifactPath: string, sizeBytes: number, sha256?: string): Promise<SessionHandle>;
   /** One call over `parts` (each a request's inputs); concatenated when `batchable`. */
   abstract run(handle: SessionHandle, parts: HostTensor[][], batchable: boolean): Promise<RunOutcome>;
   abstract unload(handle: SessionHandle): void;

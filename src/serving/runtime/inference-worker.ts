@@ -44,7 +44,7 @@ function flush(): void {
 port.on('message', (message: WorkerRequest) => {
   switch (message.type) {
     case 'load':
-      void load(message.id, message.key, message.path);
+      void load(message.id, message.key, message.path, message.sha256);
       break;
     case 'unload':
       void unload(message.key);
@@ -58,9 +58,9 @@ port.on('message', (message: WorkerRequest) => {
 // onnxruntime is loaded (the imports above): the pool may now stop this thread safely.
 port.postMessage({ type: 'ready' } satisfies ReadyMessage);
 
-async function load(id: number, key: string, path: string): Promise<void> {
+async function load(id: number, key: string, path: string, sha256: string | undefined): Promise<void> {
   try {
-    if (!sessions.has(key)) sessions.set(key, await openSession(path));
+    if (!sessions.has(key)) sessions.set(key, await openSession(path, sha256));
     reply({ id });
   } catch (error) {
     reply({ id, error: firstLine(error) });

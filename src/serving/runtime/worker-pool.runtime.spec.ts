@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { createHash } from 'node:crypto';
 import { buildLinearModel } from '../../../test/fixtures/onnx-builder';
 import type { Worker } from 'node:worker_threads';
 import { WorkerPoolRuntime } from './worker-pool.runtime';
@@ -99,6 +100,16 @@ describe('WorkerPoolRuntime', () => {
     runtime.unload(first);
     const second = await runtime.load('v1', file, 1000);
     expect(await answer(second)).toEqual({ outputs: [expect.objectContaining({ data: new Float32Array([3.5]) })] });
+  });
+
+  it('loads a file only when its bytes have the digest it is stored under', async () => {
+    const sha256 = createHash('sha256').update(model.bytes).digest('hex');
+    expect(await answer(await runtime.load('v1', file, 1000, sha256))).toEqual({ outputs: [expect.objectContaining({ data: new Float32Array([3.5]) })] });
+    // Another valid model in its place: served as the registered one without the check.
+    const replaced = path.join(dir, 'replaced.onnx');
+    fs.writeFileSync(replaced, buildLinearModel({ weights: [5, 5], bias: 0 }).bytes);
+    await expect(runtime.load('v2', replaced, 1000, sha256)).rejects.toThrow(`does not have its SHA-256 (${sha256.slice(0, 12)}…, read `);
+    expect(runtime.workers().reduce((n, w) => n + w.models, 0)).toBe(1);
   });
 
   it('forgets a load that failed', async () => {

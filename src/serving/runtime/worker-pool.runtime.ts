@@ -81,7 +81,7 @@ export class WorkerPoolRuntime extends InferenceRuntime implements OnApplication
     for (let i = 0; i < this.workerCount; i++) this.slots.push(this.spawn(i, 0, 0));
   }
 
-  async load(key: string, artifactPath: string, sizeBytes: number): Promise<SessionHandle> {
+  async load(key: string, artifactPath: string, sizeBytes: number, sha256?: string): Promise<SessionHandle> {
     this.start();
     // Where the key already lives (a retiring copy), else where memory is lowest.
     const slot = this.slots.find((s) => s.sessions.has(key)) ?? this.leastLoaded();
@@ -89,7 +89,7 @@ export class WorkerPoolRuntime extends InferenceRuntime implements OnApplication
     this.hold(slot, key, sizeBytes);
     let reply: WorkerReply;
     try {
-      reply = await this.request(slot, (id) => slot.worker.postMessage({ type: 'load', id, key, path: artifactPath } satisfies WorkerRequest));
+      reply = await this.request(slot, (id) => slot.worker.postMessage({ type: 'load', id, key, path: artifactPath, sha256 } satisfies WorkerRequest));
     } catch (error) {
       this.letGo(slot, key);
       throw error;

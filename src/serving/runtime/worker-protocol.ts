@@ -16,6 +16,8 @@ export interface LoadMessage {
   id: number;
   key: string;
   path: string;
+  /** The artifact's content address: the file is checked against it before it is loaded. */
+  sha256?: string;
 }
 
 export interface UnloadMessage {
