@@ -29,7 +29,7 @@ export class PartitionScorer implements OnApplicationShutdown {
     private readonly paths: BatchPaths,
   ) {
     // As much staging in memory as two partitions of the largest size per thread.
-    this.pool = new ScoringPool(config.MMS_BATCH_SCORING_THREADS, 2 * config.MMS_BATCH_SCORING_THREADS * config.MMS_BATCH_PARTITION_ROWS);
+    this.pool = new ScoringPool(config.MMS_BATCH_SCORING_THREADS, 2 * config.MMS_BATCH_SCORING_THREADS * config.MMS_BATCH_PARTITION_ROWS, { nice: config.MMS_WORKER_NICE });
   }
 
   async score(job: JobForScoring, partition: PartitionRow, owner: string, lease: WorkLease): Promise<PartitionResult> {

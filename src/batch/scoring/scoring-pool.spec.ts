@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import type { HostTensor } from '../../serving/tensor-codec';
 import { StoppedError } from '../work-lease';
 import type { ScoreTask } from './score-partition';
+import { threadNiceValues } from '../../../test/support/thread-nice';
 import { ScoringPool } from './scoring-pool';
 
 /** A partition of `rows` staging rows ([row number, id, six features]) and where its output goes. */
@@ -105,6 +106,21 @@ describe('ScoringPool (scoring threads)', () => {
     const runs = names.map((name) => on.score(partition(dir, name, 10), gated(name), rows));
     return { started, runs, open: (name: string) => gates.get(name)!() };
   };
+
+  (process.platform === 'linux' ? it : it.skip)('runs its threads the given nice levels below the HTTP thread (Linux)', async () => {
+    const base = os.getPriority(0);
+    const before = new Set(threadNiceValues().keys());
+    const niced = new ScoringPool(2, Infinity, { nice: 7 });
+    try {
+      // Two partitions side by side: one on each thread, both started.
+      await Promise.all([niced.score(partition(dir, 'a', 5), double), niced.score(partition(dir, 'b', 5), double)]);
+      const started = [...threadNiceValues()].filter(([tid]) => !before.has(tid));
+      expect(started.filter(([, value]) => value === Math.min(19, base + 7)).length).toBeGreaterThanOrEqual(2);
+      expect(threadNiceValues().get(String(process.pid))).toBe(base);
+    } finally {
+      await niced.close();
+    }
+  });
 
   it('runs at most four partitions per thread; the others wait for room', async () => {
     const one = new ScoringPool(1);

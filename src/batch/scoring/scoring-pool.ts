@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import type { HostTensor } from '../../serving/tensor-codec';
 import { StoppedError } from '../work-lease';
 import type { PartitionResult, Predict, ScoreTask } from './score-partition';
-import { buffersOf, FromScoringThread, ToScoringThread } from './scoring-protocol';
+import { buffersOf, FromScoringThread, ScoringThreadData, ToScoringThread } from './scoring-protocol';
 import { workerEntry } from '../../common/worker-entry';
 
 /**
@@ -40,10 +40,15 @@ export class ScoringPool {
   private activeRows = 0;
   private readonly queue: Array<{ rows: number; wake: () => void }> = [];
 
-  /** `rowBudget`: staging rows all running partitions may hold together (one partition always runs, however big). */
+  /**
+   * `rowBudget`: staging rows all running partitions may hold together (one partition always runs, however big).
+   * `nice`: nice levels below the HTTP thread the threads run at (Linux), as the inference workers
+   * do: a nightly batch run takes the cores the online traffic leaves, not a share of its HTTP thread's.
+   */
   constructor(
     size: number,
     private readonly rowBudget = Infinity,
+    private readonly options: { nice: number } = { nice: 0 },
   ) {
     this.threads = Array.from({ length: Math.max(1, size) }, () => null);
   }
@@ -118,7 +123,8 @@ export class ScoringPool {
 
   private start(slot: number): Thread {
     const [file, options] = workerEntry(__dirname, 'scoring-worker');
-    const thread: Thread = { worker: new Worker(file, options), running: new Map() };
+    const workerData: ScoringThreadData = { nice: this.options.nice };
+    const thread: Thread = { worker: new Worker(file, { ...options, workerData }), running: new Map() };
     thread.worker.on('message', (message: FromScoringThread) => this.onMessage(thread, message));
     thread.worker.on('error', (error) => this.logger.error(`scoring thread ${slot} failed: ${error.message}`));
     thread.worker.on('exit', (code) => {

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { buildLinearModel } from '../../../test/fixtures/onnx-builder';
 import type { Worker } from 'node:worker_threads';
+import { threadNiceValues } from '../../../test/support/thread-nice';
 import { WorkerPoolRuntime } from './worker-pool.runtime';
 
 /** The worker pool with real worker threads and onnxruntime, on a real ONNX file. */
@@ -61,15 +62,12 @@ describe('WorkerPoolRuntime', () => {
     // A load answered by each worker: both are running (a model goes to the emptier one).
     const loaded = [await runtime.load('a', file, 1000), await runtime.load('b', file, 1000)];
     expect(loaded.map((h) => h.worker).sort()).toEqual([0, 1]);
-    const nice = (tid: string) => {
-      const stat = fs.readFileSync(`/proc/${process.pid}/task/${tid}/stat`, 'utf8');
-      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
-    };
+    const nice = threadNiceValues();
     const base = os.getPriority(0);
-    const niced = fs.readdirSync(`/proc/${process.pid}/task`).filter((tid) => nice(tid) === Math.min(19, base + 6));
+    const niced = [...nice.values()].filter((value) => value === Math.min(19, base + 6));
     // The two workers, and any thread one of them started since (onnxruntime's), which inherits it.
     expect(niced.length).toBeGreaterThanOrEqual(2);
-    expect(nice(String(process.pid))).toBe(base);
+    expect(nice.get(String(process.pid))).toBe(base);
   });
 
   it('keeps a session loaded again while its retiring handle still held it, and counts it once', async () => {
