@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { buildLinearModel, buildMlpModel, buildTreeEnsembleModel, RETAIL_SAMPLE_ROWS } from '../fixtures/onnx-builder';
+import { buildLinearModel, buildMlpModel, buildRowCenteringModel, buildTreeEnsembleModel, RETAIL_SAMPLE_ROWS } from '../fixtures/onnx-builder';
 import { artifactForm, startTestApp, TestApp } from '../support/test-app';
 
 jest.setTimeout(120_000);
@@ -98,6 +98,21 @@ describe('session cache under a tiny bound (MMS_CACHE_MAX_MODELS=2)', () => {
     const again = await Promise.all(Array.from({ length: 30 }, () => predict('m5')));
     expect(again.every((r) => r.status === 200)).toBe(true);
     expect((await cacheOf(t)).models.find((m) => m.model === 'm5')!.stats.loads).toBe(loads);
+  });
+
+  it('answers each concurrent request to a model whose rows depend on each other as if it were alone (no merging)', async () => {
+    // y = x - mean(x over the call's rows): merged with others, a request would get another answer.
+    expect((await t.request('POST', '/v1/models/centering/versions', { body: artifactForm(buildRowCenteringModel(2).bytes) })).status).toBe(201);
+    for (let round = 0; round < 3; round++) {
+      const rows = Array.from({ length: 16 }, (_, i) => [i * 10 + round, -i]);
+      const answers = await Promise.all([
+        ...rows.map((row) => t.request('POST', '/v1/predict', { body: { model: 'centering', inputs: { x: [row] } } })),
+        ...rows.map((row) => t.request('POST', '/v2/models/centering/infer', { body: { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2], data: row }] } })),
+      ]);
+      expect(answers.map((a) => a.status)).toEqual(Array(32).fill(200));
+      expect(answers.slice(0, 16).map((a) => a.body.outputs.y)).toEqual(Array(16).fill([[0, 0]]));
+      expect(answers.slice(16).map((a) => a.body.outputs[0].data)).toEqual(Array(16).fill([0, 0]));
+    }
   });
 
   it('answers every request while concurrent traffic over more models than the bound keeps evicting busy sessions', async () => {

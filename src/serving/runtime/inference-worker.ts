@@ -11,12 +11,19 @@ import { lowerThisThreadPriority } from '../../common/thread-priority';
 import type { HostTensor } from '../tensor-codec';
 import { openSession, WorkerSession } from './onnx-session';
 import { chunkRowsFor, concatParts, concatTensors, rowsOf, sliceRows, splitOutputs } from './batch-plan';
+import { checkRowIndependence, RowCheck } from './row-independence';
 import { InferenceWorkerData, PartResult, ReadyMessage, RunJob, WireReader, WireWriter, WorkerReply, WorkerRequest } from './worker-protocol';
 
 /** 256 KiB of float32 per chunk: about a millisecond of a small model's work, after which waiting calls get their turn. */
 const CHUNK_ELEMENTS = 64 * 1024;
 
-const sessions = new Map<string, WorkerSession>();
+/** A session, and whether its model was seen to treat rows independently (see row-independence.ts). */
+interface Loaded {
+  session: WorkerSession;
+  rows: RowCheck;
+}
+
+const sessions = new Map<string, Loaded>();
 const port = parentPort!;
 
 // When the cores are contended the HTTP thread, which every request passes through twice, runs
@@ -60,7 +67,7 @@ port.postMessage({ type: 'ready' } satisfies ReadyMessage);
 
 async function load(id: number, key: string, path: string, sha256: string | undefined): Promise<void> {
   try {
-    if (!sessions.has(key)) sessions.set(key, await openSession(path, sha256));
+    if (!sessions.has(key)) sessions.set(key, { session: await openSession(path, sha256), rows: 'undecided' });
     reply({ id });
   } catch (error) {
     reply({ id, error: firstLine(error) });
@@ -71,7 +78,7 @@ async function unload(key: string): Promise<void> {
   const loaded = sessions.get(key);
   if (!loaded) return;
   sessions.delete(key);
-  await loaded.release().catch(() => undefined);
+  await loaded.session.release().catch(() => undefined);
 }
 
 async function runJob(job: RunJob): Promise<WorkerReply> {
@@ -79,6 +86,10 @@ async function runJob(job: RunJob): Promise<WorkerReply> {
   if (!loaded) return { id: job.id, error: 'the model is not loaded in this worker' };
   const { parts } = job;
   if (parts.length === 1) return { id: job.id, ...(await runPart(loaded, parts[0], job.batchable)) };
+  if (loaded.rows !== 'independent' && (await rowsChecked(loaded, parts)) !== 'independent') {
+    // Each request on its own, which is right whatever the model does; 'dependent' also stops the merging.
+    return { id: job.id, parts: await runEach(loaded, parts), unbatchable: loaded.rows === 'dependent' || undefined };
+  }
   const rows = parts.map((p) => rowsOf(p) ?? 0);
   try {
     const outputs = await run(loaded, concatParts(parts));
@@ -91,7 +102,13 @@ async function runJob(job: RunJob): Promise<WorkerReply> {
   return { id: job.id, parts: await runEach(loaded, parts), unbatchable: true };
 }
 
-async function runEach(loaded: WorkerSession, parts: HostTensor[][]): Promise<PartResult[]> {
+/** The session's row check, made now (once) if it is still undecided. */
+async function rowsChecked(loaded: Loaded, parts: readonly HostTensor[][]): Promise<RowCheck> {
+  if (loaded.rows === 'undecided') loaded.rows = await checkRowIndependence((feeds) => run(loaded, feeds), parts);
+  return loaded.rows;
+}
+
+async function runEach(loaded: Loaded, parts: HostTensor[][]): Promise<PartResult[]> {
   const results: PartResult[] = [];
   for (const part of parts) {
     try {
@@ -104,11 +121,14 @@ async function runEach(loaded: WorkerSession, parts: HostTensor[][]): Promise<Pa
 }
 
 /** One request; a big one in chunks, yielding between them so other models' calls interleave. */
-async function runPart(loaded: WorkerSession, feeds: HostTensor[], batchable: boolean): Promise<{ parts: PartResult[]; unbatchable?: boolean }> {
+async function runPart(loaded: Loaded, feeds: HostTensor[], batchable: boolean): Promise<{ parts: PartResult[]; unbatchable?: boolean }> {
   try {
     const rows = batchable ? rowsOf(feeds) : null;
     const chunkRows = rows === null ? 0 : chunkRowsFor(feeds, CHUNK_ELEMENTS);
     if (rows === null || chunkRows >= rows) return { parts: [{ outputs: await run(loaded, feeds) }] };
+    if (loaded.rows !== 'independent' && (await rowsChecked(loaded, [feeds])) !== 'independent') {
+      return { parts: [{ outputs: await run(loaded, feeds) }], unbatchable: loaded.rows === 'dependent' || undefined };
+    }
     const chunks: HostTensor[][] = [];
     for (let start = 0; start < rows; start += chunkRows) {
       const end = Math.min(rows, start + chunkRows);
@@ -126,11 +146,11 @@ async function runPart(loaded: WorkerSession, feeds: HostTensor[], batchable: bo
   }
 }
 
-async function run(loaded: WorkerSession, feeds: HostTensor[]): Promise<HostTensor[]> {
+async function run({ session }: Loaded, feeds: HostTensor[]): Promise<HostTensor[]> {
   const inputs: Record<string, Tensor> = {};
   for (const t of feeds) inputs[t.name] = new Tensor(t.type as 'float32', t.data as Float32Array, t.dims);
-  const results = await loaded.run(inputs);
-  return loaded.fetches.map((name) => {
+  const results = await session.run(inputs);
+  return session.fetches.map((name) => {
     const t = results[name];
     return { name, type: t.type, dims: [...t.dims], data: t.data as HostTensor['data'] };
   });

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
-import { buildLinearModel } from '../../../test/fixtures/onnx-builder';
+import { buildLinearModel, buildRowCenteringModel } from '../../../test/fixtures/onnx-builder';
 import type { Worker } from 'node:worker_threads';
 import { threadNiceValues } from '../../../test/support/thread-nice';
 import { WorkerPoolRuntime } from './worker-pool.runtime';
@@ -108,6 +108,29 @@ describe('WorkerPoolRuntime', () => {
     fs.writeFileSync(replaced, buildLinearModel({ weights: [5, 5], bias: 0 }).bytes);
     await expect(runtime.load('v2', replaced, 1000, sha256)).rejects.toThrow(`does not have its SHA-256 (${sha256.slice(0, 12)}…, read `);
     expect(runtime.workers().reduce((n, w) => n + w.models, 0)).toBe(1);
+  });
+
+  it('neither merges requests nor cuts a big one into chunks for a model whose rows depend on each other', async () => {
+    const centering = buildRowCenteringModel(2);
+    const centeringFile = path.join(dir, 'centering.onnx');
+    fs.writeFileSync(centeringFile, centering.bytes);
+    const x = (rows: number[][]) => [{ name: 'x', type: 'float32', dims: [rows.length, 2], data: Float32Array.from(rows.flat()) }];
+    const handle = await runtime.load('centering', centeringFile, 1000);
+    // Two requests of one row each, merged by the micro-batcher: each must be answered as if alone.
+    const merged = await runtime.run(handle, [x([[100, 100]]), x([[0, 0]])], true);
+    expect(merged.unbatchable).toBe(true);
+    expect(merged.parts.map((p) => ('outputs' in p ? Array.from(p.outputs[0].data as Float32Array) : p))).toEqual([
+      [0, 0],
+      [0, 0],
+    ]);
+    // A request big enough to be cut into chunks (65,536 values each) on a fresh session: one call over all its rows.
+    const again = await runtime.load('centering-2', centeringFile, 1000);
+    // Half zeros, half tens: the mean over all rows is 5; each chunk's own mean would not be.
+    const rows = Array.from({ length: 40_000 }, (_, i) => (i < 20_000 ? [0, 0] : [10, -10]));
+    const big = await runtime.run(again, [x(rows)], true);
+    expect(big.unbatchable).toBe(true);
+    const out = 'outputs' in big.parts[0] ? Array.from(big.parts[0].outputs[0].data as Float32Array) : [];
+    expect(out).toEqual(centering.expected(rows).flat());
   });
 
   it('forgets a load that failed', async () => {
