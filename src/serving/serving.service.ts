@@ -134,9 +134,11 @@ export class ServingService {
     const pin = given(sent) ? sent : undefined;
     if (pin !== undefined && typeof pin !== 'boolean') throw invalidRequest('pin must be true or false', { field: 'pin' });
     rejectUnknown(rest, ['version', 'alias']);
+    // Before resolving: a delete that lands meanwhile (its notice may trail the resolution) drops what this loads.
+    const mark = this.sessions.deletionMark();
     const model = await this.resolver.resolveModel(ctx, parseModelName(name));
     const version = this.resolver.selectVersion(model, parseSelector(rest, { requireTarget: false }));
-    return this.sessions.load(version, { pin: pin as boolean | undefined });
+    return this.sessions.load(version, { pin: pin as boolean | undefined, mark });
   }
 
   /** POST /v1/models/{name}/unload: one version (version/alias) or every loaded version of the model. */

@@ -264,6 +264,45 @@ describe('SessionCache', () => {
     expect(cache.usage().models).toBe(0);
   });
 
+  it('does not pin (or keep) a version deleted while the pin loaded it, and says it is gone', async () => {
+    const cache = make(10);
+    runtime.holdLoads = true;
+    const v = fakeVersion('a', { model: 'm', version: 1 });
+    const pinning = cache.load(v, { pin: true, mark: cache.deletionMark() });
+    await flushPromises();
+    cache.onRegistryChange({ tenantId: 't1', model: 'm', kind: 'model-deleted' });
+    runtime.openGates();
+    await expect(pinning).rejects.toMatchObject({ code: 'VERSION_NOT_FOUND', message: "Model 'm' version 1 was deleted while it was loading" });
+    expect(cache.snapshot(null).pinned).toBe(0);
+    expect(cache.usage().models).toBe(0);
+    expect(runtime.unloads).toEqual(['a']);
+  });
+
+  it('drops what a load brings in when the version was deleted between its resolution and the load (the notice came first)', async () => {
+    const cache = make(10);
+    const mark = cache.deletionMark(); // taken before resolving, as ServingService does
+    cache.onRegistryChange({ tenantId: 't1', model: 'm', kind: 'version-deleted', version: 1 });
+    await expect(cache.load(fakeVersion('a', { model: 'm', version: 1 }), { pin: true, mark })).rejects.toMatchObject({ code: 'VERSION_NOT_FOUND' });
+    expect(cache.snapshot(null).pinned).toBe(0);
+    expect(cache.usage().models).toBe(0);
+    expect(runtime.unloads).toEqual(['a']);
+    // Another version of the model, and a load resolved after the deletion, are not affected.
+    await expect(cache.load(fakeVersion('b', { model: 'm', version: 2 }), { pin: true, mark })).resolves.toMatchObject({ pinned: true });
+    await expect(cache.load(fakeVersion('c', { model: 'm', version: 1 }), { mark: cache.deletionMark() })).resolves.toMatchObject({ state: 'ready' });
+  });
+
+  it('does not pin a version an explicit unload took out while the pin loaded it', async () => {
+    const cache = make(10);
+    runtime.holdLoads = true;
+    const pinning = cache.load(fakeVersion('a', { model: 'm', version: 1 }), { pin: true });
+    await flushPromises();
+    cache.unload('t1', 'm');
+    runtime.openGates();
+    expect(await pinning).toMatchObject({ pinned: false, state: 'unloading' });
+    expect(cache.snapshot(null).pinned).toBe(0);
+    expect(runtime.unloads).toEqual(['a']);
+  });
+
   it('forgets sessions lost with a crashed worker without releasing them', async () => {
     const cache = make(10);
     (await cache.acquire(fakeVersion('a'))).release();

@@ -50,16 +50,21 @@ export interface SessionEntry {
   lastUsedAt: number;
   /** Its worker died: nothing left to release. */
   lost?: boolean;
+  /** Taken out by an unload or a deletion (not evicted for room): never taken back, never pinned. */
+  withdrawn?: Withdrawal;
   /** The micro-batch collecting calls for this session now, if any (MicroBatcher's). */
   batch?: MicroBatch;
 }
+
+type Withdrawal = 'unloaded' | 'deleted';
 
 interface PendingLoad {
   version: ServableVersion;
   promise: Promise<SessionEntry>;
   /** Requests waiting for this load; they hold a reference from the moment it completes. */
   waiters: number;
-  cancelled: boolean;
+  /** Unloaded or deleted while loading: the session is released once loaded, not cached. */
+  cancelled?: Withdrawal;
   startedAt: number;
   /** The session's estimated size, once its file is located. */
   sizeBytes?: number;
@@ -168,6 +173,9 @@ export class SessionCache {
   private readonly now: () => number;
   private readonly retryBaseMs: number;
   private readonly retryMaxMs: number;
+  /** Deletions seen, and when (in that count) each model and version was last deleted: see deletionMark. */
+  private deletionsSeen = 0;
+  private readonly deletedAt = new LRUCache<string, number>({ max: 10_000 });
 
   constructor(
     private readonly runtime: InferenceRuntime,
@@ -230,7 +238,7 @@ export class SessionCache {
    * Prewarm (and pin or unpin) a version; answers its cache entry. Asked for explicitly, a load
    * that failed is tried again at once, not after its backoff (a failure still lengthens it).
    */
-  async load(version: ServableVersion, options: { pin?: boolean } = {}): Promise<CacheEntryView> {
+  async load(version: ServableVersion, options: { pin?: boolean; mark?: number } = {}): Promise<CacheEntryView> {
     // A pin that cannot fit is refused before loading (a load would only evict something for nothing).
     if (options.pin === true && !this.pinned.has(version.id)) {
       const sizeBytes = await this.estimateFitting(version); // too big for the cache at all: 503, not "unpin some"
@@ -238,6 +246,7 @@ export class SessionCache {
     }
     const lease = await (this.loadedLease(version) ?? this.acquireCold(version, { despiteBackoff: true }));
     try {
+      this.assertNotDeleted(version, lease.entry, options.mark);
       if (options.pin === true) this.pin(lease.entry);
       if (options.pin === false) this.unpin(lease.entry);
     } finally {
@@ -247,8 +256,27 @@ export class SessionCache {
     return this.view(lease.entry);
   }
 
+  /**
+   * A mark to take before resolving the version given to load(): a deletion of its model or version
+   * seen after it means the resolution may have been stale (another replica's delete still on its
+   * way), and the session load() brought in is dropped, not kept (or pinned) for a version gone.
+   */
+  deletionMark(): number {
+    return this.deletionsSeen;
+  }
+
+  private assertNotDeleted(version: ServableVersion, entry: SessionEntry, mark: number | undefined): void {
+    const deletedAfterMark = (key: string) => mark !== undefined && (this.deletedAt.get(key) ?? -1) > mark;
+    if (entry.withdrawn !== 'deleted' && !deletedAfterMark(modelKey(version)) && !deletedAfterMark(versionKey(version))) return;
+    if (entry.withdrawn === undefined) this.unload(version.tenantId, version.model, version.version, 'deleted');
+    throw new ServingError(ServingErrorCode.VersionNotFound, `Model '${version.model}' version ${version.version} was deleted while it was loading`, {
+      model: version.model,
+      version: version.version,
+    });
+  }
+
   /** Drops the matching sessions (released once idle); returns the versions that were loaded. */
-  unload(tenantId: string, model: string, version?: number): number[] {
+  unload(tenantId: string, model: string, version?: number, why: Withdrawal = 'unloaded'): number[] {
     const matches = (e: { tenantId: string; model: string; version: number }) =>
       e.tenantId === tenantId && e.model === model && (version === undefined || e.version === version);
     const unloaded: number[] = [];
@@ -258,19 +286,26 @@ export class SessionCache {
       if (!matches(entry)) continue;
       if (entry.pinned) this.removePinned(entry);
       else this.lru.delete(entry.key);
+      entry.withdrawn = why;
       this.retire(entry);
       unloaded.push(entry.version);
     }
     for (const pending of this.loading.values()) {
-      if (matches({ tenantId, model, version: pending.version.version })) pending.cancelled = true;
+      if (matches({ tenantId, model, version: pending.version.version })) pending.cancelled = why;
     }
     return unloaded.sort((a, b) => a - b);
   }
 
   /** A deleted model or version frees its memory at once. */
   onRegistryChange(change: RegistryChange): void {
-    if (change.kind === 'model-deleted') this.unload(change.tenantId, change.model);
-    else if (change.kind === 'version-deleted' && change.version !== undefined) this.unload(change.tenantId, change.model, change.version);
+    const { tenantId, model, version } = change;
+    if (change.kind === 'model-deleted') {
+      this.deletedAt.set(modelKey({ tenantId, model }), ++this.deletionsSeen);
+      this.unload(tenantId, model, undefined, 'deleted');
+    } else if (change.kind === 'version-deleted' && version !== undefined) {
+      this.deletedAt.set(versionKey({ tenantId, model, version }), ++this.deletionsSeen);
+      this.unload(tenantId, model, version, 'deleted');
+    }
   }
 
   /** What is loaded (and loading, failing, retiring); one tenant's, or everyone's when tenantId is null. */
@@ -379,7 +414,7 @@ export class SessionCache {
   }
 
   private startLoad(version: ServableVersion): PendingLoad {
-    const pending: PendingLoad = { version, waiters: 0, cancelled: false, startedAt: this.now(), promise: Promise.resolve(null as unknown as SessionEntry) };
+    const pending: PendingLoad = { version, waiters: 0, startedAt: this.now(), promise: Promise.resolve(null as unknown as SessionEntry) };
     pending.promise = this.loadEntry(version, pending);
     this.loading.set(version.id, pending);
     return pending;
@@ -423,8 +458,10 @@ export class SessionCache {
       batchable: version.batchable,
       lastUsedAt: now,
     };
-    if (pending.cancelled) this.retire(entry);
-    else this.admit(entry);
+    if (pending.cancelled) {
+      entry.withdrawn = pending.cancelled;
+      this.retire(entry);
+    } else this.admit(entry);
     return entry;
   }
 
@@ -489,7 +526,7 @@ export class SessionCache {
   }
 
   private pin(entry: SessionEntry): void {
-    if (entry.pinned) return;
+    if (entry.pinned || entry.withdrawn) return; // an unload that came while it loaded has the last word
     this.assertPinRoom(entry.sizeBytes);
     if (entry.state === SessionState.Unloading) {
       // Evicted while we held it but not yet released: take it back.
@@ -631,4 +668,12 @@ function sumTotals(all: CacheTotals[]): CacheTotals {
 
 function emptyView(tenantId: string, model: string, version: number, state: SessionState): CacheEntryView {
   return { tenantId, model, version, state, sizeBytes: null, pinned: false, inUse: 0, worker: null, loadMs: null, loadedAt: null, lastUsedAt: null, stats: zeroStats() };
+}
+
+function modelKey(v: { tenantId: string; model: string }): string {
+  return `${v.tenantId}\u0000${v.model}`;
+}
+
+function versionKey(v: { tenantId: string; model: string; version: number }): string {
+  return `${modelKey(v)}\u0000${v.version}`;
 }
