@@ -1,7 +1,17 @@
 /** An absolute file path in a library's message ("Load model from /store/tmp/….part failed"). */
 const SERVER_PATH = /(^|[\s'"(])\/[^\s'"]*\/[^\s'":]*/g;
 
-/** A message fit for a client: the server's file paths replaced by `<artifact>` (logs keep the original). */
+/**
+ * Where in onnxruntime's C++ sources an error was raised, and the function's signature
+ * ("/onnxruntime_src/…/reshape_helper.h:91 onnxruntime::ReshapeHelper::ReshapeHelper(const …&, bool) "):
+ * noise to a client, in front of the part that says what went wrong.
+ */
+const RUNTIME_SOURCE_LOCATION = /\/onnxruntime_src\/[^\s:]+:\d+ [^()\n]{0,300}\([^)\n]{0,500}\)(?: const)? ?/g;
+
+/**
+ * A message fit for a client: the server's file paths replaced by `<artifact>` and onnxruntime's
+ * source locations left out (logs keep the original).
+ */
 export function withoutServerPaths(message: string): string {
-  return message.replace(SERVER_PATH, '$1<artifact>');
+  return message.replace(RUNTIME_SOURCE_LOCATION, '').replace(SERVER_PATH, '$1<artifact>');
 }

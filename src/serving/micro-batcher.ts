@@ -1,3 +1,4 @@
+import { withoutServerPaths } from '../common/server-paths';
 import { servingHookMetrics } from '../observability/metrics/hook-metrics';
 import { rowsOf } from './runtime/batch-plan';
 import { InferenceRuntime, RunOutcome } from './runtime/inference-runtime';
@@ -114,7 +115,8 @@ export class MicroBatcher {
   }
 }
 
-function inferenceFailed(entry: SessionEntry, reason: string): ServingError {
+function inferenceFailed(entry: SessionEntry, runtimeMessage: string): ServingError {
+  const reason = withoutServerPaths(runtimeMessage);
   return new ServingError(ServingErrorCode.InferenceFailed, `The runtime could not compute model '${entry.model}' version ${entry.version} on these inputs: ${reason}`, {
     model: entry.model,
     version: entry.version,
