@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { buildLinearModel, buildTypedModel, corruptOnnxBytes, defaultFixtures } from '../fixtures/onnx-builder';
+import { buildDoublingModel, buildLinearModel, buildTypedModel, corruptOnnxBytes, defaultFixtures } from '../fixtures/onnx-builder';
 import { mlflowZip, patchEntryName } from '../support/mlflow-zip';
 import { artifactForm, filesUnder, startTestApp, TestApp } from '../support/test-app';
 
@@ -121,6 +121,19 @@ describe('registry over HTTP', () => {
       expect((await t.request('GET', '/v1/models/corrupt-model')).status).toBe(404);
       expect(filesUnder(path.join(t.storeDir, 'sha256')).sort()).toEqual(blobsBefore);
       expect(storeTmpFiles()).toEqual([]);
+    });
+
+    it('answers 422 for a model with an input declared without a shape (onnxruntime would call it a scalar), not for a scalar input', async () => {
+      const blobsBefore = filesUnder(path.join(t.storeDir, 'sha256')).sort();
+      const res = await upload('unshaped', buildDoublingModel('no shape'));
+      expect(res.status).toBe(422);
+      expect(res.body.error).toMatchObject({ code: 'ARTIFACT_INVALID', message: expect.stringContaining("declares input 'x' without a shape"), details: { inputs: ['x'] } });
+      expect((await t.request('GET', '/v1/models/unshaped')).status).toBe(404);
+      expect(filesUnder(path.join(t.storeDir, 'sha256')).sort()).toEqual(blobsBefore);
+      expect(storeTmpFiles()).toEqual([]);
+      const scalar = await upload('scalar-input', buildDoublingModel('scalar'));
+      expect(scalar.status).toBe(201);
+      expect(scalar.body.signature.inputs).toEqual([{ name: 'x', type: 'float32', shape: [] }]);
     });
 
     it('answers 413 for an artifact over the size limit while streaming', async () => {

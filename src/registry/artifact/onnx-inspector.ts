@@ -1,8 +1,10 @@
 import { Injectable } from '@nestjs/common';
+import { readFile } from 'node:fs/promises';
 import { InferenceSession } from 'onnxruntime-node';
 import { withoutServerPaths } from '../../common/server-paths';
 import { RegistryError, RegistryErrorCode } from '../registry.error';
 import { ModelSignature, TensorSpec } from './artifact.types';
+import { inputsWithoutShape } from './onnx-declared-shapes';
 
 /**
  * Proves that an ONNX file loads in the runtime that will serve it, and reads its
@@ -19,15 +21,36 @@ export class OnnxInspector {
         reason: withoutServerPaths(firstLine((error as Error).message)),
       });
     }
+    let signature: ModelSignature;
     try {
-      return {
-        inputs: session.inputMetadata.map(toTensorSpec),
-        outputs: session.outputMetadata.map(toTensorSpec),
-      };
+      signature = { inputs: session.inputMetadata.map(toTensorSpec), outputs: session.outputMetadata.map(toTensorSpec) };
     } finally {
       await session.release();
     }
+    await refuseInputsWithoutShape(onnxPath, signature.inputs);
+    return signature;
   }
+}
+
+/**
+ * Requests are checked against the input shapes, and onnxruntime reports an input declared
+ * without a shape as a scalar's []: such a model would register and then refuse every request
+ * but a scalar. Only a model with a rank-0 input (rare) is read again to tell the two apart.
+ */
+async function refuseInputsWithoutShape(onnxPath: string, inputs: readonly TensorSpec[]): Promise<void> {
+  if (!inputs.some((i) => i.type !== 'non-tensor' && i.shape.length === 0)) return;
+  let unshaped: string[];
+  try {
+    unshaped = inputsWithoutShape(await readFile(onnxPath)).filter((name) => inputs.some((i) => i.name === name));
+  } catch {
+    return; // onnxruntime read it: a wire format this reader does not follow is no reason to refuse it
+  }
+  if (!unshaped.length) return;
+  throw new RegistryError(
+    RegistryErrorCode.ArtifactInvalid,
+    `The model declares input ${unshaped.map((n) => `'${n}'`).join(', ')} without a shape: give every input a shape (its rank, with a name such as 'N' for a free dimension) when exporting the model, so that requests can be checked against it`,
+    { inputs: unshaped },
+  );
 }
 
 function toTensorSpec(meta: InferenceSession.ValueMetadata): TensorSpec {
