@@ -107,6 +107,11 @@ describe('tensor-codec', () => {
       expect(errorOf(() => decodeShaped(features, [0, 6], [])).message).toMatch(/is empty/);
     });
 
+    it('calls an empty nested array empty, not a wrong rank', () => {
+      expect(errorOf(() => decodeInput(features, [])).message).toBe("Input 'float_input' is empty: dimension 0 has size 0");
+      expect(errorOf(() => decodeInput(features, [[]])).message).toBe("Input 'float_input' is empty: dimension 1 has size 0");
+    });
+
     it('refuses data nested deeper than the shape, however deep (a 400, not a stack overflow)', () => {
       expect(errorOf(() => decodeShaped(features, [1, 6], [[[1, 2, 3, 4, 5, 6]]])).message).toMatch(/nested deeper than its shape's 2 dimension/);
       let deep: unknown = [1, 2, 3, 4, 5, 6];

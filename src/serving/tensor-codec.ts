@@ -1,5 +1,5 @@
 import type { TensorSpec } from '../registry/artifact/artifact.types';
-import { invalidInput } from './serving.error';
+import { invalidInput, ServingError } from './serving.error';
 
 /**
  * JSON ⇄ typed-array tensors, checked against a model's stored signature. Runs on the HTTP
@@ -240,6 +240,8 @@ function decodeNested(spec: TensorSpec, dtype: DType, value: unknown[], options:
     if (probe.length === 0) break;
     probe = probe[0];
   }
+  // `[]` (or `[[]]`) says nothing of the rank: it is empty, whatever rank was meant.
+  if (dims[dims.length - 1] === 0) throw emptyInput(spec, dims.length - 1, dims);
   checkDims(spec, dims);
   const size = elementCount(spec, dims);
   const info = DTYPES[dtype];
@@ -314,10 +316,12 @@ export function checkDims(spec: TensorSpec, dims: readonly number[]): void {
         got: { shape: shownDims(dims), size: dims[d] },
       });
     }
-    if (dims[d] === 0) {
-      throw invalidInput(`Input '${spec.name}' is empty: dimension ${d} has size 0`, { input: spec.name, dimension: d, got: { shape: shownDims(dims) } });
-    }
+    if (dims[d] === 0) throw emptyInput(spec, d, dims);
   }
+}
+
+function emptyInput(spec: TensorSpec, dimension: number, dims: readonly number[]): ServingError {
+  return invalidInput(`Input '${spec.name}' is empty: dimension ${dimension} has size 0`, { input: spec.name, dimension, got: { shape: shownDims(dims) } });
 }
 
 function elementCount(spec: TensorSpec, dims: readonly number[]): number {
