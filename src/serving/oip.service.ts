@@ -60,17 +60,17 @@ export class OipService {
   /** `routingKey` (header x-routing-key) keeps a caller on one version of a traffic split, as on /v1/predict. */
   async infer(ctx: AuthContext, name: string, rawVersion: string | undefined, body: unknown, routingKey?: string) {
     const request = asObject(body, 'The request body');
+    const id = requestId(request.id);
     const { model, version } = await this.target(ctx, name, rawVersion, routingKey);
     const feeds = decodeOipInputs(version, request.inputs);
     const wanted = requestedOutputs(version, request.outputs);
     const outputs = await this.executor.run(version, feeds);
+    const answered = wanted === null ? outputs : wanted.map((name) => outputs.find((t) => t.name === name)!).filter(Boolean);
     return {
       model_name: model.name,
       model_version: String(version.version),
-      ...(typeof request.id === 'string' ? { id: request.id } : {}),
-      outputs: outputs
-        .filter((t) => wanted === null || wanted.has(t.name))
-        .map((t) => ({ name: t.name, datatype: oipDatatypeOf(t.type), shape: t.dims, data: toFlat(t) })),
+      ...(id === undefined ? {} : { id }),
+      outputs: answered.map((t) => ({ name: t.name, datatype: oipDatatypeOf(t.type), shape: t.dims, data: toFlat(t) })),
     };
   }
 
@@ -133,21 +133,31 @@ export function decodeOipInputs(version: ServableVersion, rawInputs: unknown): H
   return feeds;
 }
 
-function requestedOutputs(version: ServableVersion, raw: unknown): Set<string> | null {
+/** The request's `id`, echoed in the answer: a string in the protocol. */
+function requestId(raw: unknown): string | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (typeof raw !== 'string') throw invalidRequest(`id must be a string, got ${Array.isArray(raw) ? 'an array' : `a ${typeof raw}`}`, { field: 'id' });
+  return raw;
+}
+
+/** The outputs asked for, in the order asked; null for all (no `outputs`, or an empty list, as Triton takes it). */
+function requestedOutputs(version: ServableVersion, raw: unknown): string[] | null {
   if (raw === undefined || raw === null) return null;
   if (!Array.isArray(raw)) throw invalidRequest('outputs must be an array of {"name"}', { field: 'outputs' });
+  if (raw.length === 0) return null;
   const wanted = new Set<string>();
-  for (const item of raw) {
-    const name = asObject(item, 'outputs[]').name;
-    if (typeof name !== 'string' || !version.outputs.some((o) => o.name === name)) {
-      throw invalidRequest(`Unknown output ${JSON.stringify(name ?? null)}: the model's outputs are ${version.outputs.map((o) => `'${o.name}'`).join(', ')}`, {
+  for (const [i, item] of raw.entries()) {
+    const name = asObject(item, `outputs[${i}]`).name;
+    if (typeof name !== 'string') throw invalidRequest(`outputs[${i}] needs a name (a string): the model's outputs are ${version.outputs.map((o) => `'${o.name}'`).join(', ')}`, { field: `outputs[${i}].name` });
+    if (!version.outputs.some((o) => o.name === name)) {
+      throw invalidRequest(`Unknown output '${name}': the model's outputs are ${version.outputs.map((o) => `'${o.name}'`).join(', ')}`, {
         field: 'outputs',
         expected: version.outputs.map((o) => o.name),
       });
     }
     wanted.add(name);
   }
-  return wanted;
+  return [...wanted];
 }
 
 function readServerVersion(): string {

@@ -483,14 +483,18 @@ describe('online inference over HTTP', () => {
             { name: 'c', shape: [2, 2], datatype: 'INT32', data: [1, 2, 3, 4] },
             { name: 'd', shape: [2, 1], datatype: 'BOOL', data: [true, false] },
           ],
-          outputs: [{ name: 'sum_b' }, { name: 'd_not' }],
+          outputs: [{ name: 'd_not' }, { name: 'sum_b' }],
         },
       });
       expect(res.status).toBe(200);
+      // The outputs asked for, in the order asked.
       expect(res.body.outputs).toEqual([
-        { name: 'sum_b', datatype: 'INT64', shape: [2, 1], data: [3, 7] },
         { name: 'd_not', datatype: 'BOOL', shape: [2, 1], data: [false, true] },
+        { name: 'sum_b', datatype: 'INT64', shape: [2, 1], data: [3, 7] },
       ]);
+      // An empty list asks for every output, as no list does (Triton's reading).
+      const all = await t.request('POST', '/v2/models/demand-linear/infer', { body: { outputs: [], inputs: [{ name: 'float_input', shape: [1, 6], datatype: 'FP32', data: ROW }] } });
+      expect(all.body.outputs.map((o: { name: string }) => o.name)).toEqual(['variable']);
       const byAlias = await t.request('POST', '/v2/models/lifecycle/versions/staging/infer', { body: { inputs: [{ name: 'float_input', shape: [1, 6], datatype: 'FP32', data: ROW }] } });
       expect(byAlias.body.model_version).toBe('2');
       expect(byAlias.headers.get('x-model-version')).toBe('2');
@@ -504,7 +508,9 @@ describe('online inference over HTTP', () => {
         [{ inputs: [{ ...input, shape: [1, 5] }] }, 'INVALID_INPUT', 'dimension 1 must be 6'],
         [{ inputs: [{ ...input, shape: [2, 6] }] }, 'INVALID_INPUT', 'needs 12 values'],
         [{ inputs: [input, input] }, 'INVALID_INPUT', 'given twice'],
-        [{ inputs: [input], outputs: [{ name: 'nope' }] }, 'INVALID_REQUEST', 'Unknown output "nope"'],
+        [{ inputs: [input], outputs: [{ name: 'nope' }] }, 'INVALID_REQUEST', "Unknown output 'nope'"],
+        [{ inputs: [input], outputs: [{}] }, 'INVALID_REQUEST', 'outputs[0] needs a name'],
+        [{ id: 42, inputs: [input] }, 'INVALID_REQUEST', 'id must be a string, got a number'],
         [{ inputs: [] }, 'INVALID_REQUEST', 'non-empty array'],
       ] as const;
       for (const [body, code, message] of cases) {
