@@ -81,7 +81,11 @@ export function parseSegment(value: unknown): Labels {
   if (entries.length === 0) throw invalidRequest('segment must have at least one key, e.g. {"region": "north"}', { field: 'segment' });
   if (entries.length > MAX_SEGMENT_KEYS) throw invalidRequest(`segment has more than ${MAX_SEGMENT_KEYS} keys`, { field: 'segment' });
   for (const [key, v] of entries) {
-    if (typeof v !== 'string') throw invalidRequest(`segment.${key} must be a string (segments match exactly: "0042" is not 42)`, { field: `segment.${key}` });
+    if (typeof v !== 'string') {
+      // A number is the likely slip: store "0042" sent as 42.
+      const hint = typeof v === 'number' ? ' (segments match exactly: "0042" is not 42)' : '';
+      throw invalidRequest(`segment.${key} must be a string, got ${jsonTypeOf(v)}${hint}`, { field: `segment.${key}` });
+    }
   }
   return obj as Labels;
 }
