@@ -12,8 +12,10 @@ import { RootCredential } from './root-credential';
 import { TokenService } from './token.service';
 
 /**
- * How long an auth decision is reused. Revoking a key takes effect within this time on every
- * replica, with no cross-replica messaging: the next lookup after it reads the database.
+ * How long an auth decision is reused, counted from when the database was read for it (not
+ * from when the answer came back). Revoking a key takes effect within this time on every
+ * replica, with no cross-replica messaging: every decision read before the revocation has
+ * expired by then, for keys and for the tokens minted from them alike.
  */
 export const AUTH_CACHE_TTL_MS = 1000;
 
@@ -24,10 +26,21 @@ export const AUTH_CACHE_TTL_MS = 1000;
  */
 /** A cached decision this close to expiring is refreshed in the background when used. */
 const REFRESH_AHEAD_MS = 250;
+/**
+ * How long a key row read for one token is reused for other tokens of the same key. It is
+ * kept below AUTH_CACHE_TTL_MS - REFRESH_AHEAD_MS so that a refresh never finds the row its
+ * expiring decision was built on: chaining the two caches (each one second) once let a
+ * revoked key's tokens live for up to 1.75 s on other replicas.
+ */
+const KEY_ROW_REUSE_MS = REFRESH_AHEAD_MS;
 
 export const STALE_IF_ERROR_MS = 15 * 60_000;
 
 type Decision = { ok: true; ctx: AuthContext; expiresAt: number | null } | { ok: false; message: string };
+/** A decision and when the data it rests on was read (performance.now(), lru-cache's clock). */
+type DatedDecision = { decision: Decision; readAt: number };
+/** A key row (or its absence) and when it was read. */
+type DatedKey = { key: ApiKeyEntity | null; readAt: number };
 
 /**
  * Turns a bearer credential (root token, API key or token) into an AuthContext. Decisions are
@@ -38,7 +51,7 @@ type Decision = { ok: true; ctx: AuthContext; expiresAt: number | null } | { ok:
 export class CredentialResolver {
   private readonly decisions = new LRUCache<string, Decision>({ max: 50_000, ttl: AUTH_CACHE_TTL_MS });
   /** Key rows by id, for tokens (which name their key so revocation reaches them too). */
-  private readonly keysById = new LRUCache<string, { key: ApiKeyEntity | null }>({ max: 50_000, ttl: AUTH_CACHE_TTL_MS });
+  private readonly keysById = new LRUCache<string, DatedKey>({ max: 50_000, ttl: KEY_ROW_REUSE_MS });
   /** The last positive decision per credential, for when the database is away. */
   private readonly lastAccepted = new LRUCache<string, { ctx: AuthContext; expiresAt: number | null }>({ max: 50_000, ttl: STALE_IF_ERROR_MS });
   /**
@@ -81,9 +94,10 @@ export class CredentialResolver {
     if (!pending) {
       const generation = this.generation;
       pending = this.decide(credential)
-        .then((decision) => {
+        .then(({ decision, readAt }) => {
           if (generation !== this.generation) return decision;
-          this.decisions.set(cacheKey, decision);
+          // Its second runs from the read, so a slow query or a reused key row cannot stretch it.
+          this.decisions.set(cacheKey, decision, { start: readAt });
           if (decision.ok) this.lastAccepted.set(cacheKey, { ctx: decision.ctx, expiresAt: decision.expiresAt });
           else this.lastAccepted.delete(cacheKey);
           return decision;
@@ -117,14 +131,15 @@ export class CredentialResolver {
     this.lastAccepted.clear();
   }
 
-  private async decide(credential: string): Promise<Decision> {
+  private async decide(credential: string): Promise<DatedDecision> {
+    const readAt = performance.now();
     if (this.root.matches(credential)) {
-      return { ok: true, ctx: { tenantId: DEFAULT_TENANT_ID, role: 'root', principal: 'root', keyId: null, via: 'root', modelScope: null }, expiresAt: null };
+      return { decision: { ok: true, ctx: { tenantId: DEFAULT_TENANT_ID, role: 'root', principal: 'root', keyId: null, via: 'root', modelScope: null }, expiresAt: null }, readAt };
     }
     const apiKey = parseApiKey(credential);
-    if (apiKey) return this.decideKey(apiKey.prefix, apiKey.secret);
-    if (looksLikeJwt(credential)) return this.decideToken(credential);
-    return { ok: false, message: 'The credential is not valid' };
+    if (apiKey) return { decision: await this.decideKey(apiKey.prefix, apiKey.secret), readAt };
+    if (looksLikeJwt(credential)) return this.decideToken(credential, readAt);
+    return { decision: { ok: false, message: 'The credential is not valid' }, readAt };
   }
 
   private async decideKey(prefix: string, secret: string): Promise<Decision> {
@@ -136,12 +151,13 @@ export class CredentialResolver {
     return this.decideLiveKey(key, 'key');
   }
 
-  private async decideToken(token: string): Promise<Decision> {
+  /** A token is as live as its key: the decision is dated by when that key row was read. */
+  private async decideToken(token: string, now: number): Promise<DatedDecision> {
     const check = await this.tokens.verify(token);
-    if (!check.ok) return { ok: false, message: check.reason === 'expired' ? 'The token has expired' : 'The token is not valid' };
-    const key = await this.keyById(check.claims.tenantId, check.claims.keyId);
-    if (!key) return { ok: false, message: 'The token is not valid' };
-    return this.decideLiveKey(key, 'token');
+    if (!check.ok) return { decision: { ok: false, message: check.reason === 'expired' ? 'The token has expired' : 'The token is not valid' }, readAt: now };
+    const { key, readAt } = await this.keyById(check.claims.tenantId, check.claims.keyId);
+    if (!key) return { decision: { ok: false, message: 'The token is not valid' }, readAt };
+    return { decision: this.decideLiveKey(key, 'token'), readAt };
   }
 
   private decideLiveKey(key: ApiKeyEntity, via: 'key' | 'token'): Decision {
@@ -154,14 +170,17 @@ export class CredentialResolver {
     };
   }
 
-  private async keyById(tenantId: string, id: string): Promise<ApiKeyEntity | null> {
-    const cached = this.keysById.get(id);
-    if (cached) return cached.key;
+  private async keyById(tenantId: string, id: string): Promise<DatedKey> {
+    const cacheKey = `${tenantId}/${id}`;
+    const cached = this.keysById.get(cacheKey);
+    if (cached) return cached;
     const generation = this.generation;
+    const readAt = performance.now();
     const key = /^[0-9a-f-]{36}$/.test(id) ? await this.keys.findKeyById(tenantId, id) : null;
+    const dated = { key, readAt };
     // A key read before a revocation (forgetAll) must not be cached after it.
-    if (generation === this.generation) this.keysById.set(id, { key });
-    return key;
+    if (generation === this.generation) this.keysById.set(cacheKey, dated, { start: readAt });
+    return dated;
   }
 }
 

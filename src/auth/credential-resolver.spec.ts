@@ -95,3 +95,66 @@ describe('CredentialResolver under load', () => {
     expect(lookups).toBe(2);
   });
 });
+
+describe('CredentialResolver after a key is revoked on another replica', () => {
+  const config = loadConfig({ MMS_ADMIN_TOKEN: 'root-token-0123456789', MMS_TOKEN_SECRET: 's'.repeat(40), DATABASE_URL: 'postgres://x@127.0.0.1/db' });
+  const KEY_ID = '0190a6f0-0000-7000-8000-000000000001';
+  let keys: ApiKeyEntity;
+  let lookups: number;
+  let resolver: CredentialResolver;
+  let tokens: TokenService;
+  // A hand-driven clock for lru-cache (which reads performance.now()). Before the clock moves,
+  // background refreshes finish; the real wait after it lets lru-cache drop its cached "now".
+  let now: number;
+  const at = async (ms: number) => {
+    await Promise.all([...(resolver as unknown as { inFlight: Map<string, Promise<unknown>> }).inFlight.values()].map((p) => p.catch(() => undefined)));
+    now = 10_000 + ms; // lru-cache reads a start time of 0 as "no TTL"
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  };
+  const token = async (models: string[] | null = null) => (await tokens.issue({ keyId: KEY_ID, tenantId: 't1', role: 'scorer', models })).token;
+
+  beforeEach(async () => {
+    jest.spyOn(performance, 'now').mockImplementation(() => now);
+    keys = { id: KEY_ID, tenantId: 't1', prefix: 'p', secretSha256: '0'.repeat(64), role: 'scorer', models: null, expiresAt: null, revokedAt: null } as ApiKeyEntity;
+    lookups = 0;
+    // The revocation is another replica's: only the row changes, forgetAll is never called here.
+    const repo = {
+      findKeyById: async (tenantId: string, id: string) => {
+        lookups++;
+        return tenantId === keys.tenantId && id === keys.id ? { ...keys } : null;
+      },
+    };
+    tokens = new TokenService(config);
+    resolver = new CredentialResolver(RootCredential.resolve(config), repo as unknown as ApiKeysRepository, tokens);
+    await at(0);
+  });
+
+  afterEach(() => jest.restoreAllMocks());
+
+  it('refuses a token in use within a second, though its decision was refreshed meanwhile', async () => {
+    const t = await token();
+    await resolver.resolve(t);
+    await at(100);
+    keys.revokedAt = new Date();
+    // Used shortly before its decision expires: refreshed in the background.
+    await at(800);
+    await resolver.resolve(t);
+    await at(100 + AUTH_CACHE_TTL_MS);
+    await expect(resolver.resolve(t)).rejects.toMatchObject({ code: 'UNAUTHENTICATED', message: 'The key has been revoked' });
+  });
+
+  it('dates a decision by its key row, when the row was read for another token of the same key', async () => {
+    const first = await token();
+    const second = await token(['*']); // another token of the same key
+    await resolver.resolve(first);
+    await at(100);
+    keys.revokedAt = new Date();
+    // The row read at 0 is still reused (one query per key, not per token): accepted for now.
+    await at(200);
+    await expect(resolver.resolve(second)).resolves.toMatchObject({ via: 'token' });
+    expect(lookups).toBe(1);
+    // Its decision rests on a read at 0, so it must not outlive 0 + one second.
+    await at(100 + AUTH_CACHE_TTL_MS);
+    await expect(resolver.resolve(second)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+  });
+});
