@@ -8,8 +8,8 @@ import { ObservabilityError, ObservabilityErrorCode } from '../observability.err
 import { errorSums, ErrorSums, FeedbackShapeError, pairWithPrediction, qualityOf } from './feedback-math';
 import { FeedbackItem, parseFeedbackBody, parseWindow } from './feedback-request';
 import { FeedbackUpdate, LoggedPrediction, PredictionLogRepository } from './prediction-log.repository';
-import { isSampledPredictionId } from './prediction-id';
-import { PredictionLogWriter } from './prediction-log.writer';
+import { isSampledPredictionId, sampledPredictionTime } from './prediction-id';
+import { FLUSH_EVERY_MS, PredictionLogWriter } from './prediction-log.writer';
 
 export interface FeedbackResult {
   predictionId: string;
@@ -83,10 +83,12 @@ export class FeedbackService {
     const keyed = valid.flatMap((i) => ('key' in i.ref && canAccessModel(ctx, i.ref.model) ? [i.ref] : []));
     // Feedback right after the prediction: make sure the log has it before looking.
     if (this.writer.isPending(ids) || (keyed.length && this.writer.buffered)) await this.writer.flush();
-    const uuids = ids.filter((id) => UUID.test(id));
-    const [byIdRows, byKeyRows] = await Promise.all([this.repository.findPredictionsByIds(ctx.tenantId, uuids), this.repository.findLatestPredictionsByKeys(ctx.tenantId, dedupe(keyed))]);
+    const uuids = [...new Set(ids.filter((id) => UUID.test(id)).map((id) => id.toLowerCase()))];
+    const pairs = dedupe(keyed);
+    const [byIdRows, byKeyRows] = await Promise.all([this.repository.findPredictionsByIds(ctx.tenantId, uuids), this.repository.findLatestPredictionsByKeys(ctx.tenantId, pairs)]);
     const byId = new Map(byIdRows.map((r) => [r.id.toLowerCase(), r]));
-    const byKey = new Map(byKeyRows.map((r) => [`${r.model}\u0000${r.routingKey}`, r]));
+    const byKey = new Map(byKeyRows.map((r) => [keyOf(r.model, r.routingKey), r]));
+    await this.awaitRowsFromOtherReplicas(ctx, uuids, pairs, byId, byKey);
 
     const updates = new Map<string, FeedbackUpdate & { row: LoggedPrediction }>();
     const outcomes = items.map((item): FeedbackResult | ObservabilityError => {
@@ -94,7 +96,7 @@ export class FeedbackService {
         this.metrics.feedbackItem(ctx.tenantId, 'invalid');
         return item;
       }
-      const row = 'predictionId' in item.ref ? byId.get(item.ref.predictionId.toLowerCase()) : byKey.get(`${item.ref.model}\u0000${item.ref.key}`);
+      const row = 'predictionId' in item.ref ? byId.get(item.ref.predictionId.toLowerCase()) : byKey.get(keyOf(item.ref.model, item.ref.key));
       if (!row || !canAccessModel(ctx, row.model)) {
         this.metrics.feedbackItem(ctx.tenantId, 'not_found');
         return notFound(item);
@@ -124,12 +126,75 @@ export class FeedbackService {
     }
     return outcomes;
   }
+
+  /**
+   * Feedback may arrive (through a load balancer) at another replica than the one that made the
+   * prediction, before that replica's next log flush: the row is then still on its way. Missing
+   * predictions that may be in flight are looked for again until their row has had time to
+   * land (LATE_ROW_MS): an id by the time it carries (UUIDv7), a model and key (no time) from
+   * now, and only for a model the tenant has. Old, unsampled and unknown ids do not wait; a
+   * list waits once, for all its items together. Found rows are added to `byId` and `byKey`.
+   */
+  private async awaitRowsFromOtherReplicas(
+    ctx: AuthContext,
+    ids: string[],
+    pairs: Array<{ model: string; key: string }>,
+    byId: Map<string, LoggedPrediction>,
+    byKey: Map<string, LoggedPrediction>,
+  ): Promise<void> {
+    const now = Date.now();
+    const waitingIds = new Map<string, number>();
+    for (const id of ids) {
+      const madeAt = sampledPredictionTime(id);
+      // An id from the future (clocks apart, or made up) waits no longer than one made now.
+      const deadline = madeAt === null ? 0 : Math.min(madeAt, now) + LATE_ROW_MS;
+      if (!byId.has(id) && deadline > now) waitingIds.set(id, deadline);
+    }
+    const missingPairs = pairs.filter((p) => !byKey.has(keyOf(p.model, p.key)));
+    const models = missingPairs.length ? await this.repository.findExistingModelNames(ctx.tenantId, [...new Set(missingPairs.map((p) => p.model))]) : new Set<string>();
+    const waitingPairs = new Map(missingPairs.filter((p) => models.has(p.model)).map((p) => [keyOf(p.model, p.key), p]));
+    const pairsDeadline = now + LATE_ROW_MS;
+
+    while (waitingIds.size || waitingPairs.size) {
+      const lastDeadline = Math.max(waitingPairs.size ? pairsDeadline : 0, ...waitingIds.values());
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(LATE_ROW_POLL_MS, lastDeadline - Date.now()))));
+      const [idRows, keyRows] = await Promise.all([
+        this.repository.findPredictionsByIds(ctx.tenantId, [...waitingIds.keys()]),
+        this.repository.findLatestPredictionsByKeys(ctx.tenantId, [...waitingPairs.values()]),
+      ]);
+      for (const r of idRows) {
+        byId.set(r.id.toLowerCase(), r);
+        waitingIds.delete(r.id.toLowerCase());
+      }
+      for (const r of keyRows) {
+        byKey.set(keyOf(r.model, r.routingKey), r);
+        waitingPairs.delete(keyOf(r.model, r.routingKey));
+      }
+      // Each one had a last look after its deadline.
+      const after = Date.now();
+      for (const [id, deadline] of waitingIds) if (deadline <= after) waitingIds.delete(id);
+      if (pairsDeadline <= after) waitingPairs.clear();
+    }
+  }
+}
+
+/**
+ * How long after a prediction its log row may still be on its way from the replica that made
+ * it: one flush interval, plus room for the insert, a busy event loop and replicas' clocks a
+ * little apart. While that replica cannot write (database away, backoff) rows come later.
+ */
+export const LATE_ROW_MS = FLUSH_EVERY_MS + 1500;
+/** How often a missing row is looked for again while it may be on its way. */
+const LATE_ROW_POLL_MS = 100;
+
+function keyOf(model: string, key: string | null): string {
+  return `${model}\u0000${key}`;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function dedupe(pairs: Array<{ model: string; key: string }>): Array<{ model: string; key: string }> {
-  const seen = new Map(pairs.map((p) => [`${p.model}\u0000${p.key}`, p]));
+  const seen = new Map(pairs.map((p) => [keyOf(p.model, p.key), p]));
   return [...seen.values()];
 }
 

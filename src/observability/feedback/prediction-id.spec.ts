@@ -1,4 +1,4 @@
-import { isSampledPredictionId, sampledPredictionId, unsampledPredictionId } from './prediction-id';
+import { isSampledPredictionId, sampledPredictionId, sampledPredictionTime, unsampledPredictionId } from './prediction-id';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -18,5 +18,11 @@ describe('prediction ids', () => {
     const b = sampledPredictionId(2_000);
     expect(a < b).toBe(true);
     expect(a).not.toBe(sampledPredictionId(1_000));
+  });
+
+  it('tell when a sampled prediction was made, and nothing for any other id', () => {
+    expect(sampledPredictionTime(sampledPredictionId(Date.UTC(2026, 10, 25, 8, 30)))).toBe(Date.UTC(2026, 10, 25, 8, 30));
+    expect(sampledPredictionTime(unsampledPredictionId())).toBeNull();
+    expect(sampledPredictionTime('not-a-uuid')).toBeNull();
   });
 });

@@ -25,3 +25,10 @@ export function unsampledPredictionId(): string {
 export function isSampledPredictionId(id: string): boolean {
   return id.length === 36 && id.charCodeAt(14) === 55; /* '7' */
 }
+
+/** When a sampled prediction was made (Unix ms, from its UUIDv7); null for any other id. */
+export function sampledPredictionTime(id: string): number | null {
+  if (!isSampledPredictionId(id)) return null;
+  const ms = Number.parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
+  return Number.isFinite(ms) ? ms : null;
+}

@@ -10,7 +10,8 @@ export const LOG_BATCH_ROWS = 1000;
 export const LOG_MAX_BUFFERED = 20_000;
 /** Outputs with more values than this are not logged (a big batch call is not a forecast to score). */
 export const LOG_MAX_VALUES = 1024;
-const FLUSH_EVERY_MS = 1000;
+/** How often the buffer is written (when the database answers). */
+export const FLUSH_EVERY_MS = 1000;
 const RETRY_MAX_MS = 30_000;
 const SHUTDOWN_FLUSH_MS = 3000;
 
