@@ -104,7 +104,7 @@ export class TenancyService {
     if (!UUID.test(keyId) || !(await this.keys.revokeKey(tenantId, keyId))) {
       throw new TenancyError(TenancyErrorCode.KeyNotFound, `Tenant has no live key ${keyId}`, { id: keyId });
     }
-    // At once on this replica; the others' caches expire within a second.
+    // At once on this replica; the others' decisions (keys' and their tokens') expire within a second of their read.
     this.credentials.forgetAll();
     await this.audit.record({ ...ctx, tenantId }, 'key.revoke', `keys/${keyId}`);
   }
