@@ -27,7 +27,7 @@ export class FeedbackController {
   @ApiOperation({ summary: 'Record actuals for logged predictions, by predictionId or by model and routing key; one item or {"items": [...]}' })
   @ApiBody({ schema: { oneOf: [ITEM, { type: 'object', required: ['items'], properties: { items: { type: 'array', items: ITEM, maxItems: 10_000 } } }] } })
   @ApiResponse({ status: 200, description: 'one item: {"predictionId","model","version","values","mae","mape","bias"}; items: {"recorded","failed","results":[...]} with an error in the slot of a failed item' })
-  @ApiResponse({ status: 404, description: 'PREDICTION_NOT_FOUND: no logged prediction with that id (or model and key) in your tenant, after waiting up to 2.5 s for one that may still be on its way from another replica' })
+  @ApiResponse({ status: 404, description: 'PREDICTION_NOT_FOUND: no logged prediction with that id (or model and key) in your tenant, after waiting up to 2.5 s for a fresh predictionId that may still be on its way from another replica' })
   @ApiResponse({ status: 400, description: 'INVALID_FEEDBACK: the actual does not fit the prediction' })
   record(@Auth() ctx: AuthContext, @Body() body: unknown) {
     return this.feedback.recordFeedback(ctx, body);

@@ -14,7 +14,6 @@ const ctx: AuthContext = { tenantId: TENANT, role: 'scorer', principal: 'key:k',
  */
 class OtherReplicaLog {
   rows: LoggedPrediction[] = [];
-  models = new Set(['demand']);
   idLookups: string[][] = [];
   keyLookups = 0;
   land(id: string, routingKey: string | null = null) {
@@ -27,9 +26,6 @@ class OtherReplicaLog {
   async findLatestPredictionsByKeys(tenantId: string, pairs: Array<{ model: string; key: string }>) {
     if (pairs.length) this.keyLookups++;
     return this.rows.filter((r) => tenantId === TENANT && pairs.some((p) => p.model === r.model && p.key === r.routingKey));
-  }
-  async findExistingModelNames(_tenantId: string, names: string[]) {
-    return new Set(names.filter((n) => this.models.has(n)));
   }
   async recordFeedback() {}
 }
@@ -56,12 +52,10 @@ describe('FeedbackService, for predictions made on another replica', () => {
     await expect(answer).resolves.toMatchObject({ predictionId: id, model: 'demand', values: 1 });
   });
 
-  it('waits for a fresh model and key too, when the tenant has that model', async () => {
+  it('answers a model and key that finds nothing at once, saying a fresh prediction may not be logged yet', async () => {
     const answer = service.recordFeedback(ctx, { model: 'demand', key: '0042|2026-11-24', actual: 4.5 });
-    await jest.advanceTimersByTimeAsync(300);
-    log.land(sampledPredictionId(), '0042|2026-11-24');
-    await jest.advanceTimersByTimeAsync(200);
-    await expect(answer).resolves.toMatchObject({ model: 'demand', values: 1 });
+    await expect(answer).rejects.toMatchObject({ code: 'PREDICTION_NOT_FOUND', message: expect.stringContaining('may not be logged yet') });
+    expect(log.keyLookups).toBe(1);
   });
 
   it('gives up when the row has had time to land, and says not found', async () => {
@@ -72,7 +66,7 @@ describe('FeedbackService, for predictions made on another replica', () => {
     await settled;
   });
 
-  it('answers at once (no timer runs) for old, unsampled and unknown ids and for a model the tenant does not have', async () => {
+  it('answers at once (no timer runs) for old, unsampled and unknown ids, and for a model and key', async () => {
     const result = await service.recordFeedback(ctx, {
       items: [
         { predictionId: sampledPredictionId(Date.now() - LATE_ROW_MS - 1), actual: 1 },

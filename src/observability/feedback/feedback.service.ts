@@ -88,7 +88,7 @@ export class FeedbackService {
     const [byIdRows, byKeyRows] = await Promise.all([this.repository.findPredictionsByIds(ctx.tenantId, uuids), this.repository.findLatestPredictionsByKeys(ctx.tenantId, pairs)]);
     const byId = new Map(byIdRows.map((r) => [r.id.toLowerCase(), r]));
     const byKey = new Map(byKeyRows.map((r) => [keyOf(r.model, r.routingKey), r]));
-    await this.awaitRowsFromOtherReplicas(ctx, uuids, pairs, byId, byKey);
+    await this.awaitRowsFromOtherReplicas(ctx, uuids, byId);
 
     const updates = new Map<string, FeedbackUpdate & { row: LoggedPrediction }>();
     const outcomes = items.map((item): FeedbackResult | ObservabilityError => {
@@ -129,19 +129,16 @@ export class FeedbackService {
 
   /**
    * Feedback may arrive (through a load balancer) at another replica than the one that made the
-   * prediction, before that replica's next log flush: the row is then still on its way. Missing
-   * predictions that may be in flight are looked for again until their row has had time to
-   * land (LATE_ROW_MS): an id by the time it carries (UUIDv7), a model and key (no time) from
-   * now, and only for a model the tenant has. Old, unsampled and unknown ids do not wait; a
-   * list waits once, for all its items together. Found rows are added to `byId` and `byKey`.
+   * prediction, before that replica's next log flush: the row is then still on its way. A
+   * missing id that may be in flight is looked for again until its row has had time to land
+   * (LATE_ROW_MS after the time its UUIDv7 carries). Old, unsampled and unknown ids do not wait;
+   * a list waits once, for all its ids together. Found rows are added to `byId`.
+   *
+   * A model and key carry no time: waiting on every one that finds nothing would hold up each
+   * actual for a key never predicted or not sampled (common under the log's rate and budget), so
+   * those answer at once and their 404 says a fresh prediction may still be on its way.
    */
-  private async awaitRowsFromOtherReplicas(
-    ctx: AuthContext,
-    ids: string[],
-    pairs: Array<{ model: string; key: string }>,
-    byId: Map<string, LoggedPrediction>,
-    byKey: Map<string, LoggedPrediction>,
-  ): Promise<void> {
+  private async awaitRowsFromOtherReplicas(ctx: AuthContext, ids: string[], byId: Map<string, LoggedPrediction>): Promise<void> {
     const now = Date.now();
     const waitingIds = new Map<string, number>();
     for (const id of ids) {
@@ -150,30 +147,16 @@ export class FeedbackService {
       const deadline = madeAt === null ? 0 : Math.min(madeAt, now) + LATE_ROW_MS;
       if (!byId.has(id) && deadline > now) waitingIds.set(id, deadline);
     }
-    const missingPairs = pairs.filter((p) => !byKey.has(keyOf(p.model, p.key)));
-    const models = missingPairs.length ? await this.repository.findExistingModelNames(ctx.tenantId, [...new Set(missingPairs.map((p) => p.model))]) : new Set<string>();
-    const waitingPairs = new Map(missingPairs.filter((p) => models.has(p.model)).map((p) => [keyOf(p.model, p.key), p]));
-    const pairsDeadline = now + LATE_ROW_MS;
-
-    while (waitingIds.size || waitingPairs.size) {
-      const lastDeadline = Math.max(waitingPairs.size ? pairsDeadline : 0, ...waitingIds.values());
+    while (waitingIds.size) {
+      const lastDeadline = Math.max(...waitingIds.values());
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(LATE_ROW_POLL_MS, lastDeadline - Date.now()))));
-      const [idRows, keyRows] = await Promise.all([
-        this.repository.findPredictionsByIds(ctx.tenantId, [...waitingIds.keys()]),
-        this.repository.findLatestPredictionsByKeys(ctx.tenantId, [...waitingPairs.values()]),
-      ]);
-      for (const r of idRows) {
+      for (const r of await this.repository.findPredictionsByIds(ctx.tenantId, [...waitingIds.keys()])) {
         byId.set(r.id.toLowerCase(), r);
         waitingIds.delete(r.id.toLowerCase());
-      }
-      for (const r of keyRows) {
-        byKey.set(keyOf(r.model, r.routingKey), r);
-        waitingPairs.delete(keyOf(r.model, r.routingKey));
       }
       // Each one had a last look after its deadline.
       const after = Date.now();
       for (const [id, deadline] of waitingIds) if (deadline <= after) waitingIds.delete(id);
-      if (pairsDeadline <= after) waitingPairs.clear();
     }
   }
 }
@@ -211,8 +194,9 @@ function notFound(item: FeedbackItem): ObservabilityError {
     }
     return new ObservabilityError(ObservabilityErrorCode.PredictionNotFound, `No logged prediction ${id}`, { predictionId: id, reason: 'not_found' });
   }
-  return new ObservabilityError(ObservabilityErrorCode.PredictionNotFound, `No logged prediction of model '${item.ref.model}' with key '${item.ref.key.slice(0, 64)}'`, {
-    model: item.ref.model,
-    key: item.ref.key.slice(0, 64),
-  });
+  return new ObservabilityError(
+    ObservabilityErrorCode.PredictionNotFound,
+    `No logged prediction of model '${item.ref.model}' with key '${item.ref.key.slice(0, 64)}' (one made in the last seconds on another replica may not be logged yet: send its predictionId, or retry)`,
+    { model: item.ref.model, key: item.ref.key.slice(0, 64) },
+  );
 }

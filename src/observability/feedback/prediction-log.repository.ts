@@ -131,13 +131,6 @@ export class PredictionLogRepository {
     }));
   }
 
-  /** Which of these model names the tenant has. */
-  async findExistingModelNames(tenantId: string, names: string[]): Promise<Set<string>> {
-    if (!names.length) return new Set();
-    const rows = (await this.dataSource.query(`SELECT name FROM models WHERE tenant_id = $1 AND name = ANY($2::text[])`, [tenantId, names])) as Array<{ name: string }>;
-    return new Set(rows.map((r) => r.name));
-  }
-
   async modelExists(tenantId: string, name: string): Promise<boolean> {
     const rows = (await this.dataSource.query(`SELECT 1 FROM models WHERE tenant_id = $1 AND name = $2`, [tenantId, name])) as unknown[];
     return rows.length > 0;
