@@ -22,7 +22,36 @@ describe('MLflow scoring payloads', () => {
   it('maps columns to inputs by name for a multi-input model', () => {
     const input = parseMlflowPayload({ dataframe_split: { columns: ['a', 'd'], data: [[[1, 2], true]] } });
     expect(mlflowInputs(input, multi, null)).toEqual({ a: [[1, 2]], d: [[true]] });
-    expect(() => mlflowInputs(parseMlflowPayload({ dataframe_split: { columns: ['a'], data: [[[1, 2]]] } }), multi, null)).toThrow(/Missing column 'd'/);
+    expect(mlflowInputs(parseMlflowPayload({ dataframe_split: { columns: ['d', 'a'], data: [[true, [1, 2]]] } }), multi, null)).toEqual({ a: [[1, 2]], d: [[true]] });
+    expect(() => mlflowInputs(parseMlflowPayload({ dataframe_split: { columns: ['a'], data: [[[1, 2]]] } }), multi, null)).toThrow(/missing 'd'/);
+    expect(() => mlflowInputs(parseMlflowPayload({ dataframe_split: { columns: ['a', 'e'], data: [[[1, 2], true]] } }), multi, null)).toThrow(
+      "This model takes one column per input, named a, d (or unnamed, in that order): missing 'd', unknown 'e'",
+    );
+  });
+
+  it('takes unnamed columns of a multi-input model in input order, one per input', () => {
+    expect(mlflowInputs(parseMlflowPayload({ dataframe_split: { data: [[[1, 2], false]] } }), multi, null)).toEqual({ a: [[1, 2]], d: [[false]] });
+    expect(() => mlflowInputs(parseMlflowPayload({ dataframe_split: { data: [[[1, 2]]] } }), multi, null)).toThrow(/has 2 inputs \(a, d\): send one column per input, got 1 columns/);
+  });
+
+  it('matches columns to inputs by name only when they are exactly the inputs, else takes them in order', () => {
+    const x: TensorSpec[] = [{ name: 'x', type: 'float32', shape: ['N', 3] }];
+    const v: TensorSpec[] = [{ name: 'v', type: 'float32', shape: ['N'] }];
+    // A column that happens to be named like the input is just the first feature.
+    expect(mlflowInputs(parseMlflowPayload({ dataframe_split: { columns: ['x', 'b', 'c'], data: [[1, 2, 3]] } }), x, null)).toEqual({ x: [[1, 2, 3]] });
+    expect(mlflowInputs(parseMlflowPayload({ dataframe_split: { columns: ['x'], data: [[[1, 2, 3]]] } }), x, null)).toEqual({ x: [[1, 2, 3]] });
+    expect(mlflowInputs(parseMlflowPayload({ dataframe_split: { columns: ['v'], data: [[1], [2]] } }), v, null)).toEqual({ v: [1, 2] });
+    expect(mlflowInputs(parseMlflowPayload({ dataframe_records: [{ w: 1 }] }), v, null)).toEqual({ v: [1] });
+    expect(() => mlflowInputs(parseMlflowPayload({ dataframe_split: { columns: ['b', 'v'], data: [[1, 2]] } }), v, null)).toThrow(
+      "Input 'v' (shape [N]) takes 1 column in order, the data frame has 2 (b, v)",
+    );
+    expect(() => mlflowInputs(parseMlflowPayload({ dataframe_split: { columns: ['a', 'b'], data: [[1, 2]] } }), x, null)).toThrow(/takes 3 columns in order, the data frame has 2/);
+  });
+
+  it('refuses a column name given twice', () => {
+    const input = parseMlflowPayload({ dataframe_split: { columns: ['dow', 'dow', 'promo', 'price'], data: [[1, 2, 3, 4]] } });
+    expect(() => mlflowInputs(input, tabular, ['dow', 'promo', 'price'])).toThrow(expect.objectContaining({ code: 'INVALID_REQUEST', message: "Column 'dow' appears more than once: each column name must be unique" }));
+    expect(() => mlflowInputs(input, tabular, null)).toThrow(/'dow' appears more than once/);
   });
 
   it('reads instances and inputs as tensors', () => {

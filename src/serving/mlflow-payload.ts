@@ -1,7 +1,7 @@
 import type { TensorSpec } from '../registry/artifact/artifact.types';
 import { asObject } from './predict-request';
 import { invalidInput, invalidRequest } from './serving.error';
-import { HostTensor, rowOf, toNested } from './tensor-codec';
+import { formatShape, HostTensor, rowOf, toNested } from './tensor-codec';
 
 /**
  * The request and response shapes of `mlflow models serve` for an ONNX pyfunc model:
@@ -72,9 +72,11 @@ export function mlflowColumnNames(mlflow: Record<string, unknown> | null): strin
 }
 
 /**
- * The model's inputs by name, as nested arrays: a single-input tabular model takes the frame's
- * columns as its feature matrix (in the signature's column order when the MLmodel names them,
- * else as sent); a multi-input model takes one column per input name.
+ * The model's inputs by name, as nested arrays. A data frame whose columns are exactly the
+ * model's inputs (each once, any order) gives one column per input. Otherwise a single-input
+ * model takes the columns as its feature matrix: in the signature's column order when the
+ * MLmodel names them, else in the order sent (as MLflow's ONNX flavor feeds `data.values`); a
+ * multi-input model takes unnamed columns in input order.
  */
 export function mlflowInputs(input: MlflowInput, specs: readonly TensorSpec[], columnNames: string[] | null): Record<string, unknown> {
   return input.kind === 'dataframe' ? frameInputs(input, specs, columnNames) : tensorInputs(input.value, specs);
@@ -82,42 +84,87 @@ export function mlflowInputs(input: MlflowInput, specs: readonly TensorSpec[], c
 
 function frameInputs(frame: { columns: Array<string | null>; rows: unknown[][] }, specs: readonly TensorSpec[], columnNames: string[] | null): Record<string, unknown> {
   if (!frame.rows.length) throw invalidRequest('The data frame has no rows: send at least one', { field: 'data' });
-  const position = new Map<string, number>();
-  frame.columns.forEach((c, i) => c !== null && position.set(c, i));
-  const column = (i: number) => frame.rows.map((r) => r[i]);
-  if (specs.length > 1 || (position.has(specs[0].name) && !columnNames?.includes(specs[0].name))) {
-    const inputs: Record<string, unknown> = {};
-    for (const spec of specs) {
-      const at = position.get(spec.name);
-      if (at === undefined) {
-        throw invalidInput(`Missing column '${spec.name}': this model takes one column per input (${specs.map((s) => s.name).join(', ')})`, { input: spec.name });
-      }
-      // A scalar per row feeds an [N, 1] input as a column vector.
-      const values = column(at);
-      inputs[spec.name] = spec.shape.length === 2 && spec.shape[1] === 1 ? values.map((v) => (Array.isArray(v) ? v : [v])) : values;
-    }
-    return inputs;
+  const position = columnPositions(frame.columns);
+  if (specs.length === 1 && columnNames) return { [specs[0].name]: signatureMatrix(frame.rows, position, specs[0], columnNames) };
+  const namesInputs = position.size === specs.length && specs.every((s) => position.has(s.name));
+  if (namesInputs) return oneColumnPerInput(frame.rows, specs, (spec) => position.get(spec.name)!);
+  if (specs.length === 1) return { [specs[0].name]: featureMatrix(frame, specs[0]) };
+  const names = specs.map((s) => s.name);
+  if (position.size) {
+    // MLflow's ONNX flavor reads a multi-input model's columns by name: a near miss is a mistake, not an order.
+    const missing = names.filter((n) => !position.has(n));
+    const unknown = [...position.keys()].filter((c) => !names.includes(c));
+    const problems = [missing.length ? `missing ${quoted(missing)}` : '', unknown.length ? `unknown ${quoted(unknown)}` : ''].filter(Boolean).join(', ');
+    throw invalidInput(`This model takes one column per input, named ${names.join(', ')} (or unnamed, in that order): ${problems}`, { expected: names, missing, unknown });
   }
-  const spec = specs[0];
-  let order: number[];
-  if (columnNames) {
-    order = columnNames.map((name) => {
-      const at = position.get(name);
-      if (at === undefined) {
-        throw invalidInput(`Missing column '${name}': the model's signature has columns ${columnNames.join(', ')}`, { input: spec.name, column: name, expected: columnNames });
-      }
-      return at;
+  if (frame.columns.length !== specs.length) {
+    throw invalidInput(`This model has ${specs.length} inputs (${names.join(', ')}): send one column per input, got ${frame.columns.length} columns`, { expected: names });
+  }
+  return oneColumnPerInput(frame.rows, specs, (_, i) => i);
+}
+
+/** Column name → position; a name given twice is refused, as it cannot say which one is meant. */
+function columnPositions(columns: Array<string | null>): Map<string, number> {
+  const position = new Map<string, number>();
+  columns.forEach((c, i) => {
+    if (c === null) return;
+    if (position.has(c)) throw invalidRequest(`Column '${c}' appears more than once: each column name must be unique`, { field: 'columns', column: c });
+    position.set(c, i);
+  });
+  return position;
+}
+
+function oneColumnPerInput(rows: unknown[][], specs: readonly TensorSpec[], at: (spec: TensorSpec, i: number) => number): Record<string, unknown> {
+  const inputs: Record<string, unknown> = {};
+  specs.forEach((spec, i) => {
+    const column = at(spec, i);
+    const values = rows.map((r) => r[column]);
+    // A scalar per row feeds a rank-2 input as a one-value row ([N, 1]); anything else is refused by its shape check.
+    inputs[spec.name] = spec.shape.length === 2 ? values.map((v) => (Array.isArray(v) ? v : [v])) : values;
+  });
+  return inputs;
+}
+
+function signatureMatrix(rows: unknown[][], position: Map<string, number>, spec: TensorSpec, columnNames: string[]): unknown[] {
+  const order = columnNames.map((name) => {
+    const at = position.get(name);
+    if (at === undefined) {
+      throw invalidInput(`Missing column '${name}': the model's signature has columns ${columnNames.join(', ')}`, { input: spec.name, column: name, expected: columnNames });
+    }
+    return at;
+  });
+  return matrixOf(rows, order, spec);
+}
+
+/** Every column, in the order sent, as the input's feature matrix; the count must fit its shape. */
+function featureMatrix(frame: { columns: Array<string | null>; rows: unknown[][] }, spec: TensorSpec): unknown[] {
+  const width = spec.shape.length === 1 ? 1 : spec.shape.length === 2 && typeof spec.shape[1] === 'number' ? spec.shape[1] : undefined;
+  const count = frame.columns.length;
+  if (width !== undefined && count !== width) {
+    const named = frame.columns.some((c) => c !== null) ? ` (${frame.columns.map((c) => c ?? '?').join(', ')})` : '';
+    throw invalidInput(`Input '${spec.name}' (shape ${formatShape(spec.shape)}) takes ${width} column${width === 1 ? '' : 's'} in order, the data frame has ${count}${named}`, {
+      input: spec.name,
+      expected: { columns: width },
+      columns: count,
     });
-  } else order = frame.columns.map((_, i) => i);
-  const rows = frame.rows.map((r) => order.map((i) => r[i]));
-  return { [spec.name]: spec.shape.length === 1 && order.length === 1 ? rows.map((r) => r[0]) : rows };
+  }
+  return matrixOf(
+    frame.rows,
+    frame.columns.map((_, i) => i),
+    spec,
+  );
+}
+
+function matrixOf(rows: unknown[][], order: number[], spec: TensorSpec): unknown[] {
+  const matrix = rows.map((r) => order.map((i) => r[i]));
+  return spec.shape.length === 1 && order.length === 1 ? matrix.map((r) => r[0]) : matrix;
 }
 
 function tensorInputs(value: unknown, specs: readonly TensorSpec[]): Record<string, unknown> {
   if (Array.isArray(value)) {
     // `instances` as a list of {input: value} records: stack each input's values.
-    if (value.length && value.every((v) => v !== null && typeof v === 'object' && !Array.isArray(v))) {
-      const records = value as Array<Record<string, unknown>>;
+    if (isRecordList(value)) {
+      const records = value;
       return Object.fromEntries(specs.map((s) => [s.name, records.map((r) => r[s.name])]));
     }
     if (specs.length !== 1) {
@@ -126,6 +173,14 @@ function tensorInputs(value: unknown, specs: readonly TensorSpec[]): Record<stri
     return { [specs[0].name]: value };
   }
   return asObject(value, 'inputs');
+}
+
+function isRecordList(value: unknown): value is Array<Record<string, unknown>> {
+  return Array.isArray(value) && value.length > 0 && value.every((v) => v !== null && typeof v === 'object' && !Array.isArray(v));
+}
+
+function quoted(names: string[]): string {
+  return names.map((n) => `'${n}'`).join(', ');
 }
 
 /** `{"predictions": …}` as MLflow's scoring server writes it for the input's kind. */

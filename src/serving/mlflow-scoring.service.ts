@@ -17,7 +17,8 @@ export class MlflowScoringService {
   async invocations(ctx: AuthContext, name: string, body: unknown, routingKey?: string): Promise<{ predictions: unknown; version: number }> {
     const payload = parseMlflowPayload(body);
     const version = await this.resolver.resolve(ctx, { model: parseModelName(name), routingKey });
-    const inputs = mlflowInputs(payload, version.signature.inputs, mlflowColumnNames(version.mlflow));
+    const columnNames = mlflowColumnNames(version.mlflow);
+    const inputs = mlflowInputs(payload, version.signature.inputs, columnNames);
     // Data frames carry missing values as null: NaN for float inputs, as pandas would.
     const feeds = decodeInputs(version.signature.inputs, inputs, { nullAsNaN: payload.kind === 'dataframe' });
     const outputs = await this.executor.run(version, feeds);

@@ -1,6 +1,6 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
-import { buildLinearModel, buildTypedModel, defaultFixtures, RETAIL_FEATURES, RETAIL_SAMPLE_ROWS, TabularFixtureModel } from '../fixtures/onnx-builder';
+import { buildLinearModel, buildTypedModel, buildVectorScaleModel, defaultFixtures, RETAIL_FEATURES, RETAIL_SAMPLE_ROWS, TabularFixtureModel } from '../fixtures/onnx-builder';
 import { buildZip } from '../support/mlflow-zip';
 import { artifactForm, ROOT_TOKEN, startTestApp, TestApp, TestResponse } from '../support/test-app';
 
@@ -568,6 +568,36 @@ describe('online inference over HTTP', () => {
       expect(missing.body.error.message).toContain("Missing column 'day_of_week'");
       const unknown = await t.request('POST', '/v1/models/mlflow-demand/invocations', { body: { records: [] } });
       expect(unknown.status).toBe(400);
+    });
+
+    describe('columns, records and dicts as MLflow clients send them', () => {
+      // y = x0 + 10·x1 + 100·x2: the answer tells which value fed which feature.
+      const digits = buildLinearModel({ weights: [1, 10, 100], bias: 0, inputName: 'x' });
+      const invoke = (model: string, body: object) => t.request('POST', `/v1/models/${model}/invocations`, { body });
+      beforeAll(async () => {
+        await upload('mlflow-x', digits.bytes);
+        await upload('mlflow-v', buildVectorScaleModel({ factor: 2 }));
+        await upload('mlflow-abc', await mlflowColumnsZip(digits.bytes, ['alpha', 'beta', 'gamma']), { filename: 'model.zip' });
+      });
+
+      it('takes the columns of a single-input model in the order given, even when one is named like the input', async () => {
+        for (const columns of [['x', 'b', 'c'], ['a', 'b', 'c']]) {
+          const res = await invoke('mlflow-x', { dataframe_split: { columns, data: [[1, 2, 3]] } });
+          expect({ columns, status: res.status, body: res.body }).toEqual({ columns, status: 200, body: { predictions: [{ variable: 321 }] } });
+        }
+        // One column named as the input, holding each row's tensor.
+        expect((await invoke('mlflow-x', { dataframe_split: { columns: ['x'], data: [[[1, 2, 3]]] } })).body).toEqual({ predictions: [{ variable: 321 }] });
+        expect((await invoke('mlflow-v', { dataframe_split: { columns: ['v'], data: [[1], [2]] } })).body).toEqual({ predictions: [{ y: 2 }, { y: 4 }] });
+      });
+
+      it('answers 400 when the columns do not fit the input, or a column name comes twice', async () => {
+        const extra = await invoke('mlflow-v', { dataframe_split: { columns: ['b', 'v'], data: [[1, 2]] } });
+        expect([extra.status, extra.body.error.code, extra.body.error.message]).toEqual([400, 'INVALID_INPUT', "Input 'v' (shape [N]) takes 1 column in order, the data frame has 2 (b, v)"]);
+        const short = await invoke('mlflow-x', { dataframe_records: [{ x: 1, b: 2 }] });
+        expect([short.status, short.body.error.message]).toEqual([400, "Input 'x' (shape [N, 3]) takes 3 columns in order, the data frame has 2 (x, b)"]);
+        const twice = await invoke('mlflow-abc', { dataframe_split: { columns: ['alpha', 'alpha', 'beta', 'gamma'], data: [[1, 9, 2, 3]] } });
+        expect([twice.status, twice.body.error]).toEqual([400, { code: 'INVALID_REQUEST', message: "Column 'alpha' appears more than once: each column name must be unique", details: { field: 'columns', column: 'alpha' } }]);
+      });
     });
   });
 
