@@ -1,5 +1,5 @@
 import type { TensorSpec } from '../registry/artifact/artifact.types';
-import { mlflowColumnNames, mlflowInputs, mlflowPredictions, parseMlflowPayload } from './mlflow-payload';
+import { asSignatureFrame, mlflowColumnNames, mlflowInputs, mlflowPredictions, parseMlflowPayload } from './mlflow-payload';
 
 const tabular: TensorSpec[] = [{ name: 'float_input', type: 'float32', shape: ['N', 3] }];
 const multi: TensorSpec[] = [
@@ -60,6 +60,26 @@ describe('MLflow scoring payloads', () => {
     expect(mlflowInputs(parseMlflowPayload({ instances: [{ a: [1, 2], d: [true] }] }), multi, null)).toEqual({ a: [[1, 2]], d: [[true]] });
   });
 
+  it('stacks every key of instance records, so that the signature check names an unknown or missing input', () => {
+    expect(mlflowInputs(parseMlflowPayload({ instances: [{ foo: 1 }] }), tabular, null)).toEqual({ foo: [1] });
+    expect(mlflowInputs(parseMlflowPayload({ instances: [{ float_input: [1, 2, 3], foo: 1 }] }), tabular, null)).toEqual({ float_input: [[1, 2, 3]], foo: [1] });
+    expect(() => mlflowInputs(parseMlflowPayload({ inputs: [{ a: [1, 2], d: [true] }, { a: [3, 4] }] }), multi, null)).toThrow("inputs[1] has no 'd': every record must give every input");
+  });
+
+  it('reads instances and inputs keyed by the signature columns as a data frame', () => {
+    const columns = ['dow', 'promo', 'price'];
+    const frame = (body: object) => asSignatureFrame(parseMlflowPayload(body), tabular, columns);
+    expect(frame({ instances: [{ price: 3.5, dow: 4, promo: 1 }] })).toEqual({ kind: 'dataframe', columns: ['price', 'dow', 'promo'], rows: [[3.5, 4, 1]] });
+    expect(frame({ inputs: { dow: [4, 5], promo: [1, 0], price: [3.5, 2] } })).toEqual({ kind: 'dataframe', columns, rows: [[4, 1, 3.5], [5, 0, 2]] });
+    expect(frame({ inputs: { dow: 4, promo: 1, price: 3.5 } })).toEqual({ kind: 'dataframe', columns, rows: [[4, 1, 3.5]] });
+    expect(() => frame({ inputs: { dow: [4, 5], promo: [1], price: [3.5, 2] } })).toThrow(/inputs.promo must be an array of 2 values/);
+    // Keyed by the ONNX input, or without a column signature, they stay tensors.
+    expect(frame({ inputs: { float_input: [[4, 1, 3.5]] } }).kind).toBe('tensor');
+    expect(frame({ instances: [[4, 1, 3.5]] }).kind).toBe('tensor');
+    expect(asSignatureFrame(parseMlflowPayload({ inputs: { dow: [4] } }), tabular, null).kind).toBe('tensor');
+    expect(mlflowInputs(frame({ inputs: { price: [3.5], promo: [1], dow: [4] } }), tabular, columns)).toEqual({ float_input: [[4, 1, 3.5]] });
+  });
+
   it('says a data frame without rows has none (not a rank error)', () => {
     const empty = [parseMlflowPayload({ dataframe_split: { columns: ['price', 'promo', 'dow'], data: [] } }), parseMlflowPayload({ dataframe_records: [] })];
     for (const input of empty) {
@@ -85,7 +105,7 @@ describe('MLflow scoring payloads', () => {
   it('answers records for data frames and output arrays for tensors', () => {
     const outputs = [{ name: 'variable', type: 'float32', dims: [2, 1], data: new Float32Array([142.5, 7]) }];
     expect(mlflowPredictions({ kind: 'dataframe', columns: [], rows: [] }, outputs)).toEqual([{ variable: 142.5 }, { variable: 7 }]);
-    expect(mlflowPredictions({ kind: 'tensor', value: [] }, outputs)).toEqual({ variable: [[142.5], [7]] });
+    expect(mlflowPredictions({ kind: 'tensor', field: 'instances', value: [] }, outputs)).toEqual({ variable: [[142.5], [7]] });
   });
 
   it('reads column names from a column-based MLmodel signature only', () => {

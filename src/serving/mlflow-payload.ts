@@ -8,7 +8,7 @@ import { formatShape, HostTensor, rowOf, toNested } from './tensor-codec';
  * `dataframe_split` and `dataframe_records` are data frames (answered as one record per row),
  * `instances` and `inputs` are tensors (answered as a dict of output arrays).
  */
-export type MlflowInput = { kind: 'dataframe'; columns: Array<string | null>; rows: unknown[][] } | { kind: 'tensor'; value: unknown };
+export type MlflowInput = { kind: 'dataframe'; columns: Array<string | null>; rows: unknown[][] } | { kind: 'tensor'; field: 'instances' | 'inputs'; value: unknown };
 
 const FORMATS = ['dataframe_split', 'dataframe_records', 'instances', 'inputs'] as const;
 
@@ -26,7 +26,7 @@ export function parseMlflowPayload(body: unknown): MlflowInput {
   const format = present[0];
   if (format === 'dataframe_split') return fromSplit(obj.dataframe_split);
   if (format === 'dataframe_records') return fromRecords(obj.dataframe_records);
-  return { kind: 'tensor', value: obj[format] };
+  return { kind: 'tensor', field: format, value: obj[format] };
 }
 
 function fromSplit(value: unknown): MlflowInput {
@@ -72,6 +72,33 @@ export function mlflowColumnNames(mlflow: Record<string, unknown> | null): strin
 }
 
 /**
+ * `instances`/`inputs` sent to a model with a column-based signature, keyed by its columns
+ * (records, or a dict of column arrays), is a data frame: MLflow's scoring server builds a
+ * DataFrame from them for such a signature. Keyed by the ONNX input names, it stays a tensor.
+ */
+export function asSignatureFrame(input: MlflowInput, specs: readonly TensorSpec[], columnNames: string[] | null): MlflowInput {
+  if (input.kind !== 'tensor' || !columnNames) return input;
+  const value = input.value;
+  const isInput = (key: string) => specs.some((s) => s.name === key);
+  if (isRecordList(value)) {
+    return value.every((r) => Object.keys(r).every(isInput)) ? input : fromRecords(value);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return input;
+  const dict = value as Record<string, unknown>;
+  const columns = Object.keys(dict);
+  if (!columns.length || columns.every(isInput)) return input;
+  const cells = columns.map((c) => dict[c]);
+  // All scalars is one row, as MLflow reads a dict of scalars.
+  if (cells.every((v) => !Array.isArray(v))) return { kind: 'dataframe', columns, rows: [cells] };
+  const length = Array.isArray(cells[0]) ? cells[0].length : -1;
+  const uneven = columns.find((_, i) => !Array.isArray(cells[i]) || (cells[i] as unknown[]).length !== length);
+  if (uneven !== undefined) {
+    throw invalidRequest(`${input.field}.${uneven} must be an array of ${length} values, like every column of the dict (or send one scalar per column for one row)`, { field: `${input.field}.${uneven}` });
+  }
+  return { kind: 'dataframe', columns, rows: Array.from({ length }, (_, r) => cells.map((c) => (c as unknown[])[r])) };
+}
+
+/**
  * The model's inputs by name, as nested arrays. A data frame whose columns are exactly the
  * model's inputs (each once, any order) gives one column per input. Otherwise a single-input
  * model takes the columns as its feature matrix: in the signature's column order when the
@@ -79,7 +106,7 @@ export function mlflowColumnNames(mlflow: Record<string, unknown> | null): strin
  * multi-input model takes unnamed columns in input order.
  */
 export function mlflowInputs(input: MlflowInput, specs: readonly TensorSpec[], columnNames: string[] | null): Record<string, unknown> {
-  return input.kind === 'dataframe' ? frameInputs(input, specs, columnNames) : tensorInputs(input.value, specs);
+  return input.kind === 'dataframe' ? frameInputs(input, specs, columnNames) : tensorInputs(input.field, input.value, specs);
 }
 
 function frameInputs(frame: { columns: Array<string | null>; rows: unknown[][] }, specs: readonly TensorSpec[], columnNames: string[] | null): Record<string, unknown> {
@@ -160,19 +187,27 @@ function matrixOf(rows: unknown[][], order: number[], spec: TensorSpec): unknown
   return spec.shape.length === 1 && order.length === 1 ? matrix.map((r) => r[0]) : matrix;
 }
 
-function tensorInputs(value: unknown, specs: readonly TensorSpec[]): Record<string, unknown> {
+function tensorInputs(field: string, value: unknown, specs: readonly TensorSpec[]): Record<string, unknown> {
   if (Array.isArray(value)) {
     // `instances` as a list of {input: value} records: stack each input's values.
-    if (isRecordList(value)) {
-      const records = value;
-      return Object.fromEntries(specs.map((s) => [s.name, records.map((r) => r[s.name])]));
-    }
+    if (isRecordList(value)) return stackRecords(field, value);
     if (specs.length !== 1) {
       throw invalidInput(`This model has ${specs.length} inputs (${specs.map((s) => s.name).join(', ')}): send them by name`, { expected: specs.map((s) => s.name) });
     }
     return { [specs[0].name]: value };
   }
-  return asObject(value, 'inputs');
+  return asObject(value, field);
+}
+
+/** Records of tensors keyed by input name, stacked per input; every record names the same inputs. */
+function stackRecords(field: string, records: Array<Record<string, unknown>>): Record<string, unknown> {
+  const names = [...new Set(records.flatMap((r) => Object.keys(r)))];
+  for (const [i, record] of records.entries()) {
+    const absent = names.find((n) => record[n] === undefined);
+    if (absent !== undefined) throw invalidInput(`${field}[${i}] has no '${absent}': every record must give every input`, { input: absent, at: `[${i}]` });
+  }
+  // Unknown and missing names are then refused by the signature check, as for a dict of inputs.
+  return Object.fromEntries(names.map((n) => [n, records.map((r) => r[n])]));
 }
 
 function isRecordList(value: unknown): value is Array<Record<string, unknown>> {

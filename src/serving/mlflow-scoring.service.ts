@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { AuthContext } from '../auth/auth-context';
 import { InferenceExecutor } from './inference-executor.service';
-import { mlflowColumnNames, mlflowInputs, mlflowPredictions, parseMlflowPayload } from './mlflow-payload';
+import { asSignatureFrame, mlflowColumnNames, mlflowInputs, mlflowPredictions, parseMlflowPayload } from './mlflow-payload';
 import { ModelResolver } from './model-resolver.service';
 import { parseModelName } from './predict-request';
 import { decodeInputs } from './tensor-codec';
@@ -15,9 +15,10 @@ export class MlflowScoringService {
   ) {}
 
   async invocations(ctx: AuthContext, name: string, body: unknown, routingKey?: string): Promise<{ predictions: unknown; version: number }> {
-    const payload = parseMlflowPayload(body);
+    const sent = parseMlflowPayload(body);
     const version = await this.resolver.resolve(ctx, { model: parseModelName(name), routingKey });
     const columnNames = mlflowColumnNames(version.mlflow);
+    const payload = asSignatureFrame(sent, version.signature.inputs, columnNames);
     const inputs = mlflowInputs(payload, version.signature.inputs, columnNames);
     // Data frames carry missing values as null: NaN for float inputs, as pandas would.
     const feeds = decodeInputs(version.signature.inputs, inputs, { nullAsNaN: payload.kind === 'dataframe' });

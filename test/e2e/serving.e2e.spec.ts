@@ -598,6 +598,25 @@ describe('online inference over HTTP', () => {
         const twice = await invoke('mlflow-abc', { dataframe_split: { columns: ['alpha', 'alpha', 'beta', 'gamma'], data: [[1, 9, 2, 3]] } });
         expect([twice.status, twice.body.error]).toEqual([400, { code: 'INVALID_REQUEST', message: "Column 'alpha' appears more than once: each column name must be unique", details: { field: 'columns', column: 'alpha' } }]);
       });
+
+      it('names an unknown or missing input in instance records as for an inputs dict', async () => {
+        for (const body of [{ instances: [{ foo: 1 }] }, { instances: [{ x: [1, 2, 3], foo: 1 }] }, { inputs: { x: [[1, 2, 3]], foo: [1] } }]) {
+          const res = await invoke('mlflow-x', body);
+          expect([res.status, res.body.error.code, res.body.error.message]).toEqual([400, 'INVALID_INPUT', "Unknown input 'foo': the model's inputs are 'x'"]);
+        }
+        const missing = await invoke('typed', { instances: [{ a: [1, 2], b: [3, 4], c: [5, 6] }] });
+        expect([missing.status, missing.body.error.message]).toEqual([400, "Missing input 'd' (bool, shape [N, 1])"]);
+        expect((await invoke('mlflow-x', { instances: [{ x: [1, 2, 3] }] })).body).toEqual({ predictions: { variable: [[321]] } });
+      });
+
+      it('reads instances and inputs keyed by signature columns as a data frame, as the MLflow scoring server does', async () => {
+        for (const body of [{ instances: [{ gamma: 3, alpha: 1, beta: 2 }] }, { inputs: { alpha: [1], beta: [2], gamma: [3] } }, { dataframe_records: [{ alpha: 1, beta: 2, gamma: 3 }] }]) {
+          const res = await invoke('mlflow-abc', body);
+          expect({ body, status: res.status, answer: res.body }).toEqual({ body, status: 200, answer: { predictions: [{ variable: 321 }] } });
+        }
+        // Keyed by the ONNX input, the same model still takes a tensor.
+        expect((await invoke('mlflow-abc', { inputs: { x: [[1, 2, 3]] } })).body).toEqual({ predictions: { variable: [[321]] } });
+      });
     });
   });
 
