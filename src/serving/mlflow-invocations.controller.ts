@@ -1,10 +1,14 @@
-import { Body, Controller, Headers, HttpCode, Param, Post, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Auth, RequireRole } from '../auth/auth.decorator';
 import type { AuthContext } from '../auth/auth-context';
 import { MlflowScoringService } from './mlflow-scoring.service';
 import { sendModelVersion } from './model-version-header';
+
+/** `?version=` or `?alias=`: which version serves, as in a /v1/predict body. */
+const VersionQuery = () => ApiQuery({ name: 'version', required: false, schema: { type: 'integer', minimum: 1 } });
+const AliasQuery = () => ApiQuery({ name: 'alias', required: false, schema: { type: 'string' } });
 
 @ApiTags('mlflow scoring')
 @ApiBearerAuth()
@@ -16,14 +20,23 @@ export class MlflowInvocationsController {
   @HttpCode(200)
   @RequireRole('scorer')
   @ApiOperation({ summary: 'MLflow scoring protocol: dataframe_split, dataframe_records, instances or inputs → {"predictions"}' })
+  @VersionQuery()
+  @AliasQuery()
   @ApiBody({
     schema: {
       type: 'object',
       example: { dataframe_split: { columns: ['day_of_week', 'promo', 'price', 'lag_7', 'lag_28', 'temperature'], data: [[4, 1, 3.49, 55, 51, 22]] } },
     },
   })
-  async invocations(@Auth() ctx: AuthContext, @Param('name') name: string, @Body() body: unknown, @Headers('x-routing-key') routingKey: string | undefined, @Res({ passthrough: true }) reply: FastifyReply) {
-    const { predictions, version } = await this.mlflow.invocations(ctx, name, body, routingKey);
+  async invocations(
+    @Auth() ctx: AuthContext,
+    @Param('name') name: string,
+    @Query() query: Record<string, unknown>,
+    @Body() body: unknown,
+    @Headers('x-routing-key') routingKey: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const { predictions, version } = await this.mlflow.invocations(ctx, name, query, body, routingKey);
     sendModelVersion(reply, version);
     return { predictions };
   }

@@ -1,5 +1,5 @@
 import type { TensorSpec } from '../registry/artifact/artifact.types';
-import { asSignatureFrame, mlflowColumnNames, mlflowInputs, mlflowPredictions, parseMlflowPayload } from './mlflow-payload';
+import { asSignatureFrame, mlflowColumnNames, mlflowInputs, mlflowPredictions, parseMlflowPayload, parseMlflowQuery } from './mlflow-payload';
 
 const tabular: TensorSpec[] = [{ name: 'float_input', type: 'float32', shape: ['N', 3] }];
 const multi: TensorSpec[] = [
@@ -78,6 +78,15 @@ describe('MLflow scoring payloads', () => {
     expect(frame({ instances: [[4, 1, 3.5]] }).kind).toBe('tensor');
     expect(asSignatureFrame(parseMlflowPayload({ inputs: { dow: [4] } }), tabular, null).kind).toBe('tensor');
     expect(mlflowInputs(frame({ inputs: { price: [3.5], promo: [1], dow: [4] } }), tabular, columns)).toEqual({ float_input: [[4, 1, 3.5]] });
+  });
+
+  it('reads version or alias from the query string and refuses any other parameter', () => {
+    expect(parseMlflowQuery({ version: '2' })).toEqual({ version: 2 });
+    expect(parseMlflowQuery({ alias: 'staging' })).toEqual({ alias: 'staging' });
+    expect(parseMlflowQuery(undefined)).toEqual({});
+    expect(() => parseMlflowQuery({ verison: '2' })).toThrow("Unknown query parameter 'verison': this route takes version or alias");
+    expect(() => parseMlflowQuery({ version: '2', alias: 'staging' })).toThrow(/either version or alias/);
+    expect(() => parseMlflowQuery({ version: ['1', '2'] })).toThrow(/version must be/);
   });
 
   it('says a data frame without rows has none (not a rank error)', () => {

@@ -1,5 +1,5 @@
 import type { TensorSpec } from '../registry/artifact/artifact.types';
-import { asObject } from './predict-request';
+import { asObject, ModelSelector, parseSelector } from './predict-request';
 import { invalidInput, invalidRequest } from './serving.error';
 import { formatShape, HostTensor, rowOf, toNested } from './tensor-codec';
 
@@ -61,6 +61,19 @@ function fromRecords(value: unknown): MlflowInput {
   // A key missing from a record is a missing value, as pandas reads it.
   const rows = records.map((record) => columns.map((c) => (record[c] === undefined ? null : record[c])));
   return { kind: 'dataframe', columns, rows };
+}
+
+/**
+ * The invocations route's query string: `version` or `alias` pick the version (as in a
+ * /v1/predict body); anything else is refused, so that a misspelt `?verison=2` is not
+ * silently served by the default version.
+ */
+export function parseMlflowQuery(query: Record<string, unknown> | undefined): Pick<ModelSelector, 'version' | 'alias'> {
+  const params = query ?? {};
+  for (const key of Object.keys(params)) {
+    if (key !== 'version' && key !== 'alias') throw invalidRequest(`Unknown query parameter '${key}': this route takes version or alias`, { field: key });
+  }
+  return parseSelector(params, { requireTarget: false });
 }
 
 /** Column names of an MLflow column-based signature (`[{"name": "price", "type": "double"}, …]`), if the version has one. */

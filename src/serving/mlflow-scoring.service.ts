@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { AuthContext } from '../auth/auth-context';
 import { InferenceExecutor } from './inference-executor.service';
-import { asSignatureFrame, mlflowColumnNames, mlflowInputs, mlflowPredictions, parseMlflowPayload } from './mlflow-payload';
+import { asSignatureFrame, mlflowColumnNames, mlflowInputs, mlflowPredictions, parseMlflowPayload, parseMlflowQuery } from './mlflow-payload';
 import { ModelResolver } from './model-resolver.service';
 import { parseModelName } from './predict-request';
 import { decodeInputs } from './tensor-codec';
@@ -14,9 +14,10 @@ export class MlflowScoringService {
     private readonly executor: InferenceExecutor,
   ) {}
 
-  async invocations(ctx: AuthContext, name: string, body: unknown, routingKey?: string): Promise<{ predictions: unknown; version: number }> {
+  async invocations(ctx: AuthContext, name: string, query: Record<string, unknown> | undefined, body: unknown, routingKey?: string): Promise<{ predictions: unknown; version: number }> {
+    const target = parseMlflowQuery(query);
     const sent = parseMlflowPayload(body);
-    const version = await this.resolver.resolve(ctx, { model: parseModelName(name), routingKey });
+    const version = await this.resolver.resolve(ctx, { model: parseModelName(name), ...target, routingKey });
     const columnNames = mlflowColumnNames(version.mlflow);
     const payload = asSignatureFrame(sent, version.signature.inputs, columnNames);
     const inputs = mlflowInputs(payload, version.signature.inputs, columnNames);

@@ -618,6 +618,33 @@ describe('online inference over HTTP', () => {
         expect((await invoke('mlflow-abc', { inputs: { x: [[1, 2, 3]] } })).body).toEqual({ predictions: { variable: [[321]] } });
       });
     });
+
+    describe('version, alias and the health probes', () => {
+      const score = (query: string) => t.request('POST', `/v1/models/mlflow-lifecycle/invocations${query}`, { body: { instances: [ROW] } });
+      const biasOfScore = (res: TestResponse) => Math.round(res.body.predictions.variable[0][0] - ROW_SUM);
+      beforeAll(async () => {
+        for (const bias of [10, 20, 30]) await upload('mlflow-lifecycle', linear(bias).bytes);
+        await t.request('PUT', '/v1/models/mlflow-lifecycle/aliases/production', { body: { version: 1 } });
+        await t.request('PUT', '/v1/models/mlflow-lifecycle/aliases/staging', { body: { version: 2 } });
+      });
+
+      it('serves the version or alias named in the query string, else the default', async () => {
+        for (const [query, bias] of [['', 10], ['?version=3', 30], ['?alias=staging', 20]] as const) {
+          const res = await score(query);
+          expect({ query, status: res.status, version: res.headers.get('x-model-version'), bias: biasOfScore(res) }).toEqual({ query, status: 200, version: String(bias / 10), bias });
+        }
+      });
+
+      it('answers 400 for an unknown query parameter or a bad version, 404 for a version that does not exist', async () => {
+        const typo = await score('?verison=3');
+        expect([typo.status, typo.body.error]).toEqual([400, { code: 'INVALID_REQUEST', message: "Unknown query parameter 'verison': this route takes version or alias", details: { field: 'verison' } }]);
+        expect((await score('?version=two')).body.error).toMatchObject({ code: 'INVALID_REQUEST', details: { field: 'version' } });
+        expect((await score('?version=1&alias=staging')).status).toBe(400);
+        expect((await score('?version=9')).body.error.code).toBe('VERSION_NOT_FOUND');
+        expect((await score('?alias=nowhere')).body.error.code).toBe('ALIAS_NOT_FOUND');
+      });
+
+    });
   });
 
   describe('load, pin, unload and the cache view', () => {
