@@ -1,4 +1,4 @@
-import { Body, Controller, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Auth, RequireRole } from '../auth/auth.decorator';
@@ -39,5 +39,15 @@ export class MlflowInvocationsController {
     const { predictions, version } = await this.mlflow.invocations(ctx, name, query, body, routingKey);
     sendModelVersion(reply, version);
     return { predictions };
+  }
+
+  // MLflow clients given …/v1/models/{name} as the server's base URL probe <base>/ping (or /health).
+  @Get([':name/ping', ':name/health'])
+  @RequireRole('scorer')
+  @ApiOperation({ summary: "MLflow scoring server's health probes: 200 when the model (and the version asked for) resolves" })
+  @VersionQuery()
+  @AliasQuery()
+  ping(@Auth() ctx: AuthContext, @Param('name') name: string, @Query() query: Record<string, unknown>) {
+    return this.mlflow.ping(ctx, name, query);
   }
 }

@@ -26,4 +26,12 @@ export class MlflowScoringService {
     const outputs = await this.executor.run(version, feeds);
     return { predictions: mlflowPredictions(payload, outputs), version: version.version };
   }
+
+  /** GET …/ping and …/health (MLflow's scoring-server probes): the model (and version asked for) resolves. */
+  async ping(ctx: AuthContext, name: string, query: Record<string, unknown> | undefined): Promise<{ status: 'ok'; model: string }> {
+    const target = parseMlflowQuery(query);
+    const model = await this.resolver.resolveModel(ctx, parseModelName(name));
+    this.resolver.selectVersion(model, target);
+    return { status: 'ok', model: model.name };
+  }
 }

@@ -644,6 +644,17 @@ describe('online inference over HTTP', () => {
         expect((await score('?alias=nowhere')).body.error.code).toBe('ALIAS_NOT_FOUND');
       });
 
+      it('answers GET /ping and /health under the model as the MLflow scoring server does', async () => {
+        for (const probe of ['ping', 'health']) {
+          const ok = await t.request('GET', `/v1/models/mlflow-lifecycle/${probe}`);
+          expect([ok.status, ok.body]).toEqual([200, { status: 'ok', model: 'mlflow-lifecycle' }]);
+          expect((await t.request('GET', `/v1/models/mlflow-lifecycle/${probe}?alias=staging`)).status).toBe(200);
+          expect((await t.request('GET', `/v1/models/mlflow-lifecycle/${probe}?version=9`)).body.error.code).toBe('VERSION_NOT_FOUND');
+          expect((await t.request('GET', `/v1/models/mlflow-lifecycle/${probe}?foo=1`)).status).toBe(400);
+          expect((await t.request('GET', `/v1/models/no-such-model/${probe}`)).body.error.code).toBe('MODEL_NOT_FOUND');
+          expect((await t.request('GET', `/v1/models/mlflow-lifecycle/${probe}`, { headers: { authorization: '' } })).status).toBe(401);
+        }
+      });
     });
   });
 
@@ -792,7 +803,7 @@ describe('online inference over HTTP', () => {
   it('documents the serving routes', async () => {
     const docs = await t.request('GET', '/docs/json', { headers: { authorization: '' } });
     expect(Object.keys(docs.body.paths)).toEqual(
-      expect.arrayContaining(['/v1/predict', '/v1/predict/fanout', '/v1/cache', '/v1/models/{name}/load', '/v1/models/{name}/invocations', '/v2/models/{name}/infer']),
+      expect.arrayContaining(['/v1/predict', '/v1/predict/fanout', '/v1/cache', '/v1/models/{name}/load', '/v1/models/{name}/invocations', '/v1/models/{name}/ping', '/v1/models/{name}/health', '/v2/models/{name}/infer']),
     );
   });
 });
