@@ -73,6 +73,7 @@ describe('MLflow scoring payloads', () => {
     expect(frame({ inputs: { dow: [4, 5], promo: [1, 0], price: [3.5, 2] } })).toEqual({ kind: 'dataframe', columns, rows: [[4, 1, 3.5], [5, 0, 2]] });
     expect(frame({ inputs: { dow: 4, promo: 1, price: 3.5 } })).toEqual({ kind: 'dataframe', columns, rows: [[4, 1, 3.5]] });
     expect(() => frame({ inputs: { dow: [4, 5], promo: [1], price: [3.5, 2] } })).toThrow(/inputs.promo must be an array of 2 values/);
+    expect(() => frame({ inputs: { dow: 4, promo: [1], price: [3.5] } })).toThrow(/inputs.dow must be an array of 1 values/);
     // Keyed by the ONNX input, or without a column signature, they stay tensors.
     expect(frame({ inputs: { float_input: [[4, 1, 3.5]] } }).kind).toBe('tensor');
     expect(frame({ instances: [[4, 1, 3.5]] }).kind).toBe('tensor');

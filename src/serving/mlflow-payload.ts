@@ -103,7 +103,7 @@ export function asSignatureFrame(input: MlflowInput, specs: readonly TensorSpec[
   const cells = columns.map((c) => dict[c]);
   // All scalars is one row, as MLflow reads a dict of scalars.
   if (cells.every((v) => !Array.isArray(v))) return { kind: 'dataframe', columns, rows: [cells] };
-  const length = Array.isArray(cells[0]) ? cells[0].length : -1;
+  const length = (cells.find(Array.isArray) as unknown[]).length;
   const uneven = columns.find((_, i) => !Array.isArray(cells[i]) || (cells[i] as unknown[]).length !== length);
   if (uneven !== undefined) {
     throw invalidRequest(`${input.field}.${uneven} must be an array of ${length} values, like every column of the dict (or send one scalar per column for one row)`, { field: `${input.field}.${uneven}` });
