@@ -37,6 +37,6 @@ describe('session footprint', () => {
     expect(estimateSessionBytes(1000, 'tree-ensemble')).toBe(128 * 1024 + 10_000);
     const trees = write('located.onnx', buildTreeEnsembleModel({ nFeatures: 3 }).bytes);
     const locate = artifactLocator(async () => trees);
-    expect(await locate({ modelSha256: 'abc' })).toEqual({ path: trees, bytes: fs.statSync(trees).size, kind: 'tree-ensemble' });
+    expect(await locate({ modelSha256: 'abc' })).toEqual({ path: trees, bytes: fs.statSync(trees).size, kind: 'tree-ensemble', sha256: 'abc' });
   });
 });
