@@ -48,6 +48,13 @@ describe('MLflow scoring payloads', () => {
     expect(() => mlflowInputs(parseMlflowPayload({ dataframe_split: { columns: ['a', 'b'], data: [[1, 2]] } }), x, null)).toThrow(/takes 3 columns in order, the data frame has 2/);
   });
 
+  it("takes pandas' integer column labels (a frame built without names) as unnamed columns", () => {
+    const x: TensorSpec[] = [{ name: 'x', type: 'float32', shape: ['N', 3] }];
+    expect(parseMlflowPayload({ dataframe_split: { columns: [0, 1, 2], data: [[1, 2, 3]] } })).toEqual({ kind: 'dataframe', columns: [null, null, null], rows: [[1, 2, 3]] });
+    expect(mlflowInputs(parseMlflowPayload({ dataframe_split: { columns: [0, 1, 2], data: [[1, 2, 3]] } }), x, null)).toEqual({ x: [[1, 2, 3]] });
+    expect(() => parseMlflowPayload({ dataframe_split: { columns: ['a', 1], data: [[1, 2]] } })).toThrow(/column names \(or of integer labels/);
+  });
+
   it('refuses a column name given twice', () => {
     const input = parseMlflowPayload({ dataframe_split: { columns: ['dow', 'dow', 'promo', 'price'], data: [[1, 2, 3, 4]] } });
     expect(() => mlflowInputs(input, tabular, ['dow', 'promo', 'price'])).toThrow(expect.objectContaining({ code: 'INVALID_REQUEST', message: "Column 'dow' appears more than once: each column name must be unique" }));

@@ -36,7 +36,9 @@ function fromSplit(value: unknown): MlflowInput {
   let columns: Array<string | null>;
   if (split.columns === undefined || split.columns === null) columns = Array.from({ length: width }, () => null);
   else if (Array.isArray(split.columns) && split.columns.every((c) => typeof c === 'string')) columns = split.columns as string[];
-  else throw invalidRequest('dataframe_split.columns must be an array of column names', { field: 'dataframe_split.columns' });
+  // Integer labels are what pandas gives a frame built without names (to_dict('split') of a numpy-built frame): unnamed, positional.
+  else if (Array.isArray(split.columns) && split.columns.every((c) => Number.isInteger(c))) columns = split.columns.map(() => null);
+  else throw invalidRequest('dataframe_split.columns must be an array of column names (or of integer labels, taken as unnamed columns)', { field: 'dataframe_split.columns' });
   for (const [i, row] of (split.data as unknown[][]).entries()) {
     if (row.length !== columns.length) {
       throw invalidRequest(`dataframe_split.data[${i}] has ${row.length} values for ${columns.length} columns`, { field: 'dataframe_split.data' });
