@@ -187,9 +187,20 @@ export class ModelsRepository {
     await tx.delete(ModelVersionEntity, { tenantId, modelId, version });
   }
 
+  /**
+   * Deletes the model with its versions, aliases and traffic rule, in one transaction. The rule
+   * goes first and explicitly: its version rows reference model_versions without a cascade (so a
+   * version a rule names cannot be deleted alone), and the cascade from models reaches them only
+   * through traffic_rules, after that reference was already checked. The model row is locked
+   * first, so a rule set meanwhile either commits before (and is deleted) or finds no model.
+   */
   async deleteModel(tenantId: string, name: string): Promise<boolean> {
-    const result = await this.dataSource.manager.delete(ModelEntity, { tenantId, name });
-    return (result.affected ?? 0) > 0;
+    return this.withModelLocked(tenantId, name, async (tx, model) => {
+      if (!model) return false;
+      await tx.query('DELETE FROM traffic_rules WHERE tenant_id = $1 AND model_id = $2', [tenantId, model.id]);
+      const result = await tx.delete(ModelEntity, { tenantId, id: model.id });
+      return (result.affected ?? 0) > 0;
+    });
   }
 
   async upsertAlias(tx: EntityManager, tenantId: string, modelId: string, alias: string, version: number): Promise<ModelAliasEntity> {

@@ -1,4 +1,5 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { RegistryEvents } from '../registry/registry-events';
 import { RolloutRepository } from './rollout.repository';
 import { TrafficRule } from './traffic-rule';
 
@@ -17,16 +18,25 @@ export class TrafficRulesStore implements OnApplicationBootstrap, OnApplicationS
   private fingerprint = '';
   private timer?: NodeJS.Timeout;
   private polling = false;
+  private unsubscribe?: () => void;
 
-  constructor(private readonly repository: RolloutRepository) {}
+  constructor(
+    private readonly repository: RolloutRepository,
+    private readonly events: RegistryEvents,
+  ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    // Deleting a model deletes its rule in the same transaction: drop it here at once, not at the next poll.
+    this.unsubscribe = this.events.subscribe((change) => {
+      if (change.kind === 'model-deleted') void this.poll();
+    });
     await this.reload();
     this.timer = setInterval(() => void this.poll(), POLL_MS);
     this.timer.unref();
   }
 
   onApplicationShutdown(): void {
+    this.unsubscribe?.();
     clearInterval(this.timer);
   }
 

@@ -72,6 +72,31 @@ describe('rollout', () => {
     });
   });
 
+  describe('deleting a model under a rule', () => {
+    it.each([
+      ['doomed-split', { split: { '1': 50, '2': 50 } }],
+      ['doomed-mirror', { mirror: { version: 2, percent: 50 } }],
+    ])('deletes %s with its rule, and a model of that name starts without one', async (name, rule) => {
+      for (const v of [1, 2]) expect((await upload(name, v)).status).toBe(201);
+      expect((await t.request('PUT', `/v1/models/${name}/traffic`, { body: rule })).status).toBe(200);
+      const res = await t.request('DELETE', `/v1/models/${name}`);
+      expect(res.status).toBe(204);
+      expect((await t.request('GET', `/v1/models/${name}/traffic`)).status).toBe(404);
+      expect((await upload(name, 7)).status).toBe(201);
+      expect((await t.request('GET', `/v1/models/${name}/traffic`)).body).toMatchObject({ split: null, mirror: null });
+      expect((await t.request('POST', '/v1/predict', { body: { model: name, inputs: { float_input: [[1, 0, 0, 0, 0, 0]] } } })).body.version).toBe(1);
+    });
+
+    it('deletes a model whose rule a bulk mirror rollout set', async () => {
+      for (const v of [1, 2]) expect((await upload('doomed-bulk', v, { tags: { family: 'doomed' } })).status).toBe(201);
+      await t.request('PUT', '/v1/models/doomed-bulk/aliases/production', { body: { version: 1 } });
+      const rollout = await t.request('POST', '/v1/rollouts', { body: { kind: 'mirror', percent: 100, selector: { tags: { family: 'doomed' } } } });
+      expect(rollout.status).toBe(201);
+      expect((await t.request('DELETE', '/v1/models/doomed-bulk')).status).toBe(204);
+      expect((await t.request('GET', '/v1/models/doomed-bulk')).status).toBe(404);
+    });
+  });
+
   describe('bulk rollouts', () => {
     const stores = Array.from({ length: 30 }, (_, i) => `store-${String(i).padStart(3, '0')}`);
 

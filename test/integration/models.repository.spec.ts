@@ -205,6 +205,24 @@ describe('ModelsRepository on a real database', () => {
       expect(await repo.deleteModel(tenant.id, 'doomed')).toBe(false);
     });
 
+    it('deletes a model together with its traffic rule (split and mirror)', async () => {
+      await repo.appendVersion(tenant.id, 'ruled-doomed', newVersion());
+      await repo.appendVersion(tenant.id, 'ruled-doomed', newVersion());
+      const model = await requireModel(tenant.id, 'ruled-doomed');
+      await dataSource.query(`INSERT INTO traffic_rules (model_id, tenant_id, mirror_percent, updated_by) VALUES ($1, $2, 10, 'test')`, [model.id, tenant.id]);
+      await dataSource.query(
+        `INSERT INTO traffic_rule_versions (model_id, tenant_id, version, role, weight) VALUES ($1, $2, 1, 'split', 50), ($1, $2, 2, 'split', 50), ($1, $2, 2, 'mirror', 10)`,
+        [model.id, tenant.id],
+      );
+      expect(await repo.deleteModel(tenant.id, 'ruled-doomed')).toBe(true);
+      expect(await repo.findModelByName(tenant.id, 'ruled-doomed')).toBeNull();
+      const left = (await dataSource.query(
+        `SELECT (SELECT count(*) FROM traffic_rules WHERE model_id = $1) + (SELECT count(*) FROM traffic_rule_versions WHERE model_id = $1) AS n`,
+        [model.id],
+      )) as Array<{ n: string }>;
+      expect(Number(left[0].n)).toBe(0);
+    });
+
     it('patches description, segment and tags', async () => {
       const { model } = await repo.appendVersion(tenant.id, 'patched', newVersion({ tags: { a: '1' } }));
       await repo.updateModel(tenant.id, model.id, { description: 'new', segment: { region: 'east' }, tags: { b: '2' } });
