@@ -169,6 +169,12 @@ export class ModelsRepository {
     });
   }
 
+  /** Locks the model row by id (bulk changes, which know ids); false when it is gone. */
+  async lockModelById(tx: EntityManager, tenantId: string, modelId: string): Promise<boolean> {
+    const rows = (await tx.query('SELECT 1 FROM models WHERE tenant_id = $1 AND id = $2 FOR UPDATE', [tenantId, modelId])) as unknown[];
+    return rows.length > 0;
+  }
+
   findAliasesPointingAt(tx: EntityManager, tenantId: string, modelId: string, version: number): Promise<ModelAliasEntity[]> {
     return tx.findBy(ModelAliasEntity, { tenantId, modelId, version });
   }
@@ -212,8 +218,8 @@ export class ModelsRepository {
     return tx.findOneByOrFail(ModelAliasEntity, { tenantId, modelId, alias });
   }
 
-  async deleteAlias(tenantId: string, modelId: string, alias: string): Promise<boolean> {
-    const result = await this.dataSource.manager.delete(ModelAliasEntity, { tenantId, modelId, alias });
+  async deleteAlias(tenantId: string, modelId: string, alias: string, tx: EntityManager = this.dataSource.manager): Promise<boolean> {
+    const result = await tx.delete(ModelAliasEntity, { tenantId, modelId, alias });
     return (result.affected ?? 0) > 0;
   }
 

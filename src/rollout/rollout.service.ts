@@ -9,7 +9,7 @@ import { assertAliasName, assertModelName } from '../registry/names';
 import { RegistryError, RegistryErrorCode } from '../registry/registry.error';
 import { RegistryEvents } from '../registry/registry-events';
 import { ModelSelector, parseRolloutBody, parseTrafficBody, RolloutRequest } from './rollout.dto';
-import { RolloutError, RolloutErrorCode } from './rollout.error';
+import { isForeignKeyViolation, RolloutError, RolloutErrorCode } from './rollout.error';
 import { RolloutChange, RolloutRepository, RolloutRow } from './rollout.repository';
 import { ShadowMonitor } from './shadow-monitor';
 import { MirrorRule, TrafficRule } from './traffic-rule';
@@ -83,18 +83,21 @@ export class RolloutService {
     const targets = await this.selectModels(ctx, request.selector);
     await Promise.all(targets.slice(0, 50).map((t) => this.prewarmer.prewarm(ctx, t.model.name, [t.latest])));
     const before = request.kind === 'alias' ? await this.repository.aliasVersions(ctx.tenantId, request.alias, targets.map((t) => t.model.id)) : null;
-    const row = await this.repository.transaction(async (tx) => {
+    const row = await this.inBulkTransaction(async (tx) => {
       const changes: RolloutChange[] = [];
       for (const { model, latest } of targets) {
-        if (request.kind === 'alias') {
-          await this.models.upsertAlias(tx, ctx.tenantId, model.id, request.alias, latest);
-          changes.push({ modelId: model.id, model: model.name, before: before!.get(model.id) ?? null, after: latest });
-        } else {
-          const current = this.rules.ruleOf(model.id);
-          const mirror: MirrorRule = { version: latest, percent: request.percent };
-          await this.repository.replaceRule(tx, ctx.tenantId, model.id, current?.split ?? [], mirror, ctx.principal);
-          changes.push({ modelId: model.id, model: model.name, before: current?.mirror ?? null, after: mirror });
-        }
+        await conflictIfDeletedMeanwhile(model.name, latest, async () => {
+          if (request.kind === 'alias') {
+            await this.models.upsertAlias(tx, ctx.tenantId, model.id, request.alias, latest);
+            changes.push({ modelId: model.id, model: model.name, before: before!.get(model.id) ?? null, after: latest });
+          } else {
+            // The stored rule, not this replica's copy, which may lag another replica's change.
+            const current = await this.repository.findRule(ctx.tenantId, model.id, tx);
+            const mirror: MirrorRule = { version: latest, percent: request.percent };
+            await this.repository.replaceRule(tx, ctx.tenantId, model.id, current?.split ?? [], mirror, ctx.principal);
+            changes.push({ modelId: model.id, model: model.name, before: current?.mirror ?? null, after: mirror });
+          }
+        });
       }
       const rollout = await this.repository.insertRollout(tx, ctx.tenantId, request.kind, request, changes, ctx.principal);
       await this.audit.record(ctx, `rollout.${request.kind}`, `rollouts/${rollout.id}`, { models: changes.length }, tx);
@@ -108,10 +111,10 @@ export class RolloutService {
   async rollback(ctx: AuthContext, id: string) {
     const existing = await this.requireRollout(ctx, id);
     const request = existing.request as unknown as RolloutRequest;
-    const row = await this.repository.transaction(async (tx) => {
+    const row = await this.inBulkTransaction(async (tx) => {
       const locked = (await this.repository.findRollout(ctx.tenantId, id, tx, true))!;
       if (locked.rolled_back_at) throw new RolloutError(RolloutErrorCode.RolloutAlreadyRolledBack, `Rollout ${id} was rolled back already`, { id });
-      for (const change of locked.changes) await this.restore(ctx, tx, request, change);
+      for (const change of locked.changes) await this.restore(ctx, tx, id, request, change);
       await this.repository.markRolledBack(tx, ctx.tenantId, id);
       await this.audit.record(ctx, `rollout.${locked.kind}.rollback`, `rollouts/${id}`, { models: locked.changes.length }, tx);
       return (await this.repository.findRollout(ctx.tenantId, id, tx))!;
@@ -128,18 +131,41 @@ export class RolloutService {
     return { items: (await this.repository.listRollouts(ctx.tenantId, 100)).map((r) => ({ ...rolloutView(r), changes: undefined, models: r.changes.length })) };
   }
 
-  private async restore(ctx: AuthContext, tx: EntityManager, request: RolloutRequest, change: RolloutChange): Promise<void> {
+  /**
+   * Puts one model back as the rollout found it. A model deleted since has nothing to restore
+   * and is skipped; a version deleted since cannot come back, so the whole rollback is refused
+   * (409, naming model and version) and nothing changes. The model row is locked first, so the
+   * version checked cannot be deleted before the transaction commits.
+   */
+  private async restore(ctx: AuthContext, tx: EntityManager, id: string, request: RolloutRequest, change: RolloutChange): Promise<void> {
+    if (!(await this.models.lockModelById(tx, ctx.tenantId, change.modelId))) return;
+    const before = request.kind === 'alias' ? (change.before as number | null) : ((change.before as MirrorRule | null)?.version ?? null);
+    if (before !== null && !(await this.models.findVersion(ctx.tenantId, change.modelId, before, tx))) {
+      throw new RolloutError(
+        RolloutErrorCode.RollbackVersionGone,
+        `Cannot roll back rollout ${id}: model '${change.model}' no longer has version ${before} (deleted since the rollout), which it would restore. Nothing was changed`,
+        { id, model: change.model, version: before },
+      );
+    }
+    if (request.kind === 'alias') {
+      if (before === null) await this.models.deleteAlias(ctx.tenantId, change.modelId, request.alias, tx);
+      else await this.models.upsertAlias(tx, ctx.tenantId, change.modelId, request.alias, before);
+      return;
+    }
+    const current = await this.repository.findRule(ctx.tenantId, change.modelId, tx);
+    const mirror = change.before as MirrorRule | null;
+    // A rule the rollout created (no split, no mirror before) goes away rather than stay empty.
+    if (!current?.split.length && !mirror) await this.repository.deleteRule(tx, ctx.tenantId, change.modelId);
+    else await this.repository.replaceRule(tx, ctx.tenantId, change.modelId, current?.split ?? [], mirror, ctx.principal);
+  }
+
+  /** A bulk change's transaction; a row it wrote that names something deleted meanwhile is a 409 without SQL in it. */
+  private async inBulkTransaction<T>(work: (tx: EntityManager) => Promise<T>): Promise<T> {
     try {
-      if (request.kind === 'alias') {
-        if (change.before === null) await tx.query(`DELETE FROM model_aliases WHERE tenant_id = $1 AND model_id = $2 AND alias = $3`, [ctx.tenantId, change.modelId, request.alias]);
-        else await this.models.upsertAlias(tx, ctx.tenantId, change.modelId, request.alias, change.before as number);
-      } else {
-        const current = await this.repository.findRule(ctx.tenantId, change.modelId, tx);
-        await this.repository.replaceRule(tx, ctx.tenantId, change.modelId, current?.split ?? [], change.before as MirrorRule | null, ctx.principal);
-      }
+      return await this.repository.transaction(work);
     } catch (error) {
-      // The model or the earlier version is gone since: say which, and change nothing.
-      throw new RolloutError(RolloutErrorCode.RolloutAlreadyRolledBack, `Cannot restore model '${change.model}': ${(error as Error).message}`, { model: change.model });
+      if (!isForeignKeyViolation(error)) throw error;
+      throw new RolloutError(RolloutErrorCode.RolloutConflict, 'A selected model or version was deleted while the change was being made; nothing was changed: try again', {});
     }
   }
 
@@ -197,6 +223,19 @@ export class RolloutService {
     const row = /^[0-9a-f-]{36}$/i.test(id) ? await this.repository.findRollout(ctx.tenantId, id) : null;
     if (!row) throw new RolloutError(RolloutErrorCode.RolloutNotFound, `Rollout ${id} not found`, { id });
     return row;
+  }
+}
+
+/** Runs one model's part of a bulk change; a row naming a model or version deleted meanwhile becomes a 409 naming them. */
+async function conflictIfDeletedMeanwhile(model: string, version: number, work: () => Promise<void>): Promise<void> {
+  try {
+    await work();
+  } catch (error) {
+    if (!isForeignKeyViolation(error)) throw error;
+    throw new RolloutError(RolloutErrorCode.RolloutConflict, `Model '${model}' or its version ${version} was deleted while the rollout was being made; nothing was changed: try again`, {
+      model,
+      version,
+    });
   }
 }
 

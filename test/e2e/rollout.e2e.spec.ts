@@ -94,6 +94,54 @@ describe('rollout', () => {
       expect(rollout.status).toBe(201);
       expect((await t.request('DELETE', '/v1/models/doomed-bulk')).status).toBe(204);
       expect((await t.request('GET', '/v1/models/doomed-bulk')).status).toBe(404);
+      // Rolling back skips the deleted model: it has nothing left to restore.
+      const back = await t.request('POST', `/v1/rollouts/${rollout.body.id}/rollback`);
+      expect(back.status).toBe(200);
+      expect(back.body.rolledBackAt).not.toBeNull();
+    });
+  });
+
+  describe('rolling back after a version was deleted', () => {
+    const noSql = (message: string) => expect(message).not.toMatch(/table|constraint|insert|violates|model_aliases|traffic_rule/i);
+
+    it('refuses an alias rollback whose earlier version is gone, naming model and version, and changes nothing', async () => {
+      for (const [name, tag] of [['gone-alias', 'gone-a'], ['kept-alias', 'gone-a']]) {
+        for (const v of [1, 2]) expect((await upload(name, v, { tags: { family: tag } })).status).toBe(201);
+        await t.request('PUT', `/v1/models/${name}/aliases/production`, { body: { version: 1 } });
+      }
+      const rollout = await t.request('POST', '/v1/rollouts', { body: { kind: 'alias', alias: 'production', selector: { tags: { family: 'gone-a' } } } });
+      expect(rollout.status).toBe(201);
+      expect((await t.request('DELETE', '/v1/models/gone-alias/versions/1')).status).toBe(204);
+      const back = await t.request('POST', `/v1/rollouts/${rollout.body.id}/rollback`);
+      expect(back.status).toBe(409);
+      expect(back.body.error.code).toBe('ROLLBACK_VERSION_GONE');
+      expect(back.body.error.message).toMatch(/'gone-alias' no longer has version 1/);
+      expect(back.body.error.details).toMatchObject({ model: 'gone-alias', version: 1 });
+      noSql(back.body.error.message);
+      // all or nothing: the other model was not rolled back either, nor the rollout marked
+      expect((await t.request('GET', '/v1/models/kept-alias')).body.aliases).toEqual({ production: 2 });
+      expect((await t.request('GET', `/v1/rollouts/${rollout.body.id}`)).body.rolledBackAt).toBeNull();
+    });
+
+    it('refuses a mirror rollback whose earlier mirror version is gone', async () => {
+      for (const v of [1, 2, 3]) expect((await upload('gone-mirror', v, { tags: { family: 'gone-m' } })).status).toBe(201);
+      expect((await t.request('PUT', '/v1/models/gone-mirror/traffic', { body: { split: { '1': 100 }, mirror: { version: 2, percent: 10 } } })).status).toBe(200);
+      const rollout = await t.request('POST', '/v1/rollouts', { body: { kind: 'mirror', percent: 50, selector: { tags: { family: 'gone-m' } } } });
+      expect(rollout.status).toBe(201);
+      expect((await t.request('DELETE', '/v1/models/gone-mirror/versions/2')).status).toBe(204);
+      const back = await t.request('POST', `/v1/rollouts/${rollout.body.id}/rollback`);
+      expect(back.status).toBe(409);
+      expect(back.body.error).toMatchObject({ code: 'ROLLBACK_VERSION_GONE', details: { model: 'gone-mirror', version: 2 } });
+      noSql(back.body.error.message);
+      expect((await t.request('GET', '/v1/models/gone-mirror/traffic')).body).toMatchObject({ split: { '1': 100 }, mirror: { version: 3, percent: 50 } });
+    });
+
+    it('removes a rule a mirror rollout created, rather than leave an empty one', async () => {
+      for (const v of [1, 2]) expect((await upload('mirror-made', v, { tags: { family: 'mirror-made' } })).status).toBe(201);
+      await t.request('PUT', '/v1/models/mirror-made/aliases/production', { body: { version: 1 } });
+      const rollout = await t.request('POST', '/v1/rollouts', { body: { kind: 'mirror', percent: 50, selector: { tags: { family: 'mirror-made' } } } });
+      expect((await t.request('POST', `/v1/rollouts/${rollout.body.id}/rollback`)).status).toBe(200);
+      expect((await t.request('DELETE', '/v1/models/mirror-made/traffic')).status).toBe(404);
     });
   });
 
