@@ -169,6 +169,13 @@ export class ModelsRepository {
     });
   }
 
+  /** The version that serves a request no rule routes: alias production's, else the highest existing one. */
+  async findDefaultVersion(tx: EntityManager, tenantId: string, modelId: string): Promise<ModelVersionEntity | null> {
+    const production = await tx.findOneBy(ModelAliasEntity, { tenantId, modelId, alias: 'production' });
+    const byAlias = production ? await this.findVersion(tenantId, modelId, production.version, tx) : null;
+    return byAlias ?? tx.findOne(ModelVersionEntity, { where: { tenantId, modelId }, order: { version: 'DESC' } });
+  }
+
   /** Locks the model row by id (bulk changes, which know ids); false when it is gone. */
   async lockModelById(tx: EntityManager, tenantId: string, modelId: string): Promise<boolean> {
     const rows = (await tx.query('SELECT 1 FROM models WHERE tenant_id = $1 AND id = $2 FOR UPDATE', [tenantId, modelId])) as unknown[];

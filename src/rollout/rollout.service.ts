@@ -12,7 +12,8 @@ import { ModelSelector, parseRolloutBody, parseTrafficBody, RolloutRequest } fro
 import { isForeignKeyViolation, RolloutError, RolloutErrorCode } from './rollout.error';
 import { RolloutChange, RolloutRepository, RolloutRow } from './rollout.repository';
 import { ShadowMonitor } from './shadow-monitor';
-import { MirrorRule, TrafficRule } from './traffic-rule';
+import { ruleProblem, RulePrimaries, RuleVersion } from './rule-compatibility';
+import { MirrorRule, SplitShare, TrafficRule } from './traffic-rule';
 import { TrafficRulesStore } from './traffic-rules.store';
 import { VersionPrewarmer } from './version-prewarmer';
 
@@ -41,11 +42,14 @@ export class RolloutService {
     await this.prewarmer.prewarm(ctx, name, versions);
     const rule = await this.models.withModelLocked(ctx.tenantId, name, async (tx, model) => {
       if (!model) throw modelNotFound(name);
+      const found = new Map<number, RuleVersion>();
       for (const version of versions) {
-        if (!(await this.models.findVersion(ctx.tenantId, model.id, version, tx))) {
-          throw new RegistryError(RegistryErrorCode.VersionNotFound, `Model '${name}' has no version ${version}`, { name, version });
-        }
+        const entity = await this.models.findVersion(ctx.tenantId, model.id, version, tx);
+        if (!entity) throw new RegistryError(RegistryErrorCode.VersionNotFound, `Model '${name}' has no version ${version}`, { name, version });
+        found.set(version, entity);
       }
+      const problem = ruleProblem(await this.primariesOf(ctx, tx, model.id, split, found), mirror ? found.get(mirror.version)! : null);
+      if (problem) throw new RolloutError(RolloutErrorCode.InvalidRule, `Model '${name}': ${problem.message}`, { name, ...problem.details });
       await this.repository.replaceRule(tx, ctx.tenantId, model.id, split, mirror, ctx.principal);
       await this.audit.record(ctx, 'model.traffic.set', `models/${name}/traffic`, { split, mirror }, tx);
       return this.repository.findRule(ctx.tenantId, model.id, tx);
@@ -83,6 +87,8 @@ export class RolloutService {
     const targets = await this.selectModels(ctx, request.selector);
     await Promise.all(targets.slice(0, 50).map((t) => this.prewarmer.prewarm(ctx, t.model.name, [t.latest])));
     const before = request.kind === 'alias' ? await this.repository.aliasVersions(ctx.tenantId, request.alias, targets.map((t) => t.model.id)) : null;
+    const latestOf = new Map(targets.map((t) => [t.model.id, t.latestVersion]));
+    const refused: Array<{ model: string; reason: string }> = [];
     const row = await this.inBulkTransaction(async (tx) => {
       const changes: RolloutChange[] = [];
       for (const { model, latest } of targets) {
@@ -93,11 +99,23 @@ export class RolloutService {
           } else {
             // The stored rule, not this replica's copy, which may lag another replica's change.
             const current = await this.repository.findRule(ctx.tenantId, model.id, tx);
+            const split = current?.split ?? [];
+            const problem = ruleProblem(await this.primariesOf(ctx, tx, model.id, split), latestOf.get(model.id)!);
+            if (problem) refused.push({ model: model.name, reason: problem.message });
             const mirror: MirrorRule = { version: latest, percent: request.percent };
             await this.repository.replaceRule(tx, ctx.tenantId, model.id, current?.split ?? [], mirror, ctx.principal);
             changes.push({ modelId: model.id, model: model.name, before: current?.mirror ?? null, after: mirror });
           }
         });
+      }
+      if (refused.length) {
+        // All or nothing, like the rollout itself: the caller narrows the selector or fixes those models.
+        const shown = refused.slice(0, 20).map((r) => `'${r.model}': ${r.reason}`);
+        throw new RolloutError(
+          RolloutErrorCode.InvalidRule,
+          `Cannot mirror ${refused.length} of the selected models to their latest version (${shown.join('; ')}${refused.length > 20 ? '; …' : ''}); nothing was changed`,
+          { refused: refused.slice(0, 100) },
+        );
       }
       const rollout = await this.repository.insertRollout(tx, ctx.tenantId, request.kind, request, changes, ctx.principal);
       await this.audit.record(ctx, `rollout.${request.kind}`, `rollouts/${rollout.id}`, { models: changes.length }, tx);
@@ -174,9 +192,28 @@ export class RolloutService {
     for (const c of changes) this.events.publish({ tenantId: ctx.tenantId, model: c.model, kind: request.kind === 'alias' ? 'alias-set' : 'model-updated' });
   }
 
+  /**
+   * The versions that answer clients under a rule with this split: its versions with a weight
+   * above 0, or (no split) the model's default, alias production else the latest version.
+   */
+  private async primariesOf(ctx: AuthContext, tx: EntityManager, modelId: string, split: SplitShare[], known = new Map<number, RuleVersion>()): Promise<RulePrimaries> {
+    const serving = split.filter((s) => s.weight > 0);
+    if (serving.length) {
+      const versions: RuleVersion[] = [];
+      for (const s of serving) {
+        const v = known.get(s.version) ?? (await this.models.findVersion(ctx.tenantId, modelId, s.version, tx));
+        if (v) versions.push(v);
+      }
+      return { versions, source: 'the split' };
+    }
+    const fallback = await this.models.findDefaultVersion(tx, ctx.tenantId, modelId);
+    const production = fallback && (await this.models.findAliasesPointingAt(tx, ctx.tenantId, modelId, fallback.version)).some((a) => a.alias === 'production');
+    return { versions: fallback ? [fallback] : [], source: production ? 'alias production; no split' : 'the latest version; no split, no alias production' };
+  }
+
   /** Every model matching the selector with its latest version, read before the write transaction. */
-  private async selectModels(ctx: AuthContext, selector: ModelSelector): Promise<Array<{ model: ModelEntity; latest: number }>> {
-    const found: Array<{ model: ModelEntity; latest: number }> = [];
+  private async selectModels(ctx: AuthContext, selector: ModelSelector): Promise<Array<{ model: ModelEntity; latest: number; latestVersion: RuleVersion }>> {
+    const found: Array<{ model: ModelEntity; latest: number; latestVersion: RuleVersion }> = [];
     let after: string | undefined;
     for (;;) {
       const rows = await this.models.listModels(ctx.tenantId, {
@@ -185,7 +222,7 @@ export class RolloutService {
         limit: PAGE,
         nameLike: ctx.modelScope ? ctx.modelScope.map(globToLikePattern) : undefined,
       });
-      for (const r of rows) if (r.latest) found.push({ model: r.model, latest: r.latest.version });
+      for (const r of rows) if (r.latest) found.push({ model: r.model, latest: r.latest.version, latestVersion: r.latest });
       if (found.length > MAX_ROLLOUT_MODELS) {
         throw new RolloutError(RolloutErrorCode.InvalidRule, `The selector matches more than ${MAX_ROLLOUT_MODELS} models: narrow it`, { limit: MAX_ROLLOUT_MODELS });
       }

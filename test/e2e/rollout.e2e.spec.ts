@@ -72,12 +72,58 @@ describe('rollout', () => {
     });
   });
 
+  describe('versions a rule may combine', () => {
+    const feats = buildLinearModel({ weights: [1, 1, 1], bias: 0, inputName: 'feats' }).bytes;
+    const x = buildLinearModel({ weights: [1, 1], bias: 0, inputName: 'x' }).bytes;
+    const put = (name: string, body: object) => t.request('PUT', `/v1/models/${name}/traffic`, { body });
+
+    beforeAll(async () => {
+      // sig: v1 feats[N,3], v2 x[N,2], v3 feats[N,3]
+      for (const bytes of [feats, x, feats]) expect((await t.request('POST', '/v1/models/sig/versions', { body: artifactForm(bytes) })).status).toBe(201);
+    });
+
+    it('refuses a split between versions that take different inputs, saying how they differ', async () => {
+      const res = await put('sig', { split: { '1': 50, '2': 50 } });
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('INVALID_TRAFFIC_RULE');
+      expect(res.body.error.message).toMatch(/Versions 1 and 2 of the split take different inputs/);
+      expect(res.body.error.message).toMatch(/v1 takes input 'feats' float32 \[N,3\], v2 does not/);
+      expect(res.body.error.message).toMatch(/v2 takes input 'x' float32 \[N,2\], v1 does not/);
+      expect(res.body.error.details).toMatchObject({ versions: [1, 2] });
+      expect((await t.request('GET', '/v1/models/sig/traffic')).body).toMatchObject({ split: null, mirror: null });
+    });
+
+    it('refuses a mirror whose inputs differ from the primary, and a mirror to the only version that serves', async () => {
+      expect((await put('sig', { split: { '1': 100 }, mirror: { version: 2, percent: 10 } })).body.error.message).toMatch(/Mirror version 2 takes different inputs from version 1/);
+      expect((await put('sig', { split: { '3': 100 }, mirror: { version: 3, percent: 10 } })).body.error.message).toMatch(/mirrored to itself/);
+      // no split, no alias production: the latest (3) serves
+      expect((await put('sig', { mirror: { version: 3, percent: 10 } })).body.error.message).toMatch(/Mirror version 3 is the version that serves every request \(the latest version/);
+      expect((await put('sig', { mirror: { version: 2, percent: 10 } })).status).toBe(400);
+      expect((await put('sig', { split: { '1': 50, '3': 50 }, mirror: { version: 3, percent: 10 } })).status).toBe(200);
+      await t.request('PUT', '/v1/models/sig/aliases/production', { body: { version: 1 } });
+      expect((await put('sig', { mirror: { version: 3, percent: 10 } })).status).toBe(200);
+    });
+
+    it('refuses a mirror rollout that would mirror a model to different inputs, changing nothing', async () => {
+      for (const bytes of [feats, x]) {
+        expect((await t.request('POST', '/v1/models/sig-bulk/versions', { body: artifactForm(bytes, { tags: { family: 'sig' } }) })).status).toBe(201);
+      }
+      await t.request('PUT', '/v1/models/sig-bulk/aliases/production', { body: { version: 1 } });
+      const res = await t.request('POST', '/v1/rollouts', { body: { kind: 'mirror', percent: 100, selector: { tags: { family: 'sig' } } } });
+      expect(res.status).toBe(400);
+      expect(res.body.error.message).toMatch(/'sig-bulk': Mirror version 2 takes different inputs from version 1/);
+      expect(res.body.error.details.refused).toEqual([{ model: 'sig-bulk', reason: expect.stringMatching(/'feats'/) }]);
+      expect((await t.request('GET', '/v1/models/sig-bulk/traffic')).body).toMatchObject({ split: null, mirror: null });
+    });
+  });
+
   describe('deleting a model under a rule', () => {
     it.each([
       ['doomed-split', { split: { '1': 50, '2': 50 } }],
       ['doomed-mirror', { mirror: { version: 2, percent: 50 } }],
     ])('deletes %s with its rule, and a model of that name starts without one', async (name, rule) => {
       for (const v of [1, 2]) expect((await upload(name, v)).status).toBe(201);
+      await t.request('PUT', `/v1/models/${name}/aliases/production`, { body: { version: 1 } });
       expect((await t.request('PUT', `/v1/models/${name}/traffic`, { body: rule })).status).toBe(200);
       const res = await t.request('DELETE', `/v1/models/${name}`);
       expect(res.status).toBe(204);
