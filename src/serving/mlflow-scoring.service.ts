@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { AuthContext } from '../auth/auth-context';
-import { InferenceExecutor } from './inference-executor.service';
+import { MirroredExecutor } from './mirrored-executor.service';
 import { asSignatureFrame, mlflowColumnNames, mlflowInputs, mlflowPredictions, parseMlflowPayload, parseMlflowQuery } from './mlflow-payload';
 import { ModelResolver } from './model-resolver.service';
 import { parseModelName } from './predict-request';
@@ -11,7 +11,7 @@ import { decodeInputs } from './tensor-codec';
 export class MlflowScoringService {
   constructor(
     private readonly resolver: ModelResolver,
-    private readonly executor: InferenceExecutor,
+    private readonly executor: MirroredExecutor,
   ) {}
 
   async invocations(ctx: AuthContext, name: string, query: Record<string, unknown> | undefined, body: unknown, routingKey?: string): Promise<{ predictions: unknown; version: number }> {
@@ -23,7 +23,8 @@ export class MlflowScoringService {
     const inputs = mlflowInputs(payload, version.signature.inputs, columnNames);
     // Data frames carry missing values as null: NaN for float inputs, as pandas would.
     const feeds = decodeInputs(version.signature.inputs, inputs, { nullAsNaN: payload.kind === 'dataframe' });
-    const outputs = await this.executor.run(version, feeds);
+    // A version or alias in the query chose the version; only the rule's own traffic is mirrored.
+    const outputs = await this.executor.run(ctx, version, feeds, target.version === undefined && target.alias === undefined ? 'by-rule' : 'explicit');
     return { predictions: mlflowPredictions(payload, outputs), version: version.version };
   }
 

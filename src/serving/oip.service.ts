@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import type { AuthContext } from '../auth/auth-context';
 import type { TensorSpec } from '../registry/artifact/artifact.types';
 import { ALIAS_NAME, asVersionNumber, VERSION_RANGE } from '../registry/names';
-import { InferenceExecutor } from './inference-executor.service';
+import { MirroredExecutor } from './mirrored-executor.service';
 import { ModelResolver } from './model-resolver.service';
 import { asObject, parseModelName } from './predict-request';
 import type { ServableModel, ServableVersion } from './servable';
@@ -31,7 +31,7 @@ export class OipService {
 
   constructor(
     private readonly resolver: ModelResolver,
-    private readonly executor: InferenceExecutor,
+    private readonly executor: MirroredExecutor,
     private readonly sessions: SessionCache,
   ) {}
 
@@ -64,7 +64,8 @@ export class OipService {
     const { model, version } = await this.target(ctx, name, rawVersion, routingKey);
     const feeds = decodeOipInputs(version, request.inputs);
     const wanted = requestedOutputs(version, request.outputs);
-    const outputs = await this.executor.run(version, feeds);
+    // A version or alias in the path chose the version; only the rule's own traffic is mirrored.
+    const outputs = await this.executor.run(ctx, version, feeds, rawVersion === undefined ? 'by-rule' : 'explicit');
     const answered = wanted === null ? outputs : wanted.map((name) => outputs.find((t) => t.name === name)!).filter(Boolean);
     return {
       model_name: model.name,

@@ -4,6 +4,7 @@ import { RegistryModule } from '../registry/registry.module';
 import { TenancyService } from '../tenancy/tenancy.service';
 import { ModelStore } from '../registry/store/model-store';
 import { InferenceExecutor } from './inference-executor.service';
+import { MirroredExecutor } from './mirrored-executor.service';
 import { MicroBatcher } from './micro-batcher';
 import { MlflowInvocationsController } from './mlflow-invocations.controller';
 import { MlflowScoringService } from './mlflow-scoring.service';
@@ -63,6 +64,7 @@ import { LargeJsonBodyParser } from './large-json-body';
       inject: [InferenceRuntime, AppConfig],
     },
     InferenceExecutor,
+    MirroredExecutor,
     { provide: JsonCodec, useFactory: () => new JsonCodec() },
     LargeJsonBodyParser,
     PredictRoute,

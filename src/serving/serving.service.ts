@@ -3,15 +3,14 @@ import type { AuthContext } from '../auth/auth-context';
 import { DomainError } from '../common/domain-error';
 import { errorBody, ErrorBody } from '../common/error-body';
 import { AppConfig } from '../config/app-config';
-import { InferenceExecutor } from './inference-executor.service';
+import { MirroredExecutor, routingOf } from './mirrored-executor.service';
 import { ModelResolver } from './model-resolver.service';
 import { asObject, given, parseFanoutRequest, parseModelName, parsePredictRequest, parseSelector } from './predict-request';
 import { InferenceRuntime } from './runtime/inference-runtime';
 import { CacheEntryView, SessionCache } from './session-cache';
 import { invalidRequest } from './serving.error';
-import { decodeInputs, HostTensor, toNested } from './tensor-codec';
+import { decodeInputs, toNested } from './tensor-codec';
 import type { ServableVersion } from './servable';
-import { MirrorPlan, TrafficMirror } from '../rollout/traffic-mirror.service';
 import { LargeJsonBody } from './large-json-body';
 import { JsonCodec } from './runtime/json-codec';
 import { unsampledPredictionId } from '../observability/feedback/prediction-id';
@@ -39,11 +38,10 @@ export class ServingService {
 
   constructor(
     private readonly resolver: ModelResolver,
-    private readonly executor: InferenceExecutor,
+    private readonly executor: MirroredExecutor,
     private readonly sessions: SessionCache,
     private readonly runtime: InferenceRuntime,
     private readonly config: AppConfig,
-    private readonly mirror: TrafficMirror,
     private readonly codec: JsonCodec,
     private readonly predictionLog: PredictionLogWriter,
   ) {}
@@ -53,7 +51,7 @@ export class ServingService {
     const request = parsePredictRequest(body, routingKey);
     const version = await this.resolver.resolve(ctx, request.selector);
     const feeds = decodeInputs(version.signature.inputs, request.inputs);
-    const outputs = await this.run(ctx, version, feeds);
+    const outputs = await this.executor.run(ctx, version, feeds, routingOf(request.selector));
     const byName: Record<string, unknown> = {};
     for (const t of outputs) byName[t.name] = toNested(t);
     return { model: version.model, version: version.version, outputs: byName, predictionId: this.predictionLog.issueId() };
@@ -77,7 +75,7 @@ export class ServingService {
     }
     body.model = version.model;
     const feeds = await this.codec.decode(parsed.token, version.signature.inputs);
-    const outputs = await this.run(ctx, version, feeds);
+    const outputs = await this.executor.run(ctx, version, feeds, routingOf(parsed.selector));
     if (outputs.reduce((n, t) => n + t.data.length, 0) > ENCODE_OFF_THREAD_VALUES) {
       // Answers this big are not logged (too big for the prediction log): their id says so.
       const answer = { model: version.model, version: version.version, predictionId: unsampledPredictionId() };
@@ -87,26 +85,6 @@ export class ServingService {
     const byName: Record<string, unknown> = {};
     for (const t of outputs) byName[t.name] = toNested(t);
     return { model: answer.model, version: answer.version, outputs: byName, predictionId: answer.predictionId };
-  }
-
-  /** Runs the version, and its mirror when the traffic rule asks for one. */
-  private async run(ctx: AuthContext, version: ServableVersion, feeds: HostTensor[]): Promise<HostTensor[]> {
-    const mirror = this.mirror.plan(version.modelId, version.version);
-    // The primary call transfers the feeds' buffers to a worker: a mirrored request keeps a copy.
-    const shadowFeeds = mirror ? feeds.map((f) => ({ ...f, data: f.data.slice() })) : null;
-    const outputs = await this.executor.run(version, feeds);
-    if (mirror) this.startShadow(ctx, version, mirror, outputs, shadowFeeds!);
-    return outputs;
-  }
-
-  private startShadow(ctx: AuthContext, primary: ServableVersion, plan: MirrorPlan, outputs: HostTensor[], feeds: HostTensor[]): void {
-    const flat = (tensors: HostTensor[]) => Object.fromEntries(tensors.map((t) => [t.name, t.data as ArrayLike<number | bigint>]));
-    this.mirror.start(plan, flat(outputs), async () => {
-      const model = await this.resolver.resolveModel(ctx, primary.model);
-      const shadow = model.versions.get(plan.shadowVersion);
-      if (!shadow) throw new Error(`version ${plan.shadowVersion} is gone`);
-      return flat(await this.executor.run(shadow, feeds));
-    });
   }
 
   /** POST /v1/predict/fanout: every item runs concurrently (same-model items micro-batch); a failed item is an error in its slot. */

@@ -326,6 +326,28 @@ describe('rollout', () => {
       expect(comparison[0].p95RelDiff).toBeCloseTo(1 / 11, 4);
     });
 
+    it('mirrors OIP and MLflow requests by the same rule, and never a request that named its version or alias', async () => {
+      const pairs = async () => (await t.request('GET', '/v1/models/served/traffic')).body.comparison as Array<{ primaryVersion: number; shadowVersion: number; count: number }>;
+      const before = (await pairs()).find((p) => p.primaryVersion === 1 && p.shadowVersion === 2)!.count;
+      const oip = (path: string) => t.request('POST', path, { body: { inputs: [{ name: 'float_input', datatype: 'FP32', shape: [1, 6], data: row }] } });
+      for (let i = 0; i < 5; i++) {
+        expect((await oip('/v2/models/served/infer')).body.model_version).toBe('1');
+        expect((await t.request('POST', '/v1/models/served/invocations', { body: { inputs: [row] } })).status).toBe(200);
+      }
+      // explicit choices: not the rule's traffic
+      for (let i = 0; i < 5; i++) {
+        expect((await predict({ version: 1 })).body.version).toBe(1);
+        expect((await predict({ alias: 'staging' })).body.version).toBe(3);
+        expect((await oip('/v2/models/served/versions/1/infer')).status).toBe(200);
+        expect((await oip('/v2/models/served/versions/staging/infer')).status).toBe(200);
+      }
+      await waitFor(async () => ((await pairs())[0]?.count ?? 0) >= before + 10);
+      await new Promise((r) => setTimeout(r, 300)); // any stray mirrored call would have landed by now
+      const after = await pairs();
+      expect(after.map((p) => `${p.primaryVersion}>${p.shadowVersion}`)).toEqual(['1>2']);
+      expect(after[0].count).toBe(before + 10);
+    });
+
     it('never fails an answer when the shadow version fails', async () => {
       const shadow = (await t.request('GET', '/v1/models/served/versions/4')).body;
       // version 4 shares its artifact with no other version: remove the blob so it cannot load

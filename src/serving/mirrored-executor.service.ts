@@ -1,0 +1,49 @@
+import { Injectable } from '@nestjs/common';
+import type { AuthContext } from '../auth/auth-context';
+import { MirrorPlan, TrafficMirror } from '../rollout/traffic-mirror.service';
+import { InferenceExecutor } from './inference-executor.service';
+import { ModelResolver } from './model-resolver.service';
+import type { ServableVersion } from './servable';
+import type { HostTensor } from './tensor-codec';
+
+/** Whether the request left the version to the model's rule (it named neither a version nor an alias). */
+export type Routing = 'by-rule' | 'explicit';
+
+/**
+ * Online inference on every protocol (/v1/predict, OIP infer, MLflow invocations): runs the
+ * version, and mirrors the call when the model's traffic rule asks for it. Only requests the
+ * rule routes are mirrored: one naming a version or alias chose its version itself, so the
+ * rule (and its comparison figures) does not govern it.
+ */
+@Injectable()
+export class MirroredExecutor {
+  constructor(
+    private readonly executor: InferenceExecutor,
+    private readonly resolver: ModelResolver,
+    private readonly mirror: TrafficMirror,
+  ) {}
+
+  async run(ctx: AuthContext, version: ServableVersion, feeds: HostTensor[], routing: Routing): Promise<HostTensor[]> {
+    const plan = routing === 'by-rule' ? this.mirror.plan(version.modelId, version.version) : null;
+    // The primary call transfers the feeds' buffers to a worker: a mirrored request keeps a copy.
+    const shadowFeeds = plan ? feeds.map((f) => ({ ...f, data: f.data.slice() })) : null;
+    const outputs = await this.executor.run(version, feeds);
+    if (plan) this.startShadow(ctx, version, plan, outputs, shadowFeeds!);
+    return outputs;
+  }
+
+  private startShadow(ctx: AuthContext, primary: ServableVersion, plan: MirrorPlan, outputs: HostTensor[], feeds: HostTensor[]): void {
+    const flat = (tensors: HostTensor[]) => Object.fromEntries(tensors.map((t) => [t.name, t.data as ArrayLike<number | bigint>]));
+    this.mirror.start(plan, flat(outputs), async () => {
+      const model = await this.resolver.resolveModel(ctx, primary.model);
+      const shadow = model.versions.get(plan.shadowVersion);
+      if (!shadow) throw new Error(`version ${plan.shadowVersion} is gone`);
+      return flat(await this.executor.run(shadow, feeds));
+    });
+  }
+}
+
+/** How a /v1/predict-style selector chose its version. */
+export function routingOf(selector: { version?: number; alias?: string }): Routing {
+  return selector.version === undefined && selector.alias === undefined ? 'by-rule' : 'explicit';
+}
