@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { RegistryModule } from '../registry/registry.module';
 import { RolloutTrafficRouter } from './rollout-traffic-router';
+import { RuleChangePrewarmer } from './rule-change-prewarmer';
 import { RolloutController } from './rollout.controller';
 import { RolloutRepository } from './rollout.repository';
 import { RolloutService } from './rollout.service';
@@ -12,7 +13,7 @@ import { TrafficRulesStore } from './traffic-rules.store';
 @Module({
   imports: [RegistryModule],
   controllers: [RolloutController],
-  providers: [RolloutRepository, TrafficRulesStore, ShadowMonitor, RolloutService, RolloutTrafficRouter, TrafficMirror],
+  providers: [RolloutRepository, TrafficRulesStore, ShadowMonitor, RolloutService, RolloutTrafficRouter, TrafficMirror, RuleChangePrewarmer],
   exports: [TrafficRulesStore, ShadowMonitor, RolloutTrafficRouter, TrafficMirror],
 })
 export class RolloutModule {}

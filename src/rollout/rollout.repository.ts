@@ -55,6 +55,12 @@ export class RolloutRepository {
     return `${row.n}:${row.at ? new Date(row.at).toISOString() : '-'}`;
   }
 
+  /** Names of these models of the tenant (rules are kept by model id; serving works by name). */
+  async modelNames(tenantId: string, modelIds: string[]): Promise<Map<string, string>> {
+    const rows = (await this.dataSource.query(`SELECT id, name FROM models WHERE tenant_id = $1 AND id = ANY($2::uuid[])`, [tenantId, modelIds])) as Array<{ id: string; name: string }>;
+    return new Map(rows.map((r) => [r.id, r.name]));
+  }
+
   async findRule(tenantId: string, modelId: string, tx: EntityManager = this.dataSource.manager): Promise<TrafficRule | null> {
     const rows = (await tx.query(`${RULE_SELECT} WHERE r.tenant_id = $1 AND r.model_id = $2`, [tenantId, modelId])) as RuleRow[];
     return rows.length ? toRule(rows[0]) : null;

@@ -3,6 +3,14 @@ import { RegistryEvents } from '../registry/registry-events';
 import { RolloutRepository } from './rollout.repository';
 import { TrafficRule } from './traffic-rule';
 
+/** A rule changed elsewhere, with the versions it names that it did not name before. */
+export interface RuleChange {
+  rule: TrafficRule;
+  versions: number[];
+}
+
+export type RuleChangeHook = (changes: RuleChange[]) => Promise<void>;
+
 /** Other replicas' rule changes show up within this long (the issue asks for a second). */
 const POLL_MS = 500;
 
@@ -19,6 +27,7 @@ export class TrafficRulesStore implements OnApplicationBootstrap, OnApplicationS
   private timer?: NodeJS.Timeout;
   private polling = false;
   private unsubscribe?: () => void;
+  private beforeApply?: RuleChangeHook;
 
   constructor(
     private readonly repository: RolloutRepository,
@@ -53,9 +62,23 @@ export class TrafficRulesStore implements OnApplicationBootstrap, OnApplicationS
     this.rules.delete(modelId);
   }
 
-  async reload(): Promise<void> {
+  /**
+   * Runs before rules changed elsewhere apply here, with each rule that names versions it did not
+   * name before (and those versions): the prewarmer loads them, as the replica that made the
+   * change did before switching.
+   */
+  beforeOthersChangesApply(hook: RuleChangeHook): void {
+    this.beforeApply = hook;
+  }
+
+  /** Re-reads every rule; `fromElsewhere`: changes found by the poll, announced to the hook first. */
+  async reload(fromElsewhere = false): Promise<void> {
     const fingerprint = await this.repository.rulesFingerprint();
     const rules = await this.repository.loadAllRules();
+    if (fromElsewhere && this.beforeApply) {
+      const changes = rules.map((rule) => ({ rule, versions: newVersionsOf(rule, this.rules.get(rule.modelId)) })).filter((c) => c.versions.length);
+      if (changes.length) await this.beforeApply(changes);
+    }
     this.rules = new Map(rules.map((r) => [r.modelId, r]));
     this.fingerprint = fingerprint;
   }
@@ -64,7 +87,7 @@ export class TrafficRulesStore implements OnApplicationBootstrap, OnApplicationS
     if (this.polling) return;
     this.polling = true;
     try {
-      if ((await this.repository.rulesFingerprint()) !== this.fingerprint) await this.reload();
+      if ((await this.repository.rulesFingerprint()) !== this.fingerprint) await this.reload(true);
     } catch (error) {
       // The database may be away; keep routing by the rules we have.
       this.logger.debug(`poll failed: ${(error as Error).message}`);
@@ -72,4 +95,13 @@ export class TrafficRulesStore implements OnApplicationBootstrap, OnApplicationS
       this.polling = false;
     }
   }
+}
+
+function versionsOf(rule: TrafficRule | undefined): number[] {
+  return rule ? [...rule.split.filter((s) => s.weight > 0).map((s) => s.version), ...(rule.mirror ? [rule.mirror.version] : [])] : [];
+}
+
+function newVersionsOf(rule: TrafficRule, before: TrafficRule | undefined): number[] {
+  const had = new Set(versionsOf(before));
+  return [...new Set(versionsOf(rule))].filter((v) => !had.has(v));
 }

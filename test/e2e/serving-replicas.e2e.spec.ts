@@ -66,4 +66,22 @@ const linear = (bias: number) => buildLinearModel({ weights: [1, 1, 1, 1, 1, 1],
     expect((await a.request('DELETE', '/v1/models/ruled/traffic')).status).toBe(204);
     expect(await eventually('ruled', 50)).toBe(50);
   });
+
+  it("loads a rule's versions on the other replica too, before it switches there", async () => {
+    for (const bias of [60, 70, 80]) expect((await a.request('POST', '/v1/models/warmed/versions', { body: artifactForm(linear(bias)) })).status).toBe(201);
+    const readyOnB = async () =>
+      ((await b.request('GET', '/v1/cache')).body.models as Array<{ model: string; version: number; state: string }>)
+        .filter((m) => m.model === 'warmed' && m.state === 'ready')
+        .map((m) => m.version)
+        .sort();
+    expect(await readyOnB()).toEqual([]);
+    expect((await a.request('PUT', '/v1/models/warmed/traffic', { body: { split: { '1': 50, '2': 50 } } })).status).toBe(200);
+    // b is sent no request for 'warmed': only the rule change can have loaded its versions
+    let ready: number[] = [];
+    for (const started = Date.now(); Date.now() - started < 3000; await new Promise((r) => setTimeout(r, 100))) {
+      ready = await readyOnB();
+      if (ready.length === 2) break;
+    }
+    expect(ready).toEqual([1, 2]);
+  });
 });

@@ -1,0 +1,61 @@
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import type { AuthContext } from '../auth/auth-context';
+import { RolloutRepository } from './rollout.repository';
+import { RuleChange, TrafficRulesStore } from './traffic-rules.store';
+import { VersionPrewarmer } from './version-prewarmer';
+
+/** At most this many versions are warmed per batch of changes, as a bulk rollout warms its first 50 models. */
+const MAX_VERSIONS = 100;
+/** A rule waits at most this long for its versions: a slow load must not hold other replicas' switch back for long. */
+const MAX_WAIT_MS = 2_000;
+
+/**
+ * Warms, on this replica, the versions of rules another replica set, before they apply here:
+ * the replica that received the change warmed them in its own process only, and the session
+ * cache is per process.
+ */
+@Injectable()
+export class RuleChangePrewarmer implements OnModuleInit {
+  private readonly logger = new Logger('RulePrewarm');
+
+  constructor(
+    private readonly rules: TrafficRulesStore,
+    private readonly repository: RolloutRepository,
+    private readonly prewarmer: VersionPrewarmer,
+  ) {}
+
+  onModuleInit(): void {
+    this.rules.beforeOthersChangesApply((changes) => this.prewarm(changes));
+  }
+
+  private async prewarm(changes: RuleChange[]): Promise<void> {
+    const picked: RuleChange[] = [];
+    let budget = MAX_VERSIONS;
+    for (const change of changes) {
+      if (budget <= 0) break;
+      picked.push({ ...change, versions: change.versions.slice(0, budget) });
+      budget -= change.versions.length;
+    }
+    const warming = this.warm(picked).catch((error: Error) => this.logger.warn(`could not prewarm rules changed elsewhere: ${error.message}`));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([warming, new Promise<void>((resolve) => (timer = setTimeout(resolve, MAX_WAIT_MS)))]);
+    clearTimeout(timer);
+  }
+
+  private async warm(changes: RuleChange[]): Promise<void> {
+    const byTenant = new Map<string, RuleChange[]>();
+    for (const c of changes) byTenant.set(c.rule.tenantId, [...(byTenant.get(c.rule.tenantId) ?? []), c]);
+    await Promise.all(
+      [...byTenant].map(async ([tenantId, tenantChanges]) => {
+        const names = await this.repository.modelNames(tenantId, tenantChanges.map((c) => c.rule.modelId));
+        const ctx = systemContext(tenantId);
+        await Promise.all(tenantChanges.map((c) => names.has(c.rule.modelId) && this.prewarmer.prewarm(ctx, names.get(c.rule.modelId)!, c.versions)));
+      }),
+    );
+  }
+}
+
+/** The tenant's own models, with no key's scope: this replica acts for the change another replica accepted. */
+function systemContext(tenantId: string): AuthContext {
+  return { tenantId, role: 'root', principal: 'system:rule-sync', keyId: null, via: 'root', modelScope: null };
+}
