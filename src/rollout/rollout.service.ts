@@ -89,6 +89,7 @@ export class RolloutService {
     const before = request.kind === 'alias' ? await this.repository.aliasVersions(ctx.tenantId, request.alias, targets.map((t) => t.model.id)) : null;
     const latestOf = new Map(targets.map((t) => [t.model.id, t.latestVersion]));
     const refused: Array<{ model: string; reason: string }> = [];
+    const skipped: Array<{ model: string; reason: string }> = [];
     const row = await this.inBulkTransaction(async (tx) => {
       const changes: RolloutChange[] = [];
       for (const { model, latest } of targets) {
@@ -101,6 +102,11 @@ export class RolloutService {
             const current = await this.repository.findRule(ctx.tenantId, model.id, tx);
             const split = current?.split ?? [];
             const problem = ruleProblem(await this.primariesOf(ctx, tx, model.id, split), latestOf.get(model.id)!);
+            if (problem?.kind === 'mirror-of-itself') {
+              // Not retrained since (or no production alias yet): nothing new to compare, so left as it is.
+              skipped.push({ model: model.name, reason: problem.message });
+              return;
+            }
             if (problem) refused.push({ model: model.name, reason: problem.message });
             const mirror: MirrorRule = { version: latest, percent: request.percent };
             await this.repository.replaceRule(tx, ctx.tenantId, model.id, current?.split ?? [], mirror, ctx.principal);
@@ -118,11 +124,11 @@ export class RolloutService {
         );
       }
       const rollout = await this.repository.insertRollout(tx, ctx.tenantId, request.kind, request, changes, ctx.principal);
-      await this.audit.record(ctx, `rollout.${request.kind}`, `rollouts/${rollout.id}`, { models: changes.length }, tx);
+      await this.audit.record(ctx, `rollout.${request.kind}`, `rollouts/${rollout.id}`, { models: changes.length, skipped: skipped.length }, tx);
       return rollout;
     });
     await this.afterBulkChange(ctx, row.changes, request);
-    return rolloutView(row);
+    return { ...rolloutView(row), ...(request.kind === 'mirror' ? { skipped: skipped.slice(0, 1000) } : {}) };
   }
 
   /** POST /v1/rollouts/{id}/rollback: every model back to where the rollout found it, atomically. */

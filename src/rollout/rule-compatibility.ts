@@ -14,6 +14,8 @@ export interface RulePrimaries {
 }
 
 export interface RuleProblem {
+  /** Different inputs make requests fail; a mirror of the only serving version only wastes work. */
+  kind: 'different-inputs' | 'mirror-of-itself';
   message: string;
   details: Record<string, unknown>;
 }
@@ -30,6 +32,7 @@ export function ruleProblem(primaries: RulePrimaries, mirror: RuleVersion | null
     const differences = inputDifferences(first, other);
     if (differences.length) {
       return {
+        kind: 'different-inputs',
         message: `Versions ${first.version} and ${other.version} of the split take different inputs (${differences.join('; ')}): a request would succeed on one and fail on the other`,
         details: { field: 'split', versions: [first.version, other.version], differences },
       };
@@ -38,6 +41,7 @@ export function ruleProblem(primaries: RulePrimaries, mirror: RuleVersion | null
   if (!mirror || !first) return null;
   if (primaries.versions.length === 1 && first.version === mirror.version) {
     return {
+      kind: 'mirror-of-itself',
       message: `Mirror version ${mirror.version} is the version that serves every request (${primaries.source}): it would be mirrored to itself`,
       details: { field: 'mirror.version', version: mirror.version },
     };
@@ -46,6 +50,7 @@ export function ruleProblem(primaries: RulePrimaries, mirror: RuleVersion | null
     const differences = inputDifferences(primary, mirror);
     if (differences.length) {
       return {
+        kind: 'different-inputs',
         message: `Mirror version ${mirror.version} takes different inputs from version ${primary.version}, which serves (${primaries.source}): ${differences.join('; ')}`,
         details: { field: 'mirror.version', versions: [primary.version, mirror.version], differences },
       };

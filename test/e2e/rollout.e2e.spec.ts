@@ -115,6 +115,20 @@ describe('rollout', () => {
       expect(res.body.error.details.refused).toEqual([{ model: 'sig-bulk', reason: expect.stringMatching(/'feats'/) }]);
       expect((await t.request('GET', '/v1/models/sig-bulk/traffic')).body).toMatchObject({ split: null, mirror: null });
     });
+
+    it('leaves out of a mirror rollout, and lists, the models not retrained since their production version (nothing new to compare)', async () => {
+      for (const name of ['retrained', 'not-retrained']) {
+        expect((await t.request('POST', `/v1/models/${name}/versions`, { body: artifactForm(feats, { tags: { family: 'nightly' } }) })).status).toBe(201);
+        await t.request('PUT', `/v1/models/${name}/aliases/production`, { body: { version: 1 } });
+      }
+      expect((await t.request('POST', '/v1/models/retrained/versions', { body: artifactForm(feats, { tags: { family: 'nightly' } }) })).status).toBe(201);
+      const res = await t.request('POST', '/v1/rollouts', { body: { kind: 'mirror', percent: 100, selector: { tags: { family: 'nightly' } } } });
+      expect(res.status).toBe(201);
+      expect(res.body.changes).toEqual([{ model: 'retrained', before: null, after: { version: 2, percent: 100 } }]);
+      expect(res.body.skipped).toEqual([{ model: 'not-retrained', reason: expect.stringMatching(/Mirror version 1 is the version that serves every request \(alias production/) }]);
+      expect((await t.request('GET', '/v1/models/not-retrained/traffic')).body).toMatchObject({ split: null, mirror: null });
+      expect((await t.request('POST', `/v1/rollouts/${res.body.id}/rollback`)).status).toBe(200);
+    });
   });
 
   describe('deleting a model under a rule', () => {
