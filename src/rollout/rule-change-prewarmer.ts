@@ -12,7 +12,7 @@ const MAX_WAIT_MS = 2_000;
 /**
  * Warms, on this replica, the versions of rules another replica set, before they apply here:
  * the replica that received the change warmed them in its own process only, and the session
- * cache is per process.
+ * cache is per process. Only models this replica serves now (a version loaded) are warmed.
  */
 @Injectable()
 export class RuleChangePrewarmer implements OnModuleInit {
@@ -49,7 +49,8 @@ export class RuleChangePrewarmer implements OnModuleInit {
       [...byTenant].map(async ([tenantId, tenantChanges]) => {
         const names = await this.repository.modelNames(tenantId, tenantChanges.map((c) => c.rule.modelId));
         const ctx = systemContext(tenantId);
-        await Promise.all(tenantChanges.map((c) => names.has(c.rule.modelId) && this.prewarmer.prewarm(ctx, names.get(c.rule.modelId)!, c.versions)));
+        // Only where this replica serves the model now: one that does not would load it for nothing (and evict for it).
+        await Promise.all(tenantChanges.map((c) => names.has(c.rule.modelId) && this.prewarmer.prewarm(ctx, names.get(c.rule.modelId)!, c.versions, { onlyIfServing: true })));
       }),
     );
   }

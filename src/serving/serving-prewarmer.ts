@@ -16,7 +16,8 @@ export class ServingPrewarmer extends VersionPrewarmer {
     super();
   }
 
-  async prewarm(ctx: AuthContext, model: string, versions: number[]): Promise<void> {
+  async prewarm(ctx: AuthContext, model: string, versions: number[], options: { onlyIfServing?: boolean } = {}): Promise<void> {
+    if (options.onlyIfServing && !this.sessions.hasLoadedVersionOf(ctx.tenantId, model)) return;
     try {
       const servable = await this.resolver.resolveModel(ctx, model);
       await Promise.all(

@@ -275,6 +275,12 @@ export class SessionCache {
     });
   }
 
+  /** Whether some version of the model is loaded here now (walks the cache: not for the request path). */
+  hasLoadedVersionOf(tenantId: string, model: string): boolean {
+    for (const entry of [...this.pinned.values(), ...this.lru.values()]) if (entry.tenantId === tenantId && entry.model === model) return true;
+    return false;
+  }
+
   /** Drops the matching sessions (released once idle); returns the versions that were loaded. */
   unload(tenantId: string, model: string, version?: number, why: Withdrawal = 'unloaded'): number[] {
     const matches = (e: { tenantId: string; model: string; version: number }) =>

@@ -67,21 +67,27 @@ const linear = (bias: number) => buildLinearModel({ weights: [1, 1, 1, 1, 1, 1],
     expect(await eventually('ruled', 50)).toBe(50);
   });
 
-  it("loads a rule's versions on the other replica too, before it switches there", async () => {
-    for (const bias of [60, 70, 80]) expect((await a.request('POST', '/v1/models/warmed/versions', { body: artifactForm(linear(bias)) })).status).toBe(201);
-    const readyOnB = async () =>
+  it("loads a rule's versions on the other replica too, before it switches there, where that replica serves the model", async () => {
+    for (const name of ['warmed', 'elsewhere']) {
+      for (const bias of [60, 70, 80]) expect((await a.request('POST', `/v1/models/${name}/versions`, { body: artifactForm(linear(bias)) })).status).toBe(201);
+    }
+    const readyOnB = async (name: string) =>
       ((await b.request('GET', '/v1/cache')).body.models as Array<{ model: string; version: number; state: string }>)
-        .filter((m) => m.model === 'warmed' && m.state === 'ready')
+        .filter((m) => m.model === name && m.state === 'ready')
         .map((m) => m.version)
         .sort();
-    expect(await readyOnB()).toEqual([]);
-    expect((await a.request('PUT', '/v1/models/warmed/traffic', { body: { split: { '1': 50, '2': 50 } } })).status).toBe(200);
-    // b is sent no request for 'warmed': only the rule change can have loaded its versions
+    // b serves 'warmed' (its latest, 3, is loaded there) and has never served 'elsewhere'.
+    expect((await b.request('POST', '/v1/predict', { body: { model: 'warmed', inputs: { float_input: [[0, 0, 0, 0, 0, 0]] } } })).status).toBe(200);
+    expect(await readyOnB('warmed')).toEqual([3]);
+    for (const name of ['warmed', 'elsewhere']) expect((await a.request('PUT', `/v1/models/${name}/traffic`, { body: { split: { '1': 50, '2': 50 } } })).status).toBe(200);
+    // b is sent no request naming those versions: only the rule change can have loaded them.
     let ready: number[] = [];
     for (const started = Date.now(); Date.now() - started < 3000; await new Promise((r) => setTimeout(r, 100))) {
-      ready = await readyOnB();
-      if (ready.length === 2) break;
+      ready = await readyOnB('warmed');
+      if (ready.length === 3) break;
     }
-    expect(ready).toEqual([1, 2]);
+    expect(ready).toEqual([1, 2, 3]);
+    // A model b does not serve is not loaded there for nothing.
+    expect(await readyOnB('elsewhere')).toEqual([]);
   });
 });
