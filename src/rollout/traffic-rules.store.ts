@@ -28,6 +28,8 @@ export class TrafficRulesStore implements OnApplicationBootstrap, OnApplicationS
   private polling = false;
   private unsubscribe?: () => void;
   private beforeApply?: RuleChangeHook;
+  /** This replica's own changes applied so far: a read they overlap may predate them (see read). */
+  private localChanges = 0;
 
   constructor(
     private readonly repository: RolloutRepository,
@@ -55,10 +57,12 @@ export class TrafficRulesStore implements OnApplicationBootstrap, OnApplicationS
 
   /** Applies a committed change of this replica at once. */
   put(rule: TrafficRule): void {
+    this.localChanges++;
     this.rules.set(rule.modelId, rule);
   }
 
   remove(modelId: string): void {
+    this.localChanges++;
     this.rules.delete(modelId);
   }
 
@@ -73,14 +77,31 @@ export class TrafficRulesStore implements OnApplicationBootstrap, OnApplicationS
 
   /** Re-reads every rule; `fromElsewhere`: changes found by the poll, announced to the hook first. */
   async reload(fromElsewhere = false): Promise<void> {
-    const fingerprint = await this.repository.rulesFingerprint();
-    const rules = await this.repository.loadAllRules();
+    let { fingerprint, rules } = await this.read();
     if (fromElsewhere && this.beforeApply) {
       const changes = rules.map((rule) => ({ rule, versions: newVersionsOf(rule, this.rules.get(rule.modelId)) })).filter((c) => c.versions.length);
-      if (changes.length) await this.beforeApply(changes);
+      if (changes.length) {
+        await this.beforeApply(changes);
+        // The warm-up can take seconds: what was read before it may be stale by now (this replica's own change included).
+        ({ fingerprint, rules } = await this.read());
+      }
     }
     this.rules = new Map(rules.map((r) => [r.modelId, r]));
     this.fingerprint = fingerprint;
+  }
+
+  /**
+   * The table as it is now. A change of this replica applied while the read ran may be missing
+   * from it (applied after its commit, which the read may not see), and applying the read would
+   * undo it here until the next poll: such a read is done again.
+   */
+  private async read(): Promise<{ fingerprint: string; rules: TrafficRule[] }> {
+    for (let attempt = 1; ; attempt++) {
+      const seen = this.localChanges;
+      const fingerprint = await this.repository.rulesFingerprint();
+      const rules = await this.repository.loadAllRules();
+      if (this.localChanges === seen || attempt === 3) return { fingerprint, rules };
+    }
   }
 
   private async poll(): Promise<void> {

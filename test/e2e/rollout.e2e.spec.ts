@@ -321,7 +321,8 @@ describe('rollout', () => {
     });
 
     it('mirrors without changing answers, and compares the figures', async () => {
-      await t.request('PUT', '/v1/models/served/traffic', { body: { split: { '1': 100 }, mirror: { version: 2, percent: 100 } } });
+      const put = await t.request('PUT', '/v1/models/served/traffic', { body: { split: { '1': 100 }, mirror: { version: 2, percent: 100 } } });
+      expect(put.status).toBe(200);
       for (let i = 0; i < 20; i++) {
         const res = await predict();
         expect(res.body).toMatchObject({ version: 1 });

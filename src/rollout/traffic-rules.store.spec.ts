@@ -1,0 +1,54 @@
+import { RegistryEvents } from '../registry/registry-events';
+import type { RolloutRepository } from './rollout.repository';
+import type { TrafficRule } from './traffic-rule';
+import { RuleChange, TrafficRulesStore } from './traffic-rules.store';
+
+const rule = (modelId: string, versions: number[]): TrafficRule => ({
+  modelId,
+  tenantId: 't1',
+  split: versions.map((version) => ({ version, weight: 100 / versions.length })),
+  mirror: null,
+  updatedAt: new Date(0),
+  updatedBy: 'test',
+});
+
+/** The rules table as a fake: what a read returns, and a count that stands in for its fingerprint. */
+class FakeRulesTable {
+  rows: TrafficRule[] = [];
+  writes = 0;
+  async loadAllRules() {
+    return [...this.rows];
+  }
+  async rulesFingerprint() {
+    return String(this.writes);
+  }
+  commit(r: TrafficRule) {
+    this.rows = [...this.rows.filter((x) => x.modelId !== r.modelId), r];
+    this.writes++;
+  }
+}
+
+describe('TrafficRulesStore', () => {
+  it("does not undo this replica's own change with a read made while another replica's change warmed up", async () => {
+    const table = new FakeRulesTable();
+    const store = new TrafficRulesStore(table as unknown as RolloutRepository, new RegistryEvents());
+    let releaseWarmUp!: () => void;
+    const warmed: RuleChange[][] = [];
+    store.beforeOthersChangesApply(async (changes) => {
+      warmed.push(changes);
+      await new Promise<void>((resolve) => (releaseWarmUp = resolve));
+    });
+    // Another replica sets a rule on model a; this replica's poll reads it and starts warming its versions.
+    table.commit(rule('a', [2]));
+    const reloading = store.reload(true);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(warmed.map((c) => c.map((x) => x.rule.modelId))).toEqual([['a']]);
+    // Meanwhile this replica commits its own rule on model b and applies it at once.
+    table.commit(rule('b', [1]));
+    store.put(rule('b', [1]));
+    releaseWarmUp();
+    await reloading;
+    expect(store.ruleOf('a')?.split.map((s) => s.version)).toEqual([2]);
+    expect(store.ruleOf('b')?.split.map((s) => s.version)).toEqual([1]);
+  });
+});
