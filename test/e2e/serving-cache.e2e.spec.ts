@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { buildLinearModel, buildMlpModel, buildRowCenteringModel, buildTreeEnsembleModel, RETAIL_SAMPLE_ROWS } from '../fixtures/onnx-builder';
+import { buildFailingReshapeModel, buildLinearModel, buildMlpModel, buildRowCenteringModel, buildTreeEnsembleModel, RETAIL_SAMPLE_ROWS } from '../fixtures/onnx-builder';
 import { artifactForm, startTestApp, TestApp } from '../support/test-app';
 
 jest.setTimeout(120_000);
@@ -113,6 +113,16 @@ describe('session cache under a tiny bound (MMS_CACHE_MAX_MODELS=2)', () => {
       expect(answers.slice(0, 16).map((a) => a.body.outputs.y)).toEqual(Array(16).fill([[0, 0]]));
       expect(answers.slice(16).map((a) => a.body.outputs[0].data)).toEqual(Array(16).fill([0, 0]));
     }
+  });
+
+  it("answers 422 INFERENCE_FAILED with the runtime's reason, without its source locations and without onnxruntime's own log lines", async () => {
+    expect((await t.request('POST', '/v1/models/reshaping/versions', { body: artifactForm(buildFailingReshapeModel()) })).status).toBe(201);
+    const res = await t.request('POST', '/v1/predict', { body: { model: 'reshaping', inputs: { x: [[1, 2, 3]] } } });
+    expect(res.status).toBe(422);
+    expect(res.body.error).toMatchObject({ code: 'INFERENCE_FAILED', details: { model: 'reshaping', version: 1, reason: expect.stringContaining('The input tensor cannot be reshaped to the requested shape') } });
+    expect(JSON.stringify(res.body)).not.toContain('onnxruntime_src');
+    // A client's bad call is answered, not written to the server's output by the runtime as well.
+    expect(t.output()).not.toContain('onnxruntime::');
   });
 
   it('answers every request while concurrent traffic over more models than the bound keeps evicting busy sessions', async () => {

@@ -12,8 +12,13 @@ export interface WorkerSession {
   release(): Promise<void>;
 }
 
-/** One thread per session: the workers already use every core between them. */
-const SESSION_OPTIONS: InferenceSession.SessionOptions = { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' };
+/**
+ * One thread per session: the workers already use every core between them. onnxruntime's own log
+ * only at FATAL (4): a call it refuses (a client's input that passed the signature check) is
+ * answered 422 with its reason, and would otherwise also print a line to the server's stderr,
+ * outside the service's log, once per bad request.
+ */
+const SESSION_OPTIONS: InferenceSession.SessionOptions = { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', logSeverityLevel: 4 };
 
 /**
  * Loads the model at `path` for this thread; with `sha256`, only once the file's bytes are found
