@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { buildLinearModel, defaultFixtures, RETAIL_FEATURES, randomRows } from '../fixtures/onnx-builder';
+import { buildLinearModel, buildLookupModel, defaultFixtures, RETAIL_FEATURES, randomRows } from '../fixtures/onnx-builder';
 import { readOutput, Row, waitForJob, writeInput } from '../support/batch-data';
 import { artifactForm, ROOT_TOKEN, startTestApp, TestApp } from '../support/test-app';
 
@@ -277,6 +277,23 @@ describe('batch scoring over HTTP', () => {
     ]);
     const { rows } = await readOutput(t, res.body.id, 'csv');
     expect(rows).toHaveLength(198);
+  });
+
+  it('leaves out only the rows the model cannot compute (found within their mini-batch), listed by row', async () => {
+    expect((await t.request('POST', '/v1/models/lookup/versions', { body: artifactForm(buildLookupModel([0, 10, 20, 30, 40, 50, 60, 70, 80, 90])) })).status).toBe(201);
+    // Index 12 is outside the ten-entry table: onnxruntime refuses any call holding it.
+    const input: Row[] = Array.from({ length: 300 }, (_, i) => ({ id: `r${i}`, model: 'lookup', idx: i === 137 ? 12 : i % 10 }));
+    writeInput(t, 'in/lookup.csv', 'csv', input, ['id', 'model', 'idx']);
+    const res = await submit(job({ input: { uri: 'in/lookup.csv', format: 'csv' }, features: ['idx'], passthrough: ['id'], output: { format: 'csv' }, miniBatchSize: 100 }));
+    expect(res.status).toBe(202);
+    const done = await waitForJob(t, res.body.id);
+    expect(done.status).toBe('succeeded');
+    expect(done.progress.rows).toMatchObject({ total: 300, succeeded: 299, failed: 1 });
+    expect(done.errors[0].rows).toEqual([{ row: 138, message: expect.stringMatching(/^the model could not compute this row: .*out of/) }]);
+    const { rows } = await readOutput(t, res.body.id, 'csv');
+    expect(rows).toHaveLength(299);
+    expect(rows.find((r) => r.id === 'r137')).toBeUndefined();
+    expect(rows.find((r) => r.id === 'r138')).toMatchObject({ y: '80' });
   });
 
   it('refuses input paths outside the data directory, also through symlinks (400)', async () => {

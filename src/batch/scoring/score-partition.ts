@@ -12,6 +12,17 @@ import { outputLayouts } from '../output-columns';
 /** Row errors kept per partition in the ledger (all are counted). */
 const MAX_ROW_ERRORS = 100;
 
+/** The name of the error a predict rejects with when the runtime refused the rows' values (INFERENCE_FAILED). */
+export const INFERENCE_REFUSED = 'InferenceRefused';
+
+/**
+ * Extra runtime calls one partition may spend finding the rows the runtime refuses (halving a
+ * refused mini-batch until single rows): about 2 × log2(mini-batch) per bad row, so a few bad
+ * rows cost little; a model that refuses most rows stops being searched and its refused
+ * mini-batches fail whole, as they would have without the search.
+ */
+const ISOLATION_CALLS = 2_000;
+
 /** Everything scoring one partition needs, as plain data (it crosses to a scoring thread). */
 export interface ScoreTask {
   model: string;
@@ -73,25 +84,50 @@ export async function scorePartition(task: ScoreTask, predict: Predict): Promise
     await out.write(buffer);
   };
 
+  const featuresOf = (rows: unknown[][]) => rows.map((r) => r.slice(1 + nPass, 1 + nPass + nFeat));
+  const fail = (rows: unknown[][], message: string) => {
+    rowsFailed += rows.length;
+    const span = rows.length > 1 ? `rows ${rows[0][0]}–${rows[rows.length - 1][0]}: ` : '';
+    if (rowErrors.length < MAX_ROW_ERRORS) rowErrors.push({ row: rows[0][0] as number, message: span + message });
+  };
+  let isolationCalls = 0;
+
   const runBatch = async (rows: unknown[][]) => {
-    const features = rows.map((r) => r.slice(1 + nPass, 1 + nPass + nFeat));
-    const built = feeds.build(features);
-    for (const bad of built.bad) {
-      rowsFailed++;
-      if (rowErrors.length < MAX_ROW_ERRORS) rowErrors.push({ row: rows[bad.index][0] as number, message: bad.message });
-    }
-    if (!built.kept.length) return;
+    const built = feeds.build(featuresOf(rows));
+    for (const bad of built.bad) fail([rows[bad.index]], bad.message);
+    if (built.kept.length) await scoreRows(built.kept.map((k) => rows[k]), built.feeds);
+  };
+
+  /**
+   * Runs rows whose values all converted and writes their output rows. When the runtime refuses
+   * the values of some (a Gather index out of range, say), only those fail: the rows are halved
+   * and each half run again, down to single rows, so one bad row does not cost its mini-batch
+   * (or, as the partition's retries fail the same way, its partition). Other errors (a worker
+   * restart, a load failure) fail the attempt, which is retried.
+   */
+  const scoreRows = async (rows: unknown[][], input: HostTensor[]): Promise<void> => {
     let outputs: HostTensor[];
     try {
-      outputs = await predict(built.feeds);
+      outputs = await predict(input);
     } catch (error) {
-      if ((error as Error).name === 'StoppedError') throw error;
-      throw new Error(`inference failed on rows ${rows[0][0]}–${rows[rows.length - 1][0]}: ${(error as Error).message}`, { cause: error });
+      const { name, message } = error as Error;
+      if (name === 'StoppedError') throw error;
+      if (name !== INFERENCE_REFUSED) throw new Error(`inference failed on rows ${rows[0][0]}–${rows[rows.length - 1][0]}: ${message}`, { cause: error });
+      if (rows.length === 1 || isolationCalls + 2 > ISOLATION_CALLS) return fail(rows, `the model could not compute ${rows.length === 1 ? 'this row' : 'these rows'}: ${message}`);
+      isolationCalls += 2;
+      const half = Math.ceil(rows.length / 2);
+      for (const part of [rows.slice(0, half), rows.slice(half)]) await scoreRows(part, feeds.build(featuresOf(part)).feeds);
+      return;
     }
-    const n = built.kept.length;
+    writeRows(rows, outputs);
+    await flush(false);
+  };
+
+  const writeRows = (rows: unknown[][], outputs: HostTensor[]) => {
+    const n = rows.length;
     const values = new Array<unknown>(columns.length);
     for (let k = 0; k < n; k++) {
-      const row = rows[built.kept[k]];
+      const row = rows[k];
       values.fill(undefined);
       for (let p = 0; p < nPass; p++) {
         const v = row[1 + p];
@@ -115,7 +151,6 @@ export async function scorePartition(task: ScoreTask, predict: Predict): Promise
       pending += encode(values);
     }
     rowsOut += n;
-    await flush(false);
   };
 
   try {

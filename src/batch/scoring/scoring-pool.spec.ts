@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { HostTensor } from '../../serving/tensor-codec';
+import { ServingError, ServingErrorCode } from '../../serving/serving.error';
 import { StoppedError } from '../work-lease';
 import type { ScoreTask } from './score-partition';
 import { threadNiceValues } from '../../../test/support/thread-nice';
@@ -83,6 +84,32 @@ describe('ScoringPool (scoring threads)', () => {
     const failing = (feeds: HostTensor[]) => (++n === 2 ? Promise.reject(new Error('the model exploded')) : double(feeds));
     await expect(pool.score(task, failing)).rejects.toThrow('inference failed on rows 41–80: the model exploded');
     expect(fs.existsSync(task.tempFile)).toBe(false);
+  });
+
+  it('fails only the rows the runtime refuses, finding them in their mini-batch, and writes the others', async () => {
+    const task = partition(dir, 'refusing', 100);
+    const calls: number[] = [];
+    // Row 57 (first feature 56.1) is refused, like an index out of a Gather's range; a refused call refuses its whole batch.
+    const refusing = (feeds: HostTensor[]) => {
+      calls.push(feeds[0].dims[0]);
+      const firsts = Array.from({ length: feeds[0].dims[0] }, (_, i) => (feeds[0].data as Float32Array)[i * 6]);
+      if (firsts.some((v) => Math.floor(v) === 56)) return Promise.reject(new ServingError(ServingErrorCode.InferenceFailed, 'indices element out of data bounds, idx=12'));
+      return double(feeds);
+    };
+    const result = await pool.score(task, refusing);
+    expect(result).toMatchObject({ rowsOut: 99, rowsFailed: 1, rowErrors: [{ row: 57, message: 'the model could not compute this row: indices element out of data bounds, idx=12' }] });
+    const ids = fs.readFileSync(task.tempFile, 'utf8').trimEnd().split('\n').map((line) => line.split(',')[0]);
+    expect(ids).toHaveLength(99);
+    expect(ids).not.toContain('id-56');
+    expect(ids.slice(55, 57)).toEqual(['id-55', 'id-57']); // in order
+    // The refused mini-batch of 40 was halved down to the one row: a few calls, not one per row.
+    expect(calls.length).toBeLessThan(3 + 2 * 7);
+  });
+
+  it('fails every row of a model that refuses them all, without failing the partition', async () => {
+    const task = partition(dir, 'refusing-all', 100);
+    const refusingAll = () => Promise.reject(new ServingError(ServingErrorCode.InferenceFailed, 'no'));
+    expect(await pool.score(task, refusingAll)).toMatchObject({ rowsOut: 0, rowsFailed: 100 });
   });
 
   it('stops when the lease is lost (StoppedError from predict), without writing the output', async () => {

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Worker } from 'node:worker_threads';
 import type { HostTensor } from '../../serving/tensor-codec';
+import { ServingError, ServingErrorCode } from '../../serving/serving.error';
 import { StoppedError } from '../work-lease';
 import type { PartitionResult, Predict, ScoreTask } from './score-partition';
 import { buffersOf, FromScoringThread, ScoringThreadData, ToScoringThread } from './scoring-protocol';
@@ -149,7 +150,14 @@ export class ScoringPool {
           const owned: HostTensor[] = outputs.map((o) => ({ ...o, data: (o.data as { slice(): HostTensor['data'] }).slice() }));
           thread.worker.postMessage({ type: 'predicted', id: message.id, outputs: owned } satisfies ToScoringThread, buffersOf(owned));
         },
-        (error: Error) => thread.worker.postMessage({ type: 'predict-failed', id: message.id, message: error.message, stopped: error instanceof StoppedError } satisfies ToScoringThread),
+        (error: Error) =>
+          thread.worker.postMessage({
+            type: 'predict-failed',
+            id: message.id,
+            message: error.message,
+            stopped: error instanceof StoppedError,
+            refused: error instanceof ServingError && error.code === ServingErrorCode.InferenceFailed,
+          } satisfies ToScoringThread),
       );
       return;
     }

@@ -10,7 +10,8 @@ export interface ScoringThreadData {
 export type ToScoringThread =
   | { type: 'score'; id: number; task: ScoreTask }
   | { type: 'predicted'; id: number; outputs: HostTensor[] }
-  | { type: 'predict-failed'; id: number; message: string; stopped: boolean };
+  /** `refused`: the runtime refused these rows' values (INFERENCE_FAILED), which another try would not change. */
+  | { type: 'predict-failed'; id: number; message: string; stopped: boolean; refused: boolean };
 
 /** Scoring thread → main thread: a mini-batch to run (inference stays on serving's workers), then the outcome. */
 export type FromScoringThread =

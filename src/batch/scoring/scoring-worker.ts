@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { lowerThisThreadPriority } from '../../common/thread-priority';
 import type { HostTensor } from '../../serving/tensor-codec';
-import { scorePartition } from './score-partition';
+import { INFERENCE_REFUSED, scorePartition } from './score-partition';
 import { buffersOf, FromScoringThread, ScoringThreadData, ToScoringThread } from './scoring-protocol';
 
 /**
@@ -39,6 +39,7 @@ port.on('message', (message: ToScoringThread) => {
   else {
     const error = new Error(message.message);
     if (message.stopped) error.name = 'StoppedError';
+    else if (message.refused) error.name = INFERENCE_REFUSED;
     call.reject(error);
   }
 });
