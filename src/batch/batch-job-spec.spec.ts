@@ -38,6 +38,13 @@ describe('parseJobSpec', () => {
     expect(() => parseJobSpec(body)).toThrow(expect.objectContaining({ code: 'INVALID_BATCH_JOB', details: { field } }));
   });
 
+  it('says the format is needed when the input name does not tell it, naming the file', () => {
+    expect(() => parseJobSpec({ ...base, input: { uri: 'retail' } })).toThrow(
+      `input.format is needed: 'retail' does not end in .csv, .jsonl, .ndjson or .parquet (give "format": one of csv, jsonl, parquet)`,
+    );
+    expect(() => parseJobSpec({ ...base, input: { uri: 'in/sales.csv', format: 'xlsx' } })).toThrow('input.format must be one of csv, jsonl, parquet');
+  });
+
   it("names a schedule's missing job as job, and its fields as job.…", () => {
     expect(() => parseJobSpec(undefined, 'job.')).toThrow(expect.objectContaining({ message: 'job must be a JSON object', details: { field: 'job' } }));
     expect(() => parseJobSpec({ ...base, extra: 1 }, 'job.')).toThrow(expect.objectContaining({ details: { field: 'job.extra' } }));

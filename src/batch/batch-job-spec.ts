@@ -46,6 +46,12 @@ export function parseJobSpec(body: unknown, where = ''): BatchJobSpec {
   if (typeof input.uri !== 'string' || input.uri.length === 0 || input.uri.length > 1024) {
     throw invalidJob(`${where}input.uri must be a path relative to the data directory`, `${where}input.uri`);
   }
+  if (input.format === undefined && formatFromName(input.uri) === undefined) {
+    throw invalidJob(
+      `${where}input.format is needed: '${input.uri.slice(0, 200)}' does not end in .csv, .jsonl, .ndjson or .parquet (give "format": one of ${DATA_FORMATS.join(', ')})`,
+      `${where}input.format`,
+    );
+  }
   const inputFormat = format(input.format ?? formatFromName(input.uri), `${where}input.format`);
   const output = obj.output === undefined ? {} : object(obj.output, `${where}output`);
   for (const key of Object.keys(output)) if (key !== 'format') throw invalidJob(`Unknown field '${where}output.${key}'`, `${where}output.${key}`);
