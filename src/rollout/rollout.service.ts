@@ -38,24 +38,31 @@ export class RolloutService {
     assertModelName(name);
     const { split, mirror } = parseTrafficBody(body);
     const versions = [...new Set([...split.map((s) => s.version), ...(mirror ? [mirror.version] : [])])];
-    await this.requireModel(ctx, name);
+    const existing = await this.requireModel(ctx, name);
+    // Checked before warming too, so that a refused rule loads nothing; again under the lock, which decides.
+    await this.repository.transaction((tx) => this.assertRuleFits(ctx, tx, existing.id, name, split, mirror));
     await this.prewarmer.prewarm(ctx, name, versions);
     const rule = await this.models.withModelLocked(ctx.tenantId, name, async (tx, model) => {
       if (!model) throw modelNotFound(name);
-      const found = new Map<number, RuleVersion>();
-      for (const version of versions) {
-        const entity = await this.models.findVersion(ctx.tenantId, model.id, version, tx);
-        if (!entity) throw new RegistryError(RegistryErrorCode.VersionNotFound, `Model '${name}' has no version ${version}`, { name, version });
-        found.set(version, entity);
-      }
-      const problem = ruleProblem(await this.primariesOf(ctx, tx, model.id, split, found), mirror ? found.get(mirror.version)! : null);
-      if (problem) throw new RolloutError(RolloutErrorCode.InvalidRule, `Model '${name}': ${problem.message}`, { name, ...problem.details });
+      await this.assertRuleFits(ctx, tx, model.id, name, split, mirror);
       await this.repository.replaceRule(tx, ctx.tenantId, model.id, split, mirror, ctx.principal);
       await this.audit.record(ctx, 'model.traffic.set', `models/${name}/traffic`, { split, mirror }, tx);
       return this.repository.findRule(ctx.tenantId, model.id, tx);
     });
     this.applyRule(ctx, name, rule!);
     return this.trafficView(name, rule!);
+  }
+
+  /** The rule's versions exist, and fit together (rule-compatibility.ts): else 404 or 400. */
+  private async assertRuleFits(ctx: AuthContext, tx: EntityManager, modelId: string, name: string, split: SplitShare[], mirror: MirrorRule | null): Promise<void> {
+    const found = new Map<number, RuleVersion>();
+    for (const version of new Set([...split.map((s) => s.version), ...(mirror ? [mirror.version] : [])])) {
+      const entity = await this.models.findVersion(ctx.tenantId, modelId, version, tx);
+      if (!entity) throw new RegistryError(RegistryErrorCode.VersionNotFound, `Model '${name}' has no version ${version}`, { name, version });
+      found.set(version, entity);
+    }
+    const problem = ruleProblem(await this.primariesOf(ctx, tx, modelId, split, found), mirror ? found.get(mirror.version)! : null);
+    if (problem) throw new RolloutError(RolloutErrorCode.InvalidRule, `Model '${name}': ${problem.message}`, { name, ...problem.details });
   }
 
   async getTraffic(ctx: AuthContext, name: string) {

@@ -91,6 +91,8 @@ describe('rollout', () => {
       expect(res.body.error.message).toMatch(/v2 takes input 'x' float32 \[N,2\], v1 does not/);
       expect(res.body.error.details).toMatchObject({ versions: [1, 2] });
       expect((await t.request('GET', '/v1/models/sig/traffic')).body).toMatchObject({ split: null, mirror: null });
+      // Refused before anything was warmed: no version of it was loaded for nothing.
+      expect(((await t.request('GET', '/v1/cache')).body.models as Array<{ model: string }>).filter((m) => m.model === 'sig')).toEqual([]);
     });
 
     it('refuses a mirror whose inputs differ from the primary, and a mirror to the only version that serves', async () => {
