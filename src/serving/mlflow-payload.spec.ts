@@ -23,6 +23,8 @@ describe('MLflow scoring payloads', () => {
     const input = parseMlflowPayload({ dataframe_split: { columns: ['a', 'd'], data: [[[1, 2], true]] } });
     expect(mlflowInputs(input, multi, null)).toEqual({ a: [[1, 2]], d: [[true]] });
     expect(mlflowInputs(parseMlflowPayload({ dataframe_split: { columns: ['d', 'a'], data: [[true, [1, 2]]] } }), multi, null)).toEqual({ a: [[1, 2]], d: [[true]] });
+    // Other columns beside the inputs are left out, as MLflow's ONNX flavor reads data[name].
+    expect(mlflowInputs(parseMlflowPayload({ dataframe_records: [{ a: [1, 2], store_id: 'x', d: true }] }), multi, null)).toEqual({ a: [[1, 2]], d: [[true]] });
     expect(() => mlflowInputs(parseMlflowPayload({ dataframe_split: { columns: ['a'], data: [[[1, 2]]] } }), multi, null)).toThrow(/missing 'd'/);
     expect(() => mlflowInputs(parseMlflowPayload({ dataframe_split: { columns: ['a', 'e'], data: [[[1, 2], true]] } }), multi, null)).toThrow(
       "This model takes one column per input, named a, d (or unnamed, in that order): missing 'd', unknown 'e'",
@@ -88,11 +90,11 @@ describe('MLflow scoring payloads', () => {
     expect(mlflowInputs(frame({ inputs: { price: [3.5], promo: [1], dow: [4] } }), tabular, columns)).toEqual({ float_input: [[4, 1, 3.5]] });
   });
 
-  it('reads version or alias from the query string and refuses any other parameter', () => {
+  it('reads version or alias from the query string and ignores any other parameter (as it always did)', () => {
     expect(parseMlflowQuery({ version: '2' })).toEqual({ version: 2 });
     expect(parseMlflowQuery({ alias: 'staging' })).toEqual({ alias: 'staging' });
     expect(parseMlflowQuery(undefined)).toEqual({});
-    expect(() => parseMlflowQuery({ verison: '2' })).toThrow("Unknown query parameter 'verison': this route takes version or alias");
+    expect(parseMlflowQuery({ _: '1732690000', format: 'pandas-split' })).toEqual({});
     expect(() => parseMlflowQuery({ version: '2', alias: 'staging' })).toThrow(/either version or alias/);
     expect(() => parseMlflowQuery({ version: ['1', '2'] })).toThrow(/version must be/);
   });

@@ -65,17 +65,11 @@ function fromRecords(value: unknown): MlflowInput {
   return { kind: 'dataframe', columns, rows };
 }
 
-/**
- * The invocations route's query string: `version` or `alias` pick the version (as in a
- * /v1/predict body); anything else is refused, so that a misspelt `?verison=2` is not
- * silently served by the default version.
- */
+/** The invocations route's query string: `version` or `alias` pick the version (as in a /v1/predict body). */
 export function parseMlflowQuery(query: Record<string, unknown> | undefined): Pick<ModelSelector, 'version' | 'alias'> {
-  const params = query ?? {};
-  for (const key of Object.keys(params)) {
-    if (key !== 'version' && key !== 'alias') throw invalidRequest(`Unknown query parameter '${key}': this route takes version or alias`, { field: key });
-  }
-  return parseSelector(params, { requireTarget: false });
+  // Other parameters (a cache-buster, a gateway's own) were always ignored here, and still are.
+  const { version, alias } = query ?? {};
+  return parseSelector({ version, alias }, { requireTarget: false });
 }
 
 /** Column names of an MLflow column-based signature (`[{"name": "price", "type": "double"}, …]`), if the version has one. */
@@ -128,7 +122,9 @@ function frameInputs(frame: { columns: Array<string | null>; rows: unknown[][] }
   if (!frame.rows.length) throw invalidRequest('The data frame has no rows: send at least one', { field: 'data' });
   const position = columnPositions(frame.columns);
   if (specs.length === 1 && columnNames) return { [specs[0].name]: signatureMatrix(frame.rows, position, specs[0], columnNames) };
-  const namesInputs = position.size === specs.length && specs.every((s) => position.has(s.name));
+  // A single input named by its only column holds each row's tensor; several inputs are picked by
+  // name from the frame, other columns ignored (as MLflow's ONNX flavor reads data[name]).
+  const namesInputs = specs.every((s) => position.has(s.name)) && (specs.length > 1 || position.size === 1);
   if (namesInputs) return oneColumnPerInput(frame.rows, specs, (spec) => position.get(spec.name)!);
   if (specs.length === 1) return { [specs[0].name]: featureMatrix(frame, specs[0]) };
   const names = specs.map((s) => s.name);
