@@ -171,7 +171,8 @@ export class RolloutService {
   private async restore(ctx: AuthContext, tx: EntityManager, id: string, request: RolloutRequest, change: RolloutChange): Promise<void> {
     if (!(await this.models.lockModelById(tx, ctx.tenantId, change.modelId))) return;
     const before = request.kind === 'alias' ? (change.before as number | null) : ((change.before as MirrorRule | null)?.version ?? null);
-    if (before !== null && !(await this.models.findVersion(ctx.tenantId, change.modelId, before, tx))) {
+    const restored = before === null ? null : await this.models.findVersion(ctx.tenantId, change.modelId, before, tx);
+    if (before !== null && !restored) {
       throw new RolloutError(
         RolloutErrorCode.RollbackVersionGone,
         `Cannot roll back rollout ${id}: model '${change.model}' no longer has version ${before} (deleted since the rollout), which it would restore. Nothing was changed`,
@@ -185,6 +186,15 @@ export class RolloutService {
     }
     const current = await this.repository.findRule(ctx.tenantId, change.modelId, tx);
     const mirror = change.before as MirrorRule | null;
+    // The split may have changed since: a mirror that no longer takes its versions' inputs would only fail.
+    const problem = restored ? ruleProblem(await this.primariesOf(ctx, tx, change.modelId, current?.split ?? []), restored) : null;
+    if (problem?.kind === 'different-inputs') {
+      throw new RolloutError(
+        RolloutErrorCode.RolloutConflict,
+        `Cannot roll back rollout ${id}: model '${change.model}' would mirror to version ${before} again, which no longer fits its rule (${problem.message}). Nothing was changed`,
+        { id, model: change.model, version: before, ...problem.details },
+      );
+    }
     // A rule the rollout created (no split, no mirror before) goes away rather than stay empty.
     if (!current?.split.length && !mirror) await this.repository.deleteRule(tx, ctx.tenantId, change.modelId);
     else await this.repository.replaceRule(tx, ctx.tenantId, change.modelId, current?.split ?? [], mirror, ctx.principal);

@@ -29,30 +29,34 @@ export class RuleChangePrewarmer implements OnModuleInit {
   }
 
   private async prewarm(changes: RuleChange[]): Promise<void> {
-    const picked: RuleChange[] = [];
-    let budget = MAX_VERSIONS;
-    for (const change of changes) {
-      if (budget <= 0) break;
-      picked.push({ ...change, versions: change.versions.slice(0, budget) });
-      budget -= change.versions.length;
-    }
-    const warming = this.warm(picked).catch((error: Error) => this.logger.warn(`could not prewarm rules changed elsewhere: ${error.message}`));
+    const warming = this.warmServed(changes).catch((error: Error) => this.logger.warn(`could not prewarm rules changed elsewhere: ${error.message}`));
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([warming, new Promise<void>((resolve) => (timer = setTimeout(resolve, MAX_WAIT_MS)))]);
     clearTimeout(timer);
   }
 
-  private async warm(changes: RuleChange[]): Promise<void> {
+  /**
+   * Only models this replica serves now (a version loaded): one that does not would load them for
+   * nothing, and evict for them. They are picked first, then the budget applies to them alone.
+   */
+  private async warmServed(changes: RuleChange[]): Promise<void> {
     const byTenant = new Map<string, RuleChange[]>();
     for (const c of changes) byTenant.set(c.rule.tenantId, [...(byTenant.get(c.rule.tenantId) ?? []), c]);
-    await Promise.all(
-      [...byTenant].map(async ([tenantId, tenantChanges]) => {
-        const names = await this.repository.modelNames(tenantId, tenantChanges.map((c) => c.rule.modelId));
-        const ctx = systemContext(tenantId);
-        // Only where this replica serves the model now: one that does not would load it for nothing (and evict for it).
-        await Promise.all(tenantChanges.map((c) => names.has(c.rule.modelId) && this.prewarmer.prewarm(ctx, names.get(c.rule.modelId)!, c.versions, { onlyIfServing: true })));
-      }),
-    );
+    const served: Array<{ tenantId: string; model: string; versions: number[] }> = [];
+    for (const [tenantId, tenantChanges] of byTenant) {
+      const names = await this.repository.modelNames(tenantId, tenantChanges.map((c) => c.rule.modelId));
+      for (const c of tenantChanges) {
+        const model = names.get(c.rule.modelId);
+        if (model !== undefined && this.prewarmer.serves(tenantId, model)) served.push({ tenantId, model, versions: c.versions });
+      }
+    }
+    let budget = MAX_VERSIONS;
+    const picked = served.flatMap((s) => {
+      const versions = s.versions.slice(0, Math.max(0, budget));
+      budget -= versions.length;
+      return versions.length ? [{ ...s, versions }] : [];
+    });
+    await Promise.all(picked.map((p) => this.prewarmer.prewarm(systemContext(p.tenantId), p.model, p.versions)));
   }
 }
 

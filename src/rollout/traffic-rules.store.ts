@@ -77,6 +77,8 @@ export class TrafficRulesStore implements OnApplicationBootstrap, OnApplicationS
 
   /** Re-reads every rule; `fromElsewhere`: changes found by the poll, announced to the hook first. */
   async reload(fromElsewhere = false): Promise<void> {
+    // This replica's own change (a bulk rollout) reloads too: a poll reading meanwhile must read again.
+    if (!fromElsewhere) this.localChanges++;
     let { fingerprint, rules } = await this.read();
     if (fromElsewhere && this.beforeApply) {
       const changes = rules.map((rule) => ({ rule, versions: newVersionsOf(rule, this.rules.get(rule.modelId)) })).filter((c) => c.versions.length);

@@ -6,7 +6,8 @@ import type { AuthContext } from '../auth/auth-context';
  * a version that cannot be loaded does not block the change (it will answer 503 and retry).
  */
 export abstract class VersionPrewarmer {
-  /** `onlyIfServing`: only when this process has a version of the model loaded now (it serves the model). */
-  abstract prewarm(ctx: AuthContext, model: string, versions: number[], options?: { onlyIfServing?: boolean }): Promise<void>;
+  abstract prewarm(ctx: AuthContext, model: string, versions: number[]): Promise<void>;
+  /** Whether this process serves the model now: a version of it is loaded. */
+  abstract serves(tenantId: string, model: string): boolean;
 }
 

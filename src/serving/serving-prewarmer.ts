@@ -16,8 +16,11 @@ export class ServingPrewarmer extends VersionPrewarmer {
     super();
   }
 
-  async prewarm(ctx: AuthContext, model: string, versions: number[], options: { onlyIfServing?: boolean } = {}): Promise<void> {
-    if (options.onlyIfServing && !this.sessions.hasLoadedVersionOf(ctx.tenantId, model)) return;
+  serves(tenantId: string, model: string): boolean {
+    return this.sessions.hasLoadedVersionOf(tenantId, model);
+  }
+
+  async prewarm(ctx: AuthContext, model: string, versions: number[]): Promise<void> {
     try {
       const servable = await this.resolver.resolveModel(ctx, model);
       await Promise.all(

@@ -118,6 +118,22 @@ describe('rollout', () => {
       expect((await t.request('GET', '/v1/models/sig-bulk/traffic')).body).toMatchObject({ split: null, mirror: null });
     });
 
+    it('refuses to roll back a mirror rollout where the mirror it would restore no longer takes the inputs of the rule it would join', async () => {
+      const upload = (bytes: Buffer) => t.request('POST', '/v1/models/rb/versions', { body: artifactForm(bytes, { tags: { family: 'rb' } }) });
+      for (const bytes of [feats, feats, feats]) expect((await upload(bytes)).status).toBe(201);
+      expect((await put('rb', { split: { '1': 100 }, mirror: { version: 2, percent: 50 } })).status).toBe(200);
+      const rollout = await t.request('POST', '/v1/rollouts', { body: { kind: 'mirror', percent: 100, selector: { tags: { family: 'rb' } } } });
+      expect(rollout.body.changes).toEqual([{ model: 'rb', before: { version: 2, percent: 50 }, after: { version: 3, percent: 100 } }]);
+      // Since then the model moved on to versions taking other inputs.
+      for (const bytes of [x, x]) expect((await upload(bytes)).status).toBe(201);
+      expect((await put('rb', { split: { '4': 100 }, mirror: { version: 5, percent: 10 } })).status).toBe(200);
+      const res = await t.request('POST', `/v1/rollouts/${rollout.body.id}/rollback`);
+      expect(res.status).toBe(409);
+      expect(res.body.error).toMatchObject({ code: 'ROLLOUT_CONFLICT', details: { model: 'rb', version: 2 } });
+      expect(res.body.error.message).toMatch(/would mirror to version 2 again, which no longer fits its rule/);
+      expect((await t.request('GET', '/v1/models/rb/traffic')).body).toMatchObject({ split: { '4': 100 }, mirror: { version: 5, percent: 10 } });
+    });
+
     it('leaves out of a mirror rollout, and lists, the models not retrained since their production version (nothing new to compare)', async () => {
       for (const name of ['retrained', 'not-retrained']) {
         expect((await t.request('POST', `/v1/models/${name}/versions`, { body: artifactForm(feats, { tags: { family: 'nightly' } }) })).status).toBe(201);

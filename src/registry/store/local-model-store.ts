@@ -55,12 +55,17 @@ export class LocalModelStore extends ModelStore {
     } finally {
       await handle.close();
     }
-    if ((await exists(target)) && (await sha256OfFile(target)) === sha256) {
+    if (await this.isIntact(target, sha256)) {
       // Stored already: keep the old blob, and touch it so a concurrent sweep spares it.
       const now = new Date();
-      await fsp.utimes(target, now, now);
-      await fsp.rm(stagedPath, { force: true });
-      return;
+      const touched = await fsp.utimes(target, now, now).then(
+        () => true,
+        () => false, // swept meanwhile: store this copy instead
+      );
+      if (touched) {
+        await fsp.rm(stagedPath, { force: true });
+        return;
+      }
     }
     // New, or a stored copy that was damaged since (it no longer has its digest): this one replaces it.
     await fsp.rename(stagedPath, target);
@@ -108,6 +113,14 @@ export class LocalModelStore extends ModelStore {
       if (stat && stat.mtimeMs < cutoff) await fsp.rm(file, { force: true });
     }
     return removed;
+  }
+
+  /** The stored copy exists and still has its digest; false too when a sweep removes it while it is read. */
+  private async isIntact(file: string, sha256: string): Promise<boolean> {
+    return sha256OfFile(file).then(
+      (actual) => actual === sha256,
+      () => false,
+    );
   }
 
   private blobPath(sha256: string): string {
