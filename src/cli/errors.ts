@@ -3,6 +3,8 @@ export class CliError extends Error {
   constructor(
     message: string,
     readonly exitCode = 1,
+    /** How the line starts: `Warning` when the work was done but not all of it (a batch job with failed rows). */
+    readonly label: 'Error' | 'Warning' = 'Error',
   ) {
     super(message);
     this.name = 'CliError';

@@ -30,7 +30,7 @@ export function buildProgram(version = packageVersion()): Command {
 
 /**
  * Runs the CLI and returns its exit code: 0 done, 1 failed (the API's message is printed),
- * 2 used wrongly. Never throws, never prints a stack trace.
+ * 2 used wrongly, 3 a batch job that succeeded with failed rows. Never throws, never prints a stack trace.
  */
 export async function runCli(argv: string[], err: (text: string) => void = (t) => void process.stderr.write(t)): Promise<number> {
   const program = buildProgram();
@@ -48,7 +48,7 @@ export async function runCli(argv: string[], err: (text: string) => void = (t) =
       return error.exitCode;
     }
     if (error instanceof CliError) {
-      err(`Error: ${error.message}\n`);
+      err(`${error.label}: ${error.message}\n`);
       return error.exitCode;
     }
     err(`Error: ${(error as Error).message ?? String(error)}\n`);

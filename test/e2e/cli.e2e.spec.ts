@@ -186,6 +186,65 @@ describe('mms CLI', () => {
     });
   });
 
+  describe('batch', () => {
+    const FEATURES = ['dow', 'promo', 'price', 'lag_7', 'lag_28', 'temp'];
+    /** retail/seg.csv: 4 rows for each of five stores; east has no model, and 1 + 4 rows hold values that are not numbers. */
+    beforeAll(() => {
+      const stores = [['north', '0001'], ['north', '0002'], ['south', '0003'], ['south', '0004'], ['east', '0009']];
+      const lines = [['region', 'store', ...FEATURES].join(',')];
+      stores.forEach(([region, store]) =>
+        RETAIL_SAMPLE_ROWS.slice(0, 4).forEach((row, r) => {
+          const values = row.map(String);
+          if (store === '0001' && r === 2) values[2] = 'cheap';
+          if (store === '0003') values[3] = `n/a${r}`;
+          lines.push([region, store, ...values].join(','));
+        }),
+      );
+      fs.mkdirSync(path.join(t.dataDir, 'retail'), { recursive: true });
+      fs.writeFileSync(path.join(t.dataDir, 'retail', 'seg.csv'), `${lines.join('\n')}\n`);
+      fs.writeFileSync(path.join(t.dataDir, 'retail', 'clean.csv'), `${lines.filter((l) => l.startsWith('region') || l.startsWith('north,0002')).join('\n')}\n`);
+    });
+    const submit = (file: string, ...more: string[]) =>
+      mms(['batch', 'submit', '--input', `retail/${file}`, '--route-segment', 'region,store', '--features', FEATURES.join(','), '--watch', '--interval', '100', '--progress', 'none', ...more]);
+
+    it('lists partitions with failed rows and why, and exits 3 when the job succeeded with failed rows; batch status agrees', async () => {
+      const run = await submit('seg.csv');
+      expect(run.stdout).toMatch(/Rows:\s+20\/20 done, 9 failed/);
+      expect(run.stdout).toMatch(/Partitions:\s+4\/5 succeeded, 1 failed/);
+      expect(run.stdout).not.toContain('Failed partitions');
+      expect(run.stdout).toContain('Partitions with failed rows (3):');
+      expect(run.stdout).toMatch(/^PARTITION\s+ROUTE\s+MODEL\s+STATUS\s+ROWS FAILED\s+ERROR$/m);
+      expect(run.stdout).toMatch(/region=north, store=0001\s+demand-north-0001 v\d+\s+succeeded\s+1\s+rows refused, see below/);
+      expect(run.stdout).toMatch(/region=south, store=0003\s+demand-south-0003 v\d+\s+succeeded\s+4\s+rows refused, see below/);
+      expect(run.stdout).toMatch(/region=east, store=0009\s+-\s+failed\s+4\s+NO_MODEL_FOR_SEGMENT/);
+      // Row-level reasons: the row number in the input and what was wrong, the first 3 per partition.
+      expect(run.stdout).toMatch(/^\d+\s+3\s+feature 'price' = "cheap" is not a valid float32$/m);
+      for (const row of [9, 10, 11]) expect(run.stdout).toMatch(new RegExp(`^\\d+\\s+${row}\\s+feature 'lag_7' = "n/a${row - 9}" is not a valid float32$`, 'm'));
+      expect(run.stdout).not.toContain('"n/a3"');
+      expect(run.stdout).toMatch(/partition \d+: 1 more failed row/);
+      expect(run.stderr).toMatch(/Warning: Batch job \S+ succeeded, but 9 of 20 rows failed/);
+      expect(run.code).toBe(3);
+
+      const id = /Job:\s+(\S+)/.exec(run.stdout)![1];
+      const status = await mms(['batch', 'status', id]);
+      expect(status.code).toBe(3);
+      expect(status.stdout).toContain('Partitions with failed rows (3):');
+      const asJson = await mms(['--json', 'batch', 'show', id]);
+      expect(asJson.code).toBe(3);
+      expect(JSON.parse(asJson.stdout).progress.rows).toMatchObject({ failed: 9 });
+    });
+
+    it('exits 0 only when every row scored, and 1 when the job failed', async () => {
+      const clean = await submit('clean.csv');
+      expect(clean.stdout).not.toContain('failed rows');
+      expect(clean.code).toBe(0);
+      const failed = await submit('seg.csv', '--error-threshold', '0');
+      expect(failed.stdout).toMatch(/Status:\s+failed/);
+      expect(failed.stderr).toMatch(/^Error: Batch job \S+ failed/m);
+      expect(failed.code).toBe(1);
+    });
+  });
+
   describe('keys, tenants and login', () => {
     it("creates a tenant and keys by the tenant's name; a scorer key limited to demand-* sees only those", async () => {
       expect((await mms(['tenants', 'create', 'cli-acme'])).code).toBe(0);

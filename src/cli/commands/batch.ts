@@ -21,6 +21,8 @@ export interface BatchJobView {
   output?: unknown;
   error?: string | null;
   errors?: unknown[];
+  /** How many partitions have errors; `errors` lists the first ones only. */
+  errorsTotal?: number;
   createdAt?: string;
   finishedAt?: string | null;
   [key: string]: unknown;
@@ -63,7 +65,7 @@ export function batchCommands(program: Command): void {
     .option('--max-concurrency <n>', 'partitions in flight at once')
     .option('--error-threshold <n>', 'failed rows tolerated before the job fails (-1: any)')
     .option('--max-retries <n>', 'tries of a failing partition')
-    .option('--watch', 'show progress until the job ends; exit 1 unless it succeeded')
+    .option('--watch', 'show progress until the job ends; exit 0 if every row scored, 3 if it succeeded with failed rows, 1 if it failed or was cancelled')
     .option('--interval <ms>', 'polling interval with --watch', '500')
     .addOption(new Option('--progress <mode>', 'with --watch: auto (a bar on a terminal, lines otherwise)').choices(['auto', 'bar', 'lines', 'none']).default('auto'))
     .addHelpText(
@@ -88,7 +90,7 @@ Examples:
 
   batch
     .command('watch')
-    .description('show a job\'s progress until it ends; exit 1 unless it succeeded')
+    .description('show a job\'s progress until it ends; exit 0 if every row scored, 3 if it succeeded with failed rows, 1 if it failed or was cancelled')
     .argument('<id>')
     .option('--interval <ms>', 'polling interval', '500')
     .addOption(new Option('--progress <mode>', 'auto: a bar on a terminal, lines otherwise').choices(['auto', 'bar', 'lines', 'none']).default('auto'))
@@ -99,12 +101,13 @@ Examples:
   batch
     .command('show')
     .alias('status')
-    .description('a job\'s status, progress, errors and output location')
+    .description('a job\'s status, progress, errors and output location; a finished job exits as with --watch (0, 3 or 1)')
     .argument('<id>')
     .action(async (id: string, _opts: unknown, command: Command) => {
       const ctx = contextOf(command);
       const job = await ctx.api.request<BatchJobView>('GET', `/v1/batch-jobs/${seg(id)}`);
       ctx.io.out(ctx.json ? json(job) : describeJob(job));
+      exitWithOutcome(job);
     });
 
   batch
@@ -196,7 +199,7 @@ async function watchJob(ctx: CommandContext, id: string, flags: { interval: stri
   progress.stop();
   if (ctx.json) ctx.io.out(json(job));
   else ctx.io.out(describeJob(job));
-  if (job.status !== 'succeeded') throw new CliError(`Batch job ${id} ${job.status}${job.error ? `: ${job.error}` : ''}`);
+  exitWithOutcome(job);
 }
 
 /** Rows done of total when the job knows them, else partitions. */
@@ -207,6 +210,24 @@ function doneOf(job: BatchJobView): { done: number; total: number; unit: string 
   if (p?.total) return { done: (p.succeeded ?? 0) + (p.failed ?? 0) + (p.cancelled ?? 0), total: p.total, unit: 'partitions' };
   return { done: 0, total: 0, unit: 'rows' };
 }
+
+/** Failed partitions and partitions that left rows out, as GET /v1/batch-jobs/{id} lists them. */
+interface PartitionErrorView {
+  partition?: number;
+  route?: unknown;
+  model?: string | null;
+  version?: number | null;
+  status?: string;
+  rowsFailed?: number;
+  error?: string | null;
+  message?: string;
+  rows?: Array<{ row?: number; message?: string }>;
+}
+
+/** Partitions listed in the table; the rest are counted (all are in --json and the manifest). */
+const PARTITIONS_SHOWN = 20;
+/** Row-level reasons printed per partition: enough to see why, short enough to read. */
+const ROW_REASONS_SHOWN = 3;
 
 export function describeJob(job: BatchJobView): string {
   const rows = job.progress?.rows;
@@ -226,23 +247,77 @@ export function describeJob(job: BatchJobView): string {
     .map(([k, v]) => `${`${k}:`.padEnd(12)}${v}`)
     .join('\n');
   text += '\n';
-  const errors = Array.isArray(job.errors) ? (job.errors as Array<Record<string, unknown>>) : [];
-  if (errors.length) {
-    text += `\nFailed partitions (${errors.length}${errors.length >= 20 ? '+' : ''}):\n`;
-    text += table(
-      ['PARTITION', 'ROUTE', 'MODEL', 'ROWS FAILED', 'ERROR'],
-      errors.slice(0, 20).map((e) => [
-        str(e.partition),
-        typeof e.route === 'object' && e.route ? labels(e.route as Record<string, string>) : str(e.route),
-        e.model ? `${str(e.model)}${e.version ? ` v${str(e.version)}` : ''}` : '',
-        str(e.rowsFailed),
-        str(e.error ?? e.message),
-      ]),
-    );
-    if (errors.length > 20) text += `… and ${errors.length - 20} more (see --json)\n`;
-  }
+  text += describePartitionErrors(job);
   if (job.status === 'succeeded') text += `\nDownload: mms batch output ${job.id} -o result.${outputExtension(job)}\n`;
   return text;
+}
+
+/**
+ * The partitions that failed or left rows out: a partition can have succeeded and still have
+ * refused some rows (a bad value), so the heading counts partitions *with failed rows*, the
+ * STATUS column tells the two apart, and the rows' own reasons follow, a few per partition.
+ */
+function describePartitionErrors(job: BatchJobView): string {
+  const errors = Array.isArray(job.errors) ? (job.errors as PartitionErrorView[]) : [];
+  if (!errors.length) return '';
+  const total = typeof job.errorsTotal === 'number' ? Math.max(job.errorsTotal, errors.length) : errors.length;
+  const shown = errors.slice(0, PARTITIONS_SHOWN);
+  let text = `\nPartitions with failed rows (${total}):\n`;
+  text += table(
+    ['PARTITION', 'ROUTE', 'MODEL', 'STATUS', 'ROWS FAILED', 'ERROR'],
+    shown.map((e) => [
+      str(e.partition),
+      typeof e.route === 'object' && e.route ? labels(e.route as Record<string, string>) : str(e.route),
+      e.model ? `${e.model}${e.version ? ` v${e.version}` : ''}` : '',
+      str(e.status),
+      str(e.rowsFailed),
+      str(e.error ?? e.message) || (e.rows?.length ? 'rows refused, see below' : ''),
+    ]),
+  );
+  if (total > shown.length) text += `… and ${total - shown.length} more partitions (mms batch show ${job.id} --json, or the output's manifest.json)\n`;
+
+  const reasons: Array<[string, string, string]> = [];
+  const notes: string[] = [];
+  for (const e of shown) {
+    const listed = (e.rows ?? []).slice(0, ROW_REASONS_SHOWN);
+    for (const r of listed) reasons.push([str(e.partition), str(r.row), str(r.message)]);
+    const unlisted = (e.rowsFailed ?? 0) - listed.length;
+    // Rows of a partition that failed as a whole share its ERROR; only refused rows have reasons of their own.
+    if (listed.length && unlisted > 0) notes.push(`partition ${str(e.partition)}: ${unlisted} more failed row(s)`);
+  }
+  if (reasons.length) {
+    text += `\nFailed rows (the first ${ROW_REASONS_SHOWN} of each partition; ROW: its number in the input, from 1):\n`;
+    text += table(['PARTITION', 'ROW', 'REASON'], reasons);
+    if (notes.length) text += `… ${notes.join('; ')} (more reasons with --json)\n`;
+  }
+  return text;
+}
+
+/** Exit codes of `batch submit --watch`, `batch watch` and `batch show` for a finished job (README "CLI"). */
+export const BATCH_EXIT = { allRowsScored: 0, jobFailed: 1, someRowsFailed: 3 } as const;
+
+/**
+ * What a finished job tells a pipeline: 0 only when every row was scored; 3 when the job
+ * succeeded (its output is committed) but some rows or partitions failed within errorThreshold;
+ * 1 when it failed or was cancelled (no output). Undefined while it is still queued or running.
+ */
+export function jobOutcome(job: BatchJobView): { exitCode: number; message?: string } | undefined {
+  if (!FINAL.has(job.status)) return undefined;
+  if (job.status !== 'succeeded') return { exitCode: BATCH_EXIT.jobFailed, message: `Batch job ${job.id} ${job.status}${job.error ? `: ${job.error}` : ''}` };
+  const rows = job.progress?.rows;
+  const failedRows = rows?.failed ?? 0;
+  const failedPartitions = job.progress?.partitions?.failed ?? 0;
+  const listed = typeof job.errorsTotal === 'number' ? job.errorsTotal : Array.isArray(job.errors) ? job.errors.length : 0;
+  if (!failedRows && !failedPartitions && !listed) return { exitCode: BATCH_EXIT.allRowsScored };
+  const what = failedRows ? `${failedRows} of ${rows?.total ?? '?'} rows failed` : `${failedPartitions || listed} partition(s) failed`;
+  return { exitCode: BATCH_EXIT.someRowsFailed, message: `Batch job ${job.id} succeeded, but ${what}: the output leaves them out (exit ${BATCH_EXIT.someRowsFailed})` };
+}
+
+/** Ends the command with the job's outcome: nothing for a clean or unfinished job, else its exit code. */
+function exitWithOutcome(job: BatchJobView): void {
+  const outcome = jobOutcome(job);
+  if (!outcome?.message) return;
+  throw new CliError(outcome.message, outcome.exitCode, outcome.exitCode === BATCH_EXIT.someRowsFailed ? 'Warning' : 'Error');
 }
 
 function describeOutput(output: unknown): string {
