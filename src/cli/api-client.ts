@@ -17,7 +17,15 @@ export interface RequestOptions {
  * Every answer that is not 2xx becomes an ApiError carrying the API's code and message.
  */
 export class ApiClient {
-  constructor(private readonly connection: Connection) {}
+  /**
+   * `sendTenant: false` for commands that are not about one tenant's data (tenants create/ls) or
+   * name the tenant in the path (keys): the server resolves `x-tenant` on every root request, so a
+   * tenant it does not know would refuse a request that never needed one.
+   */
+  constructor(
+    private readonly connection: Connection,
+    private readonly options: { sendTenant?: boolean } = {},
+  ) {}
 
   get url(): string {
     return this.connection.url;
@@ -40,7 +48,7 @@ export class ApiClient {
       throw new CliError('No credential: run `mms login`, or set MMS_TOKEN (and MMS_URL) in the environment');
     }
     const headers: Record<string, string> = { authorization: `Bearer ${this.connection.token}`, accept: 'application/json', ...options.headers };
-    if (this.connection.tenant) headers['x-tenant'] = this.connection.tenant;
+    if (this.connection.tenant && this.options.sendTenant !== false) headers['x-tenant'] = this.connection.tenant;
     let body: RequestInit['body'];
     if (options.form) body = options.form;
     else if (options.json !== undefined) {

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { ApiClient } from './api-client';
 import { parseMirror, parsePairs, parseSplit } from './args';
 import { buildJobBody } from './commands/batch';
 import { labels, table } from './output';
@@ -97,9 +98,44 @@ describe('CLI parsing', () => {
       expect(fs.statSync(file).mode & 0o777).toBe(0o600);
       expect(readSettings(file)).toEqual({ url: 'http://a:1', token: 'secret', tenant: 'demo' });
       expect(resolveConnection({}, env)).toEqual({ url: 'http://a:1', token: 'secret', tenant: 'demo' });
-      expect(resolveConnection({ token: 'flag' }, { ...env, MMS_URL: 'http://b:2/' })).toEqual({ url: 'http://b:2', token: 'flag', tenant: 'demo' });
+      expect(resolveConnection({ token: 'flag' }, { ...env, MMS_URL: 'http://b:2/' })).toEqual({ url: 'http://b:2', token: 'flag', tenant: undefined });
       expect(settingsPath({ HOME: home, XDG_CONFIG_HOME: '/x' })).toBe('/x/mms/config.json');
       fs.rmSync(home, { recursive: true });
+    });
+
+    it('applies the kept tenant only on the kept server; an explicit tenant applies anywhere', () => {
+      const stored = { url: 'http://a:1', token: 'secret', tenant: 'demo' };
+      expect(resolveConnection({}, { MMS_URL: 'http://a:1/' }, stored).tenant).toBe('demo');
+      expect(resolveConnection({}, { MMS_URL: 'http://other:9', MMS_TOKEN: 'root' }, stored)).toEqual({ url: 'http://other:9', token: 'root', tenant: undefined });
+      expect(resolveConnection({ url: 'http://other:9' }, {}, stored).tenant).toBeUndefined();
+      expect(resolveConnection({}, { MMS_URL: 'http://other:9', MMS_TENANT: 'shop' }, stored).tenant).toBe('shop');
+      expect(resolveConnection({ url: 'http://other:9', tenant: 'shop' }, {}, stored).tenant).toBe('shop');
+      // Kept without a URL: it was about the default server.
+      expect(resolveConnection({}, {}, { token: 't', tenant: 'demo' }).tenant).toBe('demo');
+    });
+  });
+
+  describe('x-tenant', () => {
+    const sent: Array<Record<string, string>> = [];
+    let realFetch: typeof fetch;
+    beforeEach(() => {
+      realFetch = global.fetch;
+      sent.length = 0;
+      global.fetch = (async (_url: unknown, init?: RequestInit) => {
+        sent.push(init?.headers as Record<string, string>);
+        return new Response('{}', { status: 200 });
+      }) as typeof fetch;
+    });
+    afterEach(() => {
+      global.fetch = realFetch;
+    });
+
+    it('goes with tenant-scoped requests only', async () => {
+      const connection = { url: 'http://a:1', token: 'root', tenant: 'demo' };
+      await new ApiClient(connection).request('GET', '/v1/models');
+      await new ApiClient(connection, { sendTenant: false }).request('POST', '/v1/tenants', { json: { name: 'shop' } });
+      expect(sent[0]['x-tenant']).toBe('demo');
+      expect(sent[1]).not.toHaveProperty('x-tenant');
     });
   });
 

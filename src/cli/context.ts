@@ -20,8 +20,12 @@ export interface CommandContext {
   json: boolean;
 }
 
-export function contextOf(command: Command, io: Io = processIo): CommandContext {
+/**
+ * `tenantScoped: false` for commands that do not act in the root credential's tenant: their
+ * requests carry no `x-tenant` (the tenant stays in `connection` for commands that put it in the path).
+ */
+export function contextOf(command: Command, { tenantScoped = true, io = processIo }: { tenantScoped?: boolean; io?: Io } = {}): CommandContext {
   const options = command.optsWithGlobals<GlobalOptions>();
   const connection = resolveConnection(options);
-  return { options, connection, api: new ApiClient(connection), io, json: Boolean(options.json) };
+  return { options, connection, api: new ApiClient(connection, { sendTenant: tenantScoped }), io, json: Boolean(options.json) };
 }

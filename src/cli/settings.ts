@@ -70,13 +70,18 @@ export function removeSettings(file = settingsPath()): boolean {
   }
 }
 
-/** Flags first, then MMS_URL / MMS_TOKEN / MMS_TENANT, then the settings file, then the default URL. */
+/**
+ * Flags first, then MMS_URL / MMS_TOKEN / MMS_TENANT, then the settings file, then the default URL.
+ * The kept tenant belongs to the kept server: a tenant of one service means nothing on another, so
+ * when --url or MMS_URL points elsewhere only an explicit --tenant or MMS_TENANT applies.
+ */
 export function resolveConnection(flags: { url?: string; token?: string; tenant?: string }, env: NodeJS.ProcessEnv = process.env, stored: StoredSettings = readSettings(settingsPath(env))): Connection {
-  const url = flags.url || env.MMS_URL || stored.url || DEFAULT_URL;
+  const url = normalizeUrl(flags.url || env.MMS_URL || stored.url || DEFAULT_URL);
+  const onStoredServer = url === normalizeUrl(stored.url || DEFAULT_URL);
   return {
-    url: normalizeUrl(url),
+    url,
     token: flags.token || env.MMS_TOKEN || stored.token,
-    tenant: flags.tenant || env.MMS_TENANT || stored.tenant,
+    tenant: flags.tenant || env.MMS_TENANT || (onStoredServer ? stored.tenant : undefined),
   };
 }
 

@@ -296,6 +296,33 @@ describe('mms CLI', () => {
       fs.rmSync(loginHome, { recursive: true, force: true });
     });
 
+    it('applies the kept tenant only on the kept server, and never to tenants commands', async () => {
+      const keptHome = tempHome();
+      const keep = (settings: object) => {
+        fs.mkdirSync(path.join(keptHome, '.config', 'mms'), { recursive: true });
+        fs.writeFileSync(path.join(keptHome, '.config', 'mms', 'config.json'), JSON.stringify(settings));
+      };
+      // Logged in to another service, in a tenant this one does not have.
+      keep({ url: 'http://127.0.0.1:1', token: 'elsewhere', tenant: 'demo-elsewhere' });
+      const onThis = { HOME: keptHome, MMS_URL: t.baseUrl, MMS_TOKEN: ROOT_TOKEN };
+      const created = await runCli(['tenants', 'create', 'cli-shop'], onThis);
+      expect(created.stderr).toBe('');
+      expect(created.code).toBe(0);
+      expect(JSON.parse((await runCli(['--json', 'models', 'ls', '-q', 'south'], onThis)).stdout).items.length).toBeGreaterThan(0);
+      // An explicit tenant still applies on any server.
+      const explicit = await runCli(['--json', 'models', 'ls'], { ...onThis, MMS_TENANT: 'cli-shop' });
+      expect(JSON.parse(explicit.stdout).items).toEqual([]);
+      // On the kept server the kept tenant applies to tenant-scoped commands, but not to tenants or keys commands.
+      keep({ url: t.baseUrl, token: ROOT_TOKEN, tenant: 'no-such-tenant' });
+      const scoped = await runCli(['models', 'ls'], { HOME: keptHome });
+      expect(scoped.stderr).toContain('TENANT_NOT_FOUND');
+      expect((await runCli(['tenants', 'ls'], { HOME: keptHome })).stdout).toMatch(/cli-shop/);
+      expect((await runCli(['tenants', 'create', 'cli-shop-2'], { HOME: keptHome })).code).toBe(0);
+      const keys = await runCli(['keys', 'ls'], { HOME: keptHome });
+      expect(keys.stderr).toBe("Error: No tenant named 'no-such-tenant' (mms tenants ls lists them)\n");
+      fs.rmSync(keptHome, { recursive: true, force: true });
+    });
+
     it('says what is wrong without a credential or without a service', async () => {
       const noCredential = await runCli(['models', 'ls'], { HOME: tempHome(), MMS_URL: t.baseUrl });
       expect(noCredential.code).toBe(1);

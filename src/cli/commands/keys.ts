@@ -25,6 +25,9 @@ interface KeyView {
   key?: string;
 }
 
+/** Keys name their tenant in the path and tenants are no tenant's data: neither sends `x-tenant`. */
+const NOT_TENANT_SCOPED = { tenantScoped: false };
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function keyCommands(program: Command): void {
@@ -47,7 +50,7 @@ Examples:
   mms keys create --tenant 0b7c…-… --role publisher --description 'nightly pipeline' --json`,
     )
     .action(async (opts: { role: string; models?: string; expiresAt?: string; description?: string }, command: Command) => {
-      const ctx = contextOf(command);
+      const ctx = contextOf(command, NOT_TENANT_SCOPED);
       const tenantId = await resolveTenantId(ctx);
       if (opts.expiresAt && Number.isNaN(Date.parse(opts.expiresAt))) throw usageError(`--expires-at must be an ISO 8601 date-time, got '${opts.expiresAt}'`);
       const body = {
@@ -70,7 +73,7 @@ Examples:
     .alias('list')
     .description("list a tenant's keys (never their secrets)")
     .action(async (_opts: unknown, command: Command) => {
-      const ctx = contextOf(command);
+      const ctx = contextOf(command, NOT_TENANT_SCOPED);
       const tenantId = await resolveTenantId(ctx);
       const { items } = await ctx.api.request<{ items: KeyView[] }>('GET', `/v1/tenants/${seg(tenantId)}/keys`);
       if (ctx.json) return ctx.io.out(json({ items }));
@@ -87,7 +90,7 @@ Examples:
     .description('revoke a key at once (tokens made from it stop working too)')
     .argument('<key-id>')
     .action(async (keyId: string, _opts: unknown, command: Command) => {
-      const ctx = contextOf(command);
+      const ctx = contextOf(command, NOT_TENANT_SCOPED);
       const tenantId = await resolveTenantId(ctx);
       await ctx.api.request('DELETE', `/v1/tenants/${seg(tenantId)}/keys/${seg(keyId)}`);
       ctx.io.out(ctx.json ? json({ id: keyId, revoked: true }) : `Revoked key ${keyId}\n`);
@@ -99,7 +102,7 @@ Examples:
     .description('create a tenant')
     .argument('<name>', 'lower-case letters, digits and -')
     .action(async (name: string, _opts: unknown, command: Command) => {
-      const ctx = contextOf(command);
+      const ctx = contextOf(command, NOT_TENANT_SCOPED);
       const tenant = await ctx.api.request<Tenant>('POST', '/v1/tenants', { json: { name } });
       ctx.io.out(ctx.json ? json(tenant) : `Created tenant ${tenant.name} (${tenant.id}). Next: mms keys create --tenant ${tenant.name} --role admin\n`);
     });
@@ -108,7 +111,7 @@ Examples:
     .alias('list')
     .description('list tenants')
     .action(async (_opts: unknown, command: Command) => {
-      const ctx = contextOf(command);
+      const ctx = contextOf(command, NOT_TENANT_SCOPED);
       const { items } = await ctx.api.request<{ items: Tenant[] }>('GET', '/v1/tenants');
       if (ctx.json) return ctx.io.out(json({ items }));
       ctx.io.out(table(['ID', 'NAME', 'CREATED'], items.map((t) => [t.id, t.name, time(t.createdAt)])));
