@@ -67,8 +67,25 @@ describe('CLI parsing', () => {
       expect(found.map((c) => path.basename(c.file))).toEqual(['demand-north-0001.onnx', 'demand-north-0002.onnx', 'demand-odd.onnx', 'demand-south-0003.zip']);
       expect(found[0]).toMatchObject({ name: 'demand-north-0001', segment: { country: 'de', region: 'north', store: '0001' }, tags: { team: 'fc' } });
       expect(found[1].segment).toEqual({ country: 'de', region: 'north', store: '0002', tier: 'gold' });
-      expect(found[2].problem).toMatch(/does not match --segment-pattern/);
+      // Its sidecar could have given its segment, so the broken sidecar is what is reported.
+      expect(found[2].problem).toMatch(/demand-odd\.json is not valid JSON/);
       expect(found[3]).toMatchObject({ name: 'south-three', segment: { region: 'south', store: '3' }, tags: { team: 'fc', algo: 'gbr' } });
+    });
+
+    it('registers a file whose segment segments.json or a sidecar gives, even when its name does not fit the pattern', () => {
+      for (const f of ['seg-north.onnx', 'seg-south-0002.onnx', 'seg-west.onnx', 'seg-east.onnx']) touch(f);
+      touch('segments.json', JSON.stringify({ 'seg-north.onnx': { region: 'north' } }));
+      touch('seg-west.json', JSON.stringify({ segment: { region: 'west' } }));
+      touch('seg-east.json', JSON.stringify({ tags: { algo: 'gbr' } }));
+      const found = discoverCandidates([dir], { segmentPattern: new SegmentPattern('seg-{region}-{store}.onnx'), segment: {}, tags: {} });
+      const byFile = Object.fromEntries(found.map((c) => [path.basename(c.file), c]));
+      expect(byFile['seg-north.onnx']).toMatchObject({ name: 'seg-north', segment: { region: 'north' } });
+      expect(byFile['seg-north.onnx'].problem).toBeUndefined();
+      expect(byFile['seg-west.onnx']).toMatchObject({ segment: { region: 'west' } });
+      expect(byFile['seg-west.onnx'].problem).toBeUndefined();
+      expect(byFile['seg-south-0002.onnx']).toMatchObject({ segment: { region: 'south', store: '0002' } });
+      // A sidecar without a segment gives no reason to skip the pattern.
+      expect(byFile['seg-east.onnx'].problem).toMatch(/does not match --segment-pattern/);
     });
 
     it('accepts a sidecar that is just the segment, and reports a bad one on its file only', () => {

@@ -91,6 +91,21 @@ describe('mms CLI', () => {
       expect(res.stdout).toMatch(/demand-north-0001\.onnx\s+demand-north-0001\s+region=north,store=0001/);
     });
 
+    it('registers a file listed in segments.json with that segment, though its name does not fit the pattern', async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mms-segments-'));
+      fs.writeFileSync(path.join(dir, 'seg-north.onnx'), fixtures.linear.bytes);
+      fs.writeFileSync(path.join(dir, 'seg-south-0002.onnx'), fixtures.tree.bytes);
+      fs.writeFileSync(path.join(dir, 'segments.json'), JSON.stringify({ 'seg-north.onnx': { region: 'north' } }));
+      // A tenant of its own, so these models stay out of the listings below.
+      expect((await t.request('POST', '/v1/tenants', { body: { name: 'cli-segments' } })).status).toBe(201);
+      const res = await mms(['models', 'register', dir, '--segment-pattern', 'seg-{region}-{store}.onnx'], { MMS_TENANT: 'cli-segments' });
+      expect(res.stderr).not.toContain('NOT_SENT');
+      expect(res.code).toBe(0);
+      expect(res.stdout).toMatch(/seg-north\s+1\s+region=north\s+seg-north\.onnx/);
+      expect(res.stdout).toMatch(/seg-south-0002\s+1\s+region=south,store=0002\s+seg-south-0002\.onnx/);
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+
     it('refuses a directory without models and a wrong flag before sending anything', async () => {
       const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'mms-empty-'));
       const none = await mms(['models', 'register', empty]);

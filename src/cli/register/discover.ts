@@ -38,7 +38,8 @@ interface Sidecar {
  * Turns the command's paths into candidates. A directory contributes every .onnx and .zip
  * file in it (not its subdirectories), in name order. A file's segment is built from, last
  * winning: `--segment`, the `--segment-pattern` match, its entry in the directory's
- * `segments.json`, then its own sidecar (`<file>.json` or `<name>.json`).
+ * `segments.json`, then its own sidecar (`<file>.json` or `<name>.json`). A name that does not fit
+ * the pattern is a problem only when neither segments.json nor a sidecar gives the file a segment.
  */
 export function discoverCandidates(paths: string[], options: DiscoverOptions): Candidate[] {
   const files: string[] = [];
@@ -72,18 +73,20 @@ export function discoverCandidates(paths: string[], options: DiscoverOptions): C
       ...(options.description ? { description: options.description } : {}),
     };
     try {
-      if (options.segmentPattern) {
-        const matched = options.segmentPattern.match(base);
-        if (!matched) throw new Error(`the file name does not match --segment-pattern ${options.segmentPattern.source}`);
-        Object.assign(candidate.segment, matched);
-      }
       const dir = path.dirname(file);
       if (!segmentFiles.has(dir)) segmentFiles.set(dir, readSegmentsFile(dir));
       const shared = segmentFiles.get(dir);
       if (shared instanceof Error) throw shared;
       const entry = shared?.[base] ?? shared?.[stripExtension(base)];
-      if (entry !== undefined) apply(candidate, toSidecar(entry, `${path.join(dir, SEGMENTS_FILE)} entry '${base}'`), false);
+      const listed = entry !== undefined ? toSidecar(entry, `${path.join(dir, SEGMENTS_FILE)} entry '${base}'`) : null;
       const sidecar = readSidecar(file);
+      if (options.segmentPattern) {
+        const matched = options.segmentPattern.match(base);
+        // segments.json and sidecars win over the pattern, so a file whose segment they give needs no match.
+        if (!matched && !listed?.segment && !sidecar?.segment) throw new Error(`the file name does not match --segment-pattern ${options.segmentPattern.source}`);
+        Object.assign(candidate.segment, matched ?? {});
+      }
+      if (listed) apply(candidate, listed, false);
       if (sidecar) apply(candidate, sidecar, !options.name);
     } catch (error) {
       candidate.problem = (error as Error).message;
