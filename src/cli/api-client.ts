@@ -45,7 +45,7 @@ export class ApiClient {
   /** The raw response (for streamed downloads); still throws on non-2xx. */
   async send(method: string, path: string, options: RequestOptions = {}): Promise<Response> {
     if (!this.connection.token) {
-      throw new CliError('No credential: run `mms login`, or set MMS_TOKEN (and MMS_URL) in the environment');
+      throw new CliError(`No credential for ${this.connection.url}: run \`mms login\` for it, or set MMS_TOKEN (the one \`mms login\` kept is for the server it was kept for only)`);
     }
     const headers: Record<string, string> = { authorization: `Bearer ${this.connection.token}`, accept: 'application/json', ...options.headers };
     if (this.connection.tenant && this.options.sendTenant !== false) headers['x-tenant'] = this.connection.tenant;

@@ -120,8 +120,12 @@ describe('CLI parsing', () => {
       fs.rmSync(home, { recursive: true });
     });
 
-    it('applies the kept tenant only on the kept server; an explicit tenant applies anywhere', () => {
+    it('applies the kept credential and tenant only on the kept server; explicit ones apply anywhere', () => {
       const stored = { url: 'http://a:1', token: 'secret', tenant: 'demo' };
+      // A credential kept for one server is never sent to another.
+      expect(resolveConnection({}, { MMS_URL: 'http://other:9' }, stored)).toEqual({ url: 'http://other:9', token: undefined, tenant: undefined });
+      expect(resolveConnection({ url: 'http://other:9' }, {}, stored).token).toBeUndefined();
+      expect(resolveConnection({}, { MMS_URL: 'http://a:1/' }, stored).token).toBe('secret');
       expect(resolveConnection({}, { MMS_URL: 'http://a:1/' }, stored).tenant).toBe('demo');
       expect(resolveConnection({}, { MMS_URL: 'http://other:9', MMS_TOKEN: 'root' }, stored)).toEqual({ url: 'http://other:9', token: 'root', tenant: undefined });
       expect(resolveConnection({ url: 'http://other:9' }, {}, stored).tenant).toBeUndefined();

@@ -72,15 +72,16 @@ export function removeSettings(file = settingsPath()): boolean {
 
 /**
  * Flags first, then MMS_URL / MMS_TOKEN / MMS_TENANT, then the settings file, then the default URL.
- * The kept tenant belongs to the kept server: a tenant of one service means nothing on another, so
- * when --url or MMS_URL points elsewhere only an explicit --tenant or MMS_TENANT applies.
+ * The kept credential and tenant belong to the kept server: when --url or MMS_URL points elsewhere
+ * only an explicit --token/MMS_TOKEN and --tenant/MMS_TENANT apply, so that a credential kept for
+ * one service is never sent to another (and a tenant of one means nothing on another).
  */
 export function resolveConnection(flags: { url?: string; token?: string; tenant?: string }, env: NodeJS.ProcessEnv = process.env, stored: StoredSettings = readSettings(settingsPath(env))): Connection {
   const url = normalizeUrl(flags.url || env.MMS_URL || stored.url || DEFAULT_URL);
   const onStoredServer = url === normalizeUrl(stored.url || DEFAULT_URL);
   return {
     url,
-    token: flags.token || env.MMS_TOKEN || stored.token,
+    token: flags.token || env.MMS_TOKEN || (onStoredServer ? stored.token : undefined),
     tenant: flags.tenant || env.MMS_TENANT || (onStoredServer ? stored.tenant : undefined),
   };
 }

@@ -341,7 +341,7 @@ describe('mms CLI', () => {
     it('says what is wrong without a credential or without a service', async () => {
       const noCredential = await runCli(['models', 'ls'], { HOME: tempHome(), MMS_URL: t.baseUrl });
       expect(noCredential.code).toBe(1);
-      expect(noCredential.stderr).toContain('No credential: run `mms login`');
+      expect(noCredential.stderr).toContain(`No credential for ${t.baseUrl}: run \`mms login\` for it`);
       const closedPort = await new Promise<number>((resolve) => {
         const server = net.createServer().listen(0, '127.0.0.1', () => {
           const { port } = server.address() as net.AddressInfo;
