@@ -1,5 +1,11 @@
 import * as os from 'node:os';
 
+/** What a worker thread that runs below the HTTP thread is started with (inference workers, batch scoring threads). */
+export interface ThreadPriorityData {
+  /** Nice levels below the HTTP thread (MMS_WORKER_NICE). */
+  nice: number;
+}
+
 /**
  * Lowers the calling thread's CPU priority by `levels` nice levels (to at most 19), so that when
  * the cores are contended the process's other threads, the HTTP thread above all, run first.

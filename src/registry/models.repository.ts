@@ -170,10 +170,12 @@ export class ModelsRepository {
   }
 
   /** The version that serves a request no rule routes: alias production's, else the highest existing one. */
-  async findDefaultVersion(tx: EntityManager, tenantId: string, modelId: string): Promise<ModelVersionEntity | null> {
+  async findDefaultVersion(tx: EntityManager, tenantId: string, modelId: string): Promise<{ version: ModelVersionEntity; via: 'production' | 'latest' } | null> {
     const production = await tx.findOneBy(ModelAliasEntity, { tenantId, modelId, alias: 'production' });
     const byAlias = production ? await this.findVersion(tenantId, modelId, production.version, tx) : null;
-    return byAlias ?? tx.findOne(ModelVersionEntity, { where: { tenantId, modelId }, order: { version: 'DESC' } });
+    if (byAlias) return { version: byAlias, via: 'production' };
+    const latest = await tx.findOne(ModelVersionEntity, { where: { tenantId, modelId }, order: { version: 'DESC' } });
+    return latest && { version: latest, via: 'latest' };
   }
 
   /** Locks the model row by id (bulk changes, which know ids); false when it is gone. */

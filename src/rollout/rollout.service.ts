@@ -230,8 +230,10 @@ export class RolloutService {
       return { versions, source: 'the split' };
     }
     const fallback = await this.models.findDefaultVersion(tx, ctx.tenantId, modelId);
-    const production = fallback && (await this.models.findAliasesPointingAt(tx, ctx.tenantId, modelId, fallback.version)).some((a) => a.alias === 'production');
-    return { versions: fallback ? [fallback] : [], source: production ? 'alias production; no split' : 'the latest version; no split, no alias production' };
+    return {
+      versions: fallback ? [fallback.version] : [],
+      source: fallback?.via === 'production' ? 'alias production; no split' : 'the latest version; no split, no alias production',
+    };
   }
 
   /** Every model matching the selector with its latest version, read before the write transaction. */

@@ -4,7 +4,8 @@ import type { HostTensor } from '../../serving/tensor-codec';
 import { ServingError, ServingErrorCode } from '../../serving/serving.error';
 import { StoppedError } from '../work-lease';
 import type { PartitionResult, Predict, ScoreTask } from './score-partition';
-import { buffersOf, FromScoringThread, ScoringThreadData, ToScoringThread } from './scoring-protocol';
+import type { ThreadPriorityData } from '../../common/thread-priority';
+import { buffersOf, FromScoringThread, ToScoringThread } from './scoring-protocol';
 import { workerEntry } from '../../common/worker-entry';
 
 /**
@@ -124,7 +125,7 @@ export class ScoringPool {
 
   private start(slot: number): Thread {
     const [file, options] = workerEntry(__dirname, 'scoring-worker');
-    const workerData: ScoringThreadData = { nice: this.options.nice };
+    const workerData: ThreadPriorityData = { nice: this.options.nice };
     const thread: Thread = { worker: new Worker(file, { ...options, workerData }), running: new Map() };
     thread.worker.on('message', (message: FromScoringThread) => this.onMessage(thread, message));
     thread.worker.on('error', (error) => this.logger.error(`scoring thread ${slot} failed: ${error.message}`));

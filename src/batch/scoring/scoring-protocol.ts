@@ -1,11 +1,6 @@
 import type { HostTensor } from '../../serving/tensor-codec';
 import type { PartitionResult, ScoreTask } from './score-partition';
 
-export interface ScoringThreadData {
-  /** Nice levels below the HTTP thread (MMS_WORKER_NICE). */
-  nice: number;
-}
-
 /** Main thread → scoring thread. */
 export type ToScoringThread =
   | { type: 'score'; id: number; task: ScoreTask }

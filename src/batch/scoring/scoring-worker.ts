@@ -1,8 +1,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { lowerThisThreadPriority } from '../../common/thread-priority';
+import { lowerThisThreadPriority, ThreadPriorityData } from '../../common/thread-priority';
 import type { HostTensor } from '../../serving/tensor-codec';
 import { INFERENCE_REFUSED, scorePartition } from './score-partition';
-import { buffersOf, FromScoringThread, ScoringThreadData, ToScoringThread } from './scoring-protocol';
+import { buffersOf, FromScoringThread, ToScoringThread } from './scoring-protocol';
 
 /**
  * A scoring thread: the per-row work of batch partitions (parse the staging rows, build the
@@ -11,7 +11,7 @@ import { buffersOf, FromScoringThread, ScoringThreadData, ToScoringThread } from
  * to run on serving's inference workers, where the session cache lives.
  */
 const port = parentPort!;
-lowerThisThreadPriority((workerData as ScoringThreadData | undefined)?.nice ?? 0);
+lowerThisThreadPriority((workerData as ThreadPriorityData | undefined)?.nice ?? 0);
 const waiting = new Map<number, { resolve: (outputs: HostTensor[]) => void; reject: (error: Error) => void }>();
 
 function send(message: FromScoringThread, transfer: ArrayBuffer[] = []): void {

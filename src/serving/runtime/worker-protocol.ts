@@ -1,3 +1,4 @@
+import type { ThreadPriorityData } from '../../common/thread-priority';
 import type { HostTensor } from '../tensor-codec';
 
 /**
@@ -6,10 +7,7 @@ import type { HostTensor } from '../tensor-codec';
  */
 
 /** What an inference worker is started with. */
-export interface InferenceWorkerData {
-  /** Nice levels below the HTTP thread (MMS_WORKER_NICE). */
-  nice: number;
-}
+export type InferenceWorkerData = ThreadPriorityData;
 
 export interface LoadMessage {
   type: 'load';
