@@ -12,13 +12,15 @@ import { CommonError, CommonErrorCode } from '../common/domain-error';
  */
 export const LARGE_BODY_BYTES = 128 * 1024;
 
-/** Routes whose big bodies go to the JSON codec thread (the answer is unchanged, byte for byte). */
-const OFFLOADED_ROUTES = new Set(['/v1/predict']);
+/** The prediction routes, whose big bodies go to the JSON codec thread (the answer is unchanged, byte for byte). */
+const OFFLOADED_ROUTES = new Set(['/v1/predict', '/v1/predict/fanout', '/v2/models/:name/infer', '/v2/models/:name/versions/:version/infer', '/v1/models/:name/invocations']);
 
 /** The unparsed body of a big request, as the controller receives it instead of the parsed JSON. */
 export class LargeJsonBody {
   /** The model asked for, then the one that answered (the request log and metrics read a body's `model`, as of a parsed one). */
   model?: string;
+  /** A fanout's items' routing keys, once read (the prediction log reads them from a parsed body's `requests`). */
+  requests?: Array<{ key?: string }>;
 
   constructor(
     readonly bytes: Buffer,

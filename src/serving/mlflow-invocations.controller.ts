@@ -4,7 +4,7 @@ import type { FastifyReply } from 'fastify';
 import { Auth, RequireRole } from '../auth/auth.decorator';
 import type { AuthContext } from '../auth/auth-context';
 import { MlflowScoringService } from './mlflow-scoring.service';
-import { sendModelVersion } from './model-version-header';
+import { sendAnswer } from './route-answer';
 
 /** `?version=` or `?alias=`: which version serves, as in a /v1/predict body. */
 const VersionQuery = () => ApiQuery({ name: 'version', required: false, schema: { type: 'integer', minimum: 1 } });
@@ -36,9 +36,7 @@ export class MlflowInvocationsController {
     @Headers('x-routing-key') routingKey: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const { predictions, version } = await this.mlflow.invocations(ctx, name, query, body, routingKey);
-    sendModelVersion(reply, version);
-    return { predictions };
+    return sendAnswer(reply, await this.mlflow.invocations(ctx, name, query, body, routingKey));
   }
 
   // MLflow clients given …/v1/models/{name} as the server's base URL probe <base>/ping (or /health).

@@ -123,8 +123,8 @@ describe('MLflow scoring payloads', () => {
 
   it('answers records for data frames and output arrays for tensors', () => {
     const outputs = [{ name: 'variable', type: 'float32', dims: [2, 1], data: new Float32Array([142.5, 7]) }];
-    expect(mlflowPredictions({ kind: 'dataframe', columns: [], rows: [] }, outputs)).toEqual([{ variable: 142.5 }, { variable: 7 }]);
-    expect(mlflowPredictions({ kind: 'tensor', field: 'instances', value: [] }, outputs)).toEqual({ variable: [[142.5], [7]] });
+    expect(mlflowPredictions({ kind: 'dataframe' }, outputs)).toEqual([{ variable: 142.5 }, { variable: 7 }]);
+    expect(mlflowPredictions({ kind: 'tensor' }, outputs)).toEqual({ variable: [[142.5], [7]] });
   });
 
   it('reads column names from a column-based MLmodel signature only', () => {

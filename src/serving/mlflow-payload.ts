@@ -1,7 +1,7 @@
 import type { TensorSpec } from '../registry/artifact/artifact.types';
 import { asObject, ModelSelector, parseSelector } from './predict-request';
 import { invalidInput, invalidRequest } from './serving.error';
-import { formatShape, HostTensor, rowOf, toNested } from './tensor-codec';
+import { decodeInputs, formatShape, HostTensor, rowOf, toNested } from './tensor-codec';
 
 /**
  * The request and response shapes of `mlflow models serve` for an ONNX pyfunc model:
@@ -229,8 +229,19 @@ function quoted(names: string[]): string {
   return names.map((n) => `'${n}'`).join(', ');
 }
 
+/**
+ * The payload decoded against the resolved version's signature (and its MLflow column names):
+ * the input tensors, and whether it was read as a data frame (answered as records).
+ */
+export function decodeMlflowInputs(sent: MlflowInput, specs: readonly TensorSpec[], columnNames: string[] | null): { tensors: HostTensor[]; frame: MlflowInput['kind'] } {
+  const payload = asSignatureFrame(sent, specs, columnNames);
+  const inputs = mlflowInputs(payload, specs, columnNames);
+  // Data frames carry missing values as null: NaN for float inputs, as pandas would.
+  return { tensors: decodeInputs(specs, inputs, { nullAsNaN: payload.kind === 'dataframe' }), frame: payload.kind };
+}
+
 /** `{"predictions": …}` as MLflow's scoring server writes it for the input's kind. */
-export function mlflowPredictions(input: MlflowInput, outputs: readonly HostTensor[]): unknown {
+export function mlflowPredictions(input: Pick<MlflowInput, 'kind'>, outputs: readonly HostTensor[]): unknown {
   const rows = outputs.length ? outputs[0].dims[0] : 0;
   const rowShaped = outputs.every((o) => o.dims.length >= 1 && o.dims[0] === rows);
   if (input.kind === 'dataframe' && rowShaped) {

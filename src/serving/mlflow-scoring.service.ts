@@ -1,10 +1,17 @@
 import { Injectable } from '@nestjs/common';
 import type { AuthContext } from '../auth/auth-context';
 import { MirroredExecutor } from './mirrored-executor.service';
-import { asSignatureFrame, mlflowColumnNames, mlflowInputs, mlflowPredictions, parseMlflowPayload, parseMlflowQuery } from './mlflow-payload';
+import { answerBody, ENCODE_OFF_THREAD_VALUES, valueCount } from './answer-body';
+import { LargeJsonBody } from './large-json-body';
+import { decodeMlflowInputs, mlflowColumnNames, parseMlflowPayload, parseMlflowQuery } from './mlflow-payload';
 import { ModelResolver } from './model-resolver.service';
 import { parseModelName } from './predict-request';
-import { decodeInputs } from './tensor-codec';
+import type { RouteAnswer } from './route-answer';
+import { JsonCodec } from './runtime/json-codec';
+import type { ServableVersion } from './servable';
+import type { HostTensor } from './tensor-codec';
+
+type VersionTarget = ReturnType<typeof parseMlflowQuery>;
 
 /** MLflow's scoring protocol (`POST /invocations` of `mlflow models serve`), per registered model. */
 @Injectable()
@@ -12,20 +19,37 @@ export class MlflowScoringService {
   constructor(
     private readonly resolver: ModelResolver,
     private readonly executor: MirroredExecutor,
+    private readonly codec: JsonCodec,
   ) {}
 
-  async invocations(ctx: AuthContext, name: string, query: Record<string, unknown> | undefined, body: unknown, routingKey?: string): Promise<{ predictions: unknown; version: number }> {
+  /** POST …/invocations; a big body (LargeJsonBody) is read off the HTTP thread. */
+  invocations(ctx: AuthContext, name: string, query: Record<string, unknown> | undefined, body: unknown, routingKey?: string): Promise<RouteAnswer> {
     const target = parseMlflowQuery(query);
+    return body instanceof LargeJsonBody ? this.invocationsLarge(ctx, name, target, body, routingKey) : this.invocationsBody(ctx, name, target, body, routingKey);
+  }
+
+  private async invocationsBody(ctx: AuthContext, name: string, target: VersionTarget, body: unknown, routingKey?: string): Promise<RouteAnswer> {
     const sent = parseMlflowPayload(body);
     const version = await this.resolver.resolve(ctx, { model: parseModelName(name), ...target, routingKey });
-    const columnNames = mlflowColumnNames(version.mlflow);
-    const payload = asSignatureFrame(sent, version.signature.inputs, columnNames);
-    const inputs = mlflowInputs(payload, version.signature.inputs, columnNames);
-    // Data frames carry missing values as null: NaN for float inputs, as pandas would.
-    const feeds = decodeInputs(version.signature.inputs, inputs, { nullAsNaN: payload.kind === 'dataframe' });
-    // A version or alias in the query chose the version; only the rule's own traffic is mirrored.
-    const outputs = await this.executor.run(ctx, version, feeds, target.version === undefined && target.alias === undefined ? 'by-rule' : 'explicit');
-    return { predictions: mlflowPredictions(payload, outputs), version: version.version };
+    const { tensors, frame } = decodeMlflowInputs(sent, version.signature.inputs, mlflowColumnNames(version.mlflow));
+    const outputs = await this.run(ctx, version, tensors, target);
+    return { version: version.version, body: answerBody({ route: 'mlflow', frame, outputs }) };
+  }
+
+  /** The same steps with the JSON parsed and the inputs decoded in the JSON codec thread, and a big answer encoded there. */
+  private async invocationsLarge(ctx: AuthContext, name: string, target: VersionTarget, body: LargeJsonBody, routingKey?: string): Promise<RouteAnswer> {
+    const parsed = await this.codec.parse('mlflow', body.bytes);
+    if ('parseHere' in parsed) return this.invocationsBody(ctx, name, target, body.parseHere(parsed.parseHere), routingKey);
+    const version = await this.codec.releasingOnError(parsed.token, () => this.resolver.resolve(ctx, { model: parseModelName(name), ...target, routingKey }));
+    const { tensors, frame } = await this.codec.decode(parsed.token, version.signature.inputs, { columnNames: mlflowColumnNames(version.mlflow) });
+    const answer = { route: 'mlflow', frame: frame!, outputs: await this.run(ctx, version, tensors, target) } as const;
+    if (valueCount(answer.outputs) <= ENCODE_OFF_THREAD_VALUES) return { version: version.version, body: answerBody(answer) };
+    return { version: version.version, payload: await this.codec.encode(answer) };
+  }
+
+  /** A version or alias in the query chose the version; only the rule's own traffic is mirrored. */
+  private run(ctx: AuthContext, version: ServableVersion, tensors: HostTensor[], target: VersionTarget): Promise<HostTensor[]> {
+    return this.executor.run(ctx, version, tensors, target.version === undefined && target.alias === undefined ? 'by-rule' : 'explicit');
   }
 
   /** GET …/ping and …/health (MLflow's scoring-server probes): the model (and version asked for) resolves. */

@@ -4,7 +4,7 @@ import type { FastifyReply } from 'fastify';
 import { Auth, RequireRole } from '../auth/auth.decorator';
 import type { AuthContext } from '../auth/auth-context';
 import { OipService } from './oip.service';
-import { sendModelVersion } from './model-version-header';
+import { sendAnswer } from './route-answer';
 
 const INFER_BODY = {
   type: 'object',
@@ -71,7 +71,7 @@ export class OipController {
   @ApiOperation({ summary: 'Inference (flat or nested data, row-major); answers flat data' })
   @ApiBody({ schema: INFER_BODY })
   async infer(@Auth() ctx: AuthContext, @Param('name') name: string, @Body() body: unknown, @Headers('x-routing-key') routingKey: string | undefined, @Res({ passthrough: true }) reply: FastifyReply) {
-    return withVersionHeader(reply, await this.oip.infer(ctx, name, undefined, body, routingKey));
+    return sendAnswer(reply, await this.oip.infer(ctx, name, undefined, body, routingKey));
   }
 
   @Post('models/:name/versions/:version/infer')
@@ -80,12 +80,6 @@ export class OipController {
   @ApiOperation({ summary: 'Inference on one version' })
   @ApiBody({ schema: INFER_BODY })
   async inferVersion(@Auth() ctx: AuthContext, @Param('name') name: string, @Param('version') version: string, @Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply) {
-    return withVersionHeader(reply, await this.oip.infer(ctx, name, version, body));
+    return sendAnswer(reply, await this.oip.infer(ctx, name, version, body));
   }
-}
-
-/** The served version in x-model-version, as /v1/predict and MLflow answer it. */
-function withVersionHeader<T extends { model_version: string }>(reply: FastifyReply, answer: T): T {
-  sendModelVersion(reply, answer.model_version);
-  return answer;
 }

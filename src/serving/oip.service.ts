@@ -2,23 +2,21 @@ import { Injectable } from '@nestjs/common';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AuthContext } from '../auth/auth-context';
-import type { TensorSpec } from '../registry/artifact/artifact.types';
 import { ALIAS_NAME, asVersionNumber, VERSION_RANGE } from '../registry/names';
+import { answerBody, ENCODE_OFF_THREAD_VALUES, valueCount } from './answer-body';
+import { LargeJsonBody } from './large-json-body';
 import { MirroredExecutor } from './mirrored-executor.service';
 import { ModelResolver } from './model-resolver.service';
-import { asObject, parseModelName } from './predict-request';
+import { decodeOipRequest, parseOipEnvelope, selectOutputs, tensorMetadata } from './oip-payload';
+import { parseModelName } from './predict-request';
+import { JsonCodec } from './runtime/json-codec';
 import type { ServableModel, ServableVersion } from './servable';
+import type { RouteAnswer } from './route-answer';
 import { SessionCache } from './session-cache';
-import { invalidInput, invalidRequest } from './serving.error';
-import { checkSymbolicDims, decodeShaped, dtypeOfOip, HostTensor, oipDatatypeOf, toFlat } from './tensor-codec';
+import { invalidRequest } from './serving.error';
+import type { HostTensor } from './tensor-codec';
 
 const SERVER_NAME = 'many-models-serving';
-
-interface OipTensorMetadata {
-  name: string;
-  datatype: string;
-  shape: number[];
-}
 
 /**
  * The Open Inference Protocol (KServe v2 / Triton) REST surface over the same resolver and
@@ -33,6 +31,7 @@ export class OipService {
     private readonly resolver: ModelResolver,
     private readonly executor: MirroredExecutor,
     private readonly sessions: SessionCache,
+    private readonly codec: JsonCodec,
   ) {}
 
   serverMetadata() {
@@ -57,22 +56,41 @@ export class OipService {
     return { name: model.name, version: String(version.version), ready: true, loaded };
   }
 
-  /** `routingKey` (header x-routing-key) keeps a caller on one version of a traffic split, as on /v1/predict. */
-  async infer(ctx: AuthContext, name: string, rawVersion: string | undefined, body: unknown, routingKey?: string) {
-    const request = asObject(body, 'The request body');
-    const id = requestId(request.id);
+  /**
+   * POST …/infer. `routingKey` (header x-routing-key) keeps a caller on one version of a traffic
+   * split, as on /v1/predict. A big body (LargeJsonBody) is read off the HTTP thread.
+   */
+  infer(ctx: AuthContext, name: string, rawVersion: string | undefined, body: unknown, routingKey?: string): Promise<RouteAnswer> {
+    return body instanceof LargeJsonBody ? this.inferLarge(ctx, name, rawVersion, body, routingKey) : this.inferBody(ctx, name, rawVersion, body, routingKey);
+  }
+
+  private async inferBody(ctx: AuthContext, name: string, rawVersion: string | undefined, body: unknown, routingKey?: string): Promise<RouteAnswer> {
+    const envelope = parseOipEnvelope(body);
     const { model, version } = await this.target(ctx, name, rawVersion, routingKey);
-    const feeds = decodeOipInputs(version, request.inputs);
-    const wanted = requestedOutputs(version, request.outputs);
-    // A version or alias in the path chose the version; only the rule's own traffic is mirrored.
-    const outputs = await this.executor.run(ctx, version, feeds, rawVersion === undefined ? 'by-rule' : 'explicit');
-    const answered = wanted === null ? outputs : wanted.map((name) => outputs.find((t) => t.name === name)!).filter(Boolean);
-    return {
-      model_name: model.name,
-      model_version: String(version.version),
-      ...(id === undefined ? {} : { id }),
-      outputs: answered.map((t) => ({ name: t.name, datatype: oipDatatypeOf(t.type), shape: t.dims, data: toFlat(t) })),
-    };
+    const { tensors, wanted } = decodeOipRequest(envelope, version.signature.inputs, outputNamesOf(version));
+    const outputs = await this.run(ctx, version, tensors, rawVersion);
+    return { version: version.version, body: answerBody({ route: 'oip', model: model.name, version: version.version, id: envelope.id, outputs: selectOutputs(outputs, wanted) }) };
+  }
+
+  /**
+   * infer with a big body (see LargeJsonBody): the same steps, with the JSON parsed and the
+   * tensors decoded in the JSON codec thread, and a big answer encoded there. Same answers,
+   * same errors.
+   */
+  private async inferLarge(ctx: AuthContext, name: string, rawVersion: string | undefined, body: LargeJsonBody, routingKey?: string): Promise<RouteAnswer> {
+    const parsed = await this.codec.parse('oip', body.bytes);
+    if ('parseHere' in parsed) return this.inferBody(ctx, name, rawVersion, body.parseHere(parsed.parseHere), routingKey);
+    const { model, version } = await this.codec.releasingOnError(parsed.token, () => this.target(ctx, name, rawVersion, routingKey));
+    const { tensors, wanted } = await this.codec.decode(parsed.token, version.signature.inputs, { outputNames: outputNamesOf(version) });
+    const outputs = selectOutputs(await this.run(ctx, version, tensors, rawVersion), wanted ?? null);
+    const answer = { route: 'oip', model: model.name, version: version.version, id: parsed.requestId, outputs } as const;
+    if (valueCount(outputs) <= ENCODE_OFF_THREAD_VALUES) return { version: version.version, body: answerBody(answer) };
+    return { version: version.version, payload: await this.codec.encode(answer) };
+  }
+
+  /** A version or alias in the path chose the version; only the rule's own traffic is mirrored. */
+  private run(ctx: AuthContext, version: ServableVersion, tensors: HostTensor[], rawVersion: string | undefined): Promise<HostTensor[]> {
+    return this.executor.run(ctx, version, tensors, rawVersion === undefined ? 'by-rule' : 'explicit');
   }
 
   private async target(ctx: AuthContext, name: string, rawVersion?: string, routingKey?: string): Promise<{ model: ServableModel; version: ServableVersion }> {
@@ -88,79 +106,6 @@ export class OipService {
   }
 }
 
-function tensorMetadata(spec: TensorSpec): OipTensorMetadata {
-  return { name: spec.name, datatype: oipDatatypeOf(spec.type), shape: spec.shape.map((d) => (typeof d === 'number' ? d : -1)) };
-}
-
-/** `inputs: [{name, shape, datatype, data}]` → tensors in signature order, datatype checked against the model. */
-export function decodeOipInputs(version: ServableVersion, rawInputs: unknown): HostTensor[] {
-  if (!Array.isArray(rawInputs) || rawInputs.length === 0) {
-    throw invalidRequest('inputs must be a non-empty array of {"name", "shape", "datatype", "data"}', { field: 'inputs' });
-  }
-  const specs = version.signature.inputs;
-  const given = new Map<string, Record<string, unknown>>();
-  for (const raw of rawInputs) {
-    const input = asObject(raw, 'inputs[]');
-    if (typeof input.name !== 'string') throw invalidRequest('Every input needs a name', { field: 'inputs[].name' });
-    if (given.has(input.name)) throw invalidInput(`Input '${input.name}' is given twice`, { input: input.name });
-    if (!specs.some((s) => s.name === input.name)) {
-      throw invalidInput(`Unknown input '${input.name}': the model's inputs are ${specs.map((s) => `'${s.name}'`).join(', ')}`, {
-        input: input.name,
-        expected: specs.map((s) => s.name),
-      });
-    }
-    given.set(input.name, input);
-  }
-  const feeds = specs.map((spec) => {
-    const input = given.get(spec.name);
-    if (!input) {
-      throw invalidInput(`Missing input '${spec.name}' (${oipDatatypeOf(spec.type)}, shape ${JSON.stringify(tensorMetadata(spec).shape)})`, {
-        input: spec.name,
-        expected: tensorMetadata(spec),
-      });
-    }
-    const datatype = input.datatype;
-    if (typeof datatype !== 'string' || dtypeOfOip(datatype) !== spec.type) {
-      const got = datatype === undefined || datatype === null ? 'no datatype (it is required)' : `datatype ${JSON.stringify(datatype)}`;
-      throw invalidInput(`Input '${spec.name}' is ${oipDatatypeOf(spec.type)} in the model, got ${got}`, {
-        input: spec.name,
-        expected: { datatype: oipDatatypeOf(spec.type) },
-        got: { datatype: datatype ?? null },
-      });
-    }
-    return decodeShaped(spec, input.shape, input.data);
-  });
-  checkSymbolicDims(specs, feeds);
-  return feeds;
-}
-
-/** The request's `id`, echoed in the answer: a string in the protocol. */
-function requestId(raw: unknown): string | undefined {
-  if (raw === undefined || raw === null) return undefined;
-  if (typeof raw !== 'string') throw invalidRequest(`id must be a string, got ${Array.isArray(raw) ? 'an array' : `a ${typeof raw}`}`, { field: 'id' });
-  return raw;
-}
-
-/** The outputs asked for, in the order asked; null for all (no `outputs`, or an empty list, as Triton takes it). */
-function requestedOutputs(version: ServableVersion, raw: unknown): string[] | null {
-  if (raw === undefined || raw === null) return null;
-  if (!Array.isArray(raw)) throw invalidRequest('outputs must be an array of {"name"}', { field: 'outputs' });
-  if (raw.length === 0) return null;
-  const wanted = new Set<string>();
-  for (const [i, item] of raw.entries()) {
-    const name = asObject(item, `outputs[${i}]`).name;
-    if (typeof name !== 'string') throw invalidRequest(`outputs[${i}] needs a name (a string): the model's outputs are ${version.outputs.map((o) => `'${o.name}'`).join(', ')}`, { field: `outputs[${i}].name` });
-    if (!version.outputs.some((o) => o.name === name)) {
-      throw invalidRequest(`Unknown output '${name}': the model's outputs are ${version.outputs.map((o) => `'${o.name}'`).join(', ')}`, {
-        field: 'outputs',
-        expected: version.outputs.map((o) => o.name),
-      });
-    }
-    wanted.add(name);
-  }
-  return [...wanted];
-}
-
 function readServerVersion(): string {
   // dist/src/serving → repo root, or src/serving when run from sources.
   for (const up of ['../../..', '../..']) {
@@ -172,4 +117,8 @@ function readServerVersion(): string {
     }
   }
   return '0.0.0';
+}
+
+function outputNamesOf(version: ServableVersion): string[] {
+  return version.outputs.map((o) => o.name);
 }

@@ -9,9 +9,12 @@ import { asObject, given, parseFanoutRequest, parseModelName, parsePredictReques
 import { InferenceRuntime } from './runtime/inference-runtime';
 import { CacheEntryView, SessionCache } from './session-cache';
 import { invalidRequest } from './serving.error';
-import { decodeInputs, toNested } from './tensor-codec';
+import { decodeInputs } from './tensor-codec';
+import { ENCODE_OFF_THREAD_VALUES, PredictAnswerParts, predictAnswer, valueCount } from './answer-body';
+import type { CodecError, ParsedPredict } from './runtime/json-codec-protocol';
 import type { ServableVersion } from './servable';
 import { LargeJsonBody } from './large-json-body';
+import type { RouteAnswer } from './route-answer';
 import { JsonCodec } from './runtime/json-codec';
 import { unsampledPredictionId } from '../observability/feedback/prediction-id';
 import { PredictionLogWriter } from '../observability/feedback/prediction-log.writer';
@@ -28,9 +31,6 @@ export interface EncodedPredictResult {
   version: number;
   payload: Buffer;
 }
-
-/** Answers with more values than this are encoded in the JSON codec thread. */
-const ENCODE_OFF_THREAD_VALUES = 16 * 1024;
 
 @Injectable()
 export class ServingService {
@@ -52,9 +52,7 @@ export class ServingService {
     const version = await this.resolver.resolve(ctx, request.selector);
     const feeds = decodeInputs(version.signature.inputs, request.inputs);
     const outputs = await this.executor.run(ctx, version, feeds, routingOf(request.selector));
-    const byName: Record<string, unknown> = {};
-    for (const t of outputs) byName[t.name] = toNested(t);
-    return { model: version.model, version: version.version, outputs: byName, predictionId: this.predictionLog.issueId() };
+    return predictAnswer({ model: version.model, version: version.version, outputs, predictionId: this.predictionLog.issueId() });
   }
 
   /**
@@ -63,40 +61,59 @@ export class ServingService {
    * the HTTP thread stays free for the small requests beside it. Same answers, same errors.
    */
   async predictLarge(ctx: AuthContext, body: LargeJsonBody, routingKey?: string): Promise<PredictResult | EncodedPredictResult> {
-    const parsed = await this.codec.parsePredict(body.bytes, routingKey);
+    const parsed = await this.codec.parse('predict', body.bytes, routingKey);
     if ('parseHere' in parsed) return this.predict(ctx, body.parseHere(parsed.parseHere), routingKey);
     body.model = parsed.selector.model;
-    let version: ServableVersion;
-    try {
-      version = await this.resolver.resolve(ctx, parsed.selector);
-    } catch (error) {
-      this.codec.release(parsed.token);
-      throw error;
-    }
-    body.model = version.model;
-    const feeds = await this.codec.decode(parsed.token, version.signature.inputs);
-    const outputs = await this.executor.run(ctx, version, feeds, routingOf(parsed.selector));
-    if (outputs.reduce((n, t) => n + t.data.length, 0) > ENCODE_OFF_THREAD_VALUES) {
-      // Answers this big are not logged (too big for the prediction log): their id says so.
-      const answer = { model: version.model, version: version.version, predictionId: unsampledPredictionId() };
-      return { version: version.version, payload: await this.codec.encodeAnswer(answer, outputs) };
-    }
-    const answer = { model: version.model, version: version.version, predictionId: this.predictionLog.issueId() };
-    const byName: Record<string, unknown> = {};
-    for (const t of outputs) byName[t.name] = toNested(t);
-    return { model: answer.model, version: answer.version, outputs: byName, predictionId: answer.predictionId };
+    const result = await this.predictFromCodec(ctx, parsed, (version) => (body.model = version.model));
+    if (valueCount(result.outputs) <= ENCODE_OFF_THREAD_VALUES) return predictAnswer({ ...result, predictionId: this.predictionLog.issueId() });
+    // Answers this big are not logged (too big for the prediction log): their id says so.
+    return { version: result.version, payload: await this.codec.encode({ route: 'predict', ...result, predictionId: unsampledPredictionId() }) };
   }
 
-  /** POST /v1/predict/fanout: every item runs concurrently (same-model items micro-batch); a failed item is an error in its slot. */
-  async fanout(ctx: AuthContext, body: unknown, routingKey?: string): Promise<{ results: Array<PredictResult | ErrorBody> }> {
+  /** A body the codec thread parsed: resolve, decode there, run. */
+  private async predictFromCodec(ctx: AuthContext, parsed: ParsedPredict, resolved?: (version: ServableVersion) => void): Promise<Omit<PredictAnswerParts, 'predictionId'>> {
+    const version = await this.codec.releasingOnError(parsed.token, () => this.resolver.resolve(ctx, parsed.selector));
+    resolved?.(version);
+    const { tensors } = await this.codec.decode(parsed.token, version.signature.inputs);
+    const outputs = await this.executor.run(ctx, version, tensors, routingOf(parsed.selector));
+    return { model: version.model, version: version.version, outputs };
+  }
+
+  /**
+   * POST /v1/predict/fanout: every item runs concurrently (same-model items micro-batch); a
+   * failed item is an error in its slot. A big body (LargeJsonBody) is read off the HTTP thread.
+   */
+  fanout(ctx: AuthContext, body: unknown, routingKey?: string): Promise<RouteAnswer> {
+    return body instanceof LargeJsonBody ? this.fanoutLarge(ctx, body, routingKey) : this.fanoutBody(ctx, body, routingKey);
+  }
+
+  private async fanoutBody(ctx: AuthContext, body: unknown, routingKey?: string): Promise<RouteAnswer> {
     const items = parseFanoutRequest(body);
-    const results = await Promise.all(items.map((item, i) => this.fanoutSlot(ctx, item, i, routingKey)));
-    return { results };
+    const results = await Promise.all(items.map((item, i) => this.fanoutSlot(() => this.predict(ctx, asObject(item, `requests[${i}]`), routingKey))));
+    return { body: { results } };
   }
 
-  private async fanoutSlot(ctx: AuthContext, item: unknown, index: number, routingKey?: string): Promise<PredictResult | ErrorBody> {
+  /**
+   * POST /v1/predict/fanout with a big body: each item parsed and decoded in the JSON codec
+   * thread, as predictLarge does for one; a big answer is encoded there too. The items' routing
+   * keys go on the body for the prediction log, as it reads them from a parsed one.
+   */
+  private async fanoutLarge(ctx: AuthContext, body: LargeJsonBody, routingKey?: string): Promise<RouteAnswer> {
+    const parsed = await this.codec.parse('fanout', body.bytes, routingKey);
+    if ('parseHere' in parsed) return this.fanoutBody(ctx, body.parseHere(parsed.parseHere), routingKey);
+    body.requests = parsed.items.map((item) => ('selector' in item ? { key: item.selector.routingKey } : {}));
+    const slots = await Promise.all(parsed.items.map((item) => ('error' in item ? codecErrorBody(item.error) : this.fanoutSlot(() => this.predictFromCodec(ctx, item)))));
+    const values = slots.reduce((n, slot) => n + ('error' in slot ? 0 : valueCount(slot.outputs)), 0);
+    if (values <= ENCODE_OFF_THREAD_VALUES) return { body: { results: slots.map((slot) => ('error' in slot ? slot : predictAnswer({ ...slot, predictionId: this.predictionLog.issueId() }))) } };
+    // As for one big answer: not logged, and every id says so.
+    const results = slots.map((slot) => ('error' in slot ? slot : { ...slot, predictionId: unsampledPredictionId() }));
+    return { payload: await this.codec.encode({ route: 'fanout', results }) };
+  }
+
+  /** A fanout item's answer, or the error in its slot. */
+  private async fanoutSlot<T>(run: () => Promise<T>): Promise<T | ErrorBody> {
     try {
-      return await this.predict(ctx, asObject(item, `requests[${index}]`), routingKey);
+      return await run();
     } catch (error) {
       if (error instanceof DomainError) return errorBody(error.code, error.message, error.details);
       this.logger.error(`fanout item failed: ${(error as Error).stack ?? String(error)}`);
@@ -152,4 +169,9 @@ function optionalObject(body: unknown): Record<string, unknown> {
 
 function rejectUnknown(obj: Record<string, unknown>, allowed: string[]): void {
   for (const key of Object.keys(obj)) if (!allowed.includes(key)) throw invalidRequest(`Unknown field '${key}'`, { field: key });
+}
+
+/** A fanout item the codec thread could not read: the error its slot answers (as fanoutSlot answers one). */
+function codecErrorBody(error: CodecError): ErrorBody {
+  return error.code === 'INTERNAL' ? errorBody('INTERNAL', 'Internal server error') : errorBody(error.code, error.message, error.details);
 }

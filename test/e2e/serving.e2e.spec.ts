@@ -760,6 +760,126 @@ describe('online inference over HTTP', () => {
     });
   });
 
+  describe('big bodies on every prediction route', () => {
+    // Trailing whitespace keeps the JSON as it is and takes the body over the documented 128 KiB
+    // from which it is parsed in the JSON codec thread: padded and compact must answer the same.
+    const PADDING = ' '.repeat(130 * 1024);
+    const rows = Array.from({ length: 20_000 }, (_, r) => RETAIL_SAMPLE_ROWS[r % 5]);
+    const columns = [...RETAIL_FEATURES];
+    const shuffled = [5, 0, 3, 1, 4, 2];
+    const oipInput = { name: 'float_input', shape: [1, 6], datatype: 'FP32', data: ROW };
+    const send = async (path: string, text: string) => {
+      const res = await fetch(`${t.baseUrl}${path}`, { method: 'POST', headers: { authorization: `Bearer ${ROOT_TOKEN}`, 'content-type': 'application/json' }, body: text });
+      return { status: res.status, type: res.headers.get('content-type'), version: res.headers.get('x-model-version'), text: await res.text() };
+    };
+    /** The answer without its prediction ids, which differ on every call. */
+    const withoutIds = (answer: Awaited<ReturnType<typeof send>>) => ({ ...answer, text: answer.text.replace(/"predictionId":"[^"]*"/g, '"predictionId":"…"') });
+    const offloaded = async () => {
+      const text = (await t.request('GET', '/metrics')).body as string;
+      const count = (route: string) => Number(new RegExp(`^mms_offloaded_bodies_total\\{route="${route}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+      return { predict: count('predict'), fanout: count('fanout'), oip: count('oip'), mlflow: count('mlflow') };
+    };
+
+    const cases: Array<[route: 'predict' | 'fanout' | 'oip' | 'mlflow', path: string, body: unknown]> = [
+      ['predict', '/v1/predict', { model: 'demand-linear', inputs: { float_input: RETAIL_SAMPLE_ROWS } }],
+      ['predict', '/v1/predict', { segment: { region: 'big-north' }, key: 'k1', inputs: { float_input: { shape: [1, 6], data: ROW } } }],
+      ['predict', '/v1/predict', { model: 'demand-linear', inputs: { float_input: [[1, 2, 'x', 4, 5, 6]] } }],
+      ['predict', '/v1/predict', { model: 'no-such-model', inputs: { float_input: [ROW] } }],
+      ['fanout', '/v1/predict/fanout', {
+        requests: [
+          { model: 'demand-tree', inputs: { float_input: [RETAIL_SAMPLE_ROWS[0]] } },
+          { model: 'demand-linear', inputs: { float_input: [[1, 2]] } },
+          { model: 'no-such-model', inputs: { float_input: [ROW] } },
+          { segment: { region: 'big-north' }, inputs: { float_input: [ROW] } },
+          { model: 'demand-mlp', extra: 1, inputs: { float_input: [ROW] } },
+          null,
+          { model: 'typed', version: 1, inputs: { a: [[1, 2]], b: [['9007199254740993', 2]], c: [[1, 2]], d: [[true]] } },
+        ],
+      }],
+      ['fanout', '/v1/predict/fanout', { requests: [] }],
+      ['fanout', '/v1/predict/fanout', { requests: [{ model: 'demand-linear', inputs: { float_input: [ROW] } }], more: 1 }],
+      ['oip', '/v2/models/demand-mlp/infer', { id: 'req-1', inputs: [{ name: 'float_input', shape: [5, 6], datatype: 'FP32', data: RETAIL_SAMPLE_ROWS.flat() }] }],
+      ['oip', '/v2/models/typed/versions/1/infer', {
+        inputs: [
+          { name: 'a', shape: [2, 2], datatype: 'FP64', data: [[1, 2], [3, 4]] },
+          { name: 'b', shape: [2, 2], datatype: 'INT64', data: [[1, 2], [3, 4]] },
+          { name: 'c', shape: [2, 2], datatype: 'INT32', data: [1, 2, 3, 4] },
+          { name: 'd', shape: [2, 1], datatype: 'BOOL', data: [true, false] },
+        ],
+        outputs: [{ name: 'd_not' }, { name: 'sum_b' }],
+      }],
+      ['oip', '/v2/models/demand-linear/infer', { inputs: [{ ...oipInput, datatype: 'INT64' }] }],
+      ['oip', '/v2/models/demand-linear/infer', { inputs: [{ ...oipInput, shape: [2, 6] }] }],
+      ['oip', '/v2/models/demand-linear/infer', { inputs: [oipInput], outputs: [{ name: 'nope' }] }],
+      ['oip', '/v2/models/demand-linear/infer', { id: 42, inputs: [oipInput] }],
+      ['oip', '/v2/models/demand-linear/versions/9/infer', { inputs: [oipInput] }],
+      ['oip', '/v2/models/no-such-model/infer', { inputs: [oipInput] }],
+      ['mlflow', '/v1/models/big-mlflow/invocations', { dataframe_split: { columns: shuffled.map((i) => columns[i]), data: RETAIL_SAMPLE_ROWS.map((r) => shuffled.map((i) => r[i])) } }],
+      ['mlflow', '/v1/models/big-mlflow/invocations?version=1', { dataframe_records: RETAIL_SAMPLE_ROWS.map((r) => Object.fromEntries(columns.map((c, i) => [c, r[i]]))) }],
+      ['mlflow', '/v1/models/demand-linear/invocations', { instances: RETAIL_SAMPLE_ROWS }],
+      ['mlflow', '/v1/models/typed/invocations', { inputs: { a: [[1, 2]], b: [[3, 4]], c: [[5, 6]], d: [[true]] } }],
+      ['mlflow', '/v1/models/big-mlflow/invocations', { dataframe_split: { columns: columns.slice(1), data: [ROW.slice(1)] } }],
+      ['mlflow', '/v1/models/big-mlflow/invocations', { records: [] }],
+      ['mlflow', '/v1/models/no-such-model/invocations', { instances: [ROW] }],
+    ];
+
+    it('answers a padded body exactly as the compact one, answers and errors alike', async () => {
+      const before = await offloaded();
+      const sent = { predict: 0, fanout: 0, oip: 0, mlflow: 0 };
+      const statuses = new Set<number>();
+      for (const [route, path, body] of cases) {
+        const text = JSON.stringify(body);
+        const compact = withoutIds(await send(path, text));
+        const padded = withoutIds(await send(path, text + PADDING));
+        sent[route]++;
+        statuses.add(compact.status);
+        expect({ path, body, ...padded }).toEqual({ path, body, ...compact });
+        expect(compact.type).toBe('application/json; charset=utf-8');
+      }
+      // The cases cover answers, 400s and 404s; every padded body went to the codec thread.
+      expect([...statuses].sort()).toEqual([200, 400, 404]);
+      const after = await offloaded();
+      for (const route of ['predict', 'fanout', 'oip', 'mlflow'] as const) expect(after[route] - before[route]).toBe(sent[route]);
+    });
+
+    it('answers invalid JSON and prototype-poisoning keys with a 400 on every route', async () => {
+      for (const path of ['/v1/predict/fanout', '/v2/models/demand-linear/infer', '/v1/models/demand-linear/invocations']) {
+        const invalid = await send(path, '{"inputs": [' + PADDING);
+        expect([path, invalid.status, JSON.parse(invalid.text).error.code]).toEqual([path, 400, 'INVALID_REQUEST']);
+        const poisoned = await send(path, '{"__proto__": {"x": 1}, "inputs": []}' + PADDING);
+        expect([path, poisoned.status]).toEqual([path, 400]);
+      }
+    });
+
+    it('answers big OIP, MLflow and fanout requests in full (big answers encoded off the HTTP thread)', async () => {
+      const want = fixtures.linear.expected(rows);
+      const oip = await send('/v2/models/demand-linear/infer', JSON.stringify({ id: 'big', inputs: [{ name: 'float_input', shape: [rows.length, 6], datatype: 'FP32', data: rows.flat() }] }));
+      expect([oip.status, oip.type, oip.version]).toEqual([200, 'application/json; charset=utf-8', '1']);
+      const oipBody = JSON.parse(oip.text);
+      expect(Object.keys(oipBody)).toEqual(['model_name', 'model_version', 'id', 'outputs']);
+      expect(oipBody.outputs[0]).toMatchObject({ name: 'variable', datatype: 'FP32', shape: [rows.length, 1] });
+      expectClose(oipBody.outputs[0].data.map((v: number) => [v]), want);
+
+      const mlflow = await send('/v1/models/big-mlflow/invocations', JSON.stringify({ dataframe_split: { columns, data: rows } }));
+      expect([mlflow.status, mlflow.type, mlflow.version]).toEqual([200, 'application/json; charset=utf-8', '1']);
+      expectClose(JSON.parse(mlflow.text).predictions.map((p: { variable: number }) => [p.variable]), want);
+
+      const items = [rows.slice(0, 10_000), rows.slice(10_000)];
+      const fanout = await send('/v1/predict/fanout', JSON.stringify({ requests: [...items.map((part) => ({ model: 'demand-linear', inputs: { float_input: part } })), { model: 'nope', inputs: {} }] }));
+      expect([fanout.status, fanout.type]).toEqual([200, 'application/json; charset=utf-8']);
+      const results = JSON.parse(fanout.text).results;
+      expect(results[2].error.code).toBe('MODEL_NOT_FOUND');
+      expectClose([...results[0].outputs.variable, ...results[1].outputs.variable], want);
+      // Too big for the prediction log, as a big /v1/predict answer: its ids say so.
+      const feedback = await t.request('POST', '/v1/feedback', { body: { predictionId: results[0].predictionId, actual: 1 } });
+      expect([feedback.status, feedback.body.error?.details?.reason]).toEqual([404, 'not_sampled']);
+    });
+
+    beforeAll(async () => {
+      await upload('big-mlflow', await mlflowColumnsZip(fixtures.linear.bytes, columns), { filename: 'model.zip' });
+    });
+  });
+
   describe('tenants', () => {
     let tenantKey: string;
     let scorerKey: string;

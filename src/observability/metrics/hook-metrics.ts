@@ -1,4 +1,4 @@
-import { Counter, Histogram } from 'prom-client';
+import { Counter, Histogram, Metric } from 'prom-client';
 
 /**
  * Metrics that other modules feed from inside their own code (one call at the spot where the
@@ -30,6 +30,13 @@ const modelLoadSeconds = new Histogram({
   registers: [],
 });
 
+const offloadedBodies = new Counter({
+  name: 'mms_offloaded_bodies_total',
+  help: 'Big prediction bodies parsed in the JSON codec thread instead of the HTTP thread, by route (predict | fanout | oip | mlflow)',
+  labelNames: ['route'],
+  registers: [],
+});
+
 /**
  * Load times: reported by serving through `servingHookMetrics.modelLoaded` once that hook is
  * in place; until then ServiceMetrics infers them at scrape time from the sessions it finds.
@@ -46,6 +53,10 @@ export const servingHookMetrics = {
   modelLoaded(seconds: number): void {
     modelLoadHook.used = true;
     if (Number.isFinite(seconds) && seconds >= 0) modelLoadSeconds.observe(seconds);
+  },
+  /** Serving: a big body of `route` went to the JSON codec thread. */
+  bodyOffloaded(route: string): void {
+    offloadedBodies.inc({ route });
   },
 };
 
@@ -96,4 +107,4 @@ export const batchMetrics = {
 };
 
 /** Everything above, for ServiceMetrics to register. */
-export const HOOK_METRICS = [microBatchRequests, microBatchRows, modelLoadSeconds, batchRows, batchPartitions, batchPartitionSeconds, batchJobs];
+export const HOOK_METRICS: Metric[] = [microBatchRequests, microBatchRows, modelLoadSeconds, offloadedBodies, batchRows, batchPartitions, batchPartitionSeconds, batchJobs];

@@ -1,19 +1,42 @@
 import type { TensorSpec } from '../../registry/artifact/artifact.types';
+import type { AnswerParts } from '../answer-body';
+import type { MlflowInput } from '../mlflow-payload';
 import type { ModelSelector } from '../predict-request';
 import type { HostTensor } from '../tensor-codec';
 
 /**
  * Messages between the HTTP thread and the JSON codec thread, which parses big request bodies
- * and encodes big answers so that the HTTP thread never spends tens of milliseconds on one.
+ * of the prediction routes and encodes big answers so that the HTTP thread never spends tens of
+ * milliseconds on one.
  */
 
-/** Parse a /v1/predict body; its inputs stay in the codec thread under `id` until `decode`. */
+/** The prediction routes whose big bodies the codec thread reads (LargeJsonBody). */
+export type CodecRoute = 'predict' | 'fanout' | 'oip' | 'mlflow';
+
+/** Parse a body; what the version's signature is needed for stays in the codec thread under a token until `decode`. */
 export interface ParseMessage {
   type: 'parse';
   id: number;
+  route: CodecRoute;
   bytes: Uint8Array;
   routingKey?: string;
 }
+
+/** A /v1/predict body (or fanout item) read: which model it asks for, and the token its inputs are held under. */
+export interface ParsedPredict {
+  selector: ModelSelector;
+  token: number;
+}
+
+/** A fanout item: read, or the error its slot answers. */
+export type FanoutItemHead = ParsedPredict | { error: CodecError };
+
+/** What the HTTP thread needs to resolve the version, by route. */
+export type ParsedHead =
+  | ({ route: 'predict' } & ParsedPredict)
+  | { route: 'fanout'; items: FanoutItemHead[] }
+  | { route: 'oip'; token: number; requestId?: string }
+  | { route: 'mlflow'; token: number };
 
 /** Decode the inputs kept under `token` against the resolved version's signature. */
 export interface DecodeMessage {
@@ -21,6 +44,18 @@ export interface DecodeMessage {
   id: number;
   token: number;
   specs: readonly TensorSpec[];
+  /** Open Inference Protocol: the version's output names, to check the outputs asked for. */
+  outputNames?: readonly string[];
+  /** MLflow: the column names of the version's MLflow signature, if it has one. */
+  columnNames?: readonly string[] | null;
+}
+
+export interface Decoded {
+  tensors: HostTensor[];
+  /** Open Inference Protocol: the outputs asked for (null = all). */
+  wanted?: string[] | null;
+  /** MLflow: whether the payload was a data frame (answered as records) or tensors. */
+  frame?: MlflowInput['kind'];
 }
 
 /** Forget the inputs kept under `token` (the request failed before decoding). */
@@ -29,12 +64,11 @@ export interface ReleaseMessage {
   token: number;
 }
 
-/** Encode a /v1/predict answer as JSON (exactly as the HTTP layer would). */
+/** Encode an answer as JSON (exactly as the HTTP layer would). */
 export interface EncodeMessage {
   type: 'encode';
   id: number;
-  answer: { model: string; version: number; predictionId: string };
-  outputs: HostTensor[];
+  answer: AnswerParts;
 }
 
 export type CodecRequest = ParseMessage | DecodeMessage | ReleaseMessage | EncodeMessage;
@@ -47,9 +81,9 @@ export interface CodecError {
 }
 
 export type CodecReply =
-  | { id: number; parsed: { selector: ModelSelector; token: number } }
+  | { id: number; parsed: ParsedHead }
   /** Not parsed here (invalid JSON, or a key the HTTP layer's parser checks for prototype poisoning): the bytes go back. */
   | { id: number; parseHere: Uint8Array }
-  | { id: number; tensors: HostTensor[] }
+  | { id: number; decoded: Decoded }
   | { id: number; json: Uint8Array }
   | { id: number; error: CodecError };

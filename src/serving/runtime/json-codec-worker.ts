@@ -1,5 +1,6 @@
 /**
- * The JSON codec thread: parses big /v1/predict bodies, decodes their inputs into typed arrays
+ * The JSON codec thread: parses big bodies of the prediction routes (/v1/predict, its fanout,
+ * Open Inference Protocol infer, MLflow invocations), decodes their inputs into typed arrays
  * and encodes big answers, with the same functions the HTTP thread uses for small ones, so the
  * answers and error messages are identical. Work arrives one message at a time; a big body
  * keeps this thread busy (about 40 ms per 100,000 rows), never the HTTP thread.
@@ -7,13 +8,20 @@
 import { parentPort } from 'node:worker_threads';
 import { DomainError } from '../../common/domain-error';
 import { lowerThisThreadPriority } from '../../common/thread-priority';
-import { parsePredictRequest } from '../predict-request';
-import { decodeInputs, HostTensor, toNested } from '../tensor-codec';
-import type { CodecError, CodecReply, CodecRequest } from './json-codec-protocol';
+import { answerBody } from '../answer-body';
+import { decodeMlflowInputs, MlflowInput, parseMlflowPayload } from '../mlflow-payload';
+import { decodeOipRequest, OipEnvelope, parseOipEnvelope } from '../oip-payload';
+import { asObject, parseFanoutRequest, parsePredictRequest } from '../predict-request';
+import { decodeInputs } from '../tensor-codec';
+import type { CodecError, CodecReply, CodecRequest, CodecRoute, Decoded, DecodeMessage, FanoutItemHead, ParsedHead } from './json-codec-protocol';
 
-/** Parsed inputs waiting for their version's signature, by token; dropped if never decoded. */
-const held = new Map<number, { inputs: Record<string, unknown>; at: number }>();
+/** What a parsed body still needs its version's signature for. */
+type Held = { route: 'predict'; inputs: Record<string, unknown> } | { route: 'oip'; envelope: OipEnvelope } | { route: 'mlflow'; payload: MlflowInput };
+
+/** Parsed bodies waiting for their version's signature, by token; dropped if never decoded. */
+const held = new Map<number, { body: Held; at: number }>();
 const HOLD_MS = 60_000;
+let nextToken = 1;
 const port = parentPort!;
 
 // Big requests yield to small ones when the cores are busy: 10 nice levels leave a busy HTTP
@@ -30,21 +38,21 @@ const POISON = /__proto__|constructor|\\u/;
 port.on('message', (message: CodecRequest) => {
   switch (message.type) {
     case 'parse':
-      parse(message.id, message.bytes, message.routingKey);
+      parse(message.id, message.route, message.bytes, message.routingKey);
       break;
     case 'decode':
-      decode(message.id, message.token, message);
+      decode(message);
       break;
     case 'release':
       held.delete(message.token);
       break;
     case 'encode':
-      encode(message.id, message.answer, message.outputs);
+      encode(message.id, message);
       break;
   }
 });
 
-function parse(id: number, bytes: Uint8Array, routingKey: string | undefined): void {
+function parse(id: number, route: CodecRoute, bytes: Uint8Array, routingKey: string | undefined): void {
   const text = decoder.decode(bytes);
   let body: unknown;
   try {
@@ -55,16 +63,51 @@ function parse(id: number, bytes: Uint8Array, routingKey: string | undefined): v
     return;
   }
   try {
-    const request = parsePredictRequest(body, routingKey);
-    held.set(id, { inputs: request.inputs, at: Date.now() });
-    send({ id, parsed: { selector: request.selector, token: id } });
+    send({ id, parsed: head(route, body, routingKey) });
   } catch (error) {
     send({ id, error: toCodecError(error) });
   }
   sweep();
 }
 
-function decode(id: number, token: number, message: { specs: Parameters<typeof decodeInputs>[0] }): void {
+/** The route's envelope, read as the HTTP thread reads a small body; the rest is held for `decode`. */
+function head(route: CodecRoute, body: unknown, routingKey: string | undefined): ParsedHead {
+  switch (route) {
+    case 'predict': {
+      const request = parsePredictRequest(body, routingKey);
+      return { route, selector: request.selector, token: hold({ route, inputs: request.inputs }) };
+    }
+    case 'fanout':
+      return { route, items: parseFanoutRequest(body).map((item, i) => fanoutItem(item, i, routingKey)) };
+    case 'oip':
+      return oipHead(parseOipEnvelope(body));
+    case 'mlflow':
+      return { route, token: hold({ route, payload: parseMlflowPayload(body) }) };
+  }
+}
+
+function fanoutItem(item: unknown, index: number, routingKey: string | undefined): FanoutItemHead {
+  try {
+    const request = parsePredictRequest(asObject(item, `requests[${index}]`), routingKey);
+    return { selector: request.selector, token: hold({ route: 'predict', inputs: request.inputs }) };
+  } catch (error) {
+    return { error: toCodecError(error) };
+  }
+}
+
+function oipHead(envelope: OipEnvelope): ParsedHead {
+  const token = hold({ route: 'oip', envelope });
+  return envelope.id === undefined ? { route: 'oip', token } : { route: 'oip', token, requestId: envelope.id };
+}
+
+function hold(body: Held): number {
+  const token = nextToken++;
+  held.set(token, { body, at: Date.now() });
+  return token;
+}
+
+function decode(message: DecodeMessage): void {
+  const { id, token } = message;
   const entry = held.get(token);
   held.delete(token);
   if (!entry) {
@@ -72,19 +115,27 @@ function decode(id: number, token: number, message: { specs: Parameters<typeof d
     return;
   }
   try {
-    const tensors = decodeInputs(message.specs, entry.inputs);
-    send({ id, tensors }, tensors.flatMap((t) => (Array.isArray(t.data) ? [] : [t.data.buffer as ArrayBuffer])));
+    const decoded = decodeHeld(entry.body, message);
+    send({ id, decoded }, decoded.tensors.flatMap((t) => (Array.isArray(t.data) ? [] : [t.data.buffer as ArrayBuffer])));
   } catch (error) {
     send({ id, error: toCodecError(error) });
   }
 }
 
-function encode(id: number, answer: { model: string; version: number; predictionId: string }, outputs: HostTensor[]): void {
+function decodeHeld(body: Held, message: DecodeMessage): Decoded {
+  switch (body.route) {
+    case 'predict':
+      return { tensors: decodeInputs(message.specs, body.inputs) };
+    case 'oip':
+      return decodeOipRequest(body.envelope, message.specs, message.outputNames ?? []);
+    case 'mlflow':
+      return decodeMlflowInputs(body.payload, message.specs, message.columnNames ? [...message.columnNames] : null);
+  }
+}
+
+function encode(id: number, message: { answer: Parameters<typeof answerBody>[0] }): void {
   try {
-    const byName: Record<string, unknown> = {};
-    for (const t of outputs) byName[t.name] = toNested(t);
-    // The same object, in the same key order, that the HTTP layer would have serialised.
-    const json = encoder.encode(JSON.stringify({ model: answer.model, version: answer.version, outputs: byName, predictionId: answer.predictionId }));
+    const json = encoder.encode(JSON.stringify(answerBody(message.answer)));
     send({ id, json }, [json.buffer as ArrayBuffer]);
   } catch (error) {
     send({ id, error: toCodecError(error) });

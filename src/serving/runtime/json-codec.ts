@@ -2,17 +2,17 @@ import { Logger } from '@nestjs/common';
 import { Worker } from 'node:worker_threads';
 import { DomainError } from '../../common/domain-error';
 import type { TensorSpec } from '../../registry/artifact/artifact.types';
-import type { ModelSelector } from '../predict-request';
+import { servingHookMetrics } from '../../observability/metrics/hook-metrics';
+import type { AnswerParts } from '../answer-body';
 import { ServingError, ServingErrorCode } from '../serving.error';
-import type { HostTensor } from '../tensor-codec';
-import type { CodecReply, CodecRequest } from './json-codec-protocol';
+import type { CodecReply, CodecRequest, CodecRoute, Decoded, DecodeMessage, ParsedHead } from './json-codec-protocol';
 import { workerEntry } from '../../common/worker-entry';
 
 type Reply<K extends string> = K extends string ? Extract<CodecReply, Record<K, unknown>> : never;
 
 /**
- * The HTTP thread's side of the JSON codec thread (json-codec-worker.ts): big /v1/predict
- * bodies are parsed and decoded there, and big answers encoded there, so that parsing 2 MB of
+ * The HTTP thread's side of the JSON codec thread (json-codec-worker.ts): big bodies of the
+ * prediction routes are parsed and decoded there, and big answers encoded there, so that parsing 2 MB of
  * JSON never holds up the small requests beside it. One thread, started on first use and
  * restarted if it dies; it is separate from the inference workers, so a long parse never
  * delays another model's inference either.
@@ -25,19 +25,25 @@ export class JsonCodec {
   private closing = false;
 
   /**
-   * Parses a predict body (whose bytes move to the codec thread). Answers the bytes back when
-   * the HTTP layer must parse them itself: invalid JSON, or a key its parser checks for
-   * prototype poisoning, so that such a body is answered exactly as a small one.
+   * Parses a big body of one of the prediction routes (its bytes move to the codec thread).
+   * Answers the bytes back when the HTTP layer must parse them itself: invalid JSON, or a key
+   * its parser checks for prototype poisoning, so that such a body is answered exactly as a
+   * small one.
    */
-  async parsePredict(bytes: Buffer, routingKey: string | undefined): Promise<{ selector: ModelSelector; token: number } | { parseHere: Buffer }> {
-    const reply = await this.call<'parsed' | 'parseHere'>((id) => ({ type: 'parse', id, bytes: transferable(bytes), routingKey }), true);
+  async parse<R extends CodecRoute>(route: R, bytes: Buffer, routingKey?: string): Promise<Extract<ParsedHead, { route: R }> | { parseHere: Buffer }> {
+    servingHookMetrics.bodyOffloaded(route);
+    const reply = await this.call<'parsed' | 'parseHere'>((id) => ({ type: 'parse', id, route, bytes: transferable(bytes), routingKey }), true);
     if ('parseHere' in reply) return { parseHere: Buffer.from(reply.parseHere.buffer, reply.parseHere.byteOffset, reply.parseHere.byteLength) };
-    return reply.parsed;
+    return reply.parsed as Extract<ParsedHead, { route: R }>;
   }
 
-  /** The inputs parsed under `token`, decoded against `specs` (the same checks and messages as on the HTTP thread). */
-  async decode(token: number, specs: readonly TensorSpec[]): Promise<HostTensor[]> {
-    return (await this.call<'tensors'>((id) => ({ type: 'decode', id, token, specs }))).tensors;
+  /**
+   * The inputs parsed under `token`, decoded against the resolved version (the same checks and
+   * messages as on the HTTP thread); OIP bodies also need the output names, MLflow bodies the
+   * version's MLflow column names.
+   */
+  async decode(token: number, specs: readonly TensorSpec[], more: Pick<DecodeMessage, 'outputNames' | 'columnNames'> = {}): Promise<Decoded> {
+    return (await this.call<'decoded'>((id) => ({ type: 'decode', id, token, specs, ...more }))).decoded;
   }
 
   /** The request failed before its inputs were decoded. */
@@ -45,9 +51,19 @@ export class JsonCodec {
     this.worker?.postMessage({ type: 'release', token } satisfies CodecRequest);
   }
 
+  /** `step`'s result; if it fails (say, the model does not resolve), the inputs held under `token` are released. */
+  async releasingOnError<T>(token: number, step: () => Promise<T>): Promise<T> {
+    try {
+      return await step();
+    } catch (error) {
+      this.release(token);
+      throw error;
+    }
+  }
+
   /** The answer's JSON, byte for byte what the HTTP layer would have sent. */
-  async encodeAnswer(answer: { model: string; version: number; predictionId: string }, outputs: HostTensor[]): Promise<Buffer> {
-    const reply = await this.call<'json'>((id) => ({ type: 'encode', id, answer, outputs }));
+  async encode(answer: AnswerParts): Promise<Buffer> {
+    const reply = await this.call<'json'>((id) => ({ type: 'encode', id, answer }));
     return Buffer.from(reply.json.buffer, reply.json.byteOffset, reply.json.byteLength);
   }
 

@@ -1,0 +1,59 @@
+import type { ErrorBody } from '../common/error-body';
+import { mlflowPredictions, MlflowInput } from './mlflow-payload';
+import { HostTensor, oipDatatypeOf, toFlat, toNested } from './tensor-codec';
+
+/**
+ * The answers of the prediction routes, from the tensors a model returned: built on the HTTP
+ * thread for small answers and in the JSON codec thread for big ones, by these same functions,
+ * so that a client gets the same bytes either way (both are written with JSON.stringify, as
+ * Fastify writes a route's answer).
+ */
+
+/** Answers with more values than this are encoded in the JSON codec thread (~16,000 values take ~2 ms to encode). */
+export const ENCODE_OFF_THREAD_VALUES = 16 * 1024;
+
+export interface PredictAnswerParts {
+  model: string;
+  version: number;
+  predictionId: string;
+  outputs: HostTensor[];
+}
+
+/** What one of the prediction routes answers, before it is JSON. */
+export type AnswerParts =
+  | ({ route: 'predict' } & PredictAnswerParts)
+  | { route: 'fanout'; results: Array<PredictAnswerParts | ErrorBody> }
+  | { route: 'oip'; model: string; version: number; id?: string; outputs: HostTensor[] }
+  | { route: 'mlflow'; frame: MlflowInput['kind']; outputs: HostTensor[] };
+
+export function answerBody(parts: AnswerParts): object {
+  switch (parts.route) {
+    case 'predict':
+      return predictAnswer(parts);
+    case 'fanout':
+      return { results: parts.results.map((r) => ('error' in r ? r : predictAnswer(r))) };
+    case 'oip':
+      return {
+        model_name: parts.model,
+        model_version: String(parts.version),
+        ...(parts.id === undefined ? {} : { id: parts.id }),
+        outputs: parts.outputs.map((t) => ({ name: t.name, datatype: oipDatatypeOf(t.type), shape: t.dims, data: toFlat(t) })),
+      };
+    case 'mlflow':
+      return { predictions: mlflowPredictions({ kind: parts.frame }, parts.outputs) };
+  }
+}
+
+/** `{model, version, outputs: {name: nested}, predictionId}`: /v1/predict's answer and a fanout slot's. */
+export function predictAnswer(parts: PredictAnswerParts): { model: string; version: number; outputs: Record<string, unknown>; predictionId: string } {
+  const byName: Record<string, unknown> = {};
+  for (const t of parts.outputs) byName[t.name] = toNested(t);
+  return { model: parts.model, version: parts.version, outputs: byName, predictionId: parts.predictionId };
+}
+
+/** How many values the tensors hold (what encoding an answer costs). */
+export function valueCount(outputs: readonly HostTensor[]): number {
+  let n = 0;
+  for (const t of outputs) n += t.data.length;
+  return n;
+}
