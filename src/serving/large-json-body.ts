@@ -1,7 +1,8 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { CommonError, CommonErrorCode } from '../common/domain-error';
+import { explainRefusedJson, JsonPoisoningRules } from './json-body';
+import { JsonCodec } from './runtime/json-codec';
 
 /**
  * A JSON body from this size up is not parsed on the HTTP thread for the routes below: parsing
@@ -17,20 +18,16 @@ const OFFLOADED_ROUTES = new Set(['/v1/predict', '/v1/predict/fanout', '/v2/mode
 
 /** The unparsed body of a big request, as the controller receives it instead of the parsed JSON. */
 export class LargeJsonBody {
-  /** The model asked for, then the one that answered (the request log and metrics read a body's `model`, as of a parsed one). */
+  /**
+   * What the request log, metrics and prediction log read from a parsed body, set once the codec
+   * thread has read it: `/v1/predict`'s model (the one asked for, then the one that answered)
+   * and routing key, a fanout's items (their routing keys).
+   */
   model?: string;
-  /** A fanout's items' routing keys, once read (the prediction log reads them from a parsed body's `requests`). */
+  key?: string;
   requests?: Array<{ key?: string }>;
 
-  constructor(
-    readonly bytes: Buffer,
-    private readonly parseWith: (bytes: Buffer) => unknown,
-  ) {}
-
-  /** Parses on the HTTP thread, with the HTTP layer's parser and its errors (for bodies the codec thread hands back). */
-  parseHere(bytes: Buffer): unknown {
-    return this.parseWith(bytes);
-  }
+  constructor(readonly bytes: Buffer) {}
 }
 
 type DoneCallback = (error: Error | null, value?: unknown) => void;
@@ -39,26 +36,24 @@ type DoneCallback = (error: Error | null, value?: unknown) => void;
  * Fastify answers every refused JSON body "Body is not valid JSON but content-type is set to
  * 'application/json'", also valid JSON refused for a `__proto__` or `constructor.prototype` key
  * (prototype poisoning). On that error path only, say which it was, and where the syntax broke;
- * not for big bodies, which a second parse would hold the HTTP thread up for.
+ * not for big bodies of other routes, which a second parse would hold the HTTP thread up for
+ * (the prediction routes' big bodies are parsed, and explained, in the JSON codec thread).
  */
 function explainInvalidJson(error: Error, bytes: Buffer): Error {
   if ((error as { code?: string }).code !== 'FST_ERR_CTP_INVALID_JSON_BODY' || bytes.length >= LARGE_BODY_BYTES) return error;
-  try {
-    JSON.parse(bytes.toString('utf8'));
-  } catch (syntax) {
-    return Object.assign(new Error(`Body is not valid JSON: ${(syntax as Error).message}`), { statusCode: 400, code: 'FST_ERR_CTP_INVALID_JSON_BODY' });
-  }
-  return new CommonError(CommonErrorCode.InvalidRequest, "The body has a '__proto__' or 'constructor.prototype' key, which is refused (it could alter objects' prototypes)");
+  return explainRefusedJson(bytes);
 }
 
 /**
- * Fastify's own JSON parser with the instance's prototype-poisoning settings, in both forms the
- * /v1/predict paths need: as a content-type parser (`parse`) and synchronously (`parseNow`,
- * throwing the same errors).
+ * Fastify's own JSON parser with the instance's prototype-poisoning settings, in the forms the
+ * prediction routes need: as a content-type parser (`parse`), synchronously (`parseNow`,
+ * throwing the same errors: the /v1/predict fast lane) and as the rules the JSON codec thread
+ * parses big bodies by.
  */
-export function fastifyJsonParser(fastify: FastifyInstance): { parse: (request: unknown, bytes: Buffer, done: DoneCallback) => void; parseNow: (bytes: Buffer) => unknown } {
+export function fastifyJsonParser(fastify: FastifyInstance): { parse: (request: unknown, bytes: Buffer, done: DoneCallback) => void; parseNow: (bytes: Buffer) => unknown; rules: JsonPoisoningRules } {
   const { onProtoPoisoning, onConstructorPoisoning } = fastify.initialConfig;
-  const json = fastify.getDefaultJsonParser(onProtoPoisoning ?? 'error', onConstructorPoisoning ?? 'error');
+  const rules: JsonPoisoningRules = { protoAction: onProtoPoisoning ?? 'error', constructorAction: onConstructorPoisoning ?? 'error' };
+  const json = fastify.getDefaultJsonParser(rules.protoAction, rules.constructorAction);
   // Fastify's parser takes a Buffer as well as a string (Nest's parser hands it one too).
   const parse = (request: unknown, bytes: Buffer, done: DoneCallback) =>
     json(request as FastifyRequest, bytes as unknown as string, (error, value) => done(error && explainInvalidJson(error, bytes), value));
@@ -69,7 +64,7 @@ export function fastifyJsonParser(fastify: FastifyInstance): { parse: (request: 
     if (result.error) throw result.error;
     return result.value;
   };
-  return { parse, parseNow };
+  return { parse, parseNow, rules };
 }
 
 /**
@@ -79,13 +74,17 @@ export function fastifyJsonParser(fastify: FastifyInstance): { parse: (request: 
  */
 @Injectable()
 export class LargeJsonBodyParser implements OnModuleInit {
-  constructor(private readonly adapterHost: HttpAdapterHost) {}
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly codec: JsonCodec,
+  ) {}
 
   onModuleInit(): void {
     const fastify = this.adapterHost.httpAdapter?.getInstance?.() as FastifyInstance | undefined;
     if (!fastify || typeof fastify.addContentTypeParser !== 'function') return;
     const { bodyLimit } = fastify.initialConfig;
-    const { parse, parseNow } = fastifyJsonParser(fastify);
+    const { parse, rules } = fastifyJsonParser(fastify);
+    this.codec.usePoisoningRules(rules);
     // Nest registered its own application/json parser during init; this one takes its place.
     fastify.removeContentTypeParser('application/json');
     fastify.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit }, (request, body, done) => {
@@ -98,7 +97,7 @@ export class LargeJsonBodyParser implements OnModuleInit {
         return;
       }
       if (bytes.length >= LARGE_BODY_BYTES && OFFLOADED_ROUTES.has(request.routeOptions.url ?? '')) {
-        done(null, new LargeJsonBody(bytes, parseNow));
+        done(null, new LargeJsonBody(bytes));
         return;
       }
       parse(request, bytes, done);

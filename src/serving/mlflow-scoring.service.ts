@@ -39,7 +39,6 @@ export class MlflowScoringService {
   /** The same steps with the JSON parsed and the inputs decoded in the JSON codec thread, and a big answer encoded there. */
   private async invocationsLarge(ctx: AuthContext, name: string, target: VersionTarget, body: LargeJsonBody, routingKey?: string): Promise<RouteAnswer> {
     const parsed = await this.codec.parse('mlflow', body.bytes);
-    if ('parseHere' in parsed) return this.invocationsBody(ctx, name, target, body.parseHere(parsed.parseHere), routingKey);
     const version = await this.codec.releasingOnError(parsed.token, () => this.resolver.resolve(ctx, { model: parseModelName(name), ...target, routingKey }));
     const { tensors, frame } = await this.codec.decode(parsed.token, version.signature.inputs, { columnNames: mlflowColumnNames(version.mlflow) });
     const answer = { route: 'mlflow', frame: frame!, outputs: await this.run(ctx, version, tensors, target) } as const;

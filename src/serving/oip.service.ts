@@ -79,7 +79,6 @@ export class OipService {
    */
   private async inferLarge(ctx: AuthContext, name: string, rawVersion: string | undefined, body: LargeJsonBody, routingKey?: string): Promise<RouteAnswer> {
     const parsed = await this.codec.parse('oip', body.bytes);
-    if ('parseHere' in parsed) return this.inferBody(ctx, name, rawVersion, body.parseHere(parsed.parseHere), routingKey);
     const { model, version } = await this.codec.releasingOnError(parsed.token, () => this.target(ctx, name, rawVersion, routingKey));
     const { tensors, wanted } = await this.codec.decode(parsed.token, version.signature.inputs, { outputNames: outputNamesOf(version) });
     const outputs = selectOutputs(await this.run(ctx, version, tensors, rawVersion), wanted ?? null);

@@ -92,9 +92,16 @@ export class PredictFastLane implements BeforeApplicationShutdown {
 
   /** As the global exception filter answers (same status, body and headers). */
   private answerError(res: ServerResponse, requestId: string, error: unknown): number {
-    const { status, body, headers } = this.errors.answerFor(error);
+    let { status, body, headers } = this.errors.answerFor(error);
     if (res.headersSent || res.destroyed) return status;
-    const text = JSON.stringify(body);
+    let text: string;
+    try {
+      text = JSON.stringify(body);
+    } catch (unwritable) {
+      // An error whose details cannot be written (nested too deep): a 500, never a crashed process.
+      ({ status, body, headers } = this.errors.answerFor(unwritable));
+      text = JSON.stringify(body);
+    }
     res.writeHead(status, { 'x-request-id': requestId, ...headers, 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(text) });
     res.end(text);
     return status;

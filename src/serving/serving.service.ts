@@ -62,8 +62,9 @@ export class ServingService {
    */
   async predictLarge(ctx: AuthContext, body: LargeJsonBody, routingKey?: string): Promise<PredictResult | EncodedPredictResult> {
     const parsed = await this.codec.parse('predict', body.bytes, routingKey);
-    if ('parseHere' in parsed) return this.predict(ctx, body.parseHere(parsed.parseHere), routingKey);
     body.model = parsed.selector.model;
+    // The key the request routes by (the body's, else the header's), as the prediction log reads it from a parsed body.
+    body.key = parsed.selector.routingKey;
     const result = await this.predictFromCodec(ctx, parsed, (version) => (body.model = version.model));
     if (valueCount(result.outputs) <= ENCODE_OFF_THREAD_VALUES) return predictAnswer({ ...result, predictionId: this.predictionLog.issueId() });
     // Answers this big are not logged (too big for the prediction log): their id says so.
@@ -100,7 +101,6 @@ export class ServingService {
    */
   private async fanoutLarge(ctx: AuthContext, body: LargeJsonBody, routingKey?: string): Promise<RouteAnswer> {
     const parsed = await this.codec.parse('fanout', body.bytes, routingKey);
-    if ('parseHere' in parsed) return this.fanoutBody(ctx, body.parseHere(parsed.parseHere), routingKey);
     body.requests = parsed.items.map((item) => ('selector' in item ? { key: item.selector.routingKey } : {}));
     const slots = await Promise.all(parsed.items.map((item) => ('error' in item ? codecErrorBody(item.error) : this.fanoutSlot(() => this.predictFromCodec(ctx, item)))));
     const values = slots.reduce((n, slot) => n + ('error' in slot ? 0 : valueCount(slot.outputs)), 0);

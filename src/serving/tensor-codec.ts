@@ -158,7 +158,7 @@ export function decodeInput(spec: TensorSpec, value: unknown, options: DecodeOpt
 export function decodeShaped(spec: TensorSpec, shape: unknown, data: unknown, options: DecodeOptions = {}): HostTensor {
   const dtype = requireDType(spec);
   if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
-    throw invalidInput(`Input '${spec.name}': shape must be an array of non-negative integers`, { input: spec.name, got: { shape: Array.isArray(shape) ? shownDims(shape) : shape } });
+    throw invalidInput(`Input '${spec.name}': shape must be an array of non-negative integers`, { input: spec.name, got: { shape: Array.isArray(shape) ? shownDims(shape).map(echo) : echo(shape) } });
   }
   const dims = shape as number[];
   checkDims(spec, dims);
@@ -361,6 +361,18 @@ function badElement(spec: TensorSpec, dtype: DType, value: unknown, path: number
     expected: { type: dtype },
     got: describe(value, dtype),
   });
+}
+
+/**
+ * A value the client sent, as an error's details repeat it: a scalar as it is (a string cut to 64
+ * characters), an array or object by its kind only, so that a deep or huge one can neither
+ * overflow the stack when the answer is written nor swell it.
+ */
+export function echo(value: unknown): unknown {
+  if (value === null || typeof value === 'number' || typeof value === 'boolean') return value;
+  if (typeof value === 'string') return value.length > 64 ? `${value.slice(0, 64)}…` : value;
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  return typeof value === 'object' ? 'an object' : typeof value;
 }
 
 function describe(value: unknown, dtype?: DType): string {

@@ -1,5 +1,6 @@
 import type { TensorSpec } from '../../registry/artifact/artifact.types';
 import type { AnswerParts } from '../answer-body';
+import type { JsonPoisoningRules } from '../json-body';
 import type { MlflowInput } from '../mlflow-payload';
 import type { ModelSelector } from '../predict-request';
 import type { HostTensor } from '../tensor-codec';
@@ -73,6 +74,12 @@ export interface EncodeMessage {
 
 export type CodecRequest = ParseMessage | DecodeMessage | ReleaseMessage | EncodeMessage;
 
+/** What the codec thread is started with. */
+export interface CodecWorkerData {
+  /** The HTTP layer's JSON parser settings, so that both refuse the same bodies. */
+  rules: JsonPoisoningRules;
+}
+
 /** A DomainError as it crosses the thread boundary. */
 export interface CodecError {
   code: string;
@@ -82,8 +89,6 @@ export interface CodecError {
 
 export type CodecReply =
   | { id: number; parsed: ParsedHead }
-  /** Not parsed here (invalid JSON, or a key the HTTP layer's parser checks for prototype poisoning): the bytes go back. */
-  | { id: number; parseHere: Uint8Array }
   | { id: number; decoded: Decoded }
   | { id: number; json: Uint8Array }
   | { id: number; error: CodecError };

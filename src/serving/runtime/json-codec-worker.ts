@@ -5,15 +5,16 @@
  * answers and error messages are identical. Work arrives one message at a time; a big body
  * keeps this thread busy (about 40 ms per 100,000 rows), never the HTTP thread.
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { DomainError } from '../../common/domain-error';
 import { lowerThisThreadPriority } from '../../common/thread-priority';
 import { answerBody } from '../answer-body';
+import { DEFAULT_POISONING_RULES, parseJsonBody } from '../json-body';
 import { decodeMlflowInputs, MlflowInput, parseMlflowPayload } from '../mlflow-payload';
 import { decodeOipRequest, OipEnvelope, parseOipEnvelope } from '../oip-payload';
 import { asObject, parseFanoutRequest, parsePredictRequest } from '../predict-request';
 import { decodeInputs } from '../tensor-codec';
-import type { CodecError, CodecReply, CodecRequest, CodecRoute, Decoded, DecodeMessage, FanoutItemHead, ParsedHead } from './json-codec-protocol';
+import type { CodecError, CodecReply, CodecRequest, CodecRoute, CodecWorkerData, Decoded, DecodeMessage, FanoutItemHead, ParsedHead } from './json-codec-protocol';
 
 /** What a parsed body still needs its version's signature for. */
 type Held = { route: 'predict'; inputs: Record<string, unknown> } | { route: 'oip'; envelope: OipEnvelope } | { route: 'mlflow'; payload: MlflowInput };
@@ -27,13 +28,8 @@ const port = parentPort!;
 // Big requests yield to small ones when the cores are busy: 10 nice levels leave a busy HTTP
 // thread about ten times this thread's share (CFS weights 1024 : 110).
 lowerThisThreadPriority(10);
-const decoder = new TextDecoder();
 const encoder = new TextEncoder();
-/**
- * What the HTTP layer's JSON parser looks at for prototype poisoning (the keys, also written
- * with \u escapes): a body with any of it is parsed there instead, so it is answered the same.
- */
-const POISON = /__proto__|constructor|\\u/;
+const { rules } = (workerData as CodecWorkerData | undefined) ?? { rules: DEFAULT_POISONING_RULES };
 
 port.on('message', (message: CodecRequest) => {
   switch (message.type) {
@@ -53,16 +49,8 @@ port.on('message', (message: CodecRequest) => {
 });
 
 function parse(id: number, route: CodecRoute, bytes: Uint8Array, routingKey: string | undefined): void {
-  const text = decoder.decode(bytes);
-  let body: unknown;
   try {
-    if (POISON.test(text)) throw new Error('checked by the HTTP layer');
-    body = JSON.parse(text);
-  } catch {
-    send({ id, parseHere: bytes }, [bytes.buffer as ArrayBuffer]);
-    return;
-  }
-  try {
+    const body = parseJsonBody(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), rules);
     send({ id, parsed: head(route, body, routingKey) });
   } catch (error) {
     send({ id, error: toCodecError(error) });
@@ -143,7 +131,12 @@ function encode(id: number, message: { answer: Parameters<typeof answerBody>[0] 
 }
 
 function send(reply: CodecReply, transfer: ArrayBuffer[] = []): void {
-  port.postMessage(reply, transfer);
+  try {
+    port.postMessage(reply, transfer);
+  } catch (error) {
+    // Not cloneable (say, nested too deep to copy): the request still gets an answer.
+    port.postMessage({ id: reply.id, error: { code: 'INTERNAL', message: `the codec thread could not pass its answer back: ${(error as Error).message}`, details: {} } } satisfies CodecReply);
+  }
 }
 
 function toCodecError(error: unknown): CodecError {

@@ -5,7 +5,8 @@ import type { TensorSpec } from '../../registry/artifact/artifact.types';
 import { servingHookMetrics } from '../../observability/metrics/hook-metrics';
 import type { AnswerParts } from '../answer-body';
 import { ServingError, ServingErrorCode } from '../serving.error';
-import type { CodecReply, CodecRequest, CodecRoute, Decoded, DecodeMessage, ParsedHead } from './json-codec-protocol';
+import { DEFAULT_POISONING_RULES, JsonPoisoningRules } from '../json-body';
+import type { CodecReply, CodecRequest, CodecRoute, CodecWorkerData, Decoded, DecodeMessage, ParsedHead } from './json-codec-protocol';
 import { workerEntry } from '../../common/worker-entry';
 
 type Reply<K extends string> = K extends string ? Extract<CodecReply, Record<K, unknown>> : never;
@@ -23,17 +24,21 @@ export class JsonCodec {
   private readonly pending = new Map<number, (reply: CodecReply | null) => void>();
   private nextId = 1;
   private closing = false;
+  private rules: JsonPoisoningRules = DEFAULT_POISONING_RULES;
+
+  /** The HTTP layer's JSON parser settings, for the thread to refuse the bodies it refuses (set before the first request). */
+  usePoisoningRules(rules: JsonPoisoningRules): void {
+    this.rules = rules;
+  }
 
   /**
-   * Parses a big body of one of the prediction routes (its bytes move to the codec thread).
-   * Answers the bytes back when the HTTP layer must parse them itself: invalid JSON, or a key
-   * its parser checks for prototype poisoning, so that such a body is answered exactly as a
-   * small one.
+   * Parses a big body of one of the prediction routes (its bytes move to the codec thread) as
+   * the HTTP layer's parser would, and reads the route's envelope; a refused body or envelope
+   * rejects with the error the HTTP thread would have answered.
    */
-  async parse<R extends CodecRoute>(route: R, bytes: Buffer, routingKey?: string): Promise<Extract<ParsedHead, { route: R }> | { parseHere: Buffer }> {
+  async parse<R extends CodecRoute>(route: R, bytes: Buffer, routingKey?: string): Promise<Extract<ParsedHead, { route: R }>> {
     servingHookMetrics.bodyOffloaded(route);
-    const reply = await this.call<'parsed' | 'parseHere'>((id) => ({ type: 'parse', id, route, bytes: transferable(bytes), routingKey }), true);
-    if ('parseHere' in reply) return { parseHere: Buffer.from(reply.parseHere.buffer, reply.parseHere.byteOffset, reply.parseHere.byteLength) };
+    const reply = await this.call<'parsed'>((id) => ({ type: 'parse', id, route, bytes: transferable(bytes), routingKey }), true);
     return reply.parsed as Extract<ParsedHead, { route: R }>;
   }
 
@@ -89,13 +94,19 @@ export class JsonCodec {
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
     const [file, options] = workerEntry(__dirname, 'json-codec-worker');
-    const worker = new Worker(file, options);
+    const worker = new Worker(file, { ...options, workerData: { rules: this.rules } satisfies CodecWorkerData });
     worker.on('message', (reply: CodecReply) => {
       const done = this.pending.get(reply.id);
       this.pending.delete(reply.id);
       done?.(reply);
     });
     worker.on('error', (error) => this.logger.error(`JSON codec thread failed: ${error.message}`));
+    // A reply that cannot be read back names no request: rather than leave its request waiting
+    // for good, restart the thread (its requests in flight answer 503 WORKER_UNAVAILABLE).
+    worker.on('messageerror', (error) => {
+      this.logger.error(`JSON codec thread sent a reply that could not be read (${error.message}); restarting it`);
+      void worker.terminate();
+    });
     worker.on('exit', (code) => {
       if (this.worker === worker) this.worker = null;
       if (!this.closing) this.logger.error(`JSON codec thread exited (code ${code}); it starts again with the next big request`);
