@@ -40,8 +40,8 @@ export class MlflowScoringService {
   private async invocationsLarge(ctx: AuthContext, name: string, target: VersionTarget, body: LargeJsonBody, routingKey?: string): Promise<RouteAnswer> {
     const parsed = await this.codec.parse('mlflow', body.bytes);
     const version = await this.codec.releasingOnError(parsed.token, () => this.resolver.resolve(ctx, { model: parseModelName(name), ...target, routingKey }));
-    const { tensors, frame } = await this.codec.decode(parsed.token, version.signature.inputs, { columnNames: mlflowColumnNames(version.mlflow) });
-    const answer = { route: 'mlflow', frame: frame!, outputs: await this.run(ctx, version, tensors, target) } as const;
+    const { tensors, frame } = await this.codec.decode('mlflow', parsed.token, version.signature.inputs, { columnNames: mlflowColumnNames(version.mlflow) });
+    const answer = { route: 'mlflow', frame, outputs: await this.run(ctx, version, tensors, target) } as const;
     if (valueCount(answer.outputs) <= ENCODE_OFF_THREAD_VALUES) return { version: version.version, body: answerBody(answer) };
     return { version: version.version, payload: await this.codec.encode(answer) };
   }

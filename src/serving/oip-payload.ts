@@ -5,12 +5,12 @@ import { checkSymbolicDims, decodeShaped, dtypeOfOip, echo, HostTensor, oipDatat
 
 /**
  * The Open Inference Protocol's infer request, read in two steps as every prediction route is:
- * the envelope before the version is known (`parseOipEnvelope`), the tensors against the
- * resolved version's signature (`decodeOipInputs`, `requestedOutputs`). Plain functions, so the
- * JSON codec thread runs the very same checks on big bodies.
+ * the envelope before the version is known (`parseOipEnvelope`), the inputs and the outputs
+ * asked for against the resolved version (`decodeOipRequest`). Plain functions, so the JSON
+ * codec thread runs the very same checks on big bodies.
  */
 
-export interface OipTensorMetadata {
+interface OipTensorMetadata {
   name: string;
   datatype: string;
   shape: number[];
@@ -33,7 +33,7 @@ export function tensorMetadata(spec: TensorSpec): OipTensorMetadata {
 }
 
 /** `inputs: [{name, shape, datatype, data}]` → tensors in signature order, datatype checked against the model. */
-export function decodeOipInputs(specs: readonly TensorSpec[], rawInputs: unknown): HostTensor[] {
+function decodeOipInputs(specs: readonly TensorSpec[], rawInputs: unknown): HostTensor[] {
   if (!Array.isArray(rawInputs) || rawInputs.length === 0) {
     throw invalidRequest('inputs must be a non-empty array of {"name", "shape", "datatype", "data"}', { field: 'inputs' });
   }
@@ -87,7 +87,7 @@ function requestId(raw: unknown): string | undefined {
 }
 
 /** The outputs asked for, in the order asked; null for all (no `outputs`, or an empty list, as Triton takes it). */
-export function requestedOutputs(outputNames: readonly string[], raw: unknown): string[] | null {
+function requestedOutputs(outputNames: readonly string[], raw: unknown): string[] | null {
   if (raw === undefined || raw === null) return null;
   if (!Array.isArray(raw)) throw invalidRequest('outputs must be an array of {"name"}', { field: 'outputs' });
   if (raw.length === 0) return null;

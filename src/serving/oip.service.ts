@@ -80,8 +80,8 @@ export class OipService {
   private async inferLarge(ctx: AuthContext, name: string, rawVersion: string | undefined, body: LargeJsonBody, routingKey?: string): Promise<RouteAnswer> {
     const parsed = await this.codec.parse('oip', body.bytes);
     const { model, version } = await this.codec.releasingOnError(parsed.token, () => this.target(ctx, name, rawVersion, routingKey));
-    const { tensors, wanted } = await this.codec.decode(parsed.token, version.signature.inputs, { outputNames: outputNamesOf(version) });
-    const outputs = selectOutputs(await this.run(ctx, version, tensors, rawVersion), wanted ?? null);
+    const { tensors, wanted } = await this.codec.decode('oip', parsed.token, version.signature.inputs, { outputNames: outputNamesOf(version) });
+    const outputs = selectOutputs(await this.run(ctx, version, tensors, rawVersion), wanted);
     const answer = { route: 'oip', model: model.name, version: version.version, id: parsed.requestId, outputs } as const;
     if (valueCount(outputs) <= ENCODE_OFF_THREAD_VALUES) return { version: version.version, body: answerBody(answer) };
     return { version: version.version, payload: await this.codec.encode(answer) };

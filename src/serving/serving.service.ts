@@ -11,11 +11,11 @@ import { CacheEntryView, SessionCache } from './session-cache';
 import { invalidRequest } from './serving.error';
 import { decodeInputs } from './tensor-codec';
 import { ENCODE_OFF_THREAD_VALUES, PredictAnswerParts, predictAnswer, valueCount } from './answer-body';
-import type { CodecError, ParsedPredict } from './runtime/json-codec-protocol';
+import type { ParsedPredict } from './runtime/json-codec-protocol';
 import type { ServableVersion } from './servable';
 import { LargeJsonBody } from './large-json-body';
 import type { RouteAnswer } from './route-answer';
-import { JsonCodec } from './runtime/json-codec';
+import { JsonCodec, toError } from './runtime/json-codec';
 import { unsampledPredictionId } from '../observability/feedback/prediction-id';
 import { PredictionLogWriter } from '../observability/feedback/prediction-log.writer';
 
@@ -75,7 +75,7 @@ export class ServingService {
   private async predictFromCodec(ctx: AuthContext, parsed: ParsedPredict, resolved?: (version: ServableVersion) => void): Promise<Omit<PredictAnswerParts, 'predictionId'>> {
     const version = await this.codec.releasingOnError(parsed.token, () => this.resolver.resolve(ctx, parsed.selector));
     resolved?.(version);
-    const { tensors } = await this.codec.decode(parsed.token, version.signature.inputs);
+    const { tensors } = await this.codec.decode('predict', parsed.token, version.signature.inputs);
     const outputs = await this.executor.run(ctx, version, tensors, routingOf(parsed.selector));
     return { model: version.model, version: version.version, outputs };
   }
@@ -102,7 +102,7 @@ export class ServingService {
   private async fanoutLarge(ctx: AuthContext, body: LargeJsonBody, routingKey?: string): Promise<RouteAnswer> {
     const parsed = await this.codec.parse('fanout', body.bytes, routingKey);
     body.requests = parsed.items.map((item) => ('selector' in item ? { key: item.selector.routingKey } : {}));
-    const slots = await Promise.all(parsed.items.map((item) => ('error' in item ? codecErrorBody(item.error) : this.fanoutSlot(() => this.predictFromCodec(ctx, item)))));
+    const slots = await Promise.all(parsed.items.map((item) => this.fanoutSlot(() => ('error' in item ? Promise.reject(toError(item.error)) : this.predictFromCodec(ctx, item)))));
     const values = slots.reduce((n, slot) => n + ('error' in slot ? 0 : valueCount(slot.outputs)), 0);
     if (values <= ENCODE_OFF_THREAD_VALUES) return { body: { results: slots.map((slot) => ('error' in slot ? slot : predictAnswer({ ...slot, predictionId: this.predictionLog.issueId() }))) } };
     // As for one big answer: not logged, and every id says so.
@@ -169,9 +169,4 @@ function optionalObject(body: unknown): Record<string, unknown> {
 
 function rejectUnknown(obj: Record<string, unknown>, allowed: string[]): void {
   for (const key of Object.keys(obj)) if (!allowed.includes(key)) throw invalidRequest(`Unknown field '${key}'`, { field: key });
-}
-
-/** A fanout item the codec thread could not read: the error its slot answers (as fanoutSlot answers one). */
-function codecErrorBody(error: CodecError): ErrorBody {
-  return error.code === 'INTERNAL' ? errorBody('INTERNAL', 'Internal server error') : errorBody(error.code, error.message, error.details);
 }

@@ -23,10 +23,17 @@ export interface ParseMessage {
   routingKey?: string;
 }
 
+/**
+ * What a parsed body is held under in the codec thread until it is decoded: made of the parse
+ * message's id, which the HTTP side never reuses, so that after a restart of the thread no
+ * request can be given another's inputs (the new thread holds none of the old tokens).
+ */
+export type HeldToken = string;
+
 /** A /v1/predict body (or fanout item) read: which model it asks for, and the token its inputs are held under. */
 export interface ParsedPredict {
   selector: ModelSelector;
-  token: number;
+  token: HeldToken;
 }
 
 /** A fanout item: read, or the error its slot answers. */
@@ -36,14 +43,15 @@ export type FanoutItemHead = ParsedPredict | { error: CodecError };
 export type ParsedHead =
   | ({ route: 'predict' } & ParsedPredict)
   | { route: 'fanout'; items: FanoutItemHead[] }
-  | { route: 'oip'; token: number; requestId?: string }
-  | { route: 'mlflow'; token: number };
+  | { route: 'oip'; token: HeldToken; requestId?: string }
+  | { route: 'mlflow'; token: HeldToken };
 
 /** Decode the inputs kept under `token` against the resolved version's signature. */
 export interface DecodeMessage {
   type: 'decode';
   id: number;
-  token: number;
+  route: CodecRoute;
+  token: HeldToken;
   specs: readonly TensorSpec[];
   /** Open Inference Protocol: the version's output names, to check the outputs asked for. */
   outputNames?: readonly string[];
@@ -51,18 +59,18 @@ export interface DecodeMessage {
   columnNames?: readonly string[] | null;
 }
 
-export interface Decoded {
-  tensors: HostTensor[];
-  /** Open Inference Protocol: the outputs asked for (null = all). */
-  wanted?: string[] | null;
-  /** MLflow: whether the payload was a data frame (answered as records) or tensors. */
-  frame?: MlflowInput['kind'];
-}
+/** The inputs as tensors, and what else the route's answer needs. */
+export type Decoded =
+  | { route: 'predict'; tensors: HostTensor[] }
+  /** The outputs asked for (null = all). */
+  | { route: 'oip'; tensors: HostTensor[]; wanted: string[] | null }
+  /** Whether the payload was a data frame (answered as records) or tensors. */
+  | { route: 'mlflow'; tensors: HostTensor[]; frame: MlflowInput['kind'] };
 
 /** Forget the inputs kept under `token` (the request failed before decoding). */
 export interface ReleaseMessage {
   type: 'release';
-  token: number;
+  token: HeldToken;
 }
 
 /** Encode an answer as JSON (exactly as the HTTP layer would). */

@@ -14,15 +14,14 @@ import { decodeMlflowInputs, MlflowInput, parseMlflowPayload } from '../mlflow-p
 import { decodeOipRequest, OipEnvelope, parseOipEnvelope } from '../oip-payload';
 import { asObject, parseFanoutRequest, parsePredictRequest } from '../predict-request';
 import { decodeInputs } from '../tensor-codec';
-import type { CodecError, CodecReply, CodecRequest, CodecRoute, CodecWorkerData, Decoded, DecodeMessage, FanoutItemHead, ParsedHead } from './json-codec-protocol';
+import type { CodecError, CodecReply, CodecRequest, CodecRoute, CodecWorkerData, Decoded, DecodeMessage, FanoutItemHead, HeldToken, ParsedHead } from './json-codec-protocol';
 
 /** What a parsed body still needs its version's signature for. */
 type Held = { route: 'predict'; inputs: Record<string, unknown> } | { route: 'oip'; envelope: OipEnvelope } | { route: 'mlflow'; payload: MlflowInput };
 
 /** Parsed bodies waiting for their version's signature, by token; dropped if never decoded. */
-const held = new Map<number, { body: Held; at: number }>();
+const held = new Map<HeldToken, { body: Held; at: number }>();
 const HOLD_MS = 60_000;
-let nextToken = 1;
 const port = parentPort!;
 
 // Big requests yield to small ones when the cores are busy: 10 nice levels leave a busy HTTP
@@ -51,7 +50,7 @@ port.on('message', (message: CodecRequest) => {
 function parse(id: number, route: CodecRoute, bytes: Uint8Array, routingKey: string | undefined): void {
   try {
     const body = parseJsonBody(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), rules);
-    send({ id, parsed: head(route, body, routingKey) });
+    send({ id, parsed: head(id, route, body, routingKey) });
   } catch (error) {
     send({ id, error: toCodecError(error) });
   }
@@ -59,37 +58,35 @@ function parse(id: number, route: CodecRoute, bytes: Uint8Array, routingKey: str
 }
 
 /** The route's envelope, read as the HTTP thread reads a small body; the rest is held for `decode`. */
-function head(route: CodecRoute, body: unknown, routingKey: string | undefined): ParsedHead {
+function head(id: number, route: CodecRoute, body: unknown, routingKey: string | undefined): ParsedHead {
+  const token = String(id);
   switch (route) {
     case 'predict': {
       const request = parsePredictRequest(body, routingKey);
-      return { route, selector: request.selector, token: hold({ route, inputs: request.inputs }) };
+      return { route, selector: request.selector, token: hold(token, { route, inputs: request.inputs }) };
     }
     case 'fanout':
-      return { route, items: parseFanoutRequest(body).map((item, i) => fanoutItem(item, i, routingKey)) };
-    case 'oip':
-      return oipHead(parseOipEnvelope(body));
+      return { route, items: parseFanoutRequest(body).map((item, i) => fanoutItem(`${token}/${i}`, item, i, routingKey)) };
+    case 'oip': {
+      const envelope = parseOipEnvelope(body);
+      hold(token, { route, envelope });
+      return envelope.id === undefined ? { route, token } : { route, token, requestId: envelope.id };
+    }
     case 'mlflow':
-      return { route, token: hold({ route, payload: parseMlflowPayload(body) }) };
+      return { route, token: hold(token, { route, payload: parseMlflowPayload(body) }) };
   }
 }
 
-function fanoutItem(item: unknown, index: number, routingKey: string | undefined): FanoutItemHead {
+function fanoutItem(token: HeldToken, item: unknown, index: number, routingKey: string | undefined): FanoutItemHead {
   try {
     const request = parsePredictRequest(asObject(item, `requests[${index}]`), routingKey);
-    return { selector: request.selector, token: hold({ route: 'predict', inputs: request.inputs }) };
+    return { selector: request.selector, token: hold(token, { route: 'predict', inputs: request.inputs }) };
   } catch (error) {
     return { error: toCodecError(error) };
   }
 }
 
-function oipHead(envelope: OipEnvelope): ParsedHead {
-  const token = hold({ route: 'oip', envelope });
-  return envelope.id === undefined ? { route: 'oip', token } : { route: 'oip', token, requestId: envelope.id };
-}
-
-function hold(body: Held): number {
-  const token = nextToken++;
+function hold(token: HeldToken, body: Held): HeldToken {
   held.set(token, { body, at: Date.now() });
   return token;
 }
@@ -98,8 +95,9 @@ function decode(message: DecodeMessage): void {
   const { id, token } = message;
   const entry = held.get(token);
   held.delete(token);
-  if (!entry) {
-    send({ id, error: { code: 'INTERNAL', message: 'the parsed request is gone', details: {} } });
+  if (!entry || entry.body.route !== message.route) {
+    // Parsed by a thread that has since restarted, or held past HOLD_MS: a retry parses it anew.
+    send({ id, error: { code: 'WORKER_UNAVAILABLE', message: 'The JSON codec thread no longer holds this request (it restarted); retry the request', details: {} } });
     return;
   }
   try {
@@ -113,11 +111,11 @@ function decode(message: DecodeMessage): void {
 function decodeHeld(body: Held, message: DecodeMessage): Decoded {
   switch (body.route) {
     case 'predict':
-      return { tensors: decodeInputs(message.specs, body.inputs) };
+      return { route: 'predict', tensors: decodeInputs(message.specs, body.inputs) };
     case 'oip':
-      return decodeOipRequest(body.envelope, message.specs, message.outputNames ?? []);
+      return { route: 'oip', ...decodeOipRequest(body.envelope, message.specs, message.outputNames ?? []) };
     case 'mlflow':
-      return decodeMlflowInputs(body.payload, message.specs, message.columnNames ? [...message.columnNames] : null);
+      return { route: 'mlflow', ...decodeMlflowInputs(body.payload, message.specs, message.columnNames ? [...message.columnNames] : null) };
   }
 }
 

@@ -6,7 +6,7 @@ import { servingHookMetrics } from '../../observability/metrics/hook-metrics';
 import type { AnswerParts } from '../answer-body';
 import { ServingError, ServingErrorCode } from '../serving.error';
 import { DEFAULT_POISONING_RULES, JsonPoisoningRules } from '../json-body';
-import type { CodecReply, CodecRequest, CodecRoute, CodecWorkerData, Decoded, DecodeMessage, ParsedHead } from './json-codec-protocol';
+import type { CodecError, CodecReply, CodecRequest, CodecRoute, CodecWorkerData, Decoded, DecodeMessage, HeldToken, ParsedHead } from './json-codec-protocol';
 import { workerEntry } from '../../common/worker-entry';
 
 type Reply<K extends string> = K extends string ? Extract<CodecReply, Record<K, unknown>> : never;
@@ -47,17 +47,18 @@ export class JsonCodec {
    * messages as on the HTTP thread); OIP bodies also need the output names, MLflow bodies the
    * version's MLflow column names.
    */
-  async decode(token: number, specs: readonly TensorSpec[], more: Pick<DecodeMessage, 'outputNames' | 'columnNames'> = {}): Promise<Decoded> {
-    return (await this.call<'decoded'>((id) => ({ type: 'decode', id, token, specs, ...more }))).decoded;
+  async decode<R extends CodecRoute>(route: R, token: HeldToken, specs: readonly TensorSpec[], more: Pick<DecodeMessage, 'outputNames' | 'columnNames'> = {}): Promise<Extract<Decoded, { route: R }>> {
+    // The thread checks that the token holds a body of `route` (else the request is refused), so the reply is of that route.
+    return (await this.call<'decoded'>((id) => ({ type: 'decode', id, route, token, specs, ...more }))).decoded as Extract<Decoded, { route: R }>;
   }
 
   /** The request failed before its inputs were decoded. */
-  release(token: number): void {
+  release(token: HeldToken): void {
     this.worker?.postMessage({ type: 'release', token } satisfies CodecRequest);
   }
 
   /** `step`'s result; if it fails (say, the model does not resolve), the inputs held under `token` are released. */
-  async releasingOnError<T>(token: number, step: () => Promise<T>): Promise<T> {
+  async releasingOnError<T>(token: HeldToken, step: () => Promise<T>): Promise<T> {
     try {
       return await step();
     } catch (error) {
@@ -127,6 +128,7 @@ function transferable(bytes: Buffer): Uint8Array {
   return new Uint8Array(bytes);
 }
 
-function toError(error: { code: string; message: string; details: Record<string, unknown> }): Error {
+/** A CodecError as the error it stands for: a DomainError, or a plain Error for an unexpected failure (answered 500). */
+export function toError(error: CodecError): Error {
   return error.code === 'INTERNAL' ? new Error(error.message) : new DomainError(error.code, error.message, error.details);
 }
