@@ -20,6 +20,16 @@ function expectClose(got: number[][], want: number[][]): void {
 /** A linear model whose output tells versions apart: y = sum(x) + bias. */
 const linear = (bias: number): TabularFixtureModel => buildLinearModel({ weights: [1, 1, 1, 1, 1, 1], bias });
 const ROW = RETAIL_SAMPLE_ROWS[1];
+/** An OIP request to the typed fixture (every dtype, nested and flat data) asking for two outputs in an order of its own. */
+const TYPED_OIP_REQUEST = {
+  inputs: [
+    { name: 'a', shape: [2, 2], datatype: 'FP64', data: [[1, 2], [3, 4]] },
+    { name: 'b', shape: [2, 2], datatype: 'INT64', data: [[1, 2], [3, 4]] },
+    { name: 'c', shape: [2, 2], datatype: 'INT32', data: [1, 2, 3, 4] },
+    { name: 'd', shape: [2, 1], datatype: 'BOOL', data: [true, false] },
+  ],
+  outputs: [{ name: 'd_not' }, { name: 'sum_b' }],
+};
 const ROW_SUM = ROW.reduce((a, b) => a + b, 0);
 
 /** An MLflow model directory whose signature names the columns (column-based, as mlflow.onnx logs a DataFrame). */
@@ -475,17 +485,7 @@ describe('online inference over HTTP', () => {
     });
 
     it('infers with nested data, picks outputs, and takes a version or alias in the path', async () => {
-      const res = await t.request('POST', '/v2/models/typed/versions/1/infer', {
-        body: {
-          inputs: [
-            { name: 'a', shape: [2, 2], datatype: 'FP64', data: [[1, 2], [3, 4]] },
-            { name: 'b', shape: [2, 2], datatype: 'INT64', data: [[1, 2], [3, 4]] },
-            { name: 'c', shape: [2, 2], datatype: 'INT32', data: [1, 2, 3, 4] },
-            { name: 'd', shape: [2, 1], datatype: 'BOOL', data: [true, false] },
-          ],
-          outputs: [{ name: 'd_not' }, { name: 'sum_b' }],
-        },
-      });
+      const res = await t.request('POST', '/v2/models/typed/versions/1/infer', { body: TYPED_OIP_REQUEST });
       expect(res.status).toBe(200);
       // The outputs asked for, in the order asked.
       expect(res.body.outputs).toEqual([
@@ -799,15 +799,7 @@ describe('online inference over HTTP', () => {
       ['fanout', '/v1/predict/fanout', { requests: [] }],
       ['fanout', '/v1/predict/fanout', { requests: [{ model: 'demand-linear', inputs: { float_input: [ROW] } }], more: 1 }],
       ['oip', '/v2/models/demand-mlp/infer', { id: 'req-1', inputs: [{ name: 'float_input', shape: [5, 6], datatype: 'FP32', data: RETAIL_SAMPLE_ROWS.flat() }] }],
-      ['oip', '/v2/models/typed/versions/1/infer', {
-        inputs: [
-          { name: 'a', shape: [2, 2], datatype: 'FP64', data: [[1, 2], [3, 4]] },
-          { name: 'b', shape: [2, 2], datatype: 'INT64', data: [[1, 2], [3, 4]] },
-          { name: 'c', shape: [2, 2], datatype: 'INT32', data: [1, 2, 3, 4] },
-          { name: 'd', shape: [2, 1], datatype: 'BOOL', data: [true, false] },
-        ],
-        outputs: [{ name: 'd_not' }, { name: 'sum_b' }],
-      }],
+      ['oip', '/v2/models/typed/versions/1/infer', TYPED_OIP_REQUEST],
       ['oip', '/v2/models/demand-linear/infer', { inputs: [{ ...oipInput, datatype: 'INT64' }] }],
       ['oip', '/v2/models/demand-linear/infer', { inputs: [{ ...oipInput, shape: [2, 6] }] }],
       ['oip', '/v2/models/demand-linear/infer', { inputs: [oipInput], outputs: [{ name: 'nope' }] }],
