@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@n
 import type { FastifyReply } from 'fastify';
 import { CommonError, CommonErrorCode, DomainError, httpStatusOf } from './domain-error';
 import { errorBody, ErrorBody } from './error-body';
+import { isUnstorableTextError, UNSTORABLE_TEXT } from './storable-text';
 
 /** Fastify's own error codes for malformed transport, mapped to ours. */
 const FASTIFY_CODES: Record<string, { status: number; code: CommonErrorCode }> = {
@@ -89,6 +90,10 @@ export class AllExceptionsFilter implements ExceptionFilter {
     if (statusCode && statusCode >= 400 && statusCode < 500) {
       const code = HTTP_STATUS_CODES[statusCode] ?? CommonErrorCode.InvalidRequest;
       return { status: statusCode, body: errorBody(code, (exception as Error).message) };
+    }
+    // Backstop for strings no route checked: the client sent text the database cannot hold.
+    if (isUnstorableTextError(exception)) {
+      return { status: 400, body: errorBody(CommonErrorCode.InvalidRequest, `The request holds text the database cannot store: ${UNSTORABLE_TEXT}`) };
     }
     if (isDatabaseUnavailable(exception)) {
       return { status: 503, body: errorBody(CommonErrorCode.ServiceUnavailable, 'The database is unavailable right now; try again shortly') };

@@ -1,6 +1,7 @@
 import type { Labels } from '../registry/entities/model.entity';
 import { ALIAS_NAME, asVersionNumber, MODEL_NAME, VERSION_RANGE } from '../registry/names';
 import { invalidRequest, ServingError, ServingErrorCode } from './serving.error';
+import { isStorableText, UNSTORABLE_TEXT } from '../common/storable-text';
 
 /** Which model and version a request wants (API.md "Online inference"). */
 export interface ModelSelector {
@@ -35,6 +36,7 @@ export function parsePredictRequest(body: unknown, routingKeyHeader?: string): P
   const selector = parseSelector(obj);
   if (given(obj.key)) {
     if (typeof obj.key !== 'string' || obj.key.length > 256) throw invalidRequest('key must be a string of at most 256 characters', { field: 'key' });
+    if (!isStorableText(obj.key)) throw invalidRequest(`key must not hold ${UNSTORABLE_TEXT}`, { field: 'key' });
     selector.routingKey = obj.key;
   } else if (routingKeyHeader) selector.routingKey = routingKeyHeader;
   if (obj.inputs === undefined) throw invalidRequest('inputs is required: an object mapping each input name to its tensor', { field: 'inputs' });
@@ -81,6 +83,7 @@ export function parseSegment(value: unknown): Labels {
   if (entries.length === 0) throw invalidRequest('segment must have at least one key, e.g. {"region": "north"}', { field: 'segment' });
   if (entries.length > MAX_SEGMENT_KEYS) throw invalidRequest(`segment has more than ${MAX_SEGMENT_KEYS} keys`, { field: 'segment' });
   for (const [key, v] of entries) {
+    if (!isStorableText(key) || (typeof v === 'string' && !isStorableText(v))) throw invalidRequest(`segment keys and values must not hold ${UNSTORABLE_TEXT}`, { field: 'segment' });
     if (typeof v !== 'string') {
       // A number is the likely slip: store "0042" sent as 42.
       const hint = typeof v === 'number' ? ' (segments match exactly: "0042" is not 42)' : '';

@@ -911,6 +911,33 @@ describe('online inference over HTTP', () => {
     });
   });
 
+  it('refuses text the database cannot store (NUL, unpaired surrogates) with a 400, and keeps logging the other predictions', async () => {
+    const raw = (path: string, text: string, method = 'POST') =>
+      fetch(`${t.baseUrl}${path}`, { method, headers: { authorization: `Bearer ${ROOT_TOKEN}`, 'content-type': 'application/json' }, body: text }).then(async (r) => ({ status: r.status, body: (await r.json()) as { error: { code: string }; results: Array<{ error: { code: string } }> } }));
+    const row = JSON.stringify([ROW]);
+    for (const [path, text] of [
+      ['/v1/predict', `{"model": "demand-linear", "key": "a\\u0000b", "inputs": {"float_input": ${row}}}`],
+      ['/v1/predict', `{"model": "demand-linear", "key": "\\ud800", "inputs": {"float_input": ${row}}}`],
+      ['/v1/predict', `{"segment": {"region": "north\\u0000"}, "inputs": {"float_input": ${row}}}`],
+      ['/v1/predict/fanout', `{"requests": [{"segment": {"\\udc00": "x"}, "inputs": {"float_input": ${row}}}]}`],
+      ['/v1/feedback', '{"model": "demand-linear", "key": "a\\u0000b", "actual": [[1]]}'],
+      ['/v1/models/demand-linear', '{"description": "a\\u0000b"}'],
+    ]) {
+      const res = await raw(path, text, path === '/v1/models/demand-linear' ? 'PATCH' : 'POST');
+      const error = path === '/v1/predict/fanout' ? res.body.results[0].error : res.body.error;
+      expect([path, text, res.status < 500, error.code]).toEqual([path, text, true, 'INVALID_REQUEST']);
+    }
+    expect((await t.request('GET', '/v1/models?q=a%00b')).status).toBe(400);
+    // A prediction sent with the refused ones is logged as usual: feedback finds it.
+    const ok = await predict({ model: 'demand-linear', key: 'after-nul', inputs: { float_input: [ROW] } });
+    let found = 404;
+    for (let attempt = 0; attempt < 50 && found === 404; attempt++) {
+      await new Promise((r) => setTimeout(r, 100));
+      found = (await t.request('POST', '/v1/feedback', { body: { predictionId: ok.body.predictionId, actual: [[1]] } })).status;
+    }
+    expect(found).toBe(200);
+  });
+
   describe('tenants', () => {
     let tenantKey: string;
     let scorerKey: string;

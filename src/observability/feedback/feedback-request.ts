@@ -1,5 +1,6 @@
 import { MODEL_NAME } from '../../registry/names';
 import { ObservabilityError, ObservabilityErrorCode } from '../observability.error';
+import { isStorableText, UNSTORABLE_TEXT } from '../../common/storable-text';
 
 /** Which logged prediction an actual belongs to: its id, or the model and the caller's routing key. */
 export type FeedbackRef = { predictionId: string } | { model: string; key: string };
@@ -56,7 +57,9 @@ export function parseFeedbackItem(item: unknown, where: string): FeedbackItem {
     return { ref: { predictionId: obj.predictionId }, actual: obj.actual };
   }
   if (typeof obj.model !== 'string' || !MODEL_NAME.test(obj.model)) throw invalid(`${where} needs predictionId, or model (a model name) and key`, { field: 'model' });
-  if (typeof obj.key !== 'string' || !obj.key || obj.key.length > 256) throw invalid(`${where}: key must be the routing key sent with the prediction (a string of at most 256 characters)`, { field: 'key' });
+  if (typeof obj.key !== 'string' || !obj.key || obj.key.length > 256 || !isStorableText(obj.key)) {
+    throw invalid(`${where}: key must be the routing key sent with the prediction (a string of at most 256 characters, without ${UNSTORABLE_TEXT})`, { field: 'key' });
+  }
   return { ref: { model: obj.model, key: obj.key }, actual: obj.actual };
 }
 

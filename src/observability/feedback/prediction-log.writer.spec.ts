@@ -10,9 +10,14 @@ class FakeRepository {
   rows: PredictionRecord[] = [];
   inserts = 0;
   failWith: (Error & { code?: string }) | null = null;
+  /** Refuses any insert that holds one of these routing keys, as PostgreSQL refuses a NUL character. */
+  refusedKeys = new Set<string>();
   async insertPredictions(records: PredictionRecord[]): Promise<void> {
     this.inserts++;
     if (this.failWith) throw this.failWith;
+    if (records.some((r) => r.routingKey !== null && this.refusedKeys.has(r.routingKey))) {
+      throw Object.assign(new Error('unsupported Unicode escape sequence'), { code: '22P05' });
+    }
     this.rows.push(...records);
   }
 }
@@ -117,6 +122,21 @@ describe('PredictionLogWriter', () => {
     expect(writer.buffered).toBe(0);
     expect(writer.isPending([id(1)])).toBe(false);
     expect(metricValue(await metrics.render(), 'mms_prediction_log_dropped_total{reason="write_failed"}')).toBe(1);
+  });
+
+  it('drops only the rows the database refuses, never the rest of their batch', async () => {
+    const writer = make();
+    repo.refusedKeys = new Set(['bad-1', 'bad-2']);
+    for (let i = 0; i < 300; i++) writer.record({ ...prediction(i), routingKey: i === 17 ? 'bad-1' : i === 250 ? 'bad-2' : `k${i}` });
+    await writer.flush();
+    expect(repo.rows).toHaveLength(298);
+    expect(repo.rows.map((r) => r.routingKey)).not.toContain('bad-1');
+    expect(writer.isPending([id(17), id(250), id(18)])).toBe(false);
+    const text = await metrics.render();
+    expect(metricValue(text, 'mms_prediction_log_written_total')).toBe(298);
+    expect(metricValue(text, 'mms_prediction_log_dropped_total{reason="write_failed"}')).toBe(2);
+    // Halving finds each refused row in about log2(300) inserts, not one insert per row.
+    expect(repo.inserts).toBeLessThan(40);
   });
 
   it('counts leaves without walking past the limit', () => {

@@ -121,38 +121,68 @@ export class PredictionLogWriter implements OnApplicationBootstrap, BeforeApplic
   private async drain(): Promise<void> {
     while (this.buffer.length) {
       const batch = this.buffer.splice(0, LOG_BATCH_ROWS);
-      try {
-        await this.repository.insertPredictions(batch);
-      } catch (error) {
-        this.failed(batch, error as Error & { code?: string });
+      const unwritten = await this.write(batch);
+      if (unwritten) {
+        this.failed(unwritten.rows, unwritten.error);
         return;
       }
-      for (const r of batch) this.pending.delete(r.id);
-      this.metrics.predictionLogWritten(batch.length);
       if (this.backoffMs) this.logger.log('prediction log writes resumed');
       this.backoffMs = 0;
       this.retryAt = 0;
     }
   }
 
-  private failed(batch: PredictionRecord[], error: Error & { code?: string }): void {
+  /**
+   * Inserts the rows. A batch the database refuses for its data (a value it cannot store, a
+   * tenant deleted meanwhile) is split in halves until the refused rows are alone, so that one
+   * bad row never costs the others (other tenants' among them); those rows are dropped, as they
+   * would never be accepted. Answers the rows left unwritten by any other failure, to retry.
+   */
+  private async write(rows: PredictionRecord[]): Promise<{ rows: PredictionRecord[]; error: Error } | null> {
+    try {
+      await this.repository.insertPredictions(rows);
+    } catch (caught) {
+      const error = caught as Error & { code?: string };
+      if (!isRefusedData(error)) return { rows, error };
+      if (rows.length === 1) {
+        this.drop(rows, error);
+        return null;
+      }
+      const half = rows.length >> 1;
+      const first = await this.write(rows.slice(0, half));
+      if (first) return { rows: [...first.rows, ...rows.slice(half)], error: first.error };
+      return this.write(rows.slice(half));
+    }
+    for (const r of rows) this.pending.delete(r.id);
+    this.metrics.predictionLogWritten(rows.length);
+    return null;
+  }
+
+  private drop(rows: PredictionRecord[], error: Error): void {
     this.metrics.predictionLogFlushFailed();
-    // Bad data (e.g. the tenant was deleted meanwhile) will not get better: drop that batch.
-    const permanent = typeof error.code === 'string' && /^(22|23)/.test(error.code);
-    const room = permanent ? 0 : Math.max(0, LOG_MAX_BUFFERED - this.buffer.length);
+    for (const r of rows) this.pending.delete(r.id);
+    this.metrics.predictionLogDropped('write_failed', rows.length);
+    this.logger.warn(`dropped ${rows.length} prediction log row${rows.length === 1 ? '' : 's'}: ${error.message}`);
+  }
+
+  /** A failure that may pass (the database away or slow): keep what fits, retry with a backoff. */
+  private failed(batch: PredictionRecord[], error: Error): void {
+    this.metrics.predictionLogFlushFailed();
+    const room = Math.max(0, LOG_MAX_BUFFERED - this.buffer.length);
     const kept = batch.slice(0, room);
     const dropped = batch.slice(room);
     for (const r of dropped) this.pending.delete(r.id);
     if (dropped.length) this.metrics.predictionLogDropped('write_failed', dropped.length);
     this.buffer.unshift(...kept);
-    if (permanent) {
-      this.logger.warn(`dropped ${dropped.length} prediction log rows: ${error.message}`);
-      return;
-    }
     if (!this.backoffMs) this.logger.warn(`prediction log writes failing (kept in memory, retried): ${error.message}`);
     this.backoffMs = Math.min(RETRY_MAX_MS, this.backoffMs ? this.backoffMs * 2 : FLUSH_EVERY_MS);
     this.retryAt = Date.now() + this.backoffMs;
   }
+}
+
+/** PostgreSQL refused the rows for their data (classes 22 and 23): they will never be accepted. */
+function isRefusedData(error: { code?: string }): boolean {
+  return typeof error.code === 'string' && /^(22|23)/.test(error.code);
 }
 
 /** Numbers (and other leaves) in nested arrays and objects, counting no further than `stopAt`. */
