@@ -10,7 +10,7 @@ import { HostTensor, oipDatatypeOf, toFlat, toNested } from './tensor-codec';
  */
 
 /** Answers with more values than this are encoded in the JSON codec thread (~16,000 values take ~2 ms to encode). */
-export const ENCODE_OFF_THREAD_VALUES = 16 * 1024;
+const ENCODE_OFF_THREAD_VALUES = 16 * 1024;
 
 export interface PredictAnswerParts {
   model: string;
@@ -51,9 +51,9 @@ export function predictAnswer(parts: PredictAnswerParts): { model: string; versi
   return { model: parts.model, version: parts.version, outputs: byName, predictionId: parts.predictionId };
 }
 
-/** How many values the tensors hold (what encoding an answer costs). */
-export function valueCount(outputs: readonly HostTensor[]): number {
+/** Whether an answer with these outputs is encoded in the JSON codec thread (by the values it holds: what encoding costs). */
+export function isBigAnswer(outputs: readonly HostTensor[]): boolean {
   let n = 0;
   for (const t of outputs) n += t.data.length;
-  return n;
+  return n > ENCODE_OFF_THREAD_VALUES;
 }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { AuthContext } from '../auth/auth-context';
 import { MirroredExecutor } from './mirrored-executor.service';
-import { answerBody, ENCODE_OFF_THREAD_VALUES, valueCount } from './answer-body';
+import { answerBody } from './answer-body';
 import { LargeJsonBody } from './large-json-body';
 import { decodeMlflowInputs, mlflowColumnNames, parseMlflowPayload, parseMlflowQuery } from './mlflow-payload';
 import { ModelResolver } from './model-resolver.service';
@@ -41,9 +41,8 @@ export class MlflowScoringService {
     const parsed = await this.codec.parse('mlflow', body.bytes);
     const version = await this.codec.releasingOnError(parsed.token, () => this.resolver.resolve(ctx, { model: parseModelName(name), ...target, routingKey }));
     const { tensors, frame } = await this.codec.decode('mlflow', parsed.token, version.signature.inputs, { columnNames: mlflowColumnNames(version.mlflow) });
-    const answer = { route: 'mlflow', frame, outputs: await this.run(ctx, version, tensors, target) } as const;
-    if (valueCount(answer.outputs) <= ENCODE_OFF_THREAD_VALUES) return { version: version.version, body: answerBody(answer) };
-    return { version: version.version, payload: await this.codec.encode(answer) };
+    const outputs = await this.run(ctx, version, tensors, target);
+    return { version: version.version, ...(await this.codec.answer({ route: 'mlflow', frame, outputs })) };
   }
 
   /** A version or alias in the query chose the version; only the rule's own traffic is mirrored. */

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AuthContext } from '../auth/auth-context';
 import { ALIAS_NAME, asVersionNumber, VERSION_RANGE } from '../registry/names';
-import { answerBody, ENCODE_OFF_THREAD_VALUES, valueCount } from './answer-body';
+import { answerBody } from './answer-body';
 import { LargeJsonBody } from './large-json-body';
 import { MirroredExecutor } from './mirrored-executor.service';
 import { ModelResolver } from './model-resolver.service';
@@ -82,9 +82,7 @@ export class OipService {
     const { model, version } = await this.codec.releasingOnError(parsed.token, () => this.target(ctx, name, rawVersion, routingKey));
     const { tensors, wanted } = await this.codec.decode('oip', parsed.token, version.signature.inputs, { outputNames: outputNamesOf(version) });
     const outputs = selectOutputs(await this.run(ctx, version, tensors, rawVersion), wanted);
-    const answer = { route: 'oip', model: model.name, version: version.version, id: parsed.requestId, outputs } as const;
-    if (valueCount(outputs) <= ENCODE_OFF_THREAD_VALUES) return { version: version.version, body: answerBody(answer) };
-    return { version: version.version, payload: await this.codec.encode(answer) };
+    return { version: version.version, ...(await this.codec.answer({ route: 'oip', model: model.name, version: version.version, id: parsed.requestId, outputs })) };
   }
 
   /** A version or alias in the path chose the version; only the rule's own traffic is mirrored. */

@@ -10,7 +10,7 @@ import { InferenceRuntime } from './runtime/inference-runtime';
 import { CacheEntryView, SessionCache } from './session-cache';
 import { invalidRequest } from './serving.error';
 import { decodeInputs } from './tensor-codec';
-import { ENCODE_OFF_THREAD_VALUES, PredictAnswerParts, predictAnswer, valueCount } from './answer-body';
+import { isBigAnswer, PredictAnswerParts, predictAnswer } from './answer-body';
 import type { ParsedPredict } from './runtime/json-codec-protocol';
 import type { ServableVersion } from './servable';
 import { LargeJsonBody } from './large-json-body';
@@ -66,7 +66,7 @@ export class ServingService {
     // The key the request routes by (the body's, else the header's), as the prediction log reads it from a parsed body.
     body.key = parsed.selector.routingKey;
     const result = await this.predictFromCodec(ctx, parsed, (version) => (body.model = version.model));
-    if (valueCount(result.outputs) <= ENCODE_OFF_THREAD_VALUES) return predictAnswer({ ...result, predictionId: this.predictionLog.issueId() });
+    if (!isBigAnswer(result.outputs)) return predictAnswer({ ...result, predictionId: this.predictionLog.issueId() });
     // Answers this big are not logged (too big for the prediction log): their id says so.
     return { version: result.version, payload: await this.codec.encode({ route: 'predict', ...result, predictionId: unsampledPredictionId() }) };
   }
@@ -103,8 +103,7 @@ export class ServingService {
     const parsed = await this.codec.parse('fanout', body.bytes, routingKey);
     body.requests = parsed.items.map((item) => ('selector' in item ? { key: item.selector.routingKey } : {}));
     const slots = await Promise.all(parsed.items.map((item) => this.fanoutSlot(() => ('error' in item ? Promise.reject(toError(item.error)) : this.predictFromCodec(ctx, item)))));
-    const values = slots.reduce((n, slot) => n + ('error' in slot ? 0 : valueCount(slot.outputs)), 0);
-    if (values <= ENCODE_OFF_THREAD_VALUES) return { body: { results: slots.map((slot) => ('error' in slot ? slot : predictAnswer({ ...slot, predictionId: this.predictionLog.issueId() }))) } };
+    if (!isBigAnswer(slots.flatMap((slot) => ('error' in slot ? [] : slot.outputs)))) return { body: { results: slots.map((slot) => ('error' in slot ? slot : predictAnswer({ ...slot, predictionId: this.predictionLog.issueId() }))) } };
     // As for one big answer: not logged, and every id says so.
     const results = slots.map((slot) => ('error' in slot ? slot : { ...slot, predictionId: unsampledPredictionId() }));
     return { payload: await this.codec.encode({ route: 'fanout', results }) };

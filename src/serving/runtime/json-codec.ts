@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { DomainError } from '../../common/domain-error';
 import type { TensorSpec } from '../../registry/artifact/artifact.types';
 import { servingHookMetrics } from '../../observability/metrics/hook-metrics';
-import type { AnswerParts } from '../answer-body';
+import { answerBody, AnswerParts, isBigAnswer } from '../answer-body';
 import { ServingError, ServingErrorCode } from '../serving.error';
 import { DEFAULT_POISONING_RULES, JsonPoisoningRules } from '../json-body';
 import type { CodecError, CodecReply, CodecRequest, CodecRoute, CodecWorkerData, Decoded, DecodeMessage, HeldToken, ParsedHead } from './json-codec-protocol';
@@ -65,6 +65,11 @@ export class JsonCodec {
       this.release(token);
       throw error;
     }
+  }
+
+  /** An OIP or MLflow answer as the controller returns it: the object when small, else its JSON encoded here. */
+  async answer(parts: Extract<AnswerParts, { route: 'oip' | 'mlflow' }>): Promise<{ body: object } | { payload: Buffer }> {
+    return isBigAnswer(parts.outputs) ? { payload: await this.encode(parts) } : { body: answerBody(parts) };
   }
 
   /** The answer's JSON, byte for byte what the HTTP layer would have sent. */
