@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { AuthContext } from '../auth/auth-context';
 import { MirroredExecutor } from './mirrored-executor.service';
-import { answerBody } from './answer-body';
 import { LargeJsonBody } from './large-json-body';
 import { decodeMlflowInputs, mlflowColumnNames, parseMlflowPayload, parseMlflowQuery } from './mlflow-payload';
 import { ModelResolver } from './model-resolver.service';
@@ -33,7 +32,7 @@ export class MlflowScoringService {
     const version = await this.resolver.resolve(ctx, { model: parseModelName(name), ...target, routingKey });
     const { tensors, frame } = decodeMlflowInputs(sent, version.signature.inputs, mlflowColumnNames(version.mlflow));
     const outputs = await this.run(ctx, version, tensors, target);
-    return { version: version.version, body: answerBody({ route: 'mlflow', frame, outputs }) };
+    return { version: version.version, ...(await this.codec.answer({ route: 'mlflow', frame, outputs })) };
   }
 
   /** The same steps with the JSON parsed and the inputs decoded in the JSON codec thread, and a big answer encoded there. */

@@ -3,7 +3,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AuthContext } from '../auth/auth-context';
 import { ALIAS_NAME, asVersionNumber, VERSION_RANGE } from '../registry/names';
-import { answerBody } from './answer-body';
 import { LargeJsonBody } from './large-json-body';
 import { MirroredExecutor } from './mirrored-executor.service';
 import { ModelResolver } from './model-resolver.service';
@@ -69,7 +68,7 @@ export class OipService {
     const { model, version } = await this.target(ctx, name, rawVersion, routingKey);
     const { tensors, wanted } = decodeOipRequest(envelope, version.signature.inputs, outputNamesOf(version));
     const outputs = await this.run(ctx, version, tensors, rawVersion);
-    return { version: version.version, body: answerBody({ route: 'oip', model: model.name, version: version.version, id: envelope.id, outputs: selectOutputs(outputs, wanted) }) };
+    return { version: version.version, ...(await this.codec.answer({ route: 'oip', model: model.name, version: version.version, id: envelope.id, outputs: selectOutputs(outputs, wanted) })) };
   }
 
   /**

@@ -28,9 +28,13 @@ export interface PredictResult {
 
 /** A PredictResult already encoded as JSON (big answers, encoded off the HTTP thread). */
 export interface EncodedPredictResult {
+  model: string;
   version: number;
   payload: Buffer;
 }
+
+/** A prediction's outputs before its answer is built (and its id issued). */
+type UnansweredPrediction = Omit<PredictAnswerParts, 'predictionId'>;
 
 @Injectable()
 export class ServingService {
@@ -46,13 +50,12 @@ export class ServingService {
     private readonly predictionLog: PredictionLogWriter,
   ) {}
 
-  /** POST /v1/predict: resolve (from memory once warm), check inputs, run, shape the outputs. */
-  async predict(ctx: AuthContext, body: unknown, routingKey?: string): Promise<PredictResult> {
-    const request = parsePredictRequest(body, routingKey);
-    const version = await this.resolver.resolve(ctx, request.selector);
-    const feeds = decodeInputs(version.signature.inputs, request.inputs);
-    const outputs = await this.executor.run(ctx, version, feeds, routingOf(request.selector));
-    return predictAnswer({ model: version.model, version: version.version, outputs, predictionId: this.predictionLog.issueId() });
+  /**
+   * POST /v1/predict: resolve (from memory once warm), check inputs, run, shape the outputs. A
+   * big answer (a model whose outputs dwarf its inputs) comes encoded by the JSON codec thread.
+   */
+  async predict(ctx: AuthContext, body: unknown, routingKey?: string): Promise<PredictResult | EncodedPredictResult> {
+    return this.predictAnswerOf(await this.runPredict(ctx, body, routingKey));
   }
 
   /**
@@ -65,14 +68,30 @@ export class ServingService {
     body.model = parsed.selector.model;
     // The key the request routes by (the body's, else the header's), as the prediction log reads it from a parsed body.
     body.key = parsed.selector.routingKey;
-    const result = await this.predictFromCodec(ctx, parsed, (version) => (body.model = version.model));
-    if (!isBigAnswer(result.outputs)) return predictAnswer({ ...result, predictionId: this.predictionLog.issueId() });
+    return this.predictAnswerOf(await this.predictFromCodec(ctx, parsed, (version) => (body.model = version.model)));
+  }
+
+  /** A parsed body: resolve, decode, run. */
+  private async runPredict(ctx: AuthContext, body: unknown, routingKey?: string): Promise<UnansweredPrediction> {
+    const request = parsePredictRequest(body, routingKey);
+    const version = await this.resolver.resolve(ctx, request.selector);
+    const feeds = decodeInputs(version.signature.inputs, request.inputs);
+    const outputs = await this.executor.run(ctx, version, feeds, routingOf(request.selector));
+    return { model: version.model, version: version.version, outputs };
+  }
+
+  /** The answer to a prediction: built here, or, when big, encoded by the JSON codec thread. */
+  private predictAnswerOf(result: UnansweredPrediction): PredictResult | Promise<EncodedPredictResult> {
+    return isBigAnswer(result.outputs) ? this.encodePrediction(result) : predictAnswer({ ...result, predictionId: this.predictionLog.issueId() });
+  }
+
+  private async encodePrediction(result: UnansweredPrediction): Promise<EncodedPredictResult> {
     // Answers this big are not logged (too big for the prediction log): their id says so.
-    return { version: result.version, payload: await this.codec.encode({ route: 'predict', ...result, predictionId: unsampledPredictionId() }) };
+    return { model: result.model, version: result.version, payload: await this.codec.encode({ route: 'predict', ...result, predictionId: unsampledPredictionId() }) };
   }
 
   /** A body the codec thread parsed: resolve, decode there, run. */
-  private async predictFromCodec(ctx: AuthContext, parsed: ParsedPredict, resolved?: (version: ServableVersion) => void): Promise<Omit<PredictAnswerParts, 'predictionId'>> {
+  private async predictFromCodec(ctx: AuthContext, parsed: ParsedPredict, resolved?: (version: ServableVersion) => void): Promise<UnansweredPrediction> {
     const version = await this.codec.releasingOnError(parsed.token, () => this.resolver.resolve(ctx, parsed.selector));
     resolved?.(version);
     const { tensors } = await this.codec.decode('predict', parsed.token, version.signature.inputs);
@@ -90,8 +109,7 @@ export class ServingService {
 
   private async fanoutBody(ctx: AuthContext, body: unknown, routingKey?: string): Promise<RouteAnswer> {
     const items = parseFanoutRequest(body);
-    const results = await Promise.all(items.map((item, i) => this.fanoutSlot(() => this.predict(ctx, asObject(item, `requests[${i}]`), routingKey))));
-    return { body: { results } };
+    return this.fanoutAnswerOf(await Promise.all(items.map((item, i) => this.fanoutSlot(() => this.runPredict(ctx, asObject(item, `requests[${i}]`), routingKey)))));
   }
 
   /**
@@ -102,7 +120,11 @@ export class ServingService {
   private async fanoutLarge(ctx: AuthContext, body: LargeJsonBody, routingKey?: string): Promise<RouteAnswer> {
     const parsed = await this.codec.parse('fanout', body.bytes, routingKey);
     body.requests = parsed.items.map((item) => ('selector' in item ? { key: item.selector.routingKey } : {}));
-    const slots = await Promise.all(parsed.items.map((item) => this.fanoutSlot(() => ('error' in item ? Promise.reject(toError(item.error)) : this.predictFromCodec(ctx, item)))));
+    return this.fanoutAnswerOf(await Promise.all(parsed.items.map((item) => this.fanoutSlot(() => ('error' in item ? Promise.reject(toError(item.error)) : this.predictFromCodec(ctx, item))))));
+  }
+
+  /** The fanout's answer: built here, or, when its slots hold a big answer in all, encoded by the JSON codec thread. */
+  private async fanoutAnswerOf(slots: Array<UnansweredPrediction | ErrorBody>): Promise<RouteAnswer> {
     if (!isBigAnswer(slots.flatMap((slot) => ('error' in slot ? [] : slot.outputs)))) return { body: { results: slots.map((slot) => ('error' in slot ? slot : predictAnswer({ ...slot, predictionId: this.predictionLog.issueId() }))) } };
     // As for one big answer: not logged, and every id says so.
     const results = slots.map((slot) => ('error' in slot ? slot : { ...slot, predictionId: unsampledPredictionId() }));

@@ -37,6 +37,13 @@ const offloadedBodies = new Counter({
   registers: [],
 });
 
+const offloadedAnswers = new Counter({
+  name: 'mms_offloaded_answers_total',
+  help: 'Big prediction answers (more than 16,384 values) encoded in the JSON codec thread instead of the HTTP thread, by route (predict | fanout | oip | mlflow)',
+  labelNames: ['route'],
+  registers: [],
+});
+
 /**
  * Load times: reported by serving through `servingHookMetrics.modelLoaded` once that hook is
  * in place; until then ServiceMetrics infers them at scrape time from the sessions it finds.
@@ -57,6 +64,10 @@ export const servingHookMetrics = {
   /** Serving: a big body of `route` went to the JSON codec thread. */
   bodyOffloaded(route: string): void {
     offloadedBodies.inc({ route });
+  },
+  /** Serving: a big answer of `route` was encoded in the JSON codec thread. */
+  answerOffloaded(route: string): void {
+    offloadedAnswers.inc({ route });
   },
 };
 
@@ -107,4 +118,4 @@ export const batchMetrics = {
 };
 
 /** Everything above, for ServiceMetrics to register. */
-export const HOOK_METRICS: Metric[] = [microBatchRequests, microBatchRows, modelLoadSeconds, offloadedBodies, batchRows, batchPartitions, batchPartitionSeconds, batchJobs];
+export const HOOK_METRICS: Metric[] = [microBatchRequests, microBatchRows, modelLoadSeconds, offloadedBodies, offloadedAnswers, batchRows, batchPartitions, batchPartitionSeconds, batchJobs];

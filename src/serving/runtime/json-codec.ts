@@ -74,6 +74,7 @@ export class JsonCodec {
 
   /** The answer's JSON, byte for byte what the HTTP layer would have sent. */
   async encode(answer: AnswerParts): Promise<Buffer> {
+    servingHookMetrics.answerOffloaded(answer.route);
     const reply = await this.call<'json'>((id) => ({ type: 'encode', id, answer }));
     return Buffer.from(reply.json.buffer, reply.json.byteOffset, reply.json.byteLength);
   }
