@@ -242,6 +242,9 @@ async function hotBench(options: Options): Promise<Section> {
         `embedded database runs in its own thread, the HTTP thread spends ${fmtRatio(a.platform.main / a.peer.total)} of the CPU per request the peer spends on everything (inference included): ` +
         `what it does beyond parsing and answering (authentication, input checks, resolution, metrics, prediction ids and log, sending and receiving the calls), ` +
         `spread over many small steps none of which is more than a few percent of it (CPU profiles). ` +
+        `The biggest single item of both is the kernel's send of the answer (\`writev\`, which on loopback also delivers it to the client): ` +
+        `in profiles of both servers under this load on 2026-11-27, 55 % of the peer's samples and 38 % of the platform HTTP thread's, about 13 µs a request in each, ` +
+        `so the platform's extra CPU is its own work, not a costlier write. ` +
         `How much of the gap the hand-off itself is was measured once, with an experimental build (not kept) that ran inference on the HTTP thread: ` +
         `on 2026-11-26, in 6 paired rounds, it answered 1.11× the requests/s of this build and 0.81× the peer's, with as much HTTP-thread CPU per request; ` +
         `so on 2 cores the goal is out of reach even without the workers the issue asks for: the rest of the gap is the platform's own work per request.`,
@@ -566,7 +569,9 @@ async function bigBench(): Promise<Section> {
       '',
       `${verdict}. Every route parses a big body, decodes its inputs and encodes a big answer in the JSON codec thread (README, Workers); ` +
         'before OIP, MLflow and fanout did (they parsed on the HTTP thread until 3ccabec), a run on 2026-11-27 measured their small requests\' p99 beside a big one at 69, 182 and 157 ms (21×, 43× and 31× idle). ' +
-        'What remains is the 2 cores being shared by the big request\'s client, the load generator and the server\'s threads: health probes from another process, which touch no worker, slow down about as much beside a big request.',
+        'What remains is the 2 cores being shared by the big request\'s client, the load generator and the server\'s threads: health probes from another process, which touch no worker, slow down about as much beside a big request. ' +
+        'On 2026-11-27 the HTTP thread\'s stalls beside a big request were traced (its own run and run-queue times, `/proc/<tid>/schedstat`, and `perf sched`): about nine in ten were waits for a CPU, not work, and the tasks on the CPUs meanwhile included the load generator, the big request\'s client, V8\'s helper threads and a kernel thread of the machine (`kdamond`, ~3 ms every half second) besides the server\'s codec and inference threads. ' +
+        'Putting those threads at the lowest CPU policy (`SCHED_IDLE`: the codec thread, the inference workers, V8\'s helpers, the big request\'s client, alone and together; 10 runs, not kept) left the p99 beside a big request where it was, 4.5–8 ms on every route in every setting; what moved the ratio was the idle p99 (1.6–5 ms from run to run).',
     ].join('\n');
     return { key: '### 4.', markdown };
   } finally {
