@@ -57,3 +57,13 @@ export function isBigAnswer(outputs: readonly HostTensor[]): boolean {
   for (const t of outputs) n += t.data.length;
   return n > ENCODE_OFF_THREAD_VALUES;
 }
+
+/**
+ * The answer with every output's values in a buffer of their own: a micro-batched call's outputs
+ * are views into one buffer for the whole batch, which posting would copy whole, for each answer.
+ */
+export function withOwnBuffers(answer: AnswerParts): AnswerParts {
+  const own = (outputs: HostTensor[]) => outputs.map((t) => (ArrayBuffer.isView(t.data) && t.data.byteLength !== t.data.buffer.byteLength ? { ...t, data: t.data.slice() } : t));
+  if (answer.route === 'fanout') return { ...answer, results: answer.results.map((r) => ('error' in r ? r : { ...r, outputs: own(r.outputs) })) };
+  return { ...answer, outputs: own(answer.outputs) };
+}

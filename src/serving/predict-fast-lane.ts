@@ -76,15 +76,13 @@ export class PredictFastLane implements BeforeApplicationShutdown {
       const result = await this.serving.predict(auth, body, routingKey);
       model = result.model;
       version = String(result.version);
+      predictionId = result.predictionId;
       // A big answer comes encoded by the codec thread (and is too big for the prediction log).
       const answer = 'payload' in result ? result.payload : answerJson(result);
       if (res.destroyed) return; // the client is gone: nothing to answer, nothing to count
       res.writeHead(200, { 'x-request-id': requestId, [MODEL_VERSION_HEADER]: version, 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(answer) });
       res.end(answer);
-      if (!('payload' in result)) {
-        predictionId = result.predictionId;
-        this.observer.noteDirectPrediction(auth, result, routingKeyOf(body, routingKey));
-      }
+      if (!('payload' in result)) this.observer.noteDirectPrediction(auth, result, routingKeyOf(body, routingKey));
     } catch (error) {
       if (error instanceof ClientGone || res.destroyed) return;
       status = this.answerError(res, requestId, error);

@@ -94,7 +94,10 @@ export class PredictRoute implements OnModuleInit {
     sendModelVersion(reply, result.version);
     void reply.type(JSON_TYPE);
     // A big answer comes encoded by the codec thread (and is too big for the prediction log).
-    if ('payload' in result) return result.payload;
+    if ('payload' in result) {
+      this.observer.noteAnswered(request, result);
+      return result.payload;
+    }
     this.observer.notePrediction(request, result, routingKeyOf(body, routingKey));
     return answerJson(result);
   }

@@ -30,6 +30,7 @@ export interface PredictResult {
 export interface EncodedPredictResult {
   model: string;
   version: number;
+  predictionId: string;
   payload: Buffer;
 }
 
@@ -87,7 +88,8 @@ export class ServingService {
 
   private async encodePrediction(result: UnansweredPrediction): Promise<EncodedPredictResult> {
     // Answers this big are not logged (too big for the prediction log): their id says so.
-    return { model: result.model, version: result.version, payload: await this.codec.encode({ route: 'predict', ...result, predictionId: unsampledPredictionId() }) };
+    const predictionId = unsampledPredictionId();
+    return { model: result.model, version: result.version, predictionId, payload: await this.codec.encode({ route: 'predict', ...result, predictionId }) };
   }
 
   /** A body the codec thread parsed: resolve, decode there, run. */

@@ -959,8 +959,22 @@ describe('online inference over HTTP', () => {
       }
     });
 
+    it('counts a big /v1/predict answer under the model and version that answered, also for a request by segment', async () => {
+      const served = async () => {
+        const lines = ((await t.request('GET', '/metrics')).body as string).split('\n');
+        const ours = lines.filter((l) => l.startsWith('mms_http_requests_total{') && ['route="/v1/predict"', 'status="200"', 'model="wide"', 'version="1"'].every((label) => l.includes(label)));
+        return ours.reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+      };
+      for (const path of ['/v1/predict', '/v1/predict?via=route']) {
+        const before = await served();
+        const big = await send(path, { segment: { line: 'wide' }, inputs: { float_input: rows } });
+        expect([path, big.status, big.body.model]).toEqual([path, 200, 'wide']);
+        expect([path, (await served()) - before]).toEqual([path, 1]);
+      }
+    });
+
     beforeAll(async () => {
-      await upload('wide', wide.bytes);
+      await upload('wide', wide.bytes, { segment: { line: 'wide' } });
     });
   });
 

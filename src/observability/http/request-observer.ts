@@ -120,18 +120,25 @@ export class RequestObserver {
    * hands it to the sampled prediction log. Never throws.
    */
   notePrediction(request: FastifyRequest, answer: PredictAnswer, routingKey: string | null): void {
-    const observed = (request as ObservedRequest)[OBSERVED];
-    if (observed) {
-      observed.model = answer.model;
-      observed.version = String(answer.version);
-      observed.predictionId = answer.predictionId;
-    }
+    this.noteAnswered(request, answer);
     const auth = (request as ObservedRequest).auth;
     try {
       if (auth) this.logPrediction(auth.tenantId, answer, routingKey);
     } catch {
       // observing must never break an answer
     }
+  }
+
+  /**
+   * The model, version and id of a /v1/predict answer sent encoded and not logged (a big answer,
+   * encoded by the JSON codec thread), for the metrics and the request log. Never throws.
+   */
+  noteAnswered(request: FastifyRequest, answer: { model: string; version: number; predictionId: string }): void {
+    const observed = (request as ObservedRequest)[OBSERVED];
+    if (!observed) return;
+    observed.model = answer.model;
+    observed.version = String(answer.version);
+    observed.predictionId = answer.predictionId;
   }
 
   /** A /v1/predict answer from the fast lane (predict-fast-lane.ts), for the sampled prediction log. Never throws. */

@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { DomainError } from '../../common/domain-error';
 import type { TensorSpec } from '../../registry/artifact/artifact.types';
 import { servingHookMetrics } from '../../observability/metrics/hook-metrics';
-import { answerBody, AnswerParts, isBigAnswer } from '../answer-body';
+import { answerBody, AnswerParts, isBigAnswer, withOwnBuffers } from '../answer-body';
 import { ServingError, ServingErrorCode } from '../serving.error';
 import { DEFAULT_POISONING_RULES, JsonPoisoningRules } from '../json-body';
 import type { CodecError, CodecReply, CodecRequest, CodecRoute, CodecWorkerData, Decoded, DecodeMessage, HeldToken, ParsedHead } from './json-codec-protocol';
@@ -75,7 +75,7 @@ export class JsonCodec {
   /** The answer's JSON, byte for byte what the HTTP layer would have sent. */
   async encode(answer: AnswerParts): Promise<Buffer> {
     servingHookMetrics.answerOffloaded(answer.route);
-    const reply = await this.call<'json'>((id) => ({ type: 'encode', id, answer }));
+    const reply = await this.call<'json'>((id) => ({ type: 'encode', id, answer: withOwnBuffers(answer) }));
     return Buffer.from(reply.json.buffer, reply.json.byteOffset, reply.json.byteLength);
   }
 
