@@ -53,9 +53,14 @@ export function predictAnswer(parts: PredictAnswerParts): { model: string; versi
 
 /** Whether an answer with these outputs is encoded in the JSON codec thread (by the values it holds: what encoding costs). */
 export function isBigAnswer(outputs: readonly HostTensor[]): boolean {
+  return valuesOf(outputs) > ENCODE_OFF_THREAD_VALUES;
+}
+
+/** How many values the outputs hold in all. */
+export function valuesOf(outputs: readonly HostTensor[]): number {
   let n = 0;
   for (const t of outputs) n += t.data.length;
-  return n > ENCODE_OFF_THREAD_VALUES;
+  return n;
 }
 
 /**

@@ -10,7 +10,7 @@ import { InferenceRuntime } from './runtime/inference-runtime';
 import { CacheEntryView, SessionCache } from './session-cache';
 import { invalidRequest } from './serving.error';
 import { decodeInputs } from './tensor-codec';
-import { isBigAnswer, PredictAnswerParts, predictAnswer } from './answer-body';
+import { isBigAnswer, PredictAnswerParts, predictAnswer, valuesOf } from './answer-body';
 import type { ParsedPredict } from './runtime/json-codec-protocol';
 import type { ServableVersion } from './servable';
 import { LargeJsonBody } from './large-json-body';
@@ -83,13 +83,18 @@ export class ServingService {
 
   /** The answer to a prediction: built here, or, when big, encoded by the JSON codec thread. */
   private predictAnswerOf(result: UnansweredPrediction): PredictResult | Promise<EncodedPredictResult> {
-    return isBigAnswer(result.outputs) ? this.encodePrediction(result) : predictAnswer({ ...result, predictionId: this.predictionLog.issueId() });
+    return isBigAnswer(result.outputs) ? this.encodePrediction(result) : predictAnswer({ ...result, predictionId: this.predictionIdFor(result) });
   }
 
   private async encodePrediction(result: UnansweredPrediction): Promise<EncodedPredictResult> {
     // Answers this big are not logged (too big for the prediction log): their id says so.
-    const predictionId = unsampledPredictionId();
+    const predictionId = this.predictionIdFor(result);
     return { model: result.model, version: result.version, predictionId, payload: await this.codec.encode({ route: 'predict', ...result, predictionId }) };
+  }
+
+  /** A prediction's id: an answer too big for the prediction log gets one that says it is not logged. */
+  private predictionIdFor(result: UnansweredPrediction): string {
+    return this.predictionLog.issueIdFor(valuesOf(result.outputs));
   }
 
   /** A body the codec thread parsed: resolve, decode there, run. */
@@ -127,7 +132,7 @@ export class ServingService {
 
   /** The fanout's answer: built here, or, when its slots hold a big answer in all, encoded by the JSON codec thread. */
   private async fanoutAnswerOf(slots: Array<UnansweredPrediction | ErrorBody>): Promise<RouteAnswer> {
-    if (!isBigAnswer(slots.flatMap((slot) => ('error' in slot ? [] : slot.outputs)))) return { body: { results: slots.map((slot) => ('error' in slot ? slot : predictAnswer({ ...slot, predictionId: this.predictionLog.issueId() }))) } };
+    if (!isBigAnswer(slots.flatMap((slot) => ('error' in slot ? [] : slot.outputs)))) return { body: { results: slots.map((slot) => ('error' in slot ? slot : predictAnswer({ ...slot, predictionId: this.predictionIdFor(slot) }))) } };
     // As for one big answer: not logged, and every id says so.
     const results = slots.map((slot) => ('error' in slot ? slot : { ...slot, predictionId: unsampledPredictionId() }));
     return { payload: await this.codec.encode({ route: 'fanout', results }) };

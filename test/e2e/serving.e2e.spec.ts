@@ -951,6 +951,11 @@ describe('online inference over HTTP', () => {
       expect(Object.keys(big.body)).toEqual(Object.keys(small.body));
       expect(outputs(big.body).slice(0, 2)).toEqual(outputs(small.body));
       expectClose(outputs(big.body), wide.expected(rows));
+      if (route === 'predict') {
+        // 2,000 values: encoded here, but too big for the prediction log (over 1,024), and its id says so.
+        const feedback = await t.request('POST', '/v1/feedback', { body: { predictionId: small.body.predictionId, actual: 1 } });
+        expect([feedback.status, feedback.body.error?.details?.reason]).toEqual([404, 'not_sampled']);
+      }
       if (route === 'predict' || route === 'fanout') {
         // Too big for the prediction log, as a big body's big answer: its id says so.
         const id = route === 'predict' ? big.body.predictionId : big.body.results[1].predictionId;

@@ -86,6 +86,18 @@ describe('PredictionLogWriter', () => {
     expect(metricValue(await metrics.render(), 'mms_prediction_log_skipped_total')).toBe(100);
   });
 
+  it('gives an answer too big for the log an id that says so, without spending the budget', async () => {
+    const now = jest.spyOn(Date, 'now').mockReturnValue(1_000_000);
+    const writer = make(1, 1);
+    expect(isSampledPredictionId(writer.issueIdFor(LOG_MAX_VALUES + 1))).toBe(false);
+    expect(isSampledPredictionId(writer.issueIdFor(LOG_MAX_VALUES))).toBe(true); // the budget's one id is still there
+    expect(isSampledPredictionId(writer.issueIdFor(1))).toBe(false); // and now spent
+    now.mockRestore();
+    const text = await metrics.render();
+    expect(metricValue(text, 'mms_prediction_log_dropped_total{reason="too_large"}')).toBe(1);
+    expect(metricValue(text, 'mms_prediction_log_skipped_total')).toBe(1);
+  });
+
   it('never logs big outputs, and counts them', async () => {
     const writer = make();
     writer.record(prediction(1, { variable: Array.from({ length: LOG_MAX_VALUES + 1 }, () => [1]) }));

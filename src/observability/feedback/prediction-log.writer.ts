@@ -84,6 +84,16 @@ export class PredictionLogWriter implements OnApplicationBootstrap, BeforeApplic
     return sampledPredictionId(now);
   }
 
+  /**
+   * The id for an answer of `values` values: one too big for the log (more than LOG_MAX_VALUES)
+   * gets an id that says it was not logged, and spends none of the budget; any other, as issueId.
+   */
+  issueIdFor(values: number): string {
+    if (values <= LOG_MAX_VALUES) return this.issueId();
+    this.metrics.predictionLogDropped('too_large');
+    return unsampledPredictionId();
+  }
+
   /** Hot path: a sampled prediction goes into the buffer; never throws, never waits. */
   record(prediction: Omit<PredictionRecord, 'createdAt'>): void {
     if (!isSampledPredictionId(prediction.id)) return;
