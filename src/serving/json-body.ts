@@ -40,3 +40,29 @@ export function explainRefusedJson(bytes: Buffer): CommonError {
   }
   return new CommonError(CommonErrorCode.InvalidRequest, "The body has a '__proto__' or 'constructor.prototype' key, which is refused (it could alter objects' prototypes)");
 }
+
+/**
+ * How deep the body of a route other than the prediction routes may nest arrays and objects.
+ * Those routes take small documents (registry fields, feedback actuals, job specs, rules); a
+ * body nested thousands deep would overflow the stack of the code that validates it (a 500,
+ * never a client's answer). The prediction routes read any depth and name what is wrong.
+ */
+export const MAX_BODY_NESTING = 64;
+
+/** Whether `value` nests arrays and objects more than `limit` levels deep (`{}` and `[]` are one level); walked without recursion. */
+export function nestsDeeperThan(value: unknown, limit: number): boolean {
+  const stack: Array<{ value: object; depth: number }> = value !== null && typeof value === 'object' ? [{ value, depth: 1 }] : [];
+  while (stack.length) {
+    const { value: node, depth } = stack.pop()!;
+    if (depth > limit) return true;
+    for (const child of Array.isArray(node) ? node : Object.values(node)) {
+      if (child !== null && typeof child === 'object') stack.push({ value: child as object, depth: depth + 1 });
+    }
+  }
+  return false;
+}
+
+/** The answer to a body nested deeper than MAX_BODY_NESTING. */
+export function tooDeeplyNested(): CommonError {
+  return new CommonError(CommonErrorCode.InvalidRequest, `The body nests arrays and objects more than ${MAX_BODY_NESTING} levels deep, which this route does not take`, { maxNesting: MAX_BODY_NESTING });
+}

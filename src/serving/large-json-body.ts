@@ -1,7 +1,7 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { explainRefusedJson, JsonPoisoningRules } from './json-body';
+import { explainRefusedJson, JsonPoisoningRules, MAX_BODY_NESTING, nestsDeeperThan, tooDeeplyNested } from './json-body';
 import { JsonCodec } from './runtime/json-codec';
 
 /**
@@ -96,11 +96,16 @@ export class LargeJsonBodyParser implements OnModuleInit {
         done(null, undefined);
         return;
       }
-      if (bytes.length >= LARGE_BODY_BYTES && OFFLOADED_ROUTES.has(request.routeOptions.url ?? '')) {
+      const prediction = OFFLOADED_ROUTES.has(request.routeOptions.url ?? '');
+      if (bytes.length >= LARGE_BODY_BYTES && prediction) {
         done(null, new LargeJsonBody(bytes));
         return;
       }
-      parse(request, bytes, done);
+      if (prediction) {
+        parse(request, bytes, done);
+        return;
+      }
+      parse(request, bytes, (error, value) => done(error ?? (nestsDeeperThan(value, MAX_BODY_NESTING) ? tooDeeplyNested() : null), value));
     });
   }
 }

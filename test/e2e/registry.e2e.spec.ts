@@ -396,6 +396,33 @@ describe('registry over HTTP', () => {
     expect(anonymous.status).toBe(401);
   });
 
+  it('refuses a body nested more than 64 levels deep with a 400 on every route but the prediction routes, never a 500', async () => {
+    const send = async (method: string, path: string, body: string) => {
+      const res = await fetch(`${t.baseUrl}${path}`, { method, headers: { authorization: `Bearer ${t.env.MMS_ADMIN_TOKEN}`, 'content-type': 'application/json' }, body });
+      return { status: res.status, error: ((await res.json()) as { error?: { code: string; details?: { maxNesting?: number } } }).error };
+    };
+    /** `{"<field>": [[…1…]]}`, `levels` deep in all (the object is one level). */
+    const nested = (field: string, levels: number) => `{"${field}": ${'['.repeat(levels - 1)}1${']'.repeat(levels - 1)}}`;
+    const routes: Array<[method: string, path: string, field: string]> = [
+      ['POST', '/v1/feedback', 'actual'],
+      ['PATCH', '/v1/models/deep', 'tags'],
+      ['PUT', '/v1/models/deep/aliases/x', 'version'],
+      ['PUT', '/v1/models/deep/traffic', 'split'],
+      ['POST', '/v1/tenants', 'name'],
+      ['PATCH', '/v1/tenants/00000000-0000-0000-0000-000000000000', 'limits'],
+      ['POST', '/v1/batch-jobs', 'input'],
+    ];
+    for (const [method, path, field] of routes) {
+      for (const levels of [65, 3_000]) {
+        const res = await send(method, path, nested(field, levels));
+        expect([path, levels, res.status, res.error?.code, res.error?.details?.maxNesting]).toEqual([path, levels, 400, 'INVALID_REQUEST', 64]);
+      }
+      // At the limit the route reads the body and answers for itself (a validation error, a 404…).
+      const atLimit = await send(method, path, nested(field, 64));
+      expect([path, atLimit.status < 500, atLimit.error?.details?.maxNesting]).toEqual([path, true, undefined]);
+    }
+  });
+
   it('answers malformed JSON with 400, and reads an empty JSON body as no body', async () => {
     // Empty is not malformed: no body, as without the content type — for PATCH, a change of nothing, like {}.
     const before = (await t.request('GET', '/v1/models/concurrent')).body;

@@ -54,6 +54,9 @@ describe('pairing an actual with a logged prediction', () => {
     ['text', one, 'high', /finite number or null/],
     ['an infinite value', one, [[Infinity]], /finite number or null/],
     ['an empty object', one, {}, /names no output/],
+    // An error repeats a scalar the client sent (a string cut short), never an array or object.
+    ['an object among the values', rows, [[{ x: 1 }], [2], [3]], /actual\[0\]\[0\] must be a finite number or null, got an object$/],
+    ['a long string among the values', one, [['x'.repeat(100)]], new RegExp(`got "${'x'.repeat(64)}…"$`)],
   ])('refuses %s', (_what, predicted, actual, message) => {
     expect(() => pairWithPrediction(predicted as Record<string, unknown>, actual)).toThrow(FeedbackShapeError);
     expect(() => pairWithPrediction(predicted as Record<string, unknown>, actual)).toThrow(message);

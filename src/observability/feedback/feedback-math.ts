@@ -1,3 +1,5 @@
+import { echo } from '../../serving/tensor-codec';
+
 /**
  * Forecast error arithmetic, shared by feedback (per prediction) and quality (per version and
  * window). Errors are predicted − actual: a positive bias means the model forecasts too high.
@@ -71,6 +73,11 @@ export function qualityOf(sums: ErrorSums): QualityFigures {
 /** Why an actual cannot be compared with a prediction (the feedback answer's message). */
 export class FeedbackShapeError extends Error {}
 
+/** A value the client sent, as an error repeats it: a scalar (a string cut to 64 characters), else only its kind. */
+function sent(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(echo(value)) : String(echo(value));
+}
+
 /**
  * Flattens nested arrays of numbers (row-major) — a tensor as the predict answer shows it —
  * or a single number. `allowNull` keeps nulls (actuals not known yet).
@@ -85,7 +92,7 @@ export function flattenValues(value: unknown, allowNull: boolean, path = 'actual
     if (typeof v === 'number' && Number.isFinite(v)) out.push(v);
     else if (typeof v === 'boolean' && !allowNull) out.push(v ? 1 : 0);
     else if (v === null && allowNull) out.push(null);
-    else throw new FeedbackShapeError(`${at} must be ${allowNull ? 'a finite number or null' : 'numeric'}, got ${JSON.stringify(v) ?? String(v)}`);
+    else throw new FeedbackShapeError(`${at} must be ${allowNull ? 'a finite number or null' : 'numeric'}, got ${sent(v)}`);
   };
   walk(value, path);
   return out;

@@ -188,7 +188,7 @@ function notFound(item: FeedbackItem): ObservabilityError {
     if (UUID.test(id) && !isSampledPredictionId(id.toLowerCase())) {
       return new ObservabilityError(
         ObservabilityErrorCode.PredictionNotFound,
-        `Prediction ${id} was not sampled into the prediction log (MMS_PREDICTION_LOG_RATE, MMS_PREDICTION_LOG_MAX_PER_SECOND; answers of more than 16,384 values are never logged), so it cannot take feedback`,
+        `Prediction ${id} was not sampled into the prediction log (MMS_PREDICTION_LOG_RATE, MMS_PREDICTION_LOG_MAX_PER_SECOND; answers of more than 1,024 values are never logged), so it cannot take feedback`,
         { predictionId: id, reason: 'not_sampled' },
       );
     }
