@@ -37,9 +37,13 @@ export class LocalModelStore extends ModelStore {
         done(null, chunk);
       },
     });
+    const sink = fs.createWriteStream(file, { flags: 'wx' });
     try {
-      await pipeline(source, meter, fs.createWriteStream(file, { flags: 'wx' }));
+      await pipeline(source, meter, sink);
     } catch (error) {
+      // The stream opens its file asynchronously and may create it after the pipeline failed:
+      // remove it only once the stream has closed, or the half-written file would stay.
+      if (!sink.closed) await new Promise<void>((closed) => sink.once('close', () => closed()));
       await fsp.rm(file, { force: true });
       throw error;
     }
