@@ -53,7 +53,12 @@ export function predictAnswer(parts: PredictAnswerParts): { model: string; versi
 
 /** Whether an answer with these outputs is encoded in the JSON codec thread (by the values it holds: what encoding costs). */
 export function isBigAnswer(outputs: readonly HostTensor[]): boolean {
-  return valuesOf(outputs) > ENCODE_OFF_THREAD_VALUES;
+  return isBigAnswerSize(valuesOf(outputs));
+}
+
+/** Whether an answer of `values` values in all is encoded in the JSON codec thread. */
+export function isBigAnswerSize(values: number): boolean {
+  return values > ENCODE_OFF_THREAD_VALUES;
 }
 
 /** How many values the outputs hold in all. */

@@ -49,18 +49,29 @@ export function explainRefusedJson(bytes: Buffer): CommonError {
  */
 export const MAX_BODY_NESTING = 64;
 
-/** Whether `value` nests arrays and objects more than `limit` levels deep (`{}` and `[]` are one level); walked without recursion. */
-export function nestsDeeperThan(value: unknown, limit: number): boolean {
-  const stack: Array<{ value: object; depth: number }> = value !== null && typeof value === 'object' ? [{ value, depth: 1 }] : [];
-  while (stack.length) {
-    const { value: node, depth } = stack.pop()!;
-    if (depth > limit) return true;
-    for (const child of Array.isArray(node) ? node : Object.values(node)) {
-      if (child !== null && typeof child === 'object') stack.push({ value: child as object, depth: depth + 1 });
-    }
+/**
+ * Whether the JSON text nests arrays and objects more than `limit` levels deep (`{}` and `[]`
+ * are one level each): read off the bytes before parsing, brackets inside strings skipped, so
+ * a hostile body is refused before it is parsed, at no allocation. (No byte of a multi-byte
+ * UTF-8 character is a quote, a backslash or a bracket.)
+ */
+export function jsonNestsDeeperThan(bytes: Uint8Array, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i];
+    if (inString) {
+      if (c === BACKSLASH) i++; // the escaped character is part of the string
+      else if (c === QUOTE) inString = false;
+    } else if (c === QUOTE) inString = true;
+    else if (c === OPEN_ARRAY || c === OPEN_OBJECT) {
+      if (++depth > limit) return true;
+    } else if (c === CLOSE_ARRAY || c === CLOSE_OBJECT) depth--;
   }
   return false;
 }
+
+const [QUOTE, BACKSLASH, OPEN_ARRAY, CLOSE_ARRAY, OPEN_OBJECT, CLOSE_OBJECT] = [0x22, 0x5c, 0x5b, 0x5d, 0x7b, 0x7d];
 
 /** The answer to a body nested deeper than MAX_BODY_NESTING. */
 export function tooDeeplyNested(): CommonError {

@@ -1,7 +1,7 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { explainRefusedJson, JsonPoisoningRules, MAX_BODY_NESTING, nestsDeeperThan, tooDeeplyNested } from './json-body';
+import { explainRefusedJson, jsonNestsDeeperThan, JsonPoisoningRules, MAX_BODY_NESTING, tooDeeplyNested } from './json-body';
 import { JsonCodec } from './runtime/json-codec';
 
 /**
@@ -101,11 +101,12 @@ export class LargeJsonBodyParser implements OnModuleInit {
         done(null, new LargeJsonBody(bytes));
         return;
       }
-      if (prediction) {
-        parse(request, bytes, done);
+      // The prediction routes read any depth and name what is wrong with it; the others take small documents.
+      if (!prediction && jsonNestsDeeperThan(bytes, MAX_BODY_NESTING)) {
+        done(tooDeeplyNested());
         return;
       }
-      parse(request, bytes, (error, value) => done(error ?? (nestsDeeperThan(value, MAX_BODY_NESTING) ? tooDeeplyNested() : null), value));
+      parse(request, bytes, done);
     });
   }
 }

@@ -10,13 +10,13 @@ import { InferenceRuntime } from './runtime/inference-runtime';
 import { CacheEntryView, SessionCache } from './session-cache';
 import { invalidRequest } from './serving.error';
 import { decodeInputs } from './tensor-codec';
-import { isBigAnswer, PredictAnswerParts, predictAnswer, valuesOf } from './answer-body';
+import { isBigAnswer, isBigAnswerSize, PredictAnswerParts, predictAnswer, valuesOf } from './answer-body';
 import type { ParsedPredict } from './runtime/json-codec-protocol';
 import type { ServableVersion } from './servable';
 import { LargeJsonBody } from './large-json-body';
 import type { RouteAnswer } from './route-answer';
 import { JsonCodec, toError } from './runtime/json-codec';
-import { unsampledPredictionId } from '../observability/feedback/prediction-id';
+import { isSampledPredictionId } from '../observability/feedback/prediction-id';
 import { PredictionLogWriter } from '../observability/feedback/prediction-log.writer';
 
 export interface PredictResult {
@@ -36,6 +36,9 @@ export interface EncodedPredictResult {
 
 /** A prediction's outputs before its answer is built (and its id issued). */
 type UnansweredPrediction = Omit<PredictAnswerParts, 'predictionId'>;
+
+/** And the routing key it was asked with (the body's `key`, else the header's), for the prediction log. */
+type RoutedPrediction = UnansweredPrediction & { routingKey?: string };
 
 @Injectable()
 export class ServingService {
@@ -73,17 +76,19 @@ export class ServingService {
   }
 
   /** A parsed body: resolve, decode, run. */
-  private async runPredict(ctx: AuthContext, body: unknown, routingKey?: string): Promise<UnansweredPrediction> {
+  private async runPredict(ctx: AuthContext, body: unknown, routingKey?: string): Promise<RoutedPrediction> {
     const request = parsePredictRequest(body, routingKey);
     const version = await this.resolver.resolve(ctx, request.selector);
     const feeds = decodeInputs(version.signature.inputs, request.inputs);
     const outputs = await this.executor.run(ctx, version, feeds, routingOf(request.selector));
-    return { model: version.model, version: version.version, outputs };
+    return { model: version.model, version: version.version, outputs, routingKey: request.selector.routingKey };
   }
 
   /** The answer to a prediction: built here, or, when big, encoded by the JSON codec thread. */
-  private predictAnswerOf(result: UnansweredPrediction): PredictResult | Promise<EncodedPredictResult> {
-    return isBigAnswer(result.outputs) ? this.encodePrediction(result) : predictAnswer({ ...result, predictionId: this.predictionIdFor(result) });
+  private predictAnswerOf({ model, version, outputs }: RoutedPrediction): PredictResult | Promise<EncodedPredictResult> {
+    const values = valuesOf(outputs);
+    if (isBigAnswerSize(values)) return this.encodePrediction({ model, version, outputs });
+    return predictAnswer({ model, version, outputs, predictionId: this.predictionLog.issueIdFor(values) });
   }
 
   private async encodePrediction(result: UnansweredPrediction): Promise<EncodedPredictResult> {
@@ -98,12 +103,12 @@ export class ServingService {
   }
 
   /** A body the codec thread parsed: resolve, decode there, run. */
-  private async predictFromCodec(ctx: AuthContext, parsed: ParsedPredict, resolved?: (version: ServableVersion) => void): Promise<UnansweredPrediction> {
+  private async predictFromCodec(ctx: AuthContext, parsed: ParsedPredict, resolved?: (version: ServableVersion) => void): Promise<RoutedPrediction> {
     const version = await this.codec.releasingOnError(parsed.token, () => this.resolver.resolve(ctx, parsed.selector));
     resolved?.(version);
     const { tensors } = await this.codec.decode('predict', parsed.token, version.signature.inputs);
     const outputs = await this.executor.run(ctx, version, tensors, routingOf(parsed.selector));
-    return { model: version.model, version: version.version, outputs };
+    return { model: version.model, version: version.version, outputs, routingKey: parsed.selector.routingKey };
   }
 
   /**
@@ -116,7 +121,7 @@ export class ServingService {
 
   private async fanoutBody(ctx: AuthContext, body: unknown, routingKey?: string): Promise<RouteAnswer> {
     const items = parseFanoutRequest(body);
-    return this.fanoutAnswerOf(await Promise.all(items.map((item, i) => this.fanoutSlot(() => this.runPredict(ctx, asObject(item, `requests[${i}]`), routingKey)))));
+    return this.fanoutAnswerOf(ctx, await Promise.all(items.map((item, i) => this.fanoutSlot(() => this.runPredict(ctx, asObject(item, `requests[${i}]`), routingKey)))));
   }
 
   /**
@@ -127,15 +132,28 @@ export class ServingService {
   private async fanoutLarge(ctx: AuthContext, body: LargeJsonBody, routingKey?: string): Promise<RouteAnswer> {
     const parsed = await this.codec.parse('fanout', body.bytes, routingKey);
     body.requests = parsed.items.map((item) => ('selector' in item ? { key: item.selector.routingKey } : {}));
-    return this.fanoutAnswerOf(await Promise.all(parsed.items.map((item) => this.fanoutSlot(() => ('error' in item ? Promise.reject(toError(item.error)) : this.predictFromCodec(ctx, item))))));
+    return this.fanoutAnswerOf(ctx, await Promise.all(parsed.items.map((item) => this.fanoutSlot(() => ('error' in item ? Promise.reject(toError(item.error)) : this.predictFromCodec(ctx, item))))));
   }
 
   /** The fanout's answer: built here, or, when its slots hold a big answer in all, encoded by the JSON codec thread. */
-  private async fanoutAnswerOf(slots: Array<UnansweredPrediction | ErrorBody>): Promise<RouteAnswer> {
-    if (!isBigAnswer(slots.flatMap((slot) => ('error' in slot ? [] : slot.outputs)))) return { body: { results: slots.map((slot) => ('error' in slot ? slot : predictAnswer({ ...slot, predictionId: this.predictionIdFor(slot) }))) } };
-    // As for one big answer: not logged, and every id says so.
-    const results = slots.map((slot) => ('error' in slot ? slot : { ...slot, predictionId: unsampledPredictionId() }));
+  private async fanoutAnswerOf(ctx: AuthContext, slots: Array<RoutedPrediction | ErrorBody>): Promise<RouteAnswer> {
+    const answered = slots.map((slot) => ('error' in slot ? slot : { model: slot.model, version: slot.version, outputs: slot.outputs }));
+    if (!isBigAnswer(answered.flatMap((slot) => ('error' in slot ? [] : slot.outputs)))) return { body: { results: answered.map((slot) => ('error' in slot ? slot : predictAnswer({ ...slot, predictionId: this.predictionIdFor(slot) }))) } };
+    const results = slots.map((slot) => ('error' in slot ? slot : this.encodedFanoutItem(ctx, slot)));
     return { payload: await this.codec.encode({ route: 'fanout', results }) };
+  }
+
+  /**
+   * An item of a fanout answer encoded by the JSON codec thread, with its id. The request
+   * observer logs the items of an answer it can read; this one it cannot, so an item the
+   * prediction log takes (small enough, sampled) is handed to the log here.
+   */
+  private encodedFanoutItem(ctx: AuthContext, { routingKey, ...item }: RoutedPrediction): PredictAnswerParts {
+    const predictionId = this.predictionIdFor(item);
+    if (isSampledPredictionId(predictionId)) {
+      this.predictionLog.record({ id: predictionId, tenantId: ctx.tenantId, model: item.model, version: item.version, routingKey: routingKey ?? null, predicted: predictAnswer({ ...item, predictionId }).outputs });
+    }
+    return { ...item, predictionId };
   }
 
   /** A fanout item's answer, or the error in its slot. */

@@ -964,6 +964,19 @@ describe('online inference over HTTP', () => {
       }
     });
 
+    it("logs each item of a big fanout answer that fits the prediction log, as for a small one", async () => {
+      // 17 items of 1,000 values: 17,000 in all (encoded off the HTTP thread), each within the log's 1,024.
+      const big = await send('/v1/predict/fanout', { requests: rows.slice(0, 17).map((row) => ({ model: 'wide', key: 'wide-key', inputs: { float_input: [row] } })) });
+      expect(big.status).toBe(200);
+      expectClose(big.body.results.map((r: { outputs: { variable: number[][] } }) => r.outputs.variable[0]), wide.expected(rows.slice(0, 17)));
+      let found = 404;
+      for (let attempt = 0; attempt < 50 && found === 404; attempt++) {
+        await new Promise((r) => setTimeout(r, 100));
+        found = (await t.request('POST', '/v1/feedback', { body: { predictionId: big.body.results[16].predictionId, actual: Array(1_000).fill(1) } })).status;
+      }
+      expect(found).toBe(200);
+    });
+
     it('counts a big /v1/predict answer under the model and version that answered, also for a request by segment', async () => {
       const served = async () => {
         const lines = ((await t.request('GET', '/metrics')).body as string).split('\n');

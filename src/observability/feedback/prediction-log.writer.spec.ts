@@ -96,6 +96,9 @@ describe('PredictionLogWriter', () => {
     const text = await metrics.render();
     expect(metricValue(text, 'mms_prediction_log_dropped_total{reason="too_large"}')).toBe(1);
     expect(metricValue(text, 'mms_prediction_log_skipped_total')).toBe(1);
+    // With the log off nothing is sampled, so nothing counts as dropped for its size.
+    expect(isSampledPredictionId(make(0).issueIdFor(LOG_MAX_VALUES + 1))).toBe(false);
+    expect(metricValue(await metrics.render(), 'mms_prediction_log_dropped_total{reason="too_large"}')).toBe(1);
   });
 
   it('never logs big outputs, and counts them', async () => {

@@ -68,8 +68,21 @@ export class PredictionLogWriter implements OnApplicationBootstrap, BeforeApplic
    * prediction-id.ts): `record` logs only predictions whose id was issued as sampled.
    */
   issueId(): string {
+    return this.issueIdFor(0);
+  }
+
+  /**
+   * The id of a prediction whose answer holds `values` values: one the rate samples but too big
+   * for the log (more than LOG_MAX_VALUES) is counted as such and gets an id that says it was not
+   * logged, spending none of the per-second budget.
+   */
+  issueIdFor(values: number): string {
     const rate = this.config.MMS_PREDICTION_LOG_RATE;
     if (rate <= 0 || (rate < 1 && Math.random() >= rate)) return unsampledPredictionId();
+    if (values > LOG_MAX_VALUES) {
+      this.metrics.predictionLogDropped('too_large');
+      return unsampledPredictionId();
+    }
     const perSecond = this.config.MMS_PREDICTION_LOG_MAX_PER_SECOND ?? 0;
     const now = Date.now();
     if (perSecond > 0) {
@@ -82,16 +95,6 @@ export class PredictionLogWriter implements OnApplicationBootstrap, BeforeApplic
       this.budget -= 1;
     }
     return sampledPredictionId(now);
-  }
-
-  /**
-   * The id for an answer of `values` values: one too big for the log (more than LOG_MAX_VALUES)
-   * gets an id that says it was not logged, and spends none of the budget; any other, as issueId.
-   */
-  issueIdFor(values: number): string {
-    if (values <= LOG_MAX_VALUES) return this.issueId();
-    this.metrics.predictionLogDropped('too_large');
-    return unsampledPredictionId();
   }
 
   /** Hot path: a sampled prediction goes into the buffer; never throws, never waits. */

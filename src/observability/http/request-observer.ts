@@ -130,8 +130,9 @@ export class RequestObserver {
   }
 
   /**
-   * The model, version and id of a /v1/predict answer sent encoded and not logged (a big answer,
-   * encoded by the JSON codec thread), for the metrics and the request log. Never throws.
+   * The model, version and id a /v1/predict answer came from, for the metrics and the request
+   * log; the route calls it alone for an answer the JSON codec thread encoded (too big for the
+   * prediction log). Never throws.
    */
   noteAnswered(request: FastifyRequest, answer: { model: string; version: number; predictionId: string }): void {
     const observed = (request as ObservedRequest)[OBSERVED];

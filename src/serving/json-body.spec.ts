@@ -1,0 +1,26 @@
+import { jsonNestsDeeperThan } from './json-body';
+
+const deep = (levels: number) => `${'['.repeat(levels)}1${']'.repeat(levels)}`;
+const bytes = (text: string) => Buffer.from(text);
+
+describe('jsonNestsDeeperThan', () => {
+  it('counts arrays and objects, one level each', () => {
+    expect(jsonNestsDeeperThan(bytes(deep(3)), 3)).toBe(false);
+    expect(jsonNestsDeeperThan(bytes(deep(4)), 3)).toBe(true);
+    expect(jsonNestsDeeperThan(bytes('{"a": {"b": [1, {"c": 2}]}}'), 4)).toBe(false);
+    expect(jsonNestsDeeperThan(bytes('{"a": {"b": [1, {"c": {}}]}}'), 4)).toBe(true);
+    // Siblings do not add up: depth goes back down as they close.
+    expect(jsonNestsDeeperThan(bytes(`[${Array.from({ length: 1_000 }, () => '[[1]]').join(',')}]`), 3)).toBe(false);
+  });
+
+  it('skips brackets inside strings, escaped quotes and multi-byte characters included', () => {
+    expect(jsonNestsDeeperThan(bytes(`{"a": "${'['.repeat(100)}"}`), 1)).toBe(false);
+    expect(jsonNestsDeeperThan(bytes(`{"a": "quote \\" then ${'{'.repeat(100)}", "b": "é[😀\\\\"}`), 1)).toBe(false);
+    expect(jsonNestsDeeperThan(bytes('{"a": "\\\\", "b": [[1]]}'), 2)).toBe(true); // an escaped backslash ends before the quote
+  });
+
+  it('reads a big flat body', () => {
+    const flat = bytes(`{"actual": [${Array.from({ length: 100_000 }, (_, i) => i).join(',')}]}`);
+    expect(jsonNestsDeeperThan(flat, 2)).toBe(false);
+  });
+});
