@@ -19,13 +19,10 @@ const OFFLOADED_ROUTES = new Set(['/v1/predict', '/v1/predict/fanout', '/v2/mode
 /** The unparsed body of a big request, as the controller receives it instead of the parsed JSON. */
 export class LargeJsonBody {
   /**
-   * What the request log, metrics and prediction log read from a parsed body, set once the codec
-   * thread has read it: `/v1/predict`'s model (the one asked for, then the one that answered)
-   * and routing key, a fanout's items (their routing keys).
+   * What the request log and metrics read from a parsed body, set once the codec thread has read
+   * it: `/v1/predict`'s model (the one asked for, then the one that answered).
    */
   model?: string;
-  key?: string;
-  requests?: Array<{ key?: string }>;
 
   constructor(readonly bytes: Buffer) {}
 }

@@ -7,7 +7,7 @@ import { Authenticator } from '../auth/authenticator.service';
 import { AllExceptionsFilter } from '../common/all-exceptions.filter';
 import { modelOfBody, RequestObserver, requestIdOf } from '../observability/http/request-observer';
 import { fastifyJsonParser, LARGE_BODY_BYTES } from './large-json-body';
-import { answerJson, JSON_TYPE, PREDICT_PATH, routingKeyOf } from './predict.route';
+import { answerJson, JSON_TYPE, PREDICT_PATH } from './predict.route';
 import { ServingService } from './serving.service';
 import { MODEL_VERSION_HEADER } from './model-version-header';
 
@@ -77,12 +77,11 @@ export class PredictFastLane implements BeforeApplicationShutdown {
       model = result.model;
       version = String(result.version);
       predictionId = result.predictionId;
-      // A big answer comes encoded by the codec thread (and is too big for the prediction log).
+      // A big answer comes encoded by the codec thread.
       const answer = 'payload' in result ? result.payload : answerJson(result);
       if (res.destroyed) return; // the client is gone: nothing to answer, nothing to count
       res.writeHead(200, { 'x-request-id': requestId, [MODEL_VERSION_HEADER]: version, 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(answer) });
       res.end(answer);
-      if (!('payload' in result)) this.observer.noteDirectPrediction(auth, result, routingKeyOf(body, routingKey));
     } catch (error) {
       if (error instanceof ClientGone || res.destroyed) return;
       status = this.answerError(res, requestId, error);

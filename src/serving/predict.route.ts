@@ -93,21 +93,10 @@ export class PredictRoute implements OnModuleInit {
     const result = body instanceof LargeJsonBody ? await this.serving.predictLarge(ctx, body, routingKey) : await this.serving.predict(ctx, body, routingKey);
     sendModelVersion(reply, result.version);
     void reply.type(JSON_TYPE);
-    // A big answer comes encoded by the codec thread (and is too big for the prediction log).
-    if ('payload' in result) {
-      this.observer.noteAnswered(request, result);
-      return result.payload;
-    }
-    this.observer.notePrediction(request, result, routingKeyOf(body, routingKey));
-    return answerJson(result);
+    this.observer.noteAnswered(request, result);
+    // A big answer comes encoded by the codec thread.
+    return 'payload' in result ? result.payload : answerJson(result);
   }
-}
-
-/** As serving reads it: the body's `key`, else the `x-routing-key` header. */
-export function routingKeyOf(body: unknown, header: string | undefined): string | null {
-  const key = body !== null && typeof body === 'object' ? (body as { key?: unknown }).key : undefined;
-  if (typeof key === 'string') return key;
-  return header || null;
 }
 
 /** The answer's JSON, by hand: the same bytes JSON.stringify would write, without a serializer pass over the envelope. */

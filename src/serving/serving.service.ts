@@ -34,11 +34,11 @@ export interface EncodedPredictResult {
   payload: Buffer;
 }
 
-/** A prediction's outputs before its answer is built (and its id issued). */
-type UnansweredPrediction = Omit<PredictAnswerParts, 'predictionId'>;
-
-/** And the routing key it was asked with (the body's `key`, else the header's), for the prediction log. */
-type RoutedPrediction = UnansweredPrediction & { routingKey?: string };
+/**
+ * A prediction's outputs before its answer is built (and its id issued), with the routing key it
+ * was asked with (the body's `key`, else the header's) for the prediction log.
+ */
+type RoutedPrediction = Omit<PredictAnswerParts, 'predictionId'> & { routingKey?: string };
 
 @Injectable()
 export class ServingService {
@@ -59,7 +59,7 @@ export class ServingService {
    * big answer (a model whose outputs dwarf its inputs) comes encoded by the JSON codec thread.
    */
   async predict(ctx: AuthContext, body: unknown, routingKey?: string): Promise<PredictResult | EncodedPredictResult> {
-    return this.predictAnswerOf(await this.runPredict(ctx, body, routingKey));
+    return this.predictAnswerOf(ctx, await this.runPredict(ctx, body, routingKey));
   }
 
   /**
@@ -70,9 +70,7 @@ export class ServingService {
   async predictLarge(ctx: AuthContext, body: LargeJsonBody, routingKey?: string): Promise<PredictResult | EncodedPredictResult> {
     const parsed = await this.codec.parse('predict', body.bytes, routingKey);
     body.model = parsed.selector.model;
-    // The key the request routes by (the body's, else the header's), as the prediction log reads it from a parsed body.
-    body.key = parsed.selector.routingKey;
-    return this.predictAnswerOf(await this.predictFromCodec(ctx, parsed, (version) => (body.model = version.model)));
+    return this.predictAnswerOf(ctx, await this.predictFromCodec(ctx, parsed, (version) => (body.model = version.model)));
   }
 
   /** A parsed body: resolve, decode, run. */
@@ -84,22 +82,30 @@ export class ServingService {
     return { model: version.model, version: version.version, outputs, routingKey: request.selector.routingKey };
   }
 
-  /** The answer to a prediction: built here, or, when big, encoded by the JSON codec thread. */
-  private predictAnswerOf({ model, version, outputs }: RoutedPrediction): PredictResult | Promise<EncodedPredictResult> {
-    const values = valuesOf(outputs);
-    if (isBigAnswerSize(values)) return this.encodePrediction({ model, version, outputs });
-    return predictAnswer({ model, version, outputs, predictionId: this.predictionLog.issueIdFor(values) });
+  /** The answer to a prediction: built here (and logged if sampled), or, when big, encoded by the JSON codec thread. */
+  private predictAnswerOf(ctx: AuthContext, result: RoutedPrediction): PredictResult | Promise<EncodedPredictResult> {
+    const values = valuesOf(result.outputs);
+    return isBigAnswerSize(values) ? this.encodePrediction(result, values) : this.answerLogged(ctx, result, values);
   }
 
-  private async encodePrediction(result: UnansweredPrediction): Promise<EncodedPredictResult> {
+  /** The answer built here, with its id; logged if sampled. */
+  private answerLogged(ctx: AuthContext, { routingKey, model, version, outputs }: RoutedPrediction, values = valuesOf(outputs)): PredictResult {
+    return this.logged(ctx, predictAnswer({ model, version, outputs, predictionId: this.predictionLog.issueIdFor(values) }), routingKey);
+  }
+
+  private async encodePrediction({ model, version, outputs }: RoutedPrediction, values: number): Promise<EncodedPredictResult> {
     // Answers this big are not logged (too big for the prediction log): their id says so.
-    const predictionId = this.predictionIdFor(result);
-    return { model: result.model, version: result.version, predictionId, payload: await this.codec.encode({ route: 'predict', ...result, predictionId }) };
+    const predictionId = this.predictionLog.issueIdFor(values);
+    return { model, version, predictionId, payload: await this.codec.encode({ route: 'predict', model, version, outputs, predictionId }) };
   }
 
-  /** A prediction's id: an answer too big for the prediction log gets one that says it is not logged. */
-  private predictionIdFor(result: UnansweredPrediction): string {
-    return this.predictionLog.issueIdFor(valuesOf(result.outputs));
+  /**
+   * Hands an answer to the prediction log, which keeps it if its id was issued as sampled: here,
+   * where the id is issued and the routing key known, whatever encodes or sends the answer.
+   */
+  private logged(ctx: AuthContext, answer: PredictResult, routingKey: string | undefined): PredictResult {
+    this.predictionLog.record({ id: answer.predictionId, tenantId: ctx.tenantId, model: answer.model, version: answer.version, routingKey: routingKey ?? null, predicted: answer.outputs });
+    return answer;
   }
 
   /** A body the codec thread parsed: resolve, decode there, run. */
@@ -131,28 +137,22 @@ export class ServingService {
    */
   private async fanoutLarge(ctx: AuthContext, body: LargeJsonBody, routingKey?: string): Promise<RouteAnswer> {
     const parsed = await this.codec.parse('fanout', body.bytes, routingKey);
-    body.requests = parsed.items.map((item) => ('selector' in item ? { key: item.selector.routingKey } : {}));
     return this.fanoutAnswerOf(ctx, await Promise.all(parsed.items.map((item) => this.fanoutSlot(() => ('error' in item ? Promise.reject(toError(item.error)) : this.predictFromCodec(ctx, item))))));
   }
 
-  /** The fanout's answer: built here, or, when its slots hold a big answer in all, encoded by the JSON codec thread. */
+  /** The fanout's answer: built here, or, when its slots hold a big answer in all, encoded by the JSON codec thread; its items logged each by its own size. */
   private async fanoutAnswerOf(ctx: AuthContext, slots: Array<RoutedPrediction | ErrorBody>): Promise<RouteAnswer> {
-    const answered = slots.map((slot) => ('error' in slot ? slot : { model: slot.model, version: slot.version, outputs: slot.outputs }));
-    if (!isBigAnswer(answered.flatMap((slot) => ('error' in slot ? [] : slot.outputs)))) return { body: { results: answered.map((slot) => ('error' in slot ? slot : predictAnswer({ ...slot, predictionId: this.predictionIdFor(slot) }))) } };
+    if (!isBigAnswer(slots.flatMap((slot) => ('error' in slot ? [] : slot.outputs)))) {
+      return { body: { results: slots.map((slot) => ('error' in slot ? slot : this.answerLogged(ctx, slot))) } };
+    }
     const results = slots.map((slot) => ('error' in slot ? slot : this.encodedFanoutItem(ctx, slot)));
     return { payload: await this.codec.encode({ route: 'fanout', results }) };
   }
 
-  /**
-   * An item of a fanout answer encoded by the JSON codec thread, with its id. The request
-   * observer logs the items of an answer it can read; this one it cannot, so an item the
-   * prediction log takes (small enough, sampled) is handed to the log here.
-   */
+  /** An item of a fanout answer the JSON codec thread encodes, with its id; built here only when the log samples it (1,024 values at most). */
   private encodedFanoutItem(ctx: AuthContext, { routingKey, ...item }: RoutedPrediction): PredictAnswerParts {
-    const predictionId = this.predictionIdFor(item);
-    if (isSampledPredictionId(predictionId)) {
-      this.predictionLog.record({ id: predictionId, tenantId: ctx.tenantId, model: item.model, version: item.version, routingKey: routingKey ?? null, predicted: predictAnswer({ ...item, predictionId }).outputs });
-    }
+    const predictionId = this.predictionLog.issueIdFor(valuesOf(item.outputs));
+    if (isSampledPredictionId(predictionId)) this.logged(ctx, predictAnswer({ ...item, predictionId }), routingKey);
     return { ...item, predictionId };
   }
 

@@ -3,14 +3,12 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { AuthContext } from '../../auth/auth-context';
-import { PredictionLogWriter } from '../feedback/prediction-log.writer';
 import type { RequestLog } from '../logging/app-logger';
 import { ServiceMetrics } from '../metrics/service-metrics';
 import { MODEL_VERSION_HEADER } from '../../serving/model-version-header';
 
 const OBSERVED = Symbol('mms.observed');
 const PREDICT = '/v1/predict';
-const FANOUT = '/v1/predict/fanout';
 /** Probes and scrapes: logged at debug level only. */
 const QUIET_ROUTES = new Set(['/health/live', '/health/ready', '/v2/health/live', '/v2/health/ready', '/metrics']);
 
@@ -38,13 +36,6 @@ export interface DirectRequest {
 
 type ObservedRequest = FastifyRequest & { auth?: AuthContext; [OBSERVED]?: Observed };
 
-export interface PredictAnswer {
-  model: string;
-  version: number;
-  outputs: Record<string, unknown>;
-  predictionId: string;
-}
-
 /**
  * Request ids: the caller's `x-request-id` when it is a sane token, else a new UUID. Given to
  * Fastify as genReqId; the id is echoed in the `x-request-id` response header.
@@ -57,17 +48,14 @@ export function requestIdOf(req: IncomingMessage): string {
 /**
  * Watches every HTTP request from outside the modules that answer it, through three Fastify
  * hooks: it times the request, notes the model and version a prediction answered (from the
- * answer before serialisation), hands predictions to the sampled prediction log, and at the
- * end records the request metrics and the request log line. Nothing here can fail a request.
+ * answer before serialisation), and at the end records the request metrics and the request log
+ * line (serving hands predictions to the prediction log itself). Nothing here can fail a request.
  */
 @Injectable()
 export class RequestObserver {
   private log?: RequestLog;
 
-  constructor(
-    private readonly metrics: ServiceMetrics,
-    private readonly predictionLog: PredictionLogWriter,
-  ) {}
+  constructor(private readonly metrics: ServiceMetrics) {}
 
   install(fastify: FastifyInstance, log: RequestLog): void {
     this.log = log;
@@ -97,42 +85,15 @@ export class RequestObserver {
   private noteAnswer(request: ObservedRequest, reply: FastifyReply, payload: unknown): void {
     const observed = request[OBSERVED];
     if (!observed || reply.statusCode >= 300 || payload === null || typeof payload !== 'object') return;
-    const route = request.routeOptions.url;
-    const auth = request.auth;
-    if (route === FANOUT) {
-      const results = (payload as { results?: unknown }).results;
-      const requests = (request.body as { requests?: unknown[] } | undefined)?.requests;
-      if (!auth || !Array.isArray(results)) return;
-      results.forEach((result, i) => {
-        if (isPredictAnswer(result)) this.logPrediction(auth.tenantId, result, routingKeyOf(Array.isArray(requests) ? requests[i] : undefined, request.headers['x-routing-key']));
-      });
-    } else {
-      // Open Inference Protocol answers name their model and version.
-      const oip = payload as { model_name?: unknown; model_version?: unknown };
-      if (typeof oip.model_name === 'string') observed.model = oip.model_name;
-      if (typeof oip.model_version === 'string' || typeof oip.model_version === 'number') observed.version = String(oip.model_version);
-    }
-  }
-
-  /**
-   * A /v1/predict answer, from the route that sends it already encoded (so no preSerialization
-   * hook sees it): notes its model, version and id for the metrics and the request log, and
-   * hands it to the sampled prediction log. Never throws.
-   */
-  notePrediction(request: FastifyRequest, answer: PredictAnswer, routingKey: string | null): void {
-    this.noteAnswered(request, answer);
-    const auth = (request as ObservedRequest).auth;
-    try {
-      if (auth) this.logPrediction(auth.tenantId, answer, routingKey);
-    } catch {
-      // observing must never break an answer
-    }
+    // Open Inference Protocol answers name their model and version.
+    const oip = payload as { model_name?: unknown; model_version?: unknown };
+    if (typeof oip.model_name === 'string') observed.model = oip.model_name;
+    if (typeof oip.model_version === 'string' || typeof oip.model_version === 'number') observed.version = String(oip.model_version);
   }
 
   /**
    * The model, version and id a /v1/predict answer came from, for the metrics and the request
-   * log; the route calls it alone for an answer the JSON codec thread encoded (too big for the
-   * prediction log). Never throws.
+   * log (the route sends its answer already encoded, so no preSerialization hook sees it). Never throws.
    */
   noteAnswered(request: FastifyRequest, answer: { model: string; version: number; predictionId: string }): void {
     const observed = (request as ObservedRequest)[OBSERVED];
@@ -140,19 +101,6 @@ export class RequestObserver {
     observed.model = answer.model;
     observed.version = String(answer.version);
     observed.predictionId = answer.predictionId;
-  }
-
-  /** A /v1/predict answer from the fast lane (predict-fast-lane.ts), for the sampled prediction log. Never throws. */
-  noteDirectPrediction(auth: AuthContext, answer: PredictAnswer, routingKey: string | null): void {
-    try {
-      this.logPrediction(auth.tenantId, answer, routingKey);
-    } catch {
-      // observing must never break an answer
-    }
-  }
-
-  private logPrediction(tenantId: string, answer: PredictAnswer, routingKey: string | null): void {
-    this.predictionLog.record({ id: answer.predictionId, tenantId, model: answer.model, version: answer.version, routingKey, predicted: answer.outputs });
   }
 
   private finish(request: ObservedRequest, reply: FastifyReply, log: RequestLog): void {
@@ -219,16 +167,4 @@ function requestedModel(request: FastifyRequest, route: string): string | undefi
 export function modelOfBody(body: unknown): string | undefined {
   const model = body !== null && typeof body === 'object' ? (body as { model?: unknown }).model : undefined;
   return typeof model === 'string' && model.length <= 128 ? model : undefined;
-}
-
-/** As serving reads it: the body's `key`, else the `x-routing-key` header. */
-function routingKeyOf(body: unknown, header: string | string[] | undefined): string | null {
-  const key = body !== null && typeof body === 'object' ? (body as { key?: unknown }).key : undefined;
-  if (typeof key === 'string') return key;
-  return typeof header === 'string' && header ? header : null;
-}
-
-function isPredictAnswer(value: unknown): value is PredictAnswer {
-  const v = value as Partial<PredictAnswer> | null;
-  return v !== null && typeof v === 'object' && typeof v.model === 'string' && typeof v.version === 'number' && typeof v.predictionId === 'string' && v.outputs !== null && typeof v.outputs === 'object';
 }
