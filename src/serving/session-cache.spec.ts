@@ -113,6 +113,90 @@ describe('SessionCache', () => {
     expect(runtime.unloads).toEqual(['a', 'b']);
   });
 
+  describe('loads in a burst over more cold models than the cache holds', () => {
+    /** Ten requests, one per cold model, each letting its session go once answered. */
+    const burst = (cache: SessionCache, ids: string[]) => ids.map((id) => Promise.resolve(cache.acquire(fakeVersion(id))).then((lease) => lease.release()));
+    const ids = Array.from({ length: 10 }, (_, i) => `m${i}`);
+
+    it.each([
+      ['MMS_CACHE_MAX_MODELS', () => make(3)],
+      ['MMS_CACHE_MAX_BYTES', () => make(1000, 3 * sessionBytes)],
+    ])('load no more sessions at once than %s holds, in arrival order', async (_bound, build) => {
+      const cache = build();
+      runtime.holdLoads = true;
+      const answered = burst(cache, ids);
+      await flushPromises();
+      expect(runtime.loads).toEqual(['m0', 'm1', 'm2']); // the other seven wait for room
+      expect(cache.usage()).toMatchObject({ models: 0, loading: { models: 3 }, waitingLoads: 7 });
+      const waiting = cache.snapshot(null).models.filter((m) => m.waitingForRoom);
+      expect(waiting.map((m) => m.model)).toEqual(ids.slice(3).map((id) => `model-${id}`));
+      expect(waiting.every((m) => m.state === SessionState.Loading)).toBe(true);
+      let peak = runtime.live;
+      for (let next = 0; next < runtime.loads.length; next++) {
+        runtime.openGate(runtime.loads[next]);
+        await flushPromises();
+        peak = Math.max(peak, runtime.live);
+        expect(cache.usage().models + cache.usage().loading.models).toBeLessThanOrEqual(3);
+      }
+      await Promise.all(answered);
+      expect(peak).toBe(3);
+      expect(runtime.loads).toEqual(ids); // each once, first come first served
+      expect(cache.usage()).toMatchObject({ models: 3, loading: { models: 0, bytes: 0 }, waitingLoads: 0 });
+      expect(cache.snapshot(null).totals).toMatchObject({ loads: 10, evictions: 7 });
+    });
+
+    it('start the next waiting load when one fails', async () => {
+      const cache = make(1);
+      runtime.holdLoads = true;
+      runtime.failing.add('a');
+      const failed = Promise.resolve(cache.acquire(fakeVersion('a'))).catch((error: { code: string }) => error.code);
+      const served = burst(cache, ['b']);
+      await flushPromises();
+      expect(runtime.loads).toEqual(['a']);
+      runtime.openGate('a');
+      expect(await failed).toBe('MODEL_LOAD_FAILED');
+      await flushPromises();
+      expect(runtime.loads).toEqual(['a', 'b']);
+      runtime.openGate('b');
+      await Promise.all(served);
+      expect(cache.usage()).toMatchObject({ models: 1, loading: { models: 0 }, waitingLoads: 0 });
+    });
+
+    it('load one at a time when pinned sessions fill the cache, each still answering its requests', async () => {
+      const cache = make(2);
+      for (const id of ['p1', 'p2']) await cache.load(fakeVersion(id), { pin: true });
+      runtime.holdLoads = true;
+      const answered = burst(cache, ['c', 'd']);
+      await flushPromises();
+      expect(runtime.loads).toEqual(['p1', 'p2', 'c']); // a lone load goes ahead: waiting would free nothing
+      runtime.openGate('c');
+      await flushPromises();
+      expect(runtime.loads).toEqual(['p1', 'p2', 'c', 'd']);
+      expect(runtime.unloads).toEqual(['c']);
+      runtime.openGate('d');
+      await Promise.all(answered);
+      expect(runtime.unloads).toEqual(['c', 'd']);
+      expect(cache.usage()).toMatchObject({ models: 2, pinnedModels: 2, loading: { models: 0 } });
+    });
+
+    it("take a tenant's room from its own sessions, not other tenants'", async () => {
+      const cache = new SessionCache(runtime, async () => ({ path: '/fake', bytes: KIB }), { maxModels: 4, maxBytes: 1024 * 1024 * 1024, now: () => now, shareOf: () => 0.5 });
+      for (const id of ['q1', 'q2']) (await cache.acquire(fakeVersion(id, { tenantId: 'quiet' }))).release();
+      runtime.holdLoads = true;
+      const answered = ids.map((id) => Promise.resolve(cache.acquire(fakeVersion(id, { tenantId: 'busy' }))).then((lease) => lease.release()));
+      await flushPromises();
+      expect(runtime.loads).toEqual(['q1', 'q2', 'm0', 'm1']); // its half of four
+      for (let next = 2; next < runtime.loads.length; next++) {
+        runtime.openGate(runtime.loads[next]);
+        await flushPromises();
+      }
+      await Promise.all(answered);
+      expect(runtime.loads).toHaveLength(12);
+      expect(cache.snapshot('quiet').totals.evictions).toBe(0);
+      expect(cache.snapshot('quiet').models.map((m) => m.model)).toEqual(['model-q1', 'model-q2']);
+    });
+  });
+
   it('never releases a session while a request holds it', async () => {
     const cache = make(1);
     const held = await cache.acquire(fakeVersion('a'));

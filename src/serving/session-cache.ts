@@ -68,6 +68,15 @@ interface PendingLoad {
   startedAt: number;
   /** The session's estimated size, once its file is located. */
   sizeBytes?: number;
+  /** Its room in the cache is taken (counted in `loadRoom`) and the runtime is loading it. */
+  holdsRoom?: boolean;
+  /** Waiting for loads in flight to finish before it fits beside them (see takeRoomToLoad). */
+  waitingForRoom?: boolean;
+}
+
+interface Footprint {
+  bytes: number;
+  models: number;
 }
 
 interface LoadFailure {
@@ -132,6 +141,8 @@ export interface CacheEntryView {
   lastUsedAt: string | null;
   retryAt?: string;
   error?: string;
+  /** A load waiting for other loads to finish before it fits beside them. */
+  waitingForRoom?: boolean;
   stats: SessionStats;
 }
 
@@ -166,6 +177,14 @@ export class SessionCache {
    */
   private readonly draining = new Map<string, SessionEntry>();
   private readonly loading = new Map<string, PendingLoad>();
+  /**
+   * The room that loads under way hold (all, and per tenant): a load takes its room in the bounds
+   * before it starts, so a burst over many cold models cannot load more than the cache holds.
+   */
+  private readonly loadRoom: Footprint = { bytes: 0, models: 0 };
+  private readonly loadRoomOf = new Map<string, Footprint>();
+  /** Loads waiting, first come first served, for room that loads under way hold. */
+  private readonly roomQueue: Array<{ pending: PendingLoad; sizeBytes: number; start: () => void }> = [];
   private readonly failures: LRUCache<string, LoadFailure>;
   /** Per version; outlives the session so that reloads and evictions add up. */
   private readonly stats: LRUCache<string, SessionStats>;
@@ -228,7 +247,7 @@ export class SessionCache {
 
   /** Puts a ready, unpinned session into the LRU, making room within the tenant's share and the bounds. */
   private admit(entry: SessionEntry): void {
-    this.keepTenantWithinShare(entry);
+    this.keepTenantWithinShare(entry.tenantId, entry.sizeBytes);
     this.lru.set(entry.key, entry);
     if (this.lru.peek(entry.key) === entry) this.countResident(entry, 1);
     this.trim();
@@ -322,7 +341,8 @@ export class SessionCache {
     for (const pending of this.loading.values()) {
       const v = pending.version;
       if (!mine(v.tenantId)) continue;
-      models.push({ ...emptyView(v.tenantId, v.model, v.version, SessionState.Loading), inUse: pending.waiters, stats: this.statsOf(v) });
+      const view = { ...emptyView(v.tenantId, v.model, v.version, SessionState.Loading), inUse: pending.waiters, stats: this.statsOf(v) };
+      models.push(pending.waitingForRoom ? { ...view, waitingForRoom: true } : view);
     }
     for (const [key, failure] of this.failures.entries()) {
       if (!mine(failure.tenantId) || this.loading.has(key)) continue;
@@ -400,9 +420,16 @@ export class SessionCache {
     return held.bytes <= FILL * share * maxBytes && held.models <= Math.floor(FILL * share * maxModels);
   }
 
-  /** Bytes and models held right now, across tenants (the bound's subject). */
-  usage(): { bytes: number; models: number; pinnedBytes: number; pinnedModels: number } {
-    return { bytes: this.lru.calculatedSize + this.pinnedBytes, models: this.lru.size + this.pinned.size, pinnedBytes: this.pinnedBytes, pinnedModels: this.pinned.size };
+  /** Bytes and models held right now, across tenants (the bound's subject), and the room loads under way hold. */
+  usage(): { bytes: number; models: number; pinnedBytes: number; pinnedModels: number; loading: Footprint; waitingLoads: number } {
+    return {
+      bytes: this.lru.calculatedSize + this.pinnedBytes,
+      models: this.lru.size + this.pinned.size,
+      pinnedBytes: this.pinnedBytes,
+      pinnedModels: this.pinned.size,
+      loading: { ...this.loadRoom },
+      waitingLoads: this.roomQueue.length,
+    };
   }
 
   private async acquireCold(version: ServableVersion, options: { despiteBackoff?: boolean } = {}): Promise<SessionLease> {
@@ -435,14 +462,16 @@ export class SessionCache {
       sizeBytes = estimateSessionBytes(artifact.bytes, artifact.kind);
       pending.sizeBytes = sizeBytes;
       this.checkFitsCache(version, sizeBytes);
+      await this.takeRoomToLoad(pending, sizeBytes);
       handle = await this.runtime.load(version.id, artifact.path, sizeBytes, artifact.sha256);
     } catch (error) {
-      this.loading.delete(version.id);
+      this.endLoad(pending);
+      this.startWaitingLoads();
       if (error instanceof ServingError && error.code === ServingErrorCode.ModelTooLarge) throw error;
       throw this.recordFailure(version, error);
     }
     // Synchronously from here on: no new waiter can join once refs is counted.
-    this.loading.delete(version.id);
+    this.endLoad(pending);
     stats.loads++;
     servingHookMetrics.modelLoaded((this.now() - pending.startedAt) / 1000);
     this.totalsOf(version.tenantId).loads++;
@@ -468,7 +497,77 @@ export class SessionCache {
       entry.withdrawn = pending.cancelled;
       this.retire(entry);
     } else this.admit(entry);
+    this.startWaitingLoads(); // only now: the room it held is counted as the session's
     return entry;
+  }
+
+  /**
+   * Makes room for a load before it starts, counting the loads already under way as if they were
+   * in: evicts least recently used sessions for it, and while it does not fit beside the other
+   * loads (a burst over more cold models than the cache holds) waits for them to finish. Loading
+   * everything at once and evicting afterwards held a whole burst's sessions.
+   */
+  private async takeRoomToLoad(pending: PendingLoad, sizeBytes: number): Promise<void> {
+    pending.waitingForRoom = true;
+    const started = new Promise<void>((start) => this.roomQueue.push({ pending, sizeBytes, start }));
+    this.startWaitingLoads();
+    await started;
+  }
+
+  /**
+   * Starts the waiting loads that fit, in arrival order. One that does not fit the cache stops
+   * the others behind it (so a big model is not passed over for ever); one over its tenant's
+   * share waits for that tenant's own loads and lets other tenants' go ahead.
+   */
+  private startWaitingLoads(): void {
+    const tenantsFull = new Set<string>();
+    for (let i = 0; i < this.roomQueue.length; ) {
+      const next = this.roomQueue[i];
+      const tenantId = next.pending.version.tenantId;
+      const room = tenantsFull.has(tenantId) ? 'tenant-full' : this.makeRoomToLoad(tenantId, next.sizeBytes);
+      if (room === 'cache-full') return;
+      if (room === 'tenant-full') {
+        tenantsFull.add(tenantId);
+        i++;
+        continue;
+      }
+      this.roomQueue.splice(i, 1);
+      next.pending.waitingForRoom = false;
+      next.pending.holdsRoom = true;
+      this.addLoadRoom(tenantId, next.sizeBytes, 1);
+      next.start();
+    }
+  }
+
+  /**
+   * Evicts for a load of `sizeBytes` beside the loads under way, and says whether it fits now.
+   * With no other load under way it always goes ahead (waiting would free nothing: a cache full
+   * of pinned sessions), to be evicted again once loaded, as before; likewise within a share.
+   */
+  private makeRoomToLoad(tenantId: string, sizeBytes: number): 'fits' | 'tenant-full' | 'cache-full' {
+    const withinShare = this.keepTenantWithinShare(tenantId, sizeBytes);
+    if (!withinShare && this.loadRoomOf.has(tenantId)) return 'tenant-full';
+    const incoming = { bytes: sizeBytes, models: 1 };
+    this.trim(incoming);
+    return this.loadRoom.models === 0 || this.fitsBounds(incoming) ? 'fits' : 'cache-full';
+  }
+
+  /** A load is over (loaded or failed): the room it held goes back (to the session, when loaded). */
+  private endLoad(pending: PendingLoad): void {
+    this.loading.delete(pending.version.id);
+    if (!pending.holdsRoom) return;
+    pending.holdsRoom = false;
+    this.addLoadRoom(pending.version.tenantId, -(pending.sizeBytes ?? 0), -1);
+  }
+
+  private addLoadRoom(tenantId: string, bytes: number, models: 1 | -1): void {
+    this.loadRoom.bytes += bytes;
+    this.loadRoom.models += models;
+    const own = this.loadRoomOf.get(tenantId) ?? { bytes: 0, models: 0 };
+    own.bytes += bytes;
+    own.models += models;
+    if (own.models <= 0) this.loadRoomOf.delete(tenantId);
+    else this.loadRoomOf.set(tenantId, own);
   }
 
   private recordFailure(version: ServableVersion, error: unknown): ServingError {
@@ -498,37 +597,47 @@ export class SessionCache {
   }
 
   /**
-   * Before a tenant's new session goes in: if the tenant would hold more than its share of
-   * either bound while other tenants hold sessions, its own least recently used sessions make
-   * the room (instead of the global LRU taking other tenants' models).
+   * Before a tenant's new session goes in (or starts loading): if the tenant would hold more than
+   * its share of either bound while other tenants hold sessions, its own least recently used
+   * sessions make the room (instead of the global LRU taking other tenants' models). Its loads
+   * under way count as held. False when its own sessions could not make enough room.
    */
-  private keepTenantWithinShare(incoming: SessionEntry): void {
-    const share = this.options.shareOf?.(incoming.tenantId) ?? 1;
-    if (share >= 1) return;
+  private keepTenantWithinShare(tenantId: string, sizeBytes: number): boolean {
+    const share = this.options.shareOf?.(tenantId) ?? 1;
+    if (share >= 1) return true;
     // The common cases without walking the cache: nobody else holds sessions, or the tenant stays within its share.
-    const held = this.resident.get(incoming.tenantId) ?? { models: 0, bytes: 0 };
-    if (held.models === this.lru.size + this.pinned.size) return;
-    if (held.bytes + incoming.sizeBytes <= share * this.options.maxBytes && held.models + 1 <= Math.max(1, Math.floor(share * this.options.maxModels))) return;
-    const own = [...this.lru.rvalues()].filter((e): e is SessionEntry => e?.tenantId === incoming.tenantId); // least recent first
-    const ownPinned = [...this.pinned.values()].filter((e) => e.tenantId === incoming.tenantId);
-    if (own.length + ownPinned.length === this.lru.size + this.pinned.size) return; // nobody else to protect
+    const held = this.resident.get(tenantId) ?? { models: 0, bytes: 0 };
+    const loading = this.loadRoomOf.get(tenantId) ?? { models: 0, bytes: 0 };
+    if (held.models === this.lru.size + this.pinned.size) return true;
     const capBytes = share * this.options.maxBytes;
     const capModels = Math.max(1, Math.floor(share * this.options.maxModels));
-    let bytes = [...own, ...ownPinned].reduce((sum, e) => sum + e.sizeBytes, 0) + incoming.sizeBytes;
-    let models = own.length + ownPinned.length + 1;
+    let bytes = held.bytes + loading.bytes + sizeBytes;
+    let models = held.models + loading.models + 1;
+    const within = () => bytes <= capBytes && models <= capModels;
+    if (within()) return true;
+    const own = [...this.lru.rvalues()].filter((e): e is SessionEntry => e?.tenantId === tenantId); // least recent first
     for (const entry of own) {
-      if (bytes <= capBytes && models <= capModels) break;
+      if (within()) break;
       this.lru.delete(entry.key); // a plain delete does not count as an eviction: count it here
       this.evicted(entry);
       bytes -= entry.sizeBytes;
       models--;
     }
+    return within();
   }
 
-  /** Keeps pinned + LRU within both bounds by evicting least recently used unpinned sessions. */
-  private trim(): void {
+  /**
+   * Keeps pinned + LRU + the room loads under way hold (+ `incoming`, a load about to start)
+   * within both bounds by evicting least recently used unpinned sessions.
+   */
+  private trim(incoming: Footprint = { bytes: 0, models: 0 }): void {
+    while (this.lru.size > 0 && !this.fitsBounds(incoming)) this.lru.pop();
+  }
+
+  private fitsBounds(incoming: Footprint): boolean {
     const { maxBytes, maxModels } = this.options;
-    while (this.lru.size > 0 && (this.lru.calculatedSize + this.pinnedBytes > maxBytes || this.lru.size + this.pinned.size > maxModels)) this.lru.pop();
+    const bytes = this.lru.calculatedSize + this.pinnedBytes + this.loadRoom.bytes + incoming.bytes;
+    return bytes <= maxBytes && this.lru.size + this.pinned.size + this.loadRoom.models + incoming.models <= maxModels;
   }
 
   private pin(entry: SessionEntry): void {

@@ -31,7 +31,7 @@ async function uploadAll(t: TestApp, names: string[]): Promise<Record<string, st
 const cacheOf = async (t: TestApp) => {
   const res = await t.request('GET', '/v1/cache');
   expect(res.status).toBe(200);
-  return res.body as { loaded: number; bytes: number; usage: { bytes: number; models: number }; evictions: number; models: CacheModel[] };
+  return res.body as { loaded: number; bytes: number; usage: { bytes: number; models: number }; evictions: number; loads: number; models: CacheModel[] };
 };
 const loadedNames = async (t: TestApp) =>
   (await cacheOf(t)).models
@@ -136,6 +136,29 @@ describe('session cache under a tiny bound (MMS_CACHE_MAX_MODELS=2)', () => {
     const cache = await cacheOf(t);
     // Each worker's count matches what the cache holds: no session counted twice or left behind.
     expect(workers.reduce((sum, w) => sum + w.bytes, 0)).toBe(cache.usage.bytes);
+  });
+
+  it('loads no more sessions at once than the bound holds when a burst asks for many cold models', async () => {
+    const names = Array.from({ length: 12 }, (_, i) => `burst${i}`);
+    for (const [i, name] of names.entries()) expect((await t.request('POST', `/v1/models/${name}/versions`, { body: artifactForm(modelBytes(100 + i)) })).status).toBe(201);
+    const loadsBefore = (await cacheOf(t)).loads;
+    let done = false;
+    const burst = Promise.all(names.map((name) => predict(name))).finally(() => (done = true));
+    const seen: Array<{ sessions: number; unloading: number; waiting: number }> = [];
+    while (!done) {
+      const cache = (await t.request('GET', '/v1/cache')).body as { workers: Array<{ models: number }>; models: Array<CacheModel & { waitingForRoom?: boolean }> };
+      seen.push({
+        sessions: cache.workers.reduce((sum, w) => sum + w.models, 0),
+        unloading: cache.models.filter((m) => m.state === 'unloading').length,
+        waiting: cache.models.filter((m) => m.waitingForRoom).length,
+      });
+    }
+    expect((await burst).map((r) => r.status)).toEqual(Array(12).fill(200));
+    // What the workers hold: the two the cache may keep (loaded or loading) plus sessions evicted
+    // while their request still ran. Loading all twelve at once used to hold twelve.
+    expect(seen.filter((s) => s.sessions > 2 + s.unloading)).toEqual([]);
+    expect(seen.some((s) => s.waiting > 0)).toBe(true);
+    expect((await cacheOf(t)).loads - loadsBefore).toBe(12); // each once
   });
 
   it('answers 503 MODEL_LOAD_FAILED for an artifact that does not load, retries after a backoff, and recovers', async () => {

@@ -11,13 +11,13 @@ export class FakeRuntime extends InferenceRuntime {
   /** A failing key's own error message (default: "cannot load <key>"). */
   readonly failureMessages = new Map<string, string>();
   private lostListener?: (keys: string[]) => void;
-  private gates: Array<() => void> = [];
+  private gates: Array<{ key: string; open: () => void }> = [];
   /** When set, loads wait for `openGates()`. */
   holdLoads = false;
 
   async load(key: string): Promise<SessionHandle> {
     this.loads.push(key);
-    if (this.holdLoads) await new Promise<void>((resolve) => this.gates.push(resolve));
+    if (this.holdLoads) await new Promise<void>((open) => this.gates.push({ key, open }));
     if (this.failing.has(key)) throw new Error(this.failureMessages.get(key) ?? `cannot load ${key}`);
     return { key, worker: 0, incarnation: 0 };
   }
@@ -25,7 +25,18 @@ export class FakeRuntime extends InferenceRuntime {
   openGates(): void {
     const gates = this.gates;
     this.gates = [];
-    for (const open of gates) open();
+    for (const gate of gates) gate.open();
+  }
+
+  /** Lets the held loads of one key finish. */
+  openGate(key: string): void {
+    for (const gate of this.gates.filter((g) => g.key === key)) gate.open();
+    this.gates = this.gates.filter((g) => g.key !== key);
+  }
+
+  /** Sessions loaded or loading, and not unloaded: what the runtime's memory holds. */
+  get live(): number {
+    return this.loads.length - this.unloads.length - [...this.loads].filter((k) => this.failing.has(k)).length;
   }
 
   async run(handle: SessionHandle, parts: HostTensor[][]): Promise<RunOutcome> {
