@@ -179,6 +179,103 @@ describe('SessionCache', () => {
       expect(cache.usage()).toMatchObject({ models: 2, pinnedModels: 2, loading: { models: 0 } });
     });
 
+    it("let another tenant's load start as soon as one of a busy tenant's loads ends, though it holds no session yet", async () => {
+      const cache = new SessionCache(runtime, async () => ({ path: '/fake', bytes: KIB }), { maxModels: 4, maxBytes: 1024 * 1024 * 1024, now: () => now, shareOf: () => 0.5 });
+      runtime.holdLoads = true;
+      const busy = ids.map((id) => Promise.resolve(cache.acquire(fakeVersion(id, { tenantId: 'busy' }))).then((lease) => lease.release()));
+      await flushPromises();
+      expect(runtime.loads).toEqual(['m0', 'm1', 'm2', 'm3']); // alone, it may use the whole cache
+      const quiet = Promise.resolve(cache.acquire(fakeVersion('q', { tenantId: 'quiet' }))).then((lease) => lease.release());
+      await flushPromises();
+      runtime.openGate('m0');
+      await flushPromises();
+      expect(runtime.loads).toEqual(['m0', 'm1', 'm2', 'm3', 'q']); // before busy's six other waiting loads
+      runtime.openGate('q');
+      await quiet;
+      for (let next = 1; next < runtime.loads.length; next++) {
+        runtime.openGate(runtime.loads[next]);
+        await flushPromises();
+      }
+      await Promise.all(busy);
+      expect(cache.snapshot('quiet').models.map((m) => [m.model, m.state])).toEqual([['model-q', 'ready']]);
+      expect(cache.snapshot('busy').models).toHaveLength(2); // its half, now that quiet is here
+    });
+
+    it('evict nothing for a load that has to wait anyway', async () => {
+      const maxBytes = 10 * sessionBytes;
+      const bigFile = Math.floor((9.5 * sessionBytes - 128 * KIB) / 2); // fits the cache alone, not beside another load
+      const cache = new SessionCache(runtime, async (v) => ({ path: '/fake', bytes: v.id === 'big' ? bigFile : KIB }), { maxModels: 100, maxBytes, now: () => now });
+      for (const id of ['h1', 'h2', 'h3']) (await cache.acquire(fakeVersion(id))).release();
+      runtime.holdLoads = true;
+      const small = burst(cache, ['l']);
+      const big = burst(cache, ['big']);
+      await flushPromises();
+      expect(runtime.loads).toEqual(['h1', 'h2', 'h3', 'l']);
+      expect(runtime.unloads).toEqual([]); // the hot sessions stay while the big load waits
+      expect(cache.acquire(fakeVersion('h1'))).not.toBeInstanceOf(Promise);
+      runtime.openGate('l');
+      await Promise.all(small);
+      await flushPromises();
+      expect(runtime.loads).toEqual(['h1', 'h2', 'h3', 'l', 'big']);
+      runtime.openGate('big');
+      await Promise.all(big);
+      expect(cache.usage().bytes).toBeLessThanOrEqual(maxBytes);
+    });
+
+    it('answer VERSION_NOT_FOUND at once for a version deleted while its load waits, and give its turn to the next', async () => {
+      const cache = make(1);
+      runtime.holdLoads = true;
+      const served = burst(cache, ['a']);
+      const deleted = Promise.resolve(cache.acquire(fakeVersion('d'))).catch((error: { code: string }) => error.code);
+      const next = burst(cache, ['e']);
+      await flushPromises();
+      cache.onRegistryChange({ tenantId: 't1', model: 'model-d', kind: 'version-deleted', version: 1 });
+      expect(await deleted).toBe('VERSION_NOT_FOUND');
+      runtime.openGate('a');
+      await Promise.all(served);
+      await flushPromises();
+      expect(runtime.loads).toEqual(['a', 'e']);
+      runtime.openGate('e');
+      await Promise.all(next);
+      expect(cache.snapshot(null).models.find((m) => m.model === 'model-d')).toBeUndefined(); // not a failed load either
+    });
+
+    it('give room an unload frees to a waiting load at once', async () => {
+      const cache = make(2);
+      for (const id of ['p1', 'p2']) await cache.load(fakeVersion(id), { pin: true });
+      runtime.holdLoads = true;
+      const answered = burst(cache, ['c', 'd']);
+      await flushPromises();
+      expect(runtime.loads).toEqual(['p1', 'p2', 'c']);
+      cache.unload('t1', 'model-p1');
+      cache.unload('t1', 'model-p2');
+      await flushPromises();
+      expect(runtime.loads).toEqual(['p1', 'p2', 'c', 'd']); // without waiting for c
+      runtime.openGates();
+      await Promise.all(answered);
+    });
+
+    it('fail only the load whose room could not be worked out, and go on with the others', async () => {
+      const shareOf = (tenantId: string) => {
+        if (tenantId === 'odd') throw new Error('no limits for this tenant');
+        return 1;
+      };
+      const cache = new SessionCache(runtime, async () => ({ path: '/fake', bytes: KIB }), { maxModels: 1, maxBytes: 1024 * 1024 * 1024, now: () => now, shareOf });
+      runtime.holdLoads = true;
+      const served = burst(cache, ['a']);
+      const odd = Promise.resolve(cache.acquire(fakeVersion('o', { tenantId: 'odd' }))).catch((error: { code: string }) => error.code);
+      const later = burst(cache, ['b']);
+      await flushPromises();
+      runtime.openGate('a');
+      expect(await odd).toBe('MODEL_LOAD_FAILED');
+      await Promise.all(served);
+      await flushPromises();
+      runtime.openGate('b');
+      await Promise.all(later);
+      expect(runtime.loads).toEqual(['a', 'b']);
+      expect(cache.usage()).toMatchObject({ models: 1, loading: { models: 0, bytes: 0 }, waitingLoads: 0 });
+    });
+
     it("take a tenant's room from its own sessions, not other tenants'", async () => {
       const cache = new SessionCache(runtime, async () => ({ path: '/fake', bytes: KIB }), { maxModels: 4, maxBytes: 1024 * 1024 * 1024, now: () => now, shareOf: () => 0.5 });
       for (const id of ['q1', 'q2']) (await cache.acquire(fakeVersion(id, { tenantId: 'quiet' }))).release();
@@ -373,6 +470,19 @@ describe('SessionCache', () => {
     // Another version of the model, and a load resolved after the deletion, are not affected.
     await expect(cache.load(fakeVersion('b', { model: 'm', version: 2 }), { pin: true, mark })).resolves.toMatchObject({ pinned: true });
     await expect(cache.load(fakeVersion('c', { model: 'm', version: 1 }), { mark: cache.deletionMark() })).resolves.toMatchObject({ state: 'ready' });
+  });
+
+  it("keeps, and pins, a version loading while another model of the tenant is unloaded or deleted", async () => {
+    const cache = make(10);
+    runtime.holdLoads = true;
+    const pin = cache.load(fakeVersion('a'), { pin: true, mark: cache.deletionMark() });
+    await flushPromises();
+    cache.unload('t1', 'model-b');
+    cache.onRegistryChange({ tenantId: 't1', model: 'model-c', kind: 'version-deleted', version: 1 });
+    cache.onRegistryChange({ tenantId: 't1', model: 'model-d', kind: 'model-deleted' });
+    runtime.openGates();
+    expect(await pin).toMatchObject({ model: 'model-a', state: SessionState.Ready, pinned: true });
+    expect(runtime.unloads).toEqual([]);
   });
 
   it('does not pin a version an explicit unload took out while the pin loaded it', async () => {

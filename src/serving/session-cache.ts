@@ -7,6 +7,7 @@ import { InferenceRuntime, SessionHandle } from './runtime/inference-runtime';
 import type { ServableVersion } from './servable';
 import type { MicroBatch } from './micro-batcher';
 import { estimateSessionBytes, GraphKind, SESSION_OVERHEAD_BYTES } from './session-footprint';
+import { LoadQueue } from './load-queue';
 import { ServingError, ServingErrorCode } from './serving.error';
 
 /** Lifecycle of a cache entry. */
@@ -58,6 +59,9 @@ export interface SessionEntry {
 
 type Withdrawal = 'unloaded' | 'deleted';
 
+/** Whether a load can start now (see makeRoomToLoad). */
+type RoomForLoad = 'fits' | 'tenant-full' | 'cache-full';
+
 interface PendingLoad {
   version: ServableVersion;
   promise: Promise<SessionEntry>;
@@ -71,7 +75,15 @@ interface PendingLoad {
   /** Its room in the cache is taken (counted in `loadRoom`) and the runtime is loading it. */
   holdsRoom?: boolean;
   /** Waiting for loads in flight to finish before it fits beside them (see takeRoomToLoad). */
-  waitingForRoom?: boolean;
+  waitingForRoom?: WaitingLoad;
+}
+
+interface WaitingLoad {
+  readonly tenantId: string;
+  readonly pending: PendingLoad;
+  readonly sizeBytes: number;
+  start(): void;
+  fail(error: Error): void;
 }
 
 interface Footprint {
@@ -183,8 +195,8 @@ export class SessionCache {
    */
   private readonly loadRoom: Footprint = { bytes: 0, models: 0 };
   private readonly loadRoomOf = new Map<string, Footprint>();
-  /** Loads waiting, first come first served, for room that loads under way hold. */
-  private readonly roomQueue: Array<{ pending: PendingLoad; sizeBytes: number; start: () => void }> = [];
+  /** Loads waiting for room that loads under way hold. */
+  private readonly roomQueue = new LoadQueue<WaitingLoad>();
   private readonly failures: LRUCache<string, LoadFailure>;
   /** Per version; outlives the session so that reloads and evictions add up. */
   private readonly stats: LRUCache<string, SessionStats>;
@@ -288,10 +300,7 @@ export class SessionCache {
     const deletedAfterMark = (key: string) => mark !== undefined && (this.deletedAt.get(key) ?? -1) > mark;
     if (entry.withdrawn !== 'deleted' && !deletedAfterMark(modelKey(version)) && !deletedAfterMark(versionKey(version))) return;
     if (entry.withdrawn === undefined) this.unload(version.tenantId, version.model, version.version, 'deleted');
-    throw new ServingError(ServingErrorCode.VersionNotFound, `Model '${version.model}' version ${version.version} was deleted while it was loading`, {
-      model: version.model,
-      version: version.version,
-    });
+    throw deletedWhileLoading(version);
   }
 
   /** Whether some version of the model is loaded here now (walks the cache: not for the request path). */
@@ -315,9 +324,13 @@ export class SessionCache {
       this.retire(entry);
       unloaded.push(entry.version);
     }
-    for (const pending of this.loading.values()) {
-      if (matches({ tenantId, model, version: pending.version.version })) pending.cancelled = why;
+    for (const pending of [...this.loading.values()]) {
+      if (!matches(pending.version)) continue;
+      pending.cancelled = why;
+      // Not loaded yet, and gone: its requests answer 404 at once instead of waiting for room.
+      if (why === 'deleted' && pending.waitingForRoom) this.leaveQueue(pending.waitingForRoom).fail(deletedWhileLoading(pending.version));
     }
+    this.startWaitingLoads(); // room the unload freed
     return unloaded.sort((a, b) => a - b);
   }
 
@@ -428,7 +441,7 @@ export class SessionCache {
       pinnedBytes: this.pinnedBytes,
       pinnedModels: this.pinned.size,
       loading: { ...this.loadRoom },
-      waitingLoads: this.roomQueue.length,
+      waitingLoads: this.roomQueue.size,
     };
   }
 
@@ -467,7 +480,7 @@ export class SessionCache {
     } catch (error) {
       this.endLoad(pending);
       this.startWaitingLoads();
-      if (error instanceof ServingError && error.code === ServingErrorCode.ModelTooLarge) throw error;
+      if (error instanceof ServingError && (error.code === ServingErrorCode.ModelTooLarge || error.code === ServingErrorCode.VersionNotFound)) throw error;
       throw this.recordFailure(version, error);
     }
     // Synchronously from here on: no new waiter can join once refs is counted.
@@ -507,54 +520,88 @@ export class SessionCache {
    * loads (a burst over more cold models than the cache holds) waits for them to finish. Loading
    * everything at once and evicting afterwards held a whole burst's sessions.
    */
-  private async takeRoomToLoad(pending: PendingLoad, sizeBytes: number): Promise<void> {
-    pending.waitingForRoom = true;
-    const started = new Promise<void>((start) => this.roomQueue.push({ pending, sizeBytes, start }));
+  private takeRoomToLoad(pending: PendingLoad, sizeBytes: number): Promise<void> {
+    const started = new Promise<void>((start, fail) => {
+      pending.waitingForRoom = { tenantId: pending.version.tenantId, pending, sizeBytes, start, fail };
+      this.roomQueue.push(pending.waitingForRoom);
+    });
     this.startWaitingLoads();
-    await started;
+    return started;
   }
 
   /**
-   * Starts the waiting loads that fit, in arrival order. One that does not fit the cache stops
-   * the others behind it (so a big model is not passed over for ever); one over its tenant's
-   * share waits for that tenant's own loads and lets other tenants' go ahead.
+   * Starts the waiting loads that fit, oldest first. One that does not fit the cache stops the
+   * others behind it (so a big model is not passed over for ever); one over its tenant's share
+   * waits for that tenant's own loads and lets other tenants' go ahead.
    */
   private startWaitingLoads(): void {
     const tenantsFull = new Set<string>();
-    for (let i = 0; i < this.roomQueue.length; ) {
-      const next = this.roomQueue[i];
-      const tenantId = next.pending.version.tenantId;
-      const room = tenantsFull.has(tenantId) ? 'tenant-full' : this.makeRoomToLoad(tenantId, next.sizeBytes);
-      if (room === 'cache-full') return;
-      if (room === 'tenant-full') {
-        tenantsFull.add(tenantId);
-        i++;
+    for (let next = this.roomQueue.oldest(); next; next = this.roomQueue.oldest(tenantsFull)) {
+      let room: RoomForLoad;
+      try {
+        room = this.makeRoomToLoad(next.tenantId, next.sizeBytes);
+      } catch (error) {
+        this.leaveQueue(next).fail(error as Error); // its load fails; the others go on
         continue;
       }
-      this.roomQueue.splice(i, 1);
-      next.pending.waitingForRoom = false;
-      next.pending.holdsRoom = true;
-      this.addLoadRoom(tenantId, next.sizeBytes, 1);
-      next.start();
+      if (room === 'cache-full') return;
+      if (room === 'tenant-full') tenantsFull.add(next.tenantId);
+      else {
+        this.leaveQueue(next).pending.holdsRoom = true;
+        this.addLoadRoom(next.tenantId, next.sizeBytes, 1);
+        next.start();
+      }
     }
   }
 
+  private leaveQueue(waiting: WaitingLoad): WaitingLoad {
+    this.roomQueue.remove(waiting);
+    waiting.pending.waitingForRoom = undefined;
+    return waiting;
+  }
+
   /**
-   * Evicts for a load of `sizeBytes` beside the loads under way, and says whether it fits now.
-   * With no other load under way it always goes ahead (waiting would free nothing: a cache full
-   * of pinned sessions), to be evicted again once loaded, as before; likewise within a share.
+   * Evicts for a load of `sizeBytes` beside the loads under way if it can fit there; nothing when
+   * it must wait anyway (room held by pinned sessions and loads under way). With no other load
+   * under way it always goes ahead (waiting would free nothing: a cache full of pinned sessions),
+   * to be evicted again once loaded, as before; likewise within a tenant's share.
    */
-  private makeRoomToLoad(tenantId: string, sizeBytes: number): 'fits' | 'tenant-full' | 'cache-full' {
-    const withinShare = this.keepTenantWithinShare(tenantId, sizeBytes);
-    if (!withinShare && this.loadRoomOf.has(tenantId)) return 'tenant-full';
+  private makeRoomToLoad(tenantId: string, sizeBytes: number): RoomForLoad {
     const incoming = { bytes: sizeBytes, models: 1 };
+    if (this.loadRoomOf.has(tenantId) && !this.couldFitShare(tenantId, incoming)) return 'tenant-full';
+    if (this.loadRoom.models > 0 && !this.fitsBounds(incoming, { evictingAll: true })) return 'cache-full';
+    this.keepTenantWithinShare(tenantId, sizeBytes);
     this.trim(incoming);
-    return this.loadRoom.models === 0 || this.fitsBounds(incoming) ? 'fits' : 'cache-full';
+    return 'fits';
+  }
+
+  /** Whether the tenant's share has room for `incoming` beside its pinned sessions and loads under way (its other sessions can be evicted). */
+  private couldFitShare(tenantId: string, incoming: Footprint): boolean {
+    const share = this.options.shareOf?.(tenantId) ?? 1;
+    if (share >= 1 || !this.othersPresent(tenantId)) return true;
+    const held = { ...(this.loadRoomOf.get(tenantId) ?? { bytes: 0, models: 0 }) };
+    for (const entry of this.pinned.values()) {
+      if (entry.tenantId !== tenantId) continue;
+      held.bytes += entry.sizeBytes;
+      held.models++;
+    }
+    return held.bytes + incoming.bytes <= share * this.options.maxBytes && held.models + incoming.models <= this.shareCapModels(share);
+  }
+
+  /** Whether other tenants hold sessions, or load or wait to load some: a share only applies then. */
+  private othersPresent(tenantId: string): boolean {
+    const others = (map: ReadonlyMap<string, unknown>) => map.size > (map.has(tenantId) ? 1 : 0);
+    return others(this.resident) || others(this.loadRoomOf) || this.roomQueue.hasOtherThan(tenantId);
+  }
+
+  private shareCapModels(share: number): number {
+    return Math.max(1, Math.floor(share * this.options.maxModels));
   }
 
   /** A load is over (loaded or failed): the room it held goes back (to the session, when loaded). */
   private endLoad(pending: PendingLoad): void {
     this.loading.delete(pending.version.id);
+    if (pending.waitingForRoom) this.leaveQueue(pending.waitingForRoom);
     if (!pending.holdsRoom) return;
     pending.holdsRoom = false;
     this.addLoadRoom(pending.version.tenantId, -(pending.sizeBytes ?? 0), -1);
@@ -598,32 +645,29 @@ export class SessionCache {
 
   /**
    * Before a tenant's new session goes in (or starts loading): if the tenant would hold more than
-   * its share of either bound while other tenants hold sessions, its own least recently used
+   * its share of either bound while other tenants are present, its own least recently used
    * sessions make the room (instead of the global LRU taking other tenants' models). Its loads
-   * under way count as held. False when its own sessions could not make enough room.
+   * under way count as held.
    */
-  private keepTenantWithinShare(tenantId: string, sizeBytes: number): boolean {
+  private keepTenantWithinShare(tenantId: string, sizeBytes: number): void {
     const share = this.options.shareOf?.(tenantId) ?? 1;
-    if (share >= 1) return true;
-    // The common cases without walking the cache: nobody else holds sessions, or the tenant stays within its share.
+    if (share >= 1) return;
+    // The common case without walking the cache: the tenant stays within its share.
     const held = this.resident.get(tenantId) ?? { models: 0, bytes: 0 };
     const loading = this.loadRoomOf.get(tenantId) ?? { models: 0, bytes: 0 };
-    if (held.models === this.lru.size + this.pinned.size) return true;
     const capBytes = share * this.options.maxBytes;
-    const capModels = Math.max(1, Math.floor(share * this.options.maxModels));
+    const capModels = this.shareCapModels(share);
     let bytes = held.bytes + loading.bytes + sizeBytes;
     let models = held.models + loading.models + 1;
-    const within = () => bytes <= capBytes && models <= capModels;
-    if (within()) return true;
+    if ((bytes <= capBytes && models <= capModels) || !this.othersPresent(tenantId)) return;
     const own = [...this.lru.rvalues()].filter((e): e is SessionEntry => e?.tenantId === tenantId); // least recent first
     for (const entry of own) {
-      if (within()) break;
+      if (bytes <= capBytes && models <= capModels) break;
       this.lru.delete(entry.key); // a plain delete does not count as an eviction: count it here
       this.evicted(entry);
       bytes -= entry.sizeBytes;
       models--;
     }
-    return within();
   }
 
   /**
@@ -634,10 +678,12 @@ export class SessionCache {
     while (this.lru.size > 0 && !this.fitsBounds(incoming)) this.lru.pop();
   }
 
-  private fitsBounds(incoming: Footprint): boolean {
+  /** Whether `incoming` fits beside what is held and the loads under way (or, `evictingAll`, beside what cannot be evicted). */
+  private fitsBounds(incoming: Footprint, { evictingAll = false } = {}): boolean {
     const { maxBytes, maxModels } = this.options;
-    const bytes = this.lru.calculatedSize + this.pinnedBytes + this.loadRoom.bytes + incoming.bytes;
-    return bytes <= maxBytes && this.lru.size + this.pinned.size + this.loadRoom.models + incoming.models <= maxModels;
+    const evictable = evictingAll ? { bytes: this.lru.calculatedSize, models: this.lru.size } : { bytes: 0, models: 0 };
+    const bytes = this.lru.calculatedSize - evictable.bytes + this.pinnedBytes + this.loadRoom.bytes + incoming.bytes;
+    return bytes <= maxBytes && this.lru.size - evictable.models + this.pinned.size + this.loadRoom.models + incoming.models <= maxModels;
   }
 
   private pin(entry: SessionEntry): void {
@@ -674,6 +720,7 @@ export class SessionCache {
     this.lru.set(entry.key, entry);
     if (this.lru.peek(entry.key) === entry) this.countResident(entry, 1);
     this.trim();
+    this.startWaitingLoads(); // it can be evicted now
   }
 
   private removePinned(entry: SessionEntry): void {
@@ -729,6 +776,7 @@ export class SessionCache {
     }
     for (const entry of this.retiring) if (keys.includes(entry.key)) entry.lost = true;
     for (const key of keys) this.draining.delete(key);
+    this.startWaitingLoads();
   }
 
   private view(entry: SessionEntry): CacheEntryView {
@@ -765,6 +813,13 @@ export class SessionCache {
     }
     return totals;
   }
+}
+
+function deletedWhileLoading(version: ServableVersion): ServingError {
+  return new ServingError(ServingErrorCode.VersionNotFound, `Model '${version.model}' version ${version.version} was deleted while it was loading`, {
+    model: version.model,
+    version: version.version,
+  });
 }
 
 function zeroStats(): SessionStats {
