@@ -29,6 +29,11 @@ export class LoadQueue<T extends { readonly tenantId: string }> {
     return oldest?.item;
   }
 
+  /** The first waiting item of each tenant. */
+  heads(): T[] {
+    return [...this.byTenant.values()].map((queue) => queue[0].item);
+  }
+
   /** Takes the item out of the queue; false when it was not in it. */
   remove(item: T): boolean {
     const queue = this.byTenant.get(item.tenantId);

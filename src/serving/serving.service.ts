@@ -198,7 +198,7 @@ export class ServingService {
     const snapshot = this.sessions.snapshot(all ? null : ctx.tenantId);
     return {
       scope: all ? 'all' : 'tenant',
-      limits: { maxBytes: this.config.MMS_CACHE_MAX_BYTES, maxModels: this.config.MMS_CACHE_MAX_MODELS },
+      limits: { maxBytes: this.config.MMS_CACHE_MAX_BYTES, maxModels: this.config.MMS_CACHE_MAX_MODELS, ...(all ? {} : { share: this.sessions.shareOf(ctx.tenantId) }) },
       ...(all ? { usage: this.sessions.usage(), workers: this.runtime.workers() } : {}),
       loaded: snapshot.models.filter((m) => m.state === 'ready').length,
       bytes: snapshot.bytes,

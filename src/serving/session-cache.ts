@@ -70,6 +70,8 @@ interface PendingLoad {
   /** Unloaded or deleted while loading: the session is released once loaded, not cached. */
   cancelled?: Withdrawal;
   startedAt: number;
+  /** When it got its room and the runtime started loading (after waiting, if it had to). */
+  roomAt?: number;
   /** The session's estimated size, once its file is located. */
   sizeBytes?: number;
   /** Its room in the cache is taken (counted in `loadRoom`) and the runtime is loading it. */
@@ -257,9 +259,9 @@ export class SessionCache {
     return entry;
   }
 
-  /** Puts a ready, unpinned session into the LRU, making room within the tenant's share and the bounds. */
+  /** Puts a ready, unpinned session into the LRU, making room for it (see makeRoom). */
   private admit(entry: SessionEntry): void {
-    this.keepTenantWithinShare(entry.tenantId, entry.sizeBytes);
+    this.makeRoom(entry.tenantId, { bytes: entry.sizeBytes, models: 1 }, { mayWait: false });
     this.lru.set(entry.key, entry);
     if (this.lru.peek(entry.key) === entry) this.countResident(entry, 1);
     this.trim();
@@ -309,7 +311,7 @@ export class SessionCache {
     return false;
   }
 
-  /** Drops the matching sessions (released once idle); returns the versions that were loaded. */
+  /** Drops the matching sessions (released once idle) and withdraws their loads under way; returns the versions it took out. */
   unload(tenantId: string, model: string, version?: number, why: Withdrawal = 'unloaded'): number[] {
     const matches = (e: { tenantId: string; model: string; version: number }) =>
       e.tenantId === tenantId && e.model === model && (version === undefined || e.version === version);
@@ -327,6 +329,7 @@ export class SessionCache {
     for (const pending of [...this.loading.values()]) {
       if (!matches(pending.version)) continue;
       pending.cancelled = why;
+      if (!unloaded.includes(pending.version.version)) unloaded.push(pending.version.version);
       // Not loaded yet, and gone: its requests answer 404 at once instead of waiting for room.
       if (why === 'deleted' && pending.waitingForRoom) this.leaveQueue(pending.waitingForRoom).fail(deletedWhileLoading(pending.version));
     }
@@ -354,7 +357,7 @@ export class SessionCache {
     for (const pending of this.loading.values()) {
       const v = pending.version;
       if (!mine(v.tenantId)) continue;
-      const view = { ...emptyView(v.tenantId, v.model, v.version, SessionState.Loading), inUse: pending.waiters, stats: this.statsOf(v) };
+      const view = { ...emptyView(v.tenantId, v.model, v.version, SessionState.Loading), sizeBytes: pending.sizeBytes ?? null, inUse: pending.waiters, stats: this.statsOf(v) };
       models.push(pending.waitingForRoom ? { ...view, waitingForRoom: true } : view);
     }
     for (const [key, failure] of this.failures.entries()) {
@@ -429,7 +432,7 @@ export class SessionCache {
       held.models++;
     }
     if (all.bytes > FILL * maxBytes || all.models > Math.floor(FILL * maxModels)) return false;
-    const share = this.options.shareOf?.(tenantId) ?? 1;
+    const share = this.shareOf(tenantId);
     return held.bytes <= FILL * share * maxBytes && held.models <= Math.floor(FILL * share * maxModels);
   }
 
@@ -486,7 +489,8 @@ export class SessionCache {
     // Synchronously from here on: no new waiter can join once refs is counted.
     this.endLoad(pending);
     stats.loads++;
-    servingHookMetrics.modelLoaded((this.now() - pending.startedAt) / 1000);
+    const roomAt = pending.roomAt ?? pending.startedAt;
+    servingHookMetrics.modelLoaded((this.now() - roomAt) / 1000, (roomAt - pending.startedAt) / 1000);
     this.totalsOf(version.tenantId).loads++;
     this.failures.delete(version.id);
     const now = this.now();
@@ -499,7 +503,7 @@ export class SessionCache {
       handle,
       stats,
       loadedAt: now,
-      loadMs: now - pending.startedAt,
+      loadMs: now - roomAt, // the load itself, not its wait for room
       state: SessionState.Ready,
       pinned: false,
       refs: pending.waiters, // every waiter holds it from here, before anything can evict it
@@ -530,16 +534,17 @@ export class SessionCache {
   }
 
   /**
-   * Starts the waiting loads that fit, oldest first. One that does not fit the cache stops the
-   * others behind it (so a big model is not passed over for ever); one over its tenant's share
-   * waits for that tenant's own loads and lets other tenants' go ahead.
+   * Starts the waiting loads that fit: those of tenants within their share first, then the
+   * others, oldest first. One that does not fit the cache stops the others behind it (so a big
+   * model is not passed over for ever); one of a tenant past its share that could only fit by
+   * evicting tenants within theirs waits for its own loads, and lets other tenants' go ahead.
    */
   private startWaitingLoads(): void {
     const tenantsFull = new Set<string>();
-    for (let next = this.roomQueue.oldest(); next; next = this.roomQueue.oldest(tenantsFull)) {
+    for (let next = this.nextWaitingLoad(tenantsFull); next; next = this.nextWaitingLoad(tenantsFull)) {
       let room: RoomForLoad;
       try {
-        room = this.makeRoomToLoad(next.tenantId, next.sizeBytes);
+        room = this.makeRoom(next.tenantId, { bytes: next.sizeBytes, models: 1 }, { mayWait: true });
       } catch (error) {
         this.leaveQueue(next).fail(error as Error); // its load fails; the others go on
         continue;
@@ -547,11 +552,20 @@ export class SessionCache {
       if (room === 'cache-full') return;
       if (room === 'tenant-full') tenantsFull.add(next.tenantId);
       else {
-        this.leaveQueue(next).pending.holdsRoom = true;
+        const { pending } = this.leaveQueue(next);
+        pending.holdsRoom = true;
+        pending.roomAt = this.now();
         this.addLoadRoom(next.tenantId, next.sizeBytes, 1);
         next.start();
       }
     }
+  }
+
+  /** The oldest waiting load of a tenant within its share, else the oldest of all (tenants in `passedOver` aside). */
+  private nextWaitingLoad(passedOver: ReadonlySet<string>): WaitingLoad | undefined {
+    const pastShare = this.roomQueue.heads().filter((head) => !passedOver.has(head.tenantId) && this.isPastShare(head.tenantId, { bytes: head.sizeBytes, models: 1 }));
+    if (pastShare.length === 0) return this.roomQueue.oldest(passedOver);
+    return this.roomQueue.oldest(new Set([...passedOver, ...pastShare.map((head) => head.tenantId)])) ?? this.roomQueue.oldest(passedOver);
   }
 
   private leaveQueue(waiting: WaitingLoad): WaitingLoad {
@@ -561,41 +575,82 @@ export class SessionCache {
   }
 
   /**
-   * Evicts for a load of `sizeBytes` beside the loads under way if it can fit there; nothing when
-   * it must wait anyway (room held by pinned sessions and loads under way). With no other load
-   * under way it always goes ahead (waiting would free nothing: a cache full of pinned sessions),
-   * to be evicted again once loaded, as before; likewise within a tenant's share.
+   * Makes room for `incoming` of a tenant (a load about to start, or a session going in) when the
+   * cache has none free, evicting least recently used sessions: first of tenants past their share
+   * (with `incoming`, this one may be), then of anyone. Free room is used whatever the shares: a
+   * share only decides who gives room back when the cache is full. When `mayWait` (a load), it
+   * evicts nothing and answers why instead when the load would have to wait anyway: the cache is
+   * held by pinned sessions and loads under way (`cache-full`), or the tenant is past its share
+   * and could only get room from tenants within theirs (`tenant-full`: it waits for its own
+   * loads). A load with no other load under way always goes ahead (waiting would free nothing: a
+   * cache full of pinned sessions), to be evicted again once loaded.
    */
-  private makeRoomToLoad(tenantId: string, sizeBytes: number): RoomForLoad {
-    const incoming = { bytes: sizeBytes, models: 1 };
-    if (this.loadRoomOf.has(tenantId) && !this.couldFitShare(tenantId, incoming)) return 'tenant-full';
-    if (this.loadRoom.models > 0 && !this.fitsBounds(incoming, { evictingAll: true })) return 'cache-full';
-    this.keepTenantWithinShare(tenantId, sizeBytes);
+  private makeRoom(tenantId: string, incoming: Footprint, { mayWait }: { mayWait: boolean }): RoomForLoad {
+    if (this.fitsBounds(incoming)) return 'fits';
+    const sharing = this.othersPresent(tenantId);
+    const giving = sharing ? this.sessionsPastShare(tenantId, incoming) : { entries: [], enough: false, ownGiven: { bytes: 0, models: 0 } };
+    if (!giving.enough && mayWait) {
+      const stillPastShare = sharing && this.isPastShare(tenantId, { bytes: incoming.bytes - giving.ownGiven.bytes, models: incoming.models - giving.ownGiven.models });
+      if (stillPastShare && this.loadRoomOf.has(tenantId)) return 'tenant-full';
+      if (this.loadRoom.models > 0 && !this.fitsBounds(incoming, { evictingAll: true })) return 'cache-full';
+    }
+    for (const entry of giving.entries) this.evictForRoom(entry);
     this.trim(incoming);
     return 'fits';
   }
 
-  /** Whether the tenant's share has room for `incoming` beside its pinned sessions and loads under way (its other sessions can be evicted). */
-  private couldFitShare(tenantId: string, incoming: Footprint): boolean {
-    const share = this.options.shareOf?.(tenantId) ?? 1;
-    if (share >= 1 || !this.othersPresent(tenantId)) return true;
-    const held = { ...(this.loadRoomOf.get(tenantId) ?? { bytes: 0, models: 0 }) };
-    for (const entry of this.pinned.values()) {
-      if (entry.tenantId !== tenantId) continue;
-      held.bytes += entry.sizeBytes;
-      held.models++;
+  /**
+   * The least recently used sessions of tenants past their share (counting `incoming` as the
+   * tenant's), in eviction order, until there would be room for `incoming`; whether that is
+   * enough, and what of it is the tenant's own.
+   */
+  private sessionsPastShare(tenantId: string, incoming: Footprint): { entries: SessionEntry[]; enough: boolean; ownGiven: Footprint } {
+    const { maxBytes, maxModels } = this.options;
+    const short = { bytes: this.lru.calculatedSize + this.pinnedBytes + this.loadRoom.bytes + incoming.bytes - maxBytes, models: this.lru.size + this.pinned.size + this.loadRoom.models + incoming.models - maxModels };
+    const given = new Map<string, Footprint>();
+    const entries: SessionEntry[] = [];
+    for (const entry of this.lru.rvalues()) {
+      if (short.bytes <= 0 && short.models <= 0) break;
+      if (!entry) continue;
+      const gave = given.get(entry.tenantId) ?? { bytes: 0, models: 0 };
+      const extra = entry.tenantId === tenantId ? incoming : { bytes: 0, models: 0 };
+      if (!this.isPastShare(entry.tenantId, { bytes: extra.bytes - gave.bytes, models: extra.models - gave.models })) continue;
+      entries.push(entry);
+      given.set(entry.tenantId, { bytes: gave.bytes + entry.sizeBytes, models: gave.models + 1 });
+      short.bytes -= entry.sizeBytes;
+      short.models--;
     }
-    return held.bytes + incoming.bytes <= share * this.options.maxBytes && held.models + incoming.models <= this.shareCapModels(share);
+    return { entries, enough: short.bytes <= 0 && short.models <= 0, ownGiven: given.get(tenantId) ?? { bytes: 0, models: 0 } };
+  }
+
+  /** Whether a tenant holds (sessions and loads under way, plus `extra`) more than its share of either bound. */
+  private isPastShare(tenantId: string, extra: Footprint): boolean {
+    const share = this.shareOf(tenantId);
+    if (share >= 1) return false;
+    const held = this.resident.get(tenantId) ?? { models: 0, bytes: 0 };
+    const loading = this.loadRoomOf.get(tenantId) ?? { models: 0, bytes: 0 };
+    return held.bytes + loading.bytes + extra.bytes > share * this.options.maxBytes || held.models + loading.models + extra.models > Math.max(1, Math.floor(share * this.options.maxModels));
+  }
+
+  /** The fraction of both bounds a tenant may hold when the cache is full; all of it when that cannot be read (the cache must go on deciding). */
+  shareOf(tenantId: string): number {
+    try {
+      return this.options.shareOf?.(tenantId) ?? 1;
+    } catch (error) {
+      this.logger.warn(`cache share of tenant ${tenantId} unknown, taken as the whole cache: ${(error as Error).message}`);
+      return 1;
+    }
+  }
+
+  private evictForRoom(entry: SessionEntry): void {
+    this.lru.delete(entry.key); // a plain delete does not count as an eviction: count it here
+    this.evicted(entry);
   }
 
   /** Whether other tenants hold sessions, or load or wait to load some: a share only applies then. */
   private othersPresent(tenantId: string): boolean {
     const others = (map: ReadonlyMap<string, unknown>) => map.size > (map.has(tenantId) ? 1 : 0);
     return others(this.resident) || others(this.loadRoomOf) || this.roomQueue.hasOtherThan(tenantId);
-  }
-
-  private shareCapModels(share: number): number {
-    return Math.max(1, Math.floor(share * this.options.maxModels));
   }
 
   /** A load is over (loaded or failed): the room it held goes back (to the session, when loaded). */
@@ -644,33 +699,6 @@ export class SessionCache {
   }
 
   /**
-   * Before a tenant's new session goes in (or starts loading): if the tenant would hold more than
-   * its share of either bound while other tenants are present, its own least recently used
-   * sessions make the room (instead of the global LRU taking other tenants' models). Its loads
-   * under way count as held.
-   */
-  private keepTenantWithinShare(tenantId: string, sizeBytes: number): void {
-    const share = this.options.shareOf?.(tenantId) ?? 1;
-    if (share >= 1) return;
-    // The common case without walking the cache: the tenant stays within its share.
-    const held = this.resident.get(tenantId) ?? { models: 0, bytes: 0 };
-    const loading = this.loadRoomOf.get(tenantId) ?? { models: 0, bytes: 0 };
-    const capBytes = share * this.options.maxBytes;
-    const capModels = this.shareCapModels(share);
-    let bytes = held.bytes + loading.bytes + sizeBytes;
-    let models = held.models + loading.models + 1;
-    if ((bytes <= capBytes && models <= capModels) || !this.othersPresent(tenantId)) return;
-    const own = [...this.lru.rvalues()].filter((e): e is SessionEntry => e?.tenantId === tenantId); // least recent first
-    for (const entry of own) {
-      if (bytes <= capBytes && models <= capModels) break;
-      this.lru.delete(entry.key); // a plain delete does not count as an eviction: count it here
-      this.evicted(entry);
-      bytes -= entry.sizeBytes;
-      models--;
-    }
-  }
-
-  /**
    * Keeps pinned + LRU + the room loads under way hold (+ `incoming`, a load about to start)
    * within both bounds by evicting least recently used unpinned sessions.
    */
@@ -705,7 +733,7 @@ export class SessionCache {
   private assertPinRoom(sizeBytes: number): void {
     const { maxBytes, maxModels } = this.options;
     if (this.pinnedBytes + sizeBytes > maxBytes || this.pinned.size + 1 > maxModels) {
-      throw new ServingError(ServingErrorCode.PinLimitExceeded, 'Pinned models would fill the whole session cache; unpin or unload some first', {
+      throw new ServingError(ServingErrorCode.PinLimitExceeded, 'Pinned models would exceed the session cache\'s bounds; unpin or unload some first', {
         pinnedModels: this.pinned.size,
         pinnedBytes: this.pinnedBytes,
         maxModels,

@@ -54,10 +54,22 @@ describe('two tenants side by side', () => {
       expect((await as(keys.b.publisher, 'POST', `/v1/models/flood-${i}/versions`, artifactForm(modelOf('b')))).status).toBe(201);
       expect((await predict(keys.b.scorer, `flood-${i}`)).status).toBe(200);
     }
-    const cacheOfA = await as(keys.a.publisher, 'GET', '/v1/cache');
-    const loaded = cacheOfA.body.models.filter((m: { state: string }) => m.state === 'ready').map((m: { model: string }) => m.model);
-    expect(loaded.sort()).toEqual(['demand-north-0042', 'demand-north-0043']);
-    expect(cacheOfA.body.evictions).toBe(0);
+    const ready = async (key: string) => {
+      const cache = await as(key, 'GET', '/v1/cache');
+      return { cache: cache.body, loaded: (cache.body.models as Array<{ state: string; model: string }>).filter((m) => m.state === 'ready').map((m) => m.model).sort() };
+    };
+    const a = await ready(keys.a.publisher);
+    expect(a.loaded).toEqual(['demand-north-0042', 'demand-north-0043']);
+    expect(a.cache.evictions).toBe(0);
+    expect(a.cache.limits).toEqual({ maxBytes: expect.any(Number), maxModels: 6, share: 0.5 });
+    // b may use the room a leaves free (a share only decides who gives room back when the cache is full)...
+    expect((await ready(keys.b.publisher)).loaded).toHaveLength(4);
+    // ...and gives it back when a, within its share, needs it.
+    expect((await as(keys.a.publisher, 'POST', '/v1/models/demand-north-0044/versions', artifactForm(modelOf('a')))).status).toBe(201);
+    expect((await predict(keys.a.scorer, 'demand-north-0044')).status).toBe(200);
+    expect((await ready(keys.a.publisher)).loaded).toEqual(['demand-north-0042', 'demand-north-0043', 'demand-north-0044']);
+    expect((await ready(keys.b.publisher)).loaded).toHaveLength(3);
+    expect((await ready(keys.a.publisher)).cache.evictions).toBe(0);
   });
 
   it("never lets one tenant's batch job read the other's files, nor the platform's own", async () => {

@@ -30,6 +30,13 @@ const modelLoadSeconds = new Histogram({
   registers: [],
 });
 
+const modelLoadWaitSeconds = new Histogram({
+  name: 'mms_model_load_wait_seconds',
+  help: 'Time a load waited for room in the session cache (loads under way held it) before it started',
+  buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  registers: [],
+});
+
 const offloadedBodies = new Counter({
   name: 'mms_offloaded_bodies_total',
   help: 'Big prediction bodies parsed in the JSON codec thread instead of the HTTP thread, by route (predict | fanout | oip | mlflow)',
@@ -56,10 +63,11 @@ export const servingHookMetrics = {
     microBatchRequests.observe(requests);
     if (rows !== undefined && Number.isFinite(rows)) microBatchRows.observe(rows);
   },
-  /** Serving: a session finished loading after `seconds`. */
-  modelLoaded(seconds: number): void {
+  /** Serving: a session finished loading after `seconds`, having waited `waitedSeconds` for room before. */
+  modelLoaded(seconds: number, waitedSeconds = 0): void {
     modelLoadHook.used = true;
     if (Number.isFinite(seconds) && seconds >= 0) modelLoadSeconds.observe(seconds);
+    if (Number.isFinite(waitedSeconds) && waitedSeconds >= 0) modelLoadWaitSeconds.observe(waitedSeconds);
   },
   /** Serving: a big body of `route` went to the JSON codec thread. */
   bodyOffloaded(route: string): void {
@@ -118,4 +126,4 @@ export const batchMetrics = {
 };
 
 /** Everything above, for ServiceMetrics to register. */
-export const HOOK_METRICS: Metric[] = [microBatchRequests, microBatchRows, modelLoadSeconds, offloadedBodies, offloadedAnswers, batchRows, batchPartitions, batchPartitionSeconds, batchJobs];
+export const HOOK_METRICS: Metric[] = [microBatchRequests, microBatchRows, modelLoadSeconds, modelLoadWaitSeconds, offloadedBodies, offloadedAnswers, batchRows, batchPartitions, batchPartitionSeconds, batchJobs];

@@ -33,7 +33,7 @@ export interface FeedbackObservation {
  */
 export interface ScrapeSources {
   cache?: {
-    usage(): { bytes: number; models: number; pinnedBytes: number; pinnedModels: number; waitingLoads?: number };
+    usage(): { bytes: number; models: number; pinnedBytes: number; pinnedModels: number; loading?: { bytes: number }; waitingLoads?: number };
     snapshot(tenantId: string | null): {
       models: Array<{ tenantId: string; model: string; version: number; state: string; sizeBytes: number | null; loadMs: number | null; loadedAt: string | null }>;
       totals: { hits: number; misses: number; loads: number; loadFailures: number; evictions: number };
@@ -77,7 +77,7 @@ export class ServiceMetrics {
   private readonly labelledModels: Gauge<string>;
 
   private readonly cacheCounters: Record<'hits' | 'misses' | 'loads' | 'loadFailures' | 'evictions', Counter<string>>;
-  private readonly cacheGauges: Record<'bytes' | 'models' | 'pinnedBytes' | 'pinnedModels' | 'loading' | 'waitingLoads' | 'failed' | 'limitBytes' | 'limitModels', Gauge<string>>;
+  private readonly cacheGauges: Record<'bytes' | 'models' | 'pinnedBytes' | 'pinnedModels' | 'loading' | 'loadingBytes' | 'waitingLoads' | 'failed' | 'limitBytes' | 'limitModels', Gauge<string>>;
   private readonly cacheTenantBytes: Gauge<string>;
   private readonly cacheTenantModels: Gauge<string>;
   private readonly modelLoadSeconds = modelLoadHook.histogram;
@@ -138,6 +138,7 @@ export class ServiceMetrics {
       pinnedBytes: gauge('mms_cache_pinned_bytes', 'Estimated bytes of pinned sessions'),
       pinnedModels: gauge('mms_cache_pinned_models', 'Pinned sessions'),
       loading: gauge('mms_cache_loading_models', 'Sessions being loaded now (including loads waiting for room)'),
+      loadingBytes: gauge('mms_cache_loading_bytes', 'Estimated bytes of the loads under way (their room in the cache, taken before they start)'),
       waitingLoads: gauge('mms_cache_loads_waiting', 'Loads waiting for loads under way to finish before they fit in the cache'),
       failed: gauge('mms_cache_failed_models', 'Model versions whose last load failed (waiting for a retry)'),
       limitBytes: gauge('mms_cache_limit_bytes', 'MMS_CACHE_MAX_BYTES'),
@@ -277,6 +278,7 @@ export class ServiceMetrics {
     this.cacheGauges.pinnedBytes.set(usage.pinnedBytes);
     this.cacheGauges.pinnedModels.set(usage.pinnedModels);
     this.cacheGauges.waitingLoads.set(usage.waitingLoads ?? 0);
+    this.cacheGauges.loadingBytes.set(usage.loading?.bytes ?? 0);
     this.cacheGauges.limitBytes.set(cache.options.maxBytes);
     this.cacheGauges.limitModels.set(cache.options.maxModels);
     const byTenant = new Map<string, { bytes: number; models: number }>();
