@@ -257,6 +257,26 @@ describe('SessionCache', () => {
       expect(cache.snapshot(null).models.find((m) => m.model === 'model-d')).toBeUndefined(); // not a failed load either
     });
 
+    it('answer VERSION_NOT_FOUND for a version deleted while its file was looked up, evicting nothing', async () => {
+      let found: () => void = () => undefined;
+      const cache = new SessionCache(
+        runtime,
+        async (v) => {
+          if (v.id === 'd') await new Promise<void>((resolve) => (found = resolve));
+          return { path: '/fake', bytes: KIB };
+        },
+        { maxModels: 1, maxBytes: 1024 * 1024 * 1024, now: () => now },
+      );
+      await Promise.all(burst(cache, ['hot']));
+      const deleted = Promise.resolve(cache.acquire(fakeVersion('d'))).catch((error: { code: string }) => error.code);
+      await flushPromises();
+      cache.onRegistryChange({ tenantId: 't1', model: 'model-d', kind: 'version-deleted', version: 1 });
+      found();
+      expect(await deleted).toBe('VERSION_NOT_FOUND');
+      expect(runtime.loads).toEqual(['hot']);
+      expect(runtime.unloads).toEqual([]);
+    });
+
     it('give room an unload frees to a waiting load at once', async () => {
       const cache = make(2);
       for (const id of ['p1', 'p2']) await cache.load(fakeVersion(id), { pin: true });
@@ -287,6 +307,65 @@ describe('SessionCache', () => {
       await Promise.all(answered);
       expect(runtime.loads).toEqual(['a', 'o', 'b']);
       expect(cache.usage()).toMatchObject({ models: 1, loading: { models: 0, bytes: 0 }, waitingLoads: 0 });
+    });
+
+    /** A file whose session is estimated at `units` small sessions. */
+    const fileOf = (units: number) => Math.floor((units * sessionBytes - 128 * KIB) / 2);
+    const sized = (units: Record<string, number>, options: Partial<ConstructorParameters<typeof SessionCache>[2]> = {}) =>
+      new SessionCache(runtime, async (v) => ({ path: '/fake', bytes: units[v.id] ? fileOf(units[v.id]) : KIB }), { maxModels: 100, maxBytes: 10 * sessionBytes, now: () => now, ...options });
+    const ofTenant = (tenantId: string, ids: string[]) => ids.map((id) => Promise.resolve(cache_.acquire(fakeVersion(id, { tenantId }))).then((lease) => lease.release()));
+    let cache_: SessionCache;
+
+    it("give a model bigger than its tenant's byte share its turn among other tenants' loads", async () => {
+      cache_ = sized({ huge: 6 }, { shareOf: () => 0.5 });
+      runtime.holdLoads = true;
+      const first = [...ofTenant('b', ['b1', 'b2', 'b3']), ...ofTenant('c', ['c1', 'c2', 'c3'])];
+      await flushPromises();
+      const huge = ofTenant('a', ['huge']); // 6 of 10 beside 6 loading: waits
+      await flushPromises();
+      const later = ofTenant('c', ['c4', 'c5']); // c within its share, but after huge
+      await flushPromises();
+      for (const id of ['b1', 'b2', 'b3', 'c1', 'c2', 'c3']) {
+        runtime.openGate(id);
+        await flushPromises();
+      }
+      await Promise.all(first);
+      runtime.openGates();
+      await flushPromises();
+      runtime.openGates();
+      await Promise.all([...huge, ...later]);
+      expect(runtime.loads.indexOf('huge')).toBeLessThan(runtime.loads.indexOf('c4'));
+    });
+
+    it("wait for the loads of a tenant past its share rather than take a tenant within its share's sessions", async () => {
+      cache_ = new SessionCache(runtime, async () => ({ path: '/fake', bytes: KIB }), { maxModels: 4, maxBytes: 1024 * 1024 * 1024, now: () => now, shareOf: () => 0.5 });
+      await Promise.all(ofTenant('c', ['c1']));
+      runtime.holdLoads = true;
+      const busy = ofTenant('b', ['b0', 'b1', 'b2']); // the free room, past b's half
+      await flushPromises();
+      const quiet = ofTenant('q', ['q1']);
+      await flushPromises();
+      expect(runtime.loads).toEqual(['c1', 'b0', 'b1', 'b2']); // q1 waits for b's room...
+      runtime.openGate('b0');
+      await flushPromises();
+      expect(runtime.loads).toEqual(['c1', 'b0', 'b1', 'b2', 'q1']); // ...and gets b0's, not c1's
+      runtime.openGates();
+      await Promise.all([...busy, ...quiet]);
+      expect(runtime.unloads).not.toContain('c1');
+      expect(cache_.snapshot('c').models.map((m) => m.model)).toEqual(['model-c1']);
+    });
+
+    it('let a lone load that cannot fit beside pinned sessions evict nothing: it serves its requests and goes', async () => {
+      cache_ = sized({ p1: 4, p2: 4, big: 3 });
+      for (const id of ['p1', 'p2']) await cache_.load(fakeVersion(id), { pin: true });
+      await Promise.all(burst(cache_, ['h']));
+      await Promise.all(burst(cache_, ['big']));
+      expect(runtime.unloads).toEqual(['big']);
+      expect(cache_.snapshot(null).models.map((m) => [m.model, m.state])).toEqual([
+        ['model-h', 'ready'],
+        ['model-p1', 'ready'],
+        ['model-p2', 'ready'],
+      ]);
     });
 
     it("take a tenant's room from its own sessions, not other tenants'", async () => {

@@ -59,7 +59,9 @@ export interface SessionEntry {
 
 type Withdrawal = 'unloaded' | 'deleted';
 
-/** Whether a load can start now (see makeRoomToLoad). */
+const NOTHING: Footprint = Object.freeze({ bytes: 0, models: 0 });
+
+/** Whether a load can start now (see makeRoom). */
 type RoomForLoad = 'fits' | 'tenant-full' | 'cache-full';
 
 interface PendingLoad {
@@ -261,7 +263,13 @@ export class SessionCache {
 
   /** Puts a ready, unpinned session into the LRU, making room for it (see makeRoom). */
   private admit(entry: SessionEntry): void {
-    this.makeRoom(entry.tenantId, { bytes: entry.sizeBytes, models: 1 }, { mayWait: false });
+    const incoming = { bytes: entry.sizeBytes, models: 1 };
+    if (!this.fitsBounds(incoming, { evictingAll: true })) {
+      // Pinned sessions and loads under way leave no room for it: it serves its requests and goes, evicting nothing.
+      this.evicted(entry);
+      return;
+    }
+    this.makeRoom(entry.tenantId, incoming, { mayWait: false });
     this.lru.set(entry.key, entry);
     if (this.lru.peek(entry.key) === entry) this.countResident(entry, 1);
     this.trim();
@@ -478,6 +486,7 @@ export class SessionCache {
       sizeBytes = estimateSessionBytes(artifact.bytes, artifact.kind);
       pending.sizeBytes = sizeBytes;
       this.checkFitsCache(version, sizeBytes);
+      if (pending.cancelled === 'deleted') throw deletedWhileLoading(version); // while its file was looked up
       await this.takeRoomToLoad(pending, sizeBytes);
       handle = await this.runtime.load(version.id, artifact.path, sizeBytes, artifact.sha256);
     } catch (error) {
@@ -587,16 +596,25 @@ export class SessionCache {
    */
   private makeRoom(tenantId: string, incoming: Footprint, { mayWait }: { mayWait: boolean }): RoomForLoad {
     if (this.fitsBounds(incoming)) return 'fits';
+    const fitsAtAll = this.fitsBounds(incoming, { evictingAll: true });
     const sharing = this.othersPresent(tenantId);
-    const giving = sharing ? this.sessionsPastShare(tenantId, incoming) : { entries: [], enough: false, ownGiven: { bytes: 0, models: 0 } };
+    const giving = sharing ? this.sessionsPastShare(tenantId, incoming) : { entries: [], enough: false, ownGiven: NOTHING };
     if (!giving.enough && mayWait) {
       const stillPastShare = sharing && this.isPastShare(tenantId, { bytes: incoming.bytes - giving.ownGiven.bytes, models: incoming.models - giving.ownGiven.models });
       if (stillPastShare && this.loadRoomOf.has(tenantId)) return 'tenant-full';
-      if (this.loadRoom.models > 0 && !this.fitsBounds(incoming, { evictingAll: true })) return 'cache-full';
+      // Loads under way hold the room; or those of tenants past their share do, who give it back once loaded.
+      if (this.loadRoom.models > 0 && (!fitsAtAll || (sharing && this.pastShareLoadsUnderWay(tenantId)))) return 'cache-full';
     }
+    if (!fitsAtAll) return 'fits'; // a lone load beside pinned sessions: it is evicted once loaded, and evicts nothing
     for (const entry of giving.entries) this.evictForRoom(entry);
     this.trim(incoming);
     return 'fits';
+  }
+
+  /** Whether another tenant past its share has loads under way (whose room it gives back once they are in). */
+  private pastShareLoadsUnderWay(tenantId: string): boolean {
+    for (const other of this.loadRoomOf.keys()) if (other !== tenantId && this.isPastShare(other, NOTHING)) return true;
+    return false;
   }
 
   /**
@@ -608,27 +626,46 @@ export class SessionCache {
     const { maxBytes, maxModels } = this.options;
     const short = { bytes: this.lru.calculatedSize + this.pinnedBytes + this.loadRoom.bytes + incoming.bytes - maxBytes, models: this.lru.size + this.pinned.size + this.loadRoom.models + incoming.models - maxModels };
     const given = new Map<string, Footprint>();
+    const pastAfterGiving = (t: string) => {
+      const gave = given.get(t) ?? NOTHING;
+      const extra = t === tenantId ? incoming : NOTHING;
+      return this.isPastShare(t, { bytes: extra.bytes - gave.bytes, models: extra.models - gave.models });
+    };
+    // The tenants past their share that have sessions in the LRU, found per tenant first: with none, no walk.
+    const evictable = this.lruSessionsByTenant();
+    const givers = new Set([...evictable.keys()].filter((t) => pastAfterGiving(t)));
     const entries: SessionEntry[] = [];
     for (const entry of this.lru.rvalues()) {
-      if (short.bytes <= 0 && short.models <= 0) break;
-      if (!entry) continue;
-      const gave = given.get(entry.tenantId) ?? { bytes: 0, models: 0 };
-      const extra = entry.tenantId === tenantId ? incoming : { bytes: 0, models: 0 };
-      if (!this.isPastShare(entry.tenantId, { bytes: extra.bytes - gave.bytes, models: extra.models - gave.models })) continue;
+      if ((short.bytes <= 0 && short.models <= 0) || givers.size === 0) break;
+      if (!entry || !givers.has(entry.tenantId)) continue;
       entries.push(entry);
+      const gave = given.get(entry.tenantId) ?? NOTHING;
       given.set(entry.tenantId, { bytes: gave.bytes + entry.sizeBytes, models: gave.models + 1 });
       short.bytes -= entry.sizeBytes;
       short.models--;
+      const left = (evictable.get(entry.tenantId) ?? 1) - 1;
+      evictable.set(entry.tenantId, left);
+      if (left === 0 || !pastAfterGiving(entry.tenantId)) givers.delete(entry.tenantId);
     }
-    return { entries, enough: short.bytes <= 0 && short.models <= 0, ownGiven: given.get(tenantId) ?? { bytes: 0, models: 0 } };
+    return { entries, enough: short.bytes <= 0 && short.models <= 0, ownGiven: given.get(tenantId) ?? NOTHING };
+  }
+
+  /** How many sessions each tenant has in the LRU (its resident ones that are not pinned). */
+  private lruSessionsByTenant(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const [tenantId, held] of this.resident) counts.set(tenantId, held.models);
+    for (const entry of this.pinned.values()) counts.set(entry.tenantId, (counts.get(entry.tenantId) ?? 0) - 1);
+    for (const [tenantId, count] of counts) if (count <= 0) counts.delete(tenantId);
+    return counts;
   }
 
   /** Whether a tenant holds (sessions and loads under way, plus `extra`) more than its share of either bound. */
   private isPastShare(tenantId: string, extra: Footprint): boolean {
     const share = this.shareOf(tenantId);
     if (share >= 1) return false;
-    const held = this.resident.get(tenantId) ?? { models: 0, bytes: 0 };
-    const loading = this.loadRoomOf.get(tenantId) ?? { models: 0, bytes: 0 };
+    const held = this.resident.get(tenantId) ?? NOTHING;
+    const loading = this.loadRoomOf.get(tenantId) ?? NOTHING;
+    if (held.models + loading.models === 0) return false; // one session whatever its size: a model bigger than the share still gets its turn
     return held.bytes + loading.bytes + extra.bytes > share * this.options.maxBytes || held.models + loading.models + extra.models > Math.max(1, Math.floor(share * this.options.maxModels));
   }
 
