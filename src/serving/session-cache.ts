@@ -8,6 +8,7 @@ import type { ServableVersion } from './servable';
 import type { MicroBatch } from './micro-batcher';
 import { estimateSessionBytes, GraphKind, SESSION_OVERHEAD_BYTES } from './session-footprint';
 import { LoadQueue } from './load-queue';
+import { CacheOccupancy, Footprint, NOTHING } from './cache-occupancy';
 import { ServingError, ServingErrorCode } from './serving.error';
 
 /** Lifecycle of a cache entry. */
@@ -59,8 +60,6 @@ export interface SessionEntry {
 
 type Withdrawal = 'unloaded' | 'deleted';
 
-const NOTHING: Footprint = Object.freeze({ bytes: 0, models: 0 });
-
 /** Whether a load can start now (see makeRoom). */
 type RoomForLoad = 'fits' | 'tenant-full' | 'cache-full';
 
@@ -76,7 +75,7 @@ interface PendingLoad {
   roomAt?: number;
   /** The session's estimated size, once its file is located. */
   sizeBytes?: number;
-  /** Its room in the cache is taken (counted in `loadRoom`) and the runtime is loading it. */
+  /** Its room in the cache is taken (counted in the occupancy's loads) and the runtime is loading it. */
   holdsRoom?: boolean;
   /** Waiting for loads in flight to finish before it fits beside them (see takeRoomToLoad). */
   waitingForRoom?: WaitingLoad;
@@ -88,11 +87,6 @@ interface WaitingLoad {
   readonly sizeBytes: number;
   start(): void;
   fail(error: Error): void;
-}
-
-interface Footprint {
-  bytes: number;
-  models: number;
 }
 
 interface LoadFailure {
@@ -180,7 +174,6 @@ export class SessionCache {
   private readonly logger = new Logger('SessionCache');
   private readonly lru: LRUCache<string, SessionEntry>;
   private readonly pinned = new Map<string, SessionEntry>();
-  private readonly resident = new Map<string, { models: number; bytes: number }>();
   private pinnedBytes = 0;
   /** Evicted or unloaded while in use. */
   private readonly retiring = new Set<SessionEntry>();
@@ -193,12 +186,8 @@ export class SessionCache {
    */
   private readonly draining = new Map<string, SessionEntry>();
   private readonly loading = new Map<string, PendingLoad>();
-  /**
-   * The room that loads under way hold (all, and per tenant): a load takes its room in the bounds
-   * before it starts, so a burst over many cold models cannot load more than the cache holds.
-   */
-  private readonly loadRoom: Footprint = { bytes: 0, models: 0 };
-  private readonly loadRoomOf = new Map<string, Footprint>();
+  /** What each tenant holds and loads, for the bounds and the shares. */
+  private readonly occupancy: CacheOccupancy;
   /** Loads waiting for room that loads under way hold. */
   private readonly roomQueue = new LoadQueue<WaitingLoad>();
   private readonly failures: LRUCache<string, LoadFailure>;
@@ -218,6 +207,7 @@ export class SessionCache {
     readonly options: SessionCacheOptions,
   ) {
     this.now = options.now ?? Date.now;
+    this.occupancy = new CacheOccupancy(options, options.shareOf);
     this.retryBaseMs = options.retryBaseMs ?? 1000;
     this.retryMaxMs = options.retryMaxMs ?? 60_000;
     this.lru = new LRUCache<string, SessionEntry>({
@@ -225,7 +215,7 @@ export class SessionCache {
       maxSize: options.maxBytes,
       sizeCalculation: (entry) => entry.sizeBytes,
       dispose: (entry, _key, reason) => {
-        this.countResident(entry, -1);
+        this.occupancy.countResident(entry.tenantId, entry.sizeBytes, -1);
         if (reason === 'evict') this.evicted(entry);
       },
     });
@@ -271,7 +261,7 @@ export class SessionCache {
     }
     this.makeRoom(entry.tenantId, incoming, { mayWait: false });
     this.lru.set(entry.key, entry);
-    if (this.lru.peek(entry.key) === entry) this.countResident(entry, 1);
+    if (this.lru.peek(entry.key) === entry) this.occupancy.countResident(entry.tenantId, entry.sizeBytes, 1);
     this.trim();
   }
 
@@ -428,7 +418,7 @@ export class SessionCache {
     const { bytes, models } = this.usage();
     const guess = models ? bytes / models : SESSION_OVERHEAD_BYTES;
     const all = { bytes: bytes + guess, models: models + 1 };
-    const held = { ...(this.resident.get(tenantId) ?? { models: 0, bytes: 0 }) };
+    const held = { ...this.occupancy.residentOf(tenantId) };
     held.bytes += guess;
     held.models += 1;
     for (const pending of this.loading.values()) {
@@ -440,7 +430,7 @@ export class SessionCache {
       held.models++;
     }
     if (all.bytes > FILL * maxBytes || all.models > Math.floor(FILL * maxModels)) return false;
-    const share = this.shareOf(tenantId);
+    const share = this.occupancy.shareOf(tenantId);
     return held.bytes <= FILL * share * maxBytes && held.models <= Math.floor(FILL * share * maxModels);
   }
 
@@ -451,7 +441,7 @@ export class SessionCache {
       models: this.lru.size + this.pinned.size,
       pinnedBytes: this.pinnedBytes,
       pinnedModels: this.pinned.size,
-      loading: { ...this.loadRoom },
+      loading: { ...this.occupancy.loading },
       waitingLoads: this.roomQueue.size,
     };
   }
@@ -564,7 +554,7 @@ export class SessionCache {
         const { pending } = this.leaveQueue(next);
         pending.holdsRoom = true;
         pending.roomAt = this.now();
-        this.addLoadRoom(next.tenantId, next.sizeBytes, 1);
+        this.occupancy.countLoad(next.tenantId, next.sizeBytes, 1);
         next.start();
       }
     }
@@ -572,7 +562,7 @@ export class SessionCache {
 
   /** The oldest waiting load of a tenant within its share, else the oldest of all (tenants in `passedOver` aside). */
   private nextWaitingLoad(passedOver: ReadonlySet<string>): WaitingLoad | undefined {
-    const pastShare = this.roomQueue.heads().filter((head) => !passedOver.has(head.tenantId) && this.isPastShare(head.tenantId, { bytes: head.sizeBytes, models: 1 }));
+    const pastShare = this.roomQueue.heads().filter((head) => !passedOver.has(head.tenantId) && this.occupancy.isPastShare(head.tenantId, { bytes: head.sizeBytes, models: 1 }));
     if (pastShare.length === 0) return this.roomQueue.oldest(passedOver);
     return this.roomQueue.oldest(new Set([...passedOver, ...pastShare.map((head) => head.tenantId)])) ?? this.roomQueue.oldest(passedOver);
   }
@@ -597,24 +587,18 @@ export class SessionCache {
   private makeRoom(tenantId: string, incoming: Footprint, { mayWait }: { mayWait: boolean }): RoomForLoad {
     if (this.fitsBounds(incoming)) return 'fits';
     const fitsAtAll = this.fitsBounds(incoming, { evictingAll: true });
-    const sharing = this.othersPresent(tenantId);
+    const sharing = this.occupancy.othersPresent(tenantId, this.roomQueue.hasOtherThan(tenantId));
     const giving = sharing ? this.sessionsPastShare(tenantId, incoming) : { entries: [], enough: false, ownGiven: NOTHING };
     if (!giving.enough && mayWait) {
-      const stillPastShare = sharing && this.isPastShare(tenantId, { bytes: incoming.bytes - giving.ownGiven.bytes, models: incoming.models - giving.ownGiven.models });
-      if (stillPastShare && this.loadRoomOf.has(tenantId)) return 'tenant-full';
+      const stillPastShare = sharing && this.occupancy.isPastShare(tenantId, { bytes: incoming.bytes - giving.ownGiven.bytes, models: incoming.models - giving.ownGiven.models });
+      if (stillPastShare && this.occupancy.hasLoadsUnderWay(tenantId)) return 'tenant-full';
       // Loads under way hold the room; or those of tenants past their share do, who give it back once loaded.
-      if (this.loadRoom.models > 0 && (!fitsAtAll || (sharing && this.pastShareLoadsUnderWay(tenantId)))) return 'cache-full';
+      if (this.occupancy.loading.models > 0 && (!fitsAtAll || (sharing && this.occupancy.pastShareLoadsUnderWay(tenantId)))) return 'cache-full';
     }
     if (!fitsAtAll) return 'fits'; // a lone load beside pinned sessions: it is evicted once loaded, and evicts nothing
     for (const entry of giving.entries) this.evictForRoom(entry);
     this.trim(incoming);
     return 'fits';
-  }
-
-  /** Whether another tenant past its share has loads under way (whose room it gives back once they are in). */
-  private pastShareLoadsUnderWay(tenantId: string): boolean {
-    for (const other of this.loadRoomOf.keys()) if (other !== tenantId && this.isPastShare(other, NOTHING)) return true;
-    return false;
   }
 
   /**
@@ -624,12 +608,12 @@ export class SessionCache {
    */
   private sessionsPastShare(tenantId: string, incoming: Footprint): { entries: SessionEntry[]; enough: boolean; ownGiven: Footprint } {
     const { maxBytes, maxModels } = this.options;
-    const short = { bytes: this.lru.calculatedSize + this.pinnedBytes + this.loadRoom.bytes + incoming.bytes - maxBytes, models: this.lru.size + this.pinned.size + this.loadRoom.models + incoming.models - maxModels };
+    const short = { bytes: this.lru.calculatedSize + this.pinnedBytes + this.occupancy.loading.bytes + incoming.bytes - maxBytes, models: this.lru.size + this.pinned.size + this.occupancy.loading.models + incoming.models - maxModels };
     const given = new Map<string, Footprint>();
     const pastAfterGiving = (t: string) => {
       const gave = given.get(t) ?? NOTHING;
       const extra = t === tenantId ? incoming : NOTHING;
-      return this.isPastShare(t, { bytes: extra.bytes - gave.bytes, models: extra.models - gave.models });
+      return this.occupancy.isPastShare(t, { bytes: extra.bytes - gave.bytes, models: extra.models - gave.models });
     };
     // The tenants past their share that have sessions in the LRU, found per tenant first: with none, no walk.
     const evictable = this.lruSessionsByTenant();
@@ -653,41 +637,20 @@ export class SessionCache {
   /** How many sessions each tenant has in the LRU (its resident ones that are not pinned). */
   private lruSessionsByTenant(): Map<string, number> {
     const counts = new Map<string, number>();
-    for (const [tenantId, held] of this.resident) counts.set(tenantId, held.models);
+    for (const [tenantId, held] of this.occupancy.residents()) counts.set(tenantId, held.models);
     for (const entry of this.pinned.values()) counts.set(entry.tenantId, (counts.get(entry.tenantId) ?? 0) - 1);
     for (const [tenantId, count] of counts) if (count <= 0) counts.delete(tenantId);
     return counts;
   }
 
-  /** Whether a tenant holds (sessions and loads under way, plus `extra`) more than its share of either bound. */
-  private isPastShare(tenantId: string, extra: Footprint): boolean {
-    const share = this.shareOf(tenantId);
-    if (share >= 1) return false;
-    const held = this.resident.get(tenantId) ?? NOTHING;
-    const loading = this.loadRoomOf.get(tenantId) ?? NOTHING;
-    if (held.models + loading.models === 0) return false; // one session whatever its size: a model bigger than the share still gets its turn
-    return held.bytes + loading.bytes + extra.bytes > share * this.options.maxBytes || held.models + loading.models + extra.models > Math.max(1, Math.floor(share * this.options.maxModels));
-  }
-
-  /** The fraction of both bounds a tenant may hold when the cache is full; all of it when that cannot be read (the cache must go on deciding). */
+  /** The fraction of both bounds a tenant keeps when the cache is full (its `cacheShare`). */
   shareOf(tenantId: string): number {
-    try {
-      return this.options.shareOf?.(tenantId) ?? 1;
-    } catch (error) {
-      this.logger.warn(`cache share of tenant ${tenantId} unknown, taken as the whole cache: ${(error as Error).message}`);
-      return 1;
-    }
+    return this.occupancy.shareOf(tenantId);
   }
 
   private evictForRoom(entry: SessionEntry): void {
     this.lru.delete(entry.key); // a plain delete does not count as an eviction: count it here
     this.evicted(entry);
-  }
-
-  /** Whether other tenants hold sessions, or load or wait to load some: a share only applies then. */
-  private othersPresent(tenantId: string): boolean {
-    const others = (map: ReadonlyMap<string, unknown>) => map.size > (map.has(tenantId) ? 1 : 0);
-    return others(this.resident) || others(this.loadRoomOf) || this.roomQueue.hasOtherThan(tenantId);
   }
 
   /** A load is over (loaded or failed): the room it held goes back (to the session, when loaded). */
@@ -696,17 +659,7 @@ export class SessionCache {
     if (pending.waitingForRoom) this.leaveQueue(pending.waitingForRoom);
     if (!pending.holdsRoom) return;
     pending.holdsRoom = false;
-    this.addLoadRoom(pending.version.tenantId, -(pending.sizeBytes ?? 0), -1);
-  }
-
-  private addLoadRoom(tenantId: string, bytes: number, models: 1 | -1): void {
-    this.loadRoom.bytes += bytes;
-    this.loadRoom.models += models;
-    const own = this.loadRoomOf.get(tenantId) ?? { bytes: 0, models: 0 };
-    own.bytes += bytes;
-    own.models += models;
-    if (own.models <= 0) this.loadRoomOf.delete(tenantId);
-    else this.loadRoomOf.set(tenantId, own);
+    this.occupancy.countLoad(pending.version.tenantId, pending.sizeBytes ?? 0, -1);
   }
 
   private recordFailure(version: ServableVersion, error: unknown): ServingError {
@@ -739,7 +692,7 @@ export class SessionCache {
    * Keeps pinned + LRU + the room loads under way hold (+ `incoming`, a load about to start)
    * within both bounds by evicting least recently used unpinned sessions.
    */
-  private trim(incoming: Footprint = { bytes: 0, models: 0 }): void {
+  private trim(incoming: Footprint = NOTHING): void {
     while (this.lru.size > 0 && !this.fitsBounds(incoming)) this.lru.pop();
   }
 
@@ -747,8 +700,8 @@ export class SessionCache {
   private fitsBounds(incoming: Footprint, { evictingAll = false } = {}): boolean {
     const { maxBytes, maxModels } = this.options;
     const evictable = evictingAll ? { bytes: this.lru.calculatedSize, models: this.lru.size } : { bytes: 0, models: 0 };
-    const bytes = this.lru.calculatedSize - evictable.bytes + this.pinnedBytes + this.loadRoom.bytes + incoming.bytes;
-    return bytes <= maxBytes && this.lru.size - evictable.models + this.pinned.size + this.loadRoom.models + incoming.models <= maxModels;
+    const bytes = this.lru.calculatedSize - evictable.bytes + this.pinnedBytes + this.occupancy.loading.bytes + incoming.bytes;
+    return bytes <= maxBytes && this.lru.size - evictable.models + this.pinned.size + this.occupancy.loading.models + incoming.models <= maxModels;
   }
 
   private pin(entry: SessionEntry): void {
@@ -762,7 +715,7 @@ export class SessionCache {
     } else this.lru.delete(entry.key);
     entry.pinned = true;
     this.pinned.set(entry.key, entry);
-    this.countResident(entry, 1);
+    this.occupancy.countResident(entry.tenantId, entry.sizeBytes, 1);
     this.pinnedBytes += entry.sizeBytes;
     this.trim();
   }
@@ -783,25 +736,16 @@ export class SessionCache {
     if (!entry.pinned) return;
     this.removePinned(entry);
     this.lru.set(entry.key, entry);
-    if (this.lru.peek(entry.key) === entry) this.countResident(entry, 1);
+    if (this.lru.peek(entry.key) === entry) this.occupancy.countResident(entry.tenantId, entry.sizeBytes, 1);
     this.trim();
     this.startWaitingLoads(); // it can be evicted now
   }
 
   private removePinned(entry: SessionEntry): void {
     this.pinned.delete(entry.key);
-    this.countResident(entry, -1);
+    this.occupancy.countResident(entry.tenantId, entry.sizeBytes, -1);
     this.pinnedBytes -= entry.sizeBytes;
     entry.pinned = false;
-  }
-
-  /** Sessions and bytes each tenant holds (LRU and pinned), kept as they come and go so that share checks need no walk. */
-  private countResident(entry: SessionEntry, sign: 1 | -1): void {
-    const held = this.resident.get(entry.tenantId) ?? { models: 0, bytes: 0 };
-    held.models += sign;
-    held.bytes += sign * entry.sizeBytes;
-    if (held.models <= 0) this.resident.delete(entry.tenantId);
-    else this.resident.set(entry.tenantId, held);
   }
 
   private evicted(entry: SessionEntry): void {
