@@ -1,7 +1,6 @@
 import { servingHookMetrics } from '../observability/metrics/hook-metrics';
 import { Logger } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
-import { withoutServerPaths } from '../common/server-paths';
 import type { RegistryChange } from '../registry/registry-events';
 import { InferenceRuntime, SessionHandle } from './runtime/inference-runtime';
 import type { ServableVersion } from './servable';
@@ -9,6 +8,7 @@ import type { MicroBatch } from './micro-batcher';
 import { estimateSessionBytes, GraphKind, SESSION_OVERHEAD_BYTES } from './session-footprint';
 import { LoadQueue } from './load-queue';
 import { CacheOccupancy, Footprint, NOTHING } from './cache-occupancy';
+import { LoadBackoff } from './load-backoff';
 import { ServingError, ServingErrorCode } from './serving.error';
 
 /** Lifecycle of a cache entry. */
@@ -87,15 +87,6 @@ interface WaitingLoad {
   readonly sizeBytes: number;
   start(): void;
   fail(error: Error): void;
-}
-
-interface LoadFailure {
-  tenantId: string;
-  model: string;
-  version: number;
-  attempts: number;
-  retryAt: number;
-  reason: string;
 }
 
 export interface ArtifactLocation {
@@ -190,13 +181,11 @@ export class SessionCache {
   private readonly occupancy: CacheOccupancy;
   /** Loads waiting for room that loads under way hold. */
   private readonly roomQueue = new LoadQueue<WaitingLoad>();
-  private readonly failures: LRUCache<string, LoadFailure>;
+  private readonly backoff: LoadBackoff;
   /** Per version; outlives the session so that reloads and evictions add up. */
   private readonly stats: LRUCache<string, SessionStats>;
   private readonly totals = new Map<string, CacheTotals>();
   private readonly now: () => number;
-  private readonly retryBaseMs: number;
-  private readonly retryMaxMs: number;
   /** Deletions seen, and when (in that count) each model and version was last deleted: see deletionMark. */
   private deletionsSeen = 0;
   private readonly deletedAt = new LRUCache<string, number>({ max: 10_000 });
@@ -208,8 +197,7 @@ export class SessionCache {
   ) {
     this.now = options.now ?? Date.now;
     this.occupancy = new CacheOccupancy(options, options.shareOf);
-    this.retryBaseMs = options.retryBaseMs ?? 1000;
-    this.retryMaxMs = options.retryMaxMs ?? 60_000;
+    this.backoff = new LoadBackoff(this.now, options.retryBaseMs, options.retryMaxMs);
     this.lru = new LRUCache<string, SessionEntry>({
       max: options.maxModels,
       maxSize: options.maxBytes,
@@ -219,7 +207,6 @@ export class SessionCache {
         if (reason === 'evict') this.evicted(entry);
       },
     });
-    this.failures = new LRUCache({ max: 10_000 });
     this.stats = new LRUCache({ max: 100_000 });
     runtime.onSessionsLost((keys) => this.forgetLost(keys));
   }
@@ -358,7 +345,7 @@ export class SessionCache {
       const view = { ...emptyView(v.tenantId, v.model, v.version, SessionState.Loading), sizeBytes: pending.sizeBytes ?? null, inUse: pending.waiters, stats: this.statsOf(v) };
       models.push(pending.waitingForRoom ? { ...view, waitingForRoom: true } : view);
     }
-    for (const [key, failure] of this.failures.entries()) {
+    for (const [key, failure] of this.backoff.entries()) {
       if (!mine(failure.tenantId) || this.loading.has(key)) continue;
       models.push({
         ...emptyView(failure.tenantId, failure.model, failure.version, SessionState.Failed),
@@ -375,8 +362,8 @@ export class SessionCache {
 
   /** Whether a version is loaded now; throws the load failure while a failed load waits for its retry. */
   async readiness(version: ServableVersion): Promise<{ loaded: boolean }> {
-    const failure = this.failures.get(version.id);
-    if (failure && this.now() < failure.retryAt && !this.loading.has(version.id)) throw this.loadFailedError(version, failure);
+    const refusal = this.loading.has(version.id) ? undefined : this.backoff.refusal(version);
+    if (refusal) throw refusal;
     const loaded = this.pinned.has(version.id) || this.lru.has(version.id);
     // Never servable: estimated bigger than the whole cache (503 MODEL_TOO_LARGE, as a request would get).
     if (!loaded) await this.estimateFitting(version);
@@ -451,8 +438,8 @@ export class SessionCache {
     this.totalsOf(version.tenantId).misses++;
     let pending = this.loading.get(version.id);
     if (!pending) {
-      const failure = this.failures.get(version.id);
-      if (failure && this.now() < failure.retryAt && !options.despiteBackoff) throw this.loadFailedError(version, failure);
+      const refusal = options.despiteBackoff ? undefined : this.backoff.refusal(version);
+      if (refusal) throw refusal;
       pending = this.startLoad(version);
     }
     pending.waiters++;
@@ -483,7 +470,9 @@ export class SessionCache {
       this.endLoad(pending);
       this.startWaitingLoads();
       if (error instanceof ServingError && (error.code === ServingErrorCode.ModelTooLarge || error.code === ServingErrorCode.VersionNotFound)) throw error;
-      throw this.recordFailure(version, error);
+      this.statsOf(version).loadFailures++;
+      this.totalsOf(version.tenantId).loadFailures++;
+      throw this.backoff.failed(version, error);
     }
     // Synchronously from here on: no new waiter can join once refs is counted.
     this.endLoad(pending);
@@ -491,7 +480,7 @@ export class SessionCache {
     const roomAt = pending.roomAt ?? pending.startedAt;
     servingHookMetrics.modelLoaded((this.now() - roomAt) / 1000, (roomAt - pending.startedAt) / 1000);
     this.totalsOf(version.tenantId).loads++;
-    this.failures.delete(version.id);
+    this.backoff.loaded(version.id);
     const now = this.now();
     const entry: SessionEntry = {
       key: version.id,
@@ -660,32 +649,6 @@ export class SessionCache {
     if (!pending.holdsRoom) return;
     pending.holdsRoom = false;
     this.occupancy.countLoad(pending.version.tenantId, pending.sizeBytes ?? 0, -1);
-  }
-
-  private recordFailure(version: ServableVersion, error: unknown): ServingError {
-    const previous = this.failures.get(version.id);
-    const attempts = (previous?.attempts ?? 0) + 1;
-    const delay = Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** (attempts - 1));
-    const message = error instanceof Error ? error.message : String(error);
-    // Clients see the runtime's reason without the server's file paths; the log keeps them.
-    const reason = withoutServerPaths(message);
-    const failure: LoadFailure = { tenantId: version.tenantId, model: version.model, version: version.version, attempts, retryAt: this.now() + delay, reason };
-    this.failures.set(version.id, failure);
-    this.statsOf(version).loadFailures++;
-    this.totalsOf(version.tenantId).loadFailures++;
-    this.logger.warn(`loading ${version.model} v${version.version} failed (attempt ${attempts}, next try in ${delay} ms): ${message}`);
-    return this.loadFailedError(version, failure);
-  }
-
-  private loadFailedError(version: ServableVersion, failure: LoadFailure): ServingError {
-    const retryAfterMs = Math.max(0, failure.retryAt - this.now());
-    return new ServingError(ServingErrorCode.ModelLoadFailed, `Model '${version.model}' version ${version.version} could not be loaded; it is tried again in ${Math.ceil(retryAfterMs / 1000)} s`, {
-      model: version.model,
-      version: version.version,
-      reason: failure.reason,
-      attempts: failure.attempts,
-      retryAfterMs,
-    }).withHeader('retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
   }
 
   /**
