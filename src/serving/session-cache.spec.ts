@@ -179,13 +179,19 @@ describe('SessionCache', () => {
       expect(cache.usage()).toMatchObject({ models: 1, loading: { models: 0 }, waitingLoads: 0 });
     });
 
-    it('load one at a time when pinned sessions fill the cache, each still answering its requests', async () => {
+    /** A cache of two, both pinned, and a request each for cold models c and d: c loads (alone), d waits. */
+    const pinnedFullThenBurst = async () => {
       const cache = make(2);
       for (const id of ['p1', 'p2']) await cache.load(fakeVersion(id), { pin: true });
       runtime.holdLoads = true;
       const answered = burst(cache, ['c', 'd']);
       await flushPromises();
       expect(runtime.loads).toEqual(['p1', 'p2', 'c']); // a lone load goes ahead: waiting would free nothing
+      return { cache, answered };
+    };
+
+    it('load one at a time when pinned sessions fill the cache, each still answering its requests', async () => {
+      const { cache, answered } = await pinnedFullThenBurst();
       runtime.openGate('c');
       await flushPromises();
       expect(runtime.loads).toEqual(['p1', 'p2', 'c', 'd']);
@@ -278,12 +284,7 @@ describe('SessionCache', () => {
     });
 
     it('give room an unload frees to a waiting load at once', async () => {
-      const cache = make(2);
-      for (const id of ['p1', 'p2']) await cache.load(fakeVersion(id), { pin: true });
-      runtime.holdLoads = true;
-      const answered = burst(cache, ['c', 'd']);
-      await flushPromises();
-      expect(runtime.loads).toEqual(['p1', 'p2', 'c']);
+      const { cache, answered } = await pinnedFullThenBurst();
       cache.unload('t1', 'model-p1');
       cache.unload('t1', 'model-p2');
       await flushPromises();
