@@ -369,6 +369,27 @@ describe('SessionCache', () => {
       ]);
     });
 
+    it("serve a session evicted while in use where it is, rather than take it back into the cache at a tenant within its share's expense", async () => {
+      cache_ = new SessionCache(runtime, async () => ({ path: '/fake', bytes: KIB }), { maxModels: 4, maxBytes: 1024 * 1024 * 1024, now: () => now, shareOf: () => 0.5 });
+      await Promise.all(ofTenant('q', ['q1', 'q2']));
+      const b1 = await cache_.acquire(fakeVersion('b1', { tenantId: 'b' })); // held: a request still runs on it
+      runtime.holdLoads = true;
+      const loads = ofTenant('b', ['b2', 'b3']); // b3's room comes from b1, b past its half: b1 drains
+      await flushPromises();
+      expect(b1.entry.state).toBe(SessionState.Unloading);
+      const again = cache_.acquire(fakeVersion('b1', { tenantId: 'b' }));
+      expect(again).not.toBeInstanceOf(Promise); // no new load...
+      expect((again as { entry: unknown }).entry).toBe(b1.entry);
+      expect(b1.entry.state).toBe(SessionState.Unloading); // ...and not back in the cache, which would evict q1
+      expect(cache_.snapshot('q').models.map((m) => m.state)).toEqual(['ready', 'ready']);
+      (again as { release(): void }).release();
+      b1.release();
+      expect(runtime.unloads).toEqual(['b1']);
+      runtime.openGates();
+      await Promise.all(loads);
+      expect(cache_.snapshot('q').totals.evictions).toBe(0);
+    });
+
     it("take a tenant's room from its own sessions, not other tenants'", async () => {
       const cache = new SessionCache(runtime, async () => ({ path: '/fake', bytes: KIB }), { maxModels: 4, maxBytes: 1024 * 1024 * 1024, now: () => now, shareOf: () => 0.5 });
       for (const id of ['q1', 'q2']) (await cache.acquire(fakeVersion(id, { tenantId: 'quiet' }))).release();

@@ -218,7 +218,7 @@ export class SessionCache {
 
   /** A lease on the version's session when it is loaded (a hit), else undefined. */
   private loadedLease(version: ServableVersion): SessionLease | undefined {
-    const entry = this.pinned.get(version.id) ?? this.lru.get(version.id) ?? this.readmitDraining(version.id);
+    const entry = this.pinned.get(version.id) ?? this.lru.get(version.id) ?? this.drainingSession(version.id);
     if (!entry) return undefined;
     entry.refs++;
     entry.stats.hits++;
@@ -227,15 +227,28 @@ export class SessionCache {
     return this.lease(entry);
   }
 
-  /** A session evicted while in use, back in the LRU as its most recent entry (see `draining`). */
-  private readmitDraining(key: string): SessionEntry | undefined {
+  /**
+   * A session evicted while in use, asked for again (see `draining`): back in the LRU as its most
+   * recent entry, unless that would take room from tenants within their share while its own is
+   * past its; then it answers where it is, still draining (its memory is held anyway).
+   */
+  private drainingSession(key: string): SessionEntry | undefined {
     const entry = this.draining.get(key);
     if (!entry || entry.lost) return undefined;
+    if (!this.mayTakeBack(entry)) return entry;
     this.draining.delete(key);
     this.retiring.delete(entry);
     entry.state = SessionState.Ready;
     this.admit(entry);
     return entry;
+  }
+
+  /** Whether a draining session can go back into the cache without its tenant, past its share, taking room from tenants within theirs. */
+  private mayTakeBack(entry: SessionEntry): boolean {
+    const incoming = { bytes: entry.sizeBytes, models: 1 };
+    if (this.fitsBounds(incoming) || !this.occupancy.othersPresent(entry.tenantId, this.roomQueue.hasOtherThan(entry.tenantId))) return true;
+    const giving = this.sessionsPastShare(entry.tenantId, incoming);
+    return giving.enough || !this.pastShareAfterGiving(entry.tenantId, incoming, giving.ownGiven);
   }
 
   /** Puts a ready, unpinned session into the LRU, making room for it (see makeRoom). */
@@ -579,7 +592,7 @@ export class SessionCache {
     const sharing = this.occupancy.othersPresent(tenantId, this.roomQueue.hasOtherThan(tenantId));
     const giving = sharing ? this.sessionsPastShare(tenantId, incoming) : { entries: [], enough: false, ownGiven: NOTHING };
     if (!giving.enough && mayWait) {
-      const stillPastShare = sharing && this.occupancy.isPastShare(tenantId, { bytes: incoming.bytes - giving.ownGiven.bytes, models: incoming.models - giving.ownGiven.models });
+      const stillPastShare = sharing && this.pastShareAfterGiving(tenantId, incoming, giving.ownGiven);
       if (stillPastShare && this.occupancy.hasLoadsUnderWay(tenantId)) return 'tenant-full';
       // Loads under way hold the room; or those of tenants past their share do, who give it back once loaded.
       if (this.occupancy.loading.models > 0 && (!fitsAtAll || (sharing && this.occupancy.pastShareLoadsUnderWay(tenantId)))) return 'cache-full';
@@ -621,6 +634,11 @@ export class SessionCache {
       if (left === 0 || !pastAfterGiving(entry.tenantId)) givers.delete(entry.tenantId);
     }
     return { entries, enough: short.bytes <= 0 && short.models <= 0, ownGiven: given.get(tenantId) ?? NOTHING };
+  }
+
+  /** Whether the tenant would still be past its share with `incoming`, after giving back `ownGiven` of its own sessions. */
+  private pastShareAfterGiving(tenantId: string, incoming: Footprint, ownGiven: Footprint): boolean {
+    return this.occupancy.isPastShare(tenantId, { bytes: incoming.bytes - ownGiven.bytes, models: incoming.models - ownGiven.models });
   }
 
   /** How many sessions each tenant has in the LRU (its resident ones that are not pinned). */
