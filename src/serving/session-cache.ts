@@ -483,7 +483,7 @@ export class SessionCache {
       this.endLoad(pending);
       this.startWaitingLoads();
       if (error instanceof ServingError && (error.code === ServingErrorCode.ModelTooLarge || error.code === ServingErrorCode.VersionNotFound)) throw error;
-      this.statsOf(version).loadFailures++;
+      stats.loadFailures++;
       this.totalsOf(version.tenantId).loadFailures++;
       throw this.backoff.failed(version, error);
     }
@@ -612,11 +612,7 @@ export class SessionCache {
     const { maxBytes, maxModels } = this.options;
     const short = { bytes: this.lru.calculatedSize + this.pinnedBytes + this.occupancy.loading.bytes + incoming.bytes - maxBytes, models: this.lru.size + this.pinned.size + this.occupancy.loading.models + incoming.models - maxModels };
     const given = new Map<string, Footprint>();
-    const pastAfterGiving = (t: string) => {
-      const gave = given.get(t) ?? NOTHING;
-      const extra = t === tenantId ? incoming : NOTHING;
-      return this.occupancy.isPastShare(t, { bytes: extra.bytes - gave.bytes, models: extra.models - gave.models });
-    };
+    const pastAfterGiving = (t: string) => this.pastShareAfterGiving(t, t === tenantId ? incoming : NOTHING, given.get(t) ?? NOTHING);
     // The tenants past their share that have sessions in the LRU, found per tenant first: with none, no walk.
     const evictable = this.lruSessionsByTenant();
     const givers = new Set([...evictable.keys()].filter((t) => pastAfterGiving(t)));
@@ -636,7 +632,7 @@ export class SessionCache {
     return { entries, enough: short.bytes <= 0 && short.models <= 0, ownGiven: given.get(tenantId) ?? NOTHING };
   }
 
-  /** Whether the tenant would still be past its share with `incoming`, after giving back `ownGiven` of its own sessions. */
+  /** Whether the tenant would still be past its share with `incoming`, after giving back `ownGiven` of its sessions. */
   private pastShareAfterGiving(tenantId: string, incoming: Footprint, ownGiven: Footprint): boolean {
     return this.occupancy.isPastShare(tenantId, { bytes: incoming.bytes - ownGiven.bytes, models: incoming.models - ownGiven.models });
   }
