@@ -60,7 +60,7 @@ export interface SessionEntry {
 
 type Withdrawal = 'unloaded' | 'deleted';
 
-/** Whether a load can start now (see makeRoom). */
+/** Whether what asked for room has it now (see makeRoom). */
 type RoomForLoad = 'fits' | 'tenant-full' | 'cache-full';
 
 interface PendingLoad {
@@ -229,26 +229,19 @@ export class SessionCache {
 
   /**
    * A session evicted while in use, asked for again (see `draining`): back in the LRU as its most
-   * recent entry, unless that would take room from tenants within their share while its own is
-   * past its; then it answers where it is, still draining (its memory is held anyway).
+   * recent entry when makeRoom finds it room; else (its tenant past its share and only tenants
+   * within theirs could give room, or loads under way hold it) it answers where it is, still
+   * draining (its memory is held anyway).
    */
   private drainingSession(key: string): SessionEntry | undefined {
     const entry = this.draining.get(key);
     if (!entry || entry.lost) return undefined;
-    if (!this.mayTakeBack(entry)) return entry;
+    if (this.makeRoom(entry.tenantId, { bytes: entry.sizeBytes, models: 1 }, 'or-stay-out') !== 'fits') return entry;
     this.draining.delete(key);
     this.retiring.delete(entry);
     entry.state = SessionState.Ready;
     this.admit(entry);
     return entry;
-  }
-
-  /** Whether a draining session can go back into the cache without its tenant, past its share, taking room from tenants within theirs. */
-  private mayTakeBack(entry: SessionEntry): boolean {
-    const incoming = { bytes: entry.sizeBytes, models: 1 };
-    if (this.fitsBounds(incoming) || !this.occupancy.othersPresent(entry.tenantId, this.roomQueue.hasOtherThan(entry.tenantId))) return true;
-    const giving = this.sessionsPastShare(entry.tenantId, incoming);
-    return giving.enough || !this.pastShareAfterGiving(entry.tenantId, incoming, giving.ownGiven);
   }
 
   /** Puts a ready, unpinned session into the LRU, making room for it (see makeRoom). */
@@ -259,10 +252,9 @@ export class SessionCache {
       this.evicted(entry);
       return;
     }
-    this.makeRoom(entry.tenantId, incoming, { mayWait: false });
+    this.makeRoom(entry.tenantId, incoming, 'must-go-in');
     this.lru.set(entry.key, entry);
     if (this.lru.peek(entry.key) === entry) this.occupancy.countResident(entry.tenantId, entry.sizeBytes, 1);
-    this.trim();
   }
 
   /**
@@ -545,7 +537,7 @@ export class SessionCache {
     for (let next = this.nextWaitingLoad(tenantsFull); next; next = this.nextWaitingLoad(tenantsFull)) {
       let room: RoomForLoad;
       try {
-        room = this.makeRoom(next.tenantId, { bytes: next.sizeBytes, models: 1 }, { mayWait: true });
+        room = this.makeRoom(next.tenantId, { bytes: next.sizeBytes, models: 1 }, 'or-wait');
       } catch (error) {
         this.leaveQueue(next).fail(error as Error); // its load fails; the others go on
         continue;
@@ -576,24 +568,25 @@ export class SessionCache {
   }
 
   /**
-   * Makes room for `incoming` of a tenant (a load about to start, or a session going in) when the
-   * cache has none free, evicting least recently used sessions: first of tenants past their share
-   * (with `incoming`, this one may be), then of anyone. Free room is used whatever the shares: a
-   * share only decides who gives room back when the cache is full. When `mayWait` (a load), it
-   * evicts nothing and answers why instead when the load would have to wait anyway: the cache is
-   * held by pinned sessions and loads under way (`cache-full`), or the tenant is past its share
-   * and could only get room from tenants within theirs (`tenant-full`: it waits for its own
-   * loads). A load with no other load under way always goes ahead (waiting would free nothing: a
-   * cache full of pinned sessions), to be evicted again once loaded.
+   * Makes room for `incoming` of a tenant (a load about to start, a session going in or taken
+   * back) when the cache has none free, evicting least recently used sessions: first of tenants
+   * past their share (with `incoming`, this one may be), then of anyone. Free room is used
+   * whatever the shares: a share only decides who gives room back when the cache is full.
+   * Unless it `must-go-in`, it evicts nothing and answers why instead when what comes in should
+   * not have the room now: loads under way hold it, or those of tenants past their share, who
+   * give it back once loaded (`cache-full`); or the tenant is past its share and could only get
+   * room from tenants within theirs (`tenant-full`). A load (`or-wait`) is only told so while
+   * the tenant has loads of its own to wait for; without any, and with no other load under way
+   * (a cache full of pinned sessions), it goes ahead, to be evicted again once loaded.
    */
-  private makeRoom(tenantId: string, incoming: Footprint, { mayWait }: { mayWait: boolean }): RoomForLoad {
+  private makeRoom(tenantId: string, incoming: Footprint, otherwise: 'or-wait' | 'or-stay-out' | 'must-go-in'): RoomForLoad {
     if (this.fitsBounds(incoming)) return 'fits';
     const fitsAtAll = this.fitsBounds(incoming, { evictingAll: true });
     const sharing = this.occupancy.othersPresent(tenantId, this.roomQueue.hasOtherThan(tenantId));
     const giving = sharing ? this.sessionsPastShare(tenantId, incoming) : { entries: [], enough: false, ownGiven: NOTHING };
-    if (!giving.enough && mayWait) {
+    if (!giving.enough && otherwise !== 'must-go-in') {
       const stillPastShare = sharing && this.pastShareAfterGiving(tenantId, incoming, giving.ownGiven);
-      if (stillPastShare && this.occupancy.hasLoadsUnderWay(tenantId)) return 'tenant-full';
+      if (stillPastShare && (otherwise === 'or-stay-out' || this.occupancy.hasLoadsUnderWay(tenantId))) return 'tenant-full';
       // Loads under way hold the room; or those of tenants past their share do, who give it back once loaded.
       if (this.occupancy.loading.models > 0 && (!fitsAtAll || (sharing && this.occupancy.pastShareLoadsUnderWay(tenantId)))) return 'cache-full';
     }
