@@ -1,3 +1,4 @@
+import { servingHookMetrics } from '../observability/metrics/hook-metrics';
 import { SessionCache, SessionState } from './session-cache';
 import { estimateSessionBytes } from './session-footprint';
 import { fakeVersion, FakeRuntime, flushPromises } from './testing/fake-runtime';
@@ -261,6 +262,33 @@ describe('SessionCache', () => {
       runtime.openGate('e');
       await Promise.all(next);
       expect(cache.snapshot(null).models.find((m) => m.model === 'model-d')).toBeUndefined(); // not a failed load either
+    });
+
+    it('time each wait for room, of loads that then start and of loads that fail while waiting', async () => {
+      const waited = jest.spyOn(servingHookMetrics, 'loadWaited');
+      const loaded = jest.spyOn(servingHookMetrics, 'modelLoaded');
+      try {
+        const cache = make(1);
+        runtime.holdLoads = true;
+        const served = burst(cache, ['a', 'b']);
+        const deleted = Promise.resolve(cache.acquire(fakeVersion('d'))).catch((error: { code: string }) => error.code);
+        await flushPromises();
+        expect(waited.mock.calls).toEqual([[0]]); // a had room at once
+        now += 250;
+        cache.onRegistryChange({ tenantId: 't1', model: 'model-d', kind: 'version-deleted', version: 1 });
+        expect(await deleted).toBe('VERSION_NOT_FOUND');
+        expect(waited.mock.calls).toEqual([[0], [0.25]]); // d's wait, though it never loads
+        now += 250;
+        runtime.openGate('a');
+        await flushPromises();
+        expect(waited.mock.calls).toEqual([[0], [0.25], [0.5]]); // b's
+        runtime.openGate('b');
+        await Promise.all(served);
+        expect(loaded.mock.calls).toEqual([[0.5], [0]]); // the loads themselves, without the waits
+      } finally {
+        waited.mockRestore();
+        loaded.mockRestore();
+      }
     });
 
     it('answer VERSION_NOT_FOUND for a version deleted while its file was looked up, evicting nothing', async () => {

@@ -85,6 +85,8 @@ interface WaitingLoad {
   readonly tenantId: string;
   readonly pending: PendingLoad;
   readonly sizeBytes: number;
+  /** When it began to wait. */
+  readonly since: number;
   start(): void;
   fail(error: Error): void;
 }
@@ -483,7 +485,7 @@ export class SessionCache {
     this.endLoad(pending);
     stats.loads++;
     const roomAt = pending.roomAt ?? pending.startedAt;
-    servingHookMetrics.modelLoaded((this.now() - roomAt) / 1000, (roomAt - pending.startedAt) / 1000);
+    servingHookMetrics.modelLoaded((this.now() - roomAt) / 1000);
     this.totalsOf(version.tenantId).loads++;
     this.backoff.loaded(version.id);
     const now = this.now();
@@ -519,7 +521,7 @@ export class SessionCache {
    */
   private takeRoomToLoad(pending: PendingLoad, sizeBytes: number): Promise<void> {
     const started = new Promise<void>((start, fail) => {
-      pending.waitingForRoom = { tenantId: pending.version.tenantId, pending, sizeBytes, start, fail };
+      pending.waitingForRoom = { tenantId: pending.version.tenantId, pending, sizeBytes, since: this.now(), start, fail };
       this.roomQueue.push(pending.waitingForRoom);
     });
     this.startWaitingLoads();
@@ -561,9 +563,11 @@ export class SessionCache {
     return this.roomQueue.oldest(new Set([...passedOver, ...pastShare.map((head) => head.tenantId)])) ?? this.roomQueue.oldest(passedOver);
   }
 
+  /** Every wait for room ends here, whether the load then starts or fails (deleted, its room not computable): each is timed. */
   private leaveQueue(waiting: WaitingLoad): WaitingLoad {
     this.roomQueue.remove(waiting);
     waiting.pending.waitingForRoom = undefined;
+    servingHookMetrics.loadWaited((this.now() - waiting.since) / 1000);
     return waiting;
   }
 

@@ -63,11 +63,14 @@ export const servingHookMetrics = {
     microBatchRequests.observe(requests);
     if (rows !== undefined && Number.isFinite(rows)) microBatchRows.observe(rows);
   },
-  /** Serving: a session finished loading after `seconds`, having waited `waitedSeconds` for room before. */
-  modelLoaded(seconds: number, waitedSeconds = 0): void {
+  /** Serving: a session finished loading after `seconds` (from when it had its room in the cache). */
+  modelLoaded(seconds: number): void {
     modelLoadHook.used = true;
     if (Number.isFinite(seconds) && seconds >= 0) modelLoadSeconds.observe(seconds);
-    if (Number.isFinite(waitedSeconds) && waitedSeconds >= 0) modelLoadWaitSeconds.observe(waitedSeconds);
+  },
+  /** Serving: a load's wait for room ended after `seconds`, whether it then started or failed. */
+  loadWaited(seconds: number): void {
+    if (Number.isFinite(seconds) && seconds >= 0) modelLoadWaitSeconds.observe(seconds);
   },
   /** Serving: a big body of `route` went to the JSON codec thread. */
   bodyOffloaded(route: string): void {
