@@ -2,7 +2,7 @@ import { withoutServerPaths } from '../common/server-paths';
 import { servingHookMetrics } from '../observability/metrics/hook-metrics';
 import { rowsOf } from './runtime/batch-plan';
 import { InferenceRuntime, RunOutcome } from './runtime/inference-runtime';
-import type { SessionEntry } from './session-cache';
+import type { SessionEntry } from './session-entry';
 import { ServingError, ServingErrorCode } from './serving.error';
 import type { HostTensor } from './tensor-codec';
 

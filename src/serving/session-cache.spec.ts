@@ -1,5 +1,6 @@
 import { servingHookMetrics } from '../observability/metrics/hook-metrics';
-import { SessionCache, SessionState } from './session-cache';
+import { SessionCache } from './session-cache';
+import { SessionState } from './session-entry';
 import { estimateSessionBytes } from './session-footprint';
 import { fakeVersion, FakeRuntime, flushPromises } from './testing/fake-runtime';
 

@@ -1,67 +1,16 @@
 import { servingHookMetrics } from '../observability/metrics/hook-metrics';
-import { Logger } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
 import type { RegistryChange } from '../registry/registry-events';
 import { InferenceRuntime, SessionHandle } from './runtime/inference-runtime';
 import type { ServableVersion } from './servable';
-import type { MicroBatch } from './micro-batcher';
 import { estimateSessionBytes, GraphKind, SESSION_OVERHEAD_BYTES } from './session-footprint';
 import { LoadQueue } from './load-queue';
-import { CacheOccupancy, Footprint, NOTHING } from './cache-occupancy';
+import { CacheOccupancy, Footprint } from './cache-occupancy';
+import { CacheResidents, RoomForLoad } from './cache-residents';
+import { CacheCounters, CacheEntryView, CacheTotals, failedView, loadedView, loadingView } from './cache-views';
 import { LoadBackoff } from './load-backoff';
 import { ServingError, ServingErrorCode } from './serving.error';
-
-/** Lifecycle of a cache entry. */
-export enum SessionState {
-  /** The worker is creating the session; concurrent requests wait for this one load. */
-  Loading = 'loading',
-  Ready = 'ready',
-  /** The last load failed; requests answer 503 until `retryAt`, then one of them tries again. */
-  Failed = 'failed',
-  /** Evicted or unloaded while requests still run on it: released when the last one ends. */
-  Unloading = 'unloading',
-}
-
-export interface SessionStats {
-  hits: number;
-  misses: number;
-  loads: number;
-  loadFailures: number;
-  evictions: number;
-  /** Requests run, and calls made for them (fewer calls than requests = micro-batching at work). */
-  requests: number;
-  calls: number;
-}
-
-export interface SessionEntry {
-  readonly key: string;
-  readonly tenantId: string;
-  readonly model: string;
-  readonly version: number;
-  readonly sizeBytes: number;
-  readonly handle: SessionHandle;
-  readonly stats: SessionStats;
-  readonly loadedAt: number;
-  readonly loadMs: number;
-  state: SessionState;
-  pinned: boolean;
-  /** Requests holding the session (a lease each). */
-  refs: number;
-  /** Cleared when a merged call shows the model is not row-independent. */
-  batchable: boolean;
-  lastUsedAt: number;
-  /** Its worker died: nothing left to release. */
-  lost?: boolean;
-  /** Taken out by an unload or a deletion (not evicted for room): never taken back, never pinned. */
-  withdrawn?: Withdrawal;
-  /** The micro-batch collecting calls for this session now, if any (MicroBatcher's). */
-  batch?: MicroBatch;
-}
-
-type Withdrawal = 'unloaded' | 'deleted';
-
-/** Whether what asked for room has it now (see makeRoom). */
-type RoomForLoad = 'fits' | 'tenant-full' | 'cache-full';
+import { SessionEntry, SessionLease, SessionState, Withdrawal } from './session-entry';
 
 interface PendingLoad {
   version: ServableVersion;
@@ -114,60 +63,14 @@ export interface SessionCacheOptions {
   shareOf?: (tenantId: string) => number;
 }
 
-/** A request's hold on a session: the session is not released before `release()`. */
-export class SessionLease {
-  private released = false;
-
-  constructor(
-    readonly entry: SessionEntry,
-    private readonly onRelease: (entry: SessionEntry) => void,
-  ) {}
-
-  release(): void {
-    if (this.released) return;
-    this.released = true;
-    this.onRelease(this.entry);
-  }
-}
-
-export interface CacheEntryView {
-  tenantId: string;
-  model: string;
-  version: number;
-  state: SessionState;
-  sizeBytes: number | null;
-  pinned: boolean;
-  inUse: number;
-  worker: number | null;
-  loadMs: number | null;
-  loadedAt: string | null;
-  lastUsedAt: string | null;
-  retryAt?: string;
-  error?: string;
-  /** A load waiting for other loads to finish before it fits beside them. */
-  waitingForRoom?: boolean;
-  stats: SessionStats;
-}
-
-export interface CacheTotals {
-  hits: number;
-  misses: number;
-  loads: number;
-  loadFailures: number;
-  evictions: number;
-}
-
 /**
- * The bounded cache of inference sessions. Ready, unpinned sessions live in an LRU bounded by
- * MMS_CACHE_MAX_BYTES (estimated bytes) and MMS_CACHE_MAX_MODELS; pinned ones sit beside it but
- * count against the same bounds, so the LRU shrinks to make room for them. Eviction releases a
- * session at once when idle, or when its last request ends.
+ * The bounded cache of inference sessions: loads each version once however many requests wait
+ * for it, each load taking its room in the cache before it starts (or waiting for it), and hands
+ * out leases. Which sessions it holds, within which bounds, and who gives room are
+ * CacheResidents'. Eviction releases a session at once when idle, or when its last request ends.
  */
 export class SessionCache {
-  private readonly logger = new Logger('SessionCache');
-  private readonly lru: LRUCache<string, SessionEntry>;
-  private readonly pinned = new Map<string, SessionEntry>();
-  private pinnedBytes = 0;
+  private readonly residents: CacheResidents;
   /** Evicted or unloaded while in use. */
   private readonly retiring = new Set<SessionEntry>();
   /**
@@ -184,9 +87,7 @@ export class SessionCache {
   /** Loads waiting for room that loads under way hold. */
   private readonly roomQueue = new LoadQueue<WaitingLoad>();
   private readonly backoff: LoadBackoff;
-  /** Per version; outlives the session so that reloads and evictions add up. */
-  private readonly stats: LRUCache<string, SessionStats>;
-  private readonly totals = new Map<string, CacheTotals>();
+  private readonly counters = new CacheCounters();
   private readonly now: () => number;
   /** Deletions seen, and when (in that count) each model and version was last deleted: see deletionMark. */
   private deletionsSeen = 0;
@@ -200,16 +101,7 @@ export class SessionCache {
     this.now = options.now ?? Date.now;
     this.occupancy = new CacheOccupancy(options, options.shareOf);
     this.backoff = new LoadBackoff(this.now, options.retryBaseMs, options.retryMaxMs);
-    this.lru = new LRUCache<string, SessionEntry>({
-      max: options.maxModels,
-      maxSize: options.maxBytes,
-      sizeCalculation: (entry) => entry.sizeBytes,
-      dispose: (entry, _key, reason) => {
-        this.occupancy.countResident(entry.tenantId, entry.sizeBytes, -1);
-        if (reason === 'evict') this.evicted(entry);
-      },
-    });
-    this.stats = new LRUCache({ max: 100_000 });
+    this.residents = new CacheResidents(options, this.occupancy, (tenantId) => this.roomQueue.hasOtherThan(tenantId), (entry) => this.evicted(entry));
     runtime.onSessionsLost((keys) => this.forgetLost(keys));
   }
 
@@ -220,11 +112,10 @@ export class SessionCache {
 
   /** A lease on the version's session when it is loaded (a hit), else undefined. */
   private loadedLease(version: ServableVersion): SessionLease | undefined {
-    const entry = this.pinned.get(version.id) ?? this.lru.get(version.id) ?? this.drainingSession(version.id);
+    const entry = this.residents.get(version.id) ?? this.drainingSession(version.id);
     if (!entry) return undefined;
     entry.refs++;
-    entry.stats.hits++;
-    this.totalsOf(version.tenantId).hits++;
+    this.counters.count(entry.stats, version.tenantId, 'hits');
     entry.lastUsedAt = this.now();
     return this.lease(entry);
   }
@@ -238,7 +129,7 @@ export class SessionCache {
   private drainingSession(key: string): SessionEntry | undefined {
     const entry = this.draining.get(key);
     if (!entry || entry.lost) return undefined;
-    if (this.makeRoom(entry.tenantId, { bytes: entry.sizeBytes, models: 1 }, 'or-stay-out') !== 'fits') return entry;
+    if (this.residents.makeRoom(entry.tenantId, { bytes: entry.sizeBytes, models: 1 }, 'or-stay-out') !== 'fits') return entry;
     this.draining.delete(key);
     this.retiring.delete(entry);
     entry.state = SessionState.Ready;
@@ -249,14 +140,13 @@ export class SessionCache {
   /** Puts a ready, unpinned session into the LRU, making room for it (see makeRoom). */
   private admit(entry: SessionEntry): void {
     const incoming = { bytes: entry.sizeBytes, models: 1 };
-    if (!this.fitsBounds(incoming, { evictingAll: true })) {
+    if (!this.residents.fits(incoming, { evictingAll: true })) {
       // Pinned sessions and loads under way leave no room for it: it serves its requests and goes, evicting nothing.
       this.evicted(entry);
       return;
     }
-    this.makeRoom(entry.tenantId, incoming, 'must-go-in');
-    this.lru.set(entry.key, entry);
-    if (this.lru.peek(entry.key) === entry) this.occupancy.countResident(entry.tenantId, entry.sizeBytes, 1);
+    this.residents.makeRoom(entry.tenantId, incoming, 'must-go-in');
+    this.residents.add(entry);
   }
 
   /**
@@ -265,9 +155,9 @@ export class SessionCache {
    */
   async load(version: ServableVersion, options: { pin?: boolean; mark?: number } = {}): Promise<CacheEntryView> {
     // A pin that cannot fit is refused before loading (a load would only evict something for nothing).
-    if (options.pin === true && !this.pinned.has(version.id)) {
+    if (options.pin === true && !this.residents.isPinned(version.id)) {
       const sizeBytes = await this.estimateFitting(version); // too big for the cache at all: 503, not "unpin some"
-      if (sizeBytes !== null) this.assertPinRoom(sizeBytes);
+      if (sizeBytes !== null) this.residents.assertPinRoom(sizeBytes);
     }
     const lease = await (this.loadedLease(version) ?? this.acquireCold(version, { despiteBackoff: true }));
     try {
@@ -278,7 +168,7 @@ export class SessionCache {
       lease.release();
     }
     // After the release: the answer's inUse counts requests, not this load's own lease.
-    return this.view(lease.entry);
+    return loadedView(lease.entry);
   }
 
   /**
@@ -299,7 +189,7 @@ export class SessionCache {
 
   /** Whether some version of the model is loaded here now (walks the cache: not for the request path). */
   hasLoadedVersionOf(tenantId: string, model: string): boolean {
-    for (const entry of [...this.pinned.values(), ...this.lru.values()]) if (entry.tenantId === tenantId && entry.model === model) return true;
+    for (const entry of this.residents.entries()) if (entry.tenantId === tenantId && entry.model === model) return true;
     return false;
   }
 
@@ -310,10 +200,9 @@ export class SessionCache {
     const unloaded: number[] = [];
     // Draining sessions are shared no more: an unloaded version loads anew on its next request.
     for (const entry of [...this.draining.values()]) if (matches(entry)) this.draining.delete(entry.key);
-    for (const entry of [...this.pinned.values(), ...this.lru.values()]) {
+    for (const entry of this.residents.entries()) {
       if (!matches(entry)) continue;
-      if (entry.pinned) this.removePinned(entry);
-      else this.lru.delete(entry.key);
+      this.residents.remove(entry);
       entry.withdrawn = why;
       this.retire(entry);
       unloaded.push(entry.version);
@@ -345,24 +234,16 @@ export class SessionCache {
   snapshot(tenantId: string | null): { models: CacheEntryView[]; bytes: number; pinned: number; totals: CacheTotals } {
     const mine = (t: string) => tenantId === null || t === tenantId;
     const models: CacheEntryView[] = [];
-    for (const entry of [...this.pinned.values(), ...this.lru.values(), ...this.retiring]) if (mine(entry.tenantId)) models.push(this.view(entry));
+    for (const entry of [...this.residents.entries(), ...this.retiring]) if (mine(entry.tenantId)) models.push(loadedView(entry));
     for (const pending of this.loading.values()) {
       const v = pending.version;
-      if (!mine(v.tenantId)) continue;
-      const view = { ...emptyView(v.tenantId, v.model, v.version, SessionState.Loading), sizeBytes: pending.sizeBytes ?? null, inUse: pending.waiters, stats: this.statsOf(v) };
-      models.push(pending.waitingForRoom ? { ...view, waitingForRoom: true } : view);
+      if (mine(v.tenantId)) models.push(loadingView(v, { ...pending, waitingForRoom: pending.waitingForRoom !== undefined }, this.counters.peek(v.id)));
     }
     for (const [key, failure] of this.backoff.entries()) {
-      if (!mine(failure.tenantId) || this.loading.has(key)) continue;
-      models.push({
-        ...emptyView(failure.tenantId, failure.model, failure.version, SessionState.Failed),
-        retryAt: new Date(failure.retryAt).toISOString(),
-        error: failure.reason,
-        stats: this.stats.get(key) ?? zeroStats(),
-      });
+      if (mine(failure.tenantId) && !this.loading.has(key)) models.push(failedView(failure, this.counters.peek(key)));
     }
     models.sort((a, b) => (a.model < b.model ? -1 : a.model > b.model ? 1 : a.version - b.version));
-    const totals = tenantId === null ? sumTotals([...this.totals.values()]) : { ...(this.totals.get(tenantId) ?? zeroTotals()) };
+    const totals = this.counters.totals(tenantId);
     const resident = models.filter((m) => m.state === SessionState.Ready || m.state === SessionState.Unloading);
     return { models, bytes: resident.reduce((sum, m) => sum + (m.sizeBytes ?? 0), 0), pinned: models.filter((m) => m.pinned).length, totals };
   }
@@ -371,7 +252,7 @@ export class SessionCache {
   async readiness(version: ServableVersion): Promise<{ loaded: boolean }> {
     const refusal = this.loading.has(version.id) ? undefined : this.backoff.refusal(version);
     if (refusal) throw refusal;
-    const loaded = this.pinned.has(version.id) || this.lru.has(version.id);
+    const loaded = this.residents.has(version.id);
     // Never servable: estimated bigger than the whole cache (503 MODEL_TOO_LARGE, as a request would get).
     if (!loaded) await this.estimateFitting(version);
     return { loaded };
@@ -430,19 +311,11 @@ export class SessionCache {
 
   /** Bytes and models held right now, across tenants (the bound's subject), and the room loads under way hold. */
   usage(): { bytes: number; models: number; pinnedBytes: number; pinnedModels: number; loading: Footprint; waitingLoads: number } {
-    return {
-      bytes: this.lru.calculatedSize + this.pinnedBytes,
-      models: this.lru.size + this.pinned.size,
-      pinnedBytes: this.pinnedBytes,
-      pinnedModels: this.pinned.size,
-      loading: { ...this.occupancy.loading },
-      waitingLoads: this.roomQueue.size,
-    };
+    return { ...this.residents.usage(), loading: { ...this.occupancy.loading }, waitingLoads: this.roomQueue.size };
   }
 
   private async acquireCold(version: ServableVersion, options: { despiteBackoff?: boolean } = {}): Promise<SessionLease> {
-    this.statsOf(version).misses++;
-    this.totalsOf(version.tenantId).misses++;
+    this.counters.count(this.counters.of(version.id), version.tenantId, 'misses');
     let pending = this.loading.get(version.id);
     if (!pending) {
       const refusal = options.despiteBackoff ? undefined : this.backoff.refusal(version);
@@ -462,7 +335,7 @@ export class SessionCache {
   }
 
   private async loadEntry(version: ServableVersion, pending: PendingLoad): Promise<SessionEntry> {
-    const stats = this.statsOf(version);
+    const stats = this.counters.of(version.id);
     let handle: SessionHandle;
     let sizeBytes: number;
     try {
@@ -477,16 +350,14 @@ export class SessionCache {
       this.endLoad(pending);
       this.startWaitingLoads();
       if (error instanceof ServingError && (error.code === ServingErrorCode.ModelTooLarge || error.code === ServingErrorCode.VersionNotFound)) throw error;
-      stats.loadFailures++;
-      this.totalsOf(version.tenantId).loadFailures++;
+      this.counters.count(stats, version.tenantId, 'loadFailures');
       throw this.backoff.failed(version, error);
     }
     // Synchronously from here on: no new waiter can join once refs is counted.
     this.endLoad(pending);
-    stats.loads++;
+    this.counters.count(stats, version.tenantId, 'loads');
     const roomAt = pending.roomAt ?? pending.startedAt;
     servingHookMetrics.modelLoaded((this.now() - roomAt) / 1000);
-    this.totalsOf(version.tenantId).loads++;
     this.backoff.loaded(version.id);
     const now = this.now();
     const entry: SessionEntry = {
@@ -539,7 +410,7 @@ export class SessionCache {
     for (let next = this.nextWaitingLoad(tenantsFull); next; next = this.nextWaitingLoad(tenantsFull)) {
       let room: RoomForLoad;
       try {
-        room = this.makeRoom(next.tenantId, { bytes: next.sizeBytes, models: 1 }, 'or-wait');
+        room = this.residents.makeRoom(next.tenantId, { bytes: next.sizeBytes, models: 1 }, 'or-wait');
       } catch (error) {
         this.leaveQueue(next).fail(error as Error); // its load fails; the others go on
         continue;
@@ -571,86 +442,9 @@ export class SessionCache {
     return waiting;
   }
 
-  /**
-   * Makes room for `incoming` of a tenant (a load about to start, a session going in or taken
-   * back) when the cache has none free, evicting least recently used sessions: first of tenants
-   * past their share (with `incoming`, this one may be), then of anyone. Free room is used
-   * whatever the shares: a share only decides who gives room back when the cache is full.
-   * Unless it `must-go-in`, it evicts nothing and answers why instead when what comes in should
-   * not have the room now: loads under way hold it, or those of tenants past their share, who
-   * give it back once loaded (`cache-full`); or the tenant is past its share and could only get
-   * room from tenants within theirs (`tenant-full`). A load (`or-wait`) is only told so while
-   * the tenant has loads of its own to wait for; without any, and with no other load under way
-   * (a cache full of pinned sessions), it goes ahead, to be evicted again once loaded.
-   */
-  private makeRoom(tenantId: string, incoming: Footprint, otherwise: 'or-wait' | 'or-stay-out' | 'must-go-in'): RoomForLoad {
-    if (this.fitsBounds(incoming)) return 'fits';
-    const fitsAtAll = this.fitsBounds(incoming, { evictingAll: true });
-    const sharing = this.occupancy.othersPresent(tenantId, this.roomQueue.hasOtherThan(tenantId));
-    const giving = sharing ? this.sessionsPastShare(tenantId, incoming) : { entries: [], enough: false, ownGiven: NOTHING };
-    if (!giving.enough && otherwise !== 'must-go-in') {
-      const stillPastShare = sharing && this.pastShareAfterGiving(tenantId, incoming, giving.ownGiven);
-      if (stillPastShare && (otherwise === 'or-stay-out' || this.occupancy.hasLoadsUnderWay(tenantId))) return 'tenant-full';
-      // Loads under way hold the room; or those of tenants past their share do, who give it back once loaded.
-      if (this.occupancy.loading.models > 0 && (!fitsAtAll || (sharing && this.occupancy.pastShareLoadsUnderWay(tenantId)))) return 'cache-full';
-    }
-    if (!fitsAtAll) return 'fits'; // a lone load beside pinned sessions: it is evicted once loaded, and evicts nothing
-    for (const entry of giving.entries) this.evictForRoom(entry);
-    this.trim(incoming);
-    return 'fits';
-  }
-
-  /**
-   * The least recently used sessions of tenants past their share (counting `incoming` as the
-   * tenant's), in eviction order, until there would be room for `incoming`; whether that is
-   * enough, and what of it is the tenant's own.
-   */
-  private sessionsPastShare(tenantId: string, incoming: Footprint): { entries: SessionEntry[]; enough: boolean; ownGiven: Footprint } {
-    const { maxBytes, maxModels } = this.options;
-    const short = { bytes: this.lru.calculatedSize + this.pinnedBytes + this.occupancy.loading.bytes + incoming.bytes - maxBytes, models: this.lru.size + this.pinned.size + this.occupancy.loading.models + incoming.models - maxModels };
-    const given = new Map<string, Footprint>();
-    const pastAfterGiving = (t: string) => this.pastShareAfterGiving(t, t === tenantId ? incoming : NOTHING, given.get(t) ?? NOTHING);
-    // The tenants past their share that have sessions in the LRU, found per tenant first: with none, no walk.
-    const evictable = this.lruSessionsByTenant();
-    const givers = new Set([...evictable.keys()].filter((t) => pastAfterGiving(t)));
-    const entries: SessionEntry[] = [];
-    for (const entry of this.lru.rvalues()) {
-      if ((short.bytes <= 0 && short.models <= 0) || givers.size === 0) break;
-      if (!entry || !givers.has(entry.tenantId)) continue;
-      entries.push(entry);
-      const gave = given.get(entry.tenantId) ?? NOTHING;
-      given.set(entry.tenantId, { bytes: gave.bytes + entry.sizeBytes, models: gave.models + 1 });
-      short.bytes -= entry.sizeBytes;
-      short.models--;
-      const left = (evictable.get(entry.tenantId) ?? 1) - 1;
-      evictable.set(entry.tenantId, left);
-      if (left === 0 || !pastAfterGiving(entry.tenantId)) givers.delete(entry.tenantId);
-    }
-    return { entries, enough: short.bytes <= 0 && short.models <= 0, ownGiven: given.get(tenantId) ?? NOTHING };
-  }
-
-  /** Whether the tenant would still be past its share with `incoming`, after giving back `ownGiven` of its sessions. */
-  private pastShareAfterGiving(tenantId: string, incoming: Footprint, ownGiven: Footprint): boolean {
-    return this.occupancy.isPastShare(tenantId, { bytes: incoming.bytes - ownGiven.bytes, models: incoming.models - ownGiven.models });
-  }
-
-  /** How many sessions each tenant has in the LRU (its resident ones that are not pinned). */
-  private lruSessionsByTenant(): Map<string, number> {
-    const counts = new Map<string, number>();
-    for (const [tenantId, held] of this.occupancy.residents()) counts.set(tenantId, held.models);
-    for (const entry of this.pinned.values()) counts.set(entry.tenantId, (counts.get(entry.tenantId) ?? 0) - 1);
-    for (const [tenantId, count] of counts) if (count <= 0) counts.delete(tenantId);
-    return counts;
-  }
-
   /** The fraction of both bounds a tenant keeps when the cache is full (its `cacheShare`). */
   shareOf(tenantId: string): number {
     return this.occupancy.shareOf(tenantId);
-  }
-
-  private evictForRoom(entry: SessionEntry): void {
-    this.lru.delete(entry.key); // a plain delete does not count as an eviction: count it here
-    this.evicted(entry);
   }
 
   /** A load is over (loaded or failed): the room it held goes back (to the session, when loaded). */
@@ -662,69 +456,26 @@ export class SessionCache {
     this.occupancy.countLoad(pending.version.tenantId, pending.sizeBytes ?? 0, -1);
   }
 
-  /**
-   * Keeps pinned + LRU + the room loads under way hold (+ `incoming`, a load about to start)
-   * within both bounds by evicting least recently used unpinned sessions.
-   */
-  private trim(incoming: Footprint = NOTHING): void {
-    while (this.lru.size > 0 && !this.fitsBounds(incoming)) this.lru.pop();
-  }
-
-  /** Whether `incoming` fits beside what is held and the loads under way (or, `evictingAll`, beside what cannot be evicted). */
-  private fitsBounds(incoming: Footprint, { evictingAll = false } = {}): boolean {
-    const { maxBytes, maxModels } = this.options;
-    const evictable = evictingAll ? { bytes: this.lru.calculatedSize, models: this.lru.size } : { bytes: 0, models: 0 };
-    const bytes = this.lru.calculatedSize - evictable.bytes + this.pinnedBytes + this.occupancy.loading.bytes + incoming.bytes;
-    return bytes <= maxBytes && this.lru.size - evictable.models + this.pinned.size + this.occupancy.loading.models + incoming.models <= maxModels;
-  }
-
   private pin(entry: SessionEntry): void {
     if (entry.pinned || entry.withdrawn) return; // an unload that came while it loaded has the last word
-    this.assertPinRoom(entry.sizeBytes);
+    this.residents.assertPinRoom(entry.sizeBytes);
     if (entry.state === SessionState.Unloading) {
       // Evicted while we held it but not yet released: take it back.
       this.retiring.delete(entry);
       if (this.draining.get(entry.key) === entry) this.draining.delete(entry.key);
       entry.state = SessionState.Ready;
-    } else this.lru.delete(entry.key);
-    entry.pinned = true;
-    this.pinned.set(entry.key, entry);
-    this.occupancy.countResident(entry.tenantId, entry.sizeBytes, 1);
-    this.pinnedBytes += entry.sizeBytes;
-    this.trim();
-  }
-
-  private assertPinRoom(sizeBytes: number): void {
-    const { maxBytes, maxModels } = this.options;
-    if (this.pinnedBytes + sizeBytes > maxBytes || this.pinned.size + 1 > maxModels) {
-      throw new ServingError(ServingErrorCode.PinLimitExceeded, 'Pinned models would exceed the session cache\'s bounds; unpin or unload some first', {
-        pinnedModels: this.pinned.size,
-        pinnedBytes: this.pinnedBytes,
-        maxModels,
-        maxBytes,
-      });
     }
+    this.residents.pin(entry);
   }
 
   private unpin(entry: SessionEntry): void {
     if (!entry.pinned) return;
-    this.removePinned(entry);
-    this.lru.set(entry.key, entry);
-    if (this.lru.peek(entry.key) === entry) this.occupancy.countResident(entry.tenantId, entry.sizeBytes, 1);
-    this.trim();
+    this.residents.unpin(entry);
     this.startWaitingLoads(); // it can be evicted now
   }
 
-  private removePinned(entry: SessionEntry): void {
-    this.pinned.delete(entry.key);
-    this.occupancy.countResident(entry.tenantId, entry.sizeBytes, -1);
-    this.pinnedBytes -= entry.sizeBytes;
-    entry.pinned = false;
-  }
-
   private evicted(entry: SessionEntry): void {
-    entry.stats.evictions++;
-    this.totalsOf(entry.tenantId).evictions++;
+    this.counters.count(entry.stats, entry.tenantId, 'evictions');
     this.retire(entry);
     if (entry.refs > 0 && !entry.lost) this.draining.set(entry.key, entry);
   }
@@ -750,11 +501,10 @@ export class SessionCache {
 
   private forgetLost(keys: string[]): void {
     for (const key of keys) {
-      const entry = this.pinned.get(key) ?? this.lru.peek(key);
+      const entry = this.residents.peek(key);
       if (!entry) continue;
       entry.lost = true;
-      if (entry.pinned) this.removePinned(entry);
-      else this.lru.delete(key);
+      this.residents.remove(entry);
       this.retire(entry);
     }
     for (const entry of this.retiring) if (keys.includes(entry.key)) entry.lost = true;
@@ -762,40 +512,6 @@ export class SessionCache {
     this.startWaitingLoads();
   }
 
-  private view(entry: SessionEntry): CacheEntryView {
-    return {
-      tenantId: entry.tenantId,
-      model: entry.model,
-      version: entry.version,
-      state: entry.state,
-      sizeBytes: entry.sizeBytes,
-      pinned: entry.pinned,
-      inUse: entry.refs,
-      worker: entry.handle.worker,
-      loadMs: entry.loadMs,
-      loadedAt: new Date(entry.loadedAt).toISOString(),
-      lastUsedAt: new Date(entry.lastUsedAt).toISOString(),
-      stats: { ...entry.stats },
-    };
-  }
-
-  private statsOf(version: ServableVersion): SessionStats {
-    let stats = this.stats.get(version.id);
-    if (!stats) {
-      stats = zeroStats();
-      this.stats.set(version.id, stats);
-    }
-    return stats;
-  }
-
-  private totalsOf(tenantId: string): CacheTotals {
-    let totals = this.totals.get(tenantId);
-    if (!totals) {
-      totals = zeroTotals();
-      this.totals.set(tenantId, totals);
-    }
-    return totals;
-  }
 }
 
 function deletedWhileLoading(version: ServableVersion): ServingError {
@@ -803,24 +519,6 @@ function deletedWhileLoading(version: ServableVersion): ServingError {
     model: version.model,
     version: version.version,
   });
-}
-
-function zeroStats(): SessionStats {
-  return { hits: 0, misses: 0, loads: 0, loadFailures: 0, evictions: 0, requests: 0, calls: 0 };
-}
-
-function zeroTotals(): CacheTotals {
-  return { hits: 0, misses: 0, loads: 0, loadFailures: 0, evictions: 0 };
-}
-
-function sumTotals(all: CacheTotals[]): CacheTotals {
-  const sum = zeroTotals();
-  for (const t of all) for (const k of Object.keys(sum) as Array<keyof CacheTotals>) sum[k] += t[k];
-  return sum;
-}
-
-function emptyView(tenantId: string, model: string, version: number, state: SessionState): CacheEntryView {
-  return { tenantId, model, version, state, sizeBytes: null, pinned: false, inUse: 0, worker: null, loadMs: null, loadedAt: null, lastUsedAt: null, stats: zeroStats() };
 }
 
 function modelKey(v: { tenantId: string; model: string }): string {
