@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { buildFailingReshapeModel, buildLinearModel, buildMlpModel, buildRowCenteringModel, buildTreeEnsembleModel, RETAIL_SAMPLE_ROWS } from '../fixtures/onnx-builder';
+import { buildFailingReshapeModel, buildLinearModel, buildMlpModel, buildRowCenteringModel, buildRowThresholdModel, buildTreeEnsembleModel, RETAIL_SAMPLE_ROWS } from '../fixtures/onnx-builder';
 import { artifactForm, startTestApp, TestApp } from '../support/test-app';
 
 jest.setTimeout(120_000);
@@ -112,6 +112,22 @@ describe('session cache under a tiny bound (MMS_CACHE_MAX_MODELS=2)', () => {
       expect(answers.map((a) => a.status)).toEqual(Array(32).fill(200));
       expect(answers.slice(0, 16).map((a) => a.body.outputs.y)).toEqual(Array(16).fill([[0, 0]]));
       expect(answers.slice(16).map((a) => a.body.outputs[0].data)).toEqual(Array(16).fill([0, 0]));
+    }
+  });
+
+  it('answers each concurrent request as if alone for a model whose rows meet only past a threshold (its graph says so)', async () => {
+    // y = x + relu(sum(x over the call's rows) - 1000): small rows merged together give each its own answer,
+    // so only the graph tells that one big row among them would change everyone's.
+    const threshold = buildRowThresholdModel();
+    expect((await t.request('POST', '/v1/models/threshold/versions', { body: artifactForm(threshold.bytes) })).status).toBe(201);
+    const wave = (values: number[]) => Promise.all(values.map((v) => t.request('POST', '/v1/predict', { body: { model: 'threshold', inputs: { x: [[v]] } } })));
+    const small = Array.from({ length: 16 }, (_, i) => i + 1);
+    for (let round = 0; round < 3; round++) expect((await wave(small)).map((a) => a.body.outputs.y)).toEqual(threshold.expected(small.map((v) => [v])).map((row) => [row]));
+    for (let round = 0; round < 3; round++) {
+      const values = [...small, 5000];
+      const answers = await wave(values);
+      expect(answers.map((a) => a.status)).toEqual(Array(values.length).fill(200));
+      expect(answers.map((a) => a.body.outputs.y)).toEqual(threshold.expected(values.map((v) => [v])).map((row) => [row]));
     }
   });
 

@@ -67,7 +67,11 @@ port.postMessage({ type: 'ready' } satisfies ReadyMessage);
 
 async function load(id: number, key: string, path: string, sha256: string | undefined): Promise<void> {
   try {
-    if (!sessions.has(key)) sessions.set(key, { session: await openSession(path, sha256), rows: 'undecided' });
+    if (!sessions.has(key)) {
+      const session = await openSession(path, sha256);
+      // A graph not seen to keep rows apart is never merged or chunked; one that is still has to pass the experiment.
+      sessions.set(key, { session, rows: session.rowWise.rowWise ? 'undecided' : 'dependent' });
+    }
     reply({ id });
   } catch (error) {
     reply({ id, error: firstLine(error) });

@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
-import { sha256OfFileSync } from '../../common/file-digest';
+import { rowWiseVerdict, RowWiseVerdict } from './row-wise-graph';
 
 /** An onnxruntime session as an inference worker uses it. */
 export interface WorkerSession {
@@ -7,6 +9,8 @@ export interface WorkerSession {
   readonly fetches: readonly string[];
   /** True when runs call onnxruntime's native binding directly (see openSession). */
   readonly direct: boolean;
+  /** Whether the graph keeps rows apart, read from the file (row-wise-graph.ts). */
+  readonly rowWise: RowWiseVerdict;
   /** The outputs named in `fetches`; a direct session answers at once, the fallback through a Promise. */
   run(feeds: Record<string, Tensor>): Record<string, Tensor> | Promise<Record<string, Tensor>>;
   release(): Promise<void>;
@@ -35,7 +39,9 @@ const SESSION_OPTIONS: InferenceSession.SessionOptions = { intraOpNumThreads: 1,
  * a unit test fails when the direct path is lost, so an upgrade does not lose it silently.
  */
 export async function openSession(path: string, sha256?: string): Promise<WorkerSession> {
-  if (sha256 !== undefined) verifyArtifact(path, sha256);
+  const bytes = readFileSync(path);
+  if (sha256 !== undefined) verifyArtifact(bytes, sha256);
+  const rowWise = rowWiseVerdict(bytes);
   const native = nativeBinding();
   if (native) {
     native.initOrt();
@@ -47,6 +53,7 @@ export async function openSession(path: string, sha256?: string): Promise<Worker
     return {
       fetches,
       direct: true,
+      rowWise,
       run: (feeds) => {
         // InferenceSession checks this before the binding; onnxruntime itself would only fail in the node that needs it.
         for (const name of inputs) if (feeds[name] === undefined) throw new Error(`input '${name}' is missing in 'feeds'.`);
@@ -57,17 +64,18 @@ export async function openSession(path: string, sha256?: string): Promise<Worker
   }
   const session = await InferenceSession.create(path, SESSION_OPTIONS);
   const fetches = tensorOutputs(session.outputMetadata);
-  return { fetches, direct: false, run: (feeds) => session.run(feeds, fetches), release: () => session.release() };
+  return { fetches, direct: false, rowWise, run: (feeds) => session.run(feeds, fetches), release: () => session.release() };
 }
 
 /**
  * The model store is content-addressed: a file whose bytes no longer have its digest was damaged
  * (disk, a partial copy) or replaced after upload, and must not be served as the registered model.
- * Hashing reads the file once more, in the worker (whose thread a load blocks anyway), at about
- * 1 GB/s: tens of microseconds for a small model, a fraction of a big one's load.
+ * The worker reads the file once (its thread a load blocks anyway) to hash it and to read its
+ * graph; hashing runs at about 1 GB/s: tens of microseconds for a small model, a fraction of a
+ * big one's load.
  */
-function verifyArtifact(path: string, sha256: string): void {
-  const actual = sha256OfFileSync(path);
+function verifyArtifact(bytes: Buffer, sha256: string): void {
+  const actual = createHash('sha256').update(bytes).digest('hex');
   if (actual !== sha256) {
     throw new Error(
       `the model store's copy of this artifact does not have its SHA-256 (${sha256.slice(0, 12)}…, read ${actual.slice(0, 12)}…): it was damaged or replaced after upload; uploading the same file again (for example as a new version) repairs it`,

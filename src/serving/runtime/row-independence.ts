@@ -6,8 +6,11 @@ import { concatParts, sliceRows, splitOutputs } from './batch-plan';
  * call and for cutting a big one into chunks. An output whose first dimension follows the rows
  * does not prove it: `x - mean(x over rows)` has one output row per input row, yet each depends
  * on all the others, so merged requests would change each other's answers. The worker checks it
- * by experiment, once per session, on the first call that would merge or chunk: two different
- * rows run together must give the outputs each gives alone.
+ * twice: from the graph when it loads the session (row-wise-graph.ts: a graph not seen to keep
+ * rows apart is never merged), then by experiment, once per session, on the first call that would
+ * merge or chunk: two different rows run together must give the outputs each gives alone. The
+ * experiment alone can be fooled by rows that meet only sometimes; it catches what the graph
+ * cannot show, such as a batch of one fixed inside the graph.
  */
 export type RowCheck = 'independent' | 'dependent' | 'undecided';
 

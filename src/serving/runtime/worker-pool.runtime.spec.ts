@@ -2,9 +2,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
-import { buildLinearModel, buildRowCenteringModel } from '../../../test/fixtures/onnx-builder';
+import { buildLinearModel, buildRowCenteringModel, buildRowThresholdModel } from '../../../test/fixtures/onnx-builder';
 import type { Worker } from 'node:worker_threads';
 import { threadNiceValues } from '../../../test/support/thread-nice';
+import type { RunOutcome } from './inference-runtime';
 import { WorkerPoolRuntime } from './worker-pool.runtime';
 
 /** The worker pool with real worker threads and onnxruntime, on a real ONNX file. */
@@ -131,6 +132,25 @@ describe('WorkerPoolRuntime', () => {
     expect(big.unbatchable).toBe(true);
     const out = 'outputs' in big.parts[0] ? Array.from(big.parts[0].outputs[0].data as Float32Array) : [];
     expect(out).toEqual(centering.expected(rows).flat());
+  });
+
+  it("never merges or chunks a model whose graph mixes rows, though two small rows together pass the experiment", async () => {
+    // y = x + relu(sum(x over the call's rows) - 1000): small rows meet without effect.
+    const threshold = buildRowThresholdModel();
+    const file = path.join(dir, 'threshold.onnx');
+    fs.writeFileSync(file, threshold.bytes);
+    const x = (rows: number[][]) => [{ name: 'x', type: 'float32', dims: [rows.length, 1], data: Float32Array.from(rows.flat()) }];
+    const values = (outcome: RunOutcome) => outcome.parts.map((p) => ('outputs' in p ? Array.from(p.outputs[0].data as Float32Array) : p));
+    const handle = await runtime.load('threshold', file, 1000);
+    const small = await runtime.run(handle, [x([[1]]), x([[2]])], true);
+    expect(small.unbatchable).toBe(true); // from the graph, before any experiment could pass
+    expect(values(small)).toEqual([[1], [2]]);
+    expect(values(await runtime.run(handle, [x([[2]]), x([[5000]])], true))).toEqual([[2], [9000]]);
+    // Big enough to be cut into chunks: one call over all its rows, as the model answers it.
+    const rows = Array.from({ length: 70_000 }, () => [0.05]);
+    const [answer] = values(await runtime.run(handle, [x(rows)], true)) as number[][];
+    expect(new Set(answer).size).toBe(1); // every row gets the same excess: the whole call's
+    expect(answer[0]).toBeCloseTo(0.05 + 70_000 * 0.05 - 1000, -1); // float32 sums drift by a few units
   });
 
   it('forgets a load that failed', async () => {

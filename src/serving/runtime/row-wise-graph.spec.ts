@@ -1,0 +1,80 @@
+import { onnx } from 'onnx-proto';
+import {
+  buildLookupModel,
+  buildRowCenteringModel,
+  buildRowThresholdModel,
+  buildTypedModel,
+  defaultFixtures,
+  buildWideOutputModel,
+  GraphSpec,
+  onnxGraph,
+} from '../../../test/fixtures/onnx-builder';
+import { rowWiseVerdict } from './row-wise-graph';
+
+const { node, attr, floatTensor, int64Tensor } = onnxGraph;
+
+/** x float32 [N, 4] through `nodes` to y float32 [N, ...]. */
+function graph(nodes: GraphSpec['nodes'], initializers: GraphSpec['initializers'] = [], extra: Partial<GraphSpec> = {}): Buffer {
+  return onnxGraph.encode({
+    name: 'g',
+    inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 4] }],
+    outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 4] }],
+    initializers,
+    nodes,
+    ...extra,
+  });
+}
+
+const verdict = (bytes: Uint8Array) => rowWiseVerdict(bytes);
+
+describe('rowWiseVerdict', () => {
+  it.each([
+    ['linear (MatMul, Add)', defaultFixtures().linear.bytes],
+    ['tree ensemble', defaultFixtures().tree.bytes],
+    ['MLP (MatMul, Add, Relu)', defaultFixtures().mlp.bytes],
+    ['typed (ReduceSum over axis 1 as an input, Mul, Not)', buildTypedModel().bytes],
+    ['wide output', buildWideOutputModel({ width: 10 }).bytes],
+    ['lookup (Gather from a constant table by the rows)', buildLookupModel([1, 2, 3])],
+    ['softmax over the last axis (-1)', graph([node('Softmax', ['x'], ['y'], { attribute: [attr.int('axis', -1)] })])],
+    ['reshape keeping the first dimension (0)', graph([node('Reshape', ['x', 'shape'], ['y'])], [int64Tensor('shape', [3], [0, 2, 2])])],
+    ['transpose keeping axis 0', graph([node('Transpose', ['x'], ['y'], { attribute: [attr.ints('perm', [0, 1])] })])],
+    ['concat along axis 1', graph([node('Concat', ['x', 'x'], ['y'], { attribute: [attr.int('axis', 1)] })])],
+    ['a mixing branch that no output depends on', graph([node('Shape', ['x'], ['s']), node('Relu', ['x'], ['y'])])],
+  ])('finds a graph row-wise: %s', (_name, bytes) => {
+    expect(verdict(bytes)).toEqual({ rowWise: true });
+  });
+
+  it.each([
+    ['a mean over the rows', buildRowCenteringModel(2).bytes, /ReduceMean/],
+    ['a sum over the rows that matters only past a threshold', buildRowThresholdModel().bytes, /ReduceSum/],
+    ['a reduction over axis -2 of a rank-2 tensor', graph([node('ReduceMean', ['x'], ['y'], { attribute: [attr.ints('axes', [-2])] })]), /ReduceMean/],
+    ['a reduction over every axis', graph([node('ReduceMax', ['x'], ['y'])]), /every axis/],
+    ['softmax over axis 0', graph([node('Softmax', ['x'], ['y'], { attribute: [attr.int('axis', 0)] })]), /axis 0/],
+    ['a reshape to [-1, 8]', graph([node('Reshape', ['x', 'shape'], ['y'])], [int64Tensor('shape', [2], [-1, 8])]), /first dimension/],
+    ['a transpose', graph([node('Transpose', ['x'], ['y'], { attribute: [attr.ints('perm', [1, 0])] })]), /off axis 0/],
+    ['the rows as MatMul\'s second operand', graph([node('MatMul', ['w', 'x'], ['y'])], [floatTensor('w', [2, 2], [1, 0, 0, 1])]), /second operand/],
+    ['a shape read from the rows', graph([node('Shape', ['x'], ['s']), node('Cast', ['s'], ['sf'], { attribute: [attr.int('to', 1)] }), node('Div', ['x', 'sf'], ['y'])]), /Shape/],
+    ['an operator of another domain', graph([node('FusedMatMul', ['x', 'x'], ['y'], { domain: 'com.microsoft' })]), /com\.microsoft\.FusedMatMul/],
+    ['an operator not listed', graph([node('Expand', ['x', 'shape'], ['y'])], [int64Tensor('shape', [2], [1, 4])]), /Expand/],
+    ['a batch-wide Gather', graph([node('Gather', ['x', 'i'], ['y'], { attribute: [attr.int('axis', 0)] })], [int64Tensor('i', [1], [0])]), /picks rows/],
+    ['an output that is a constant', graph([node('Identity', ['w'], ['y'])], [floatTensor('w', [1, 4], [1, 2, 3, 4])]), /does not follow the rows/],
+  ])('finds a graph not row-wise: %s', (_name, bytes, reason) => {
+    const found = verdict(bytes);
+    expect(found.rowWise).toBe(false);
+    expect(found).toMatchObject({ reason: expect.stringMatching(reason) });
+  });
+
+  it('refuses a subgraph, which may read the rows from outside its inputs', () => {
+    const branch: onnx.IGraphProto = { name: 'b', node: [node('Identity', ['x'], ['out'])], output: [{ name: 'out', type: { tensorType: { elemType: 1 } } }] };
+    const bytes = graph(
+      [node('If', ['cond'], ['y'], { attribute: [{ name: 'then_branch', type: onnx.AttributeProto.AttributeType.GRAPH, g: branch }, { name: 'else_branch', type: onnx.AttributeProto.AttributeType.GRAPH, g: branch }] })],
+      [{ name: 'cond', dims: [], dataType: onnx.TensorProto.DataType.BOOL, int32Data: [1] }],
+    );
+    expect(verdict(bytes)).toMatchObject({ rowWise: false, reason: expect.stringContaining('subgraph') });
+  });
+
+  it('says why it cannot read a file that is not a model', () => {
+    expect(verdict(Buffer.from('not an onnx file at all, just text'))).toMatchObject({ rowWise: false });
+    expect(verdict(Buffer.alloc(0))).toEqual({ rowWise: false, reason: 'the file holds no graph' });
+  });
+});
