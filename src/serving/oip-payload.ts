@@ -1,7 +1,7 @@
 import type { TensorSpec } from '../registry/artifact/artifact.types';
 import { asObject } from './predict-request';
 import { invalidInput, invalidRequest } from './serving.error';
-import { checkSymbolicDims, decodeShaped, dtypeOfOip, echo, HostTensor, oipDatatypeOf } from './tensor-codec';
+import { checkSymbolicDims, decodeShaped, dtypeOfOip, echo, HostTensor, oipDatatypeOf, requireDType } from './tensor-codec';
 
 /**
  * The Open Inference Protocol's infer request, read in two steps as every prediction route is:
@@ -59,7 +59,7 @@ function decodeOipInputs(specs: readonly TensorSpec[], rawInputs: unknown): Host
       });
     }
     const datatype = input.datatype;
-    if (typeof datatype !== 'string' || dtypeOfOip(datatype) !== spec.type) {
+    if (typeof datatype !== 'string' || dtypeOfOip(datatype) !== requireDType(spec)) {
       const got = datatype === undefined || datatype === null ? 'no datatype (it is required)' : `datatype ${JSON.stringify(echo(datatype))}`;
       throw invalidInput(`Input '${spec.name}' is ${oipDatatypeOf(spec.type)} in the model, got ${got}`, {
         input: spec.name,

@@ -1,3 +1,4 @@
+import { decodeOipRequest } from './oip-payload';
 import type { TensorSpec } from '../registry/artifact/artifact.types';
 import { ServingError } from './serving.error';
 import { decodeInput, decodeInputs, decodeShaped, oipDatatypeOf, rowOf, toFlat, toNested } from './tensor-codec';
@@ -135,6 +136,10 @@ describe('tensor-codec', () => {
 
     it('refuses element types it cannot feed', () => {
       expect(errorOf(() => decodeInput({ name: 's', type: 'string', shape: ['N'] }, ['a'])).message).toMatch(/element type string/);
+      // Through OIP too, rather than "is FP16 in the model, got datatype FP16".
+      const half = { name: 'h', type: 'float16', shape: ['N', 2] };
+      const oip = errorOf(() => decodeOipRequest({ inputs: [{ name: 'h', datatype: 'FP16', shape: [1, 2], data: [1, 2] }], outputs: undefined }, [half], []));
+      expect(oip.message).toBe("Input 'h' has element type float16, which this server cannot feed");
     });
 
     it('refuses numbers the float type cannot hold instead of feeding Infinity', () => {

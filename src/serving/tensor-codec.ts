@@ -336,7 +336,8 @@ function elementCount(spec: TensorSpec, dims: readonly number[]): number {
   return size;
 }
 
-function requireDType(spec: TensorSpec): DType {
+/** The input's element type, or a 400 saying a request cannot feed it (float16, string: batch scoring can, from its files). */
+export function requireDType(spec: TensorSpec): DType {
   if (isSupportedDType(spec.type)) return spec.type;
   throw invalidInput(`Input '${spec.name}' has element type ${spec.type}, which this server cannot feed`, {
     input: spec.name,
