@@ -8,6 +8,12 @@ const multi: TensorSpec[] = [
 ];
 
 describe('MLflow scoring payloads', () => {
+  it("refuses a dataframe_split whose index does not label each row once, as pandas does", () => {
+    expect(() => parseMlflowPayload({ dataframe_split: { columns: ['a'], index: [0, 1], data: [[1]] } })).toThrow('dataframe_split.index must label each of the 1 rows once: it is 2 labels');
+    expect(() => parseMlflowPayload({ dataframe_split: { columns: ['a'], index: 'x', data: [[1]] } })).toThrow(/it is not an array/);
+    expect(parseMlflowPayload({ dataframe_split: { columns: ['a'], index: [7], data: [[1]] } })).toMatchObject({ rows: [[1]] });
+  });
+
   it('takes dataframe_split columns as the feature matrix, in signature order when it names them', () => {
     const input = parseMlflowPayload({ dataframe_split: { columns: ['price', 'promo', 'dow'], data: [[3.5, 1, 4]] } });
     expect(mlflowInputs(input, tabular, null)).toEqual({ float_input: [[3.5, 1, 4]] });

@@ -44,6 +44,11 @@ function fromSplit(value: unknown): MlflowInput {
       throw invalidRequest(`dataframe_split.data[${i}] has ${row.length} values for ${columns.length} columns`, { field: 'dataframe_split.data' });
     }
   }
+  // pandas refuses a frame whose index does not label every row once: a sign the rows are not the ones meant.
+  if (split.index !== undefined && split.index !== null && (!Array.isArray(split.index) || split.index.length !== split.data.length)) {
+    const got = Array.isArray(split.index) ? `${split.index.length} labels` : 'not an array';
+    throw invalidRequest(`dataframe_split.index must label each of the ${split.data.length} rows once: it is ${got}`, { field: 'dataframe_split.index' });
+  }
   return { kind: 'dataframe', columns, rows: split.data as unknown[][] };
 }
 

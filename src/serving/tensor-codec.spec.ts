@@ -134,6 +134,12 @@ describe('tensor-codec', () => {
       expect(error.message).toBe("Input 'b' has N = 2 (dimension 0) but input 'a' has N = 1");
     });
 
+    it('says a shape is missing, rather than showing it as "undefined"', () => {
+      const error = errorOf(() => decodeInput(features, { data: [1, 2, 3, 4, 5, 6] }));
+      expect(error.message).toBe("Input 'float_input' has data but no shape: give its shape, an array of non-negative integers (expected [N, 6])");
+      expect(JSON.stringify(error.details)).not.toContain('undefined');
+    });
+
     it('refuses element types it cannot feed', () => {
       expect(errorOf(() => decodeInput({ name: 's', type: 'string', shape: ['N'] }, ['a'])).message).toMatch(/element type string/);
       // Through OIP too, rather than "is FP16 in the model, got datatype FP16".

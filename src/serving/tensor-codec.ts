@@ -157,6 +157,9 @@ export function decodeInput(spec: TensorSpec, value: unknown, options: DecodeOpt
 /** `{shape, data}`: data flat (or nested, read in row-major order) with exactly prod(shape) elements. */
 export function decodeShaped(spec: TensorSpec, shape: unknown, data: unknown, options: DecodeOptions = {}): HostTensor {
   const dtype = requireDType(spec);
+  if (shape === undefined || shape === null) {
+    throw invalidInput(`Input '${spec.name}' has data but no shape: give its shape, an array of non-negative integers (expected ${formatShape(spec.shape)})`, { input: spec.name, expected: { shape: spec.shape } });
+  }
   if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
     throw invalidInput(`Input '${spec.name}': shape must be an array of non-negative integers`, { input: spec.name, got: { shape: Array.isArray(shape) ? shownDims(shape).map(echo) : echo(shape) } });
   }
