@@ -1,4 +1,4 @@
-import type { TensorSpec } from '../registry/artifact/artifact.types';
+import type { FeedableInputType, TensorSpec } from '../registry/artifact/artifact.types';
 import { invalidInput, ServingError } from './serving.error';
 
 /**
@@ -8,12 +8,12 @@ import { invalidInput, ServingError } from './serving.error';
  * array that is later transferred to the inference worker.
  */
 
-/** Element types we accept, spelled like onnxruntime's `Tensor.type`. */
-export type DType = 'float32' | 'float64' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'uint64' | 'bool';
+/** Element types we accept, spelled like onnxruntime's `Tensor.type`: every type the registry lets an input have has its codec here. */
+export type DType = FeedableInputType;
 
 export type TypedData = Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
 
-/** Outputs may also be string tensors (e.g. a classifier's labels). */
+/** String tensors (a classifier's labels, a categorical input) are plain arrays. */
 export type TensorData = TypedData | string[];
 
 /** A tensor as it travels between the HTTP thread and the workers (structured-clone friendly). */
@@ -25,10 +25,10 @@ export interface HostTensor {
   data: TensorData;
 }
 
-type Writer = (out: TypedData, i: number, v: unknown) => boolean;
+type Writer = (out: TensorData, i: number, v: unknown) => boolean;
 
 interface DTypeInfo {
-  make: (n: number) => TypedData;
+  make: (n: number) => TensorData;
   /** Writes v at i when it is a valid element, returns false otherwise. */
   write: Writer;
   writeNullAsNaN?: Writer;
@@ -40,16 +40,16 @@ interface DTypeInfo {
 
 const intWriter = (lo: number, hi: number): Writer => (out, i, v) => {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) return false;
-  out[i] = v;
+  (out as TypedData)[i] = v;
   return true;
 };
 
 // A number beyond the type's range would silently become ±Infinity (JSON's 1e400 already is):
 // refused, as the stored value tells (x - x is 0 for every finite x, NaN for ±Infinity).
-const writeFloat32: Writer = (out, i, v) => typeof v === 'number' && ((out[i] = v), out[i] - out[i] === 0);
-const writeFloat64: Writer = (out, i, v) => typeof v === 'number' && v - v === 0 && ((out[i] = v), true);
+const writeFloat32: Writer = (out, i, v) => typeof v === 'number' && (((out as Float32Array)[i] = v), (out as Float32Array)[i] - (out as Float32Array)[i] === 0);
+const writeFloat64: Writer = (out, i, v) => typeof v === 'number' && v - v === 0 && (((out as Float64Array)[i] = v), true);
 /** MLflow data frames' missing values: null is NaN, anything else as `write` takes it. */
-const nullAsNaN = (write: Writer): Writer => (out, i, v) => (v === null ? ((out[i] = NaN), true) : write(out, i, v));
+const nullAsNaN = (write: Writer): Writer => (out, i, v) => (v === null ? (((out as Float32Array | Float64Array)[i] = NaN), true) : write(out, i, v));
 
 /**
  * 64-bit integers: JSON numbers are doubles, so integers beyond 2^53 arrive rounded (still
@@ -64,7 +64,7 @@ const bigIntWriter = (lo: bigint, hi: bigint): Writer => (out, i, v) => {
   } else if (typeof v === 'string' && /^-?[0-9]{1,20}$/.test(v)) n = BigInt(v);
   else return false;
   if (n < lo || n > hi) return false;
-  out[i] = n;
+  (out as BigInt64Array | BigUint64Array)[i] = n;
   return true;
 };
 
@@ -103,14 +103,21 @@ const DTYPES: Record<DType, DTypeInfo> = {
   },
   bool: {
     make: (n) => new Uint8Array(n),
-    write: (out, i, v) => typeof v === 'boolean' && ((out[i] = v ? 1 : 0), true),
+    write: (out, i, v) => typeof v === 'boolean' && (((out as Uint8Array)[i] = v ? 1 : 0), true),
     oip: 'BOOL',
     expected: 'booleans (true or false)',
+  },
+  // A categorical input (a store id, a product group): JSON strings, as they are.
+  string: {
+    make: (n) => new Array<string>(n),
+    write: (out, i, v) => typeof v === 'string' && (((out as string[])[i] = v), true),
+    oip: 'BYTES',
+    expected: 'strings',
   },
 };
 
 const OIP_TO_DTYPE: Record<string, DType> = Object.fromEntries(Object.entries(DTYPES).map(([dtype, info]) => [info.oip, dtype as DType]));
-const ONNX_TYPE_TO_OIP: Record<string, string> = { float16: 'FP16', bfloat16: 'BF16', string: 'BYTES' };
+const ONNX_TYPE_TO_OIP: Record<string, string> = { float16: 'FP16', bfloat16: 'BF16' };
 
 /** Largest tensor a request may describe; a 32 MiB JSON body cannot carry more numbers anyway. */
 export const MAX_ELEMENTS = 16 * 1024 * 1024;
@@ -256,7 +263,7 @@ function decodeNested(spec: TensorSpec, dtype: DType, value: unknown[], options:
 }
 
 /** The common case, [N, k] rows, without recursion. */
-function fillMatrix(rows: unknown[], n: number, k: number, out: TypedData, write: Writer, spec: TensorSpec, dtype: DType): void {
+function fillMatrix(rows: unknown[], n: number, k: number, out: TensorData, write: Writer, spec: TensorSpec, dtype: DType): void {
   let i = 0;
   for (let r = 0; r < n; r++) {
     const row = rows[r];
@@ -265,7 +272,7 @@ function fillMatrix(rows: unknown[], n: number, k: number, out: TypedData, write
   }
 }
 
-function fillNested(value: unknown, dims: number[], depth: number, out: TypedData, offset: number, write: Writer, spec: TensorSpec, dtype: DType, path: number[]): number {
+function fillNested(value: unknown, dims: number[], depth: number, out: TensorData, offset: number, write: Writer, spec: TensorSpec, dtype: DType, path: number[]): number {
   if (depth === dims.length) {
     if (!write(out, offset, value)) throw badElement(spec, dtype, value, path);
     return offset + 1;
@@ -284,7 +291,7 @@ function fillNested(value: unknown, dims: number[], depth: number, out: TypedDat
  * returns how many elements it met (stops counting past `size`). Deeper nesting fits no shape
  * of that rank, and is refused before it could exhaust the stack.
  */
-function fillFlattened(data: unknown[], out: TypedData, offset: number, write: Writer, spec: TensorSpec, dtype: DType, size: number, depth: number): number {
+function fillFlattened(data: unknown[], out: TensorData, offset: number, write: Writer, spec: TensorSpec, dtype: DType, size: number, depth: number): number {
   for (let j = 0; j < data.length; j++) {
     const v = data[j];
     if (Array.isArray(v)) {
@@ -339,7 +346,7 @@ function elementCount(spec: TensorSpec, dims: readonly number[]): number {
   return size;
 }
 
-/** The input's element type, or a 400 saying a request cannot feed it (float16, string: batch scoring can, from its files). */
+/** The input's element type, or a 400 saying a request cannot feed it (a version registered before uploads refused such inputs). */
 export function requireDType(spec: TensorSpec): DType {
   if (isSupportedDType(spec.type)) return spec.type;
   throw invalidInput(`Input '${spec.name}' has element type ${spec.type}, which this server cannot feed`, {

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { buildDoublingModel, buildLinearModel, buildTypedModel, corruptOnnxBytes, defaultFixtures } from '../fixtures/onnx-builder';
+import { buildDoublingModel, buildHalfInputModel, buildLinearModel, buildTypedModel, corruptOnnxBytes, defaultFixtures } from '../fixtures/onnx-builder';
 import { mlflowZip, patchEntryName } from '../support/mlflow-zip';
 import { artifactForm, filesUnder, startTestApp, TestApp } from '../support/test-app';
 
@@ -134,6 +134,16 @@ describe('registry over HTTP', () => {
       const scalar = await upload('scalar-input', buildDoublingModel('scalar'));
       expect(scalar.status).toBe(201);
       expect(scalar.body.signature.inputs).toEqual([{ name: 'x', type: 'float32', shape: [] }]);
+    });
+
+    it('answers 422 for a model with a float16 input, which neither requests nor batch files can feed, and stores nothing', async () => {
+      const blobsBefore = filesUnder(path.join(t.storeDir, 'sha256')).sort();
+      const res = await upload('half-input', buildHalfInputModel());
+      expect(res.status).toBe(422);
+      expect(res.body.error).toMatchObject({ code: 'ARTIFACT_INVALID', message: expect.stringContaining("input 'h' is float16"), details: { inputs: [{ name: 'h', type: 'float16' }], supported: expect.arrayContaining(['float32', 'int64', 'bool', 'string']) } });
+      expect((await t.request('GET', '/v1/models/half-input')).status).toBe(404);
+      expect(filesUnder(path.join(t.storeDir, 'sha256')).sort()).toEqual(blobsBefore);
+      expect(storeTmpFiles()).toEqual([]);
     });
 
     it('answers 413 for an artifact over the size limit while streaming', async () => {

@@ -1,6 +1,6 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
-import { buildLinearModel, buildTypedModel, buildVectorScaleModel, buildWideOutputModel, defaultFixtures, RETAIL_FEATURES, RETAIL_SAMPLE_ROWS, TabularFixtureModel } from '../fixtures/onnx-builder';
+import { buildLinearModel, buildStoreCodeModel, buildTypedModel, buildVectorScaleModel, buildWideOutputModel, defaultFixtures, RETAIL_FEATURES, RETAIL_SAMPLE_ROWS, TabularFixtureModel } from '../fixtures/onnx-builder';
 import { buildZip } from '../support/mlflow-zip';
 import { artifactForm, ROOT_TOKEN, startTestApp, TestApp, TestResponse } from '../support/test-app';
 
@@ -117,6 +117,43 @@ describe('online inference over HTTP', () => {
       expect(res.body.outputs).toEqual({ sum_a: want.sum_a, sum_b: want.sum_b.map((r) => r.map(Number)), c_out: want.c_out, d_not: want.d_not });
       const shaped = await predict({ model: 'typed', inputs: { a: { shape: [1, 2], data: [1, 2] }, b: { shape: [1, 2], data: [3, 4] }, c: { shape: [1, 2], data: [5, 6] }, d: { shape: [1, 1], data: [false] } } });
       expect(shaped.body.outputs).toEqual({ sum_a: [[3]], sum_b: [[7]], c_out: [[10, 12]], d_not: [[true]] });
+    });
+
+    it('feeds a string (categorical) input through every protocol, merged with concurrent requests and in a big body', async () => {
+      const model = buildStoreCodeModel({ '0042': 100, '0043': 200 });
+      await upload('store-code', model.bytes);
+      const stores = ['0042', '0043', '9999'];
+      const xs = [1.5, 2.5, 3.5];
+      const want = model.expected(stores, xs);
+      const v1 = await predict({ model: 'store-code', inputs: { store: stores.map((s) => [s]), x: xs.map((x) => [x]) } });
+      expect(v1.status).toBe(200);
+      expect(v1.body.outputs.y).toEqual(want);
+      const shaped = await predict({ model: 'store-code', inputs: { store: { shape: [3, 1], data: stores }, x: { shape: [3, 1], data: xs } } });
+      expect(shaped.body.outputs.y).toEqual(want);
+      const oip = await t.request('POST', '/v2/models/store-code/infer', {
+        body: { inputs: [{ name: 'store', datatype: 'BYTES', shape: [3, 1], data: stores }, { name: 'x', datatype: 'FP32', shape: [3, 1], data: xs }] },
+      });
+      expect(oip.status).toBe(200);
+      expect(oip.body.outputs[0].data).toEqual(want.flat());
+      expect((await t.request('GET', '/v2/models/store-code')).body.inputs[0]).toEqual({ name: 'store', datatype: 'BYTES', shape: [-1, 1] });
+      const mlflow = await t.request('POST', '/v1/models/store-code/invocations', { body: { inputs: { store: stores.map((s) => [s]), x: xs.map((x) => [x]) } } });
+      expect(mlflow.status).toBe(200);
+      expect(mlflow.body.predictions).toEqual({ y: want });
+      const frame = await t.request('POST', '/v1/models/store-code/invocations', { body: { dataframe_split: { columns: ['x', 'store'], data: stores.map((s, i) => [xs[i], s]) } } });
+      expect(frame.status).toBe(200);
+      expect(frame.body.predictions).toEqual(want.map(([y]) => ({ y })));
+      // Concurrent single rows are merged (the encoder keeps rows apart); each gets its own answer.
+      const one = await Promise.all(stores.flatMap((s, i) => Array.from({ length: 8 }, () => predict({ model: 'store-code', inputs: { store: [[s]], x: [[xs[i]]] } }))));
+      expect(one.map((r) => r.body.outputs.y)).toEqual(stores.flatMap((_, i) => Array(8).fill([want[i]])));
+      // A body over 128 KiB is decoded in the JSON codec thread.
+      const many = Array.from({ length: 12_000 }, (_, i) => stores[i % 3]);
+      const big = await predict({ model: 'store-code', inputs: { store: many.map((s) => [s]), x: many.map(() => [1]) } });
+      expect(big.status).toBe(200);
+      expect(big.body.outputs.y.slice(0, 3)).toEqual(model.expected(stores, [1, 1, 1]));
+      expect(big.body.outputs.y).toHaveLength(12_000);
+      const wrong = await predict({ model: 'store-code', inputs: { store: [[42]], x: [[1]] } });
+      expect(wrong.status).toBe(400);
+      expect(wrong.body.error).toMatchObject({ code: 'INVALID_INPUT', message: expect.stringContaining("Input 'store' is string: expected strings, got the number 42") });
     });
 
     it('takes int64 inputs as decimal strings, as int64 answers give them beyond 2^53, so an answer can be sent back', async () => {

@@ -1,5 +1,12 @@
 export type ArtifactFormat = 'onnx' | 'mlflow';
 
+/**
+ * The input element types requests and batch files can feed; a model with an input of another
+ * type (float16, bfloat16, a map or sequence) is refused at upload.
+ */
+export const FEEDABLE_INPUT_TYPES = ['float32', 'float64', 'int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64', 'bool', 'string'] as const;
+export type FeedableInputType = (typeof FEEDABLE_INPUT_TYPES)[number];
+
 /** One input or output of a model as the runtime reports it. */
 export interface TensorSpec {
   name: string;

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { InferenceSession } from 'onnxruntime-node';
 import { withoutServerPaths } from '../../common/server-paths';
 import { RegistryError, RegistryErrorCode } from '../registry.error';
-import { ModelSignature, TensorSpec } from './artifact.types';
+import { FEEDABLE_INPUT_TYPES, ModelSignature, TensorSpec } from './artifact.types';
 import { inputsWithoutShape } from './onnx-declared-shapes';
 
 /**
@@ -27,9 +27,21 @@ export class OnnxInspector {
     } finally {
       await session.release();
     }
+    refuseInputsThatCannotBeFed(signature.inputs);
     await refuseInputsWithoutShape(onnxPath, signature.inputs);
     return signature;
   }
+}
+
+/** Requests and batch files give inputs as numbers, booleans and strings: an input of another element type could never be fed. */
+function refuseInputsThatCannotBeFed(inputs: readonly TensorSpec[]): void {
+  const unfeedable = inputs.filter((i) => !(FEEDABLE_INPUT_TYPES as readonly string[]).includes(i.type));
+  if (!unfeedable.length) return;
+  throw new RegistryError(
+    RegistryErrorCode.ArtifactInvalid,
+    `The model's input ${unfeedable.map((i) => `'${i.name}' is ${i.type}`).join(', ')}: inputs can only be ${FEEDABLE_INPUT_TYPES.join(', ')}; export the model with inputs of one of these types (a Cast inside the graph can convert them)`,
+    { inputs: unfeedable.map((i) => ({ name: i.name, type: i.type })), supported: [...FEEDABLE_INPUT_TYPES] },
+  );
 }
 
 /**
