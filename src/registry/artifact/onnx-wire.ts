@@ -47,13 +47,31 @@ export function fields(message: Uint8Array, wanted: number): Uint8Array[] {
   return found;
 }
 
-/** The first string field numbered `wanted`, or '' (protobuf's default); reads no further than it. */
+/**
+ * A singular sub-message (or bytes) field: undefined when absent. Protobuf would merge a
+ * singular field written twice (or keep the last); a reader taking the first could see another
+ * model than the runtime does, so a file that repeats one is refused here (an error).
+ */
+export function onlyField(message: Uint8Array, wanted: number): Uint8Array | undefined {
+  const found = fields(message, wanted);
+  if (found.length > 1) throw new Error(`field ${wanted} is written ${found.length} times`);
+  return found[0];
+}
+
+/** A singular string field, or '' (protobuf's default); refused when written twice (see onlyField). */
 export function stringField(message: Uint8Array, wanted: number): string {
-  let value = '';
-  scan(message, (field, wireType, start, end) => {
-    if (field !== wanted || wireType !== LENGTH_DELIMITED) return false;
-    value = Buffer.from(message.buffer, message.byteOffset + start, end - start).toString('utf8');
-    return true;
+  const bytes = onlyField(message, wanted);
+  return bytes ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8') : '';
+}
+
+/** A singular int64/int32 field (a varint), or undefined; refused when written twice or with another wire type. */
+export function intField(message: Uint8Array, wanted: number): number | undefined {
+  let value: number | undefined;
+  let seen = 0;
+  scan(message, (field, wireType, start) => {
+    if (field !== wanted) return;
+    if (wireType !== VARINT || ++seen > 1) throw new Error(`field ${wanted} is not one varint`);
+    value = signedVarint(message, start);
   });
   return value;
 }

@@ -25,6 +25,11 @@ function graph(nodes: GraphSpec['nodes'], initializers: GraphSpec['initializers'
   });
 }
 
+/** v float32 [N] through `nodes` to y float32 [N]. */
+function vectorGraph(nodes: GraphSpec['nodes']): Buffer {
+  return onnxGraph.encode({ name: 'v', inputs: [{ name: 'v', dtype: 'float32', shape: ['N'] }], outputs: [{ name: 'y', dtype: 'float32', shape: ['N'] }], initializers: [], nodes, useMlDomain: true });
+}
+
 const verdict = (bytes: Uint8Array) => rowWiseVerdict(bytes);
 
 describe('rowWiseVerdict', () => {
@@ -40,6 +45,7 @@ describe('rowWiseVerdict', () => {
     ['transpose keeping axis 0', graph([node('Transpose', ['x'], ['y'], { attribute: [attr.ints('perm', [0, 1])] })])],
     ['concat along axis 1', graph([node('Concat', ['x', 'x'], ['y'], { attribute: [attr.int('axis', 1)] })])],
     ['a mixing branch that no output depends on', graph([node('Shape', ['x'], ['s']), node('Relu', ['x'], ['y'])])],
+    ['a reduction with noop_with_empty_axes and no axes: the identity', graph([node('ReduceSum', ['x'], ['y'], { attribute: [attr.int('noop_with_empty_axes', 1)] })])],
   ])('finds a graph row-wise: %s', (_name, bytes) => {
     expect(verdict(bytes)).toEqual({ rowWise: true });
   });
@@ -58,6 +64,11 @@ describe('rowWiseVerdict', () => {
     ['an operator not listed', graph([node('Expand', ['x', 'shape'], ['y'])], [int64Tensor('shape', [2], [1, 4])]), /Expand/],
     ['a batch-wide Gather', graph([node('Gather', ['x', 'i'], ['y'], { attribute: [attr.int('axis', 0)] })], [int64Tensor('i', [1], [0])]), /picks rows/],
     ['an output that is a constant', graph([node('Identity', ['w'], ['y'])], [floatTensor('w', [1, 4], [1, 2, 3, 4])]), /does not follow the rows/],
+    // Found by a review: empty axes mean every axis (rows too), not none.
+    ['a reduction over empty axes', graph([node('ReduceSum', ['x', 'none'], ['y'])], [int64Tensor('none', [0], [])]), /every axis/],
+    ['a squeeze over empty axes (the rows of a single-row call)', graph([node('Squeeze', ['x', 'none'], ['y'])], [int64Tensor('none', [0], [])]), /every axis/],
+    ['an ai.onnx.ml transform of a rank-1 input (one sample of N features)', vectorGraph([node('Normalizer', ['v'], ['y'], { domain: 'ai.onnx.ml', attribute: [attr.string('norm', 'L1')] })]), /rank-1/],
+    ['a file that writes its graph twice (protobuf would merge them)', Buffer.concat([defaultFixtures().linear.bytes, defaultFixtures().linear.bytes]), /written 2 times/],
   ])('finds a graph not row-wise: %s', (_name, bytes, reason) => {
     const found = verdict(bytes);
     expect(found.rowWise).toBe(false);

@@ -1,4 +1,4 @@
-import { fields, intFields, stringField, stringFields } from '../../registry/artifact/onnx-wire';
+import { fields, intField, intFields, onlyField, stringField, stringFields } from '../../registry/artifact/onnx-wire';
 
 /**
  * Whether an ONNX graph computes each row of its outputs from the same row of its inputs alone,
@@ -32,12 +32,14 @@ interface Node {
 /** ONNX TensorProto data types whose values this reads (shapes, axes, indices). */
 const INT32 = 6;
 const INT64 = 7;
+/** TensorProto.data_location of values in another file. */
+const EXTERNAL = 1;
 /** Integer constants longer than this are not read (shapes and axes are short). */
 const MAX_INTS = 64;
 
 export function rowWiseVerdict(model: Uint8Array): RowWiseVerdict {
   try {
-    const [graph] = fields(model, 7);
+    const graph = onlyField(model, 7);
     if (!graph) return { rowWise: false, reason: 'the file holds no graph' };
     return verdictOf(graph, defaultOpset(model));
   } catch (error) {
@@ -61,7 +63,12 @@ function verdictOf(graph: Uint8Array, opset: number): RowWiseVerdict {
       if (!flow) throw new Error(`node '${name}' reads '${input}', which nothing before it makes`);
       return flow;
     });
-    const attributes = new Map(fields(bytes, 5).map((a) => [stringField(a, 1), a]));
+    const attributes = new Map<string, Uint8Array>();
+    for (const a of fields(bytes, 5)) {
+      const attribute = stringField(a, 1);
+      if (attributes.has(attribute)) throw new Error(`node '${name}' has attribute '${attribute}' twice`);
+      attributes.set(attribute, a);
+    }
     const node: Node = { op, domain: stringField(bytes, 7), name, inputs, outputs: stringFields(bytes, 2), attributes, opset };
     const out = flowsOut(node);
     node.outputs.forEach((output, i) => flows.set(output, out[i] ?? out[out.length - 1]));
@@ -141,10 +148,13 @@ function overAxes(kind: 'reduce' | 'squeeze' | 'unsqueeze' | 'slice'): Rule {
     const rows = node.inputs[0];
     if (rows?.kind !== 'rows' || node.inputs.slice(1).some((f) => f?.kind === 'rows')) return [mixes(node, 'an input other than the first depends on the rows')];
     const axesInput = kind === 'slice' ? 3 : 1;
-    const axes = intsAttribute(node, 'axes') ?? (node.inputs[axesInput] ? constInts(node.inputs[axesInput]) : undefined);
-    if (axes === undefined) {
-      if (kind === 'reduce' && intAttribute(node, 'noop_with_empty_axes') === 1 && !node.inputs[1]) return [rows];
-      return [mixes(node, node.inputs[axesInput] ? 'its axes are not constant' : 'without axes it works over every axis, the rows included')];
+    const axesGiven = node.attributes.has('axes') || node.inputs[axesInput] !== undefined;
+    const axes = intsAttribute(node, 'axes') ?? (node.inputs[axesInput] ? constInts(node.inputs[axesInput]) : []);
+    if (axesGiven && axes === undefined) return [mixes(node, 'its axes are not constant')];
+    if (axes === undefined || axes.length === 0) {
+      // No axes (absent or empty) means every axis: a reduction over the rows too, a Squeeze of a single row.
+      if (kind === 'reduce' && intAttribute(node, 'noop_with_empty_axes') === 1) return [rows];
+      return [mixes(node, 'without axes it works over every axis, the rows included')];
     }
     const outRank = rows.rank === undefined ? undefined : kind === 'unsqueeze' ? rows.rank + axes.length : rows.rank;
     if (axes.some((axis) => isRowAxis(axis, outRank) !== false)) return [mixes(node, 'its axes include the rows (axis 0), or cannot be told apart from them')];
@@ -211,12 +221,17 @@ const flatten: Rule = (node) => {
   return [{ kind: 'rows', rank: 2 }];
 };
 
-/** A node whose first input is the rows and whose outputs have these ranks (undefined: the input's). */
-function withRanks(...ranks: Array<number | 'same' | 'plus-one'>): Rule {
+/**
+ * An ai.onnx.ml operator on the rows (first input) whose outputs have these ranks. Those that take
+ * a [N, F] matrix treat a rank-1 input as one sample of N features (a Normalizer would normalise
+ * across the rows): they need a known rank of at least 2, unless elementwise.
+ */
+function withRanks(...ranks: Array<number | 'same' | 'plus-one' | 'elementwise'>): Rule {
   return (node) => {
     const rows = rowsThenConstants(node);
     if (!rows) return [mixes(node, 'an input other than the first depends on the rows')];
-    return ranks.map((r) => ({ kind: 'rows', rank: r === 'same' ? rows.rank : r === 'plus-one' ? (rows.rank === undefined ? undefined : rows.rank + 1) : r }));
+    if (!ranks.includes('elementwise') && (rows.rank === undefined || rows.rank < 2)) return [mixes(node, 'it takes a rank-1 (or unknown-rank) input as one sample')];
+    return ranks.map((r) => ({ kind: 'rows', rank: r === 'same' || r === 'elementwise' ? rows.rank : r === 'plus-one' ? (rows.rank === undefined ? undefined : rows.rank + 1) : r }));
   };
 }
 
@@ -236,7 +251,8 @@ const ONNX_RULES: Record<string, Rule> = {
   ...Object.fromEntries('AveragePool Conv ConvTranspose GlobalAveragePool GlobalLpPool GlobalMaxPool GroupNormalization InstanceNormalization LpPool LRN'.split(' ').map((op) => [op, sameRows])),
   // Its second output (indices) counts across the whole batch.
   MaxPool: (node) => [sameRows(node)[0], mixes(node, 'its indices count across the rows')],
-  BatchNormalization: (node) => (intAttribute(node, 'training_mode') === 1 ? [mixes(node, 'in training mode it uses the batch\'s statistics')] : sameRows(node)),
+  // Its extra outputs (running statistics) exist only in training mode, which uses the batch's statistics.
+  BatchNormalization: (node) => (intAttribute(node, 'training_mode') === 1 || node.outputs.filter(Boolean).length > 1 ? [mixes(node, 'in training mode it uses the batch\'s statistics')] : sameRows(node)),
   LayerNormalization: alongAxis(() => -1),
   Softmax: alongAxis(softmaxAxis),
   LogSoftmax: alongAxis(softmaxAxis),
@@ -261,7 +277,8 @@ const ONNX_RULES: Record<string, Rule> = {
 
 /** The ai.onnx.ml operators work on [N, F] inputs row by row (their constants are attributes). */
 const ML_RULES: Record<string, Rule> = {
-  ...Object.fromEntries('Binarizer CategoryMapper Imputer LabelEncoder Normalizer Scaler'.split(' ').map((op) => [op, withRanks('same')])),
+  ...Object.fromEntries('Binarizer CategoryMapper LabelEncoder'.split(' ').map((op) => [op, withRanks('elementwise')])),
+  ...Object.fromEntries('Imputer Normalizer Scaler'.split(' ').map((op) => [op, withRanks('same')])),
   OneHotEncoder: withRanks('plus-one'),
   ArrayFeatureExtractor: withRanks('same'),
   LinearRegressor: withRanks(2),
@@ -272,7 +289,8 @@ const ML_RULES: Record<string, Rule> = {
   SVMClassifier: withRanks(1, 2),
   TreeEnsembleClassifier: withRanks(1, 2),
   ZipMap: withRanks('same'),
-  FeatureVectorizer: (node) => (node.inputs.every((f) => f?.kind !== 'const') ? [{ kind: 'rows', rank: 2 }] : [mixes(node, 'a constant input')]),
+  FeatureVectorizer: (node) =>
+    node.inputs.every((f) => f?.kind === 'rows' && f.rank !== undefined && f.rank >= 2) ? [{ kind: 'rows', rank: 2 }] : [mixes(node, 'an input that is constant or of rank 1 (one sample)')],
 };
 
 /** The default domain's operators with subgraphs; an operator of another domain is looked at (attributes g, graphs). */
@@ -288,42 +306,45 @@ function isDefaultDomain(domain: string): boolean {
 }
 
 function defaultOpset(model: Uint8Array): number {
-  for (const opset of fields(model, 8)) if (isDefaultDomain(stringField(opset, 1))) return intFields(opset, 2)[0] ?? 1;
+  for (const opset of fields(model, 8)) if (isDefaultDomain(stringField(opset, 1))) return intField(opset, 2) ?? 1;
   return 1;
 }
 
 /** A graph input's rank, when its type declares a shape. */
 function rankOf(valueInfo: Uint8Array): number | undefined {
-  const [type] = fields(valueInfo, 2);
-  const [tensor] = type ? fields(type, 1) : [];
-  const [shape] = tensor ? fields(tensor, 2) : [];
+  const type = onlyField(valueInfo, 2);
+  const tensor = type && onlyField(type, 1);
+  const shape = tensor && onlyField(tensor, 2);
   return shape ? fields(shape, 1).length : undefined;
 }
 
 function isTensor(valueInfo: Uint8Array): boolean {
-  const [type] = fields(valueInfo, 2);
-  return !type || fields(type, 1).length > 0;
+  const type = onlyField(valueInfo, 2);
+  return !type || onlyField(type, 1) !== undefined;
 }
 
 /** An initializer (a TensorProto): its rank, and its values when it is a short integer tensor. */
 function constantOf(tensor: Uint8Array): Flow {
   const dims = intFields(tensor, 1);
-  const type = intFields(tensor, 2)[0];
+  const type = intField(tensor, 2);
   const count = dims.reduce((n, d) => n * d, 1);
-  if ((type !== INT64 && type !== INT32) || count > MAX_INTS) return { kind: 'const', rank: dims.length };
-  const [raw] = fields(tensor, 9);
-  let ints: number[];
+  // Values stored outside the file (data_location EXTERNAL) are not read.
+  if ((type !== INT64 && type !== INT32) || count > MAX_INTS || intField(tensor, 14) === EXTERNAL) return { kind: 'const', rank: dims.length };
+  const raw = onlyField(tensor, 9);
+  const size = type === INT64 ? 8 : 4;
+  let ints: number[] | undefined;
   if (raw) {
     const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-    ints = Array.from({ length: count }, (_, i) => (type === INT64 ? Number(view.getBigInt64(i * 8, true)) : view.getInt32(i * 4, true)));
+    if (raw.byteLength === count * size) ints = Array.from({ length: count }, (_, i) => (type === INT64 ? Number(view.getBigInt64(i * 8, true)) : view.getInt32(i * 4, true)));
   } else ints = intFields(tensor, type === INT64 ? 7 : 5);
-  return { kind: 'const', rank: dims.length, ints };
+  // Values that do not fill the dims are not this tensor's values: unknown (a rule needing them refuses).
+  return ints && ints.length === count ? { kind: 'const', rank: dims.length, ints } : { kind: 'const', rank: dims.length };
 }
 
 /** A Constant node's value: a tensor (`value`), or integers (`value_int`, `value_ints`). */
 function constantNode(node: Node): Flow {
   const value = node.attributes.get('value');
-  const [tensor] = value ? fields(value, 5) : [];
+  const tensor = value && onlyField(value, 5);
   if (tensor) return constantOf(tensor);
   const ints = intsAttribute(node, 'value_ints');
   if (ints) return { kind: 'const', rank: 1, ints };
@@ -338,7 +359,7 @@ function constInts(flow: Flow | undefined): number[] | undefined {
 /** AttributeProto.i (3). */
 function intAttribute(node: Node, name: string): number | undefined {
   const attribute = node.attributes.get(name);
-  return attribute ? intFields(attribute, 3)[0] : undefined;
+  return attribute ? intField(attribute, 3) : undefined;
 }
 
 /** AttributeProto.ints (8). */
