@@ -45,6 +45,20 @@ describe('rowWiseVerdict', () => {
     ['transpose keeping axis 0', graph([node('Transpose', ['x'], ['y'], { attribute: [attr.ints('perm', [0, 1])] })])],
     ['concat along axis 1', graph([node('Concat', ['x', 'x'], ['y'], { attribute: [attr.int('axis', 1)] })])],
     ['a mixing branch that no output depends on', graph([node('Shape', ['x'], ['s']), node('Relu', ['x'], ['y'])])],
+    [
+      "PyTorch's x.view(x.size(0), -1): Shape, Gather 0, Unsqueeze, Concat, Reshape",
+      graph(
+        [
+          node('Shape', ['x'], ['s']),
+          node('Gather', ['s', 'zero'], ['n'], { attribute: [attr.int('axis', 0)] }),
+          node('Unsqueeze', ['n', 'axis0'], ['n1']),
+          node('Concat', ['n1', 'minus1'], ['to'], { attribute: [attr.int('axis', 0)] }),
+          node('Reshape', ['x', 'to'], ['y']),
+        ],
+        [int64Tensor('zero', [], [0]), int64Tensor('axis0', [1], [0]), int64Tensor('minus1', [1], [-1])],
+      ),
+    ],
+    ['Shape(start=1) of the rows: constant dimensions', graph([node('Shape', ['x'], ['s'], { attribute: [attr.int('start', 1)] }), node('Cast', ['s'], ['f'], { attribute: [attr.int('to', 1)] }), node('Add', ['x', 'f'], ['y'])])],
     ['a reduction with noop_with_empty_axes and no axes: the identity', graph([node('ReduceSum', ['x'], ['y'], { attribute: [attr.int('noop_with_empty_axes', 1)] })])],
   ])('finds a graph row-wise: %s', (_name, bytes) => {
     expect(verdict(bytes)).toEqual({ rowWise: true });
@@ -59,7 +73,14 @@ describe('rowWiseVerdict', () => {
     ['a reshape to [-1, 8]', graph([node('Reshape', ['x', 'shape'], ['y'])], [int64Tensor('shape', [2], [-1, 8])]), /first dimension/],
     ['a transpose', graph([node('Transpose', ['x'], ['y'], { attribute: [attr.ints('perm', [1, 0])] })]), /off axis 0/],
     ['the rows as MatMul\'s second operand', graph([node('MatMul', ['w', 'x'], ['y'])], [floatTensor('w', [2, 2], [1, 0, 0, 1])]), /second operand/],
-    ['a shape read from the rows', graph([node('Shape', ['x'], ['s']), node('Cast', ['s'], ['sf'], { attribute: [attr.int('to', 1)] }), node('Div', ['x', 'sf'], ['y'])]), /Shape/],
+    ['a shape read from the rows', graph([node('Shape', ['x'], ['s']), node('Cast', ['s'], ['sf'], { attribute: [attr.int('to', 1)] }), node('Div', ['x', 'sf'], ['y'])]), /number of rows/],
+    [
+      'a division by the row count (a mean)',
+      graph([node('Shape', ['x'], ['s']), node('Gather', ['s', 'zero'], ['n'], { attribute: [attr.int('axis', 0)] }), node('Cast', ['n'], ['nf'], { attribute: [attr.int('to', 1)] }), node('Div', ['x', 'nf'], ['y'])], [int64Tensor('zero', [], [0])]),
+      /number of rows/,
+    ],
+    ['the row count as an output', graph([node('Shape', ['x'], ['y'])]), /does not follow the rows/],
+    ['a flatten that folds features into rows (axis 2 of [N, 2, 2])', graph([node('Reshape', ['x', 'to'], ['r']), node('Flatten', ['r'], ['y'], { attribute: [attr.int('axis', 2)] })], [int64Tensor('to', [3], [0, 2, 2])]), /axis 1/],
     ['an operator of another domain', graph([node('FusedMatMul', ['x', 'x'], ['y'], { domain: 'com.microsoft' })]), /com\.microsoft\.FusedMatMul/],
     ['an operator not listed', graph([node('Expand', ['x', 'shape'], ['y'])], [int64Tensor('shape', [2], [1, 4])]), /Expand/],
     ['a batch-wide Gather', graph([node('Gather', ['x', 'i'], ['y'], { attribute: [attr.int('axis', 0)] })], [int64Tensor('i', [1], [0])]), /picks rows/],

@@ -15,8 +15,19 @@ import { fields, intField, intFields, onlyField, stringField, stringFields } fro
  */
 export type RowWiseVerdict = { rowWise: true } | { rowWise: false; reason: string };
 
-/** What is known of a tensor: independent of the inputs, rows along axis 0, or mixing rows (and why). */
-type Flow = { kind: 'const'; rank?: number; ints?: number[] } | { kind: 'rows'; rank?: number } | { kind: 'mixed'; reason: string };
+/**
+ * What is known of a tensor: independent of the inputs; rows along axis 0 (its first dimension is
+ * the call's row count N, and each row depends on the same row of the inputs alone); the row
+ * count itself (`count`: N as a scalar), or a shape vector whose first element is N and the rest
+ * constant (`shape`: what `Shape` of the rows gives, the dynamic-batch reshape PyTorch exports
+ * for `x.view(x.size(0), -1)`); or mixing rows (and why).
+ */
+type Flow =
+  | { kind: 'const'; rank?: number; ints?: number[] }
+  | { kind: 'rows'; rank?: number }
+  | { kind: 'count' }
+  | { kind: 'shape'; length?: number }
+  | { kind: 'mixed'; reason: string };
 type Rows = Extract<Flow, { kind: 'rows' }>;
 
 interface Node {
@@ -76,8 +87,8 @@ function verdictOf(graph: Uint8Array, opset: number): RowWiseVerdict {
   for (const output of fields(graph, 12)) {
     if (!isTensor(output)) continue; // a ZipMap's maps are not fetched
     const flow = flows.get(stringField(output, 1));
-    if (!flow || flow.kind === 'const') return { rowWise: false, reason: `output '${stringField(output, 1)}' does not follow the rows` };
-    if (flow.kind === 'mixed') return { rowWise: false, reason: flow.reason };
+    if (flow?.kind === 'mixed') return { rowWise: false, reason: flow.reason };
+    if (flow?.kind !== 'rows') return { rowWise: false, reason: `output '${stringField(output, 1)}' does not follow the rows` };
   }
   return { rowWise: true };
 }
@@ -88,13 +99,25 @@ function flowsOut(node: Node): Flow[] {
   if (mixed) return [mixed];
   // A subgraph (If, Loop, Scan) may read any tensor of the graph around it, whatever its inputs.
   if (hasSubgraph(node)) return [mixes(node, 'it runs a subgraph')];
-  if (!node.inputs.some((f) => f?.kind === 'rows')) return [node.op === 'Constant' && isDefaultDomain(node.domain) ? constantNode(node) : { kind: 'const' }];
+  if (node.inputs.some((f) => f?.kind === 'count' || f?.kind === 'shape')) {
+    const rule = isDefaultDomain(node.domain) ? ROW_COUNT_RULES[node.op] : undefined;
+    return rule?.(node) ?? [mixes(node, 'it computes with the number of rows')];
+  }
+  if (!node.inputs.some((f) => f?.kind === 'rows')) return [constantOut(node)];
   const rule = isDefaultDomain(node.domain) ? ONNX_RULES[node.op] : node.domain === 'ai.onnx.ml' ? ML_RULES[node.op] : undefined;
   if (!rule) return [mixes(node, `its operator ${node.domain ? `${node.domain}.` : ''}${node.op} is not known to keep rows apart`)];
   return rule(node);
 }
 
 type Rule = (node: Node) => Flow[];
+
+/** A node of constants only: a constant, of the same rank when it is elementwise on one input (a Cast of a shape). */
+function constantOut(node: Node): Flow {
+  if (!isDefaultDomain(node.domain)) return { kind: 'const' };
+  if (node.op === 'Constant') return constantNode(node);
+  const [only] = node.inputs;
+  return node.inputs.length === 1 && only?.kind === 'const' && ONNX_RULES[node.op] === sameRows ? { kind: 'const', rank: only.rank } : { kind: 'const' };
+}
 
 function mixes(node: Node, why: string): Flow {
   return { kind: 'mixed', reason: `node '${node.name}' (${node.op}) may mix rows: ${why}` };
@@ -217,8 +240,72 @@ const gather: Rule = (node) => {
 const flatten: Rule = (node) => {
   const rows = rowsThenConstants(node);
   const axis = intAttribute(node, 'axis') ?? 1;
-  if (!rows || isRowAxis(axis, rows.rank) !== false) return [mixes(node, 'it flattens the rows together')];
+  // Axis 1 keeps [N, rest]; another axis folds the rows together (0) or into more rows (2, 3...).
+  if (!rows || (axis !== 1 && (rows.rank === undefined || axis + rows.rank !== 1))) return [mixes(node, 'it does not flatten to [rows, features] (axis 1)')];
   return [{ kind: 'rows', rank: 2 }];
+};
+
+/** `Shape` of the rows: the row count first (a new shape that keeps the rows), or only the constant dimensions after it. */
+const shapeOf: Rule = (node) => {
+  const rows = rowsThenConstants(node);
+  if (!rows) return [mixes(node, 'it reads the shape of the rows')];
+  const start = intAttribute(node, 'start') ?? 0;
+  const end = intAttribute(node, 'end');
+  const rank = rows.rank;
+  const from = start < 0 && rank !== undefined ? Math.max(0, start + rank) : start;
+  if (from > 0) return [{ kind: 'const', rank: 1 }]; // the other dimensions are the same alone and merged
+  if (from < 0) return [mixes(node, 'its start cannot be told apart from the rows (rank unknown)')];
+  const to = end === undefined ? rank : end < 0 ? (rank === undefined ? undefined : end + rank) : rank === undefined ? end : Math.min(end, rank);
+  return [to === 0 ? { kind: 'const', rank: 1 } : { kind: 'shape', length: to }];
+};
+
+/**
+ * Nodes that take the row count or a shape vector starting with it: picking it out, turning it
+ * back into a vector, appending constants, casting it, and using it as the new shape of the rows
+ * (Reshape) or of a constant per row (ConstantOfShape). Anything else computing with it (a mean
+ * dividing by N) mixes rows.
+ */
+/** Undefined: the node does something else with the row count (it mixes rows). */
+const ROW_COUNT_RULES: Record<string, (node: Node) => Flow[] | undefined> = {
+  Cast: (node) => [node.inputs[0]!],
+  Identity: (node) => [node.inputs[0]!],
+  Gather: (node) => {
+    const [shape, indices] = node.inputs;
+    const at = constInts(indices);
+    if (shape?.kind !== 'shape' || indices?.kind !== 'const' || !at || at.length !== 1 || (intAttribute(node, 'axis') ?? 0) !== 0) return undefined;
+    const index = at[0] < 0 && shape.length !== undefined ? at[0] + shape.length : at[0];
+    if (index !== 0) return index > 0 ? [{ kind: 'const', rank: indices.rank }] : undefined;
+    return [indices.rank === 0 ? { kind: 'count' } : { kind: 'shape', length: 1 }];
+  },
+  Unsqueeze: (node) => {
+    const axes = intsAttribute(node, 'axes') ?? constInts(node.inputs[1]);
+    return node.inputs[0]?.kind === 'count' && axes?.length === 1 && (axes[0] === 0 || axes[0] === -1) ? [{ kind: 'shape', length: 1 }] : undefined;
+  },
+  Squeeze: (node) => {
+    const shape = node.inputs[0];
+    return shape?.kind === 'shape' && shape.length === 1 ? [{ kind: 'count' }] : undefined;
+  },
+  Concat: (node) => {
+    const [first, ...rest] = node.inputs;
+    if (first?.kind !== 'shape' || intAttribute(node, 'axis') !== 0 || !rest.every((f) => f?.kind === 'const' && f.rank === 1)) return undefined;
+    const lengths = rest.map((f) => constInts(f)?.length);
+    const length = first.length !== undefined && lengths.every((n) => n !== undefined) ? first.length + lengths.reduce((a, b) => a! + b!, 0)! : undefined;
+    return [{ kind: 'shape', length }];
+  },
+  Slice: (node) => {
+    const [shape, starts, ends, axes, steps] = node.inputs;
+    const [from, to, axis, step] = [constInts(starts), constInts(ends), axes ? constInts(axes) : [0], steps ? constInts(steps) : [1]];
+    if (shape?.kind !== 'shape' || !from || !to || from.length !== 1 || axis?.[0] !== 0 || step?.[0] !== 1 || from[0] !== 0 || to[0] < 1) return undefined;
+    return [{ kind: 'shape', length: shape.length === undefined ? undefined : Math.min(to[0], shape.length) }];
+  },
+  Reshape: (node) => {
+    const [data, shape] = node.inputs;
+    return data?.kind === 'rows' && shape?.kind === 'shape' ? [{ kind: 'rows', rank: shape.length }] : undefined;
+  },
+  ConstantOfShape: (node) => {
+    const shape = node.inputs[0];
+    return shape?.kind === 'shape' ? [{ kind: 'rows', rank: shape.length }] : undefined;
+  },
 };
 
 /**
@@ -273,6 +360,7 @@ const ONNX_RULES: Record<string, Rule> = {
   Transpose: transpose,
   Gather: gather,
   Flatten: flatten,
+  Shape: shapeOf,
 };
 
 /** The ai.onnx.ml operators work on [N, F] inputs row by row (their constants are attributes). */
