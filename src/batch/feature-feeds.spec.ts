@@ -79,6 +79,15 @@ describe('planFeeds', () => {
     expect(feeds.map((f) => Array.from(f.data as ArrayLike<unknown>))).toEqual([[255], [18446744073709551615n]]);
   });
 
+  it('feeds a string input only strings, as online, failing rows with anything else', () => {
+    const plan = planFeeds('m', 1, [{ name: 'store', type: 'string', shape: ['N', 1] }], ['store']);
+    const { feeds, kept, bad } = plan.build([['0042'], [42], [true], [{ a: 1 }], [['south']], [null], [''], ['a\u0000b']]);
+    expect(kept).toEqual([0, 6]);
+    expect(feeds[0].data).toEqual(['0042', '']);
+    expect(bad.map((b) => b.index)).toEqual([1, 2, 3, 4, 5, 7]);
+    expect(bad[0].message).toBe("feature 'store' = 42 is not a valid string");
+  });
+
   it('says what the model takes when the features do not fit', () => {
     expect(() => planFeeds('m', 2, [{ name: 'float_input', type: 'float32', shape: ['N', 6] }], ['a', 'b'])).toThrow(
       "model 'm' version 2 takes float_input float32[N,6]; the job's 2 features (a, b) fit neither",

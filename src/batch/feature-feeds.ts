@@ -188,7 +188,9 @@ function converterFor(type: string): Converter {
         return BAD;
       };
     case 'string':
-      return (v) => (v === undefined || v === null ? BAD : typeof v === 'string' ? v : String(v));
+      // Strings only, as online: a number's text may not be the category meant ("42" for "0042"), an
+      // object's is "[object Object]"; onnxruntime cuts a string at U+0000 (another category).
+      return (v) => (typeof v === 'string' && !v.includes('\u0000') ? v : BAD);
     default:
       return () => BAD;
   }

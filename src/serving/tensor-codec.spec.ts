@@ -140,6 +140,13 @@ describe('tensor-codec', () => {
       expect(JSON.stringify(error.details)).not.toContain('undefined');
     });
 
+    it('takes strings for a string input, refusing other values and U+0000 (onnxruntime cuts a string there)', () => {
+      const store = { name: 'store', type: 'string', shape: ['N', 1] };
+      expect(decodeInput(store, [['0042'], ['']]).data).toEqual(['0042', '']);
+      expect(errorOf(() => decodeInput(store, [[42]])).message).toBe("Input 'store' is string: expected strings (without the character U+0000), got the number 42 at [0][0]");
+      expect(errorOf(() => decodeInput(store, [['a\u0000b']])).details).toMatchObject({ input: 'store', at: '[0][0]' });
+    });
+
     it('refuses element types it cannot feed', () => {
       expect(errorOf(() => decodeInput({ name: 's', type: 'float16', shape: ['N'] }, [1])).message).toMatch(/element type float16/);
       // Through OIP too, rather than "is FP16 in the model, got datatype FP16".

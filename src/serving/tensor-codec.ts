@@ -107,12 +107,13 @@ const DTYPES: Record<DType, DTypeInfo> = {
     oip: 'BOOL',
     expected: 'booleans (true or false)',
   },
-  // A categorical input (a store id, a product group): JSON strings, as they are.
+  // A categorical input (a store id, a product group): JSON strings, as they are, but for U+0000,
+  // at which onnxruntime cuts a string ("a\u0000b" would be scored as "a", another category).
   string: {
     make: (n) => new Array<string>(n),
-    write: (out, i, v) => typeof v === 'string' && (((out as string[])[i] = v), true),
+    write: (out, i, v) => typeof v === 'string' && !v.includes('\u0000') && (((out as string[])[i] = v), true),
     oip: 'BYTES',
-    expected: 'strings',
+    expected: 'strings (without the character U+0000)',
   },
 };
 

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { buildLinearModel, buildLookupModel, defaultFixtures, RETAIL_FEATURES, randomRows } from '../fixtures/onnx-builder';
+import { buildLinearModel, buildLookupModel, buildStoreCodeModel, defaultFixtures, RETAIL_FEATURES, randomRows } from '../fixtures/onnx-builder';
 import { readOutput, Row, waitForJob, writeInput } from '../support/batch-data';
 import { artifactForm, ROOT_TOKEN, startTestApp, TestApp } from '../support/test-app';
 
@@ -277,6 +277,27 @@ describe('batch scoring over HTTP', () => {
     ]);
     const { rows } = await readOutput(t, res.body.id, 'csv');
     expect(rows).toHaveLength(198);
+  });
+
+  it('feeds a string feature only strings, as online: a number, null or a missing CSV field fails its row', async () => {
+    const model = buildStoreCodeModel({ '0042': 100, '0043': 200 });
+    expect((await t.request('POST', '/v1/models/store-code/versions', { body: artifactForm(model.bytes) })).status).toBe(201);
+    const lines = ['{"id":"a","model":"store-code","store":"0042","x":1}', '{"id":"b","model":"store-code","store":42,"x":1}', '{"id":"c","model":"store-code","store":null,"x":1}', '{"id":"d","model":"store-code","store":"0043","x":2}'];
+    fs.mkdirSync(path.join(t.dataDir, 'in'), { recursive: true });
+    fs.writeFileSync(path.join(t.dataDir, 'in', 'stores.jsonl'), lines.join('\n') + '\n');
+    fs.writeFileSync(path.join(t.dataDir, 'in', 'stores.csv'), 'id,model,x,store\ne,store-code,1,0043\nf,store-code,1\ng,store-code,1,\n');
+    const expected = { jsonl: { a: 101, d: 202 }, csv: { e: 201, g: 0 } };
+    for (const format of ['jsonl', 'csv'] as const) {
+      const res = await submit(job({ input: { uri: `in/stores.${format}`, format }, features: ['store', 'x'], passthrough: ['id'], output: { format: 'csv' } }));
+      expect(res.status).toBe(202);
+      const done = await waitForJob(t, res.body.id);
+      expect(done.status).toBe('succeeded');
+      expect(done.errors[0].rows.map((r: { message: string }) => r.message)).toEqual(
+        format === 'jsonl' ? ["feature 'store' = 42 is not a valid string", "feature 'store' = null is not a valid string"] : ["feature 'store' = null is not a valid string"],
+      );
+      const { rows } = await readOutput(t, res.body.id, 'csv');
+      expect(Object.fromEntries(rows.map((r) => [r.id, Number(r.y)]))).toEqual(expected[format]); // "" is an unknown store: -1 + 1
+    }
   });
 
   it('leaves out only the rows the model cannot compute (found within their mini-batch), listed by row', async () => {

@@ -153,7 +153,7 @@ describe('online inference over HTTP', () => {
       expect(big.body.outputs.y).toHaveLength(12_000);
       const wrong = await predict({ model: 'store-code', inputs: { store: [[42]], x: [[1]] } });
       expect(wrong.status).toBe(400);
-      expect(wrong.body.error).toMatchObject({ code: 'INVALID_INPUT', message: expect.stringContaining("Input 'store' is string: expected strings, got the number 42") });
+      expect(wrong.body.error).toMatchObject({ code: 'INVALID_INPUT', message: expect.stringContaining("Input 'store' is string: expected strings (without the character U+0000), got the number 42") });
     });
 
     it('takes int64 inputs as decimal strings, as int64 answers give them beyond 2^53, so an answer can be sent back', async () => {
