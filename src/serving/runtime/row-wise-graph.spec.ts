@@ -30,6 +30,19 @@ function vectorGraph(nodes: GraphSpec['nodes']): Buffer {
   return onnxGraph.encode({ name: 'v', inputs: [{ name: 'v', dtype: 'float32', shape: ['N'] }], outputs: [{ name: 'y', dtype: 'float32', shape: ['N'] }], initializers: [], nodes, useMlDomain: true });
 }
 
+/** x reshaped by Concat(`count`, [-1]) where n1 = Shape(x, end), through `steps` to `count`. */
+function viewGraph(steps: GraphSpec['nodes'], count: string, end: number): Buffer {
+  return graph(
+    [
+      node('Shape', ['x'], ['n1'], { attribute: [attr.int('end', end)] }),
+      ...steps,
+      node('Concat', [count, 'minus1'], ['to'], { attribute: [attr.int('axis', 0)] }),
+      node('Reshape', ['x', 'to'], ['y']),
+    ],
+    [int64Tensor('minus1', [1], [-1])],
+  );
+}
+
 const verdict = (bytes: Uint8Array) => rowWiseVerdict(bytes);
 
 describe('rowWiseVerdict', () => {
@@ -58,6 +71,7 @@ describe('rowWiseVerdict', () => {
         [int64Tensor('zero', [], [0]), int64Tensor('axis0', [1], [0]), int64Tensor('minus1', [1], [-1])],
       ),
     ],
+    ['Shape(end=1) of the rows as the first dimension of a reshape', viewGraph([], 'n1', 1)],
     ['Shape(start=1) of the rows: constant dimensions', graph([node('Shape', ['x'], ['s'], { attribute: [attr.int('start', 1)] }), node('Cast', ['s'], ['f'], { attribute: [attr.int('to', 1)] }), node('Add', ['x', 'f'], ['y'])])],
     ['a reduction with noop_with_empty_axes and no axes: the identity', graph([node('ReduceSum', ['x'], ['y'], { attribute: [attr.int('noop_with_empty_axes', 1)] })])],
   ])('finds a graph row-wise: %s', (_name, bytes) => {
@@ -80,6 +94,10 @@ describe('rowWiseVerdict', () => {
       /number of rows/,
     ],
     ['the row count as an output', graph([node('Shape', ['x'], ['y'])]), /does not follow the rows/],
+    // Found by a second review: each took a vector for [N, ...] that is not.
+    ['a reshape by a shape cast to bool and back (N becomes 1)', viewGraph([node('Cast', ['n1'], ['nb'], { attribute: [attr.int('to', 9)] }), node('Cast', ['nb'], ['n2'], { attribute: [attr.int('to', 7)] })], 'n2', 1), /number of rows/],
+    ['a reshape by Shape(end=-3) of a rank-2 tensor (empty, not [N])', viewGraph([], 'n1', -3), /first dimension/],
+    ['a reduction naming one axis twice (1 and -1 of a rank-2 tensor)', graph([node('ReduceSum', ['x', 'twice'], ['y'], { attribute: [attr.int('keepdims', 0)] })], [int64Tensor('twice', [2], [1, -1])]), /repeat/],
     ['a flatten that folds features into rows (axis 2 of [N, 2, 2])', graph([node('Reshape', ['x', 'to'], ['r']), node('Flatten', ['r'], ['y'], { attribute: [attr.int('axis', 2)] })], [int64Tensor('to', [3], [0, 2, 2])]), /axis 1/],
     ['an operator of another domain', graph([node('FusedMatMul', ['x', 'x'], ['y'], { domain: 'com.microsoft' })]), /com\.microsoft\.FusedMatMul/],
     ['an operator not listed', graph([node('Expand', ['x', 'shape'], ['y'])], [int64Tensor('shape', [2], [1, 4])]), /Expand/],

@@ -8,10 +8,12 @@ import { fields, intField, intFields, onlyField, stringField, stringFields } fro
  * small rows and then answers merged requests wrongly. This follows axis 0 of the inputs (the
  * rows) through every node and accepts only operators known to keep rows apart, with the
  * attributes that do (a reduction, softmax, concat... over another axis; a MatMul/Gemm whose
- * other operand is a constant; a Reshape that keeps the first dimension; the ai.onnx.ml models
- * and transforms, which work row by row). Anything else that the outputs depend on (an operator
- * not listed, a reduction over the rows, Shape of the rows, subgraphs, other domains) makes the
- * graph not row-wise: it is then never merged or chunked (correct, only slower).
+ * other operand is a constant; a Reshape that keeps the first dimension, also as the row count
+ * read by Shape; the ai.onnx.ml models and transforms on [N, F], which work row by row). Anything
+ * else that the outputs depend on (an operator not listed, a reduction over the rows, the row
+ * count in a computation, subgraphs, other domains, a file whose fields protobuf would read
+ * otherwise than this reader) makes the graph not row-wise: it is then never merged or chunked
+ * (correct, only slower).
  */
 export type RowWiseVerdict = { rowWise: true } | { rowWise: false; reason: string };
 
@@ -181,6 +183,9 @@ function overAxes(kind: 'reduce' | 'squeeze' | 'unsqueeze' | 'slice'): Rule {
     }
     const outRank = rows.rank === undefined ? undefined : kind === 'unsqueeze' ? rows.rank + axes.length : rows.rank;
     if (axes.some((axis) => isRowAxis(axis, outRank) !== false)) return [mixes(node, 'its axes include the rows (axis 0), or cannot be told apart from them')];
+    // An axis named twice (1 and -2 of a rank-2 tensor) would make the rank below wrong: onnxruntime counts it once.
+    const distinct = new Set(axes.map((axis) => (axis < 0 && outRank !== undefined ? axis + outRank : axis)));
+    if (distinct.size !== axes.length) return [mixes(node, 'its axes repeat')];
     const keeps = kind === 'reduce' ? intAttribute(node, 'keepdims') !== 0 : kind !== 'squeeze';
     return [{ kind: 'rows', rank: rows.rank === undefined ? undefined : kind === 'unsqueeze' ? outRank : keeps ? rows.rank : rows.rank - axes.length }];
   };
@@ -255,7 +260,10 @@ const shapeOf: Rule = (node) => {
   const from = start < 0 && rank !== undefined ? Math.max(0, start + rank) : start;
   if (from > 0) return [{ kind: 'const', rank: 1 }]; // the other dimensions are the same alone and merged
   if (from < 0) return [mixes(node, 'its start cannot be told apart from the rows (rank unknown)')];
-  const to = end === undefined ? rank : end < 0 ? (rank === undefined ? undefined : end + rank) : rank === undefined ? end : Math.min(end, rank);
+  // onnxruntime clamps end into [0, rank]: from 0 the vector holds the row count unless it is empty.
+  if (end === undefined) return [{ kind: 'shape', length: rank }];
+  if (rank === undefined) return end > 0 ? [{ kind: 'shape' }] : [mixes(node, 'its end cannot be told apart from the rows (rank unknown)')];
+  const to = Math.min(rank, Math.max(0, end < 0 ? end + rank : end));
   return [to === 0 ? { kind: 'const', rank: 1 } : { kind: 'shape', length: to }];
 };
 
@@ -265,9 +273,12 @@ const shapeOf: Rule = (node) => {
  * (Reshape) or of a constant per row (ConstantOfShape). Anything else computing with it (a mean
  * dividing by N) mixes rows.
  */
+const COUNT_TYPES = new Set([INT32, INT64]);
+
 /** Undefined: the node does something else with the row count (it mixes rows). */
 const ROW_COUNT_RULES: Record<string, (node: Node) => Flow[] | undefined> = {
-  Cast: (node) => [node.inputs[0]!],
+  // To an integer type that holds any row count: another (bool, uint8, float16...) changes it.
+  Cast: (node) => (COUNT_TYPES.has(intAttribute(node, 'to') ?? -1) ? [node.inputs[0]!] : undefined),
   Identity: (node) => [node.inputs[0]!],
   Gather: (node) => {
     const [shape, indices] = node.inputs;
