@@ -72,6 +72,7 @@ describe('rowWiseVerdict', () => {
       ),
     ],
     ['Shape(end=1) of the rows as the first dimension of a reshape', viewGraph([], 'n1', 1)],
+    ['a bias of the rows\' rank with a first dimension of 1', graph([node('Add', ['x', 'b'], ['y'])], [floatTensor('b', [1, 4], [1, 2, 3, 4])])],
     ['Shape(start=1) of the rows: constant dimensions', graph([node('Shape', ['x'], ['s'], { attribute: [attr.int('start', 1)] }), node('Cast', ['s'], ['f'], { attribute: [attr.int('to', 1)] }), node('Add', ['x', 'f'], ['y'])])],
     ['a reduction with noop_with_empty_axes and no axes: the identity', graph([node('ReduceSum', ['x'], ['y'], { attribute: [attr.int('noop_with_empty_axes', 1)] })])],
   ])('finds a graph row-wise: %s', (_name, bytes) => {
@@ -97,6 +98,9 @@ describe('rowWiseVerdict', () => {
     // Found by a second review: each took a vector for [N, ...] that is not.
     ['a reshape by a shape cast to bool and back (N becomes 1)', viewGraph([node('Cast', ['n1'], ['nb'], { attribute: [attr.int('to', 9)] }), node('Cast', ['nb'], ['n2'], { attribute: [attr.int('to', 7)] })], 'n2', 1), /number of rows/],
     ['a reshape by Shape(end=-3) of a rank-2 tensor (empty, not [N])', viewGraph([], 'n1', -3), /first dimension/],
+    // And by a third: an attribute set without its value (onnxruntime reads 0, not the default), a constant lined up with the rows.
+    ['a Flatten whose axis attribute has no value', graph([node('Flatten', ['x'], ['y'], { attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT }] })]), /without an integer/],
+    ['a constant of the rows\' rank whose first dimension is 2', graph([node('Add', ['x', 'k'], ['y'])], [floatTensor('k', [2, 4], [0, 0, 0, 0, 0, 0, 0, 0])]), /lines up with the rows/],
     ['a reduction naming one axis twice (1 and -1 of a rank-2 tensor)', graph([node('ReduceSum', ['x', 'twice'], ['y'], { attribute: [attr.int('keepdims', 0)] })], [int64Tensor('twice', [2], [1, -1])]), /repeat/],
     ['a flatten that folds features into rows (axis 2 of [N, 2, 2])', graph([node('Reshape', ['x', 'to'], ['r']), node('Flatten', ['r'], ['y'], { attribute: [attr.int('axis', 2)] })], [int64Tensor('to', [3], [0, 2, 2])]), /axis 1/],
     ['an operator of another domain', graph([node('FusedMatMul', ['x', 'x'], ['y'], { domain: 'com.microsoft' })]), /com\.microsoft\.FusedMatMul/],

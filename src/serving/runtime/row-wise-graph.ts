@@ -25,7 +25,7 @@ export type RowWiseVerdict = { rowWise: true } | { rowWise: false; reason: strin
  * for `x.view(x.size(0), -1)`); or mixing rows (and why).
  */
 type Flow =
-  | { kind: 'const'; rank?: number; ints?: number[] }
+  | { kind: 'const'; rank?: number; firstDim?: number; ints?: number[] }
   | { kind: 'rows'; rank?: number }
   | { kind: 'count' }
   | { kind: 'shape'; length?: number }
@@ -145,6 +145,8 @@ const broadcast: Rule = (node) => {
   const [rank] = ranks;
   if (ranks.size !== 1 || rank === undefined) return [mixes(node, 'its row inputs are not of one known rank')];
   if (present.some((f) => f.kind === 'const' && (f.rank === undefined || f.rank > rank))) return [mixes(node, 'a constant of a higher or unknown rank would move the rows off axis 0')];
+  // One of the same rank lines up with the rows: unless its first dimension is 1, a call's answer depends on its row count.
+  if (present.some((f) => f.kind === 'const' && f.rank === rank && f.firstDim !== 1)) return [mixes(node, 'a constant lines up with the rows (its first dimension is not 1)')];
   return [{ kind: 'rows', rank }];
 };
 
@@ -428,7 +430,8 @@ function constantOf(tensor: Uint8Array): Flow {
   const type = intField(tensor, 2);
   const count = dims.reduce((n, d) => n * d, 1);
   // Values stored outside the file (data_location EXTERNAL) are not read.
-  if ((type !== INT64 && type !== INT32) || count > MAX_INTS || intField(tensor, 14) === EXTERNAL) return { kind: 'const', rank: dims.length };
+  const known = { kind: 'const' as const, rank: dims.length, firstDim: dims[0] };
+  if ((type !== INT64 && type !== INT32) || count > MAX_INTS || intField(tensor, 14) === EXTERNAL) return known;
   const raw = onlyField(tensor, 9);
   const size = type === INT64 ? 8 : 4;
   let ints: number[] | undefined;
@@ -437,7 +440,7 @@ function constantOf(tensor: Uint8Array): Flow {
     if (raw.byteLength === count * size) ints = Array.from({ length: count }, (_, i) => (type === INT64 ? Number(view.getBigInt64(i * 8, true)) : view.getInt32(i * 4, true)));
   } else ints = intFields(tensor, type === INT64 ? 7 : 5);
   // Values that do not fill the dims are not this tensor's values: unknown (a rule needing them refuses).
-  return ints && ints.length === count ? { kind: 'const', rank: dims.length, ints } : { kind: 'const', rank: dims.length };
+  return ints && ints.length === count ? { ...known, ints } : known;
 }
 
 /** A Constant node's value: a tensor (`value`), or integers (`value_int`, `value_ints`). */
@@ -446,8 +449,8 @@ function constantNode(node: Node): Flow {
   const tensor = value && onlyField(value, 5);
   if (tensor) return constantOf(tensor);
   const ints = intsAttribute(node, 'value_ints');
-  if (ints) return { kind: 'const', rank: 1, ints };
-  const int = intAttribute(node, 'value_int');
+  if (ints) return { kind: 'const', rank: 1, firstDim: ints.length, ints };
+  const int = node.attributes.has('value_int') ? intAttribute(node, 'value_int') : undefined;
   return int === undefined ? { kind: 'const' } : { kind: 'const', rank: 0, ints: [int] };
 }
 
@@ -455,10 +458,16 @@ function constInts(flow: Flow | undefined): number[] | undefined {
   return flow?.kind === 'const' ? flow.ints : undefined;
 }
 
-/** AttributeProto.i (3). */
+/**
+ * AttributeProto.i (3); undefined when the node does not set the attribute (its default then).
+ * An attribute set without a value is refused: onnxruntime reads it as 0, not as the default.
+ */
 function intAttribute(node: Node, name: string): number | undefined {
   const attribute = node.attributes.get(name);
-  return attribute ? intField(attribute, 3) : undefined;
+  if (!attribute) return undefined;
+  const value = intField(attribute, 3);
+  if (value === undefined) throw new Error(`node '${node.name}' sets attribute '${name}' without an integer`);
+  return value;
 }
 
 /** AttributeProto.ints (8). */
