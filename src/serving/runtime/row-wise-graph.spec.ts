@@ -101,6 +101,12 @@ describe('rowWiseVerdict', () => {
     // And by a third: an attribute set without its value (onnxruntime reads 0, not the default), a constant lined up with the rows.
     ['a Flatten whose axis attribute has no value', graph([node('Flatten', ['x'], ['y'], { attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT }] })]), /without an integer/],
     ['a constant of the rows\' rank whose first dimension is 2', graph([node('Add', ['x', 'k'], ['y'])], [floatTensor('k', [2, 4], [0, 0, 0, 0, 0, 0, 0, 0])]), /lines up with the rows/],
+    // And by a fourth: CastLike's output is its first input (here a constant of first dimension 2), not a broadcast.
+    [
+      'a constant cast like the rows, then added to them',
+      graph([node('CastLike', ['c', 'x'], ['cl']), node('Reshape', ['cl', 'to'], ['k']), node('Add', ['x', 'k'], ['y'])], [floatTensor('c', [2], [0, 0]), int64Tensor('to', [2], [0, -1])]),
+      /unknown rank/, // a constant again, whose reshape is not followed
+    ],
     ['a reduction naming one axis twice (1 and -1 of a rank-2 tensor)', graph([node('ReduceSum', ['x', 'twice'], ['y'], { attribute: [attr.int('keepdims', 0)] })], [int64Tensor('twice', [2], [1, -1])]), /repeat/],
     ['a flatten that folds features into rows (axis 2 of [N, 2, 2])', graph([node('Reshape', ['x', 'to'], ['r']), node('Flatten', ['r'], ['y'], { attribute: [attr.int('axis', 2)] })], [int64Tensor('to', [3], [0, 2, 2])]), /axis 1/],
     ['an operator of another domain', graph([node('FusedMatMul', ['x', 'x'], ['y'], { domain: 'com.microsoft' })]), /com\.microsoft\.FusedMatMul/],

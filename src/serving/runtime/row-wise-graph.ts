@@ -343,7 +343,7 @@ const ONNX_RULES: Record<string, Rule> = {
       .map((op) => [op, sameRows]),
   ),
   ...Object.fromEntries(
-    'Add And BitShift BitwiseAnd BitwiseOr BitwiseXor CastLike Div Equal Greater GreaterOrEqual Less LessOrEqual Max Mean Min Mod Mul Or Pow PRelu Sub Sum Where Xor'
+    'Add And BitShift BitwiseAnd BitwiseOr BitwiseXor Div Equal Greater GreaterOrEqual Less LessOrEqual Max Mean Min Mod Mul Or Pow PRelu Sub Sum Where Xor'
       .split(' ')
       .map((op) => [op, broadcast]),
   ),
@@ -374,6 +374,8 @@ const ONNX_RULES: Record<string, Rule> = {
   Gather: gather,
   Flatten: flatten,
   Shape: shapeOf,
+  // Its output is its first input, cast to the second's type: the second gives no shape.
+  CastLike: (node) => [node.inputs[0]!],
 };
 
 /** The ai.onnx.ml operators work on [N, F] inputs row by row (their constants are attributes). */
