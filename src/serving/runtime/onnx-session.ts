@@ -46,7 +46,8 @@ export async function openSession(path: string, sha256?: string): Promise<Worker
   if (native) {
     native.initOrt();
     const session = new native.binding.InferenceSession();
-    session.loadModel(path, SESSION_OPTIONS);
+    // From the bytes already read (hashed, their graph read): the file is read once.
+    session.loadModel(bytes.buffer, bytes.byteOffset, bytes.byteLength, SESSION_OPTIONS);
     const fetches = tensorOutputs(session.outputMetadata);
     const wanted: Record<string, null> = Object.fromEntries(fetches.map((name) => [name, null]));
     const inputs = session.inputMetadata.map((m) => m.name);
@@ -62,7 +63,7 @@ export async function openSession(path: string, sha256?: string): Promise<Worker
       release: async () => session.dispose(),
     };
   }
-  const session = await InferenceSession.create(path, SESSION_OPTIONS);
+  const session = await InferenceSession.create(bytes, SESSION_OPTIONS);
   const fetches = tensorOutputs(session.outputMetadata);
   return { fetches, direct: false, rowWise, run: (feeds) => session.run(feeds, fetches), release: () => session.release() };
 }
@@ -70,8 +71,8 @@ export async function openSession(path: string, sha256?: string): Promise<Worker
 /**
  * The model store is content-addressed: a file whose bytes no longer have its digest was damaged
  * (disk, a partial copy) or replaced after upload, and must not be served as the registered model.
- * The worker reads the file once (its thread a load blocks anyway) to hash it and to read its
- * graph; hashing runs at about 1 GB/s: tens of microseconds for a small model, a fraction of a
+ * The worker reads the file once (its thread a load blocks anyway) to hash it, read its graph and
+ * load it; hashing runs at about 1 GB/s: tens of microseconds for a small model, a fraction of a
  * big one's load.
  */
 function verifyArtifact(bytes: Buffer, sha256: string): void {
@@ -94,7 +95,7 @@ interface NativeBinding {
 }
 
 interface NativeSession {
-  loadModel(path: string, options: InferenceSession.SessionOptions): void;
+  loadModel(buffer: ArrayBufferLike, byteOffset: number, byteLength: number, options: InferenceSession.SessionOptions): void;
   readonly inputMetadata: ReadonlyArray<{ name: string }>;
   readonly outputMetadata: ReadonlyArray<{ name: string; isTensor: boolean }>;
   run(feeds: Record<string, Tensor>, fetches: Record<string, null>, options: InferenceSession.RunOptions): Record<string, Tensor>;

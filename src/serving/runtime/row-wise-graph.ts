@@ -156,8 +156,11 @@ function isRowAxis(axis: number, rank: number | undefined): boolean | undefined 
   return rank === undefined ? undefined : axis + rank === 0;
 }
 
-/** Operators that work along one axis (attribute `axis`, or a constant input): row-wise unless it is axis 0. */
-function alongAxis(defaultAxis: (node: Node) => number, rankOut: (rank: number | undefined, node: Node) => number | undefined = (r) => r, axisInput?: number): Rule {
+/**
+ * Operators that work along one axis (attribute `axis`, or the constant input `axisInput`):
+ * row-wise unless it is axis 0; the output has the input's rank unless `rankOut` says otherwise.
+ */
+function alongAxis(defaultAxis: (node: Node) => number, { rankOut = (rank) => rank, axisInput }: { rankOut?: (rank: number | undefined, node: Node) => number | undefined; axisInput?: number } = {}): Rule {
   return (node) => {
     const rows = rowsThenConstants(node);
     if (!rows) return [mixes(node, 'an input other than the first depends on the rows')];
@@ -235,14 +238,19 @@ const gather: Rule = (node) => {
   if (data?.kind === 'const' && indices?.kind === 'rows') {
     // A lookup: each row of indices picks from a constant table, along its first axis.
     if (axis !== 0 && isRowAxis(axis, data.rank) !== true) return [mixes(node, 'it looks up along another axis than the table\'s first')];
-    return [{ kind: 'rows', rank: data.rank === undefined || indices.rank === undefined ? undefined : data.rank + indices.rank - 1 }];
+    return [{ kind: 'rows', rank: gatheredRank(data.rank, indices.rank) }];
   }
   if (data?.kind === 'rows' && indices?.kind === 'const') {
     if (isRowAxis(axis, data.rank) !== false) return [mixes(node, 'it picks rows')];
-    return [{ kind: 'rows', rank: data.rank === undefined || indices.rank === undefined ? undefined : data.rank + indices.rank - 1 }];
+    return [{ kind: 'rows', rank: gatheredRank(data.rank, indices.rank) }];
   }
   return [mixes(node, 'both its data and its indices depend on the rows')];
 };
+
+/** Gather's output rank: the data's, its gathered axis replaced by the indices' dimensions. */
+function gatheredRank(data: number | undefined, indices: number | undefined): number | undefined {
+  return data === undefined || indices === undefined ? undefined : data + indices - 1;
+}
 
 const flatten: Rule = (node) => {
   const rows = rowsThenConstants(node);
@@ -269,17 +277,16 @@ const shapeOf: Rule = (node) => {
   return [to === 0 ? { kind: 'const', rank: 1 } : { kind: 'shape', length: to }];
 };
 
+/** Integer types that hold any row count: a cast to another (bool, uint8, float16...) changes it. */
+const COUNT_TYPES = new Set([INT32, INT64]);
+
 /**
  * Nodes that take the row count or a shape vector starting with it: picking it out, turning it
  * back into a vector, appending constants, casting it, and using it as the new shape of the rows
- * (Reshape) or of a constant per row (ConstantOfShape). Anything else computing with it (a mean
- * dividing by N) mixes rows.
+ * (Reshape) or of a constant per row (ConstantOfShape). Undefined: the node does something else
+ * with it (a mean dividing by N), which mixes rows.
  */
-const COUNT_TYPES = new Set([INT32, INT64]);
-
-/** Undefined: the node does something else with the row count (it mixes rows). */
 const ROW_COUNT_RULES: Record<string, (node: Node) => Flow[] | undefined> = {
-  // To an integer type that holds any row count: another (bool, uint8, float16...) changes it.
   Cast: (node) => (COUNT_TYPES.has(intAttribute(node, 'to') ?? -1) ? [node.inputs[0]!] : undefined),
   Identity: (node) => [node.inputs[0]!],
   Gather: (node) => {
@@ -336,6 +343,8 @@ function withRanks(...ranks: Array<number | 'same' | 'plus-one' | 'elementwise'>
 }
 
 const softmaxAxis = (node: Node) => (node.opset >= 13 ? -1 : 1);
+/** An ArgMax/ArgMin's rank: its input's, less the axis unless keepdims (default 1). */
+const keptRank = (rank: number | undefined, node: Node) => (rank === undefined || intAttribute(node, 'keepdims') !== 0 ? rank : rank - 1);
 const ONNX_RULES: Record<string, Rule> = {
   ...Object.fromEntries(
     'Abs Acos Acosh Asin Asinh Atan Atanh BitwiseNot Cast Ceil Celu Clip Cos Cosh Dropout Elu Erf Exp Floor Gelu HardSigmoid HardSwish Identity IsInf IsNaN LeakyRelu Log Mish Neg Not Reciprocal Relu Round Selu Shrink Sigmoid Sign Sin Sinh Softplus Softsign Sqrt Tan Tanh ThresholdedRelu'
@@ -357,11 +366,11 @@ const ONNX_RULES: Record<string, Rule> = {
   Softmax: alongAxis(softmaxAxis),
   LogSoftmax: alongAxis(softmaxAxis),
   Hardmax: alongAxis(softmaxAxis),
-  ArgMax: alongAxis(() => 0, (rank, node) => (rank === undefined || intAttribute(node, 'keepdims') !== 0 ? rank : rank - 1)),
-  ArgMin: alongAxis(() => 0, (rank, node) => (rank === undefined || intAttribute(node, 'keepdims') !== 0 ? rank : rank - 1)),
+  ArgMax: alongAxis(() => 0, { rankOut: keptRank }),
+  ArgMin: alongAxis(() => 0, { rankOut: keptRank }),
   TopK: alongAxis(() => -1),
   Split: alongAxis(() => 0),
-  CumSum: alongAxis(() => 0, (rank) => rank, 1),
+  CumSum: alongAxis(() => 0, { axisInput: 1 }),
   ...Object.fromEntries('ReduceL1 ReduceL2 ReduceLogSum ReduceLogSumExp ReduceMax ReduceMean ReduceMin ReduceProd ReduceSum ReduceSumSquare'.split(' ').map((op) => [op, overAxes('reduce')])),
   Squeeze: overAxes('squeeze'),
   Unsqueeze: overAxes('unsqueeze'),
@@ -452,7 +461,7 @@ function constantNode(node: Node): Flow {
   if (tensor) return constantOf(tensor);
   const ints = intsAttribute(node, 'value_ints');
   if (ints) return { kind: 'const', rank: 1, firstDim: ints.length, ints };
-  const int = node.attributes.has('value_int') ? intAttribute(node, 'value_int') : undefined;
+  const int = intAttribute(node, 'value_int');
   return int === undefined ? { kind: 'const' } : { kind: 'const', rank: 0, ints: [int] };
 }
 
