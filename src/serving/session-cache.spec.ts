@@ -37,6 +37,29 @@ describe('SessionCache', () => {
     expect(hit).not.toBeInstanceOf(Promise);
   });
 
+  it('counts what a load finds a session holds beyond its estimate, and reserves it for the next load of the same file', async () => {
+    // Room for three sessions as estimated; the worker finds each of "wide" holds one more.
+    const cache = new SessionCache(runtime, async (v) => ({ path: '/fake', bytes: KIB, sha256: v.modelSha256 }), { maxModels: 10, maxBytes: 3 * sessionBytes, now: () => now });
+    runtime.extraBytes.set('wide', sessionBytes);
+    for (const id of ['a', 'b']) (await cache.acquire(fakeVersion(id))).release();
+    const wide = fakeVersion('wide', { modelSha256: 'w'.repeat(64) });
+    (await cache.acquire(wide)).release();
+    expect(cache.usage()).toMatchObject({ bytes: 3 * sessionBytes, models: 2 }); // "a" went to make room for what "wide" holds
+    expect(runtime.unloads).toEqual(['a']);
+    expect(cache.snapshot(null).models.find((m) => m.model === 'model-wide')?.sizeBytes).toBe(2 * sessionBytes);
+
+    // Unloaded, then loaded again beside two others: its room (two sessions' worth, not one) is taken before the load starts.
+    cache.unload(wide.tenantId, wide.model);
+    (await cache.acquire(fakeVersion('c'))).release();
+    runtime.holdLoads = true;
+    const again = cache.acquire(wide);
+    await flushPromises();
+    expect(cache.usage().loading).toEqual({ bytes: 2 * sessionBytes, models: 1 });
+    expect(runtime.unloads).toEqual(['a', 'wide', 'b']);
+    runtime.openGates();
+    (await again).release();
+  });
+
   it('evicts the least recently used model past MMS_CACHE_MAX_MODELS and releases it', async () => {
     const cache = make(2);
     for (const id of ['a', 'b']) (await cache.acquire(fakeVersion(id))).release();

@@ -92,6 +92,8 @@ export class SessionCache {
   /** Deletions seen, and when (in that count) each model and version was last deleted: see deletionMark. */
   private deletionsSeen = 0;
   private readonly deletedAt = new LRUCache<string, number>({ max: 10_000 });
+  /** Memory sessions of a file's content held beyond the estimate from its size (SessionHandle.extraBytes), once one was loaded. */
+  private readonly extraByContent = new LRUCache<string, number>({ max: 100_000 });
 
   constructor(
     private readonly runtime: InferenceRuntime,
@@ -266,9 +268,14 @@ export class SessionCache {
   private async estimateFitting(version: ServableVersion): Promise<number | null> {
     const artifact = await this.locate(version).catch(() => null);
     if (!artifact) return null;
-    const sizeBytes = estimateSessionBytes(artifact.bytes, artifact.kind);
+    const sizeBytes = this.estimate(artifact);
     this.checkFitsCache(version, sizeBytes);
     return sizeBytes;
+  }
+
+  /** A session's estimated size: from its file's size and graph kind, plus what a load of the same content found beyond that. */
+  private estimate(artifact: ArtifactLocation): number {
+    return estimateSessionBytes(artifact.bytes, artifact.kind) + ((artifact.sha256 && this.extraByContent.get(artifact.sha256)) || 0);
   }
 
   private checkFitsCache(version: ServableVersion, sizeBytes: number): void {
@@ -340,12 +347,17 @@ export class SessionCache {
     let sizeBytes: number;
     try {
       const artifact = await this.locate(version);
-      sizeBytes = estimateSessionBytes(artifact.bytes, artifact.kind);
+      sizeBytes = this.estimate(artifact);
       pending.sizeBytes = sizeBytes;
       this.checkFitsCache(version, sizeBytes);
       if (pending.cancelled === 'deleted') throw deletedWhileLoading(version); // while its file was looked up
       await this.takeRoomToLoad(pending, sizeBytes);
-      handle = await this.runtime.load(version.id, artifact.path, sizeBytes, artifact.sha256);
+      // The runtime is told the estimate from the file alone and answers what the graph adds to it.
+      const fileBased = estimateSessionBytes(artifact.bytes, artifact.kind);
+      handle = await this.runtime.load(version.id, artifact.path, fileBased, artifact.sha256);
+      // The session counts what the worker found (room is made for it as it goes in), and the next load reserves it.
+      sizeBytes = fileBased + (handle.extraBytes ?? 0);
+      if (artifact.sha256 && handle.extraBytes) this.extraByContent.set(artifact.sha256, handle.extraBytes);
     } catch (error) {
       this.endLoad(pending);
       this.startWaitingLoads();

@@ -245,14 +245,15 @@ describe('session cache under a byte bound (MMS_CACHE_MAX_BYTES=1 MiB)', () => {
     expect(cache.evictions).toBe(10 - cache.loaded);
   });
 
-  it('estimates a tree ensemble at ten times its file (the runtime unpacks every node), other graphs at twice', async () => {
+  it('estimates a tree ensemble at ten times its file (the runtime unpacks every node), other graphs at twice, plus the padding of their packed weights', async () => {
     const trees = buildTreeEnsembleModel({ nFeatures: 6 });
     expect((await t.request('POST', '/v1/models/forest/versions', { body: artifactForm(trees.bytes) })).status).toBe(201);
     expect((await t.request('POST', '/v1/predict', { body: { model: 'forest', inputs: { float_input: [ROW] } } })).status).toBe(200);
     const sizes = Object.fromEntries((await cacheOf(t)).models.filter((m) => m.state === 'ready').map((m) => [m.model, m.sizeBytes]));
     expect(sizes.forest).toBe(128 * 1024 + 10 * trees.bytes.length);
     const linear = Object.keys(sizes).find((name) => name.startsWith('b'))!;
-    expect(sizes[linear]).toBe(128 * 1024 + 2 * modelBytes(Number(linear.slice(1)) + 1).length);
+    // Plus the padding of its packed weight: coef [6, 1] is packed as [6, 16] (packed-weights.ts).
+    expect(sizes[linear]).toBe(128 * 1024 + 2 * modelBytes(Number(linear.slice(1)) + 1).length + 6 * 15 * 4);
   });
 
   it('answers 503 MODEL_TOO_LARGE for a model estimated bigger than the whole cache', async () => {

@@ -7,6 +7,11 @@ export interface SessionHandle {
   readonly worker: number;
   /** The worker's incarnation: a handle does not survive its worker's restart. */
   readonly incarnation: number;
+  /**
+   * Memory the session holds beyond the estimate from its file's size, found as its graph was read
+   * (the padding of its packed matrix-multiply weights, packed-weights.ts); 0 or absent when none.
+   */
+  readonly extraBytes?: number;
 }
 
 export interface RunOutcome {

@@ -67,12 +67,14 @@ port.postMessage({ type: 'ready' } satisfies ReadyMessage);
 
 async function load(id: number, key: string, path: string, sha256: string | undefined): Promise<void> {
   try {
-    if (!sessions.has(key)) {
+    let loaded = sessions.get(key);
+    if (!loaded) {
       const session = await openSession(path, sha256);
       // A graph not seen to keep rows apart is never merged or chunked; one that is still has to pass the experiment.
-      sessions.set(key, { session, rows: session.rowWise.rowWise ? 'undecided' : 'dependent' });
+      loaded = { session, rows: session.rowWise.rowWise ? 'undecided' : 'dependent' };
+      sessions.set(key, loaded);
     }
-    reply({ id });
+    reply({ id, extraBytes: loaded.session.paddingBytes });
   } catch (error) {
     reply({ id, error: firstLine(error) });
   }

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
-import { buildTypedModel } from '../../../test/fixtures/onnx-builder';
+import { buildMlpModel, buildTypedModel } from '../../../test/fixtures/onnx-builder';
 import { openSession } from './onnx-session';
 
 /** The worker's session on real onnxruntime and a real ONNX file, against onnxruntime-node's public API. */
@@ -47,6 +47,25 @@ describe('openSession', () => {
     const { d: _left, ...missing } = feeds();
     expect(() => session.run(missing)).toThrow("input 'd' is missing in 'feeds'.");
     await session.release();
+  });
+
+  it('keeps answering after later loads reuse the buffer its file was read into', async () => {
+    // The thread reads files into one buffer it reuses: onnxruntime must have copied what it keeps.
+    const write = (name: string, bytes: Buffer) => (fs.writeFileSync(path.join(dir, name), bytes), path.join(dir, name));
+    const wide = buildMlpModel({ nFeatures: 6, hidden: 4096, seed: 3 });
+    const wideSession = await openSession(write('wide.onnx', wide.bytes)); // grows the buffer first
+    const typed = await openSession(file);
+    const other = buildMlpModel({ nFeatures: 6, hidden: 64, seed: 4 });
+    expect(other.bytes.length).toBeGreaterThan(fs.statSync(file).size); // overwrites every byte the typed model was read from
+    const otherSession = await openSession(write('other.onnx', other.bytes));
+
+    const reference = await InferenceSession.create(file);
+    expect(plain(typed.run(feeds()) as Record<string, Tensor>, typed.fetches)).toEqual(plain(await reference.run(feeds()), typed.fetches));
+    const row = [1, 0, 3.49, 55, 51, 22];
+    const x = { float_input: new Tensor('float32', Float32Array.from(row), [1, 6]) };
+    expect((wideSession.run(x) as Record<string, Tensor>).variable.data[0]).toBeCloseTo(wide.expected([row])[0][0], 3);
+    expect((otherSession.run(x) as Record<string, Tensor>).variable.data[0]).toBeCloseTo(other.expected([row])[0][0], 4);
+    await Promise.all([reference.release(), typed.release(), wideSession.release(), otherSession.release()]);
   });
 
   it('rejects a file that is not there or not a model', async () => {

@@ -75,7 +75,10 @@ describe('WorkerPoolRuntime', () => {
     const old = await runtime.load('v1', file, 1000);
     const again = await runtime.load('v1', file, 1000); // evicted while busy, then requested again
     expect(again.worker).toBe(old.worker);
-    expect(runtime.workers()[old.worker]).toMatchObject({ models: 1, bytes: 1000 });
+    // 1000 as placed, plus what the worker found: its weight [2, 1] packed as [2, 16] (packed-weights.ts).
+    expect(old.extraBytes).toBe(2 * 15 * 4);
+    expect(again.extraBytes).toBe(2 * 15 * 4);
+    expect(runtime.workers()[old.worker]).toMatchObject({ models: 1, bytes: 1000 + 2 * 15 * 4 });
     runtime.unload(old); // the old entry's last request ended
     expect(await answer(again)).toEqual({ outputs: [expect.objectContaining({ data: new Float32Array([3.5]) })] });
     runtime.unload(again);

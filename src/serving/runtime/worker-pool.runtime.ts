@@ -21,6 +21,8 @@ interface HeldSession {
    * last holder lets go, so that the old handle's unload cannot take the new one's session.
    */
   holders: number;
+  /** What its load found it holds beyond `bytes` as first estimated (already added to `bytes`). */
+  extraBytes?: number;
 }
 
 interface Slot {
@@ -99,7 +101,9 @@ export class WorkerPoolRuntime extends InferenceRuntime implements OnApplication
       throw new Error(reply.error);
     }
     if (slot.incarnation !== incarnation) throw workerGone(slot.index);
-    return { key, worker: slot.index, incarnation };
+    const extraBytes = reply.extraBytes ?? 0;
+    this.holdMore(slot, key, extraBytes);
+    return { key, worker: slot.index, incarnation, extraBytes };
   }
 
   async run(handle: SessionHandle, parts: HostTensor[][], batchable: boolean): Promise<RunOutcome> {
@@ -126,6 +130,15 @@ export class WorkerPoolRuntime extends InferenceRuntime implements OnApplication
       slot.sessions.set(key, { bytes: sizeBytes, holders: 1 });
       slot.bytes += sizeBytes;
     }
+  }
+
+  /** A session found to hold more than the estimate it was placed by (counted once per session, not per holder). */
+  private holdMore(slot: Slot, key: string, extraBytes: number): void {
+    const held = slot.sessions.get(key);
+    if (!held || held.extraBytes !== undefined) return;
+    held.extraBytes = extraBytes;
+    held.bytes += extraBytes;
+    slot.bytes += extraBytes;
   }
 
   /** One holder fewer; the last one releases the session (messages to a worker keep their order, so a later load of the key loads it anew). */

@@ -51,6 +51,8 @@ export interface WorkerReply {
   parts?: PartResult[];
   /** Run: the outputs' first dimension did not follow the rows, so the parts ran one by one. */
   unbatchable?: boolean;
+  /** Load: memory the session holds beyond the estimate from its file's size (WorkerSession.paddingBytes). */
+  extraBytes?: number;
 }
 
 /** Replies, written flat by a WireWriter. */
@@ -102,7 +104,7 @@ export class WireWriter {
   }
 
   reply(reply: WorkerReply): void {
-    this.values.push(reply.id, reply.error ?? null, reply.unbatchable === true);
+    this.values.push(reply.id, reply.error ?? null, reply.unbatchable === true, reply.extraBytes ?? 0);
     const parts = reply.parts ?? [];
     this.values.push(parts.length);
     for (const part of parts) {
@@ -154,6 +156,7 @@ export class WireReader {
     const id = this.next<number>();
     const error = this.next<string | null>();
     const unbatchable = this.next<boolean>();
+    const extraBytes = this.next<number>();
     const parts: PartResult[] = new Array(this.next<number>());
     for (let p = 0; p < parts.length; p++) {
       const count = this.next<number>();
@@ -162,6 +165,7 @@ export class WireReader {
     const reply: WorkerReply = { id, parts };
     if (error !== null) reply.error = error;
     if (unbatchable) reply.unbatchable = true;
+    if (extraBytes > 0) reply.extraBytes = extraBytes;
     return reply;
   }
 

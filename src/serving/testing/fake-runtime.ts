@@ -14,12 +14,14 @@ export class FakeRuntime extends InferenceRuntime {
   private gates: Array<{ key: string; open: () => void }> = [];
   /** When set, loads wait for `openGates()`. */
   holdLoads = false;
+  /** What a key's session is found to hold beyond its estimate (SessionHandle.extraBytes). */
+  readonly extraBytes = new Map<string, number>();
 
   async load(key: string): Promise<SessionHandle> {
     this.loads.push(key);
     if (this.holdLoads) await new Promise<void>((open) => this.gates.push({ key, open }));
     if (this.failing.has(key)) throw new Error(this.failureMessages.get(key) ?? `cannot load ${key}`);
-    return { key, worker: 0, incarnation: 0 };
+    return { key, worker: 0, incarnation: 0, extraBytes: this.extraBytes.get(key) };
   }
 
   openGates(): void {
