@@ -185,8 +185,20 @@ export class SessionCache {
   private assertNotDeleted(version: ServableVersion, entry: SessionEntry, mark: number | undefined): void {
     const deletedAfterMark = (key: string) => mark !== undefined && (this.deletedAt.get(key) ?? -1) > mark;
     if (entry.withdrawn !== 'deleted' && !deletedAfterMark(modelKey(version)) && !deletedAfterMark(versionKey(version))) return;
-    if (entry.withdrawn === undefined) this.unload(version.tenantId, version.model, version.version, 'deleted');
+    if (entry.withdrawn === undefined) this.withdraw(entry, 'deleted');
     throw deletedWhileLoading(version);
+  }
+
+  /**
+   * Takes this session out (not whatever now has its model's name and number: a model deleted and
+   * registered again numbers its versions from 1 again) and releases it once idle.
+   */
+  private withdraw(entry: SessionEntry, why: Withdrawal): void {
+    if (this.residents.peek(entry.key) === entry) this.residents.remove(entry);
+    if (this.draining.get(entry.key) === entry) this.draining.delete(entry.key);
+    entry.withdrawn = why;
+    this.retire(entry);
+    this.startWaitingLoads(); // room it freed
   }
 
   /** Whether some version of the model is loaded here now (walks the cache: not for the request path). */
@@ -324,6 +336,13 @@ export class SessionCache {
   private async acquireCold(version: ServableVersion, options: { despiteBackoff?: boolean } = {}): Promise<SessionLease> {
     this.counters.count(this.counters.of(version.id), version.tenantId, 'misses');
     let pending = this.loading.get(version.id);
+    // Unloaded while it loaded, before this request came: that session goes once loaded, so this
+    // request waits for that load to end and loads anew (a pin or prewarm asked for after an unload
+    // is kept). A deleted version's load is joined: its requests answer 404 with it.
+    while (pending?.cancelled === 'unloaded') {
+      await pending.promise.catch(() => undefined);
+      pending = this.loading.get(version.id);
+    }
     if (!pending) {
       const refusal = options.despiteBackoff ? undefined : this.backoff.refusal(version);
       if (refusal) throw refusal;
