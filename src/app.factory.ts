@@ -6,6 +6,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
 import { CredentialFirst } from './auth/credential-first';
 import { AllExceptionsFilter, unsupportedMediaType } from './common/all-exceptions.filter';
+import { answerClientError, answerFrameworkError, refuseUnreadableBodies } from './common/transport-errors';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
@@ -32,6 +33,9 @@ export async function createApp(env: NodeJS.ProcessEnv = process.env): Promise<N
     trustProxy: true,
     routerOptions: { maxParamLength: 1024 },
     genReqId: requestIdOf,
+    // Refusals before any route runs, in API.md's error body (transport-errors.ts).
+    frameworkErrors: answerFrameworkError,
+    clientErrorHandler: answerClientError,
     // Fastify's own server, with the /v1/predict fast lane in front of its handler (see PredictFastLane).
     serverFactory: (handler: http.RequestListener, options: { keepAliveTimeout?: number; requestTimeout?: number; connectionTimeout?: number }) => {
       const listener: http.RequestListener = (req, res) => {
@@ -54,6 +58,7 @@ export async function createApp(env: NodeJS.ProcessEnv = process.env): Promise<N
   // Before routes are registered (app.init), so the hooks see every request.
   app.get(RequestObserver).install(adapter.getInstance(), logger);
   app.get(CredentialFirst).install(adapter.getInstance());
+  refuseUnreadableBodies(adapter.getInstance());
   await app.register(multipart, {
     limits: { fileSize: config.MMS_MAX_ARTIFACT_BYTES, files: 1, fields: 8, parts: 10, fieldSize: 1024 * 1024 },
   });

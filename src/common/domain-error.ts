@@ -31,6 +31,10 @@ export enum CommonErrorCode {
   MethodNotAllowed = 'METHOD_NOT_ALLOWED',
   PayloadTooLarge = 'PAYLOAD_TOO_LARGE',
   UnsupportedMediaType = 'UNSUPPORTED_MEDIA_TYPE',
+  /** Node's HTTP parser gave up waiting for the request (answered on the socket, transport-errors.ts). */
+  RequestTimeout = 'REQUEST_TIMEOUT',
+  /** The request's headers are beyond Node's limit (answered on the socket, transport-errors.ts). */
+  HeadersTooLarge = 'HEADERS_TOO_LARGE',
   Unauthenticated = 'UNAUTHENTICATED',
   Forbidden = 'FORBIDDEN',
   ServiceUnavailable = 'SERVICE_UNAVAILABLE',
@@ -71,6 +75,8 @@ const STATUS_BY_CODE: Record<string, number> = {
   PAYLOAD_TOO_LARGE: 413,
   ARTIFACT_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
+  REQUEST_TIMEOUT: 408,
+  HEADERS_TOO_LARGE: 431,
   ARTIFACT_INVALID: 422,
   MLMODEL_INVALID: 422,
   // serving (src/serving/serving.error.ts)

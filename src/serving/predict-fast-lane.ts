@@ -11,8 +11,8 @@ import { answerJson, JSON_TYPE, PREDICT_PATH } from './predict.route';
 import { ServingService } from './serving.service';
 import { MODEL_VERSION_HEADER } from './model-version-header';
 
-/** `application/json`, with or without parameters (charset): what Fastify's JSON parser takes. */
-const JSON_CONTENT = /^application\/json\s*(;|$)/i;
+/** `application/json`, alone or in UTF-8; any other parameter (another charset) is Fastify's to judge. */
+const JSON_CONTENT = /^application\/json\s*(;\s*charset\s*=\s*"?utf-?8"?\s*)?$/i;
 
 type JsonParser = (bytes: Buffer) => unknown;
 
@@ -52,7 +52,7 @@ export class PredictFastLane implements BeforeApplicationShutdown {
     const type = headers['content-type'];
     if (type === undefined || (type !== 'application/json' && !JSON_CONTENT.test(type))) return false;
     const length = Number(headers['content-length']);
-    if (!(length > 0 && length < LARGE_BODY_BYTES) || headers['transfer-encoding'] !== undefined) return false;
+    if (!(length > 0 && length < LARGE_BODY_BYTES) || headers['transfer-encoding'] !== undefined || headers['content-encoding'] !== undefined) return false;
     const parse = this.parseJson ?? this.jsonParser();
     if (!parse) return false;
     void this.serve(req, res, parse);

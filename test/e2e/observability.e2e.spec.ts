@@ -83,6 +83,23 @@ describe('operations over HTTP: metrics, logs, feedback and quality', () => {
       expect((await scrape()).status).toBe(200);
     });
 
+    it('labels only models: names that are invalid, unknown or not the caller\'s get no series of their own', async () => {
+      await upload('labelled-real', linear(0.5).bytes, tenants.a);
+      ok(await as(keys.aScorer, 'POST', '/v1/predict', { model: 'labelled-real', inputs: { float_input: [[1, 2, 3, 4, 5, 6]] } }));
+      const junk = ['LABELLED-REAL', ' labelled-real', 'a/b', '__proto__', 'nope-not-here'];
+      for (const model of junk) expect((await as(keys.aScorer, 'POST', '/v1/predict', { model, inputs: { float_input: [[1, 2, 3, 4, 5, 6]] } })).status).toBeGreaterThanOrEqual(400);
+      for (const path of ['/v2/models/%F0%9F%9A%80/ready', '/v2/models/nope-not-here/ready', '/v2/models/rankNaN']) expect((await as(keys.aScorer, 'GET', path)).status).toBeGreaterThanOrEqual(400);
+      // A scorer whose globs do not match it does not see it (404, as a missing model).
+      expect((await as(keys.aNarrow, 'POST', '/v1/predict', { model: 'labelled-real', inputs: { float_input: [[1, 2, 3, 4, 5, 6]] } })).status).toBe(404);
+      const { text } = await scrape(METRICS_TOKEN);
+      const labelled = new Set(series(text, 'mms_http_requests_total').map((s) => s.labels.model));
+      expect(labelled.has('labelled-real')).toBe(true);
+      for (const name of [...junk, '🚀', 'rankNaN']) expect({ name, labelled: labelled.has(name) }).toEqual({ name, labelled: false });
+      // That request is counted, without the model it asked for.
+      expect(series(text, 'mms_http_requests_total').filter((s) => s.labels.status === '404' && s.labels.model === 'labelled-real')).toEqual([]);
+      expect(series(text, 'mms_http_requests_total').filter((s) => s.labels.status === '404' && s.labels.route === '/v1/predict' && s.labels.tenant === tenants.a && s.labels.model === '')).not.toEqual([]);
+    });
+
     it(`keeps series bounded: traffic over ${MANY} models with N = ${MAX_MODELS} shows at most ${MAX_MODELS + 1} model label values`, async () => {
       const names = Array.from({ length: MANY }, (_, i) => `many-${String(i).padStart(3, '0')}`);
       const bytes = linear(0.5).bytes;
@@ -91,14 +108,15 @@ describe('operations over HTTP: metrics, logs, feedback and quality', () => {
         ok(await t.request('POST', '/v1/predict', { body: { model: name, inputs: { float_input: [[1, 2, 3, 4, 5, 6]] } } }));
       });
       const { text } = await scrape(METRICS_TOKEN);
-      const predicts = series(text, 'mms_http_requests_total').filter((s) => s.labels.route === '/v1/predict');
+      // This test's own traffic (the one before it sent tenant a's).
+      const predicts = series(text, 'mms_http_requests_total').filter((s) => s.labels.route === '/v1/predict' && s.labels.tenant !== tenants.a);
       const models = new Set(predicts.map((s) => s.labels.model));
       expect(models.size).toBeLessThanOrEqual(MAX_MODELS + 1);
       expect(models.has('other')).toBe(true);
       expect(predicts.length).toBeLessThanOrEqual(MAX_MODELS + 3);
       // every prediction is counted: labelled or under "other"
       expect(predicts.filter((s) => s.labels.status === '200').reduce((sum, s) => sum + s.value, 0)).toBe(2 * MANY);
-      expect(series(text, 'mms_http_request_duration_seconds_count').filter((s) => s.labels.route === '/v1/predict')).toHaveLength(predicts.length);
+      expect(series(text, 'mms_http_request_duration_seconds_count').filter((s) => s.labels.route === '/v1/predict' && s.labels.tenant !== tenants.a)).toHaveLength(predicts.length);
       expect(series(text, 'mms_metrics_labelled_models')[0].value).toBeLessThanOrEqual(MAX_MODELS);
       // the cache, workers, health and process figures are there too
       expect(series(text, 'mms_cache_loads_total')[0].value).toBeGreaterThanOrEqual(MANY);

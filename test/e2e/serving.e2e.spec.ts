@@ -1,5 +1,6 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
+import * as zlib from 'node:zlib';
 import { buildLinearModel, buildStoreCodeModel, buildTypedModel, buildVectorScaleModel, buildWideOutputModel, defaultFixtures, RETAIL_FEATURES, RETAIL_SAMPLE_ROWS, TabularFixtureModel } from '../fixtures/onnx-builder';
 import { buildZip } from '../support/mlflow-zip';
 import { artifactForm, ROOT_TOKEN, startTestApp, TestApp, TestResponse } from '../support/test-app';
@@ -348,6 +349,55 @@ describe('online inference over HTTP', () => {
           expect(error).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE', message: expect.stringContaining('content-type: application/json') });
           expect(error.message).toContain(`Unsupported Media Type: ${type}`);
         }
+      }
+    });
+
+    it('answers 415 for a compressed body or JSON in another charset than UTF-8, on every prediction route', async () => {
+      const body = JSON.stringify({ model: 'demand-linear', inputs: { float_input: [[1, 0, 3.49, 55, 51, 22]] } });
+      const post = (path: string, headers: Record<string, string>, payload: Buffer | string = body) =>
+        fetch(`${t.baseUrl}${path}`, { method: 'POST', headers: { authorization: `Bearer ${t.env.MMS_ADMIN_TOKEN}`, 'content-type': 'application/json', ...headers }, body: payload });
+      const oip = JSON.stringify({ inputs: [{ name: 'float_input', shape: [1, 6], datatype: 'FP32', data: [1, 0, 3.49, 55, 51, 22] }] });
+      const mlflow = JSON.stringify({ inputs: [[1, 0, 3.49, 55, 51, 22]] });
+      for (const [path, payload] of [
+        ['/v1/predict', body], // the fast lane declines it, Fastify refuses it
+        ['/v1/predict?via=fastify', body],
+        ['/v2/models/demand-linear/infer', oip],
+        ['/v1/models/demand-linear/invocations', mlflow],
+      ]) {
+        const gzipped = await post(path, { 'content-encoding': 'gzip' }, zlib.gzipSync(payload));
+        expect({ path, status: gzipped.status }).toEqual({ path, status: 415 });
+        expect(((await gzipped.json()) as { error: unknown }).error).toEqual({ code: 'UNSUPPORTED_MEDIA_TYPE', message: "Content-Encoding 'gzip' is not supported: send the body uncompressed", details: { contentEncoding: 'gzip' } });
+        // Plain bytes labelled gzip were read as JSON before: refused as well.
+        expect((await post(path, { 'content-encoding': 'gzip' }, payload)).status).toBe(415);
+        const utf16 = await post(path, { 'content-type': 'application/json; charset=utf-16' }, payload);
+        expect({ path, status: utf16.status }).toEqual({ path, status: 415 });
+        expect(((await utf16.json()) as { error: { message: string } }).error.message).toBe("JSON in charset 'utf-16' is not supported: send it in UTF-8");
+        const readable: Array<Record<string, string>> = [{ 'content-encoding': 'identity' }, { 'content-type': 'application/json; charset=UTF-8' }, { 'content-type': 'application/json;charset="utf-8"' }];
+        for (const headers of readable) {
+          expect({ path, headers, status: (await post(path, headers, payload)).status }).toEqual({ path, headers, status: 200 });
+        }
+      }
+    });
+
+    it("answers a malformed path, an overlong one and malformed HTTP with API.md's error body", async () => {
+      const get = (path: string) => fetch(`${t.baseUrl}${path}`, { headers: { authorization: `Bearer ${t.env.MMS_ADMIN_TOKEN}` } });
+      for (const path of ['/v2/models/a%ZZ', '/v2/models/a%ZZ/ready', '/v1/models/%E0%A4%A/versions']) {
+        const res = await get(path);
+        expect({ path, status: res.status }).toEqual({ path, status: 400 });
+        expect(((await res.json()) as { error: unknown }).error).toEqual({ code: 'INVALID_REQUEST', message: expect.stringContaining('is not valid'), details: {} });
+      }
+      const long = await get(`/v2/models/${'x'.repeat(2000)}`);
+      expect(long.status).toBe(400);
+      expect(((await long.json()) as { error: { code: string } }).error.code).toBe('INVALID_REQUEST');
+      const { port } = new URL(t.baseUrl);
+      for (const [request, status, code] of [
+        ['GET /v1/cache HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n', 400, 'INVALID_REQUEST'],
+        ['NOT HTTP AT ALL\r\n\r\n', 400, 'INVALID_REQUEST'],
+        [`GET /v1/cache HTTP/1.1\r\nHost: x\r\nX-Big: ${'y'.repeat(20_000)}\r\n\r\n`, 431, 'HEADERS_TOO_LARGE'],
+      ] as const) {
+        const answer = await rawHttp(Number(port), request);
+        expect(answer.split('\r\n')[0]).toBe(`HTTP/1.1 ${status} ${status === 400 ? 'Bad Request' : 'Request Header Fields Too Large'}`);
+        expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toEqual({ error: { code, message: expect.any(String), details: expect.any(Object) } });
       }
     });
 
@@ -1107,3 +1157,14 @@ describe('online inference over HTTP', () => {
     );
   });
 });
+
+/** Sends `request` as raw bytes on a fresh connection and reads everything the server writes until it closes. */
+function rawHttp(port: number, request: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => socket.write(request));
+    let answer = '';
+    socket.on('data', (chunk) => (answer += chunk.toString('utf8')));
+    socket.on('close', () => resolve(answer));
+    socket.on('error', reject);
+  });
+}

@@ -5,6 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import type { AuthContext } from '../../auth/auth-context';
 import type { RequestLog } from '../logging/app-logger';
 import { ServiceMetrics } from '../metrics/service-metrics';
+import { MODEL_NAME } from '../../registry/names';
 import { MODEL_VERSION_HEADER } from '../../serving/model-version-header';
 
 const OBSERVED = Symbol('mms.observed');
@@ -135,7 +136,7 @@ export class RequestObserver {
   private record(log: RequestLog, r: DirectRequest): void {
     const seconds = Number(process.hrtime.bigint() - r.startedAt) / 1e9;
     const model = r.auth ? r.model : undefined;
-    this.metrics.observeRequest({ tenantId: r.auth?.tenantId ?? null, method: r.method, route: r.route, status: r.status, model, version: r.version, seconds });
+    this.metrics.observeRequest({ tenantId: r.auth?.tenantId ?? null, method: r.method, route: r.route, status: r.status, model: labelledModel(model, r.status), version: r.version, seconds });
     // A literal (undefined fields are left out of the line): spreading would cost microseconds per request.
     log.request(
       {
@@ -161,6 +162,16 @@ function requestedModel(request: FastifyRequest, route: string): string | undefi
   const name = (request.params as Record<string, unknown> | undefined)?.name;
   if (typeof name === 'string' && name.length <= 128) return name;
   return route === PREDICT ? modelOfBody(request.body) : undefined;
+}
+
+/**
+ * The model a request's metrics are labelled with: a valid model name, and not a 403 or 404 (a
+ * name the caller may not use, or that names nothing). Any caller could otherwise take labels of
+ * the top N (which real models then lose to `other`) with names that are no model; the request
+ * log still shows the name asked for.
+ */
+function labelledModel(model: string | undefined, status: number): string | undefined {
+  return model !== undefined && status !== 403 && status !== 404 && MODEL_NAME.test(model) ? model : undefined;
 }
 
 /** A predict body's `model`, when it is a plausible name (for metrics and the request log). */

@@ -1,0 +1,51 @@
+import { PassThrough } from 'node:stream';
+import { answerClientError, unreadableBody } from './transport-errors';
+
+describe('unreadableBody', () => {
+  const withBody = { 'content-length': '12' };
+  it('refuses a compressed body and JSON in another charset than UTF-8', () => {
+    expect(unreadableBody({ ...withBody, 'content-encoding': 'gzip' })).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE', details: { contentEncoding: 'gzip' } });
+    expect(unreadableBody({ 'transfer-encoding': 'chunked', 'content-encoding': 'BR ' })).toMatchObject({ details: { contentEncoding: 'br' } });
+    expect(unreadableBody({ ...withBody, 'content-type': 'application/json; charset=utf-16' })).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE', details: { charset: 'utf-16' } });
+    expect(unreadableBody({ ...withBody, 'content-type': 'application/json; v=1; charset="ISO-8859-1"' })).toMatchObject({ details: { charset: 'iso-8859-1' } });
+  });
+
+  it('takes identity, UTF-8 in any spelling, other types and bodiless requests', () => {
+    for (const headers of [
+      { ...withBody, 'content-encoding': 'identity' },
+      { ...withBody, 'content-type': 'application/json; charset=UTF-8' },
+      { ...withBody, 'content-type': 'application/json;charset="utf8"' },
+      { ...withBody, 'content-type': 'application/json' },
+      { ...withBody, 'content-type': 'multipart/form-data; boundary=x' },
+      { 'content-encoding': 'gzip' }, // no body to read
+      { 'content-length': '0', 'content-encoding': 'gzip' },
+    ]) {
+      expect(unreadableBody(headers)).toBeUndefined();
+    }
+  });
+});
+
+describe('answerClientError', () => {
+  const answered = (error: Error & { code?: string }) => {
+    const socket = new PassThrough();
+    let written = '';
+    socket.on('data', (chunk: Buffer) => (written += chunk.toString()));
+    socket.on('error', () => undefined); // destroyed with the parser's error, as Node's server socket is
+    answerClientError(error, socket);
+    return { written, destroyed: socket.destroyed };
+  };
+
+  it("answers in API.md's error body and closes the connection", () => {
+    const { written, destroyed } = answered(Object.assign(new Error('Parse Error'), { code: 'HPE_INVALID_CONTENT_LENGTH' }));
+    const [head, body] = written.split('\r\n\r\n');
+    expect(head.split('\r\n')).toEqual(['HTTP/1.1 400 Bad Request', 'Content-Type: application/json; charset=utf-8', `Content-Length: ${Buffer.byteLength(body)}`, 'Connection: close']);
+    expect(JSON.parse(body)).toEqual({ error: { code: 'INVALID_REQUEST', message: 'The request is not valid HTTP/1.1', details: { reason: 'HPE_INVALID_CONTENT_LENGTH' } } });
+    expect(destroyed).toBe(true);
+    expect(JSON.parse(answered(Object.assign(new Error('x'), { code: 'HPE_HEADER_OVERFLOW' })).written.split('\r\n\r\n')[1]).error.code).toBe('HEADERS_TOO_LARGE');
+    expect(answered(Object.assign(new Error('x'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' })).written).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
+  });
+
+  it('writes nothing to a connection the client reset', () => {
+    expect(answered(Object.assign(new Error('reset'), { code: 'ECONNRESET' })).written).toBe('');
+  });
+});

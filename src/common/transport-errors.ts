@@ -1,0 +1,72 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { CommonError, CommonErrorCode } from './domain-error';
+import { errorBody } from './error-body';
+
+/**
+ * What the HTTP layer refuses before a route runs, answered with API.md's error body like every
+ * other error: Fastify and Node otherwise write their own (`{"statusCode":400,"code":"FST_ERR_BAD_URL",…}`),
+ * which clients coded against the contract cannot read.
+ */
+
+/** Fastify's `frameworkErrors`: a path whose percent-encoding is malformed, or a path segment beyond `maxParamLength`. */
+export function answerFrameworkError(error: Error & { code?: string }, _request: FastifyRequest, reply: FastifyReply): void {
+  const path = /'(.*)'/.exec(error.message)?.[1] ?? '';
+  const shown = path.length > 200 ? `${path.slice(0, 200)}…` : path;
+  const refusal =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? new CommonError(CommonErrorCode.InvalidRequest, `A segment of the path ${shown} is too long`)
+      : new CommonError(CommonErrorCode.InvalidRequest, `The path ${shown} is not valid: a '%' must start a percent-encoded UTF-8 byte (%XX)`);
+  void reply.code(400).header('content-type', 'application/json; charset=utf-8').send(errorBody(refusal.code, refusal.message, refusal.details));
+}
+
+/** Node's HTTP parser refused the request itself (malformed request line or headers, headers too large, too slow). */
+const CLIENT_ERRORS: Record<string, { status: number; code: string; message: string }> = {
+  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, code: CommonErrorCode.RequestTimeout, message: 'The request was not received in time' },
+  HPE_HEADER_OVERFLOW: { status: 431, code: CommonErrorCode.HeadersTooLarge, message: 'The request headers are larger than the server takes (16 KiB)' },
+};
+
+/**
+ * Fastify's `clientErrorHandler`: answers on the socket (there is no request object), then closes
+ * it, as Node and Fastify do.
+ */
+export function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const known = (error.code && CLIENT_ERRORS[error.code]) || { status: 400, code: CommonErrorCode.InvalidRequest, message: 'The request is not valid HTTP/1.1' };
+  const body = JSON.stringify(errorBody(known.code, known.message, error.code ? { reason: error.code } : {}));
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${known.status} ${STATUS_TEXT[known.status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(error);
+}
+
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' };
+
+/**
+ * Bodies are read as they come: a compressed body (Content-Encoding) would be parsed as its
+ * compressed bytes, and JSON in another charset than UTF-8 as UTF-8. Both are refused (415) before
+ * they are read, saying what to send.
+ */
+export function refuseUnreadableBodies(fastify: FastifyInstance): void {
+  fastify.addHook('preParsing', async (request) => {
+    const refusal = unreadableBody(request.headers);
+    if (refusal) throw refusal;
+  });
+}
+
+/** Why a body with these headers cannot be read as sent; undefined when it can (or there is no body). */
+export function unreadableBody(headers: IncomingHttpHeaders): CommonError | undefined {
+  const hasBody = headers['transfer-encoding'] !== undefined || Number(headers['content-length'] ?? 0) > 0;
+  if (!hasBody) return undefined;
+  const encoding = headers['content-encoding']?.trim().toLowerCase();
+  if (encoding && encoding !== 'identity') {
+    return new CommonError(CommonErrorCode.UnsupportedMediaType, `Content-Encoding '${encoding.slice(0, 40)}' is not supported: send the body uncompressed`, { contentEncoding: encoding.slice(0, 40) });
+  }
+  const type = headers['content-type'];
+  const charset = type && /^application\/json\b[^;]*;(?:.*;)?\s*charset\s*=\s*"?([^";\s]+)/i.exec(type)?.[1].toLowerCase();
+  if (charset && charset !== 'utf-8' && charset !== 'utf8') {
+    return new CommonError(CommonErrorCode.UnsupportedMediaType, `JSON in charset '${charset.slice(0, 40)}' is not supported: send it in UTF-8`, { charset: charset.slice(0, 40) });
+  }
+  return undefined;
+}
