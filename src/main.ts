@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { createApp } from './app.factory';
+import { mallocAdvice, runsOnGlibc } from './common/malloc-tuning';
 import { AppConfig } from './config/app-config';
 
 async function bootstrap(): Promise<void> {
@@ -10,6 +11,8 @@ async function bootstrap(): Promise<void> {
   const { port } = app.getHttpServer().address() as { port: number };
   const url = `${config.MMS_TLS_CERT ? 'https' : 'http'}://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${port}`;
   new Logger('Bootstrap').log(`listening on ${url} (API docs at ${url}/docs)`);
+  const advice = mallocAdvice(process.env, runsOnGlibc());
+  if (advice) new Logger('Memory').warn(advice);
 }
 
 bootstrap().catch((error: Error) => {

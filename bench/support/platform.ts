@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { FIXED_MMAP_THRESHOLD } from '../../src/common/malloc-tuning';
 import { RunningProcess, spawnNode } from '../../test/support/processes';
 
 export const BENCH_ROOT_TOKEN = 'bench-root-token-0123456789abcdef';
@@ -41,6 +42,7 @@ export async function startPlatform(env: NodeJS.ProcessEnv = {}, extraEnv: NodeJ
       DATABASE_URL: '',
       MMS_DEMO: '0',
       NO_COLOR: '1',
+      GLIBC_TUNABLES: FIXED_MMAP_THRESHOLD, // as npm start sets it (src/common/malloc-tuning.ts)
       ...extraEnv,
       ...env,
     },

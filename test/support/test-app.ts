@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { FIXED_MMAP_THRESHOLD } from '../../src/common/malloc-tuning';
 import { RunningProcess, spawnNode } from './processes';
 import { createTestDatabase, TestDatabase } from './test-database';
 
@@ -46,6 +47,7 @@ export async function startTestApp(overrides: NodeJS.ProcessEnv = {}): Promise<T
     LOG_LEVEL: 'log',
     NO_COLOR: '1',
     MMS_DEMO: '0', // the demo tenant would slow every test app; test/e2e/demo.e2e.spec.ts turns it on
+    GLIBC_TUNABLES: FIXED_MMAP_THRESHOLD, // as npm start sets it
     ...overrides,
   };
   let proc: RunningProcess;
