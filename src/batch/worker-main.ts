@@ -9,6 +9,7 @@ import { DatabaseModule } from '../database/database.module';
 import { ObservabilityModule } from '../observability/observability.module';
 import { RegistryModule } from '../registry/registry.module';
 import { BatchModule } from './batch.module';
+import { mallocAdvice, runsOnGlibc } from '../common/malloc-tuning';
 
 /**
  * A process that only works the batch queue: no HTTP, same database, model store and data
@@ -35,6 +36,8 @@ async function main(): Promise<void> {
   });
   app.enableShutdownHooks();
   new Logger('BatchWorker').log(`batch worker ready (pid ${process.pid})`);
+  const advice = mallocAdvice(process.env, runsOnGlibc());
+  if (advice) new Logger('Memory').warn(advice);
 }
 
 main().catch((error: Error) => {

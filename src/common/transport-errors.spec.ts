@@ -8,6 +8,7 @@ describe('unreadableBody', () => {
     expect(unreadableBody({ 'transfer-encoding': 'chunked', 'content-encoding': 'BR ' })).toMatchObject({ details: { contentEncoding: 'br' } });
     expect(unreadableBody({ ...withBody, 'content-type': 'application/json; charset=utf-16' })).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE', details: { charset: 'utf-16' } });
     expect(unreadableBody({ ...withBody, 'content-type': 'application/json; v=1; charset="ISO-8859-1"' })).toMatchObject({ details: { charset: 'iso-8859-1' } });
+    expect(unreadableBody({ ...withBody, 'content-encoding': 'identity, gzip' })).toMatchObject({ details: { contentEncoding: 'identity, gzip' } });
   });
 
   it('takes identity, UTF-8 in any spelling, other types and bodiless requests', () => {
@@ -17,6 +18,10 @@ describe('unreadableBody', () => {
       { ...withBody, 'content-type': 'application/json;charset="utf8"' },
       { ...withBody, 'content-type': 'application/json' },
       { ...withBody, 'content-type': 'multipart/form-data; boundary=x' },
+      { ...withBody, 'content-type': 'application/json; charset=us-ascii' },
+      { ...withBody, 'content-type': 'application/json; charset=csUTF8' },
+      { ...withBody, 'content-type': 'application/json; foo="x;charset=latin1"' }, // a quoted value, not a charset
+      { ...withBody, 'content-encoding': 'identity, identity' },
       { 'content-encoding': 'gzip' }, // no body to read
       { 'content-length': '0', 'content-encoding': 'gzip' },
     ]) {
@@ -43,9 +48,17 @@ describe('answerClientError', () => {
     expect(destroyed).toBe(true);
     expect(JSON.parse(answered(Object.assign(new Error('x'), { code: 'HPE_HEADER_OVERFLOW' })).written.split('\r\n\r\n')[1]).error.code).toBe('HEADERS_TOO_LARGE');
     expect(answered(Object.assign(new Error('x'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' })).written).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
+    expect(answered(Object.assign(new Error('x'), { code: 'HPE_CHUNK_EXTENSIONS_OVERFLOW' })).written).toMatch(/^HTTP\/1\.1 413 Payload Too Large\r\n/);
   });
 
-  it('writes nothing to a connection the client reset', () => {
+  it('writes nothing to a connection the client reset, nor into an answer already being written on it', () => {
     expect(answered(Object.assign(new Error('reset'), { code: 'ECONNRESET' })).written).toBe('');
+    const socket = Object.assign(new PassThrough(), { _httpMessage: { headersSent: true } });
+    let written = '';
+    socket.on('data', (chunk: Buffer) => (written += chunk.toString()));
+    socket.on('error', () => undefined);
+    answerClientError(Object.assign(new Error('Parse Error'), { code: 'HPE_INVALID_METHOD' }), socket);
+    expect(written).toBe('');
+    expect(socket.destroyed).toBe(true);
   });
 });

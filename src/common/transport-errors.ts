@@ -11,20 +11,22 @@ import { errorBody } from './error-body';
  */
 
 /** Fastify's `frameworkErrors`: a path whose percent-encoding is malformed, or a path segment beyond `maxParamLength`. */
-export function answerFrameworkError(error: Error & { code?: string }, _request: FastifyRequest, reply: FastifyReply): void {
-  const path = /'(.*)'/.exec(error.message)?.[1] ?? '';
+export function answerFrameworkError(error: Error & { code?: string }, request: FastifyRequest, reply: FastifyReply): void {
+  // The path only: a query string may hold what should not be echoed (a token).
+  const path = (/'(.*)'/.exec(error.message)?.[1] ?? '').split('?')[0];
   const shown = path.length > 200 ? `${path.slice(0, 200)}…` : path;
   const refusal =
     error.code === 'FST_ERR_MAX_PARAM_LENGTH'
       ? new CommonError(CommonErrorCode.InvalidRequest, `A segment of the path ${shown} is too long`)
       : new CommonError(CommonErrorCode.InvalidRequest, `The path ${shown} is not valid: a '%' must start a percent-encoded UTF-8 byte (%XX)`);
-  void reply.code(400).header('content-type', 'application/json; charset=utf-8').send(errorBody(refusal.code, refusal.message, refusal.details));
+  void reply.code(400).header('x-request-id', request.id).header('content-type', 'application/json; charset=utf-8').send(errorBody(refusal.code, refusal.message, refusal.details));
 }
 
 /** Node's HTTP parser refused the request itself (malformed request line or headers, headers too large, too slow). */
 const CLIENT_ERRORS: Record<string, { status: number; code: string; message: string }> = {
   ERR_HTTP_REQUEST_TIMEOUT: { status: 408, code: CommonErrorCode.RequestTimeout, message: 'The request was not received in time' },
   HPE_HEADER_OVERFLOW: { status: 431, code: CommonErrorCode.HeadersTooLarge, message: 'The request headers are larger than the server takes (16 KiB)' },
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: { status: 413, code: CommonErrorCode.PayloadTooLarge, message: 'The chunk extensions of the request body are larger than the server takes' },
 };
 
 /**
@@ -35,13 +37,15 @@ export function answerClientError(error: Error & { code?: string }, socket: Dupl
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
   const known = (error.code && CLIENT_ERRORS[error.code]) || { status: 400, code: CommonErrorCode.InvalidRequest, message: 'The request is not valid HTTP/1.1' };
   const body = JSON.stringify(errorBody(known.code, known.message, error.code ? { reason: error.code } : {}));
-  if (socket.writable) {
+  // As Node does: not into an answer already being written on this connection (a pipelined request's).
+  const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (socket.writable && !inFlight?.headersSent) {
     socket.write(`HTTP/1.1 ${known.status} ${STATUS_TEXT[known.status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   }
   socket.destroy(error);
 }
 
-const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' };
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 413: 'Payload Too Large', 431: 'Request Header Fields Too Large' };
 
 /**
  * Bodies are read as they come: a compressed body (Content-Encoding) would be parsed as its
@@ -50,23 +54,35 @@ const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 408: 'Request 
  */
 export function refuseUnreadableBodies(fastify: FastifyInstance): void {
   fastify.addHook('preParsing', async (request) => {
+    if (request.method === 'GET' || request.method === 'HEAD') return; // their bodies are never read
     const refusal = unreadableBody(request.headers);
     if (refusal) throw refusal;
   });
 }
+
+/** Charsets JSON may be sent in and read as UTF-8 (ASCII is a subset of it). */
+const UTF8_CHARSETS = new Set(['utf-8', 'utf8', 'csutf8', 'us-ascii', 'ascii']);
 
 /** Why a body with these headers cannot be read as sent; undefined when it can (or there is no body). */
 export function unreadableBody(headers: IncomingHttpHeaders): CommonError | undefined {
   const hasBody = headers['transfer-encoding'] !== undefined || Number(headers['content-length'] ?? 0) > 0;
   if (!hasBody) return undefined;
   const encoding = headers['content-encoding']?.trim().toLowerCase();
-  if (encoding && encoding !== 'identity') {
+  if (encoding && encoding.split(',').some((coding) => coding.trim() !== 'identity' && coding.trim() !== '')) {
     return new CommonError(CommonErrorCode.UnsupportedMediaType, `Content-Encoding '${encoding.slice(0, 40)}' is not supported: send the body uncompressed`, { contentEncoding: encoding.slice(0, 40) });
   }
   const type = headers['content-type'];
-  const charset = type && /^application\/json\b[^;]*;(?:.*;)?\s*charset\s*=\s*"?([^";\s]+)/i.exec(type)?.[1].toLowerCase();
-  if (charset && charset !== 'utf-8' && charset !== 'utf8') {
+  const charset = type && /^application\/json\b/i.test(type) ? parameterOf(type, 'charset')?.toLowerCase() : undefined;
+  if (charset && !UTF8_CHARSETS.has(charset)) {
     return new CommonError(CommonErrorCode.UnsupportedMediaType, `JSON in charset '${charset.slice(0, 40)}' is not supported: send it in UTF-8`, { charset: charset.slice(0, 40) });
+  }
+  return undefined;
+}
+
+/** A parameter of a media type (`; name=value`, the value possibly quoted), parsed so that a quoted value cannot pass for another parameter. */
+function parameterOf(mediaType: string, name: string): string | undefined {
+  for (const [, key, value] of mediaType.matchAll(/;\s*([^=;\s]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)/g)) {
+    if (key.toLowerCase() === name) return value.startsWith('"') ? value.slice(1, -1).replace(/\\(.)/g, '$1') : value.trim();
   }
   return undefined;
 }

@@ -840,6 +840,25 @@ describe('SessionCache: defects the fuzz found', () => {
     expect(cache.usage()).toMatchObject({ models: 1, pinnedModels: 1 });
   });
 
+  // A request that came after an unload waits for the withdrawn load, then loads anew: when the
+  // version was deleted meanwhile, it answered 200 and kept the deleted version loaded (review).
+  it('answers 404 to a request waiting out an unloaded load when the version is deleted meanwhile, and keeps nothing', async () => {
+    const cache = make();
+    runtime.holdLoads = true;
+    const v = fakeVersion('a', { model: 'm', version: 1 });
+    const first = Promise.resolve(cache.acquire(v)).then((lease) => lease.release());
+    await flushPromises();
+    cache.unload('t1', 'm');
+    const waiting = Promise.resolve(cache.acquire(v));
+    await flushPromises();
+    cache.onRegistryChange({ tenantId: 't1', model: 'm', version: 1, kind: 'version-deleted' });
+    runtime.openGates();
+    await first;
+    await expect(waiting).rejects.toMatchObject({ code: 'VERSION_NOT_FOUND' });
+    expect(runtime.loads).toEqual(['a']);
+    expect(cache.usage().models).toBe(0);
+  });
+
   // load() finding its version deleted after its mark unloaded by tenant/model/version number, not
   // the session it loaded: after a model was deleted and registered again (numbers start at 1
   // again), a stale load of the old v1 took out the new v1 (its pin, its session, its loads).

@@ -183,10 +183,14 @@ export class SessionCache {
   }
 
   private assertNotDeleted(version: ServableVersion, entry: SessionEntry, mark: number | undefined): void {
-    const deletedAfterMark = (key: string) => mark !== undefined && (this.deletedAt.get(key) ?? -1) > mark;
-    if (entry.withdrawn !== 'deleted' && !deletedAfterMark(modelKey(version)) && !deletedAfterMark(versionKey(version))) return;
+    if (entry.withdrawn !== 'deleted' && (mark === undefined || !this.deletedSince(version, mark))) return;
     if (entry.withdrawn === undefined) this.withdraw(entry, 'deleted');
     throw deletedWhileLoading(version);
+  }
+
+  /** Whether the version or its model was deleted after `mark` (a deletionMark). */
+  private deletedSince(version: ServableVersion, mark: number): boolean {
+    return (this.deletedAt.get(modelKey(version)) ?? -1) > mark || (this.deletedAt.get(versionKey(version)) ?? -1) > mark;
   }
 
   /**
@@ -338,9 +342,12 @@ export class SessionCache {
     let pending = this.loading.get(version.id);
     // Unloaded while it loaded, before this request came: that session goes once loaded, so this
     // request waits for that load to end and loads anew (a pin or prewarm asked for after an unload
-    // is kept). A deleted version's load is joined: its requests answer 404 with it.
+    // is kept), unless the version was deleted meanwhile. A deleted version's load is joined: its
+    // requests answer 404 with it.
+    const mark = this.deletionsSeen;
     while (pending?.cancelled === 'unloaded') {
       await pending.promise.catch(() => undefined);
+      if (this.deletedSince(version, mark)) throw deletedWhileLoading(version);
       pending = this.loading.get(version.id);
     }
     if (!pending) {

@@ -89,12 +89,15 @@ describe('operations over HTTP: metrics, logs, feedback and quality', () => {
       const junk = ['LABELLED-REAL', ' labelled-real', 'a/b', '__proto__', 'nope-not-here'];
       for (const model of junk) expect((await as(keys.aScorer, 'POST', '/v1/predict', { model, inputs: { float_input: [[1, 2, 3, 4, 5, 6]] } })).status).toBeGreaterThanOrEqual(400);
       for (const path of ['/v2/models/%F0%9F%9A%80/ready', '/v2/models/nope-not-here/ready', '/v2/models/rankNaN']) expect((await as(keys.aScorer, 'GET', path)).status).toBeGreaterThanOrEqual(400);
+      // Refused before any model is looked up: valid names of no model.
+      expect((await as(keys.aScorer, 'POST', '/v1/predict', { model: 'junk-no-inputs' })).status).toBe(400);
+      expect((await as(keys.aAdmin, 'POST', '/v1/models/junk-load/load', { bogus: 1 })).status).toBe(400);
       // A scorer whose globs do not match it does not see it (404, as a missing model).
       expect((await as(keys.aNarrow, 'POST', '/v1/predict', { model: 'labelled-real', inputs: { float_input: [[1, 2, 3, 4, 5, 6]] } })).status).toBe(404);
       const { text } = await scrape(METRICS_TOKEN);
       const labelled = new Set(series(text, 'mms_http_requests_total').map((s) => s.labels.model));
       expect(labelled.has('labelled-real')).toBe(true);
-      for (const name of [...junk, '🚀', 'rankNaN']) expect({ name, labelled: labelled.has(name) }).toEqual({ name, labelled: false });
+      for (const name of [...junk, '🚀', 'rankNaN', 'junk-no-inputs', 'junk-load']) expect({ name, labelled: labelled.has(name) }).toEqual({ name, labelled: false });
       // That request is counted, without the model it asked for.
       expect(series(text, 'mms_http_requests_total').filter((s) => s.labels.status === '404' && s.labels.model === 'labelled-real')).toEqual([]);
       expect(series(text, 'mms_http_requests_total').filter((s) => s.labels.status === '404' && s.labels.route === '/v1/predict' && s.labels.tenant === tenants.a && s.labels.model === '')).not.toEqual([]);

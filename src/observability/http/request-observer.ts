@@ -165,13 +165,15 @@ function requestedModel(request: FastifyRequest, route: string): string | undefi
 }
 
 /**
- * The model a request's metrics are labelled with: a valid model name, and not a 403 or 404 (a
- * name the caller may not use, or that names nothing). Any caller could otherwise take labels of
- * the top N (which real models then lose to `other`) with names that are no model; the request
- * log still shows the name asked for.
+ * The model a request's metrics are labelled with: the one it names, when it was answered (2xx,
+ * 3xx) or failed on the server's side (5xx: a model that would not load), and the name is a valid
+ * model name. A refused request (4xx) names no model for the metrics: many refusals come before
+ * the model is looked up, so any caller could otherwise take labels of the top N, which is shared
+ * by all tenants, with names that are no model (real models then go to `other`). The request log
+ * still shows the name asked for.
  */
 function labelledModel(model: string | undefined, status: number): string | undefined {
-  return model !== undefined && status !== 403 && status !== 404 && MODEL_NAME.test(model) ? model : undefined;
+  return model !== undefined && (status < 400 || status >= 500) && MODEL_NAME.test(model) ? model : undefined;
 }
 
 /** A predict body's `model`, when it is a plausible name (for metrics and the request log). */

@@ -33,6 +33,36 @@ describe('packedWeightPaddingBytes', () => {
     expect(packedWeightPaddingBytes(buildTreeEnsembleModel({ nFeatures: 3 }).bytes)).toBe(0);
   });
 
+  it('counts weights onnxruntime folds into constants first: a Constant node, a Transpose, a Cast to float, an Identity', () => {
+    const constant = node('Constant', [], ['W'], { attribute: [{ name: 'value', type: 4, t: floatTensor('value', [6, 1], zeros(6)) }] });
+    expect(packedWeightPaddingBytes(graph([constant, node('MatMul', ['x', 'W'], ['y'])], []))).toBe(6 * 15 * 4);
+    const transposed = [node('Transpose', ['Wt'], ['W']), node('MatMul', ['x', 'W'], ['y'])];
+    expect(packedWeightPaddingBytes(graph(transposed, [floatTensor('Wt', [1, 6], zeros(6))]))).toBe(6 * 15 * 4); // reversed: [6, 1]
+    const permuted = [node('Transpose', ['Wt'], ['W'], { attribute: [attr.ints('perm', [1, 0])] }), node('Identity', ['W'], ['W2']), node('MatMul', ['x', 'W2'], ['y'])];
+    expect(packedWeightPaddingBytes(graph(permuted, [floatTensor('Wt', [1, 6], zeros(6))]))).toBe(6 * 15 * 4);
+    const half = { name: 'Wh', dims: [6, 1], dataType: 10, rawData: Buffer.alloc(12) };
+    const cast = [node('Cast', ['Wh'], ['W'], { attribute: [attr.int('to', 1)] }), node('MatMul', ['x', 'W'], ['y'])];
+    expect(packedWeightPaddingBytes(graph(cast, [half]))).toBe(6 * 15 * 4);
+    const toDouble = [node('Cast', ['Wh'], ['W'], { attribute: [attr.int('to', 11)] }), node('MatMul', ['x', 'W'], ['y'])];
+    expect(packedWeightPaddingBytes(graph(toDouble, [half]))).toBe(0); // not float: not packed
+  });
+
+  it('counts a weight used by several nodes once, and none that is also a graph input (overridable, so not packed)', () => {
+    const w = floatTensor('W', [6, 1], zeros(6));
+    expect(packedWeightPaddingBytes(graph([node('MatMul', ['x', 'W'], ['a']), node('MatMul', ['x', 'W'], ['b']), node('Add', ['a', 'b'], ['y'])], [w]))).toBe(6 * 15 * 4);
+    const overridable = onnxGraph.encode({
+      name: 'g',
+      inputs: [
+        { name: 'x', dtype: 'float32', shape: ['N', 6] },
+        { name: 'W', dtype: 'float32', shape: [6, 1] },
+      ],
+      outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 1] }],
+      initializers: [w],
+      nodes: [node('MatMul', ['x', 'W'], ['y'])],
+    });
+    expect(packedWeightPaddingBytes(overridable)).toBe(0);
+  });
+
   it('answers 0 for bytes that hold no readable graph', () => {
     expect(packedWeightPaddingBytes(Buffer.from('not a model'))).toBe(0);
     expect(packedWeightPaddingBytes(Buffer.alloc(0))).toBe(0);
