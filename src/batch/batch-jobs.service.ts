@@ -145,7 +145,8 @@ export class BatchJobsService {
         await this.queue.send(QUEUES.plan, { tenantId: ctx.tenantId, jobId: id }, { tx });
         return;
       }
-      if (added.length) await this.repository.updatePins(tx, ctx.tenantId, id, pinned, jobColumns(job.spec.passthrough, job.spec.input.format, added, job.columns));
+      // Every pinned model, not only the added ones: a column an earlier one fills must hold the same for the new ones.
+      if (added.length) await this.repository.updatePins(tx, ctx.tenantId, id, pinned, jobColumns(job.spec.passthrough, job.spec.input.format, Object.values(pinned), job.columns));
       for (const [partitionId, pin] of resolved) await this.repository.setPartitionModel(tx, ctx.tenantId, partitionId, pin.model, pin.version);
       await this.repository.reopenPartitions(tx, ctx.tenantId, id, stillMissing);
       await this.repository.reopenJob(tx, ctx.tenantId, id, JobPhase.Scoring);

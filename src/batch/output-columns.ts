@@ -66,9 +66,18 @@ export function jobColumns(passthrough: readonly string[], inputFormat: DataForm
     ? existing.map((c) => ({ ...c }))
     : [...passthrough.map((name) => ({ name, type: (inputFormat === 'csv' ? 'string' : 'passthrough') as ColumnType })), { name: 'model', type: 'string' }, { name: 'version', type: 'int32' }];
   const index = new Map(columns.map((c, i) => [c.name, i]));
+  // What each output column holds: an output, or one value of it (models share a column only for the same).
+  const holds = new Map<string, ColumnContent>();
   for (const pinned of models) {
+    const of = `model '${pinned.model}' (version ${pinned.version})`;
     for (const layout of outputLayouts(servableOf('', pinned).outputs)) {
-      for (const name of layout.columns) {
+      for (const [i, name] of layout.columns.entries()) {
+        const content: ColumnContent = { output: layout.output, value: layout.columns.length === 1 ? null : i, of };
+        const held = holds.get(name);
+        if (held && (held.output !== content.output || held.value !== content.value)) {
+          throw invalidJob(`column '${name}' would hold ${describeContent(held)} and ${describeContent(content)}: rename one of the outputs, or score these models in separate jobs`, 'route');
+        }
+        holds.set(name, content);
         const at = index.get(name);
         if (at === undefined) {
           index.set(name, columns.length);
@@ -76,14 +85,25 @@ export function jobColumns(passthrough: readonly string[], inputFormat: DataForm
         } else if (at >= passthrough.length + 2) columns[at].type = widen(columns[at].type, layout.type);
         else {
           // One column cannot hold both: the output would overwrite the passed-through values (or the model and version).
-          const of = `an output of model '${pinned.model}' (version ${pinned.version})`;
-          if (at < passthrough.length) throw invalidJob(`passthrough column '${name}' has the name of ${of}: rename the input column or leave it out of passthrough`, 'passthrough');
-          throw invalidJob(`${of} is named '${name}', like the output's own ${name} column: batch cannot write it`, 'route');
+          const output = `an output of ${of}`;
+          if (at < passthrough.length) throw invalidJob(`passthrough column '${name}' has the name of ${output}: rename the input column or leave it out of passthrough`, 'passthrough');
+          throw invalidJob(`${output} is named '${name}', like the output's own ${name} column: batch cannot write it`, 'route');
         }
       }
     }
   }
   return columns;
+}
+
+/** What an output column holds for one model: an output, or one value of it. */
+interface ColumnContent {
+  output: string;
+  value: number | null;
+  of: string;
+}
+
+function describeContent(c: ColumnContent): string {
+  return c.value === null ? `output '${c.output}' of ${c.of}` : `value ${c.value} of output '${c.output}' of ${c.of}`;
 }
 
 /** The pinned version as serving's ServableVersion (no registry round trip: the pin is the truth). */

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { buildLinearModel, buildLookupModel, buildStoreCodeModel, defaultFixtures, RETAIL_FEATURES, randomRows } from '../fixtures/onnx-builder';
+import { buildLinearModel, buildLookupModel, buildStoreCodeModel, buildWideOutputModel, defaultFixtures, RETAIL_FEATURES, randomRows } from '../fixtures/onnx-builder';
 import { readOutput, Row, waitForJob, writeInput } from '../support/batch-data';
 import { artifactForm, ROOT_TOKEN, startTestApp, TestApp } from '../support/test-app';
 
@@ -298,6 +298,37 @@ describe('batch scoring over HTTP', () => {
       const { rows } = await readOutput(t, res.body.id, 'csv');
       expect(Object.fromEntries(rows.map((r) => [r.id, Number(r.y)]))).toEqual(expected[format]); // "" is an unknown store: -1 + 1
     }
+  });
+
+  it('fails a row whose number is beyond the float types (1e400 in JSONL is Infinity), as online, instead of scoring it as missing', async () => {
+    const row = (id: string, temperature: string) => `{"id":"${id}","date":"d","model":"demand-linear","day_of_week":1,"promo":0,"price":2,"lag_7":1,"lag_28":1,"temperature":${temperature}}`;
+    fs.mkdirSync(path.join(t.dataDir, 'in'), { recursive: true });
+    fs.writeFileSync(path.join(t.dataDir, 'in', 'infinite.jsonl'), [row('a', '1e400'), row('b', '-1e400'), row('c', '1e39'), row('d', '5')].join('\n') + '\n');
+    const res = await submit(job({ input: { uri: 'in/infinite.jsonl', format: 'jsonl' }, output: { format: 'jsonl' } }));
+    expect(res.status).toBe(202);
+    const done = await waitForJob(t, res.body.id);
+    expect(done.status).toBe('succeeded');
+    expect(done.errors[0].rows.map((r: { message: string }) => r.message)).toEqual([
+      `feature 'temperature' = "Infinity" is not a valid float32`,
+      `feature 'temperature' = "-Infinity" is not a valid float32`,
+      `feature 'temperature' = 1e+39 is not a valid float32`,
+    ]);
+    const { rows } = await readOutput(t, res.body.id, 'jsonl');
+    expect(rows.map((r) => r.id)).toEqual(['d']);
+  });
+
+  it('refuses a job whose models would share an output column for different values', async () => {
+    const wide = buildWideOutputModel({ width: 3, nFeatures: 6 }); // output 'variable', 3 values a row
+    expect((await t.request('POST', '/v1/models/wide-three/versions', { body: artifactForm(wide.bytes) })).status).toBe(201);
+    const named = buildLinearModel({ weights: [1, 1, 1, 1, 1, 1], bias: 0, outputName: 'variable_0' });
+    expect((await t.request('POST', '/v1/models/named-variable-0/versions', { body: artifactForm(named.bytes) })).status).toBe(201);
+    fs.mkdirSync(path.join(t.dataDir, 'in'), { recursive: true });
+    fs.writeFileSync(path.join(t.dataDir, 'in', 'collide.csv'), `id,date,model,${FEATURES.join(',')}\na,d,named-variable-0,1,0,2,3,4,5\nb,d,wide-three,1,0,2,3,4,5\n`);
+    const res = await submit(job({ input: { uri: 'in/collide.csv', format: 'csv' }, output: { format: 'csv' } }));
+    expect(res.status).toBe(202);
+    const done = await waitForJob(t, res.body.id);
+    expect(done.status).toBe('failed');
+    expect(JSON.stringify(done)).toContain("column 'variable_0' would hold");
   });
 
   it('leaves out only the rows the model cannot compute (found within their mini-batch), listed by row', async () => {

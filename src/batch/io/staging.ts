@@ -5,14 +5,19 @@
  * planner copies byte for byte instead of building strings, and which means the same strings.
  */
 
-/** The JSON form of a staging line. Parquet INT64 values arrive as bigints, which JSON cannot hold as they are. */
+/**
+ * The JSON form of a staging line. Parquet INT64 values arrive as bigints, and JSONL and Parquet
+ * numbers may be ±Infinity (`1e400`), which JSON cannot hold as they are: JSON.stringify would
+ * write Infinity as null, which the feature reader takes for a missing value (NaN, scored) where
+ * the row must fail as beyond the float types' range; written as the text "Infinity" it does.
+ */
 export function stagingJson(rowNo: number, values: readonly unknown[], bigint: boolean): string {
-  if (bigint) return JSON.stringify([rowNo, ...values], bigintReplacer) + '\n';
+  if (bigint || values.some(isInfinite)) return JSON.stringify([rowNo, ...values], stagingReplacer) + '\n';
   try {
     return JSON.stringify([rowNo, ...values]) + '\n';
   } catch (error) {
     // A bigint where none was expected (a JSONL integer beyond 2^53): the slower form.
-    if (error instanceof TypeError) return JSON.stringify([rowNo, ...values], bigintReplacer) + '\n';
+    if (error instanceof TypeError) return JSON.stringify([rowNo, ...values], stagingReplacer) + '\n';
     throw error;
   }
 }
@@ -44,8 +49,13 @@ export function parseStagingRows(text: string): unknown[][] {
   return rows;
 }
 
-function bigintReplacer(_key: string, value: unknown): unknown {
-  return typeof value === 'bigint' ? { $bigint: value.toString() } : value;
+function stagingReplacer(_key: string, value: unknown): unknown {
+  if (typeof value === 'bigint') return { $bigint: value.toString() };
+  return isInfinite(value) ? String(value) : value;
+}
+
+function isInfinite(value: unknown): boolean {
+  return value === Infinity || value === -Infinity;
 }
 
 export function bigintReviver(_key: string, value: unknown): unknown {
