@@ -45,6 +45,8 @@ export interface ArtifactLocation {
   bytes: number;
   /** Decides the size estimate (session-footprint.ts); tensors when not given. */
   kind?: GraphKind;
+  /** The padding of its packed weights, when read from the file before loading it (else the load finds it). */
+  paddingBytes?: number;
   /** The file's content address, checked when it is loaded (a damaged copy fails the load). */
   sha256?: string;
 }
@@ -289,9 +291,9 @@ export class SessionCache {
     return sizeBytes;
   }
 
-  /** A session's estimated size: from its file's size and graph kind, plus what a load of the same content found beyond that. */
+  /** A session's estimated size: from its file's size and graph kind, plus the padding of its packed weights (read from the file, or found by a load of the same content). */
   private estimate(artifact: ArtifactLocation): number {
-    return estimateSessionBytes(artifact.bytes, artifact.kind) + ((artifact.sha256 && this.extraByContent.get(artifact.sha256)) || 0);
+    return estimateSessionBytes(artifact.bytes, artifact.kind) + (artifact.paddingBytes ?? ((artifact.sha256 && this.extraByContent.get(artifact.sha256)) || 0));
   }
 
   private checkFitsCache(version: ServableVersion, sizeBytes: number): void {

@@ -37,6 +37,18 @@ describe('session footprint', () => {
     expect(estimateSessionBytes(1000, 'tree-ensemble')).toBe(128 * 1024 + 10_000);
     const trees = write('located.onnx', buildTreeEnsembleModel({ nFeatures: 3 }).bytes);
     const locate = artifactLocator(async () => trees);
-    expect(await locate({ modelSha256: 'abc' })).toEqual({ path: trees, bytes: fs.statSync(trees).size, kind: 'tree-ensemble', sha256: 'abc' });
+    expect(await locate({ modelSha256: 'abc' })).toEqual({ path: trees, bytes: fs.statSync(trees).size, kind: 'tree-ensemble', paddingBytes: 0, sha256: 'abc' });
+  });
+
+  it('reads the padding of packed weights from the file before any load, once per content', async () => {
+    const mlp = write('padded.onnx', buildMlpModel({ nFeatures: 6, hidden: 100, seed: 1 }).bytes);
+    let looked = 0;
+    const locate = artifactLocator(async () => (looked++, mlp));
+    // W1 [6, 100] → 112 columns, W2 [100, 1] → 16.
+    const padding = (6 * 12 + 100 * 15) * 4;
+    expect(await locate({ modelSha256: 'mlp' })).toMatchObject({ kind: 'tensors', paddingBytes: padding });
+    fs.writeFileSync(mlp, 'replaced'); // found by content: not read again
+    expect(await locate({ modelSha256: 'mlp' })).toMatchObject({ kind: 'tensors', paddingBytes: padding });
+    expect(looked).toBe(2);
   });
 });

@@ -1,5 +1,6 @@
 import * as fsp from 'node:fs/promises';
 import { LRUCache } from 'lru-cache';
+import { packedWeightPaddingBytes } from './runtime/packed-weights';
 
 /**
  * What a loaded session is estimated to hold, by the kind of graph. Measured here
@@ -49,20 +50,43 @@ export async function graphKindOf(file: string): Promise<GraphKind> {
   }
 }
 
+/** What a file's graph says of its session's size: its kind, and the padding of its packed weights when known. */
+export interface GraphFootprint {
+  kind: GraphKind;
+  /** packed-weights.ts; undefined for a file too big to read whole here (the worker finds it as it loads). */
+  paddingBytes?: number;
+}
+
 /**
- * The session cache's `locate`: where a version's ONNX file is, its size and its graph kind
- * (known per file content, so each file is searched once per process).
+ * Files up to this size are read whole (once per content) to find, besides their kind, the
+ * padding of their packed weights before their first load, so that a model too big for the cache
+ * only with it is refused (503) before its load evicts anything. Bigger ones are searched in
+ * chunks, never held whole here; their padding is found by the worker as it loads them.
  */
-export function artifactLocator(localPath: (sha256: string) => Promise<string>): (version: { modelSha256: string }) => Promise<{ path: string; bytes: number; kind: GraphKind; sha256: string }> {
-  const kinds = new LRUCache<string, GraphKind>({ max: 100_000 });
+const READ_WHOLE_MAX_BYTES = 64 * 1024 * 1024;
+
+export async function graphFootprintOf(file: string, size: number): Promise<GraphFootprint> {
+  if (size > READ_WHOLE_MAX_BYTES) return { kind: await graphKindOf(file) };
+  const bytes = await fsp.readFile(file);
+  return { kind: bytes.indexOf(TREE_OP) >= 0 ? 'tree-ensemble' : 'tensors', paddingBytes: packedWeightPaddingBytes(bytes) };
+}
+
+/**
+ * The session cache's `locate`: where a version's ONNX file is, its size and what its graph says
+ * of its session's size (known per file content, so each file is read once per process).
+ */
+export function artifactLocator(
+  localPath: (sha256: string) => Promise<string>,
+): (version: { modelSha256: string }) => Promise<{ path: string; bytes: number; kind: GraphKind; paddingBytes?: number; sha256: string }> {
+  const footprints = new LRUCache<string, GraphFootprint>({ max: 100_000 });
   return async ({ modelSha256 }) => {
     const path = await localPath(modelSha256);
     const bytes = (await fsp.stat(path)).size;
-    let kind = kinds.get(modelSha256);
-    if (!kind) {
-      kind = await graphKindOf(path);
-      kinds.set(modelSha256, kind);
+    let footprint = footprints.get(modelSha256);
+    if (!footprint) {
+      footprint = await graphFootprintOf(path, bytes);
+      footprints.set(modelSha256, footprint);
     }
-    return { path, bytes, kind, sha256: modelSha256 };
+    return { path, bytes, ...footprint, sha256: modelSha256 };
   };
 }

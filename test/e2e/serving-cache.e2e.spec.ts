@@ -267,4 +267,17 @@ describe('session cache under a byte bound (MMS_CACHE_MAX_BYTES=1 MiB)', () => {
     expect([ready.status, ready.body.error?.code]).toEqual([503, 'MODEL_TOO_LARGE']);
     expect((await t.request('GET', '/v2/models/b1/ready')).status).toBe(200);
   });
+
+  it('refuses before loading a model too big only with the padding of its packed weights, evicting nothing', async () => {
+    // MLP 6→10,000→1: 128 KiB + 2 × its 320 KB file fits in 1 MiB, the padding of W2 [10,000, 1] (0.6 MB) does not.
+    const padded = buildMlpModel({ nFeatures: 6, hidden: 10_000 });
+    expect(128 * 1024 + 2 * padded.bytes.length).toBeLessThan(MIB);
+    expect((await t.request('POST', '/v1/models/padded-big/versions', { body: artifactForm(padded.bytes) })).status).toBe(201);
+    const before = await cacheOf(t);
+    const res = await t.request('POST', '/v1/predict', { body: { model: 'padded-big', inputs: { float_input: [ROW] } } });
+    expect([res.status, res.body.error?.code]).toEqual([503, 'MODEL_TOO_LARGE']);
+    expect(res.body.error.details.estimatedBytes).toBe(128 * 1024 + 2 * padded.bytes.length + 10_000 * 15 * 4);
+    const after = await cacheOf(t);
+    expect([after.loaded, after.evictions]).toEqual([before.loaded, before.evictions]);
+  });
 });

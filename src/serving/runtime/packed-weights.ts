@@ -20,8 +20,9 @@ interface Constant {
  * this adds the 0.9 MiB of padding). A weight counts when it is constant: a float initializer
  * that is not also a graph input (those can be overridden at run time, so are not packed), a
  * Constant node, or a Transpose, Cast to float or Identity of one (onnxruntime folds them into an
- * initializer first); each once, however many nodes use it. Read from the graph as the worker
- * loads it (no weight is decoded); 0 for a graph it cannot read (the estimate stands as it was).
+ * initializer first); each once, however many nodes use it. Read from the graph when a file is
+ * first located (session-footprint.ts) and again as the worker loads it (no weight is decoded);
+ * 0 for a graph it cannot read (the estimate stands as it was).
  */
 export function packedWeightPaddingBytes(model: Uint8Array): number {
   try {
