@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildLinearModel, buildMlpModel, buildTreeEnsembleModel } from '../../test/fixtures/onnx-builder';
-import { artifactLocator, estimateSessionBytes, graphKindOf } from './session-footprint';
+import { artifactLocator, estimateSessionBytes, graphFootprintOf, graphKindOf } from './session-footprint';
 
 describe('session footprint', () => {
   let dir: string;
@@ -26,8 +26,11 @@ describe('session footprint', () => {
     for (const cut of [1, 5, 11, 12]) {
       const bytes = Buffer.alloc(chunk + 100, 0x41);
       op.copy(bytes, chunk - cut);
-      expect(await graphKindOf(write(`cut-${cut}.bin`, bytes))).toBe('tree-ensemble');
+      const file = write(`cut-${cut}.bin`, bytes);
+      expect(await graphKindOf(file)).toBe('tree-ensemble');
+      expect((await graphFootprintOf(file, bytes.length)).kind).toBe('tree-ensemble'); // read whole, searched chunk by chunk
     }
+    expect((await graphFootprintOf(write('none-whole.bin', Buffer.alloc(2 * chunk + 5, 0x54)), 2 * chunk + 5)).kind).toBe('tensors');
     expect(await graphKindOf(write('none.bin', Buffer.alloc(2 * chunk + 5, 0x54)))).toBe('tensors');
     expect(await graphKindOf(write('empty.bin', Buffer.alloc(0)))).toBe('tensors');
   });
