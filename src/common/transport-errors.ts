@@ -13,7 +13,7 @@ import { errorBody } from './error-body';
 /** Fastify's `frameworkErrors`: a path whose percent-encoding is malformed, or a path segment beyond `maxParamLength`. */
 export function answerFrameworkError(error: Error & { code?: string }, request: FastifyRequest, reply: FastifyReply): void {
   // The path only: a query string may hold what should not be echoed (a token).
-  const path = (/'(.*)'/.exec(error.message)?.[1] ?? '').split('?')[0];
+  const path = request.url.split('?')[0];
   const shown = path.length > 200 ? `${path.slice(0, 200)}…` : path;
   const refusal =
     error.code === 'FST_ERR_MAX_PARAM_LENGTH'
