@@ -67,13 +67,20 @@ export class CacheOccupancy {
    * gets its turn.
    */
   isPastShare(tenantId: string, extra: Footprint): boolean {
-    const share = this.shareOf(tenantId);
-    if (share >= 1) return false;
+    const limit = this.shareLimitOf(tenantId);
+    if (!limit) return false;
     const held = this.residentOf(tenantId);
     const loading = this.loads.get(tenantId) ?? NOTHING;
     if (held.models + loading.models === 0) return false;
+    return held.bytes + loading.bytes + extra.bytes > limit.bytes || held.models + loading.models + extra.models > limit.models;
+  }
+
+  /** The tenant's share of both bounds (of the models rounded down, at least one); null for the whole cache. */
+  shareLimitOf(tenantId: string): (Footprint & { share: number }) | null {
+    const share = this.shareOf(tenantId);
+    if (share >= 1) return null;
     const { maxBytes, maxModels } = this.bounds;
-    return held.bytes + loading.bytes + extra.bytes > share * maxBytes || held.models + loading.models + extra.models > Math.max(1, Math.floor(share * maxModels));
+    return { share, bytes: Math.floor(share * maxBytes), models: Math.max(1, Math.floor(share * maxModels)) };
   }
 
   /** Whether a tenant other than this one is past its share with loads under way (room it gives back once they are in). */

@@ -44,7 +44,28 @@ describe('CacheResidents', () => {
     expect(evicted).toEqual(['a2']);
     expect(residents.usage()).toEqual({ bytes: 1000, models: 4, pinnedBytes: 800, pinnedModels: 2 });
     expect(occupancy.residentOf('a')).toEqual({ bytes: 1000, models: 4 });
-    expect(() => residents.assertPinRoom(201)).toThrow(expect.objectContaining({ code: 'PIN_LIMIT_EXCEEDED' }));
+    expect(() => residents.assertPinRoom('a', 201)).toThrow(expect.objectContaining({ code: 'PIN_LIMIT_EXCEEDED' }));
+  });
+
+  it("refuses a tenant's pin past its share of either bound, telling it of its own pins only", () => {
+    build((tenant) => (tenant === 'a' ? 0.5 : 1));
+    residents.pin(session('b1', 'b', 300)); // b, with the whole cache as its share
+    residents.pin(session('a1', 'a', 100));
+    residents.pin(session('a2', 'a', 100)); // 2 of a's 2 models (half of 4)
+    const refusal = (() => {
+      try {
+        residents.assertPinRoom('a', 100);
+      } catch (error) {
+        return error as { code: string; details: unknown };
+      }
+    })();
+    expect(refusal).toMatchObject({ code: 'PIN_LIMIT_EXCEEDED', details: { pinnedModels: 2, pinnedBytes: 200, maxModels: 2, maxBytes: 500, share: 0.5 } });
+    residents.unpin(session('a2', 'a', 100));
+    expect(() => residents.assertPinRoom('a', 300)).not.toThrow(); // 400 of a's 500 bytes
+    expect(() => residents.assertPinRoom('a', 401)).toThrow(expect.objectContaining({ code: 'PIN_LIMIT_EXCEEDED' })); // past 500
+    // b's share is the whole cache: only the cache's bound (4 models, 1,000 bytes, all pins counted) stops it.
+    expect(() => residents.assertPinRoom('b', 600)).not.toThrow();
+    expect(() => residents.assertPinRoom('b', 601)).toThrow(expect.objectContaining({ details: { pinnedModels: 1, pinnedBytes: 300, maxModels: 4, maxBytes: 1000 } }));
   });
 
   it('counts the room loads under way hold, and makes a load wait rather than evict when they hold it', () => {

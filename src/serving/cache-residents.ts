@@ -94,17 +94,39 @@ export class CacheResidents {
     this.trim();
   }
 
-  /** Refuses (409 PIN_LIMIT_EXCEEDED) a pin that pinned sessions would leave no room for. */
-  assertPinRoom(sizeBytes: number): void {
+  /**
+   * Refuses (409 PIN_LIMIT_EXCEEDED) a tenant's pin that pinned sessions would leave no room for,
+   * or that would take its pins past its share of either bound: pins are never given back, so a
+   * tenant pinning beyond its share would keep every other tenant's sessions out for good. The
+   * details are the tenant's own pins only, never another tenant's.
+   */
+  assertPinRoom(tenantId: string, sizeBytes: number): void {
+    const own = this.pinnedOf(tenantId);
+    const refuse = (why: string, limit: Footprint, share?: number) =>
+      new ServingError(ServingErrorCode.PinLimitExceeded, why, { pinnedModels: own.models, pinnedBytes: own.bytes, maxModels: limit.models, maxBytes: limit.bytes, ...(share === undefined ? {} : { share }) });
+    const share = this.occupancy.shareLimitOf(tenantId);
+    if (share && (own.bytes + sizeBytes > share.bytes || own.models + 1 > share.models)) {
+      throw refuse(
+        `This tenant's pinned models would exceed its share of the session cache (cacheShare ${share.share}: ${share.models} models, ${share.bytes} bytes); unpin or unload some first, or ask the operator for a larger cacheShare`,
+        share,
+        share.share,
+      );
+    }
     const { maxBytes, maxModels } = this.bounds;
     if (this.pinnedBytes + sizeBytes > maxBytes || this.pinned.size + 1 > maxModels) {
-      throw new ServingError(ServingErrorCode.PinLimitExceeded, 'Pinned models would exceed the session cache\'s bounds; unpin or unload some first', {
-        pinnedModels: this.pinned.size,
-        pinnedBytes: this.pinnedBytes,
-        maxModels,
-        maxBytes,
-      });
+      throw refuse("Pinned models would exceed the session cache's bounds; unpin or unload some first", { bytes: maxBytes, models: maxModels });
     }
+  }
+
+  /** What a tenant has pinned (pins are few: counted when one is asked for). */
+  private pinnedOf(tenantId: string): Footprint {
+    const own = { bytes: 0, models: 0 };
+    for (const entry of this.pinned.values()) {
+      if (entry.tenantId !== tenantId) continue;
+      own.bytes += entry.sizeBytes;
+      own.models++;
+    }
+    return own;
   }
 
   /** Whether `incoming` fits beside what is held and the loads under way (or, `evictingAll`, beside what cannot be evicted). */

@@ -161,7 +161,7 @@ export class SessionCache {
     // A pin that cannot fit is refused before loading (a load would only evict something for nothing).
     if (options.pin === true && !this.residents.isPinned(version.id)) {
       const sizeBytes = await this.estimateFitting(version); // too big for the cache at all: 503, not "unpin some"
-      if (sizeBytes !== null) this.residents.assertPinRoom(sizeBytes);
+      if (sizeBytes !== null) this.residents.assertPinRoom(version.tenantId, sizeBytes);
     }
     const lease = await (this.loadedLease(version) ?? this.acquireCold(version, { despiteBackoff: true }));
     try {
@@ -498,7 +498,7 @@ export class SessionCache {
 
   private pin(entry: SessionEntry): void {
     if (entry.pinned || entry.withdrawn) return; // an unload that came while it loaded has the last word
-    this.residents.assertPinRoom(entry.sizeBytes);
+    this.residents.assertPinRoom(entry.tenantId, entry.sizeBytes);
     if (entry.state === SessionState.Unloading) {
       // Evicted while we held it but not yet released: take it back.
       this.retiring.delete(entry);

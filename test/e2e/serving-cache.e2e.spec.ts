@@ -45,7 +45,8 @@ describe('session cache under a tiny bound (MMS_CACHE_MAX_MODELS=2)', () => {
   const predict = (model: string) => t.request('POST', '/v1/predict', { body: { model, inputs: { float_input: [ROW] } } });
 
   beforeAll(async () => {
-    t = await startTestApp({ MMS_CACHE_MAX_MODELS: '2', MMS_WORKERS: '2', MMS_BATCH_WINDOW_MS: '20' });
+    // One tenant, allowed the whole cache (its pins too: by default a tenant pins half of it at most).
+    t = await startTestApp({ MMS_CACHE_MAX_MODELS: '2', MMS_WORKERS: '2', MMS_BATCH_WINDOW_MS: '20', MMS_TENANT_CACHE_SHARE: '1' });
     sha = await uploadAll(t, ['m1', 'm2', 'm3', 'm4', 'm5', 'fragile', 'tampered']);
   });
   afterAll(async () => {

@@ -72,6 +72,22 @@ describe('two tenants side by side', () => {
     expect((await ready(keys.a.publisher)).cache.evictions).toBe(0);
   });
 
+  it("does not let one tenant pin past its share, nor tell it the other's pins", async () => {
+    // a, within its share, holds 0042..0044 (the test above) and pins one of them.
+    expect((await as(keys.a.publisher, 'POST', '/v1/models/demand-north-0042/load', { pin: true })).body.pinned).toBe(true);
+    // b may pin up to its share, 3 of the 6 models...
+    for (let i = 0; i < 3; i++) expect((await as(keys.b.publisher, 'POST', `/v1/models/flood-${i}/load`, { pin: true })).body.pinned).toBe(true);
+    // ...not a fourth, though the cache's own bound has room for one more pin; the answer counts b's pins only.
+    const fourth = await as(keys.b.publisher, 'POST', '/v1/models/flood-3/load', { pin: true });
+    expect([fourth.status, fourth.body.error.code]).toEqual([409, 'PIN_LIMIT_EXCEEDED']);
+    expect(fourth.body.error.details).toEqual({ pinnedModels: 3, pinnedBytes: expect.any(Number), maxModels: 3, maxBytes: expect.any(Number), share: 0.5 });
+    expect(fourth.body.error.message).toContain('share');
+    const loadedOfA = (await as(keys.a.publisher, 'GET', '/v1/cache')).body.models.filter((m: { state: string }) => m.state === 'ready').map((m: { model: string }) => m.model);
+    expect(loadedOfA.sort()).toEqual(['demand-north-0042', 'demand-north-0043', 'demand-north-0044']);
+    for (let i = 0; i < 3; i++) expect((await as(keys.b.publisher, 'POST', `/v1/models/flood-${i}/load`, { pin: false })).body.pinned).toBe(false);
+    expect((await as(keys.a.publisher, 'POST', '/v1/models/demand-north-0042/load', { pin: false })).body.pinned).toBe(false);
+  });
+
   it("never lets one tenant's batch job read the other's files, nor the platform's own", async () => {
     const job = (uri: string) => ({
       input: { uri, format: 'csv' },
