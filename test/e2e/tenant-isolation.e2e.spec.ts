@@ -112,10 +112,18 @@ describe('two tenants side by side', () => {
     expect(done.status).toBe('succeeded');
     const output = done.output.location as string; // batch/<tenant a>/<job>/output-1/output.csv
     expect(fs.existsSync(path.join(t.dataDir, output))).toBe(true);
-    for (const uri of ['shop-a/sales.csv', 'shop-a/missing.csv', output, 'token-signing.key', 'root-token.sha256']) {
+    for (const uri of [output, 'token-signing.key', 'root-token.sha256']) {
       const res = await as(keys.b.publisher, 'POST', '/v1/batch-jobs', job(uri));
       expect([uri, res.status, res.body.error?.code]).toEqual([uri, 400, 'INVALID_INPUT_URI']);
     }
+    // a's folder answers b as a folder named after no tenant does: no answer tells b which names are tenants.
+    const answer = async (uri: string) => {
+      const res = await as(keys.b.publisher, 'POST', '/v1/batch-jobs', job(uri));
+      return [res.status, res.body.error?.code, res.body.error?.message.replace(uri, '…')];
+    };
+    const nobody = await answer('shop-nobody/sales.csv');
+    expect(nobody.slice(0, 2)).toEqual([400, 'INPUT_NOT_FOUND']);
+    for (const uri of ['shop-a/sales.csv', 'shop-a/missing.csv']) expect([uri, ...(await answer(uri))]).toEqual([uri, ...nobody]);
     expect((await as(keys.b.publisher, 'POST', '/v1/batch-jobs', job('shared/sales.csv'))).status).toBe(202);
     // No tenant can be named after the platform's own folders there.
     for (const name of ['pg', 'batch']) {

@@ -41,9 +41,15 @@ describe('resolveInputPath', () => {
     for (const rel of ['pg/base/1/1259', 'LOCK', 'token-signing.key', 'root-token.sha256', 'batch/tenant-b-id/job/output-1/output.csv', 'acme/sales.csv', 'store/sha256/abc', 'mine/sales.csv', 'batch/tenant-a-id/job/output-1/output.csv']) write(rel);
     fs.symlinkSync(path.join(data(), 'acme', 'sales.csv'), path.join(data(), 'in', 'sneaky.csv'));
     const withStore = { ...scope, privateDirs: [fs.realpathSync(path.join(data(), 'store'))] };
-    for (const uri of ['pg/base/1/1259', 'LOCK', 'token-signing.key', 'root-token.sha256', 'batch/tenant-b-id/job/output-1/output.csv', 'acme/sales.csv', 'acme/missing.csv', 'globex/anything.csv', 'in/sneaky.csv', 'store/sha256/abc']) {
+    for (const uri of ['pg/base/1/1259', 'LOCK', 'token-signing.key', 'root-token.sha256', 'batch/tenant-b-id/job/output-1/output.csv', 'batch/no-such-id/x.csv', 'store/sha256/abc']) {
       expect([uri, await code(uri, withStore)]).toEqual([uri, 'INVALID_INPUT_URI']);
     }
+    // Another tenant's folder answers as a missing file does (whether it is there or not, and
+    // through a link), so that no answer tells which names are tenants.
+    const message = (uri: string) => resolveInputPath(data(), uri, withStore).then(() => 'ok', (e: { code: string; message: string }) => `${e.code}: ${e.message.replace(uri, '…')}`);
+    const missing = await message('nosuchtenant/sales.csv');
+    expect(missing).toMatch(/^INPUT_NOT_FOUND: /);
+    for (const uri of ['acme/sales.csv', 'acme/missing.csv', 'globex/anything.csv', 'in/sneaky.csv']) expect([uri, await message(uri)]).toEqual([uri, missing]);
     // Its own folder, its own job outputs and the shared files stay readable.
     for (const uri of ['mine/sales.csv', 'batch/tenant-a-id/job/output-1/output.csv', 'in/ok.csv']) expect([uri, await code(uri, withStore)]).toEqual([uri, 'ok']);
   });

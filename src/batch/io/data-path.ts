@@ -27,7 +27,16 @@ const PLATFORM_ENTRIES = new Set(['pg', 'LOCK', SECRET_FILE, HASH_FILE]);
 export async function resolveInputPath(dataDir: string, uri: string, scope: InputScope): Promise<string> {
   const refuse = (why: string) => new BatchError(BatchErrorCode.InvalidInputUri, `input.uri '${uri.slice(0, 300)}' ${why}`, { field: 'input.uri' });
   // One answer for every kind, so that it tells nothing of what is there.
-  const OFF_LIMITS = "is off limits: the platform's own files, other tenants' job files and folders named after other tenants cannot be read";
+  const OFF_LIMITS = "is off limits: the platform's own files and other tenants' job files cannot be read";
+  // A folder named after another tenant answers as a missing file does: otherwise the answer
+  // would tell which names are tenants.
+  const notFound = () =>
+    new BatchError(BatchErrorCode.InputNotFound, `input.uri '${uri.slice(0, 300)}' does not exist in the data directory (or is in a folder named after another tenant, which only that tenant reads)`, { field: 'input.uri' });
+  const check = (file: string) => {
+    const why = offLimits(root, file, scope);
+    if (why === 'platform') throw refuse(OFF_LIMITS);
+    if (why === 'other-tenant') throw notFound();
+  };
   if (uri.includes('\0')) throw refuse('contains a NUL character');
   if (/^[a-z][a-z0-9+.-]*:/i.test(uri) && !/^[a-z]:[\\/]/i.test(uri)) throw refuse('must be a path relative to the data directory, not a URL');
   if (path.isAbsolute(uri) || /^[a-z]:[\\/]/i.test(uri)) throw refuse('must be relative to the data directory (MMS_DATA_DIR)');
@@ -35,7 +44,7 @@ export async function resolveInputPath(dataDir: string, uri: string, scope: Inpu
   const lexical = path.resolve(root, uri);
   if (!isInside(root, lexical)) throw refuse('resolves outside the data directory');
   // Before looking at the file, so that whether it exists there is not told either.
-  if (offLimits(root, lexical, scope)) throw refuse(OFF_LIMITS);
+  check(lexical);
   let real: string;
   try {
     real = await fsp.realpath(lexical);
@@ -43,10 +52,10 @@ export async function resolveInputPath(dataDir: string, uri: string, scope: Inpu
     // A dangling symlink pointing outside is still an escape, not a missing file.
     const link = await fsp.readlink(lexical).catch(() => null);
     if (link !== null && !isInside(root, path.resolve(path.dirname(lexical), link))) throw refuse('resolves outside the data directory');
-    throw new BatchError(BatchErrorCode.InputNotFound, `input.uri '${uri.slice(0, 300)}' does not exist in the data directory`, { field: 'input.uri' });
+    throw notFound();
   }
   if (!isInside(root, real)) throw refuse('resolves outside the data directory (through a symbolic link)');
-  if (offLimits(root, real, scope)) throw refuse(OFF_LIMITS);
+  check(real);
   const stat = await fsp.stat(real);
   if (!stat.isFile()) throw refuse('is not a file');
   return real;
@@ -61,12 +70,13 @@ export function checkRelativeUri(uri: string): void {
   if (normal === '..' || normal.startsWith('../')) throw refuse('resolves outside the data directory');
 }
 
-function offLimits(root: string, file: string, scope: InputScope): boolean {
+/** Why a tenant's job may not read this file: the platform's (its own files, every tenant's job files but its own), another tenant's folder, or null. */
+function offLimits(root: string, file: string, scope: InputScope): 'platform' | 'other-tenant' | null {
   const [top, second] = path.relative(root, file).split(path.sep);
-  if (PLATFORM_ENTRIES.has(top)) return true;
-  if (top === 'batch') return second !== scope.tenantId;
-  if (scope.otherTenants.has(top)) return true;
-  return scope.privateDirs.some((dir) => dir === file || isInside(dir, file));
+  if (PLATFORM_ENTRIES.has(top) || (top === 'batch' && second !== scope.tenantId)) return 'platform';
+  if (top === 'batch') return null;
+  if (scope.otherTenants.has(top)) return 'other-tenant';
+  return scope.privateDirs.some((dir) => dir === file || isInside(dir, file)) ? 'platform' : null;
 }
 
 export function isInside(root: string, candidate: string): boolean {
