@@ -1,7 +1,7 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
 import * as zlib from 'node:zlib';
-import { buildLinearModel, buildStoreCodeModel, buildTypedModel, buildVectorScaleModel, buildWideOutputModel, defaultFixtures, RETAIL_FEATURES, RETAIL_SAMPLE_ROWS, TabularFixtureModel } from '../fixtures/onnx-builder';
+import { buildHalfOutputModel, buildLinearModel, buildStoreCodeModel, buildTypedModel, buildVectorScaleModel, buildWideOutputModel, defaultFixtures, RETAIL_FEATURES, RETAIL_SAMPLE_ROWS, TabularFixtureModel } from '../fixtures/onnx-builder';
 import { buildZip } from '../support/mlflow-zip';
 import { artifactForm, ROOT_TOKEN, startTestApp, TestApp, TestResponse } from '../support/test-app';
 
@@ -155,6 +155,21 @@ describe('online inference over HTTP', () => {
       const wrong = await predict({ model: 'store-code', inputs: { store: [[42]], x: [[1]] } });
       expect(wrong.status).toBe(400);
       expect(wrong.body.error).toMatchObject({ code: 'INVALID_INPUT', message: expect.stringContaining("Input 'store' is string: expected strings (without the character U+0000), got the number 42") });
+    });
+
+    it('answers float16 outputs as the numbers they hold (onnxruntime hands over their 16-bit codes)', async () => {
+      await upload('half-out', buildHalfOutputModel());
+      const x = [[1.5, 65504], [70000, 0.1]];
+      const want = [[1.5, 65504], [null, 0.0999755859375]]; // 70,000 is beyond float16: Infinity, answered null
+      const v1 = await predict({ model: 'half-out', inputs: { x } });
+      expect([v1.status, v1.body.outputs]).toEqual([200, { y: want }]);
+      const oip = await t.request('POST', '/v2/models/half-out/infer', { body: { inputs: [{ name: 'x', datatype: 'FP32', shape: [2, 2], data: x.flat() }] } });
+      expect(oip.body.outputs[0]).toMatchObject({ name: 'y', datatype: 'FP16', shape: [2, 2], data: want.flat() });
+      const mlflow = await t.request('POST', '/v1/models/half-out/invocations', { body: { inputs: { x } } });
+      expect(mlflow.body.predictions).toEqual({ y: want });
+      // Merged with concurrent requests, each still gets its own numbers.
+      const rows = await Promise.all([0.5, 2, 3.25, -4].map((v) => predict({ model: 'half-out', inputs: { x: [[v, v]] } })));
+      expect(rows.map((r) => r.body.outputs.y)).toEqual([0.5, 2, 3.25, -4].map((v) => [[v, v]]));
     });
 
     it('takes int64 inputs as decimal strings, as int64 answers give them beyond 2^53, so an answer can be sent back', async () => {

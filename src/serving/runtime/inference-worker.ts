@@ -10,6 +10,7 @@ import { Tensor } from 'onnxruntime-node';
 import { lowerThisThreadPriority } from '../../common/thread-priority';
 import type { HostTensor } from '../tensor-codec';
 import { openSession, WorkerSession } from './onnx-session';
+import { decodeHalfFloats } from './half-floats';
 import { chunkRowsFor, concatParts, concatTensors, rowsOf, sliceRows, splitOutputs } from './batch-plan';
 import { checkRowIndependence, RowCheck } from './row-independence';
 import { InferenceWorkerData, PartResult, ReadyMessage, RunJob, WireReader, WireWriter, WorkerReply, WorkerRequest } from './worker-protocol';
@@ -158,7 +159,7 @@ async function run({ session }: Loaded, feeds: HostTensor[]): Promise<HostTensor
   const results = await session.run(inputs);
   return session.fetches.map((name) => {
     const t = results[name];
-    return { name, type: t.type, dims: [...t.dims], data: t.data as HostTensor['data'] };
+    return { name, type: t.type, dims: [...t.dims], data: decodeHalfFloats(t.type, t.data) ?? (t.data as HostTensor['data']) };
   });
 }
 
