@@ -49,10 +49,17 @@ export class RolloutRepository {
     return ((await this.dataSource.query(RULE_SELECT)) as RuleRow[]).map(toRule);
   }
 
-  /** A cheap fingerprint of the rules table, polled to notice other replicas' changes. */
+  /**
+   * A fingerprint of the rules table, polled to notice other replicas' changes: a sum of a hash
+   * of every rule's model and time of change, so that any committed change alters it. (The count
+   * and latest `updated_at` did not: a change written before another but committed after it
+   * left both as the poll between them had seen them, and was never noticed.)
+   */
   async rulesFingerprint(): Promise<string> {
-    const [row] = (await this.dataSource.query(`SELECT count(*) AS n, max(updated_at) AS at FROM traffic_rules`)) as Array<{ n: string; at: Date | null }>;
-    return `${row.n}:${row.at ? new Date(row.at).toISOString() : '-'}`;
+    const [row] = (await this.dataSource.query(
+      `SELECT count(*) AS n, coalesce(sum(hashtextextended(model_id::text || '@' || updated_at::text, 0)), 0) AS h FROM traffic_rules`,
+    )) as Array<{ n: string; h: string }>;
+    return `${row.n}:${row.h}`;
   }
 
   /** Names of these models of the tenant (rules are kept by model id; serving works by name). */
