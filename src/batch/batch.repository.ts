@@ -49,7 +49,13 @@ export class BatchRepository {
 
   /** The tenant's models that have a segment (and carry `tags`): the candidates of segment routing. */
   async segmentedModels(tenantId: string, tags: Record<string, string>): Promise<Array<{ name: string; segment: Record<string, string> }>> {
-    return rows(this.dataSource, `SELECT name, segment FROM models WHERE tenant_id = $1 AND segment <> '{}'::jsonb AND tags @> $2::jsonb`, [tenantId, JSON.stringify(tags)]);
+    // A model without versions (its last one deleted) serves nothing: the row falls back past it, as online.
+    return rows(
+      this.dataSource,
+      `SELECT m.name, m.segment FROM models m
+        WHERE m.tenant_id = $1 AND m.segment <> '{}'::jsonb AND m.tags @> $2::jsonb AND EXISTS (SELECT 1 FROM model_versions v WHERE v.model_id = m.id)`,
+      [tenantId, JSON.stringify(tags)],
+    );
   }
 
   /** Which of `names` are models of the tenant carrying `tags`. */

@@ -108,8 +108,9 @@ export class ModelResolver {
   /** Forget what a registry change may have made wrong. */
   invalidate(change: RegistryChange): void {
     this.models.invalidate(change.tenantId, change.model);
-    // Which model a segment picks changes only when models appear, go, or change segment.
-    if (change.kind === 'version-added' || change.kind === 'model-updated' || change.kind === 'model-deleted') {
+    // Which model a segment picks changes only when models appear, go, change segment, or gain
+    // their first version or lose their last (a model without versions is no candidate).
+    if (change.kind === 'version-added' || change.kind === 'version-deleted' || change.kind === 'model-updated' || change.kind === 'model-deleted') {
       this.segments.invalidateTenant(change.tenantId);
     }
   }

@@ -25,9 +25,11 @@ export class ServingRepository {
   }
 
   /**
-   * Models whose whole segment is contained in the request's. Any such model holds at least one
-   * of the request's key/value pairs, so the OR of single-pair containments lets the GIN index
-   * (jsonb_path_ops) find the candidates; `<@` then keeps the true matches.
+   * Models whose whole segment is contained in the request's and that have a version to serve
+   * (a model whose last version was deleted must not keep its segment from falling back). Any
+   * such model holds at least one of the request's key/value pairs, so the OR of single-pair
+   * containments lets the GIN index (jsonb_path_ops) find the candidates; `<@` then keeps the
+   * true matches.
    */
   async findSegmentCandidates(tenantId: string, segment: Labels): Promise<SegmentCandidate[]> {
     const pairs = Object.entries(segment).map(([k, v]) => JSON.stringify({ [k]: v }));
@@ -36,6 +38,7 @@ export class ServingRepository {
     return (await this.dataSource.query(
       `SELECT m.name, m.segment FROM models m
        WHERE m.tenant_id = $1 AND (${any}) AND m.segment <@ $2::jsonb
+         AND EXISTS (SELECT 1 FROM model_versions v WHERE v.model_id = m.id)
        ORDER BY m.name`,
       params,
     )) as SegmentCandidate[];

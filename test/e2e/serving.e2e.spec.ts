@@ -283,6 +283,17 @@ describe('online inference over HTTP', () => {
       expect(biasOf(await predictRow({ segment: { region: 'north' }, version: 2 }))).toBe(110);
     });
 
+    it("falls back past a store's model whose last version was deleted, and back to it once it has one again", async () => {
+      await upload('seg-north-0098', linear(600).bytes, { segment: { region: 'north', store: '0098' } });
+      expect((await predictRow({ segment: { region: 'north', store: '0098' } })).body.model).toBe('seg-north-0098');
+      expect((await t.request('DELETE', '/v1/models/seg-north-0098/versions/1')).status).toBe(204);
+      const fallback = await predictRow({ segment: { region: 'north', store: '0098' } });
+      expect([fallback.status, fallback.body.model]).toEqual([200, 'seg-north']);
+      await upload('seg-north-0098', linear(700).bytes);
+      const own = await predictRow({ segment: { region: 'north', store: '0098' } });
+      expect([own.body.model, own.body.version, biasOf(own)]).toEqual(['seg-north-0098', 2, 700]);
+    });
+
     it('answers 404 NO_MODEL_FOR_SEGMENT when nothing matches', async () => {
       const res = await predictRow({ segment: { region: 'west', store: '0042' } });
       expect(res.status).toBe(404);
