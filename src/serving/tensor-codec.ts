@@ -205,7 +205,8 @@ export function decodeInputs(specs: readonly TensorSpec[], inputs: Record<string
   const tensors: HostTensor[] = new Array(specs.length);
   for (let i = 0; i < specs.length; i++) {
     const spec = specs[i];
-    const value = inputs[spec.name];
+    // Own keys only: a JSON object still inherits `toString` and the like from Object.prototype.
+    const value = Object.hasOwn(inputs, spec.name) ? inputs[spec.name] : undefined;
     if (value === undefined) {
       throw invalidInput(`Missing input '${spec.name}' (${spec.type}, shape ${formatShape(spec.shape)})`, {
         input: spec.name,
@@ -218,10 +219,10 @@ export function decodeInputs(specs: readonly TensorSpec[], inputs: Record<string
   return tensors;
 }
 
-/** Inputs sharing a symbolic dimension (`N`) must agree on its size. */
+/** Inputs sharing a symbolic dimension (`N`) must agree on its size, as must an input's own dimensions of one name (`[N, N]`). */
 export function checkSymbolicDims(specs: readonly TensorSpec[], tensors: readonly HostTensor[]): void {
-  if (tensors.length < 2) return;
-  const seen = new Map<string, { input: string; size: number }>();
+  if (tensors.length < 2 && !(tensors.length === 1 && repeatsSymbol(specs[0].shape))) return;
+  const seen = new Map<string, { input: string; dimension: number; size: number }>();
   for (let i = 0; i < specs.length; i++) {
     const shape = specs[i].shape;
     for (let d = 0; d < shape.length; d++) {
@@ -229,9 +230,10 @@ export function checkSymbolicDims(specs: readonly TensorSpec[], tensors: readonl
       if (typeof symbol !== 'string') continue;
       const size = tensors[i].dims[d];
       const first = seen.get(symbol);
-      if (!first) seen.set(symbol, { input: specs[i].name, size });
+      if (!first) seen.set(symbol, { input: specs[i].name, dimension: d, size });
       else if (first.size !== size) {
-        throw invalidInput(`Input '${specs[i].name}' has ${symbol} = ${size} (dimension ${d}) but input '${first.input}' has ${symbol} = ${first.size}`, {
+        const other = first.input === specs[i].name ? `its dimension ${first.dimension}` : `input '${first.input}'`;
+        throw invalidInput(`Input '${specs[i].name}' has ${symbol} = ${size} (dimension ${d}) but ${other} has ${symbol} = ${first.size}`, {
           input: specs[i].name,
           dimension: d,
           expected: first.size,
@@ -497,4 +499,9 @@ export function rowOf(tensor: { type: string; dims: readonly number[]; data: Ten
   const base = r * perRow;
   const data = Array.isArray(tensor.data) ? tensor.data.slice(base, base + perRow) : tensor.data.subarray(base, base + perRow);
   return toNested({ type: tensor.type, dims: tensor.dims.slice(1), data });
+}
+
+function repeatsSymbol(shape: TensorSpec['shape']): boolean {
+  const symbols = shape.filter((d) => typeof d === 'string');
+  return new Set(symbols).size !== symbols.length;
 }
