@@ -55,9 +55,21 @@ const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 408: 'Request 
 export function refuseUnreadableBodies(fastify: FastifyInstance): void {
   fastify.addHook('preParsing', async (request) => {
     if (request.method === 'GET' || request.method === 'HEAD') return; // their bodies are never read
-    const refusal = unreadableBody(request.headers);
+    const refusal = unreadableBody(request.headers) ?? formOutsideUpload(request.headers['content-type'], request.routeOptions.url);
     if (refusal) throw refusal;
   });
+}
+
+/** The one route that reads multipart/form-data (a model upload); the multipart parser serves every route. */
+const MULTIPART_ROUTE = '/v1/models/:name/versions';
+
+/**
+ * A multipart body sent elsewhere is left unread by the parser, so the route would see no body at
+ * all ("must be a JSON object"): refused as any other type the route does not take (415).
+ */
+function formOutsideUpload(type: string | undefined, route: string | undefined): CommonError | undefined {
+  if (!type || !/^multipart\//i.test(type.trim()) || route === MULTIPART_ROUTE) return undefined;
+  return new CommonError(CommonErrorCode.UnsupportedMediaType, `Unsupported Media Type: ${type.split(';')[0].trim().slice(0, 60)} — send JSON (content-type: application/json); multipart/form-data is for model uploads only`);
 }
 
 /** Charsets JSON may be sent in and read as UTF-8 (ASCII is a subset of it). */
