@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { buildDoublingModel, buildHalfInputModel, buildLinearModel, buildTypedModel, corruptOnnxBytes, defaultFixtures } from '../fixtures/onnx-builder';
+import { buildDoublingModel, buildHalfInputModel, buildLinearModel, buildSequenceOutputModel, buildTypedModel, corruptOnnxBytes, defaultFixtures } from '../fixtures/onnx-builder';
 import { mlflowZip, patchEntryName } from '../support/mlflow-zip';
 import { artifactForm, filesUnder, startTestApp, TestApp } from '../support/test-app';
 
@@ -144,6 +144,13 @@ describe('registry over HTTP', () => {
       expect((await t.request('GET', '/v1/models/half-input')).status).toBe(404);
       expect(filesUnder(path.join(t.storeDir, 'sha256')).sort()).toEqual(blobsBefore);
       expect(storeTmpFiles()).toEqual([]);
+    });
+
+    it('answers 422 for a model without a tensor output (only a sequence), which could answer nothing', async () => {
+      const res = await upload('sequence-only', buildSequenceOutputModel());
+      expect(res.status).toBe(422);
+      expect(res.body.error).toMatchObject({ code: 'ARTIFACT_INVALID', message: expect.stringContaining('no tensor output'), details: { outputs: ['s'] } });
+      expect((await t.request('GET', '/v1/models/sequence-only')).status).toBe(404);
     });
 
     it('answers 413 for an artifact over the size limit while streaming', async () => {

@@ -29,8 +29,19 @@ export class OnnxInspector {
     }
     refuseInputsThatCannotBeFed(signature.inputs);
     await refuseInputsWithoutShape(onnxPath, signature.inputs);
+    refuseModelsWithoutTensorOutputs(signature.outputs);
     return signature;
   }
+}
+
+/** Answers carry tensor outputs only (a ZipMap's maps, a sequence are not fetched): a model with none could answer nothing. */
+function refuseModelsWithoutTensorOutputs(outputs: readonly TensorSpec[]): void {
+  if (outputs.some((o) => o.type !== 'non-tensor')) return;
+  throw new RegistryError(
+    RegistryErrorCode.ArtifactInvalid,
+    `The model has no tensor output (${outputs.map((o) => `'${o.name}'`).join(', ')}: maps or sequences), so it could answer nothing: export it with at least one tensor output (for a classifier, without ZipMap)`,
+    { outputs: outputs.map((o) => o.name) },
+  );
 }
 
 /** Requests and batch files give inputs as numbers, booleans and strings: an input of another element type could never be fed. */
