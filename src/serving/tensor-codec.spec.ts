@@ -128,12 +128,12 @@ describe('tensor-codec', () => {
       );
       expect(errorOf(() => decodeInputs(typed, { a: [[1, 2]], b: [[1, 2]], c: [[1, 2]] })).message).toBe("Missing input 'd' (bool, shape [N, 1])");
       // An input named like an Object.prototype member is missing when the request lacks it.
-      const named = { name: 'toString', type: 'float32', shape: ['N', 1] } as const;
+      const named: TensorSpec = { name: 'toString', type: 'float32', shape: ['N', 1] };
       expect(errorOf(() => decodeInputs([named], {})).message).toBe("Missing input 'toString' (float32, shape [N, 1])");
     });
 
     it("requires an input's own dimensions of one name to agree ([N, N])", () => {
-      const square = { name: 'm', type: 'float32', shape: ['N', 'N'] } as const;
+      const square: TensorSpec = { name: 'm', type: 'float32', shape: ['N', 'N'] };
       expect(decodeInputs([square], { m: [[1, 2], [3, 4]] })[0].dims).toEqual([2, 2]);
       expect(errorOf(() => decodeInputs([square], { m: [[1, 2, 3], [4, 5, 6]] })).message).toBe("Input 'm' has N = 3 (dimension 1) but its dimension 0 has N = 2");
     });
