@@ -94,8 +94,9 @@ export class RegistryService {
 
   async getVersion(ctx: AuthContext, name: string, rawVersion: string): Promise<VersionView> {
     const model = await this.requireModel(ctx, name);
-    const version = await this.models.findVersion(ctx.tenantId, model.id, parseVersionNumber(rawVersion));
-    if (!version) throw versionNotFound(name, rawVersion);
+    const number = parseVersionNumber(rawVersion);
+    const version = await this.models.findVersion(ctx.tenantId, model.id, number);
+    if (!version) throw versionNotFound(name, number);
     return versionView(model, version);
   }
 
@@ -125,7 +126,7 @@ export class RegistryService {
     const number = parseVersionNumber(rawVersion);
     await this.models.withModelLocked(ctx.tenantId, name, async (tx, model) => {
       if (!model) throw modelNotFound(name);
-      if (!(await this.models.findVersion(ctx.tenantId, model.id, number, tx))) throw versionNotFound(name, rawVersion);
+      if (!(await this.models.findVersion(ctx.tenantId, model.id, number, tx))) throw versionNotFound(name, number);
       const aliases = await this.models.findAliasesPointingAt(tx, ctx.tenantId, model.id, number);
       if (aliases.length) {
         const names = aliases.map((a) => a.alias);
@@ -157,7 +158,7 @@ export class RegistryService {
     const number = parseVersionNumber(rawVersion);
     const view = await this.models.withModelLocked(ctx.tenantId, name, async (tx, model) => {
       if (!model) throw modelNotFound(name);
-      if (!(await this.models.findVersion(ctx.tenantId, model.id, number, tx))) throw versionNotFound(name, String(number));
+      if (!(await this.models.findVersion(ctx.tenantId, model.id, number, tx))) throw versionNotFound(name, number);
       const view = aliasView(model, await this.models.upsertAlias(tx, ctx.tenantId, model.id, alias, number));
       await this.audit.record(ctx, 'model.alias.set', `models/${name}/aliases/${alias}`, { version: number }, tx);
       return view;
@@ -189,7 +190,8 @@ function modelNotFound(name: string): RegistryError {
   return new RegistryError(RegistryErrorCode.ModelNotFound, `Model '${name}' not found`, { name });
 }
 
-function versionNotFound(name: string, version: string): RegistryError {
+/** `details.version` is the number, as serving's VERSION_NOT_FOUND gives it. */
+function versionNotFound(name: string, version: number): RegistryError {
   return new RegistryError(RegistryErrorCode.VersionNotFound, `Model '${name}' has no version ${version}`, { name, version });
 }
 

@@ -235,7 +235,9 @@ describe('registry over HTTP', () => {
       expect((await t.request('GET', '/v1/models/lifecycle/versions/2')).body).toMatchObject({ name: 'lifecycle', version: 2, tags: { run: '1' } });
       const missing = await t.request('GET', '/v1/models/lifecycle/versions/9');
       expect(missing.status).toBe(404);
-      expect(missing.body.error.code).toBe('VERSION_NOT_FOUND');
+      expect(missing.body.error).toMatchObject({ code: 'VERSION_NOT_FOUND', details: { name: 'lifecycle', version: 9 } });
+      const alias = await t.request('PUT', '/v1/models/lifecycle/aliases/staging', { body: { version: 99 } });
+      expect([alias.status, alias.body.error.details]).toEqual([404, { name: 'lifecycle', version: 99 }]);
       expect((await t.request('GET', '/v1/models/lifecycle/versions/zero')).status).toBe(400);
     });
 
