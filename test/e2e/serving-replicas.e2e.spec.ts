@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import { buildLinearModel, RETAIL_SAMPLE_ROWS } from '../fixtures/onnx-builder';
 import { artifactForm, startTestApp, TestApp } from '../support/test-app';
 
@@ -65,6 +66,29 @@ const linear = (bias: number) => buildLinearModel({ weights: [1, 1, 1, 1, 1, 1],
     expect(await eventually('ruled', 40)).toBe(40);
     expect((await a.request('DELETE', '/v1/models/ruled/traffic')).status).toBe(204);
     expect(await eventually('ruled', 50)).toBe(50);
+  });
+
+  it('says in its metrics while its registry notifications are cut, and takes them up again', async () => {
+    const notificationsUp = async () => /^mms_registry_notifications_up (\d)$/m.exec((await b.request('GET', '/metrics')).body as string)?.[1];
+    const within = async (ms: number, want: string) => {
+      let got: string | undefined;
+      for (const started = Date.now(); Date.now() - started < ms; await new Promise((r) => setTimeout(r, 50))) if ((got = await notificationsUp()) === want) break;
+      return got;
+    };
+    expect(await notificationsUp()).toBe('1');
+    const admin = new Client({ connectionString: a.env.DATABASE_URL });
+    await admin.connect();
+    try {
+      // Both replicas' listening connections (the only ones that ran LISTEN).
+      await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%' AND pid <> pg_backend_pid()`);
+    } finally {
+      await admin.end();
+    }
+    expect(await within(1000, '0')).toBe('0');
+    expect(await within(5000, '1')).toBe('1'); // reconnected after a second
+    // And a change made meanwhile elsewhere is served (b dropped what it had cached on reconnecting).
+    expect((await a.request('POST', '/v1/models/after-outage/versions', { body: artifactForm(linear(90)) })).status).toBe(201);
+    expect(await eventually('after-outage', 90)).toBe(90);
   });
 
   it("loads a rule's versions on the other replica too, before it switches there, where that replica serves the model", async () => {

@@ -47,6 +47,8 @@ export interface ScrapeSources {
   modelsById?: (ids: string[]) => Promise<Map<string, { tenantId: string; name: string }>>;
   health?: () => Promise<Record<string, boolean>>;
   predictionLogBuffered?: () => number;
+  /** Whether other replicas' registry changes reach this process now (see RegistryChangeFeed). */
+  registryNotifications?: () => boolean;
 }
 
 export interface ServiceMetricsOptions {
@@ -95,6 +97,7 @@ export class ServiceMetrics {
   private readonly mirrorShed: Counter<string>;
 
   private readonly healthUp: Gauge<string>;
+  private readonly notificationsUp: Gauge<string>;
 
   private readonly logWritten: Counter<string>;
   private readonly logDropped: Counter<string>;
@@ -161,6 +164,10 @@ export class ServiceMetrics {
     this.mirrorShed = counter('mms_mirror_shed_total', 'Mirrored calls dropped because too many were in flight');
 
     this.healthUp = gauge('mms_health_check_up', 'Readiness checks: 1 passing, 0 failing (database, migrations, modelStore)', ['check']);
+    this.notificationsUp = gauge(
+      'mms_registry_notifications_up',
+      "1 while other replicas' registry changes reach this process at once (LISTEN, or the embedded database's single process); 0 while that connection is down and what it serves is re-read every 5 s",
+    );
     new Gauge({ name: 'mms_build_info', help: 'Service version', labelNames: ['version'], registers }).set({ version: serviceVersion() }, 1);
 
     this.logWritten = counter('mms_prediction_log_written_total', 'Predictions written to the prediction log');
@@ -261,6 +268,8 @@ export class ServiceMetrics {
     await Promise.all([this.refreshMirrors().catch(() => undefined), this.refreshHealth().catch(() => undefined)]);
     const buffered = this.sources.predictionLogBuffered?.();
     if (buffered !== undefined) this.logBuffered.set(buffered);
+    const notifications = this.sources.registryNotifications?.();
+    if (notifications !== undefined) this.notificationsUp.set(notifications ? 1 : 0);
   }
 
   private refreshCache(): void {
