@@ -1,5 +1,5 @@
 import type { ErrorBody } from '../common/error-body';
-import { mlflowPredictions, MlflowInput } from './mlflow-payload';
+import { MlflowAnswerForm, mlflowPredictions } from './mlflow-answer';
 import { HostTensor, oipDatatypeOf, toFlat, toNested } from './tensor-codec';
 
 /**
@@ -24,7 +24,7 @@ export type AnswerParts =
   | ({ route: 'predict' } & PredictAnswerParts)
   | { route: 'fanout'; results: Array<PredictAnswerParts | ErrorBody> }
   | { route: 'oip'; model: string; version: number; id?: string; outputs: HostTensor[] }
-  | { route: 'mlflow'; frame: MlflowInput['kind']; outputs: HostTensor[] };
+  | { route: 'mlflow'; form: MlflowAnswerForm; outputs: HostTensor[] };
 
 export function answerBody(parts: AnswerParts): object {
   switch (parts.route) {
@@ -40,7 +40,7 @@ export function answerBody(parts: AnswerParts): object {
         outputs: parts.outputs.map((t) => ({ name: t.name, datatype: oipDatatypeOf(t.type), shape: t.dims, data: toFlat(t) })),
       };
     case 'mlflow':
-      return { predictions: mlflowPredictions({ kind: parts.frame }, parts.outputs) };
+      return { predictions: mlflowPredictions(parts.form, parts.outputs) };
   }
 }
 

@@ -1,5 +1,5 @@
 import type { TensorSpec } from '../registry/artifact/artifact.types';
-import { asSignatureFrame, mlflowColumnNames, mlflowInputs, mlflowPredictions, parseMlflowPayload, parseMlflowQuery } from './mlflow-payload';
+import { asSignatureFrame, mlflowColumnNames, mlflowInputs, parseMlflowPayload, parseMlflowQuery } from './mlflow-payload';
 
 const tabular: TensorSpec[] = [{ name: 'float_input', type: 'float32', shape: ['N', 3] }];
 const multi: TensorSpec[] = [
@@ -125,12 +125,6 @@ describe('MLflow scoring payloads', () => {
     expect(parseMlflowPayload({ dataframe_split: { columns: null, data: [[1, 2]] } })).toEqual(positional);
     expect(parseMlflowPayload({ dataframe_split: { data: [[1, 2]] } })).toEqual(positional);
     expect(() => parseMlflowPayload({ dataframe_split: { columns: 'a', data: [[1]] } })).toThrow(/array of column names/);
-  });
-
-  it('answers records for data frames and output arrays for tensors', () => {
-    const outputs = [{ name: 'variable', type: 'float32', dims: [2, 1], data: new Float32Array([142.5, 7]) }];
-    expect(mlflowPredictions({ kind: 'dataframe' }, outputs)).toEqual([{ variable: 142.5 }, { variable: 7 }]);
-    expect(mlflowPredictions({ kind: 'tensor' }, outputs)).toEqual({ variable: [[142.5], [7]] });
   });
 
   it('reads column names from a column-based MLmodel signature only', () => {

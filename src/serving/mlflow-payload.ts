@@ -1,7 +1,7 @@
 import type { TensorSpec } from '../registry/artifact/artifact.types';
 import { asObject, ModelSelector, parseSelector } from './predict-request';
 import { invalidInput, invalidRequest } from './serving.error';
-import { decodeInputs, formatShape, HostTensor, rowOf, toNested } from './tensor-codec';
+import { decodeInputs, formatShape, HostTensor } from './tensor-codec';
 
 /**
  * The request and response shapes of `mlflow models serve` for an ONNX pyfunc model:
@@ -236,27 +236,13 @@ function quoted(names: string[]): string {
 
 /**
  * The payload decoded against the resolved version's signature (and its MLflow column names):
- * the input tensors, and whether it was read as a data frame (answered as records).
+ * the input tensors, and the data frame's row count when it was read as one (null for tensors),
+ * which says whether the answer can be records (mlflow-answer.ts).
  */
-export function decodeMlflowInputs(sent: MlflowInput, specs: readonly TensorSpec[], columnNames: string[] | null): { tensors: HostTensor[]; frame: MlflowInput['kind'] } {
+export function decodeMlflowInputs(sent: MlflowInput, specs: readonly TensorSpec[], columnNames: string[] | null): { tensors: HostTensor[]; frameRows: number | null } {
   const payload = asSignatureFrame(sent, specs, columnNames);
   const inputs = mlflowInputs(payload, specs, columnNames);
+  const frameRows = payload.kind === 'dataframe' ? payload.rows.length : null;
   // Data frames carry missing values as null: NaN for float inputs, as pandas would.
-  return { tensors: decodeInputs(specs, inputs, { nullAsNaN: payload.kind === 'dataframe' }), frame: payload.kind };
-}
-
-/** `{"predictions": …}` as MLflow's scoring server writes it for the input's kind. */
-export function mlflowPredictions(input: Pick<MlflowInput, 'kind'>, outputs: readonly HostTensor[]): unknown {
-  const rows = outputs.length ? outputs[0].dims[0] : 0;
-  const rowShaped = outputs.every((o) => o.dims.length >= 1 && o.dims[0] === rows);
-  if (input.kind === 'dataframe' && rowShaped) {
-    const records = new Array<Record<string, unknown>>(rows);
-    for (let r = 0; r < rows; r++) {
-      const record: Record<string, unknown> = {};
-      for (const o of outputs) record[o.name] = rowOf(o, r);
-      records[r] = record;
-    }
-    return records;
-  }
-  return Object.fromEntries(outputs.map((o) => [o.name, toNested(o)]));
+  return { tensors: decodeInputs(specs, inputs, { nullAsNaN: frameRows !== null }), frameRows };
 }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { AuthContext } from '../auth/auth-context';
 import { MirroredExecutor } from './mirrored-executor.service';
 import { LargeJsonBody } from './large-json-body';
+import { mlflowAnswerForm } from './mlflow-answer';
 import { decodeMlflowInputs, mlflowColumnNames, parseMlflowPayload, parseMlflowQuery } from './mlflow-payload';
 import { ModelResolver } from './model-resolver.service';
 import { parseModelName } from './predict-request';
@@ -30,18 +31,22 @@ export class MlflowScoringService {
   private async invocationsBody(ctx: AuthContext, name: string, target: VersionTarget, body: unknown, routingKey?: string): Promise<RouteAnswer> {
     const sent = parseMlflowPayload(body);
     const version = await this.resolver.resolve(ctx, { model: parseModelName(name), ...target, routingKey });
-    const { tensors, frame } = decodeMlflowInputs(sent, version.signature.inputs, mlflowColumnNames(version.mlflow));
-    const outputs = await this.run(ctx, version, tensors, target);
-    return { version: version.version, ...(await this.codec.answer({ route: 'mlflow', frame, outputs })) };
+    const { tensors, frameRows } = decodeMlflowInputs(sent, version.signature.inputs, mlflowColumnNames(version.mlflow));
+    return this.answer(version, frameRows, await this.run(ctx, version, tensors, target));
   }
 
   /** The same steps with the JSON parsed and the inputs decoded in the JSON codec thread, and a big answer encoded there. */
   private async invocationsLarge(ctx: AuthContext, name: string, target: VersionTarget, body: LargeJsonBody, routingKey?: string): Promise<RouteAnswer> {
     const parsed = await this.codec.parse('mlflow', body.bytes);
     const version = await this.codec.releasingOnError(parsed.token, () => this.resolver.resolve(ctx, { model: parseModelName(name), ...target, routingKey }));
-    const { tensors, frame } = await this.codec.decode('mlflow', parsed.token, version.signature.inputs, { columnNames: mlflowColumnNames(version.mlflow) });
-    const outputs = await this.run(ctx, version, tensors, target);
-    return { version: version.version, ...(await this.codec.answer({ route: 'mlflow', frame, outputs })) };
+    const { tensors, frameRows } = await this.codec.decode('mlflow', parsed.token, version.signature.inputs, { columnNames: mlflowColumnNames(version.mlflow) });
+    return this.answer(version, frameRows, await this.run(ctx, version, tensors, target));
+  }
+
+  /** Records for a data frame whose outputs are all per row by the version's signature, else the dict of outputs. */
+  private async answer(version: ServableVersion, frameRows: number | null, outputs: HostTensor[]): Promise<RouteAnswer> {
+    const form = mlflowAnswerForm(frameRows, version.signature.inputs, version.outputs, outputs);
+    return { version: version.version, ...(await this.codec.answer({ route: 'mlflow', form, outputs })) };
   }
 
   /** A version or alias in the query chose the version; only the rule's own traffic is mirrored. */

@@ -1,7 +1,7 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
 import * as zlib from 'node:zlib';
-import { buildHalfOutputModel, buildLinearModel, buildStoreCodeModel, buildTypedModel, buildVectorScaleModel, buildWideOutputModel, defaultFixtures, RETAIL_FEATURES, RETAIL_SAMPLE_ROWS, TabularFixtureModel } from '../fixtures/onnx-builder';
+import { buildHalfOutputModel, buildLinearModel, buildStoreCodeModel, buildTypedModel, buildVectorScaleModel, buildWideOutputModel, defaultFixtures, FixtureTensorSpec, onnxGraph, RETAIL_FEATURES, RETAIL_SAMPLE_ROWS, TabularFixtureModel } from '../fixtures/onnx-builder';
 import { buildZip } from '../support/mlflow-zip';
 import { artifactForm, ROOT_TOKEN, startTestApp, TestApp, TestResponse } from '../support/test-app';
 
@@ -731,6 +731,77 @@ describe('online inference over HTTP', () => {
         }
         // Keyed by the ONNX input, the same model still takes a tensor.
         expect((await invoke('mlflow-abc', { inputs: { x: [[1, 2, 3]] } })).body).toEqual({ predictions: { variable: [[321]] } });
+      });
+    });
+
+    describe('outputs that are not per row', () => {
+      const { node, floatTensor, encode } = onnxGraph;
+      const x2: FixtureTensorSpec = { name: 'x', dtype: 'float32', shape: ['N', 2] };
+      // y = x, per row, beside a constant konst = [7, 8, 9] of fixed shape [3]: as many entries as 3 rows, but no row's.
+      const konst = encode({
+        name: 'konst',
+        inputs: [x2],
+        outputs: [
+          { name: 'y', dtype: 'float32', shape: ['N', 2] },
+          { name: 'konst', dtype: 'float32', shape: [3] },
+        ],
+        initializers: [floatTensor('k', [3], [7, 8, 9])],
+        nodes: [node('Identity', ['x'], ['y']), node('Identity', ['k'], ['konst'])],
+      });
+      // nz = NonZero(x), [2, K]: the indices of x's non-zero values, one row per dimension of x (2 of them), beside w = x.
+      const nonZero = encode({
+        name: 'non_zero',
+        inputs: [x2],
+        outputs: [
+          { name: 'nz', dtype: 'int64', shape: [2, 'K'] },
+          { name: 'w', dtype: 'float32', shape: ['N', 2] },
+        ],
+        initializers: [],
+        nodes: [node('NonZero', ['x'], ['nz']), node('Identity', ['x'], ['w'])],
+      });
+      // Exported for one row: x [1, 3] → y [1, 1] = x0 + 10·x1 + 100·x2.
+      const oneRow = encode({
+        name: 'one_row',
+        inputs: [{ name: 'x', dtype: 'float32', shape: [1, 3] }],
+        outputs: [{ name: 'y', dtype: 'float32', shape: [1, 1] }],
+        initializers: [floatTensor('w', [3, 1], [1, 10, 100])],
+        nodes: [node('MatMul', ['x', 'w'], ['y'])],
+      });
+      const invoke = (model: string, body: object) => t.request('POST', `/v1/models/${model}/invocations`, { body });
+      const rowsOf = (n: number) => Array.from({ length: n }, (_, i) => [2 * i + 1, 2 * i + 2]);
+      beforeAll(async () => {
+        await upload('mlflow-konst', konst);
+        await upload('mlflow-nonzero', nonZero);
+        await upload('mlflow-one-row', oneRow);
+        await upload('mlflow-per-row', buildLinearModel({ weights: [1, 10, 100], bias: 0, inputName: 'x' }).bytes);
+      });
+
+      it('answers a data frame as the dict of outputs when an output has a fixed size of its own, whatever the row count', async () => {
+        for (const n of [1, 2, 3, 4]) {
+          const rows = rowsOf(n);
+          const want = { y: rows, konst: [7, 8, 9] };
+          const split = await invoke('mlflow-konst', { dataframe_split: { columns: ['a', 'b'], data: rows } });
+          expect({ n, status: split.status, body: split.body }).toEqual({ n, status: 200, body: { predictions: want } });
+          const records = await invoke('mlflow-konst', { dataframe_records: rows.map(([a, b]) => ({ a, b })) });
+          expect({ n, body: records.body }).toEqual({ n, body: { predictions: want } });
+          // As instances are answered, always.
+          expect((await invoke('mlflow-konst', { instances: rows })).body).toEqual({ predictions: want });
+        }
+      });
+
+      it("does not give the first rows NonZero's index rows when there are as many rows as x has dimensions", async () => {
+        const res = await invoke('mlflow-nonzero', { dataframe_split: { data: [[1, 0], [0, 2]] } });
+        expect([res.status, res.body]).toEqual([200, { predictions: { nz: [[0, 1], [0, 1]], w: [[1, 0], [0, 2]] } }]);
+        const three = await invoke('mlflow-nonzero', { dataframe_split: { data: [[1, 0], [0, 2], [3, 3]] } });
+        expect(three.body).toEqual({ predictions: { nz: [[0, 1, 2, 2], [0, 1, 0, 1]], w: [[1, 0], [0, 2], [3, 3]] } });
+      });
+
+      it('still answers records for per-row outputs: a free batch dimension, or a fixed one that is the input\'s own', async () => {
+        const free = await invoke('mlflow-per-row', { dataframe_split: { columns: ['a', 'b', 'c'], data: [[1, 2, 3], [4, 5, 6], [7, 8, 9]] } });
+        expect([free.status, free.body]).toEqual([200, { predictions: [{ variable: 321 }, { variable: 654 }, { variable: 987 }] }]);
+        const fixed = await invoke('mlflow-one-row', { dataframe_records: [{ a: 1, b: 2, c: 3 }] });
+        expect([fixed.status, fixed.body]).toEqual([200, { predictions: [{ y: 321 }] }]);
+        expect((await invoke('mlflow-one-row', { instances: [[1, 2, 3]] })).body).toEqual({ predictions: { y: [[321]] } });
       });
     });
 

@@ -1,7 +1,6 @@
 import type { TensorSpec } from '../../registry/artifact/artifact.types';
 import type { AnswerParts } from '../answer-body';
 import type { JsonPoisoningRules } from '../json-body';
-import type { MlflowInput } from '../mlflow-payload';
 import type { ModelSelector } from '../predict-request';
 import type { HostTensor } from '../tensor-codec';
 
@@ -64,8 +63,8 @@ export type Decoded =
   | { route: 'predict'; tensors: HostTensor[] }
   /** The outputs asked for (null = all). */
   | { route: 'oip'; tensors: HostTensor[]; wanted: string[] | null }
-  /** Whether the payload was a data frame (answered as records) or tensors. */
-  | { route: 'mlflow'; tensors: HostTensor[]; frame: MlflowInput['kind'] };
+  /** The data frame's row count, or null when the payload was tensors. */
+  | { route: 'mlflow'; tensors: HostTensor[]; frameRows: number | null };
 
 /** Forget the inputs kept under `token` (the request failed before decoding). */
 export interface ReleaseMessage {
