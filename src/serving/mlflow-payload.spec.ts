@@ -1,5 +1,5 @@
 import type { TensorSpec } from '../registry/artifact/artifact.types';
-import { asSignatureFrame, mlflowColumnNames, mlflowInputs, parseMlflowPayload, parseMlflowQuery } from './mlflow-payload';
+import { asSignatureFrame, decodeMlflowInputs, mlflowColumnNames, mlflowInputs, parseMlflowPayload, parseMlflowQuery } from './mlflow-payload';
 
 const tabular: TensorSpec[] = [{ name: 'float_input', type: 'float32', shape: ['N', 3] }];
 const multi: TensorSpec[] = [
@@ -94,6 +94,43 @@ describe('MLflow scoring payloads', () => {
     expect(frame({ instances: [[4, 1, 3.5]] }).kind).toBe('tensor');
     expect(asSignatureFrame(parseMlflowPayload({ inputs: { dow: [4] } }), tabular, null).kind).toBe('tensor');
     expect(mlflowInputs(frame({ inputs: { price: [3.5], promo: [1], dow: [4] } }), tabular, columns)).toEqual({ float_input: [[4, 1, 3.5]] });
+  });
+
+  it('reads instances and inputs keyed by signature columns that are also the ONNX inputs as a data frame, as dataframe_records', () => {
+    // skl2onnx's one input per column, each [N, 1], with an MLflow signature naming the same columns.
+    const perColumn: TensorSpec[] = [
+      { name: 'store', type: 'string', shape: ['N', 1] },
+      { name: 'x', type: 'float32', shape: ['N', 1] },
+    ];
+    const columns = ['store', 'x'];
+    const decoded = (body: object) => {
+      const { tensors, frameRows } = decodeMlflowInputs(parseMlflowPayload(body), perColumn, columns);
+      return { frameRows, tensors: tensors.map((t) => ({ name: t.name, dims: t.dims, data: Array.from(t.data as ArrayLike<unknown>) })) };
+    };
+    const want = {
+      frameRows: 2,
+      tensors: [
+        { name: 'store', dims: [2, 1], data: ['0042', '0007'] },
+        { name: 'x', dims: [2, 1], data: [1, 2] },
+      ],
+    };
+    expect(decoded({ dataframe_records: [{ store: '0042', x: 1 }, { store: '0007', x: 2 }] })).toEqual(want);
+    expect(decoded({ instances: [{ store: '0042', x: 1 }, { x: 2, store: '0007' }] })).toEqual(want);
+    expect(decoded({ inputs: { store: ['0042', '0007'], x: [1, 2] } })).toEqual(want);
+    expect(decoded({ inputs: { x: 1, store: '0042' } })).toEqual({ frameRows: 1, tensors: [{ name: 'store', dims: [1, 1], data: ['0042'] }, { name: 'x', dims: [1, 1], data: [1] }] });
+    // Each row's tensor in a column named as its input still fits, as in any data frame.
+    expect(decoded({ inputs: { store: [['0042'], ['0007']], x: [[1], [2]] } })).toEqual(want);
+    // Without a column signature, the same keys are input names: tensors.
+    expect(() => decodeMlflowInputs(parseMlflowPayload({ inputs: { store: ['0042'], x: [1] } }), perColumn, null)).toThrow(/expected rank 2/);
+    expect(decodeMlflowInputs(parseMlflowPayload({ inputs: { store: [['0042']], x: [[1]] } }), perColumn, null).frameRows).toBeNull();
+  });
+
+  it('reads a single input whose signature column is the input itself as that column, one value or one tensor per row', () => {
+    const x: TensorSpec[] = [{ name: 'x', type: 'float32', shape: ['N', 1] }];
+    for (const body of [{ inputs: { x: [1, 2] } }, { inputs: { x: [[1], [2]] } }, { instances: [{ x: 1 }, { x: 2 }] }, { dataframe_split: { columns: ['x'], data: [[1], [2]] } }]) {
+      const { tensors, frameRows } = decodeMlflowInputs(parseMlflowPayload(body), x, ['x']);
+      expect({ body, frameRows, dims: tensors[0].dims, data: Array.from(tensors[0].data as Float32Array) }).toEqual({ body, frameRows: 2, dims: [2, 1], data: [1, 2] });
+    }
   });
 
   it('reads version or alias from the query string and ignores any other parameter (as it always did)', () => {

@@ -88,19 +88,21 @@ export function mlflowColumnNames(mlflow: Record<string, unknown> | null): strin
 /**
  * `instances`/`inputs` sent to a model with a column-based signature, keyed by its columns
  * (records, or a dict of column arrays), is a data frame: MLflow's scoring server builds a
- * DataFrame from them for such a signature. Keyed by the ONNX input names, it stays a tensor.
+ * DataFrame from them for such a signature, also when the columns are the ONNX inputs' own
+ * names (skl2onnx's one [N, 1] input per column). Keyed by ONNX input names that are not its
+ * columns, it stays a tensor.
  */
 export function asSignatureFrame(input: MlflowInput, specs: readonly TensorSpec[], columnNames: string[] | null): MlflowInput {
   if (input.kind !== 'tensor' || !columnNames) return input;
   const value = input.value;
-  const isInput = (key: string) => specs.some((s) => s.name === key);
+  const keyedByInputs = (keys: string[]) => keys.every((k) => specs.some((s) => s.name === k)) && !keys.every((k) => columnNames.includes(k));
   if (isRecordList(value)) {
-    return value.every((r) => Object.keys(r).every(isInput)) ? input : fromRecords(value);
+    return keyedByInputs([...new Set(value.flatMap((r) => Object.keys(r)))]) ? input : fromRecords(value);
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return input;
   const dict = value as Record<string, unknown>;
   const columns = Object.keys(dict);
-  if (!columns.length || columns.every(isInput)) return input;
+  if (!columns.length || keyedByInputs(columns)) return input;
   const cells = columns.map((c) => dict[c]);
   // All scalars is one row, as MLflow reads a dict of scalars.
   if (cells.every((v) => !Array.isArray(v))) return { kind: 'dataframe', columns, rows: [cells] };
@@ -126,10 +128,13 @@ export function mlflowInputs(input: MlflowInput, specs: readonly TensorSpec[], c
 function frameInputs(frame: { columns: Array<string | null>; rows: unknown[][] }, specs: readonly TensorSpec[], columnNames: string[] | null): Record<string, unknown> {
   if (!frame.rows.length) throw invalidRequest('The data frame has no rows: send at least one', { field: 'data' });
   const position = columnPositions(frame.columns);
-  if (specs.length === 1 && columnNames) return { [specs[0].name]: signatureMatrix(frame.rows, position, specs[0], columnNames) };
   // A single input named by its only column holds each row's tensor; several inputs are picked by
   // name from the frame, other columns ignored (as MLflow's ONNX flavor reads data[name]).
   const namesInputs = specs.every((s) => position.has(s.name)) && (specs.length > 1 || position.size === 1);
+  // A signature whose one column is the input itself reads that column as above (a tensor per row
+  // still fits); other signatures name the input's features.
+  const signatureIsInput = columnNames?.length === 1 && columnNames[0] === specs[0]?.name;
+  if (specs.length === 1 && columnNames && !(namesInputs && signatureIsInput)) return { [specs[0].name]: signatureMatrix(frame.rows, position, specs[0], columnNames) };
   if (namesInputs) return oneColumnPerInput(frame.rows, specs, (spec) => position.get(spec.name)!);
   if (specs.length === 1) return { [specs[0].name]: featureMatrix(frame, specs[0]) };
   const names = specs.map((s) => s.name);

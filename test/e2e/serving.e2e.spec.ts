@@ -33,8 +33,8 @@ const TYPED_OIP_REQUEST = {
 };
 const ROW_SUM = ROW.reduce((a, b) => a + b, 0);
 
-/** An MLflow model directory whose signature names the columns (column-based, as mlflow.onnx logs a DataFrame). */
-function mlflowColumnsZip(onnx: Buffer, columns: readonly string[]): Promise<Buffer> {
+/** An MLflow model directory whose signature names the columns (column-based, as mlflow.onnx logs a DataFrame); columns are doubles unless `types` says. */
+function mlflowColumnsZip(onnx: Buffer, columns: readonly string[], types: Record<string, string> = {}): Promise<Buffer> {
   const mlmodel = [
     'artifact_path: model',
     'flavors:',
@@ -47,7 +47,7 @@ function mlflowColumnsZip(onnx: Buffer, columns: readonly string[]): Promise<Buf
     'mlflow_version: 2.17.0',
     'run_id: 0123456789abcdef',
     'signature:',
-    `  inputs: '${JSON.stringify(columns.map((name) => ({ type: 'double', name })))}'`,
+    `  inputs: '${JSON.stringify(columns.map((name) => ({ type: types[name] ?? 'double', name })))}'`,
     `  outputs: '[{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 1]}}]'`,
   ].join('\n');
   return buildZip([
@@ -731,6 +731,30 @@ describe('online inference over HTTP', () => {
         }
         // Keyed by the ONNX input, the same model still takes a tensor.
         expect((await invoke('mlflow-abc', { inputs: { x: [[1, 2, 3]] } })).body).toEqual({ predictions: { variable: [[321]] } });
+      });
+
+      it('reads instances and inputs keyed by signature columns that are the ONNX inputs too (one [N, 1] input per column) as dataframe_records', async () => {
+        const store = buildStoreCodeModel({ '0042': 100, '0007': 7 });
+        await upload('mlflow-store', await mlflowColumnsZip(store.bytes, ['store', 'x'], { store: 'string' }), { filename: 'model.zip' });
+        const stores = ['0042', '0007', '9999'];
+        const xs = [1.5, 2.5, 3.5];
+        const want = { predictions: store.expected(stores, xs).map(([y]) => ({ y })) };
+        const records = stores.map((s, i) => ({ store: s, x: xs[i] }));
+        const bodies = [
+          { dataframe_records: records },
+          { dataframe_split: { columns: ['x', 'store'], data: stores.map((s, i) => [xs[i], s]) } },
+          { instances: records },
+          { inputs: records },
+          { inputs: { x: xs, store: stores } },
+          // Each row's value as a one-value tensor, in a column named as its input, still fits.
+          { inputs: { store: stores.map((s) => [s]), x: xs.map((x) => [x]) } },
+        ];
+        for (const body of bodies) {
+          const res = await invoke('mlflow-store', body);
+          expect({ body, status: res.status, answer: res.body }).toEqual({ body, status: 200, answer: want });
+        }
+        // A dict of scalars is one row.
+        expect((await invoke('mlflow-store', { inputs: { store: '0042', x: 1 } })).body).toEqual({ predictions: [{ y: 101 }] });
       });
     });
 
