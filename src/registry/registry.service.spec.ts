@@ -213,7 +213,7 @@ describe('RegistryService', () => {
     it('answer MODEL_NOT_FOUND and VERSION_NOT_FOUND', async () => {
       await givenModel('known');
       await expect(service.getModel(ctx, 'unknown')).rejects.toThrow(registryError(RegistryErrorCode.ModelNotFound, { name: 'unknown' }));
-      await expect(service.getVersion(ctx, 'known', '2')).rejects.toThrow(registryError(RegistryErrorCode.VersionNotFound, { name: 'known', version: '2' }));
+      await expect(service.getVersion(ctx, 'known', '2')).rejects.toThrow(registryError(RegistryErrorCode.VersionNotFound, { name: 'known', version: 2 }));
       expect(await service.getVersion(ctx, 'known', '1')).toMatchObject({ name: 'known', version: 1 });
     });
   });
