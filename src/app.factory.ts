@@ -41,9 +41,10 @@ export async function createApp(env: NodeJS.ProcessEnv = process.env): Promise<N
       const listener: http.RequestListener = (req, res) => {
         if (!front.lane?.take(req, res)) handler(req, res);
       };
-      const server = tls ? https.createServer(tls, listener) : http.createServer(listener);
+      // Node checks the request timeout every connectionsCheckingInterval: often enough for a short one.
+      const timing = { requestTimeout: config.MMS_REQUEST_TIMEOUT_MS, connectionsCheckingInterval: Math.min(30_000, Math.max(250, config.MMS_REQUEST_TIMEOUT_MS / 4)) };
+      const server = tls ? https.createServer({ ...tls, ...timing }, listener) : http.createServer(timing, listener);
       server.keepAliveTimeout = options.keepAliveTimeout ?? 72_000;
-      server.requestTimeout = options.requestTimeout ?? 0;
       server.setTimeout(options.connectionTimeout ?? 0);
       return server;
     },

@@ -107,6 +107,13 @@ export class AppConfig {
   @IsOptional() @Transform(emptyToUndefined) @IsIn(['json', 'pretty'], { message: 'LOG_FORMAT must be json or pretty' })
   LOG_FORMAT?: 'json' | 'pretty';
 
+  /**
+   * How long a client has to send a whole request, headers and body (408 after); `0`: no limit.
+   * Without one, a caller that never finishes its body holds its connection for good.
+   */
+  @Transform(toInt) @IsInt({ message: 'MMS_REQUEST_TIMEOUT_MS must be a whole number of milliseconds (0: no limit)' }) @Min(0) @Max(3_600_000)
+  MMS_REQUEST_TIMEOUT_MS = 300_000;
+
   /** Bearer token accepted by GET /metrics besides the root credential (for the Prometheus scraper). */
   @IsOptional() @Transform(emptyToUndefined) @IsString() @MinLength(16, { message: 'MMS_METRICS_TOKEN must be at least 16 characters' })
   MMS_METRICS_TOKEN?: string;

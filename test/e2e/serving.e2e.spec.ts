@@ -1281,6 +1281,25 @@ describe('online inference over HTTP', () => {
   });
 });
 
+describe('a request not received in time (MMS_REQUEST_TIMEOUT_MS)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ MMS_REQUEST_TIMEOUT_MS: '1000' });
+  });
+  afterAll(async () => {
+    await t?.dispose();
+  });
+
+  it('answers 408 in the API body and closes the connection when a body is never finished, and serves others meanwhile', async () => {
+    const port = Number(new URL(t.baseUrl).port);
+    const halfSent = rawHttp(port, `POST /v1/predict HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ROOT_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"model":`);
+    expect((await t.request('GET', '/health/ready')).status).toBe(200);
+    const answer = await halfSent; // resolves when the server closes the connection
+    expect(answer).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
+    expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toMatchObject({ error: { code: 'REQUEST_TIMEOUT' } });
+  });
+});
+
 /** Sends `request` as raw bytes on a fresh connection and reads everything the server writes until it closes. */
 function rawHttp(port: number, request: string): Promise<string> {
   return new Promise((resolve, reject) => {
