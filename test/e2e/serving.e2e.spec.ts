@@ -1,7 +1,7 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
 import * as zlib from 'node:zlib';
-import { buildHalfOutputModel, buildLinearModel, buildStoreCodeModel, buildTypedModel, buildVectorScaleModel, buildWideOutputModel, defaultFixtures, FixtureTensorSpec, onnxGraph, RETAIL_FEATURES, RETAIL_SAMPLE_ROWS, TabularFixtureModel } from '../fixtures/onnx-builder';
+import { buildHalfOutputModel, buildLinearModel, buildStoreCodeModel, buildTypedModel, buildVectorScaleModel, buildWideOutputModel, buildZerosOfLengthModel, defaultFixtures, FixtureTensorSpec, onnxGraph, RETAIL_FEATURES, RETAIL_SAMPLE_ROWS, TabularFixtureModel } from '../fixtures/onnx-builder';
 import { buildZip } from '../support/mlflow-zip';
 import { artifactForm, ROOT_TOKEN, startTestApp, TestApp, TestResponse } from '../support/test-app';
 
@@ -170,6 +170,18 @@ describe('online inference over HTTP', () => {
       // Merged with concurrent requests, each still gets its own numbers.
       const rows = await Promise.all([0.5, 2, 3.25, -4].map((v) => predict({ model: 'half-out', inputs: { x: [[v, v]] } })));
       expect(rows.map((r) => r.body.outputs.y)).toEqual([0.5, 2, 3.25, -4].map((v) => [[v, v]]));
+    });
+
+    it('refuses (422) an answer of more values than a request may send, and goes on serving', async () => {
+      await upload('zeros', buildZerosOfLengthModel());
+      expect((await predict({ model: 'zeros', inputs: { n: [3] } })).body.outputs).toEqual({ y: [0, 0, 0] });
+      const huge = await predict({ model: 'zeros', inputs: { n: [20_000_000] } });
+      expect([huge.status, huge.body.error.code]).toEqual([422, 'INFERENCE_FAILED']);
+      expect(huge.body.error.details.reason).toContain('the answer would hold 20000000 values, more than the 16777216 an answer may hold');
+      const oip = await t.request('POST', '/v2/models/zeros/infer', { body: { inputs: [{ name: 'n', datatype: 'INT64', shape: [1], data: [20_000_000] }] } });
+      expect([oip.status, oip.body.error.code]).toEqual([422, 'INFERENCE_FAILED']);
+      expect((await t.request('GET', '/health/ready')).status).toBe(200);
+      expect((await predict({ model: 'zeros', inputs: { n: [2] } })).body.outputs).toEqual({ y: [0, 0] });
     });
 
     it('takes int64 inputs as decimal strings, as int64 answers give them beyond 2^53, so an answer can be sent back', async () => {
