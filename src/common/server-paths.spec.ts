@@ -12,6 +12,9 @@ describe('withoutServerPaths', () => {
     expect(withoutServerPaths(reshape)).toBe(
       "Non-zero status code returned while running Reshape node. Name:'r' Status Message: input_shape_size == requested_shape_size was false. The input tensor cannot be reshaped to the requested shape. Input shape:{2,3}, requested shape:{2,2}",
     );
+    expect(withoutServerPaths('[ONNXRuntimeError] : 1 : FAIL : tensor.cc:57 CalculateTensorStorageSize Tensor shape.Size() must be >= 0')).toBe(
+      '[ONNXRuntimeError] : 1 : FAIL : Tensor shape.Size() must be >= 0',
+    );
     expect(withoutServerPaths('/onnxruntime_src/onnxruntime/core/framework/op_kernel.cc:83 virtual OrtValue* onnxruntime::OpKernelContext::OutputMLValue(int, const onnxruntime::TensorShape&) const status.IsOK() was false.')).toBe('status.IsOK() was false.');
   });
 });

@@ -7,11 +7,13 @@ const SERVER_PATH = /(^|[\s'"(])\/[^\s'"]*\/[^\s'":]*/g;
  * noise to a client, in front of the part that says what went wrong.
  */
 const RUNTIME_SOURCE_LOCATION = /\/onnxruntime_src\/[^\s:]+:\d+ [^()\n]{0,300}\([^)\n]{0,500}\)(?: const)? ?/g;
+/** The short form some messages carry: a file name, its line and the function ("tensor.cc:57 CalculateTensorStorageSize "). */
+const RUNTIME_SHORT_LOCATION = /(^|[\s:])[\w-]+\.(?:cc|cpp|h):\d+ [A-Za-z_][\w:~]* /g;
 
 /**
  * A message fit for a client: the server's file paths replaced by `<artifact>` and onnxruntime's
  * source locations left out (logs keep the original).
  */
 export function withoutServerPaths(message: string): string {
-  return message.replace(RUNTIME_SOURCE_LOCATION, '').replace(SERVER_PATH, '$1<artifact>');
+  return message.replace(RUNTIME_SOURCE_LOCATION, '').replace(RUNTIME_SHORT_LOCATION, '$1').replace(SERVER_PATH, '$1<artifact>');
 }
