@@ -6,7 +6,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
 import { CredentialFirst } from './auth/credential-first';
 import { AllExceptionsFilter, unsupportedMediaType } from './common/all-exceptions.filter';
-import { answerClientError, answerFrameworkError, refuseUnreadableBodies } from './common/transport-errors';
+import { answerClientError, answerFrameworkError, refuseUnreadableBodies, refuseWhileClosing } from './common/transport-errors';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
@@ -30,6 +30,7 @@ export async function createApp(env: NodeJS.ProcessEnv = process.env): Promise<N
   const front: { lane?: PredictFastLane } = {};
   const adapter = new FastifyAdapter({
     bodyLimit: JSON_BODY_LIMIT,
+    return503OnClosing: false, // refuseWhileClosing answers in API.md's body instead
     trustProxy: true,
     routerOptions: { maxParamLength: 1024 },
     genReqId: requestIdOf,
@@ -58,6 +59,7 @@ export async function createApp(env: NodeJS.ProcessEnv = process.env): Promise<N
   });
   // Before routes are registered (app.init), so the hooks see every request.
   app.get(RequestObserver).install(adapter.getInstance(), logger);
+  refuseWhileClosing(adapter.getInstance());
   app.get(CredentialFirst).install(adapter.getInstance());
   refuseUnreadableBodies(adapter.getInstance());
   await app.register(multipart, {

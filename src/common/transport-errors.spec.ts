@@ -1,5 +1,7 @@
+import Fastify from 'fastify';
+import * as net from 'node:net';
 import { PassThrough } from 'node:stream';
-import { answerClientError, unreadableBody } from './transport-errors';
+import { answerClientError, refuseWhileClosing, unreadableBody } from './transport-errors';
 
 describe('unreadableBody', () => {
   const withBody = { 'content-length': '12' };
@@ -60,5 +62,56 @@ describe('answerClientError', () => {
     answerClientError(Object.assign(new Error('Parse Error'), { code: 'HPE_INVALID_METHOD' }), socket);
     expect(written).toBe('');
     expect(socket.destroyed).toBe(true);
+  });
+});
+
+describe('refuseWhileClosing', () => {
+  it("answers a request that reaches a closing server 503 in API.md's body, with Connection: close", async () => {
+    const fastify = Fastify({ return503OnClosing: false });
+    refuseWhileClosing(fastify);
+    const gate = () => {
+      let open = () => {};
+      return { passed: new Promise<void>((resolve) => (open = resolve)), open: () => open() };
+    };
+    const [holdsClose, answersFirst] = [gate(), gate()];
+    fastify.get('/held', async () => {
+      await holdsClose.passed;
+      return { ok: true };
+    });
+    fastify.get('/first', async () => {
+      await answersFirst.passed;
+      return { ok: true };
+    });
+    fastify.get('/next', async () => ({ ok: true }));
+    await fastify.listen({ port: 0, host: '127.0.0.1' });
+    const port = (fastify.server.address() as net.AddressInfo).port;
+    const connect = () => new Promise<net.Socket>((resolve) => { const socket = net.connect(port, '127.0.0.1', () => resolve(socket)); });
+    const [held, keptAlive] = [await connect(), await connect()];
+    // A keep-alive connection busy when the close begins, whose next request comes after it.
+    let answer = '';
+    let sentNext = false;
+    keptAlive.on('data', (chunk: Buffer) => {
+      answer += chunk.toString('utf8');
+      if (sentNext || !answer.endsWith('{"ok":true}')) return;
+      sentNext = true;
+      answer += '/next';
+      keptAlive.write('GET /next HTTP/1.1\r\nHost: x\r\n\r\n');
+    });
+    held.write('GET /held HTTP/1.1\r\nHost: x\r\n\r\n');
+    keptAlive.write('GET /first HTTP/1.1\r\nHost: x\r\n\r\n');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const closed = fastify.close(); // waits for /held
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    answersFirst.open();
+    for (let waited = 0; !answer.endsWith('}}') && waited < 3000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+    holdsClose.open();
+    await new Promise((resolve) => held.once('data', resolve));
+    held.destroy(); // idle now: the close waits for it otherwise
+    keptAlive.destroy();
+    await closed;
+    const refusal = answer.slice(answer.indexOf('/next') + '/next'.length);
+    expect(refusal).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
+    expect(refusal.toLowerCase()).toContain('connection: close');
+    expect(JSON.parse(refusal.slice(refusal.indexOf('\r\n\r\n') + 4))).toEqual({ error: { code: 'SERVICE_UNAVAILABLE', message: expect.stringContaining('shutting down'), details: {} } });
   });
 });

@@ -72,6 +72,23 @@ function formOutsideUpload(type: string | undefined, route: string | undefined):
   return new CommonError(CommonErrorCode.UnsupportedMediaType, `Unsupported Media Type: ${type.split(';')[0].trim().slice(0, 60)} — send JSON (content-type: application/json); multipart/form-data is for model uploads only`);
 }
 
+/**
+ * While the server closes (SIGTERM), requests that reach it are refused in API.md's body, not
+ * Fastify's own `{"error":"Service Unavailable",…}` (its `return503OnClosing`, turned off for
+ * this): 503 SERVICE_UNAVAILABLE with `Connection: close`, so a client retries elsewhere.
+ */
+export function refuseWhileClosing(fastify: FastifyInstance): void {
+  let closing = false;
+  fastify.addHook('preClose', async () => {
+    closing = true;
+  });
+  fastify.addHook('onRequest', async (request, reply) => {
+    if (!closing) return;
+    const refusal = new CommonError(CommonErrorCode.ServiceUnavailable, 'The service is shutting down; send the request again (to another replica)');
+    return reply.code(503).header('connection', 'close').header('x-request-id', request.id).send(errorBody(refusal.code, refusal.message, refusal.details));
+  });
+}
+
 /** Charsets JSON may be sent in and read as UTF-8 (ASCII is a subset of it). */
 const UTF8_CHARSETS = new Set(['utf-8', 'utf8', 'csutf8', 'us-ascii', 'ascii']);
 
