@@ -13,6 +13,24 @@ async function bootstrap(): Promise<void> {
   new Logger('Bootstrap').log(`listening on ${url} (API docs at ${url}/docs)`);
   const advice = mallocAdvice(process.env, runsOnGlibc());
   if (advice) new Logger('Memory').warn(advice);
+  exitAfterShutdownTimeout(config.MMS_SHUTDOWN_TIMEOUT_MS);
+}
+
+/**
+ * Nest closes the application on SIGTERM and SIGINT, answering the requests in flight first;
+ * a call running in onnxruntime cannot be interrupted, so a huge one would hold the exit back
+ * for minutes. After the timeout the process exits anyway (an orchestrator would kill it).
+ */
+function exitAfterShutdownTimeout(timeoutMs: number): void {
+  if (!timeoutMs) return;
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      setTimeout(() => {
+        new Logger('Shutdown').error(`shutdown did not finish within ${timeoutMs} ms (MMS_SHUTDOWN_TIMEOUT_MS); exiting with what is still in flight`);
+        process.exit(1);
+      }, timeoutMs).unref();
+    });
+  }
 }
 
 bootstrap().catch((error: Error) => {

@@ -114,6 +114,13 @@ export class AppConfig {
   @Transform(toInt) @IsInt({ message: 'MMS_REQUEST_TIMEOUT_MS must be a whole number of milliseconds (0: no limit)' }) @Min(0) @Max(3_600_000)
   MMS_REQUEST_TIMEOUT_MS = 300_000;
 
+  /**
+   * How long a shutdown (SIGTERM, SIGINT) may take to answer what is in flight and flush; the
+   * process then exits anyway (an inference call cannot be interrupted). `0`: no limit.
+   */
+  @Transform(toInt) @IsInt({ message: 'MMS_SHUTDOWN_TIMEOUT_MS must be a whole number of milliseconds (0: no limit)' }) @Min(0) @Max(3_600_000)
+  MMS_SHUTDOWN_TIMEOUT_MS = 25_000;
+
   /** Bearer token accepted by GET /metrics besides the root credential (for the Prometheus scraper). */
   @IsOptional() @Transform(emptyToUndefined) @IsString() @MinLength(16, { message: 'MMS_METRICS_TOKEN must be at least 16 characters' })
   MMS_METRICS_TOKEN?: string;

@@ -1293,6 +1293,22 @@ describe('online inference over HTTP', () => {
   });
 });
 
+describe('a shutdown that cannot finish (MMS_SHUTDOWN_TIMEOUT_MS)', () => {
+  it('exits after the timeout, saying so, when what is in flight holds the close back', async () => {
+    const t = await startTestApp({ MMS_SHUTDOWN_TIMEOUT_MS: '1500' });
+    try {
+      // A body never finished (within the 5-minute request timeout) keeps the server from closing.
+      const port = Number(new URL(t.baseUrl).port);
+      void rawHttp(port, `POST /v1/predict HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ROOT_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"model":`).catch(() => '');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(await t.stop('SIGTERM')).toBe(1); // null had the test's 10 s grace run out and killed it
+      expect(t.output()).toContain('shutdown did not finish within 1500 ms (MMS_SHUTDOWN_TIMEOUT_MS)');
+    } finally {
+      await t.dispose();
+    }
+  });
+});
+
 describe('a request not received in time (MMS_REQUEST_TIMEOUT_MS)', () => {
   let t: TestApp;
   beforeAll(async () => {

@@ -16,8 +16,8 @@ export interface TestApp {
   output(): string;
   /** fetch against the running server with the root credential (unless headers say otherwise). */
   request(method: string, path: string, init?: { body?: unknown; headers?: Record<string, string> }): Promise<TestResponse>;
-  /** Stops the server process; keeps data and database, so `restart` finds them again. */
-  stop(signal?: NodeJS.Signals): Promise<void>;
+  /** Stops the server process (answering its exit code; null if it had to be killed); keeps data and database, so `restart` finds them again. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
   restart(): Promise<void>;
   dispose(): Promise<void>;
 }
@@ -69,8 +69,9 @@ export async function startTestApp(overrides: NodeJS.ProcessEnv = {}): Promise<T
     output: () => log + proc.output(),
     request: (method, p, init = {}) => send(baseUrl, method, p, init),
     stop: async (signal) => {
-      await proc.stop(signal);
+      const code = await proc.stop(signal);
       log += proc.output();
+      return code;
     },
     restart: async () => {
       await testApp.stop();
