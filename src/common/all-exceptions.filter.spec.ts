@@ -188,3 +188,18 @@ describe('database outages', () => {
     expect(filter.toResponse(new TypeError('x is undefined')).status).toBe(500);
   });
 });
+
+describe('storage failures', () => {
+  const filter = new AllExceptionsFilter();
+
+  it.each([
+    [Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }), 507, 'STORAGE_FULL'],
+    [Object.assign(new Error('EDQUOT: disk quota exceeded'), { code: 'EDQUOT' }), 507, 'STORAGE_FULL'],
+    [Object.assign(new Error('query failed'), { driverError: Object.assign(new Error('could not extend file: No space left on device'), { code: '53100' }) }), 507, 'STORAGE_FULL'],
+    [Object.assign(new Error('EROFS: read-only file system, open'), { code: 'EROFS' }), 503, 'STORAGE_READ_ONLY'],
+  ])('answers %s with what happened, not a bare 500', (error, status, code) => {
+    const answer = filter.toResponse(error);
+    expect([answer.status, answer.body.error.code]).toEqual([status, code]);
+    expect(answer.body.error.message).toContain('nothing was stored');
+  });
+});

@@ -95,6 +95,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
     if (isUnstorableTextError(exception)) {
       return { status: 400, body: errorBody(CommonErrorCode.InvalidRequest, `The request holds text the database cannot store: ${UNSTORABLE_TEXT}`) };
     }
+    const storage = storageFailureOf(exception);
+    if (storage) return { status: httpStatusOf(storage.code), body: errorBody(storage.code, storage.message) };
     if (isDatabaseUnavailable(exception)) {
       return { status: 503, body: errorBody(CommonErrorCode.ServiceUnavailable, 'The database is unavailable right now; try again shortly') };
     }
@@ -131,6 +133,21 @@ export function unsupportedMediaType(what: string): CommonError {
 /** Connection-level database failures (an outage, not a bug): the caller may retry, so 503. */
 const DB_UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006', '3D000']);
 const DB_UNAVAILABLE_MESSAGES = /timeout exceeded when trying to connect|Connection terminated|terminating connection|not currently accepting connections|Client has encountered a connection error/i;
+
+/**
+ * A write the disk refused, by the file system (ENOSPC, EDQUOT, EROFS) or by PostgreSQL
+ * (53100 disk_full; its own data directory, or the embedded one's): said as such, not as an
+ * unexplained 500. Uploads, registrations and batch outputs are atomic, so nothing was stored.
+ */
+function storageFailureOf(error: unknown): CommonError | null {
+  const e = error as { code?: unknown; driverError?: { code?: unknown } } | null;
+  const code = typeof e?.code === 'string' ? e.code : typeof e?.driverError?.code === 'string' ? e.driverError.code : undefined;
+  if (code === 'ENOSPC' || code === 'EDQUOT' || code === '53100') {
+    return new CommonError(CommonErrorCode.StorageFull, 'The server has no storage space left (model store, data directory or database); nothing was stored. Try again once space is freed');
+  }
+  if (code === 'EROFS') return new CommonError(CommonErrorCode.StorageReadOnly, 'The server cannot write its storage (read-only); nothing was stored');
+  return null;
+}
 
 export function isDatabaseUnavailable(error: unknown): boolean {
   const e = error as { code?: unknown; message?: unknown; driverError?: unknown } | null;

@@ -38,6 +38,10 @@ export enum CommonErrorCode {
   Unauthenticated = 'UNAUTHENTICATED',
   Forbidden = 'FORBIDDEN',
   ServiceUnavailable = 'SERVICE_UNAVAILABLE',
+  /** The disk (model store, data directory or database) is full: nothing was stored. */
+  StorageFull = 'STORAGE_FULL',
+  /** The storage cannot be written (read-only). */
+  StorageReadOnly = 'STORAGE_READ_ONLY',
   Internal = 'INTERNAL',
 }
 
@@ -88,6 +92,8 @@ const STATUS_BY_CODE: Record<string, number> = {
   MODEL_TOO_LARGE: 503,
   WORKER_UNAVAILABLE: 503,
   SERVICE_UNAVAILABLE: 503,
+  STORAGE_FULL: 507,
+  STORAGE_READ_ONLY: 503,
   // batch (src/batch/batch.error.ts)
   INVALID_BATCH_JOB: 400, INVALID_INPUT_URI: 400, INPUT_NOT_FOUND: 400, INVALID_CRON: 400, JOB_NOT_FOUND: 404, SCHEDULE_NOT_FOUND: 404, OUTPUT_NOT_READY: 409, JOB_STATE_CONFLICT: 409,
   // observability (src/observability/observability.error.ts)

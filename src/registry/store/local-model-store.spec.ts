@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { sha256Hex } from '../../../test/support/registry-fixtures';
 import { useTempDir } from '../../../test/support/temp-dir';
-import { LocalModelStore } from './local-model-store';
+import { LocalModelStore, MIN_FREE_BYTES } from './local-model-store';
 
 const HOUR = 60 * 60 * 1000;
 
@@ -109,6 +109,22 @@ describe('LocalModelStore', () => {
   it('is writable once initialised, not before', async () => {
     expect(await store.isWritable()).toBe(true);
     expect(await new LocalModelStore(path.join(tempDir(), 'never-initialised')).isWritable()).toBe(false);
+  });
+
+  it('is not writable on a full disk (below MIN_FREE_BYTES free)', async () => {
+    class StoreWithFree extends LocalModelStore {
+      constructor(root: string, private readonly free: number) {
+        super(root);
+      }
+      protected override async freeBytes(): Promise<number> {
+        return this.free;
+      }
+    }
+    for (const [free, writable] of [[0, false], [MIN_FREE_BYTES - 1, false], [MIN_FREE_BYTES, true]] as const) {
+      const full = new StoreWithFree(tempDir(), free);
+      await full.init();
+      expect([free, await full.isWritable()]).toEqual([free, writable]);
+    }
   });
 
   describe('sweep', () => {

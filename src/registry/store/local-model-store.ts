@@ -7,6 +7,9 @@ import { pipeline } from 'node:stream/promises';
 import { sha256OfFile } from '../../common/file-digest';
 import { ModelStore, StagedFile } from './model-store';
 
+/** Below this much free space the store counts as not writable (readiness). */
+export const MIN_FREE_BYTES = 1024 * 1024;
+
 const SHA256 = /^[0-9a-f]{64}$/;
 
 /** The model store on a local (or mounted) filesystem: `<root>/sha256/<hash>`, `<root>/tmp/`. */
@@ -89,14 +92,21 @@ export class LocalModelStore extends ModelStore {
     return SHA256.test(sha256) && exists(this.blobPath(sha256));
   }
 
+  /** Writable and not full: a full disk refuses every upload as surely as a read-only one. */
   async isWritable(): Promise<boolean> {
     try {
       await fsp.access(this.blobDir, fs.constants.W_OK);
       await fsp.access(this.tmpDir, fs.constants.W_OK);
-      return true;
+      return (await this.freeBytes()) >= MIN_FREE_BYTES;
     } catch {
       return false;
     }
+  }
+
+  /** Bytes an unprivileged writer may still use where uploads are staged. */
+  protected async freeBytes(): Promise<number> {
+    const { bavail, bsize } = await fsp.statfs(this.tmpDir);
+    return bavail * bsize;
   }
 
   async sweep(isReferenced: (sha256: string) => Promise<boolean>, olderThanMs: number): Promise<number> {
