@@ -26,6 +26,8 @@ describe('LoadBackoff', () => {
     const backoff = new LoadBackoff(() => now);
     const error = backoff.failed(fakeVersion('a'), new Error('Load model from /srv/mms/model-store/sha256/abc failed: bad'));
     expect(JSON.stringify(error.details)).not.toContain('/srv/mms');
+    // The reason is in the message too, so that a batch row's error or a log line carries it.
+    expect(error.message).toBe("Model 'model-a' version 1 could not be loaded (Load model from <artifact> failed: bad); it is tried again in 1 s");
     expect(error.details).toMatchObject({ model: 'model-a', version: 1, attempts: 1 });
     expect(error.headers['retry-after']).toBe('1');
     now = 999.5; // half a millisecond left: still at least 1 s, never 0

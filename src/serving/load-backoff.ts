@@ -61,7 +61,7 @@ export class LoadBackoff {
 
   private loadFailedError(version: ServableVersion, failure: LoadFailure): ServingError {
     const retryAfterMs = Math.max(0, failure.retryAt - this.now());
-    return new ServingError(ServingErrorCode.ModelLoadFailed, `Model '${version.model}' version ${version.version} could not be loaded; it is tried again in ${Math.ceil(retryAfterMs / 1000)} s`, {
+    return new ServingError(ServingErrorCode.ModelLoadFailed, `Model '${version.model}' version ${version.version} could not be loaded (${failure.reason}); it is tried again in ${Math.ceil(retryAfterMs / 1000)} s`, {
       model: version.model,
       version: version.version,
       reason: failure.reason,
