@@ -203,3 +203,11 @@ describe('storage failures', () => {
     expect(answer.body.error.message).toContain('nothing was stored');
   });
 });
+
+describe('a client that goes away', () => {
+  it('is answered (to nobody) 400, and not logged as a server error with its stack', () => {
+    const filter = new AllExceptionsFilter();
+    const answer = filter.answerFor(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
+    expect([answer.status, answer.body.error.code]).toEqual([400, 'INVALID_REQUEST']);
+  });
+});

@@ -95,6 +95,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
     if (isUnstorableTextError(exception)) {
       return { status: 400, body: errorBody(CommonErrorCode.InvalidRequest, `The request holds text the database cannot store: ${UNSTORABLE_TEXT}`) };
     }
+    // The client went away while its body was read: nobody reads this answer, and it is no server fault.
+    if (isClientAbort(exception)) return { status: 400, body: errorBody(CommonErrorCode.InvalidRequest, 'The client closed the connection before its request was received') };
     const storage = storageFailureOf(exception);
     if (storage) return { status: httpStatusOf(storage.code), body: errorBody(storage.code, storage.message) };
     if (isDatabaseUnavailable(exception)) {
@@ -133,6 +135,11 @@ export function unsupportedMediaType(what: string): CommonError {
 /** Connection-level database failures (an outage, not a bug): the caller may retry, so 503. */
 const DB_UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006', '3D000']);
 const DB_UNAVAILABLE_MESSAGES = /timeout exceeded when trying to connect|Connection terminated|terminating connection|not currently accepting connections|Client has encountered a connection error/i;
+
+/** Node's error for a request body cut off by the client ("aborted", ECONNRESET). */
+function isClientAbort(error: unknown): boolean {
+  return error instanceof Error && error.message === 'aborted' && (error as Error & { code?: unknown }).code === 'ECONNRESET';
+}
 
 /**
  * A write the disk refused, by the file system (ENOSPC, EDQUOT, EROFS) or by PostgreSQL
