@@ -717,6 +717,13 @@ describe('online inference over HTTP', () => {
         expect((await invoke('mlflow-v', { dataframe_split: { columns: ['v'], data: [[1], [2]] } })).body).toEqual({ predictions: [{ y: 2 }, { y: 4 }] });
       });
 
+      it('refuses at upload (422) an MLflow model whose signature columns could never feed its input, and stores nothing', async () => {
+        const res = await t.request('POST', '/v1/models/mlflow-misfit/versions', { body: artifactForm(await mlflowColumnsZip(digits.bytes, ['alpha', 'beta']), { filename: 'model.zip' }) });
+        expect([res.status, res.body.error.code]).toEqual([422, 'MLMODEL_INVALID']);
+        expect(res.body.error.message).toContain("The MLmodel signature's columns (alpha, beta) cannot feed the ONNX model's inputs");
+        expect((await t.request('GET', '/v1/models/mlflow-misfit')).status).toBe(404);
+      });
+
       it('answers 400 when the columns do not fit the input, or a column name comes twice', async () => {
         const extra = await invoke('mlflow-v', { dataframe_split: { columns: ['b', 'v'], data: [[1, 2]] } });
         expect([extra.status, extra.body.error.code, extra.body.error.message]).toEqual([400, 'INVALID_INPUT', "Input 'v' (shape [N]) takes 1 column in order, the data frame has 2 (b, v)"]);

@@ -4,6 +4,7 @@ import { AppConfig } from '../../config/app-config';
 import { ModelStore, StagedFile } from '../store/model-store';
 import { InspectedArtifact } from './artifact.types';
 import { extractMlflowModel } from './mlflow-archive';
+import { assertMlflowColumnsFit } from './mlflow-signature-fit';
 import { OnnxInspector } from './onnx-inspector';
 
 const ZIP_MAGIC = Buffer.from([0x50, 0x4b, 0x03, 0x04]);
@@ -25,6 +26,7 @@ export class ArtifactInspector {
       const mlflow = await extractMlflowModel(upload.path, this.store, this.config.MMS_MAX_ARTIFACT_BYTES);
       try {
         const signature = await this.onnx.inspect(mlflow.onnx.path);
+        assertMlflowColumnsFit(signature.inputs, mlflow.metadata);
         return { format: 'mlflow', onnxPath: mlflow.onnx.path, onnxSha256: mlflow.onnx.sha256, signature, mlflow: mlflow.metadata };
       } catch (error) {
         await this.store.discard(mlflow.onnx.path);
