@@ -501,7 +501,15 @@ export function rowOf(tensor: { type: string; dims: readonly number[]; data: Ten
   return toNested({ type: tensor.type, dims: tensor.dims.slice(1), data });
 }
 
+/** Per signature shape (the resolved version's, the same object request after request): asked on every request. */
+const repeatsSymbolOf = new WeakMap<TensorSpec['shape'], boolean>();
+
 function repeatsSymbol(shape: TensorSpec['shape']): boolean {
-  const symbols = shape.filter((d) => typeof d === 'string');
-  return new Set(symbols).size !== symbols.length;
+  let repeats = repeatsSymbolOf.get(shape);
+  if (repeats === undefined) {
+    const symbols = shape.filter((d) => typeof d === 'string');
+    repeats = new Set(symbols).size !== symbols.length;
+    repeatsSymbolOf.set(shape, repeats);
+  }
+  return repeats;
 }
