@@ -4,7 +4,8 @@ import { MirrorPlan, TrafficMirror } from '../rollout/traffic-mirror.service';
 import { InferenceExecutor } from './inference-executor.service';
 import { ModelResolver } from './model-resolver.service';
 import type { ServableVersion } from './servable';
-import type { HostTensor } from './tensor-codec';
+import { ServingError, ServingErrorCode } from './serving.error';
+import { type HostTensor, MAX_ELEMENTS } from './tensor-codec';
 
 /** Whether the request left the version to the model's rule (it named neither a version nor an alias). */
 export type Routing = 'by-rule' | 'explicit';
@@ -27,7 +28,7 @@ export class MirroredExecutor {
     const plan = routing === 'by-rule' ? this.mirror.plan(version.modelId, version.version) : null;
     // The primary call transfers the feeds' buffers to a worker: a mirrored request keeps a copy.
     const shadowFeeds = plan ? feeds.map((f) => ({ ...f, data: f.data.slice() })) : null;
-    const outputs = await this.executor.run(version, feeds);
+    const outputs = refuseHugeAnswer(version, await this.executor.run(version, feeds));
     if (plan) this.startShadow(ctx, version, plan, outputs, shadowFeeds!);
     return outputs;
   }
@@ -46,4 +47,21 @@ export class MirroredExecutor {
 /** How a /v1/predict-style selector chose its version. */
 export function routingOf(selector: { version?: number; alias?: string }): Routing {
   return selector.version === undefined && selector.alias === undefined ? 'by-rule' : 'explicit';
+}
+
+/**
+ * A model can answer far more values than its inputs hold (ConstantOfShape, Expand, Tile sized
+ * by an input): as JSON those would take the HTTP or codec thread past V8's limits and abort the
+ * process. An online answer holds at most as many values as a request may send (the outputs came
+ * from the worker by transfer, not copied); batch, which writes no JSON, has no such cap.
+ */
+function refuseHugeAnswer(version: ServableVersion, outputs: HostTensor[]): HostTensor[] {
+  const values = outputs.reduce((sum, o) => sum + o.dims.reduce((n, d) => n * d, 1), 0);
+  if (values <= MAX_ELEMENTS) return outputs;
+  const reason = `the answer would hold ${values} values, more than the ${MAX_ELEMENTS} an answer may hold: send fewer rows, or score them in a batch job`;
+  throw new ServingError(ServingErrorCode.InferenceFailed, `The runtime could not compute model '${version.model}' version ${version.version} on these inputs: ${reason}`, {
+    model: version.model,
+    version: version.version,
+    reason,
+  });
 }

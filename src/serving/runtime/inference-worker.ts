@@ -8,7 +8,7 @@ import { setImmediate as yieldToMessages } from 'node:timers/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Tensor } from 'onnxruntime-node';
 import { lowerThisThreadPriority } from '../../common/thread-priority';
-import { type HostTensor, MAX_ELEMENTS } from '../tensor-codec';
+import type { HostTensor } from '../tensor-codec';
 import { openSession, WorkerSession } from './onnx-session';
 import { decodeHalfFloats } from './half-floats';
 import { chunkRowsFor, concatParts, concatTensors, rowsOf, sliceRows, splitOutputs } from './batch-plan';
@@ -145,7 +145,6 @@ async function runPart(loaded: Loaded, feeds: HostTensor[], batchable: boolean):
         return { parts: [{ outputs: await run(loaded, feeds) }], unbatchable: true };
       }
       chunks.push(outputs);
-      refuseHugeAnswer(chunks.flat()); // before the chunks are joined into it
       await yieldToMessages();
     }
     return { parts: [{ outputs: chunks[0].map((first, i) => concatTensors(first, chunks.map((c) => c[i]))) }] };
@@ -158,25 +157,10 @@ async function run({ session }: Loaded, feeds: HostTensor[]): Promise<HostTensor
   const inputs: Record<string, Tensor> = {};
   for (const t of feeds) inputs[t.name] = new Tensor(t.type as 'float32', t.data as Float32Array, t.dims);
   const results = await session.run(inputs);
-  return refuseHugeAnswer(
-    session.fetches.map((name) => {
-      const t = results[name];
-      return { name, type: t.type, dims: [...t.dims], data: decodeHalfFloats(t.type, t.data) ?? (t.data as HostTensor['data']) };
-    }),
-  );
-}
-
-/**
- * A model can answer far more values than its inputs hold (ConstantOfShape, Expand, Tile sized
- * by an input): as JSON those would take the HTTP or codec thread past V8's limits and abort the
- * process. An answer holds at most as many values as a request may send.
- */
-function refuseHugeAnswer(outputs: HostTensor[]): HostTensor[] {
-  const values = outputs.reduce((sum, o) => sum + o.dims.reduce((n, d) => n * d, 1), 0);
-  if (values > MAX_ELEMENTS) {
-    throw new Error(`the answer would hold ${values} values, more than the ${MAX_ELEMENTS} an answer may hold: send fewer rows, or score them in a batch job`);
-  }
-  return outputs;
+  return session.fetches.map((name) => {
+    const t = results[name];
+    return { name, type: t.type, dims: [...t.dims], data: decodeHalfFloats(t.type, t.data) ?? (t.data as HostTensor['data']) };
+  });
 }
 
 function firstLine(error: unknown): string {
