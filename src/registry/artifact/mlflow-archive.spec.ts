@@ -69,6 +69,12 @@ describe('extractMlflowModel', () => {
     });
   });
 
+  it("passes a disk's refusal (full, read-only) on as it is, not as a broken archive", async () => {
+    const full = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    jest.spyOn(store, 'stage').mockRejectedValue(full);
+    await expect(extract(mlflowZip(onnx))).rejects.toBe(full);
+  });
+
   describe('refuses, leaving nothing staged,', () => {
     afterEach(() => {
       expect(stagedFiles()).toEqual([]);
