@@ -12,6 +12,8 @@ describe('assertMlflowColumnsFit', () => {
   it('takes columns that can feed the inputs: as many as a single input holds, or one per input by name', () => {
     expect(() => assertMlflowColumnsFit(features, columns(['a', 'double'], ['b', 'double'], ['c', 'long']))).not.toThrow();
     expect(() => assertMlflowColumnsFit(perColumn, columns(['x', 'double'], ['store', 'string']))).not.toThrow();
+    // A model exported with a fixed batch of 4 takes frames of 4 rows: tried with 4.
+    expect(() => assertMlflowColumnsFit([{ name: 'float_input', type: 'float32', shape: [4, 2] }], columns(['a', 'double'], ['b', 'double']))).not.toThrow();
   });
 
   it('refuses columns that could never feed them (422 MLMODEL_INVALID), naming both', () => {
