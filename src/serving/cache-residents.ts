@@ -114,7 +114,7 @@ export class CacheResidents {
     }
     const { maxBytes, maxModels } = this.bounds;
     if (this.pinnedBytes + sizeBytes > maxBytes || this.pinned.size + 1 > maxModels) {
-      throw refuse("Pinned models would exceed the session cache's bounds; unpin or unload some first", { bytes: maxBytes, models: maxModels });
+      throw refuse("Pinned models (every tenant's) would exceed the session cache's bounds; unpin or unload some first", { bytes: maxBytes, models: maxModels });
     }
   }
 

@@ -78,7 +78,8 @@ export class RegistryChangeFeed implements OnApplicationBootstrap, OnApplication
   }
 
   private async listen(): Promise<void> {
-    const client = new Client({ connectionString: this.config.DATABASE_URL, connectionTimeoutMillis: 5000 });
+    // TCP keepalive: a connection lost without a word (a network partition) is noticed, not taken as quiet.
+    const client = new Client({ connectionString: this.config.DATABASE_URL, connectionTimeoutMillis: 5000, keepAlive: true, keepAliveInitialDelayMillis: 10_000 });
     client.on('notification', (message) => this.onNotification(message.payload));
     client.on('error', (error) => this.lost(client, error));
     client.on('end', () => this.lost(client));

@@ -50,6 +50,8 @@ describe('resolveInputPath', () => {
     const missing = await message('nosuchtenant/sales.csv');
     expect(missing).toMatch(/^INPUT_NOT_FOUND: /);
     for (const uri of ['acme/sales.csv', 'acme/missing.csv', 'globex/anything.csv', 'in/sneaky.csv']) expect([uri, await message(uri)]).toEqual([uri, missing]);
+    // The model store answers as the platform's whether or not a tenant is named like its folder.
+    expect(await code('store/sha256/abc', { ...withStore, otherTenants: new Set([...withStore.otherTenants, 'store']) })).toBe('INVALID_INPUT_URI');
     // Its own folder, its own job outputs and the shared files stay readable.
     for (const uri of ['mine/sales.csv', 'batch/tenant-a-id/job/output-1/output.csv', 'in/ok.csv']) expect([uri, await code(uri, withStore)]).toEqual([uri, 'ok']);
   });

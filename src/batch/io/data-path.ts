@@ -73,10 +73,11 @@ export function checkRelativeUri(uri: string): void {
 /** Why a tenant's job may not read this file: the platform's (its own files, every tenant's job files but its own), another tenant's folder, or null. */
 function offLimits(root: string, file: string, scope: InputScope): 'platform' | 'other-tenant' | null {
   const [top, second] = path.relative(root, file).split(path.sep);
+  // The platform's own places first: a tenant named like one of them must not change the answer.
   if (PLATFORM_ENTRIES.has(top) || (top === 'batch' && second !== scope.tenantId)) return 'platform';
+  if (scope.privateDirs.some((dir) => dir === file || isInside(dir, file))) return 'platform';
   if (top === 'batch') return null;
-  if (scope.otherTenants.has(top)) return 'other-tenant';
-  return scope.privateDirs.some((dir) => dir === file || isInside(dir, file)) ? 'platform' : null;
+  return scope.otherTenants.has(top) ? 'other-tenant' : null;
 }
 
 export function isInside(root: string, candidate: string): boolean {
