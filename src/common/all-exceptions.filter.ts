@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@n
 import type { FastifyReply } from 'fastify';
 import { CommonError, CommonErrorCode, DomainError, httpStatusOf } from './domain-error';
 import { errorBody, ErrorBody } from './error-body';
+import { storageRefusalOf } from './storage-refusal';
 import { isUnstorableTextError, UNSTORABLE_TEXT } from './storable-text';
 
 /** Fastify's own error codes for malformed transport, mapped to ours. */
@@ -97,7 +98,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     }
     // The client went away while its body was read: nobody reads this answer, and it is no server fault.
     if (isClientAbort(exception)) return { status: 400, body: errorBody(CommonErrorCode.InvalidRequest, 'The client closed the connection before its request was received') };
-    const storage = storageFailureOf(exception);
+    const storage = storageRefusalOf(exception);
     if (storage) return { status: httpStatusOf(storage.code), body: errorBody(storage.code, storage.message) };
     if (isDatabaseUnavailable(exception)) {
       return { status: 503, body: errorBody(CommonErrorCode.ServiceUnavailable, 'The database is unavailable right now; try again shortly') };
@@ -139,21 +140,6 @@ const DB_UNAVAILABLE_MESSAGES = /timeout exceeded when trying to connect|Connect
 /** Node's error for a request body cut off by the client ("aborted", ECONNRESET). */
 function isClientAbort(error: unknown): boolean {
   return error instanceof Error && error.message === 'aborted' && (error as Error & { code?: unknown }).code === 'ECONNRESET';
-}
-
-/**
- * A write the disk refused, by the file system (ENOSPC, EDQUOT, EROFS) or by PostgreSQL
- * (53100 disk_full; its own data directory, or the embedded one's): said as such, not as an
- * unexplained 500. Uploads, registrations and batch outputs are atomic, so nothing was stored.
- */
-function storageFailureOf(error: unknown): CommonError | null {
-  const e = error as { code?: unknown; driverError?: { code?: unknown } } | null;
-  const code = typeof e?.code === 'string' ? e.code : typeof e?.driverError?.code === 'string' ? e.driverError.code : undefined;
-  if (code === 'ENOSPC' || code === 'EDQUOT' || code === '53100') {
-    return new CommonError(CommonErrorCode.StorageFull, 'The server has no storage space left (model store, data directory or database); nothing was stored. Try again once space is freed');
-  }
-  if (code === 'EROFS') return new CommonError(CommonErrorCode.StorageReadOnly, 'The server cannot write its storage (read-only); nothing was stored');
-  return null;
 }
 
 export function isDatabaseUnavailable(error: unknown): boolean {

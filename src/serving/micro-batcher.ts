@@ -3,7 +3,7 @@ import { servingHookMetrics } from '../observability/metrics/hook-metrics';
 import { rowsOf } from './runtime/batch-plan';
 import { InferenceRuntime, RunOutcome } from './runtime/inference-runtime';
 import type { SessionEntry } from './session-entry';
-import { ServingError, ServingErrorCode } from './serving.error';
+import { inferenceFailed } from './serving.error';
 import type { HostTensor } from './tensor-codec';
 
 export interface MicroBatchOptions {
@@ -110,16 +110,8 @@ export class MicroBatcher {
     waiters.forEach((w, i) => {
       const part = outcome.parts[i];
       if (part && 'outputs' in part) w.resolve(part.outputs);
-      else w.reject(inferenceFailed(entry, part ? part.error : 'no result'));
+      else w.reject(inferenceFailed(entry, withoutServerPaths(part ? part.error : 'no result')));
     });
   }
 }
 
-function inferenceFailed(entry: SessionEntry, runtimeMessage: string): ServingError {
-  const reason = withoutServerPaths(runtimeMessage);
-  return new ServingError(ServingErrorCode.InferenceFailed, `The runtime could not compute model '${entry.model}' version ${entry.version} on these inputs: ${reason}`, {
-    model: entry.model,
-    version: entry.version,
-    reason,
-  });
-}

@@ -4,7 +4,7 @@ import { MirrorPlan, TrafficMirror } from '../rollout/traffic-mirror.service';
 import { InferenceExecutor } from './inference-executor.service';
 import { ModelResolver } from './model-resolver.service';
 import type { ServableVersion } from './servable';
-import { ServingError, ServingErrorCode } from './serving.error';
+import { inferenceFailed } from './serving.error';
 import { type HostTensor, MAX_ELEMENTS } from './tensor-codec';
 
 /** Whether the request left the version to the model's rule (it named neither a version nor an alias). */
@@ -58,10 +58,5 @@ export function routingOf(selector: { version?: number; alias?: string }): Routi
 function refuseHugeAnswer(version: ServableVersion, outputs: HostTensor[]): HostTensor[] {
   const values = outputs.reduce((sum, o) => sum + o.dims.reduce((n, d) => n * d, 1), 0);
   if (values <= MAX_ELEMENTS) return outputs;
-  const reason = `the answer would hold ${values} values, more than the ${MAX_ELEMENTS} an answer may hold: send fewer rows, or score them in a batch job`;
-  throw new ServingError(ServingErrorCode.InferenceFailed, `The runtime could not compute model '${version.model}' version ${version.version} on these inputs: ${reason}`, {
-    model: version.model,
-    version: version.version,
-    reason,
-  });
+  throw inferenceFailed(version, `the answer would hold ${values} values, more than the ${MAX_ELEMENTS} an answer may hold: send fewer rows, or score them in a batch job`);
 }

@@ -36,7 +36,7 @@ function isPerRow(output: HostTensor, spec: TensorSpec | undefined, rows: number
 }
 
 /** The first dimension every input declares, when it is the same fixed size for all (else the batch is free). */
-function fixedBatch(inputs: readonly TensorSpec[]): number | null {
+export function fixedBatch(inputs: readonly TensorSpec[]): number | null {
   const first = inputs[0]?.shape[0];
   return typeof first === 'number' && inputs.every((s) => s.shape[0] === first) ? first : null;
 }

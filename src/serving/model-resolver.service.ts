@@ -34,7 +34,8 @@ interface SegmentMatches {
 @Injectable()
 export class ModelResolver {
   private readonly logger = new Logger('ModelResolver');
-  private notificationsFlowing = false;
+  /** Whether other replicas' registry changes reach us at once (set by RegistryChangeFeed; metrics: mms_registry_notifications_up). */
+  private flowing = false;
   private readonly models: ResolutionCache<ServableModel>;
   private readonly segments: ResolutionCache<SegmentMatches>;
 
@@ -44,7 +45,7 @@ export class ModelResolver {
   ) {
     const options = {
       maxEntries: MAX_ENTRIES,
-      freshMs: () => (this.notificationsFlowing ? FRESH_WHILE_LISTENING_MS : FRESH_WITHOUT_NOTIFICATIONS_MS),
+      freshMs: () => (this.flowing ? FRESH_WHILE_LISTENING_MS : FRESH_WITHOUT_NOTIFICATIONS_MS),
       negativeMs: NEGATIVE_MS,
       retryAfterErrorMs: 1_000,
       onBackgroundError: (error: unknown) => this.logger.warn(`background refresh failed: ${(error as Error).message}`),
@@ -121,8 +122,12 @@ export class ModelResolver {
   }
 
   /** Whether registry changes of other replicas reach us (shortens the refresh age when not). */
+  get notificationsFlowing(): boolean {
+    return this.flowing;
+  }
+
   setNotificationsFlowing(flowing: boolean): void {
-    this.notificationsFlowing = flowing;
+    this.flowing = flowing;
   }
 
   private async matchSegment(ctx: AuthContext, segment: Labels): Promise<string> {

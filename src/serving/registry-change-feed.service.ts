@@ -33,8 +33,6 @@ export class RegistryChangeFeed implements OnApplicationBootstrap, OnApplication
   private reconnectTimer?: NodeJS.Timeout;
   private connectedBefore = false;
   private stopped = false;
-  /** Whether other replicas' changes reach us at once (metrics: mms_registry_notifications_up). */
-  notificationsFlowing = false;
 
   constructor(
     private readonly events: RegistryEvents,
@@ -53,7 +51,7 @@ export class RegistryChangeFeed implements OnApplicationBootstrap, OnApplication
     // The embedded database serves this process alone, whose own changes arrive above: the feed
     // is complete, so entries need only the long safety-net refresh (a short one would re-read
     // every model in use every few seconds, on the HTTP thread that runs the embedded database).
-    else this.setFlowing(true);
+    else this.resolver.setNotificationsFlowing(true);
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -97,18 +95,13 @@ export class RegistryChangeFeed implements OnApplicationBootstrap, OnApplication
       this.resolver.invalidateAll();
     }
     this.connectedBefore = true;
-    this.setFlowing(true);
-  }
-
-  private setFlowing(flowing: boolean): void {
-    this.notificationsFlowing = flowing;
-    this.resolver.setNotificationsFlowing(flowing);
+    this.resolver.setNotificationsFlowing(true);
   }
 
   private lost(client: Client, error?: Error): void {
     if (this.client !== null && this.client !== client) return;
     this.client = null;
-    this.setFlowing(false);
+    this.resolver.setNotificationsFlowing(false);
     client.removeAllListeners('end');
     client.end().catch(() => undefined);
     if (this.stopped || this.reconnectTimer) return;

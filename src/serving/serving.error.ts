@@ -29,3 +29,12 @@ export function invalidInput(message: string, details: Record<string, unknown>):
 export function invalidRequest(message: string, details: Record<string, unknown> = {}): ServingError {
   return new ServingError(ServingErrorCode.InvalidRequest, message, details);
 }
+
+/** 422: the runtime could not compute the model on inputs that passed the signature check (`reason` fit for a client). */
+export function inferenceFailed(target: { model: string; version: number }, reason: string): ServingError {
+  return new ServingError(ServingErrorCode.InferenceFailed, `The runtime could not compute model '${target.model}' version ${target.version} on these inputs: ${reason}`, {
+    model: target.model,
+    version: target.version,
+    reason,
+  });
+}

@@ -3,7 +3,7 @@ import { ModuleRef } from '@nestjs/core';
 import { HealthService } from '../../health/health.service';
 import { ShadowMonitor } from '../../rollout/shadow-monitor';
 import { TrafficMirror } from '../../rollout/traffic-mirror.service';
-import { RegistryChangeFeed } from '../../serving/registry-change-feed.service';
+import { ModelResolver } from '../../serving/model-resolver.service';
 import { InferenceRuntime } from '../../serving/runtime/inference-runtime';
 import { SessionCache } from '../../serving/session-cache';
 import { PredictionLogRepository } from '../feedback/prediction-log.repository';
@@ -29,7 +29,7 @@ export class ScrapeSources implements OnApplicationBootstrap {
     const runtime = this.find(InferenceRuntime);
     const shadows = this.find(ShadowMonitor);
     const mirror = this.find(TrafficMirror);
-    const feed = this.find(RegistryChangeFeed);
+    const resolver = this.find(ModelResolver);
     this.metrics.attach({
       ...(cache ? { cache } : {}),
       ...(runtime ? { workers: () => runtime.workers() } : {}),
@@ -38,7 +38,7 @@ export class ScrapeSources implements OnApplicationBootstrap {
       modelsById: (ids) => this.repository.findModelNames(ids),
       health: async () => (await this.health.readiness()).checks,
       predictionLogBuffered: () => this.predictionLog.buffered,
-      ...(feed ? { registryNotifications: () => feed.notificationsFlowing } : {}),
+      ...(resolver ? { registryNotifications: () => resolver.notificationsFlowing } : {}),
     });
   }
 

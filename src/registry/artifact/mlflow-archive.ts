@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import * as yauzl from 'yauzl';
 import { parse as parseYaml } from 'yaml';
 import { withoutServerPaths } from '../../common/server-paths';
+import { storageRefusalOf } from '../../common/storage-refusal';
 import { RegistryError, RegistryErrorCode } from '../registry.error';
 import { ModelStore, StagedFile } from '../store/model-store';
 
@@ -46,7 +47,7 @@ export async function extractMlflowModel(zipPath: string, store: ModelStore, max
     // A zip whose entries lie about their sizes fails while streaming: bad input, not a 500.
     // A disk that refuses the write (full, read-only) is the server's, not the archive's: as is.
     const onnx = await store.stage(await zip.openReadStreamPromise(onnxEntry)).catch((error: unknown) => {
-      throw error instanceof RegistryError || isStorageFailure(error) ? error : archiveError(error);
+      throw error instanceof RegistryError || storageRefusalOf(error) ? error : archiveError(error);
     });
     return { onnx, metadata: keptMetadata(mlmodel) };
   } finally {
@@ -84,11 +85,6 @@ function readEntries(zip: yauzl.ZipFile): Promise<yauzl.Entry[]> {
 }
 
 /** yauzl refuses `../` and absolute names itself: report those as unsafe, the rest as unreadable. */
-function isStorageFailure(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'EROFS';
-}
-
 function archiveError(error: unknown): RegistryError {
   const message = (error as Error).message ?? String(error);
   if (/invalid relative path|absolute path|invalid characters/i.test(message)) {

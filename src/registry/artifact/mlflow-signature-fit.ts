@@ -1,4 +1,5 @@
 import { DomainError } from '../../common/domain-error';
+import { fixedBatch } from '../../serving/mlflow-answer';
 import { decodeMlflowInputs, mlflowColumnNames } from '../../serving/mlflow-payload';
 import { RegistryError, RegistryErrorCode } from '../registry.error';
 import type { TensorSpec } from './artifact.types';
@@ -18,8 +19,7 @@ export function assertMlflowColumnsFit(inputs: readonly TensorSpec[], mlflow: Re
   const types = ((mlflow.signature as { inputs: Array<{ type?: unknown }> }).inputs ?? []).map((c) => c.type);
   if (!types.every((t) => typeof t === 'string' && t in PROBE_VALUES)) return;
   // As many rows as a model exported with a fixed batch takes (all its inputs' first dimension), else one.
-  const first = inputs[0]?.shape[0];
-  const rows = typeof first === 'number' && first > 0 && inputs.every((i) => i.shape[0] === first) ? first : 1;
+  const rows = fixedBatch(inputs) || 1;
   const row = types.map((t) => PROBE_VALUES[t as string]);
   try {
     decodeMlflowInputs({ kind: 'dataframe', columns, rows: Array.from({ length: rows }, () => row) }, inputs, columns);
