@@ -11,6 +11,7 @@ describe('unreadableBody', () => {
     expect(unreadableBody({ ...withBody, 'content-type': 'application/json; charset=utf-16' })).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE', details: { charset: 'utf-16' } });
     expect(unreadableBody({ ...withBody, 'content-type': 'application/json; v=1; charset="ISO-8859-1"' })).toMatchObject({ details: { charset: 'iso-8859-1' } });
     expect(unreadableBody({ ...withBody, 'content-encoding': 'identity, gzip' })).toMatchObject({ details: { contentEncoding: 'identity, gzip' } });
+    expect(unreadableBody({ ...withBody, 'content-type': 'text/csv; charset=latin1' })).toMatchObject({ message: "CSV in charset 'latin1' is not supported: send it in UTF-8", details: { charset: 'latin1' } });
   });
 
   it('takes identity, UTF-8 in any spelling, other types and bodiless requests', () => {
@@ -22,6 +23,7 @@ describe('unreadableBody', () => {
       { ...withBody, 'content-type': 'multipart/form-data; boundary=x' },
       { ...withBody, 'content-type': 'application/json; charset=us-ascii' },
       { ...withBody, 'content-type': 'application/json; charset=csUTF8' },
+      { ...withBody, 'content-type': 'text/csv; charset=utf-8' },
       { ...withBody, 'content-type': 'application/json; foo="x;charset=latin1"' }, // a quoted value, not a charset
       { ...withBody, 'content-encoding': 'identity, identity' },
       { 'content-encoding': 'gzip' }, // no body to read

@@ -55,21 +55,25 @@ const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 408: 'Request 
 export function refuseUnreadableBodies(fastify: FastifyInstance): void {
   fastify.addHook('preParsing', async (request) => {
     if (request.method === 'GET' || request.method === 'HEAD') return; // their bodies are never read
-    const refusal = unreadableBody(request.headers) ?? formOutsideUpload(request.headers['content-type'], request.routeOptions.url);
+    const refusal = unreadableBody(request.headers) ?? typeOutsideItsRoute(request.headers['content-type'], request.routeOptions.url);
     if (refusal) throw refusal;
   });
 }
 
-/** The one route that reads multipart/form-data (a model upload); the multipart parser serves every route. */
-const MULTIPART_ROUTE = '/v1/models/:name/versions';
-
 /**
- * A multipart body sent elsewhere is left unread by the parser, so the route would see no body at
- * all ("must be a JSON object"): refused as any other type the route does not take (415).
+ * Body types one route reads: multipart/form-data a model upload, text/csv MLflow's invocations.
+ * Their parsers serve every route, so elsewhere such a body would reach the route as something
+ * it cannot read ("must be a JSON object"): refused as any other type the route does not take (415).
  */
-function formOutsideUpload(type: string | undefined, route: string | undefined): CommonError | undefined {
-  if (!type || !/^multipart\//i.test(type.trim()) || route === MULTIPART_ROUTE) return undefined;
-  return new CommonError(CommonErrorCode.UnsupportedMediaType, `Unsupported Media Type: ${type.split(';')[0].trim().slice(0, 60)} — send JSON (content-type: application/json); multipart/form-data is for model uploads only`);
+const ROUTE_ONLY_TYPES: ReadonlyArray<{ type: RegExp; route: string; purpose: string }> = [
+  { type: /^multipart\//i, route: '/v1/models/:name/versions', purpose: 'multipart/form-data is for model uploads only' },
+  { type: /^text\/csv\b/i, route: '/v1/models/:name/invocations', purpose: 'text/csv is for MLflow invocations only' },
+];
+
+function typeOutsideItsRoute(type: string | undefined, route: string | undefined): CommonError | undefined {
+  const only = type === undefined ? undefined : ROUTE_ONLY_TYPES.find((t) => t.type.test(type.trim()));
+  if (!only || route === only.route) return undefined;
+  return new CommonError(CommonErrorCode.UnsupportedMediaType, `Unsupported Media Type: ${type!.split(';')[0].trim().slice(0, 60)} — send JSON (content-type: application/json); ${only.purpose}`);
 }
 
 /**
@@ -101,9 +105,9 @@ export function unreadableBody(headers: IncomingHttpHeaders): CommonError | unde
     return new CommonError(CommonErrorCode.UnsupportedMediaType, `Content-Encoding '${encoding.slice(0, 40)}' is not supported: send the body uncompressed`, { contentEncoding: encoding.slice(0, 40) });
   }
   const type = headers['content-type'];
-  const charset = type && /^application\/json\b/i.test(type) ? parameterOf(type, 'charset')?.toLowerCase() : undefined;
+  const charset = type && /^(application\/json|text\/csv)\b/i.test(type) ? parameterOf(type, 'charset')?.toLowerCase() : undefined;
   if (charset && !UTF8_CHARSETS.has(charset)) {
-    return new CommonError(CommonErrorCode.UnsupportedMediaType, `JSON in charset '${charset.slice(0, 40)}' is not supported: send it in UTF-8`, { charset: charset.slice(0, 40) });
+    return new CommonError(CommonErrorCode.UnsupportedMediaType, `${/csv/i.test(type ?? '') ? 'CSV' : 'JSON'} in charset '${charset.slice(0, 40)}' is not supported: send it in UTF-8`, { charset: charset.slice(0, 40) });
   }
   return undefined;
 }

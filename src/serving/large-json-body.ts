@@ -2,6 +2,7 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { explainRefusedJson, jsonNestsDeeperThan, JsonPoisoningRules, MAX_BODY_NESTING, tooDeeplyNested } from './json-body';
+import { CsvBody } from './mlflow-csv';
 import { JsonCodec } from './runtime/json-codec';
 
 /**
@@ -105,5 +106,7 @@ export class LargeJsonBodyParser implements OnModuleInit {
       }
       parse(request, bytes, done);
     });
+    // MLflow's scoring protocol also takes CSV; other routes refuse it before reading it (transport-errors.ts).
+    fastify.addContentTypeParser('text/csv', { parseAs: 'buffer', bodyLimit }, (_request, body, done) => done(null, new CsvBody(body as Buffer)));
   }
 }

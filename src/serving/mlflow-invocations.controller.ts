@@ -1,5 +1,5 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Auth, RequireRole } from '../auth/auth.decorator';
 import type { AuthContext } from '../auth/auth-context';
@@ -19,7 +19,8 @@ export class MlflowInvocationsController {
   @Post(':name/invocations')
   @HttpCode(200)
   @RequireRole('scorer')
-  @ApiOperation({ summary: 'MLflow scoring protocol: dataframe_split, dataframe_records, instances or inputs → {"predictions"}' })
+  @ApiOperation({ summary: 'MLflow scoring protocol: dataframe_split, dataframe_records, instances or inputs (JSON), or a data frame as CSV (text/csv, a header row of column names) → {"predictions"}' })
+  @ApiConsumes('application/json', 'text/csv')
   @VersionQuery()
   @AliasQuery()
   @ApiBody({

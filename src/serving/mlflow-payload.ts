@@ -1,5 +1,6 @@
 import type { TensorSpec } from '../registry/artifact/artifact.types';
 import { asObject, ModelSelector, parseSelector } from './predict-request';
+import { typeCsvCells } from './mlflow-csv';
 import { invalidInput, invalidRequest } from './serving.error';
 import { decodeInputs, formatShape, HostTensor } from './tensor-codec';
 
@@ -8,7 +9,10 @@ import { decodeInputs, formatShape, HostTensor } from './tensor-codec';
  * `dataframe_split` and `dataframe_records` are data frames (answered as one record per row),
  * `instances` and `inputs` are tensors (answered as a dict of output arrays).
  */
-export type MlflowInput = { kind: 'dataframe'; columns: Array<string | null>; rows: unknown[][] } | { kind: 'tensor'; field: 'instances' | 'inputs'; value: unknown };
+export type MlflowInput =
+  /** `text`: the cells are a CSV body's text, typed by the input each one feeds (mlflow-csv.ts). */
+  | { kind: 'dataframe'; columns: Array<string | null>; rows: unknown[][]; text?: boolean }
+  | { kind: 'tensor'; field: 'instances' | 'inputs'; value: unknown };
 
 const FORMATS = ['dataframe_split', 'dataframe_records', 'instances', 'inputs'] as const;
 
@@ -190,7 +194,9 @@ function featureMatrix(frame: { columns: Array<string | null>; rows: unknown[][]
   const count = frame.columns.length;
   if (width !== undefined && count !== width) {
     const named = frame.columns.some((c) => c !== null) ? ` (${frame.columns.map((c) => c ?? '?').join(', ')})` : '';
-    throw invalidInput(`Input '${spec.name}' (shape ${formatShape(spec.shape)}) takes ${width} column${width === 1 ? '' : 's'} in order, the data frame has ${count}${named}`, {
+    // `to_csv()` writes the frame's index as a first column without a name, which pandas reads back as 'Unnamed: 0'.
+    const index = frame.columns.includes('Unnamed: 0') ? "; 'Unnamed: 0' is the index pandas writes: leave it out with to_csv(index=False)" : '';
+    throw invalidInput(`Input '${spec.name}' (shape ${formatShape(spec.shape)}) takes ${width} column${width === 1 ? '' : 's'} in order, the data frame has ${count}${named}${index}`, {
       input: spec.name,
       expected: { columns: width },
       columns: count,
@@ -246,7 +252,8 @@ function quoted(names: string[]): string {
  */
 export function decodeMlflowInputs(sent: MlflowInput, specs: readonly TensorSpec[], columnNames: string[] | null): { tensors: HostTensor[]; frameRows: number | null } {
   const payload = asSignatureFrame(sent, specs, columnNames);
-  const inputs = mlflowInputs(payload, specs, columnNames);
+  const taken = mlflowInputs(payload, specs, columnNames);
+  const inputs = payload.kind === 'dataframe' && payload.text ? typeCsvCells(taken, specs) : taken;
   const frameRows = payload.kind === 'dataframe' ? payload.rows.length : null;
   // Data frames carry missing values as null: NaN for float inputs, as pandas would.
   return { tensors: decodeInputs(specs, inputs, { nullAsNaN: frameRows !== null }), frameRows };

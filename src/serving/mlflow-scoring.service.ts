@@ -1,13 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import type { AuthContext } from '../auth/auth-context';
 import { MirroredExecutor } from './mirrored-executor.service';
-import { LargeJsonBody } from './large-json-body';
+import { LARGE_BODY_BYTES, LargeJsonBody } from './large-json-body';
+import { CsvBody, parseMlflowCsv } from './mlflow-csv';
 import { mlflowAnswerForm } from './mlflow-answer';
-import { decodeMlflowInputs, mlflowColumnNames, parseMlflowPayload, parseMlflowQuery } from './mlflow-payload';
+import { decodeMlflowInputs, MlflowInput, mlflowColumnNames, parseMlflowPayload, parseMlflowQuery } from './mlflow-payload';
 import { ModelResolver } from './model-resolver.service';
 import { parseModelName } from './predict-request';
 import type { RouteAnswer } from './route-answer';
 import { JsonCodec } from './runtime/json-codec';
+import type { HeldToken } from './runtime/json-codec-protocol';
 import type { ServableVersion } from './servable';
 import type { HostTensor } from './tensor-codec';
 
@@ -22,22 +24,25 @@ export class MlflowScoringService {
     private readonly codec: JsonCodec,
   ) {}
 
-  /** POST …/invocations; a big body (LargeJsonBody) is read off the HTTP thread. */
-  invocations(ctx: AuthContext, name: string, query: Record<string, unknown> | undefined, body: unknown, routingKey?: string): Promise<RouteAnswer> {
+  /** POST …/invocations, with a JSON or CSV body; a big body (LargeJsonBody, or CSV as big) is read off the HTTP thread. */
+  async invocations(ctx: AuthContext, name: string, query: Record<string, unknown> | undefined, body: unknown, routingKey?: string): Promise<RouteAnswer> {
     const target = parseMlflowQuery(query);
-    return body instanceof LargeJsonBody ? this.invocationsLarge(ctx, name, target, body, routingKey) : this.invocationsBody(ctx, name, target, body, routingKey);
+    if (body instanceof LargeJsonBody) return this.invocationsLarge(ctx, name, target, await this.codec.parse('mlflow', body.bytes), routingKey);
+    if (body instanceof CsvBody) {
+      if (body.bytes.length >= LARGE_BODY_BYTES) return this.invocationsLarge(ctx, name, target, await this.codec.parse('mlflow', body.bytes, undefined, 'csv'), routingKey);
+      return this.invocationsBody(ctx, name, target, parseMlflowCsv(body.bytes), routingKey);
+    }
+    return this.invocationsBody(ctx, name, target, parseMlflowPayload(body), routingKey);
   }
 
-  private async invocationsBody(ctx: AuthContext, name: string, target: VersionTarget, body: unknown, routingKey?: string): Promise<RouteAnswer> {
-    const sent = parseMlflowPayload(body);
+  private async invocationsBody(ctx: AuthContext, name: string, target: VersionTarget, sent: MlflowInput, routingKey?: string): Promise<RouteAnswer> {
     const version = await this.resolver.resolve(ctx, { model: parseModelName(name), ...target, routingKey });
     const { tensors, frameRows } = decodeMlflowInputs(sent, version.signature.inputs, mlflowColumnNames(version.mlflow));
     return this.answer(version, frameRows, await this.run(ctx, version, tensors, target));
   }
 
   /** The same steps with the JSON parsed and the inputs decoded in the JSON codec thread, and a big answer encoded there. */
-  private async invocationsLarge(ctx: AuthContext, name: string, target: VersionTarget, body: LargeJsonBody, routingKey?: string): Promise<RouteAnswer> {
-    const parsed = await this.codec.parse('mlflow', body.bytes);
+  private async invocationsLarge(ctx: AuthContext, name: string, target: VersionTarget, parsed: { token: HeldToken }, routingKey?: string): Promise<RouteAnswer> {
     const version = await this.codec.releasingOnError(parsed.token, () => this.resolver.resolve(ctx, { model: parseModelName(name), ...target, routingKey }));
     const { tensors, frameRows } = await this.codec.decode('mlflow', parsed.token, version.signature.inputs, { columnNames: mlflowColumnNames(version.mlflow) });
     return this.answer(version, frameRows, await this.run(ctx, version, tensors, target));

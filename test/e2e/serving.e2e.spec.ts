@@ -848,6 +848,78 @@ describe('online inference over HTTP', () => {
       });
     });
 
+    describe('data frames as CSV (text/csv), as pandas.DataFrame.to_csv() writes them', () => {
+      const csvBody = (text: string, type = 'text/csv') => new Blob([text], { type });
+      const invokeCsv = (model: string, text: string, type?: string) => t.request('POST', `/v1/models/${model}/invocations`, { body: csvBody(text, type) });
+      const csvOf = (header: readonly string[], rows: ReadonlyArray<readonly unknown[]>, eol = '\n') => [header.join(','), ...rows.map((r) => r.join(','))].join(eol) + eol;
+      const metricCount = async (route: string) => Number(new RegExp(`^mms_offloaded_bodies_total\\{route="${route}"\\} (\\d+)$`, 'm').exec((await t.request('GET', '/metrics')).body as string)?.[1] ?? 0);
+
+      it('scores a CSV frame as dataframe_split: by the signature columns in any order (pandas index left out), or in order without a signature', async () => {
+        const json = await t.request('POST', '/v1/models/mlflow-demand/invocations', { body: { dataframe_split: { columns, data: RETAIL_SAMPLE_ROWS } } });
+        expect(json.status).toBe(200);
+        // to_csv() with its index: a first column without a name, which the signature leaves out.
+        const withIndex = csvOf(['', ...shuffled.map((i) => columns[i])], RETAIL_SAMPLE_ROWS.map((r, n) => [n, ...shuffled.map((i) => r[i])]), '\r\n');
+        const res = await invokeCsv('mlflow-demand', `\ufeff${withIndex}`);
+        expect([res.status, res.headers.get('x-model-version'), res.body]).toEqual([200, '1', json.body]);
+        const plain = await invokeCsv('demand-linear', csvOf(columns, RETAIL_SAMPLE_ROWS), 'text/csv; charset=utf-8');
+        expect(plain.status).toBe(200);
+        expectClose(
+          plain.body.predictions.map((p: { variable: number }) => [p.variable]),
+          fixtures.linear.expected(RETAIL_SAMPLE_ROWS),
+        );
+        // Without a signature every column is a feature, so the index is one too many: the message says what it is.
+        const indexed = await invokeCsv('demand-linear', csvOf(['', ...columns], RETAIL_SAMPLE_ROWS.map((r, n) => [n, ...r])));
+        expect([indexed.status, indexed.body.error.code]).toEqual([400, 'INVALID_INPUT']);
+        expect(indexed.body.error.message).toContain('to_csv(index=False)');
+      });
+
+      it('reads each cell as the input it feeds takes it: a store code stays text ("0042"), a number a number, an empty field a missing value', async () => {
+        const model = buildStoreCodeModel({ '0042': 100, '0043': 200 });
+        await upload('csv-store', model.bytes);
+        const res = await invokeCsv('csv-store', 'x,store\n1.5,0042\n2.5,"0043"\n3.5,42\n');
+        expect([res.status, res.body]).toEqual([200, { predictions: model.expected(['0042', '0043', '42'], [1.5, 2.5, 3.5]).map(([y]) => ({ y })) }]);
+        // A missing float is NaN (as pandas reads it), answered null; a missing store code is refused, naming the input.
+        const missingX = await invokeCsv('csv-store', 'x,store\n,0042\n');
+        expect([missingX.status, missingX.body.predictions]).toEqual([200, [{ y: null }]]);
+        const missingStore = await invokeCsv('csv-store', 'x,store\n1.5,\n');
+        expect([missingStore.status, missingStore.body.error.code, missingStore.body.error.message]).toEqual([400, 'INVALID_INPUT', expect.stringContaining("Input 'store'")]);
+        const notANumber = await invokeCsv('csv-store', 'x,store\nlots,0042\n');
+        expect([notANumber.status, notANumber.body.error.message]).toEqual([400, expect.stringContaining("Input 'x'")]);
+      });
+
+      it('answers 400 for a CSV it cannot read as a frame, 415 for another charset, and takes text/csv nowhere else', async () => {
+        for (const [text, message] of [
+          ['', 'The CSV body is empty'],
+          [`${columns.join(',')}\n`, 'The data frame has no rows'],
+          [`${columns.join(',')}\n${ROW.join(',')},7\n`, "CSV row 1 has 7 fields for the header's 6 columns"],
+          [`${columns.join(',')}\n"${ROW.join(',')}\n`, 'The CSV body cannot be read at record 2: unterminated quoted field'],
+        ]) {
+          const res = await invokeCsv('mlflow-demand', text);
+          expect({ text, status: res.status, code: res.body.error?.code, message: res.body.error?.message }).toEqual({ text, status: 400, code: 'INVALID_REQUEST', message: expect.stringContaining(message) });
+        }
+        const latin1 = await invokeCsv('mlflow-demand', csvOf(columns, [ROW]), 'text/csv; charset=latin1');
+        expect([latin1.status, latin1.body.error.code]).toEqual([415, 'UNSUPPORTED_MEDIA_TYPE']);
+        const predict = await t.request('POST', '/v1/predict', { body: csvBody(csvOf(columns, [ROW])) });
+        expect([predict.status, predict.body.error.message]).toEqual([415, expect.stringContaining('text/csv is for MLflow invocations only')]);
+      });
+
+      it('reads a big CSV body off the HTTP thread, with the same answer', async () => {
+        const rows = Array.from({ length: 12_000 }, (_, i) => RETAIL_SAMPLE_ROWS[i % RETAIL_SAMPLE_ROWS.length]);
+        const text = csvOf(shuffled.map((i) => columns[i]), rows.map((r) => shuffled.map((i) => r[i])));
+        expect(Buffer.byteLength(text)).toBeGreaterThan(128 * 1024);
+        const before = await metricCount('mlflow');
+        const res = await invokeCsv('mlflow-demand', text);
+        expect(res.status).toBe(200);
+        expect(await metricCount('mlflow')).toBe(before + 1);
+        expectClose(
+          res.body.predictions.map((p: { variable: number }) => [p.variable]),
+          fixtures.tree.expected(rows),
+        );
+        const broken = await invokeCsv('mlflow-demand', `${text}${ROW.join(',')},1\n`);
+        expect([broken.status, broken.body.error.message]).toEqual([400, "CSV row 12001 has 7 fields for the header's 6 columns"]);
+      });
+    });
+
     describe('version, alias and the health probes', () => {
       const score = (query: string) => t.request('POST', `/v1/models/mlflow-lifecycle/invocations${query}`, { body: { instances: [ROW] } });
       const biasOfScore = (res: TestResponse) => Math.round(res.body.predictions.variable[0][0] - ROW_SUM);

@@ -90,7 +90,8 @@ export async function startTestApp(overrides: NodeJS.ProcessEnv = {}): Promise<T
 async function send(baseUrl: string, method: string, p: string, init: { body?: unknown; headers?: Record<string, string> }): Promise<TestResponse> {
   const headers: Record<string, string> = { authorization: `Bearer ${ROOT_TOKEN}`, ...init.headers };
   let body: RequestInit['body'];
-  if (init.body instanceof FormData) body = init.body;
+  // A form or a Blob (its type the content type: `new Blob([csv], { type: 'text/csv' })`) goes as it is.
+  if (init.body instanceof FormData || init.body instanceof Blob) body = init.body;
   else if (init.body !== undefined) {
     body = JSON.stringify(init.body);
     headers['content-type'] ??= 'application/json';

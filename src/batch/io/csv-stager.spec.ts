@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { mulberry32 } from '../../../test/fixtures/onnx-builder';
-import { csvRecords } from './csv';
+import { csvRecords } from '../../common/csv';
 import { CsvStager } from './csv-stager';
 import { SpillWriter } from './spill-writer';
 import { parseStagingRows } from './staging';

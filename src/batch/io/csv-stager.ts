@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { parseRecord } from './csv';
+import { parseRecord } from '../../common/csv';
 import { SpillWriter } from './spill-writer';
 import { stagingJson } from './staging';
 

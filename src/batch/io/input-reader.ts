@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as readline from 'node:readline';
 import type { DataFormat } from '../batch-job-spec';
-import { csvRecords } from './csv';
+import { csvRecords } from '../../common/csv';
 import { bigintReviver } from './staging';
 
 // hyparquet ships ES modules whose Node entry (with the file reader) is not in its typings'

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as readline from 'node:readline';
 import type { DataFormat } from '../batch-job-spec';
-import { csvField } from './csv';
+import { csvField } from '../../common/csv';
 
 /** Type of an output column; passthrough columns of JSONL/parquet inputs get theirs at commit, from the values seen. */
 export type ColumnType = 'string' | 'float' | 'double' | 'int32' | 'int64' | 'boolean' | 'json' | 'passthrough';

@@ -20,6 +20,8 @@ export interface ParseMessage {
   route: CodecRoute;
   bytes: Uint8Array;
   routingKey?: string;
+  /** MLflow invocations only: the body is CSV (text/csv), not JSON. */
+  format?: 'csv';
 }
 
 /**

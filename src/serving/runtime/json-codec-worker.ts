@@ -10,11 +10,12 @@ import { DomainError } from '../../common/domain-error';
 import { lowerThisThreadPriority } from '../../common/thread-priority';
 import { answerBody } from '../answer-body';
 import { DEFAULT_POISONING_RULES, parseJsonBody } from '../json-body';
+import { parseMlflowCsv } from '../mlflow-csv';
 import { decodeMlflowInputs, MlflowInput, parseMlflowPayload } from '../mlflow-payload';
 import { decodeOipRequest, OipEnvelope, parseOipEnvelope } from '../oip-payload';
 import { asObject, parseFanoutRequest, parsePredictRequest } from '../predict-request';
 import { decodeInputs } from '../tensor-codec';
-import type { CodecError, CodecReply, CodecRequest, CodecRoute, CodecWorkerData, Decoded, DecodeMessage, FanoutItemHead, HeldToken, ParsedHead } from './json-codec-protocol';
+import type { CodecError, CodecReply, CodecRequest, CodecRoute, CodecWorkerData, Decoded, DecodeMessage, FanoutItemHead, HeldToken, ParsedHead, ParseMessage } from './json-codec-protocol';
 
 /** What a parsed body still needs its version's signature for. */
 type Held = { route: 'predict'; inputs: Record<string, unknown> } | { route: 'oip'; envelope: OipEnvelope } | { route: 'mlflow'; payload: MlflowInput };
@@ -33,7 +34,7 @@ const { rules } = (workerData as CodecWorkerData | undefined) ?? { rules: DEFAUL
 port.on('message', (message: CodecRequest) => {
   switch (message.type) {
     case 'parse':
-      parse(message.id, message.route, message.bytes, message.routingKey);
+      parse(message);
       break;
     case 'decode':
       decode(message);
@@ -47,10 +48,12 @@ port.on('message', (message: CodecRequest) => {
   }
 });
 
-function parse(id: number, route: CodecRoute, bytes: Uint8Array, routingKey: string | undefined): void {
+function parse({ id, route, bytes, routingKey, format }: ParseMessage): void {
   try {
-    const body = parseJsonBody(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), rules);
-    send({ id, parsed: head(id, route, body, routingKey) });
+    const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    // A CSV body is MLflow's data frame as it stands; a JSON body is read as the route's envelope.
+    const parsed: ParsedHead = format === 'csv' ? { route: 'mlflow', token: hold(String(id), { route: 'mlflow', payload: parseMlflowCsv(buffer) }) } : head(id, route, parseJsonBody(buffer, rules), routingKey);
+    send({ id, parsed });
   } catch (error) {
     send({ id, error: toCodecError(error) });
   }

@@ -33,12 +33,12 @@ export class JsonCodec {
 
   /**
    * Parses a big body of one of the prediction routes (its bytes move to the codec thread) as
-   * the HTTP layer's parser would, and reads the route's envelope; a refused body or envelope
+   * the HTTP layer's parser would (JSON; or, for MLflow's invocations, CSV), and reads the route's envelope; a refused body or envelope
    * rejects with the error the HTTP thread would have answered.
    */
-  async parse<R extends CodecRoute>(route: R, bytes: Buffer, routingKey?: string): Promise<Extract<ParsedHead, { route: R }>> {
+  async parse<R extends CodecRoute>(route: R, bytes: Buffer, routingKey?: string, format?: 'csv'): Promise<Extract<ParsedHead, { route: R }>> {
     servingHookMetrics.bodyOffloaded(route);
-    const reply = await this.call<'parsed'>((id) => ({ type: 'parse', id, route, bytes: transferable(bytes), routingKey }), true);
+    const reply = await this.call<'parsed'>((id) => ({ type: 'parse', id, route, bytes: transferable(bytes), routingKey, format }), true);
     return reply.parsed as Extract<ParsedHead, { route: R }>;
   }
 
