@@ -1,0 +1,53 @@
+import { buildLinearModel, RETAIL_SAMPLE_ROWS } from '../fixtures/onnx-builder';
+import { artifactForm, startTestApp, TestApp } from '../support/test-app';
+
+jest.setTimeout(120_000);
+
+const ROW = RETAIL_SAMPLE_ROWS[1];
+const ROW_SUM = ROW.reduce((a, b) => a + b, 0);
+/** An infer request to `linear` (y = sum(x)), as OIP clients build it. */
+const INFER = { id: 'r-1', inputs: [{ name: 'float_input', shape: [1, 6], datatype: 'FP32', data: ROW }] };
+
+/** The Open Inference Protocol REST surface as real clients (tritonclient.http, KServe's InferenceRESTClient) call it. */
+describe('Open Inference Protocol conformance', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    const res = await t.request('POST', '/v1/models/linear/versions', { body: artifactForm(buildLinearModel({ weights: [1, 1, 1, 1, 1, 1], bias: 0 }).bytes) });
+    if (res.status !== 201) throw new Error(`upload: ${res.status} ${JSON.stringify(res.body)}`);
+  });
+  afterAll(async () => {
+    await t?.dispose();
+  });
+
+  describe('infer bodies', () => {
+    // tritonclient's HTTP client (geventhttpclient) and KServe's InferenceRESTClient (httpx, content=bytes) set no Content-Type.
+    it.each(['/v2/models/linear/infer', '/v2/models/linear/versions/1/infer'])('reads a body sent without a content type as JSON on %s', async (path) => {
+      const res = await t.request('POST', path, { body: new Blob([JSON.stringify(INFER)]) });
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ model_name: 'linear', model_version: '1', id: 'r-1', outputs: [{ name: 'variable', datatype: 'FP32', shape: [1, 1] }] });
+      expect(res.body.outputs[0].data[0]).toBeCloseTo(ROW_SUM, 3);
+    });
+
+    it('still refuses other body types, and a body without a type on other routes (415)', async () => {
+      const octets = await t.request('POST', '/v2/models/linear/infer', { body: new Blob([JSON.stringify(INFER)], { type: 'application/octet-stream' }) });
+      expect(octets.status).toBe(415);
+      expect(octets.body.error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+      const predict = await t.request('POST', '/v1/predict', { body: new Blob([JSON.stringify({ model: 'linear', inputs: { float_input: [ROW] } })]) });
+      expect(predict.status).toBe(415);
+    });
+
+    it("refuses Triton's binary tensor data extension saying to send JSON (415)", async () => {
+      const json = Buffer.from(JSON.stringify({ inputs: [{ name: 'float_input', shape: [1, 6], datatype: 'FP32', parameters: { binary_data_size: 24 } }] }));
+      const body = Buffer.concat([json, Buffer.from(new Float32Array(ROW).buffer)]);
+      const res = await t.request('POST', '/v2/models/linear/infer', { body: new Blob([body]), headers: { 'inference-header-content-length': String(json.length) } });
+      expect(res.status).toBe(415);
+      expect(res.body.error).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE', message: expect.stringContaining('binary_data=False'), details: { extension: 'binary_tensor_data' } });
+      // A header as long as the whole body announces no binary part: plain JSON.
+      const whole = Buffer.from(JSON.stringify(INFER));
+      const plain = await t.request('POST', '/v2/models/linear/infer', { body: new Blob([whole]), headers: { 'inference-header-content-length': String(whole.length) } });
+      expect(plain.status).toBe(200);
+    });
+  });
+});
