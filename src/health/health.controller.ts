@@ -10,10 +10,12 @@ import { HealthService } from './health.service';
 export class HealthController {
   constructor(private readonly health: HealthService) {}
 
+  // `live` and `ready` are the booleans KServe's InferenceRESTClient reads from /v2/health/* (as
+  // KServe's own server answers them); an answer without them reads as "not live".
   @Get(['health/live', 'v2/health/live'])
   @ApiOperation({ summary: 'Liveness: the process answers' })
   live() {
-    return { status: 'live' };
+    return { status: 'live', live: true };
   }
 
   @Get(['health/ready', 'v2/health/ready'])
@@ -25,6 +27,6 @@ export class HealthController {
     const readiness = await this.health.readiness();
     const ok = readiness.status === 'ready' || (readiness.status === 'degraded' && allowDegraded === 'true');
     if (!ok) void reply.status(503);
-    return readiness;
+    return { ...readiness, ready: ok };
   }
 }

@@ -21,6 +21,18 @@ describe('Open Inference Protocol conformance', () => {
     await t?.dispose();
   });
 
+  describe('health', () => {
+    // KServe's InferenceRESTClient: is_server_live() is response.json().get("live"), is_server_ready() .get("ready").
+    it('answers live and ready as booleans, without a credential', async () => {
+      const live = await t.request('GET', '/v2/health/live', { headers: { authorization: '' } });
+      expect(live.status).toBe(200);
+      expect(live.body.live).toBe(true);
+      const ready = await t.request('GET', '/v2/health/ready', { headers: { authorization: '' } });
+      expect(ready.status).toBe(200);
+      expect(ready.body.ready).toBe(true);
+    });
+  });
+
   describe('infer bodies', () => {
     // tritonclient's HTTP client (geventhttpclient) and KServe's InferenceRESTClient (httpx, content=bytes) set no Content-Type.
     it.each(['/v2/models/linear/infer', '/v2/models/linear/versions/1/infer'])('reads a body sent without a content type as JSON on %s', async (path) => {
