@@ -34,8 +34,9 @@ export function tensorMetadata(spec: TensorSpec): OipTensorMetadata {
 
 /** `inputs: [{name, shape, datatype, data}]` → tensors in signature order, datatype checked against the model. */
 function decodeOipInputs(specs: readonly TensorSpec[], rawInputs: unknown): HostTensor[] {
-  if (!Array.isArray(rawInputs) || rawInputs.length === 0) {
-    throw invalidRequest('inputs must be a non-empty array of {"name", "shape", "datatype", "data"}', { field: 'inputs' });
+  // `[]` is the whole request of a model that takes no inputs (a constant), as /v1/predict's `{}` is.
+  if (!Array.isArray(rawInputs) || (rawInputs.length === 0 && specs.length > 0)) {
+    throw invalidRequest(`inputs must be ${specs.length ? 'a non-empty array of {"name", "shape", "datatype", "data"}' : 'an array: [] for this model, which takes no inputs'}`, { field: 'inputs' });
   }
   const given = new Map<string, Record<string, unknown>>();
   for (const raw of rawInputs) {

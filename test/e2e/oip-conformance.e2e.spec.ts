@@ -1,4 +1,5 @@
-import { buildLinearModel, RETAIL_SAMPLE_ROWS } from '../fixtures/onnx-builder';
+import { onnx } from 'onnx-proto';
+import { buildLinearModel, onnxGraph, RETAIL_SAMPLE_ROWS } from '../fixtures/onnx-builder';
 import { artifactForm, startTestApp, TestApp } from '../support/test-app';
 
 jest.setTimeout(120_000);
@@ -12,10 +13,14 @@ const INFER = { id: 'r-1', inputs: [{ name: 'float_input', shape: [1, 6], dataty
 describe('Open Inference Protocol conformance', () => {
   let t: TestApp;
 
+  const upload = async (name: string, bytes: Buffer) => {
+    const res = await t.request('POST', `/v1/models/${name}/versions`, { body: artifactForm(bytes) });
+    if (res.status !== 201) throw new Error(`upload ${name}: ${res.status} ${JSON.stringify(res.body)}`);
+  };
+
   beforeAll(async () => {
     t = await startTestApp();
-    const res = await t.request('POST', '/v1/models/linear/versions', { body: artifactForm(buildLinearModel({ weights: [1, 1, 1, 1, 1, 1], bias: 0 }).bytes) });
-    if (res.status !== 201) throw new Error(`upload: ${res.status} ${JSON.stringify(res.body)}`);
+    await upload('linear', buildLinearModel({ weights: [1, 1, 1, 1, 1, 1], bias: 0 }).bytes);
   });
   afterAll(async () => {
     await t?.dispose();
@@ -48,6 +53,16 @@ describe('Open Inference Protocol conformance', () => {
       expect(octets.body.error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
       const predict = await t.request('POST', '/v1/predict', { body: new Blob([JSON.stringify({ model: 'linear', inputs: { float_input: [ROW] } })]) });
       expect(predict.status).toBe(415);
+    });
+
+    it('infers a model that takes no inputs with inputs: [] (a constant), as /v1/predict does with {}', async () => {
+      const value: onnx.IAttributeProto = { name: 'value', type: onnx.AttributeProto.AttributeType.TENSOR, t: onnxGraph.floatTensor('value', [2], [1.5, 2.5]) };
+      await upload('constant', onnxGraph.encode({ name: 'constant', inputs: [], outputs: [{ name: 'y', dtype: 'float32', shape: [2] }], initializers: [], nodes: [onnxGraph.node('Constant', [], ['y'], { attribute: [value] })] }));
+      expect((await t.request('GET', '/v2/models/constant')).body).toMatchObject({ inputs: [], outputs: [{ name: 'y', datatype: 'FP32', shape: [2] }] });
+      const res = await t.request('POST', '/v2/models/constant/infer', { body: { id: 'c', inputs: [] } });
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ model_name: 'constant', model_version: '1', id: 'c', outputs: [{ name: 'y', datatype: 'FP32', shape: [2], data: [1.5, 2.5] }] });
+      expect((await t.request('POST', '/v2/models/linear/infer', { body: { inputs: [] } })).body.error.message).toContain('non-empty array');
     });
 
     it("refuses Triton's binary tensor data extension saying to send JSON (415)", async () => {
