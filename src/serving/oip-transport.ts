@@ -26,6 +26,7 @@ export function readOipBodiesAsJson(fastify: FastifyInstance): void {
         { extension: 'binary_tensor_data' },
       );
     }
+    // Fastify adds what is assigned to request.headers to the request's own headers (it replaces none).
     if (request.headers['content-type'] === undefined) request.headers = { 'content-type': 'application/json' };
   });
 }
