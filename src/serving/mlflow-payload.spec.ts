@@ -1,5 +1,5 @@
 import type { TensorSpec } from '../registry/artifact/artifact.types';
-import { asSignatureFrame, decodeMlflowInputs, mlflowColumnNames, mlflowInputs, parseMlflowPayload, parseMlflowQuery } from './mlflow-payload';
+import { asSignatureFrame, decodeMlflowInputs, hasMlflowTensorSignature, mlflowColumnNames, mlflowInputs, parseMlflowPayload, parseMlflowQuery } from './mlflow-payload';
 
 const tabular: TensorSpec[] = [{ name: 'float_input', type: 'float32', shape: ['N', 3] }];
 const multi: TensorSpec[] = [
@@ -12,6 +12,16 @@ describe('MLflow scoring payloads', () => {
     expect(() => parseMlflowPayload({ dataframe_split: { columns: ['a'], index: [0, 1], data: [[1]] } })).toThrow('dataframe_split.index must label each of the 1 rows once: it is 2 labels');
     expect(() => parseMlflowPayload({ dataframe_split: { columns: ['a'], index: 'x', data: [[1]] } })).toThrow(/it is not an array/);
     expect(parseMlflowPayload({ dataframe_split: { columns: ['a'], index: [7], data: [[1]] } })).toMatchObject({ rows: [[1]] });
+  });
+
+  it('tells a tensor-based MLflow signature from a column-based one or none', () => {
+    const tensor = { type: 'tensor', 'tensor-spec': { dtype: 'float32', shape: [-1, 3] } };
+    expect(hasMlflowTensorSignature({ signature: { inputs: [tensor] } })).toBe(true);
+    expect(hasMlflowTensorSignature({ signature: { inputs: [{ ...tensor, name: 'x' }] } })).toBe(true);
+    expect(hasMlflowTensorSignature({ signature: { inputs: [{ type: 'double', name: 'a' }] } })).toBe(false);
+    expect(hasMlflowTensorSignature({ signature: { inputs: [] } })).toBe(false);
+    expect(hasMlflowTensorSignature({ signature: undefined })).toBe(false);
+    expect(hasMlflowTensorSignature(null)).toBe(false);
   });
 
   it('takes dataframe_split columns as the feature matrix, in signature order when it names them', () => {

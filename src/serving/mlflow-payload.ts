@@ -90,6 +90,17 @@ export function mlflowColumnNames(mlflow: Record<string, unknown> | null): strin
 }
 
 /**
+ * Whether an MLflow model's signature is tensor-based (`[{"type": "tensor", "tensor-spec": …}]`).
+ * MLflow's schema enforcement turns a data frame sent to such a model into its tensors (a numpy
+ * array, or a dict of them by input name), so the ONNX flavor answers it as a dict of output
+ * arrays, not as one record per row.
+ */
+export function hasMlflowTensorSignature(mlflow: Record<string, unknown> | null): boolean {
+  const inputs = (mlflow?.signature as { inputs?: unknown } | undefined)?.inputs;
+  return Array.isArray(inputs) && inputs.length > 0 && inputs.every((i) => i !== null && typeof i === 'object' && (i as { type?: unknown }).type === 'tensor');
+}
+
+/**
  * `instances`/`inputs` sent to a model with a column-based signature, keyed by its columns
  * (records, or a dict of column arrays), is a data frame: MLflow's scoring server builds a
  * DataFrame from them for such a signature, also when the columns are the ONNX inputs' own

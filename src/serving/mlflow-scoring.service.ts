@@ -4,7 +4,7 @@ import { MirroredExecutor } from './mirrored-executor.service';
 import { LARGE_BODY_BYTES, LargeJsonBody } from './large-json-body';
 import { CsvBody, parseMlflowCsv } from './mlflow-csv';
 import { mlflowAnswerForm } from './mlflow-answer';
-import { decodeMlflowInputs, MlflowInput, mlflowColumnNames, parseMlflowPayload, parseMlflowQuery } from './mlflow-payload';
+import { decodeMlflowInputs, hasMlflowTensorSignature, MlflowInput, mlflowColumnNames, parseMlflowPayload, parseMlflowQuery } from './mlflow-payload';
 import { ModelResolver } from './model-resolver.service';
 import { parseModelName } from './predict-request';
 import type { RouteAnswer } from './route-answer';
@@ -48,9 +48,13 @@ export class MlflowScoringService {
     return this.answer(version, frameRows, await this.run(ctx, version, tensors, target));
   }
 
-  /** Records for a data frame whose outputs are all per row by the version's signature, else the dict of outputs. */
+  /**
+   * Records for a data frame whose outputs are all per row by the version's signature, else the dict of outputs.
+   * An MLflow model with a tensor-based signature answers a data frame as a dict too: MLflow feeds it as tensors.
+   */
   private async answer(version: ServableVersion, frameRows: number | null, outputs: HostTensor[]): Promise<RouteAnswer> {
-    const form = mlflowAnswerForm(frameRows, version.signature.inputs, version.outputs, outputs);
+    const rows = hasMlflowTensorSignature(version.mlflow) ? null : frameRows;
+    const form = mlflowAnswerForm(rows, version.signature.inputs, version.outputs, outputs);
     return { version: version.version, ...(await this.codec.answer({ route: 'mlflow', form, outputs })) };
   }
 
