@@ -1,4 +1,4 @@
-import { jsonNestsDeeperThan } from './json-body';
+import { DEFAULT_POISONING_RULES, jsonNestsDeeperThan, parseMlflowJsonBody, pythonJsonAsJson } from './json-body';
 
 const deep = (levels: number) => `${'['.repeat(levels)}1${']'.repeat(levels)}`;
 const bytes = (text: string) => Buffer.from(text);
@@ -22,5 +22,21 @@ describe('jsonNestsDeeperThan', () => {
   it('reads a big flat body', () => {
     const flat = bytes(`{"actual": [${Array.from({ length: 100_000 }, (_, i) => i).join(',')}]}`);
     expect(jsonNestsDeeperThan(flat, 2)).toBe(false);
+  });
+});
+
+describe("Python's JSON constants (MLflow invocations)", () => {
+  const of = (text: string) => pythonJsonAsJson(Buffer.from(text))?.toString() ?? null;
+
+  it('writes NaN as null and infinities as numbers beyond any float, outside strings only', () => {
+    expect(of('[1, NaN, Infinity, -Infinity]')).toBe('[1, null, 1e999, -1e999]');
+    expect(of('{"NaN": "Infinity \\" NaN", "v": NaN}')).toBe('{"NaN": "Infinity \\" NaN", "v": null}');
+    expect(of('{"a": [1, 2]}')).toBeNull();
+    expect(parseMlflowJsonBody(Buffer.from('{"a": [NaN, -Infinity]}'), DEFAULT_POISONING_RULES)).toEqual({ a: [null, -Infinity] });
+  });
+
+  it('reports the body\'s own syntax error when it is not JSON even so', () => {
+    expect(() => parseMlflowJsonBody(Buffer.from('{"a": [NaN'), DEFAULT_POISONING_RULES)).toThrow(/Body is not valid JSON/);
+    expect(() => parseMlflowJsonBody(Buffer.from('{"a": nan}'), DEFAULT_POISONING_RULES)).toThrow(/Body is not valid JSON/);
   });
 });

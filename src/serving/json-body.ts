@@ -77,3 +77,59 @@ const [QUOTE, BACKSLASH, OPEN_ARRAY, CLOSE_ARRAY, OPEN_OBJECT, CLOSE_OBJECT] = [
 export function tooDeeplyNested(): CommonError {
   return new CommonError(CommonErrorCode.InvalidRequest, `The body nests arrays and objects more than ${MAX_BODY_NESTING} levels deep, which this route does not take`, { maxNesting: MAX_BODY_NESTING });
 }
+
+/**
+ * MLflow's scoring server reads bodies with Python's json module, which also takes the tokens
+ * `NaN`, `Infinity` and `-Infinity`: `json.dumps` writes them for float NaN and infinities, so
+ * MLflow's own clients (`dataframe_split` from `DataFrame.to_dict(orient="split")`) send a data
+ * frame's missing values as `NaN`. This is the text with those tokens (outside strings) written
+ * as JSON: `NaN` as `null` (a data frame's missing value), `±Infinity` as `±1e999` (a number
+ * beyond any float's range, which the input checks refuse by name). Null when the text has none
+ * of them, so that any other syntax error stays the one reported.
+ */
+export function pythonJsonAsJson(bytes: Buffer): Buffer | null {
+  const parts: Buffer[] = [];
+  let from = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i];
+    if (inString) {
+      if (c === BACKSLASH) i++;
+      else if (c === QUOTE) inString = false;
+      continue;
+    }
+    if (c === QUOTE) {
+      inString = true;
+      continue;
+    }
+    const token = PYTHON_CONSTANTS.find(([text]) => c === text.charCodeAt(0) && bytes.toString('latin1', i, i + text.length) === text);
+    if (!token) continue;
+    parts.push(bytes.subarray(from, i), token[1]);
+    from = i + token[0].length;
+    i = from - 1;
+  }
+  if (!parts.length) return null;
+  parts.push(bytes.subarray(from));
+  return Buffer.concat(parts);
+}
+
+const PYTHON_CONSTANTS: ReadonlyArray<readonly [string, Buffer]> = [
+  ['NaN', Buffer.from('null')],
+  ['Infinity', Buffer.from('1e999')],
+  ['-Infinity', Buffer.from('-1e999')],
+];
+
+/** parseJsonBody, also taking Python's NaN and ±Infinity (pythonJsonAsJson): MLflow invocations' bodies. */
+export function parseMlflowJsonBody(bytes: Buffer, rules: JsonPoisoningRules): unknown {
+  try {
+    return parseJsonBody(bytes, rules);
+  } catch (error) {
+    const json = pythonJsonAsJson(bytes);
+    if (!json) throw error;
+    try {
+      return parseJsonBody(json, rules);
+    } catch {
+      throw error;
+    }
+  }
+}

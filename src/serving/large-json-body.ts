@@ -1,7 +1,7 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { explainRefusedJson, jsonNestsDeeperThan, JsonPoisoningRules, MAX_BODY_NESTING, tooDeeplyNested } from './json-body';
+import { explainRefusedJson, jsonNestsDeeperThan, JsonPoisoningRules, MAX_BODY_NESTING, pythonJsonAsJson, tooDeeplyNested } from './json-body';
 import { CsvBody } from './mlflow-csv';
 import { JsonCodec } from './runtime/json-codec';
 
@@ -14,8 +14,10 @@ import { JsonCodec } from './runtime/json-codec';
  */
 export const LARGE_BODY_BYTES = 128 * 1024;
 
+const MLFLOW_INVOCATIONS = '/v1/models/:name/invocations';
+
 /** The prediction routes, whose big bodies go to the JSON codec thread (the answer is unchanged, byte for byte). */
-const OFFLOADED_ROUTES = new Set(['/v1/predict', '/v1/predict/fanout', '/v2/models/:name/infer', '/v2/models/:name/versions/:version/infer', '/v1/models/:name/invocations']);
+const OFFLOADED_ROUTES = new Set(['/v1/predict', '/v1/predict/fanout', '/v2/models/:name/infer', '/v2/models/:name/versions/:version/infer', MLFLOW_INVOCATIONS]);
 
 /** The unparsed body of a big request, as the controller receives it instead of the parsed JSON. */
 export class LargeJsonBody {
@@ -104,7 +106,16 @@ export class LargeJsonBodyParser implements OnModuleInit {
         done(tooDeeplyNested());
         return;
       }
-      parse(request, bytes, done);
+      if (request.routeOptions.url !== MLFLOW_INVOCATIONS) {
+        parse(request, bytes, done);
+        return;
+      }
+      // MLflow's scoring server reads Python's JSON, with NaN and ±Infinity (json-body.ts): tried once plain JSON fails.
+      parse(request, bytes, (error, value) => {
+        const json = error && pythonJsonAsJson(bytes);
+        if (!json) done(error, value);
+        else parse(request, json, (retried, parsed) => done(retried && error, parsed));
+      });
     });
     // MLflow's scoring protocol also takes CSV; other routes refuse it before reading it (transport-errors.ts).
     fastify.addContentTypeParser('text/csv', { parseAs: 'buffer', bodyLimit }, (_request, body, done) => done(null, new CsvBody(body as Buffer)));

@@ -9,7 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { DomainError } from '../../common/domain-error';
 import { lowerThisThreadPriority } from '../../common/thread-priority';
 import { answerBody } from '../answer-body';
-import { DEFAULT_POISONING_RULES, parseJsonBody } from '../json-body';
+import { DEFAULT_POISONING_RULES, parseJsonBody, parseMlflowJsonBody } from '../json-body';
 import { parseMlflowCsv } from '../mlflow-csv';
 import { decodeMlflowInputs, MlflowInput, parseMlflowPayload } from '../mlflow-payload';
 import { decodeOipRequest, OipEnvelope, parseOipEnvelope } from '../oip-payload';
@@ -52,7 +52,7 @@ function parse({ id, route, bytes, routingKey, format }: ParseMessage): void {
   try {
     const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     // A CSV body is MLflow's data frame as it stands; a JSON body is read as the route's envelope.
-    const parsed: ParsedHead = format === 'csv' ? { route: 'mlflow', token: hold(String(id), { route: 'mlflow', payload: parseMlflowCsv(buffer) }) } : head(id, route, parseJsonBody(buffer, rules), routingKey);
+    const parsed: ParsedHead = format === 'csv' ? { route: 'mlflow', token: hold(String(id), { route: 'mlflow', payload: parseMlflowCsv(buffer) }) } : head(id, route, (route === 'mlflow' ? parseMlflowJsonBody : parseJsonBody)(buffer, rules), routingKey);
     send({ id, parsed });
   } catch (error) {
     send({ id, error: toCodecError(error) });
