@@ -164,6 +164,8 @@ describe('MLflow scoring payloads', () => {
     expect(() => parseMlflowPayload({})).toThrow(/exactly one of/);
     expect(() => parseMlflowPayload({ instances: [], inputs: [] })).toThrow(/exactly one of/);
     expect(() => parseMlflowPayload({ records: [] })).toThrow(/Unknown field 'records'/);
+    // Beside a format, other fields are left out, as MLflow's scoring server does.
+    expect(parseMlflowPayload({ inputs: [[1]], client_request_id: 'r-1', params: {} })).toEqual({ kind: 'tensor', field: 'inputs', value: [[1]] });
     expect(() => parseMlflowPayload({ dataframe_split: { columns: ['a'], data: [[1, 2]] } })).toThrow(/2 values for 1 columns/);
   });
 

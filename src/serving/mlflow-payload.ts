@@ -19,10 +19,10 @@ const FORMATS = ['dataframe_split', 'dataframe_records', 'instances', 'inputs'] 
 export function parseMlflowPayload(body: unknown): MlflowInput {
   const obj = asObject(body, 'The request body');
   const present = FORMATS.filter((f) => obj[f] !== undefined);
-  for (const key of Object.keys(obj)) {
-    if (!(FORMATS as readonly string[]).includes(key) && key !== 'params') {
-      throw invalidRequest(`Unknown field '${key}': send one of ${FORMATS.join(', ')} (and optionally params)`, { field: key });
-    }
+  // Beside a format, other fields are left out, as MLflow's scoring server does; without one, the first says what was sent instead.
+  const unknown = Object.keys(obj).find((key) => !(FORMATS as readonly string[]).includes(key) && key !== 'params');
+  if (!present.length && unknown !== undefined) {
+    throw invalidRequest(`Unknown field '${unknown}': send one of ${FORMATS.join(', ')} (and optionally params)`, { field: unknown });
   }
   if (present.length !== 1) {
     throw invalidRequest(`Send exactly one of ${FORMATS.join(', ')}`, { field: present.length ? present.join(',') : 'dataframe_split', accepted: FORMATS });

@@ -90,6 +90,13 @@ describe('MLflow conformance', () => {
     });
   });
 
+  it('leaves out fields beside the format, as the MLflow scoring server does, and names one sent without any format', async () => {
+    const res = await invoke('columns', { dataframe_split: { columns: ['a', 'b', 'c'], data: [[1, 2, 3]] }, client_request_id: 'r-1', params: { temperature: 0.5 } });
+    expect([res.status, res.body]).toEqual([200, { predictions: [{ variable: 321 }] }]);
+    const none = await invoke('columns', { dataframe: { columns: ['a', 'b', 'c'], data: [[1, 2, 3]] } });
+    expect([none.status, none.body.error.code, none.body.error.message]).toEqual([400, 'INVALID_REQUEST', expect.stringContaining("Unknown field 'dataframe'")]);
+  });
+
   describe('a tensor-based signature', () => {
     beforeAll(async () => {
       await upload('tensor-sig', await zipOf(mlmodelOf([{ type: 'tensor', 'tensor-spec': { dtype: 'float32', shape: [-1, 3] } }]), digits.bytes));
