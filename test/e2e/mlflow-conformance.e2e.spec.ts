@@ -1,4 +1,4 @@
-import { buildLinearModel } from '../fixtures/onnx-builder';
+import { buildLinearModel, onnxGraph } from '../fixtures/onnx-builder';
 import { buildZip } from '../support/mlflow-zip';
 import { artifactForm, startTestApp, TestApp } from '../support/test-app';
 
@@ -31,6 +31,35 @@ function mlmodelOf(inputs: object[] | null, data = 'model.onnx'): string {
       ? ['signature:', `  inputs: '${JSON.stringify(inputs)}'`, `  outputs: '[{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 1]}}]'`, '  params: null']
       : []),
   ].join('\n');
+}
+
+/**
+ * y = x·w + b with w [3, 1] = (1, 10, 100) and b = 0.5 kept as ONNX external data in `location`,
+ * as mlflow.onnx.save_model writes a model by default (save_as_external_data=True): the weights
+ * in a file beside model.onnx named by a uuid, each tensor at its offset.
+ */
+function externalDataModel(location: string, lengthOfB = 4): { onnx: Buffer; data: Buffer } {
+  const { node, encode } = onnxGraph;
+  const external = (name: string, dims: number[], offset: number, length: number) => ({
+    name,
+    dims,
+    dataType: 1,
+    dataLocation: 1,
+    externalData: [
+      { key: 'location', value: location },
+      { key: 'offset', value: String(offset) },
+      { key: 'length', value: String(length) },
+    ],
+  });
+  const onnx = encode({
+    name: 'external',
+    inputs: [{ name: 'x', dtype: 'float32', shape: ['N', 3] }],
+    outputs: [{ name: 'y', dtype: 'float32', shape: ['N', 1] }],
+    initializers: [external('w', [3, 1], 0, 12), external('b', [1], 16, lengthOfB)],
+    nodes: [node('MatMul', ['x', 'w'], ['xw']), node('Add', ['xw', 'b'], ['y'])],
+  });
+  const data = Buffer.concat([Buffer.from(new Float32Array([1, 10, 100]).buffer), Buffer.alloc(4), Buffer.from(new Float32Array([0.5]).buffer)]);
+  return { onnx, data };
 }
 
 describe('MLflow conformance', () => {
@@ -95,6 +124,39 @@ describe('MLflow conformance', () => {
     expect([res.status, res.body]).toEqual([200, { predictions: [{ variable: 321 }] }]);
     const none = await invoke('columns', { dataframe: { columns: ['a', 'b', 'c'], data: [[1, 2, 3]] } });
     expect([none.status, none.body.error.code, none.body.error.message]).toEqual([400, 'INVALID_REQUEST', expect.stringContaining("Unknown field 'dataframe'")]);
+  });
+
+  describe("a model saved with its weights as ONNX external data (mlflow.onnx's default)", () => {
+    const uuid = '6b3c5f1a-1d2e-11ef-9a3b-0242ac120002';
+    const zipWith = (onnx: Buffer, files: Array<{ name: string; data: Buffer | string }>) =>
+      buildZip([
+        { name: 'model/MLmodel', data: mlmodelOf(['a', 'b', 'c'].map((name) => ({ type: 'double', name }))) },
+        { name: 'model/model.onnx', data: onnx },
+        { name: 'model/conda.yaml', data: 'name: mlflow-env\n' },
+        ...files,
+      ]);
+
+    it('registers it with the data made part of the stored model, and scores it', async () => {
+      const { onnx, data } = externalDataModel(uuid);
+      const version = await upload('external-data', await zipWith(onnx, [{ name: `model/${uuid}`, data }]));
+      expect(version.version).toBe(1);
+      const res = await invoke('external-data', { dataframe_split: { columns: ['c', 'b', 'a'], data: [[3, 2, 1], [6, 5, 4]] } });
+      expect([res.status, res.body]).toEqual([200, { predictions: [{ y: 321.5 }, { y: 654.5 }] }]);
+    });
+
+    it('refuses one whose data file is missing, outside the model directory or too short, storing nothing', async () => {
+      const { onnx, data } = externalDataModel(uuid);
+      const cases: Array<[string, Buffer, number, string, string]> = [
+        ['missing', await zipWith(onnx, []), 422, 'MLMODEL_INVALID', `keeps tensors in '${uuid}' beside it, which is not in the archive`],
+        ['outside', await zipWith(externalDataModel('../weights.bin').onnx, [{ name: 'weights.bin', data }]), 400, 'ARCHIVE_UNSAFE', "external data '../weights.bin' lies outside the model directory"],
+        ['short', await zipWith(externalDataModel(uuid, 8).onnx, [{ name: `model/${uuid}`, data }]), 422, 'ARTIFACT_INVALID', "tensor 'b' lies beyond the end of its external data file"],
+      ];
+      for (const [label, zip, status, code, message] of cases) {
+        const res = await t.request('POST', `/v1/models/external-${label}/versions`, { body: artifactForm(zip, { filename: 'model.zip' }) });
+        expect({ label, status: res.status, code: res.body.error?.code, message: res.body.error?.message }).toEqual({ label, status, code, message: expect.stringContaining(message) });
+        expect((await t.request('GET', `/v1/models/external-${label}`)).status).toBe(404);
+      }
+    });
   });
 
   describe('a tensor-based signature', () => {

@@ -1,10 +1,13 @@
+import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
+import { Readable } from 'node:stream';
 import * as yauzl from 'yauzl';
 import { parse as parseYaml } from 'yaml';
 import { withoutServerPaths } from '../../common/server-paths';
 import { storageRefusalOf } from '../../common/storage-refusal';
 import { RegistryError, RegistryErrorCode } from '../registry.error';
 import { ModelStore, StagedFile } from '../store/model-store';
+import { ExternalDataError, inlineExternalData } from './onnx-external-data';
 
 const MLMODEL_MAX_BYTES = 1024 * 1024;
 const S_IFMT = 0o170000;
@@ -46,13 +49,49 @@ export async function extractMlflowModel(zipPath: string, store: ModelStore, max
     }
     // A zip whose entries lie about their sizes fails while streaming: bad input, not a 500.
     // A disk that refuses the write (full, read-only) is the server's, not the archive's: as is.
-    const onnx = await store.stage(await zip.openReadStreamPromise(onnxEntry)).catch((error: unknown) => {
+    const staged = await store.stage(await zip.openReadStreamPromise(onnxEntry)).catch((error: unknown) => {
       throw error instanceof RegistryError || storageRefusalOf(error) ? error : archiveError(error);
+    });
+    const onnx = await withExternalData(staged, store, (location) => externalDataEntry(zip, entries, root, onnxName, location)).catch(async (error: unknown) => {
+      await store.discard(staged.path);
+      throw error;
     });
     return { onnx, metadata: keptMetadata(mlmodel) };
   } finally {
     zip.close();
   }
+}
+
+/**
+ * The staged ONNX file made whole when it keeps tensors in files beside it, as mlflow.onnx saves
+ * models by default (onnx-external-data.ts): the runtime loads a stored model from its bytes alone.
+ */
+async function withExternalData(staged: StagedFile, store: ModelStore, read: (location: string) => Promise<Buffer>): Promise<StagedFile> {
+  let whole: Buffer | undefined;
+  try {
+    whole = await inlineExternalData(await readFile(staged.path), read);
+  } catch (error) {
+    if (error instanceof ExternalDataError) throw new RegistryError(RegistryErrorCode.ArtifactInvalid, error.message, error.details);
+    if (error instanceof RegistryError || storageRefusalOf(error)) throw error;
+    return staged; // a wire format this reader does not follow: the runtime judges the file as it is
+  }
+  if (!whole) return staged;
+  const made = await store.stage(Readable.from([whole]));
+  await store.discard(staged.path);
+  return made;
+}
+
+/** An external data file named by the ONNX model: relative to its folder, inside the model directory, in the archive. */
+async function externalDataEntry(zip: yauzl.ZipFile, entries: yauzl.Entry[], root: string, onnxName: string, location: string): Promise<Buffer> {
+  const name = path.posix.normalize(path.posix.join(path.posix.dirname(onnxName), location));
+  if (location.includes('\\') || path.posix.isAbsolute(location) || !isInside(root, name)) {
+    throw new RegistryError(RegistryErrorCode.ArchiveUnsafe, `The ONNX model's external data '${location}' lies outside the model directory`, { location });
+  }
+  const entry = entries.find((e) => e.fileName === name);
+  if (!entry) {
+    throw new RegistryError(RegistryErrorCode.MlmodelInvalid, `The ONNX model keeps tensors in '${location}' beside it, which is not in the archive`, { location });
+  }
+  return readEntry(zip, entry);
 }
 
 interface MlmodelFile {
@@ -129,13 +168,17 @@ async function readSmallEntry(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<s
   if (entry.uncompressedSize > MLMODEL_MAX_BYTES) {
     throw new RegistryError(RegistryErrorCode.MlmodelInvalid, 'The MLmodel file is implausibly large');
   }
+  return (await readEntry(zip, entry)).toString('utf8');
+}
+
+async function readEntry(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<Buffer> {
   const chunks: Buffer[] = [];
   try {
     for await (const chunk of await zip.openReadStreamPromise(entry)) chunks.push(chunk as Buffer);
   } catch (error) {
     throw archiveError(error);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
 function parseMlmodel(text: string): MlmodelFile {

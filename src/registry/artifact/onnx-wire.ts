@@ -16,7 +16,7 @@ const FIXED32 = 5;
  * Calls `visit` with each field's number, wire type and where its value lies (for a varint, its
  * bytes); stops early when `visit` says true.
  */
-function scan(message: Uint8Array, visit: (field: number, wireType: number, start: number, end: number) => boolean | void): void {
+function scan(message: Uint8Array, visit: (field: number, wireType: number, start: number, end: number, keyAt: number) => boolean | void): void {
   let at = 0;
   while (at < message.length) {
     const [key, afterKey] = readLength(message, at);
@@ -33,7 +33,7 @@ function scan(message: Uint8Array, visit: (field: number, wireType: number, star
       end = start + length;
     } else throw new Error(`unsupported protobuf wire type ${wireType}`);
     if (end > message.length) throw new Error('truncated ONNX message');
-    if (visit(field, wireType, start, end) === true) return;
+    if (visit(field, wireType, start, end, at) === true) return;
     at = end;
   }
 }
@@ -93,6 +93,43 @@ export function intFields(message: Uint8Array, wanted: number): number[] {
     else if (wireType === LENGTH_DELIMITED) for (let at = start; at < end; at = skipVarint(message, at)) values.push(signedVarint(message, at));
   });
   return values;
+}
+
+/**
+ * The message with some fields replaced: `replace` is given each field's number, wire type and
+ * value (a varint's bytes, a length-delimited field's content) and answers the new content of a
+ * length-delimited field, null to drop the field, or undefined to keep it as it is; all else is
+ * copied byte for byte. Undefined when nothing changed.
+ */
+export function rewriteFields(message: Uint8Array, replace: (field: number, wireType: number, value: Uint8Array) => Uint8Array | null | undefined): Buffer | undefined {
+  const parts: Uint8Array[] = [];
+  let copiedTo = 0;
+  scan(message, (field, wireType, start, end, keyAt) => {
+    const next = replace(field, wireType, message.subarray(start, end));
+    if (next === undefined) return;
+    parts.push(message.subarray(copiedTo, keyAt));
+    if (next !== null) parts.push(...lengthDelimited(field, next));
+    copiedTo = end;
+  });
+  if (!parts.length) return undefined;
+  parts.push(message.subarray(copiedTo));
+  return Buffer.concat(parts);
+}
+
+/** A length-delimited field's key, length and content, to be written one after the other. */
+export function lengthDelimited(field: number, content: Uint8Array): Uint8Array[] {
+  return [varint(field * 8 + LENGTH_DELIMITED), varint(content.length), content];
+}
+
+function varint(value: number): Uint8Array {
+  const bytes: number[] = [];
+  for (let rest = value; ; rest = Math.floor(rest / 128)) {
+    if (rest < 128) {
+      bytes.push(rest);
+      return Uint8Array.from(bytes);
+    }
+    bytes.push((rest % 128) | 0x80);
+  }
 }
 
 /** A varint that is a key or a length: well below 2^53. */
