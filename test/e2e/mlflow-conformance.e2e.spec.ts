@@ -1,5 +1,5 @@
 import { buildLinearModel, onnxGraph } from '../fixtures/onnx-builder';
-import { buildZip } from '../support/mlflow-zip';
+import { buildZip, patchEntryName } from '../support/mlflow-zip';
 import { artifactForm, startTestApp, TestApp } from '../support/test-app';
 
 jest.setTimeout(120_000);
@@ -124,6 +124,16 @@ describe('MLflow conformance', () => {
     expect([res.status, res.body]).toEqual([200, { predictions: [{ variable: 321 }] }]);
     const none = await invoke('columns', { dataframe: { columns: ['a', 'b', 'c'], data: [[1, 2, 3]] } });
     expect([none.status, none.body.error.code, none.body.error.message]).toEqual([400, 'INVALID_REQUEST', expect.stringContaining("Unknown field 'dataframe'")]);
+  });
+
+  it("registers a zip whose entry names start with './' (bsdtar's tar -a -cf model.zip .)", async () => {
+    let zip = await buildZip([
+      { name: 'zzMLmodel', data: mlmodelOf(null) },
+      { name: 'zzmodel.onnx', data: digits.bytes },
+    ]);
+    zip = patchEntryName(patchEntryName(zip, 'zzMLmodel', './MLmodel'), 'zzmodel.onnx', './model.onnx');
+    await upload('dot-slash', zip);
+    expect((await invoke('dot-slash', { instances: [[1, 2, 3]] })).body).toEqual({ predictions: { variable: [[321]] } });
   });
 
   describe("a model saved with its weights as ONNX external data (mlflow.onnx's default)", () => {

@@ -8,6 +8,9 @@ import { RegistryErrorCode } from '../registry.error';
 import { LocalModelStore } from '../store/local-model-store';
 import { extractMlflowModel } from './mlflow-archive';
 
+/** An MLmodel whose onnx flavor names m/model.onnx. */
+const MLMODEL_AT_ROOT = ['flavors:', '  onnx:', '    data: m/model.onnx', '  python_function:', '    loader_module: mlflow.onnx'].join('\n');
+
 const LIMIT = 1024 * 1024;
 const onnx = defaultFixtures().linear.bytes;
 
@@ -50,6 +53,12 @@ describe('extractMlflowModel', () => {
         modelUuid: '5f0c6a2d2f7e4d0e9a1b6c3d4e5f6a7b',
         utcTimeCreated: '2026-11-24 02:00:00.000000',
       });
+    });
+
+    it("entries written with './' in their names (bsdtar's tar -a -cf model.zip .)", async () => {
+      const zip = patchEntryName(patchEntryName(await buildZip([{ name: 'zzMLmodel', data: MLMODEL_AT_ROOT }, { name: 'm/zzmodel.onnx', data: onnx }]), 'zzMLmodel', './MLmodel'), 'm/zzmodel.onnx', 'm/./model.onnx');
+      const model = await extract(zip);
+      expect(model.onnx.sha256).toBe(sha256Hex(onnx));
     });
 
     it('MLmodel at the root with a nested data path', async () => {

@@ -31,7 +31,7 @@ export async function extractMlflowModel(zipPath: string, store: ModelStore, max
     const entries = await readEntries(zip);
     checkArchiveIsSafe(entries, maxUnpackedBytes);
     const mlmodelEntry = findMlmodel(entries);
-    const root = path.posix.dirname(mlmodelEntry.fileName);
+    const root = path.posix.dirname(entryPath(mlmodelEntry));
     const mlmodel = parseMlmodel(await readSmallEntry(zip, mlmodelEntry));
     const onnxFlavor = mlmodel.flavors?.onnx;
     const dataPath = onnxFlavor?.data;
@@ -43,7 +43,7 @@ export async function extractMlflowModel(zipPath: string, store: ModelStore, max
     if (!isInside(root, onnxName)) {
       throw new RegistryError(RegistryErrorCode.ArchiveUnsafe, 'The onnx flavor points outside the model directory', { data: dataPath });
     }
-    const onnxEntry = entries.find((e) => e.fileName === onnxName);
+    const onnxEntry = entries.find((e) => entryPath(e) === onnxName);
     if (!onnxEntry) {
       throw new RegistryError(RegistryErrorCode.MlmodelInvalid, `The onnx flavor names '${dataPath}', which is not in the archive`, { data: dataPath });
     }
@@ -87,7 +87,7 @@ async function externalDataEntry(zip: yauzl.ZipFile, entries: yauzl.Entry[], roo
   if (location.includes('\\') || path.posix.isAbsolute(location) || !isInside(root, name)) {
     throw new RegistryError(RegistryErrorCode.ArchiveUnsafe, `The ONNX model's external data '${location}' lies outside the model directory`, { location });
   }
-  const entry = entries.find((e) => e.fileName === name);
+  const entry = entries.find((e) => entryPath(e) === name);
   if (!entry) {
     throw new RegistryError(RegistryErrorCode.MlmodelInvalid, `The ONNX model keeps tensors in '${location}' beside it, which is not in the archive`, { location });
   }
@@ -153,11 +153,16 @@ function checkArchiveIsSafe(entries: yauzl.Entry[], maxUnpackedBytes: number): v
   }
 }
 
+/** Where an entry lands: `./MLmodel` (bsdtar's `tar -a -cf model.zip .`) is `MLmodel`, `m/./x` is `m/x`. */
+function entryPath(entry: yauzl.Entry): string {
+  return path.posix.normalize(entry.fileName);
+}
+
 /** The shallowest `MLmodel` file marks the model directory (zips often wrap it in a folder). */
 function findMlmodel(entries: yauzl.Entry[]): yauzl.Entry {
   const candidates = entries
     .filter((e) => path.posix.basename(e.fileName) === 'MLmodel' && !e.fileName.endsWith('/'))
-    .sort((a, b) => a.fileName.split('/').length - b.fileName.split('/').length);
+    .sort((a, b) => entryPath(a).split('/').length - entryPath(b).split('/').length);
   if (!candidates.length) {
     throw new RegistryError(RegistryErrorCode.MlmodelInvalid, 'The zip archive has no MLmodel file: upload an .onnx file or a zipped MLflow model directory');
   }
