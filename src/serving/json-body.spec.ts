@@ -35,8 +35,9 @@ describe("Python's JSON constants (MLflow invocations)", () => {
     expect(parseMlflowJsonBody(Buffer.from('{"a": [NaN, -Infinity]}'), DEFAULT_POISONING_RULES)).toEqual({ a: [null, -Infinity] });
   });
 
-  it('reports the body\'s own syntax error when it is not JSON even so', () => {
-    expect(() => parseMlflowJsonBody(Buffer.from('{"a": [NaN'), DEFAULT_POISONING_RULES)).toThrow(/Body is not valid JSON/);
+  it('refuses a body that is not JSON even so for what is wrong besides those tokens', () => {
+    expect(() => parseMlflowJsonBody(Buffer.from('{"a": [NaN'), DEFAULT_POISONING_RULES)).toThrow(/Body is not valid JSON: Expected ',' or ']' after array element/);
     expect(() => parseMlflowJsonBody(Buffer.from('{"a": nan}'), DEFAULT_POISONING_RULES)).toThrow(/Body is not valid JSON/);
+    expect(() => parseMlflowJsonBody(Buffer.from('{"a": [NaN], "__proto__": {}}'), DEFAULT_POISONING_RULES)).toThrow(/'__proto__' or 'constructor.prototype' key/);
   });
 });

@@ -85,7 +85,7 @@ export function tooDeeplyNested(): CommonError {
  * frame's missing values as `NaN`. This is the text with those tokens (outside strings) written
  * as JSON: `NaN` as `null` (a data frame's missing value), `±Infinity` as `±1e999` (a number
  * beyond any float's range, which the input checks refuse by name). Null when the text has none
- * of them, so that any other syntax error stays the one reported.
+ * of them.
  */
 export function pythonJsonAsJson(bytes: Buffer): Buffer | null {
   const parts: Buffer[] = [];
@@ -119,17 +119,16 @@ const PYTHON_CONSTANTS: ReadonlyArray<readonly [string, Buffer]> = [
   ['-Infinity', Buffer.from('-1e999')],
 ];
 
-/** parseJsonBody, also taking Python's NaN and ±Infinity (pythonJsonAsJson): MLflow invocations' bodies. */
+/**
+ * parseJsonBody, also taking Python's NaN and ±Infinity (pythonJsonAsJson): MLflow invocations'
+ * bodies. A body that is refused even so is refused for what is wrong besides those tokens.
+ */
 export function parseMlflowJsonBody(bytes: Buffer, rules: JsonPoisoningRules): unknown {
   try {
     return parseJsonBody(bytes, rules);
   } catch (error) {
     const json = pythonJsonAsJson(bytes);
     if (!json) throw error;
-    try {
-      return parseJsonBody(json, rules);
-    } catch {
-      throw error;
-    }
+    return parseJsonBody(json, rules);
   }
 }

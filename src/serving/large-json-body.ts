@@ -110,11 +110,12 @@ export class LargeJsonBodyParser implements OnModuleInit {
         parse(request, bytes, done);
         return;
       }
-      // MLflow's scoring server reads Python's JSON, with NaN and ±Infinity (json-body.ts): tried once plain JSON fails.
+      // MLflow's scoring server reads Python's JSON, with NaN and ±Infinity (json-body.ts): tried once plain JSON fails,
+      // so that a body refused even so is refused for what is wrong besides them.
       parse(request, bytes, (error, value) => {
         const json = error && pythonJsonAsJson(bytes);
         if (!json) done(error, value);
-        else parse(request, json, (retried, parsed) => done(retried && error, parsed));
+        else parse(request, json, done);
       });
     });
     // MLflow's scoring protocol also takes CSV; other routes refuse it before reading it (transport-errors.ts).

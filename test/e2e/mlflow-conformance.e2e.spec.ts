@@ -111,8 +111,12 @@ describe('MLflow conformance', () => {
       expect([nan.status, nan.body.error.code, nan.body.error.message]).toEqual([400, 'INVALID_INPUT', expect.stringContaining("Input 'x'")]);
       const inf = await send('plain', '{"inputs": [[1, -Infinity, 3]]}');
       expect([inf.status, inf.body.error.code, inf.body.error.message]).toEqual([400, 'INVALID_INPUT', expect.stringContaining("Input 'x'")]);
+      // Refused for what is wrong besides NaN.
       const broken = await send('plain', '{"inputs": [[1, NaN, 3]]');
       expect([broken.status, broken.body.error.code, broken.body.error.message]).toEqual([400, 'INVALID_REQUEST', expect.stringContaining('Body is not valid JSON')]);
+      expect(broken.body.error.message).not.toContain("Unexpected token 'N'");
+      const poisoned = await send('plain', '{"inputs": [[1, NaN, 3]], "__proto__": {"x": 1}}');
+      expect([poisoned.status, poisoned.body.error.message]).toEqual([400, expect.stringContaining("'__proto__' or 'constructor.prototype' key")]);
       // Other routes keep to JSON.
       const predict = await t.request('POST', '/v1/predict', { body: new Blob(['{"model": "plain", "inputs": {"x": [[1, NaN, 3]]}}'], { type: 'application/json' }) });
       expect([predict.status, predict.body.error.message]).toEqual([400, expect.stringContaining('Body is not valid JSON')]);
