@@ -106,6 +106,16 @@ describe('MLflow scoring payloads', () => {
     expect(mlflowInputs(frame({ inputs: { price: [3.5], promo: [1], dow: [4] } }), tabular, columns)).toEqual({ float_input: [[4, 1, 3.5]] });
   });
 
+  it('reads a list of values sent to a signature of one column as that column, as MLflow does', () => {
+    const one: TensorSpec[] = [{ name: 'v', type: 'float32', shape: ['N'] }];
+    for (const field of ['inputs', 'instances']) {
+      expect(asSignatureFrame(parseMlflowPayload({ [field]: [1, null, 3] }), one, ['amount'])).toEqual({ kind: 'dataframe', columns: ['amount'], rows: [[1], [null], [3]] });
+    }
+    // Lists of rows, and signatures of several columns, are tensors as before.
+    expect(asSignatureFrame(parseMlflowPayload({ inputs: [[1], [2]] }), one, ['amount']).kind).toBe('tensor');
+    expect(asSignatureFrame(parseMlflowPayload({ inputs: [1, 2] }), one, ['a', 'b']).kind).toBe('tensor');
+  });
+
   it('reads instances and inputs keyed by signature columns that are also the ONNX inputs as a data frame, as dataframe_records', () => {
     // skl2onnx's one input per column, each [N, 1], with an MLflow signature naming the same columns.
     const perColumn: TensorSpec[] = [

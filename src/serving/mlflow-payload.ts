@@ -104,8 +104,8 @@ export function hasMlflowTensorSignature(mlflow: Record<string, unknown> | null)
  * `instances`/`inputs` sent to a model with a column-based signature, keyed by its columns
  * (records, or a dict of column arrays), is a data frame: MLflow's scoring server builds a
  * DataFrame from them for such a signature, also when the columns are the ONNX inputs' own
- * names (skl2onnx's one [N, 1] input per column). Keyed by ONNX input names that are not its
- * columns, it stays a tensor.
+ * names (skl2onnx's one [N, 1] input per column); so is a list of values for a signature of one
+ * column. Keyed by ONNX input names that are not its columns, it stays a tensor.
  */
 export function asSignatureFrame(input: MlflowInput, specs: readonly TensorSpec[], columnNames: string[] | null): MlflowInput {
   if (input.kind !== 'tensor' || !columnNames) return input;
@@ -113,6 +113,10 @@ export function asSignatureFrame(input: MlflowInput, specs: readonly TensorSpec[
   const keyedByInputs = (keys: string[]) => keys.every((k) => specs.some((s) => s.name === k)) && !keys.every((k) => columnNames.includes(k));
   if (isRecordList(value)) {
     return keyedByInputs([...new Set(value.flatMap((r) => Object.keys(r)))]) ? input : fromRecords(value);
+  }
+  // A list of values for a signature of one column is that column, as MLflow reads it (`{"inputs": [1, 2]}` is `{"inputs": {"v": [1, 2]}}`).
+  if (columnNames.length === 1 && Array.isArray(value) && value.length && value.every((v) => v === null || typeof v !== 'object')) {
+    return { kind: 'dataframe', columns: columnNames, rows: value.map((v) => [v]) };
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return input;
   const dict = value as Record<string, unknown>;

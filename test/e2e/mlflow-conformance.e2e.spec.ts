@@ -1,4 +1,4 @@
-import { buildLinearModel, onnxGraph } from '../fixtures/onnx-builder';
+import { buildLinearModel, buildVectorScaleModel, onnxGraph } from '../fixtures/onnx-builder';
 import { buildZip, patchEntryName } from '../support/mlflow-zip';
 import { artifactForm, startTestApp, TestApp } from '../support/test-app';
 
@@ -138,6 +138,16 @@ describe('MLflow conformance', () => {
     zip = patchEntryName(patchEntryName(zip, 'zzMLmodel', './MLmodel'), 'zzmodel.onnx', './model.onnx');
     await upload('dot-slash', zip);
     expect((await invoke('dot-slash', { instances: [[1, 2, 3]] })).body).toEqual({ predictions: { variable: [[321]] } });
+  });
+
+  it('answers a list of values for a signature of one column as a data frame of that column, as MLflow reads it', async () => {
+    // y = 2·v, v [N], with an MLflow signature of one double column named otherwise.
+    await upload('one-column', await zipOf(mlmodelOf([{ type: 'double', name: 'amount' }]), buildVectorScaleModel({ factor: 2 })));
+    const records = { predictions: [{ y: 2 }, { y: 4 }, { y: 6 }] };
+    for (const body of [{ inputs: [1, 2, 3] }, { instances: [1, 2, 3] }, { inputs: { amount: [1, 2, 3] } }, { dataframe_split: { columns: ['amount'], data: [[1], [2], [3]] } }]) {
+      const res = await invoke('one-column', body);
+      expect({ body, status: res.status, answer: res.body }).toEqual({ body, status: 200, answer: records });
+    }
   });
 
   describe("a model saved with its weights as ONNX external data (mlflow.onnx's default)", () => {
