@@ -97,15 +97,16 @@ export function intFields(message: Uint8Array, wanted: number): number[] {
 
 /**
  * The message with some fields replaced: `replace` is given each field's number, wire type and
- * value (a varint's bytes, a length-delimited field's content) and answers the new content of a
- * length-delimited field, null to drop the field, or undefined to keep it as it is; all else is
- * copied byte for byte. Undefined when nothing changed.
+ * content (a length-delimited field's; empty for the other wire types, so that a million
+ * separate numbers cost no view each) and answers the new content of a length-delimited field,
+ * null to drop the field, or undefined to keep it as it is; all else is copied byte for byte.
+ * Undefined when nothing changed.
  */
-export function rewriteFields(message: Uint8Array, replace: (field: number, wireType: number, value: Uint8Array) => Uint8Array | null | undefined): Buffer | undefined {
+export function rewriteFields(message: Uint8Array, replace: (field: number, wireType: number, content: Uint8Array) => Uint8Array | null | undefined): Buffer | undefined {
   const parts: Uint8Array[] = [];
   let copiedTo = 0;
   scan(message, (field, wireType, start, end, keyAt) => {
-    const next = replace(field, wireType, message.subarray(start, end));
+    const next = replace(field, wireType, wireType === LENGTH_DELIMITED ? message.subarray(start, end) : NO_CONTENT);
     if (next === undefined) return;
     parts.push(message.subarray(copiedTo, keyAt));
     if (next !== null) parts.push(...lengthDelimited(field, next));
@@ -115,6 +116,8 @@ export function rewriteFields(message: Uint8Array, replace: (field: number, wire
   parts.push(message.subarray(copiedTo));
   return Buffer.concat(parts);
 }
+
+const NO_CONTENT = new Uint8Array(0);
 
 /** A length-delimited field's key, length and content, to be written one after the other. */
 export function lengthDelimited(field: number, content: Uint8Array): Uint8Array[] {
