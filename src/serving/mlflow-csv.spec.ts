@@ -28,6 +28,10 @@ describe('MLflow CSV bodies (text/csv)', () => {
     });
   });
 
+  it('reads lines that end in a carriage return alone, as pandas does', () => {
+    expect(csv('a,b\r1,2\r3,"x"\r')).toEqual({ kind: 'dataframe', columns: ['a', 'b'], rows: [['1', '2'], ['3', 'x']], text: true });
+  });
+
   it('refuses (400) an empty body, a row longer than the header and an unterminated quote', () => {
     expect(() => csv('')).toThrow('The CSV body is empty');
     expect(() => csv('\n\n')).toThrow('The CSV body is empty');

@@ -30,9 +30,14 @@ export function parseMlflowCsv(bytes: Buffer): Extract<MlflowInput, { kind: 'dat
   return { kind: 'dataframe', columns, rows: rows.map((row) => columns.map((_, c) => (row[c] === undefined || row[c] === '' ? null : row[c]))), text: true };
 }
 
-/** Every record of a whole CSV text (RFC 4180, the batch reader's parser); blank lines are skipped, as pandas does. */
+/**
+ * Every record of a whole CSV text (RFC 4180, the batch reader's parser); blank lines are skipped,
+ * as pandas does. A text whose lines end in a carriage return alone (classic Mac OS, some
+ * spreadsheet exports) has them read as line ends, as pandas reads them.
+ */
 function csvRecordsOf(csv: string): string[][] {
-  const text = csv.charCodeAt(0) === 0xfeff ? csv.slice(1) : csv;
+  const unmarked = csv.charCodeAt(0) === 0xfeff ? csv.slice(1) : csv;
+  const text = !unmarked.includes('\n') && unmarked.includes('\r') ? unmarked.replace(/\r/g, '\n') : unmarked;
   const records: string[][] = [];
   let cells = 0;
   try {

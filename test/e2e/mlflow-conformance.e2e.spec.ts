@@ -150,6 +150,11 @@ describe('MLflow conformance', () => {
     }
   });
 
+  it('reads a CSV body whose lines end in a carriage return alone, as pandas does', async () => {
+    const res = await invoke('columns', new Blob(['c,b,a\r3,2,1\r6,5,4\r'], { type: 'text/csv' }));
+    expect([res.status, res.body]).toEqual([200, { predictions: [{ variable: 321 }, { variable: 654 }] }]);
+  });
+
   describe("a model saved with its weights as ONNX external data (mlflow.onnx's default)", () => {
     const uuid = '6b3c5f1a-1d2e-11ef-9a3b-0242ac120002';
     const zipWith = (onnx: Buffer, files: Array<{ name: string; data: Buffer | string }>) =>
