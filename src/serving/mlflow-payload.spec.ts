@@ -106,6 +106,14 @@ describe('MLflow scoring payloads', () => {
     expect(mlflowInputs(frame({ inputs: { price: [3.5], promo: [1], dow: [4] } }), tabular, columns)).toEqual({ float_input: [[4, 1, 3.5]] });
   });
 
+  it("reads one column of arrays as each row's tensor, whatever the column's name", () => {
+    for (const columns of [['pixels'], [null], ['float_input']]) {
+      expect(mlflowInputs({ kind: 'dataframe', columns, rows: [[[1, 2, 3]], [[4, 5, 6]]] }, tabular, null)).toEqual({ float_input: [[1, 2, 3], [4, 5, 6]] });
+    }
+    // Scalars in one column are still the feature matrix's one column.
+    expect(() => mlflowInputs({ kind: 'dataframe', columns: ['pixels'], rows: [[1], [2]] }, tabular, null)).toThrow(/takes 3 columns in order, the data frame has 1/);
+  });
+
   it('reads a list of values sent to a signature of one column as that column, as MLflow does', () => {
     const one: TensorSpec[] = [{ name: 'v', type: 'float32', shape: ['N'] }];
     for (const field of ['inputs', 'instances']) {

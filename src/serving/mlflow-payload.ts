@@ -155,6 +155,9 @@ function frameInputs(frame: { columns: Array<string | null>; rows: unknown[][] }
   const signatureIsInput = columnNames?.length === 1 && columnNames[0] === specs[0]?.name;
   if (specs.length === 1 && columnNames && !(namesInputs && signatureIsInput)) return { [specs[0].name]: signatureMatrix(frame.rows, position, specs[0], columnNames) };
   if (namesInputs) return oneColumnPerInput(frame.rows, specs, (spec) => position.get(spec.name)!);
+  // One column whose cells are arrays holds each row's tensor, whatever its name, as MLflow reads
+  // a one-column frame for a tensor signature (_enforce_tensor_schema): cells cannot be features.
+  if (specs.length === 1 && frame.columns.length === 1 && frame.rows.every((r) => Array.isArray(r[0]))) return oneColumnPerInput(frame.rows, specs, () => 0);
   if (specs.length === 1) return { [specs[0].name]: featureMatrix(frame, specs[0]) };
   const names = specs.map((s) => s.name);
   if (position.size) {

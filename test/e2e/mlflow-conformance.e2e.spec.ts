@@ -208,6 +208,9 @@ describe('MLflow conformance', () => {
         const csv = await invoke(model, new Blob(['a,b,c\n1,2,3\n4,5,6\n'], { type: 'text/csv' }));
         expect([csv.status, csv.body]).toEqual([200, { predictions: { variable: [[321], [654]] } }]);
       }
+      // One column holding each row's tensor, whatever its name, as MLflow reads a frame for a tensor signature.
+      const column = await invoke('tensor-sig', { dataframe_records: [{ pixels: [1, 2, 3] }, { pixels: [4, 5, 6] }] });
+      expect([column.status, column.body]).toEqual([200, { predictions: { variable: [[321], [654]] } }]);
       // Without a signature, or with a column-based one, a frame is still answered as records.
       for (const model of ['plain', 'columns']) {
         expect((await invoke(model, frames[0])).body).toEqual({ predictions: [{ variable: 321 }, { variable: 654 }] });
