@@ -13,6 +13,7 @@ import * as https from 'node:https';
 import { loadConfig } from './config/app-config';
 import { RequestObserver, requestIdOf } from './observability/http/request-observer';
 import { createAppLogger } from './observability/logging/app-logger';
+import { INVOCATIONS_CSV_OPENAPI, INVOCATIONS_PATH } from './serving/mlflow-invocations.controller';
 import { PREDICT_OPENAPI_PATH, PREDICT_PATH } from './serving/predict.route';
 import { PredictFastLane } from './serving/predict-fast-lane';
 import { readOipBodiesAsJson } from './serving/oip-transport';
@@ -81,6 +82,8 @@ export async function createApp(env: NodeJS.ProcessEnv = process.env): Promise<N
   );
   // POST /v1/predict is a plain Fastify route (serving/predict.route.ts), which Nest's scan does not see.
   document.paths[PREDICT_PATH] = { ...document.paths[PREDICT_PATH], ...PREDICT_OPENAPI_PATH };
+  const invocationsBody = document.paths[INVOCATIONS_PATH]?.post?.requestBody;
+  if (invocationsBody && 'content' in invocationsBody) invocationsBody.content['text/csv'] = INVOCATIONS_CSV_OPENAPI;
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json' });
   return app;
 }

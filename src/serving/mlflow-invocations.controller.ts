@@ -10,6 +10,16 @@ import { sendAnswer } from './route-answer';
 const VersionQuery = () => ApiQuery({ name: 'version', required: false, schema: { type: 'integer', minimum: 1 } });
 const AliasQuery = () => ApiQuery({ name: 'alias', required: false, schema: { type: 'string' } });
 
+export const INVOCATIONS_PATH = '/v1/models/{name}/invocations';
+
+/**
+ * The `text/csv` body of invocations in the OpenAPI document: CSV text, as pandas'
+ * `to_csv(index=False)` writes it (`@ApiBody` gives every media type the JSON body's schema).
+ */
+export const INVOCATIONS_CSV_OPENAPI = {
+  schema: { type: 'string' as const, example: 'day_of_week,promo,price,lag_7,lag_28,temperature\n4,1,3.49,55,51,22\n' },
+};
+
 @ApiTags('mlflow scoring')
 @ApiBearerAuth()
 @Controller('v1/models')

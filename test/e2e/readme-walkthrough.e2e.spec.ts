@@ -1,0 +1,24 @@
+import { startTestApp, TestApp } from '../support/test-app';
+
+jest.setTimeout(60_000);
+
+/** What a new user meets following the README and /docs literally, example by example. */
+describe('README walkthrough', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => {
+    await t?.dispose();
+  });
+
+  describe('GET /docs/json', () => {
+    it('describes a text/csv invocations body as CSV text, not as a JSON object', async () => {
+      const docs = await t.request('GET', '/docs/json', { headers: { authorization: '' } });
+      const content = docs.body.paths['/v1/models/{name}/invocations'].post.requestBody.content;
+      expect(content['application/json'].schema).toMatchObject({ type: 'object', example: { dataframe_split: expect.any(Object) } });
+      expect(content['text/csv'].schema).toMatchObject({ type: 'string', example: expect.stringMatching(/^day_of_week,promo,price,lag_7,lag_28,temperature\n4,1,3\.49,55,51,22\n$/) });
+    });
+  });
+});
