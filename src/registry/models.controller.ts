@@ -82,8 +82,9 @@ export class ModelsController {
   @Delete(':name/versions/:version')
   @HttpCode(204)
   @RequireRole('publisher')
-  @ApiOperation({ summary: 'Delete a version (409 while an alias points at it)' })
-  @ApiResponse({ status: 409, description: 'An alias still points at the version' })
+  @ApiOperation({ summary: 'Delete a version (409 while an alias or the traffic rule points at it)' })
+  @ApiResponse({ status: 204, description: 'Deleted' })
+  @ApiResponse({ status: 409, description: 'An alias or the traffic rule still points at the version' })
   async deleteVersion(@Auth() ctx: AuthContext, @Param('name') name: string, @Param('version') version: string) {
     await this.registry.deleteVersion(ctx, name, version);
   }

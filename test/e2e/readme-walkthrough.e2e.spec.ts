@@ -20,5 +20,14 @@ describe('README walkthrough', () => {
       expect(content['application/json'].schema).toMatchObject({ type: 'object', example: { dataframe_split: expect.any(Object) } });
       expect(content['text/csv'].schema).toMatchObject({ type: 'string', example: expect.stringMatching(/^day_of_week,promo,price,lag_7,lag_28,temperature\n4,1,3\.49,55,51,22\n$/) });
     });
+
+    it('gives every route its success status, DELETE of a version too (204)', async () => {
+      const docs = await t.request('GET', '/docs/json', { headers: { authorization: '' } });
+      const missing = Object.entries(docs.body.paths as Record<string, Record<string, { responses: Record<string, unknown> }>>).flatMap(([route, operations]) =>
+        Object.entries(operations).filter(([, op]) => !Object.keys(op.responses).some((status) => status.startsWith('2'))).map(([method]) => `${method.toUpperCase()} ${route}`),
+      );
+      expect(missing).toEqual([]);
+      expect(docs.body.paths['/v1/models/{name}/versions/{version}'].delete.responses).toHaveProperty('204');
+    });
   });
 });
