@@ -18,7 +18,7 @@ export interface TenantLimits {
   maxModels: number;
   maxArtifactBytes: number;
   rateLimitPerSecond: number;
-  /** Fraction of the session cache, (0, 1]. */
+  /** Fraction of the session cache, 0.01 to 1. */
   cacheShare: number;
 }
 

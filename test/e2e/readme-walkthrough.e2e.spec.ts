@@ -29,5 +29,15 @@ describe('README walkthrough', () => {
       expect(missing).toEqual([]);
       expect(docs.body.paths['/v1/models/{name}/versions/{version}'].delete.responses).toHaveProperty('204');
     });
+
+    it("gives a tenant's cacheShare the bounds the server checks (0.01 to 1)", async () => {
+      const docs = await t.request('GET', '/docs/json', { headers: { authorization: '' } });
+      const cacheShare = docs.body.components.schemas.UpdateTenantDto.properties.cacheShare;
+      expect(cacheShare).toMatchObject({ minimum: 0.01, maximum: 1 });
+      expect(cacheShare.description).not.toContain('(0, 1]');
+      const tenant = await t.request('POST', '/v1/tenants', { body: { name: 'share-bounds' } });
+      expect((await t.request('PATCH', `/v1/tenants/${tenant.body.id}`, { body: { cacheShare: 0.005 } })).status).toBe(400);
+      expect((await t.request('PATCH', `/v1/tenants/${tenant.body.id}`, { body: { cacheShare: 0.01 } })).body.limits.cacheShare).toBe(0.01);
+    });
   });
 });

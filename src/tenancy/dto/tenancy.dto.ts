@@ -44,7 +44,7 @@ export class UpdateTenantDto {
   @ValidateIf((_o, v) => v !== null) @IsOptional() @IsInt() @Min(0)
   rateLimitPerSecond?: number | null;
 
-  @ApiPropertyOptional({ nullable: true, type: Number, description: 'fraction of the session cache the tenant keeps when the cache is full, (0, 1]; free room it may use beyond it' })
+  @ApiPropertyOptional({ nullable: true, type: Number, minimum: 0.01, maximum: 1, description: 'fraction of the session cache the tenant keeps when the cache is full, from 0.01 to 1; free room it may use beyond it' })
   @ValidateIf((_o, v) => v !== null) @IsOptional() @IsNumber() @Min(0.01) @Max(1)
   cacheShare?: number | null;
 }
