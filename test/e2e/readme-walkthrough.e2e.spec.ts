@@ -13,6 +13,18 @@ describe('README walkthrough', () => {
     await t?.dispose();
   });
 
+  describe('PUT /v1/models/{name}/aliases/{alias}', () => {
+    it.each([['a string', { version: '3' }], ['no version', {}], ['0', { version: 0 }]])('answers %s with the one thing wrong, not "must not be less than 1"', async (_what, body) => {
+      const res = await t.request('PUT', '/v1/models/demand-north-0042/aliases/production', { body });
+      expect(res.status).toBe(400);
+      expect(res.body.error).toMatchObject({
+        code: 'VALIDATION_FAILED',
+        message: 'version must be a whole number from 1 to 2147483647, as a JSON number (not a string)',
+      });
+      expect(res.body.error.details.problems).toHaveLength(1);
+    });
+  });
+
   describe('GET /docs/json', () => {
     it('describes a text/csv invocations body as CSV text, not as a JSON object', async () => {
       const docs = await t.request('GET', '/docs/json', { headers: { authorization: '' } });

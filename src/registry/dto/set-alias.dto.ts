@@ -1,8 +1,16 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsInt, Min } from 'class-validator';
+import { ValidateBy } from 'class-validator';
+import { VERSION_RANGE } from '../names';
 
 export class SetAliasDto {
   @ApiProperty({ example: 3, description: 'An existing version number of the model' })
-  @IsInt() @Min(1)
+  // One check with one message: a string "3", a missing version or 0 each got two ('must not be less than 1; must be an integer number').
+  @ValidateBy({
+    name: 'isVersionNumber',
+    validator: {
+      validate: (value: unknown) => Number.isInteger(value) && (value as number) >= 1,
+      defaultMessage: () => `version must be ${VERSION_RANGE}, as a JSON number (not a string)`,
+    },
+  })
   version: number;
 }
