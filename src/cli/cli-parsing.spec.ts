@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ApiClient } from './api-client';
 import { parseMirror, parsePairs, parseSplit } from './args';
-import { buildJobBody } from './commands/batch';
+import { buildJobBody, describeJob, sameTarget } from './commands/batch';
 import { labels, table } from './output';
 import { discoverCandidates } from './register/discover';
 import { SegmentPattern } from './register/segment-pattern';
@@ -47,6 +47,18 @@ describe('CLI parsing', () => {
       expect(body).toEqual({ input: { uri: 'b.csv', format: 'csv' }, route: { by: 'segment', columns: ['region', 'store'] }, features: ['x'], passthrough: ['store', 'date'], maxRetries: 2 });
       expect(() => buildJobBody(undefined, { interval: '500', progress: 'auto' })).toThrow(/No input/);
       fs.rmSync(dir, { recursive: true });
+    });
+  });
+
+  describe('hints', () => {
+    it('repeat the --url and --tenant of the command line in the commands they suggest', () => {
+      expect(sameTarget({})).toBe('');
+      expect(sameTarget({ tenant: 'demo', json: true })).toBe(' --tenant demo');
+      const again = sameTarget({ url: 'http://127.0.0.1:3933', tenant: 'demo' });
+      const text = describeJob({ id: 'j1', status: 'succeeded', output: { format: 'csv' }, errors: [{ partition: 1, route: 'store=1', error: 'x' }], errorsTotal: 21 }, again);
+      expect(text).toContain('Download: mms batch output j1 --url http://127.0.0.1:3933 --tenant demo -o result.csv');
+      expect(text).toContain('(mms batch show j1 --url http://127.0.0.1:3933 --tenant demo --json, or');
+      expect(describeJob({ id: 'j1', status: 'succeeded', output: { format: 'csv' } })).toContain('Download: mms batch output j1 -o result.csv');
     });
   });
 

@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { seg } from '../api-client';
 import { parseInteger, parseList, parsePositiveInt, readJsonArgument } from '../args';
-import { CommandContext, contextOf } from '../context';
+import { CommandContext, contextOf, GlobalOptions } from '../context';
 import { CliError, usageError } from '../errors';
 import { json, labels, table, time } from '../output';
 import { createProgress, parseProgressMode, ProgressMode } from '../progress';
@@ -81,7 +81,7 @@ Examples:
       const body = buildJobBody(bodyFile, flags);
       const job = await ctx.api.request<BatchJobView>('POST', '/v1/batch-jobs', { json: body });
       if (!flags.watch) {
-        ctx.io.out(ctx.json ? json(job) : `Submitted batch job ${job.id} (${job.status}). Follow it with: mms batch watch ${job.id}\n`);
+        ctx.io.out(ctx.json ? json(job) : `Submitted batch job ${job.id} (${job.status}). Follow it with: mms batch watch ${job.id}${sameTarget(ctx.options)}\n`);
         return;
       }
       if (!ctx.json) ctx.io.err(`Submitted batch job ${job.id}\n`);
@@ -106,7 +106,7 @@ Examples:
     .action(async (id: string, _opts: unknown, command: Command) => {
       const ctx = contextOf(command);
       const job = await ctx.api.request<BatchJobView>('GET', `/v1/batch-jobs/${seg(id)}`);
-      ctx.io.out(ctx.json ? json(job) : describeJob(job));
+      ctx.io.out(ctx.json ? json(job) : describeJob(job, sameTarget(ctx.options)));
       exitWithOutcome(job);
     });
 
@@ -198,7 +198,7 @@ async function watchJob(ctx: CommandContext, id: string, flags: { interval: stri
   }
   progress.stop();
   if (ctx.json) ctx.io.out(json(job));
-  else ctx.io.out(describeJob(job));
+  else ctx.io.out(describeJob(job, sameTarget(ctx.options)));
   exitWithOutcome(job);
 }
 
@@ -229,7 +229,15 @@ const PARTITIONS_SHOWN = 20;
 /** Row-level reasons printed per partition: enough to see why, short enough to read. */
 const ROW_REASONS_SHOWN = 3;
 
-export function describeJob(job: BatchJobView): string {
+/**
+ * The --url and --tenant flags of this command line, for the commands a hint suggests next:
+ * without them those would go to the server and tenant `mms login` kept, where the job is not.
+ */
+export function sameTarget(options: GlobalOptions): string {
+  return `${options.url ? ` --url ${options.url}` : ''}${options.tenant ? ` --tenant ${options.tenant}` : ''}`;
+}
+
+export function describeJob(job: BatchJobView, again = ''): string {
   const rows = job.progress?.rows;
   const parts = job.progress?.partitions;
   const facts: Array<[string, string]> = [
@@ -247,8 +255,8 @@ export function describeJob(job: BatchJobView): string {
     .map(([k, v]) => `${`${k}:`.padEnd(12)}${v}`)
     .join('\n');
   text += '\n';
-  text += describePartitionErrors(job);
-  if (job.status === 'succeeded') text += `\nDownload: mms batch output ${job.id} -o result.${outputExtension(job)}\n`;
+  text += describePartitionErrors(job, again);
+  if (job.status === 'succeeded') text += `\nDownload: mms batch output ${job.id}${again} -o result.${outputExtension(job)}\n`;
   return text;
 }
 
@@ -257,7 +265,7 @@ export function describeJob(job: BatchJobView): string {
  * refused some rows (a bad value), so the heading counts partitions *with failed rows*, the
  * STATUS column tells the two apart, and the rows' own reasons follow, a few per partition.
  */
-function describePartitionErrors(job: BatchJobView): string {
+function describePartitionErrors(job: BatchJobView, again: string): string {
   const errors = Array.isArray(job.errors) ? (job.errors as PartitionErrorView[]) : [];
   if (!errors.length) return '';
   const total = typeof job.errorsTotal === 'number' ? Math.max(job.errorsTotal, errors.length) : errors.length;
@@ -274,7 +282,7 @@ function describePartitionErrors(job: BatchJobView): string {
       str(e.error ?? e.message) || (e.rows?.length ? 'rows refused, see below' : ''),
     ]),
   );
-  if (total > shown.length) text += `… and ${total - shown.length} more partitions (mms batch show ${job.id} --json, or the output's manifest.json)\n`;
+  if (total > shown.length) text += `… and ${total - shown.length} more partitions (mms batch show ${job.id}${again} --json, or the output's manifest.json)\n`;
 
   const reasons: Array<[string, string, string]> = [];
   const notes: string[] = [];
