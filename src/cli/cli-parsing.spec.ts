@@ -5,6 +5,7 @@ import { ApiClient } from './api-client';
 import { parseMirror, parsePairs, parseSplit } from './args';
 import { buildJobBody, describeJob, sameTarget } from './commands/batch';
 import { labels, table } from './output';
+import { buildProgram } from './program';
 import { discoverCandidates } from './register/discover';
 import { SegmentPattern } from './register/segment-pattern';
 import { readSettings, resolveConnection, settingsPath, writeSettings } from './settings';
@@ -48,6 +49,11 @@ describe('CLI parsing', () => {
       expect(() => buildJobBody(undefined, { interval: '500', progress: 'auto' })).toThrow(/No input/);
       fs.rmSync(dir, { recursive: true });
     });
+  });
+
+  it("describes batch retry as the service does: failed, cancelled and partly failed jobs", () => {
+    const batch = buildProgram('0').commands.find((c) => c.name() === 'batch')!;
+    expect(batch.commands.find((c) => c.name() === 'retry')!.description()).toMatch(/failed, cancelled or partly failed job/);
   });
 
   describe('hints', () => {

@@ -136,7 +136,7 @@ Examples:
 
   for (const [name, what] of [
     ['cancel', 'cancel a queued or running job'],
-    ['retry', 'run a failed job\'s failed partitions again'],
+    ['retry', 'run the failed and cancelled partitions of a failed, cancelled or partly failed job again (routes without a model are resolved again)'],
   ] as const) {
     batch
       .command(name)
