@@ -12,7 +12,10 @@ import { ApiError, CliError } from './errors';
 export function buildProgram(version = packageVersion()): Command {
   const program = new Command('mms')
     .description('Many-models serving from the terminal: register, list, predict, batch, traffic and keys, over the HTTP API.')
-    .version(version, '-V, --version')
+    // Only -V is the program's own flag: commander reads a program's options anywhere on the
+    // line, so a program-wide --version took `mms predict --version 3` for itself. runCli reads
+    // --version as -V when it comes first.
+    .version(version, '-V', 'output the version number (also --version, before any command)')
     .option('--url <url>', 'service URL (env MMS_URL; default: what mms login kept, else http://127.0.0.1:8080)')
     .option('--token <credential>', 'root token, API key or token (env MMS_TOKEN; default: what mms login kept)')
     .option('--tenant <id-or-name>', 'tenant: the one the root credential acts in, and the one keys commands manage (env MMS_TENANT)')
@@ -36,7 +39,7 @@ export async function runCli(argv: string[], err: (text: string) => void = (t) =
   const program = buildProgram();
   exitOverrideEverywhere(program);
   try {
-    await program.parseAsync(argv, { from: 'user' });
+    await program.parseAsync(argv[0] === '--version' ? ['-V', ...argv.slice(1)] : argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof CommanderError) {

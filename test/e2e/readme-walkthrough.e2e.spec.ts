@@ -1,4 +1,6 @@
-import { startTestApp, TestApp } from '../support/test-app';
+import { defaultFixtures, RETAIL_SAMPLE_ROWS } from '../fixtures/onnx-builder';
+import { runCli, tempHome } from '../support/cli';
+import { artifactForm, ROOT_TOKEN, startTestApp, TestApp } from '../support/test-app';
 
 jest.setTimeout(60_000);
 
@@ -22,6 +24,23 @@ describe('README walkthrough', () => {
         message: 'version must be a whole number from 1 to 2147483647, as a JSON number (not a string)',
       });
       expect(res.body.error.details.problems).toHaveLength(1);
+    });
+  });
+
+  describe('mms predict --version', () => {
+    it('picks the version (as mms predict --help says), where it printed the CLI version', async () => {
+      const fixtures = defaultFixtures();
+      for (const kind of ['linear', 'tree'] as const) {
+        expect((await t.request('POST', '/v1/models/demand-two/versions', { body: artifactForm(fixtures[kind].bytes) })).status).toBe(201);
+      }
+      const env = { MMS_URL: t.baseUrl, MMS_TOKEN: ROOT_TOKEN, HOME: tempHome() };
+      const input = JSON.stringify({ float_input: [RETAIL_SAMPLE_ROWS[1]] });
+      const run = await runCli(['predict', 'demand-two', '--input', input, '--version', '1', '--json'], env);
+      expect(run.code).toBe(0);
+      expect(JSON.parse(run.stdout)).toMatchObject({ model: 'demand-two', version: 1 });
+      expect((await runCli(['predict', 'demand-two', '--version=1', '--input', input, '--json'], env)).stdout).toContain('"version": 1');
+      // The CLI's own version, before any command.
+      for (const flag of ['--version', '-V']) expect((await runCli([flag], env)).stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
     });
   });
 
