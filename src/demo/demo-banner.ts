@@ -1,7 +1,9 @@
 export interface DemoBannerFacts {
   url: string;
-  /** The root credential when this start generated it (else it is MMS_ADMIN_TOKEN, which we never print). */
+  /** The root credential when this start generated it (else it is MMS_ADMIN_TOKEN, which we never print, or one an earlier start generated). */
   rootToken: string | null;
+  /** Whether MMS_ADMIN_TOKEN is set: else a start before this one generated and printed the token (only its hash is kept). */
+  rootFromEnv: boolean;
   scorerKey: string;
   storeModels: number;
   /** How many store models each family won. */
@@ -20,7 +22,8 @@ const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 /** What the first start prints once the demo tenant exists: where, with what, and a first request. */
 export function demoBanner(f: DemoBannerFacts): string {
   const body = JSON.stringify({ segment: { region: f.example.region, store: f.example.store }, inputs: { float_input: [f.example.features] } });
-  const root = f.rootToken ?? 'the value of MMS_ADMIN_TOKEN';
+  // A first start that stopped before seeding (a busy port, Ctrl-C) printed the generated token; this one cannot.
+  const root = f.rootToken ?? (f.rootFromEnv ? 'the value of MMS_ADMIN_TOKEN' : 'the Root token an earlier start printed (mms_root_…; delete root-token.sha256 in the data directory for a new one)');
   const rule = '─'.repeat(78);
   const lines = [
     '',
@@ -46,7 +49,7 @@ export function demoBanner(f: DemoBannerFacts): string {
       : []),
     ' First batch run, with the CLI (root acts in the demo tenant with --tenant demo):',
     '',
-    `   npx mms login --url ${f.url} --tenant demo --token ${f.rootToken ?? '"$MMS_ADMIN_TOKEN"'}`,
+    `   npx mms login --url ${f.url} --tenant demo --token ${f.rootToken ?? (f.rootFromEnv ? '"$MMS_ADMIN_TOKEN"' : 'mms_root_…')}`,
     `   npx mms batch submit ${f.jobPath} --watch`,
     '',
     ' MMS_DEMO=0 skips this demo on a fresh data directory.',

@@ -96,6 +96,7 @@ export class DemoSeeder implements OnApplicationBootstrap, BeforeApplicationShut
       demoBanner({
         url,
         rootToken: this.root.generatedToken,
+        rootFromEnv: Boolean(this.config.MMS_ADMIN_TOKEN),
         scorerKey: key.key,
         regions: [...new Set(stores.map((s) => s.region))],
         storeModels: plans.filter((p) => p.segment.store).length,

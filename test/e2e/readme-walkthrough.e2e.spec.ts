@@ -72,3 +72,27 @@ describe('README walkthrough', () => {
     });
   });
 });
+
+/**
+ * `npm start` on a busy :8080 (or stopped before the demo was seeded): the first start printed
+ * the root token and kept its hash; the next start seeds the demo and prints the banner.
+ */
+describe('the demo banner on the start after the one that generated the root token', () => {
+  it('points at the token printed before, not at an MMS_ADMIN_TOKEN that was never set', async () => {
+    const t = await startTestApp({ DATABASE_URL: '', MMS_ADMIN_TOKEN: '', MMS_DEMO: '0' });
+    try {
+      expect(t.output()).toMatch(/Root token: mms_root_\S+/);
+      t.env.MMS_DEMO = '1';
+      await t.restart();
+      const deadline = Date.now() + 90_000;
+      let banner: RegExpMatchArray | null = null;
+      while (!(banner = t.output().match(/─{20,}\n Demo tenant[\s\S]+?─{20,}\n/)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(banner).not.toBeNull();
+      expect(banner![0]).not.toContain('MMS_ADMIN_TOKEN');
+      expect(banner![0]).toMatch(/root credential {3}the Root token an earlier start printed \(mms_root_…; delete root-token.sha256 in the data directory for a new one\)/);
+      expect(banner![0]).toMatch(/npx mms login --url \S+ --tenant demo --token mms_root_…\n/);
+    } finally {
+      await t.dispose();
+    }
+  });
+});
