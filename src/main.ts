@@ -33,8 +33,12 @@ function exitAfterShutdownTimeout(timeoutMs: number): void {
   }
 }
 
-bootstrap().catch((error: Error) => {
-  // Bad configuration and a locked data directory are the user's to fix: say so without a stack.
-  console.error(`\nCannot start: ${error.message}\n`);
+bootstrap().catch((error: NodeJS.ErrnoException & { address?: string; port?: number }) => {
+  // Bad configuration, a locked data directory and a busy port are the user's to fix: say so without a stack.
+  const message =
+    error.code === 'EADDRINUSE' && error.port !== undefined
+      ? `port ${error.port} on ${error.address} is in use by another process: stop it, or set PORT to a free port (PORT=0 picks one)`
+      : error.message;
+  console.error(`\nCannot start: ${message}\n`);
   process.exit(1);
 });

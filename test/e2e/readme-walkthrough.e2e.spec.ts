@@ -1,5 +1,9 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { defaultFixtures, RETAIL_SAMPLE_ROWS } from '../fixtures/onnx-builder';
 import { runCli, tempHome } from '../support/cli';
+import { runNode } from '../support/processes';
 import { artifactForm, ROOT_TOKEN, startTestApp, TestApp } from '../support/test-app';
 
 jest.setTimeout(60_000);
@@ -93,6 +97,23 @@ describe('the demo banner on the start after the one that generated the root tok
       expect(banner![0]).toMatch(/npx mms login --url \S+ --tenant demo --token mms_root_…\n/);
     } finally {
       await t.dispose();
+    }
+  });
+});
+
+describe('npm start on a port another process holds (the README assumes :8080 is free)', () => {
+  it('says which port is taken and how to pick another', async () => {
+    const t = await startTestApp();
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mms-data-'));
+    const storeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mms-store-'));
+    try {
+      const port = new URL(t.baseUrl).port;
+      const run = await runNode('src/main.js', [], { ...t.env, PORT: port, MMS_DATA_DIR: dataDir, MMS_MODEL_STORE: storeDir });
+      expect(run.code).toBe(1);
+      expect(run.output).toContain(`Cannot start: port ${port} on 127.0.0.1 is in use by another process: stop it, or set PORT to a free port (PORT=0 picks one)`);
+    } finally {
+      await t.dispose();
+      for (const dir of [dataDir, storeDir]) fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });
