@@ -8,10 +8,16 @@ import { ComparisonFigures, ShadowComparison } from './shadow-comparison';
 @Injectable()
 export class ShadowMonitor {
   private readonly byModel = new Map<string, Map<string, ShadowComparison>>();
+  /** Each model's tenant and name (`tenantId\u0000name`), by model id: a deleted model's figures go with it. */
+  private readonly owners = new Map<string, string>();
 
-  pair(modelId: string, primaryVersion: number, shadowVersion: number): ShadowComparison {
+  pair(model: MirroredModel, primaryVersion: number, shadowVersion: number): ShadowComparison {
+    const { modelId } = model;
     let pairs = this.byModel.get(modelId);
-    if (!pairs) this.byModel.set(modelId, (pairs = new Map()));
+    if (!pairs) {
+      this.byModel.set(modelId, (pairs = new Map()));
+      this.owners.set(modelId, ownerKey(model.tenantId, model.model));
+    }
     const key = `${primaryVersion}>${shadowVersion}`;
     let pair = pairs.get(key);
     if (!pair) pairs.set(key, (pair = new ShadowComparison(primaryVersion, shadowVersion)));
@@ -29,5 +35,23 @@ export class ShadowMonitor {
 
   forget(modelId: string): void {
     this.byModel.delete(modelId);
+    this.owners.delete(modelId);
   }
+
+  /** The model was deleted (here or on another replica): its figures go, as no one can ask for them again. */
+  forgetModel(tenantId: string, model: string): void {
+    const owner = ownerKey(tenantId, model);
+    for (const [modelId, of] of this.owners) if (of === owner) this.forget(modelId);
+  }
+}
+
+/** A mirrored model: its id (what the figures are kept by), tenant and name (what its deletion names). */
+export interface MirroredModel {
+  modelId: string;
+  tenantId: string;
+  model: string;
+}
+
+function ownerKey(tenantId: string, model: string): string {
+  return `${tenantId}\u0000${model}`;
 }

@@ -7,6 +7,7 @@ describe('TrafficMirror', () => {
   const rule: TrafficRule = { modelId: 'm', tenantId: 't', split: [{ version: 1, weight: 100 }], mirror: { version: 2, percent: 100 }, updatedAt: new Date(), updatedBy: 'root' };
   const rules = { ruleOf: (id: string) => (id === 'm' ? rule : undefined) } as unknown as TrafficRulesStore;
   const flush = () => new Promise((r) => setImmediate(r));
+  const served = (modelId: string, version: number) => ({ modelId, tenantId: 't', model: modelId, version });
 
   it('sheds mirrored calls first once too many are in flight, and never touches the primary', async () => {
     const shadows = new ShadowMonitor();
@@ -14,7 +15,7 @@ describe('TrafficMirror', () => {
     const pending: Array<() => void> = [];
     let started = 0;
     for (let i = 0; i < MIRROR_MAX_IN_FLIGHT + 10; i++) {
-      const plan = mirror.plan('m', 1);
+      const plan = mirror.plan(served('m', 1));
       if (!plan) continue;
       mirror.start(plan, { y: [1] }, () => {
         started++;
@@ -27,20 +28,20 @@ describe('TrafficMirror', () => {
     pending.forEach((done) => done());
     await flush();
     await flush();
-    expect(mirror.plan('m', 1)).not.toBeNull(); // room again once they finish
+    expect(mirror.plan(served('m', 1))).not.toBeNull(); // room again once they finish
     expect(shadows.figuresOf('m')[0]).toMatchObject({ count: MIRROR_MAX_IN_FLIGHT, shadowErrors: 0 });
   });
 
   it('does not mirror a model without a mirror, or a request the shadow version served itself', () => {
     const mirror = new TrafficMirror(rules, new ShadowMonitor());
-    expect(mirror.plan('other', 1)).toBeNull();
-    expect(mirror.plan('m', 2)).toBeNull();
+    expect(mirror.plan(served('other', 1))).toBeNull();
+    expect(mirror.plan(served('m', 2))).toBeNull();
   });
 
   it('counts a failing shadow as an error, not a failed request', async () => {
     const shadows = new ShadowMonitor();
     const mirror = new TrafficMirror(rules, shadows);
-    mirror.start(mirror.plan('m', 1)!, { y: [1] }, () => Promise.reject(new Error('cannot load')));
+    mirror.start(mirror.plan(served('m', 1))!, { y: [1] }, () => Promise.reject(new Error('cannot load')));
     await flush();
     await flush();
     expect(shadows.figuresOf('m')[0]).toMatchObject({ count: 1, shadowErrors: 1 });

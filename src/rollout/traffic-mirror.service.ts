@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { ShadowMonitor } from './shadow-monitor';
+import { MirroredModel, ShadowMonitor } from './shadow-monitor';
 import { shouldMirror } from './traffic-rule';
 import { TrafficRulesStore } from './traffic-rules.store';
 
@@ -8,8 +8,7 @@ export const MIRROR_MAX_IN_FLIGHT = 32;
 
 export type FlatOutputs = Record<string, ArrayLike<number | bigint>>;
 
-export interface MirrorPlan {
-  modelId: string;
+export interface MirrorPlan extends MirroredModel {
   primaryVersion: number;
   shadowVersion: number;
 }
@@ -34,19 +33,20 @@ export class TrafficMirror {
    * Decides, before the primary call, whether this request is mirrored: sampled by the rule's
    * percentage, and shed when too many mirrored calls are in flight. Null = not mirrored.
    */
-  plan(modelId: string, primaryVersion: number): MirrorPlan | null {
+  plan(primary: MirroredModel & { version: number }): MirrorPlan | null {
+    const { modelId, tenantId, model, version: primaryVersion } = primary;
     const rule = this.rules.ruleOf(modelId);
     if (!rule?.mirror || rule.mirror.version === primaryVersion || !shouldMirror(rule)) return null;
     if (this.inFlight >= MIRROR_MAX_IN_FLIGHT) {
       this.shedCount++;
       return null;
     }
-    return { modelId, primaryVersion, shadowVersion: rule.mirror.version };
+    return { modelId, tenantId, model, primaryVersion, shadowVersion: rule.mirror.version };
   }
 
   /** Runs the shadow call once the primary answer exists; fire and forget. */
   start(plan: MirrorPlan, primaryOutputs: FlatOutputs, runShadow: () => Promise<FlatOutputs>): void {
-    const pair = this.shadows.pair(plan.modelId, plan.primaryVersion, plan.shadowVersion);
+    const pair = this.shadows.pair(plan, plan.primaryVersion, plan.shadowVersion);
     this.inFlight++;
     // setImmediate: the primary answer goes out before the shadow call even starts.
     setImmediate(() => {

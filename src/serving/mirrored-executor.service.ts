@@ -25,7 +25,7 @@ export class MirroredExecutor {
   ) {}
 
   async run(ctx: AuthContext, version: ServableVersion, feeds: HostTensor[], routing: Routing): Promise<HostTensor[]> {
-    const plan = routing === 'by-rule' ? this.mirror.plan(version.modelId, version.version) : null;
+    const plan = routing === 'by-rule' ? this.mirror.plan(version) : null;
     // The primary call transfers the feeds' buffers to a worker: a mirrored request keeps a copy.
     const shadowFeeds = plan ? feeds.map((f) => ({ ...f, data: f.data.slice() })) : null;
     const outputs = refuseHugeAnswer(version, await this.executor.run(version, feeds));

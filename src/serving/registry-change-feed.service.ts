@@ -4,6 +4,7 @@ import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { RegistryChange, RegistryEvents } from '../registry/registry-events';
+import { ShadowMonitor } from '../rollout/shadow-monitor';
 import { ModelResolver } from './model-resolver.service';
 import { SessionCache } from './session-cache';
 
@@ -40,6 +41,7 @@ export class RegistryChangeFeed implements OnApplicationBootstrap, OnApplication
     private readonly sessions: SessionCache,
     private readonly config: AppConfig,
     private readonly dataSource: DataSource,
+    private readonly shadows: ShadowMonitor,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -64,6 +66,8 @@ export class RegistryChangeFeed implements OnApplicationBootstrap, OnApplication
   private apply(change: RegistryChange): void {
     this.resolver.invalidate(change);
     this.sessions.onRegistryChange(change);
+    // Its mirrored traffic's figures: kept by model id, which a model registered again under the name does not reuse.
+    if (change.kind === 'model-deleted') this.shadows.forgetModel(change.tenantId, change.model);
   }
 
   private broadcast(change: RegistryChange): void {
