@@ -54,6 +54,11 @@ export class LoadBackoff {
     this.failures.delete(versionId);
   }
 
+  /** Forgets the failures of the versions that `matches` picks (deleted: they will never be tried again). */
+  forget(matches: (failure: LoadFailure) => boolean): void {
+    for (const [versionId, failure] of this.failures.entries()) if (matches(failure)) this.failures.delete(versionId);
+  }
+
   /** Versions whose last load failed, by version id. */
   entries(): IterableIterator<[string, LoadFailure]> {
     return this.failures.entries();

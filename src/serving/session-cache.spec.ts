@@ -584,6 +584,22 @@ describe('SessionCache', () => {
     expect(runtime.loads).toHaveLength(3);
   });
 
+  it('forgets the failed loads of a deleted version or model, and only theirs', async () => {
+    const cache = make(10);
+    runtime.failing.add('a');
+    runtime.failing.add('b');
+    runtime.failing.add('c');
+    await expect(cache.acquire(fakeVersion('a', { model: 'm', version: 1 }))).rejects.toMatchObject({ code: 'MODEL_LOAD_FAILED' });
+    await expect(cache.acquire(fakeVersion('b', { model: 'm', version: 2 }))).rejects.toMatchObject({ code: 'MODEL_LOAD_FAILED' });
+    await expect(cache.acquire(fakeVersion('c', { model: 'n', version: 1 }))).rejects.toMatchObject({ code: 'MODEL_LOAD_FAILED' });
+    cache.onRegistryChange({ tenantId: 't1', model: 'm', kind: 'version-deleted', version: 1 });
+    expect(cache.snapshot(null).models.map((m) => [m.model, m.version, m.state])).toEqual([['m', 2, 'failed'], ['n', 1, 'failed']]);
+    cache.onRegistryChange({ tenantId: 't1', model: 'n', kind: 'model-deleted' });
+    expect(cache.snapshot(null).models.map((m) => [m.model, m.version])).toEqual([['m', 2]]);
+    cache.unload('t1', 'm'); // an unload is no deletion: the failure still stands
+    expect(cache.snapshot(null).models).toHaveLength(1);
+  });
+
   it("reports a load failure's reason without the server's file paths", async () => {
     const cache = make(10);
     const v = fakeVersion('broken');

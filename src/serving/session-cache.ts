@@ -234,6 +234,8 @@ export class SessionCache {
       // Not loaded yet, and gone: its requests answer 404 at once instead of waiting for room.
       if (why === 'deleted' && pending.waitingForRoom) this.leaveQueue(pending.waitingForRoom).fail(deletedWhileLoading(pending.version));
     }
+    // A deleted version's failed load is never tried again: no longer listed (nor counted) as failed.
+    if (why === 'deleted') this.backoff.forget(matches);
     this.startWaitingLoads(); // room the unload freed
     return unloaded.sort((a, b) => a - b);
   }

@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { buildLinearModel } from '../fixtures/onnx-builder';
 import { artifactForm, startTestApp, TestApp } from '../support/test-app';
 
@@ -36,6 +38,20 @@ describe('soak regressions', () => {
       expect((await t.request('DELETE', '/v1/models/mirrored')).status).toBe(204);
       // Gone with the model: no series left for it, nor kept in memory to be looked up at every scrape.
       expect(await metricLines('mms_mirror_requests_total')).toEqual([]);
+    }
+  });
+
+  it('forgets the failed load of a deleted model: /v1/cache and mms_cache_failed_models no longer count it', async () => {
+    for (let round = 0; round < 3; round++) {
+      const uploaded = await upload('damaged', 10 + round);
+      expect(uploaded.status).toBe(201);
+      // The store's copy is damaged after the upload: its load fails (and waits for its retry).
+      fs.writeFileSync(path.join(t.storeDir, 'sha256', uploaded.body.sha256), 'not a model');
+      expect((await t.request('POST', '/v1/predict', { body: { model: 'damaged', inputs: { float_input: [row] } } })).body.error.code).toBe('MODEL_LOAD_FAILED');
+      expect((await t.request('GET', '/v1/cache')).body.models.filter((m: { state: string }) => m.state === 'failed')).toHaveLength(1);
+      expect((await t.request('DELETE', '/v1/models/damaged')).status).toBe(204);
+      expect((await t.request('GET', '/v1/cache')).body.models).toEqual([]);
+      expect((await t.request('GET', '/metrics')).body).toMatch(/^mms_cache_failed_models 0$/m);
     }
   });
 });
