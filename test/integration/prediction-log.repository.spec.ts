@@ -98,6 +98,16 @@ describe('PredictionLogRepository on a real database', () => {
     expect(await repo.findPredictionsByIds(tenant, [fresh.id])).toEqual([]);
   });
 
+  it("deletes a model's predictions through an index, not by reading the whole log", async () => {
+    // Without an index on (tenant_id, model) the only plan left with sequential scans off is a scan of a whole index with a filter.
+    const plan = await dataSource.transaction(async (m) => {
+      await m.query('SET LOCAL enable_seqscan = off');
+      return ((await m.query(`EXPLAIN DELETE FROM prediction_log WHERE tenant_id = $1 AND model = $2`, [tenant, 'demand-0042'])) as Array<{ 'QUERY PLAN': string }>).map((r) => r['QUERY PLAN']).join('\n');
+    });
+    expect(plan).toMatch(/Index (Only )?Scan using prediction_log_model_idx|Bitmap Index Scan on prediction_log_model_idx/);
+    expect(plan).toMatch(/Index Cond: \(\(tenant_id = .*\) AND \(model = /);
+  });
+
   it('tells whether a model exists in a tenant and names models by id', async () => {
     const [row] = (await dataSource.query(`INSERT INTO models (tenant_id, name) VALUES ($1, 'named-model') RETURNING id`, [tenant])) as Array<{ id: string }>;
     expect(await repo.modelExists(tenant, 'named-model')).toBe(true);
