@@ -1,4 +1,4 @@
-import { DEFAULT_POISONING_RULES, jsonNestsDeeperThan, parseMlflowJsonBody, pythonJsonAsJson } from './json-body';
+import { DEFAULT_POISONING_RULES, invalidUtf8, jsonNestsDeeperThan, parseJsonBody, parseMlflowJsonBody, pythonJsonAsJson } from './json-body';
 
 const deep = (levels: number) => `${'['.repeat(levels)}1${']'.repeat(levels)}`;
 const bytes = (text: string) => Buffer.from(text);
@@ -39,5 +39,15 @@ describe("Python's JSON constants (MLflow invocations)", () => {
     expect(() => parseMlflowJsonBody(Buffer.from('{"a": [NaN'), DEFAULT_POISONING_RULES)).toThrow(/Body is not valid JSON: Expected ',' or ']' after array element/);
     expect(() => parseMlflowJsonBody(Buffer.from('{"a": nan}'), DEFAULT_POISONING_RULES)).toThrow(/Body is not valid JSON/);
     expect(() => parseMlflowJsonBody(Buffer.from('{"a": [NaN], "__proto__": {}}'), DEFAULT_POISONING_RULES)).toThrow(/'__proto__' or 'constructor.prototype' key/);
+  });
+});
+
+describe('bodies that are not UTF-8', () => {
+  it('are refused saying from which byte, where decoding would have put U+FFFD in their place', () => {
+    const latin1 = Buffer.from('{"store": "caf\u00e9"}', 'latin1');
+    expect(invalidUtf8(latin1)).toMatchObject({ code: 'INVALID_REQUEST', message: 'The body is not valid UTF-8 (from byte 14): send it encoded in UTF-8', details: { byte: 14 } });
+    expect(() => parseJsonBody(latin1, DEFAULT_POISONING_RULES)).toThrow('not valid UTF-8');
+    expect(invalidUtf8(Buffer.from('{"store": "caf\u00e9 \u{1F600}"}', 'utf8'))).toBeUndefined();
+    expect(invalidUtf8(Buffer.from([0x5b, 0xed, 0xa0, 0x80, 0x5d]))).toMatchObject({ details: { byte: 1 } }); // an encoded surrogate
   });
 });

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import secureJsonParse = require('secure-json-parse');
 import { CommonError, CommonErrorCode } from '../common/domain-error';
 
@@ -20,11 +21,24 @@ export const DEFAULT_POISONING_RULES: JsonPoisoningRules = { protoAction: 'error
 
 /** Parses as Fastify's JSON parser does; a refused body throws the error `explainRefusedJson` gives. */
 export function parseJsonBody(bytes: Buffer, rules: JsonPoisoningRules): unknown {
+  const notUtf8 = invalidUtf8(bytes);
+  if (notUtf8) throw notUtf8;
   try {
     return secureJsonParse(bytes, rules);
   } catch {
     throw explainRefusedJson(bytes);
   }
+}
+
+/**
+ * Bodies are read as UTF-8, which puts U+FFFD in place of bytes that are not: a store code sent
+ * in Latin-1 ("caf\xe9") would be scored as another category, not refused. Such a body is
+ * refused (400), saying at which byte.
+ */
+export function invalidUtf8(bytes: Buffer): CommonError | undefined {
+  if (isUtf8(bytes)) return undefined;
+  const at = Buffer.from(bytes.toString('utf8'), 'utf8').findIndex((b, i) => b !== bytes[i]);
+  return new CommonError(CommonErrorCode.InvalidRequest, `The body is not valid UTF-8 (from byte ${at}): send it encoded in UTF-8`, { byte: at });
 }
 
 /**

@@ -1,7 +1,7 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { explainRefusedJson, jsonNestsDeeperThan, JsonPoisoningRules, MAX_BODY_NESTING, pythonJsonAsJson, tooDeeplyNested } from './json-body';
+import { explainRefusedJson, invalidUtf8, jsonNestsDeeperThan, JsonPoisoningRules, MAX_BODY_NESTING, pythonJsonAsJson, tooDeeplyNested } from './json-body';
 import { CsvBody } from './mlflow-csv';
 import { JsonCodec } from './runtime/json-codec';
 
@@ -55,8 +55,11 @@ export function fastifyJsonParser(fastify: FastifyInstance): { parse: (request: 
   const rules: JsonPoisoningRules = { protoAction: onProtoPoisoning ?? 'error', constructorAction: onConstructorPoisoning ?? 'error' };
   const json = fastify.getDefaultJsonParser(rules.protoAction, rules.constructorAction);
   // Fastify's parser takes a Buffer as well as a string (Nest's parser hands it one too).
-  const parse = (request: unknown, bytes: Buffer, done: DoneCallback) =>
-    json(request as FastifyRequest, bytes as unknown as string, (error, value) => done(error && explainInvalidJson(error, bytes), value));
+  const parse = (request: unknown, bytes: Buffer, done: DoneCallback) => {
+    const notUtf8 = invalidUtf8(bytes);
+    if (notUtf8) done(notUtf8);
+    else json(request as FastifyRequest, bytes as unknown as string, (error, value) => done(error && explainInvalidJson(error, bytes), value));
+  };
   const parseNow = (bytes: Buffer): unknown => {
     let result: { error: Error | null; value?: unknown } | undefined;
     parse(null, bytes, (error, value) => (result = { error, value }));

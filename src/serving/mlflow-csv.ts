@@ -1,5 +1,6 @@
 import { CsvError, parseRecord } from '../common/csv';
 import type { TensorSpec } from '../registry/artifact/artifact.types';
+import { invalidUtf8 } from './json-body';
 import type { MlflowInput } from './mlflow-payload';
 import { invalidRequest } from './serving.error';
 import { MAX_ELEMENTS } from './tensor-codec';
@@ -16,6 +17,8 @@ export class CsvBody {
  * `mlflow models serve` reads a CSV with the signature's column types.
  */
 export function parseMlflowCsv(bytes: Buffer): Extract<MlflowInput, { kind: 'dataframe' }> {
+  const notUtf8 = invalidUtf8(bytes);
+  if (notUtf8) throw notUtf8;
   const records = csvRecordsOf(bytes.toString('utf8'));
   if (!records.length) throw invalidRequest('The CSV body is empty: send a header row of column names, then one row per prediction', { field: 'body' });
   const [header, ...rows] = records;

@@ -390,6 +390,35 @@ describe('online inference over HTTP', () => {
       }
     });
 
+    it('answers 400 for a body that is not valid UTF-8 (a Latin-1 store code would otherwise be scored as another category), small or big, JSON or CSV', async () => {
+      await upload('utf8-store', buildStoreCodeModel({ caf\u00e9: 1 }).bytes);
+      const post = (path: string, type: string, text: string) =>
+        fetch(`${t.baseUrl}${path}`, { method: 'POST', headers: { authorization: `Bearer ${t.env.MMS_ADMIN_TOKEN}`, 'content-type': type }, body: Buffer.from(text, 'latin1') });
+      const padding = ' '.repeat(130 * 1024); // over 128 KiB: parsed in the JSON codec thread
+      for (const [path, type, text] of [
+        ['/v1/predict', 'application/json', '{"model":"utf8-store","inputs":{"store":[["caf\u00e9"]],"x":[[1]]}}'],
+        ['/v1/predict?via=fastify', 'application/json', '{"model":"utf8-store","inputs":{"store":[["caf\u00e9"]],"x":[[1]]}}'],
+        ['/v1/predict', 'application/json', `{"model":"utf8-store","inputs":{"store":[["caf\u00e9"]],"x":[[1]]}}${padding}`],
+        ['/v2/models/utf8-store/infer', 'application/json', '{"inputs":[{"name":"store","shape":[1,1],"datatype":"BYTES","data":["caf\u00e9"]},{"name":"x","shape":[1,1],"datatype":"FP32","data":[1]}]}'],
+        ['/v1/models/utf8-store/invocations', 'application/json', '{"inputs":{"store":[["caf\u00e9"]],"x":[[1]]}}'],
+        ['/v1/models/utf8-store/invocations', 'text/csv', 'store,x\ncaf\u00e9,1\n'],
+        ['/v1/models/utf8-store/invocations', 'text/csv', `store,x\ncaf\u00e9,1\n${'\n'.repeat(130 * 1024)}`],
+      ] as const) {
+        const res = await post(path, type, text);
+        const body = (await res.json()) as { error?: { code: string; message: string } };
+        expect({ path, type, big: text.length > 128 * 1024, status: res.status, error: body.error }).toEqual({
+          path,
+          type,
+          big: text.length > 128 * 1024,
+          status: 400,
+          error: expect.objectContaining({ code: 'INVALID_REQUEST', message: expect.stringContaining('not valid UTF-8') }),
+        });
+      }
+      // The same text in UTF-8 is scored.
+      const utf8 = await predict({ model: 'utf8-store', inputs: { store: [['caf\u00e9']], x: [[1]] } });
+      expect(utf8.status).toBe(200);
+    });
+
     it('answers 415 for a compressed body or JSON in another charset than UTF-8, on every prediction route', async () => {
       const body = JSON.stringify({ model: 'demand-linear', inputs: { float_input: [[1, 0, 3.49, 55, 51, 22]] } });
       const post = (path: string, headers: Record<string, string>, payload: Buffer | string = body) =>
