@@ -1,4 +1,4 @@
-import { csvField, csvRecords } from './csv';
+import { csvField, csvRecords, withLineFeeds } from './csv';
 
 async function parseAll(chunks: string[], batchSize = 2): Promise<string[][]> {
   const out: string[][] = [];
@@ -48,5 +48,28 @@ describe('csvRecords', () => {
 describe('csvField', () => {
   it('quotes only when needed', () => {
     expect(['plain', 'a,b', 'say "x"', 'two\nlines', ''].map(csvField)).toEqual(['plain', '"a,b"', '"say ""x"""', '"two\nlines"', '']);
+  });
+});
+
+describe('withLineFeeds', () => {
+  const all = async <T extends string | Buffer>(chunks: T[]) => {
+    const out: T[] = [];
+    for await (const c of withLineFeeds((async function* () {
+      yield* chunks;
+    })())) out.push(c);
+    return out;
+  };
+
+  it('puts LF in place of CR in a file whose first 64 KiB hold a CR and no LF, strings and bytes alike', async () => {
+    expect((await all(['a,b\r1,', '2\r3,4\r'])).join('')).toBe('a,b\n1,2\n3,4\n');
+    expect(Buffer.concat(await all([Buffer.from('a\rb'), Buffer.from('\r')])).toString()).toBe('a\nb\n');
+    const long = 'x'.repeat(70 * 1024);
+    expect((await all([`a\r${long}`, 'b\nc\r'])).join('')).toBe(`a\n${long}b\nc\n`); // decided before the LF came
+  });
+
+  it('leaves a file with LFs as it is, a lone CR in it included, and a file with neither', async () => {
+    expect(await all(['a,b\r', 'x\n1,2\r\n'])).toEqual(['a,b\r', 'x\n1,2\r\n']);
+    expect(await all(['a,b', ',c'])).toEqual(['a,b', ',c']);
+    expect(await all([])).toEqual([]);
   });
 });

@@ -110,6 +110,39 @@ function indexOrEnd(text: string, search: string, from: number): number {
 
 export class CsvError extends Error {}
 
+/**
+ * A CSV file's chunks, with LF in place of CR where its lines end in a CR alone (classic Mac
+ * OS; Excel's "CSV (Macintosh)"), as pandas reads such a file; other files' chunks as they are.
+ * A file is taken for one of those when its first 64 KiB (or all of it, if shorter) hold a CR
+ * and no LF: a lone CR in a file that has LFs stays part of its field. CR and LF are one byte
+ * each, so offsets into the chunks stay what they were.
+ */
+export async function* withLineFeeds<T extends string | Buffer>(chunks: AsyncIterable<T>): AsyncGenerator<T> {
+  const held: T[] = [];
+  let heldLength = 0;
+  let crOnly: boolean | undefined;
+  for await (const chunk of chunks) {
+    if (crOnly !== undefined) {
+      yield crOnly ? lineFeedsFor(chunk) : chunk;
+      continue;
+    }
+    held.push(chunk);
+    heldLength += chunk.length;
+    if (chunk.includes('\n')) crOnly = false;
+    else if (heldLength >= DECIDE_WITHIN) crOnly = held.some((c) => c.includes('\r'));
+    else continue;
+    for (const c of held.splice(0)) yield crOnly ? lineFeedsFor(c) : c;
+  }
+  crOnly ??= held.some((c) => c.includes('\r'));
+  for (const c of held) yield crOnly ? lineFeedsFor(c) : c;
+}
+
+const DECIDE_WITHIN = 64 * 1024;
+
+function lineFeedsFor<T extends string | Buffer>(chunk: T): T {
+  return (typeof chunk === 'string' ? chunk.replace(/\r/g, '\n') : (chunk as Buffer).map((b) => (b === 13 ? 10 : b))) as T;
+}
+
 const NEEDS_QUOTES = /[",\r\n]/;
 
 /** One CSV field: quoted only when it has to be. */

@@ -100,6 +100,17 @@ describe('CsvStager', () => {
     await expect(staged(dir, 'store,region,id,f1,f2\na,b,"c,1,2\n', 8)).rejects.toThrow('unterminated quoted field');
   });
 
+  it('reads a file whose lines end in a CR alone (Excel\'s "CSV (Macintosh)") as the same file with LFs, whatever the chunk boundaries', async () => {
+    const lines = ['store,region,id,f1,f2', 's1,north,1,"a\rb",2', 's2,zuid,2,3,', 's3,west,3,"x,y",5'];
+    const want = await expected(lines.join('\n') + '\n');
+    expect(want.rows).toHaveLength(3);
+    for (const chunk of [7, 64 * 1024]) {
+      // A quoted CR is a line break inside its field, read as LF (one byte for another: pandas reads it so too).
+      const got = await staged(dir, lines.join('\r') + '\r', chunk);
+      expect({ chunk, ...got }).toEqual({ chunk, ...want, rows: want.rows.map((r) => ({ ...r, values: r.values.map((v) => (v === 'a\rb' ? 'a\nb' : v)) })) });
+    }
+  });
+
   it('stops when the planner refuses a row (too many routes)', async () => {
     const file = path.join(dir, 'in.csv');
     fs.writeFileSync(file, 'store,region,id,f1,f2\n' + Array.from({ length: 50 }, (_, i) => `s${i},r,${i},1,2`).join('\n'));

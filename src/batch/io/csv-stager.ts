@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { parseRecord } from '../../common/csv';
+import { parseRecord, withLineFeeds } from '../../common/csv';
 import { SpillWriter } from './spill-writer';
 import { stagingJson } from './staging';
 
@@ -34,7 +34,7 @@ export class CsvStager {
   /** Opens the file and reads its header (the first non-empty record). */
   static async open(file: string, columns: readonly string[], chunkBytes = CHUNK_BYTES): Promise<CsvStager> {
     const stream = fs.createReadStream(file, { highWaterMark: chunkBytes });
-    const chunks = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    const chunks = withLineFeeds(stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
     let buf: Buffer = Buffer.alloc(0);
     let done = false;
     let header: string[] | null = null;

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as readline from 'node:readline';
 import type { DataFormat } from '../batch-job-spec';
-import { csvRecords } from '../../common/csv';
+import { csvRecords, withLineFeeds } from '../../common/csv';
 import { bigintReviver } from './staging';
 
 // hyparquet ships ES modules whose Node entry (with the file reader) is not in its typings'
@@ -55,7 +55,7 @@ export async function openInput(file: string, format: DataFormat, columns: reado
 
 async function openCsv(file: string, columns: readonly string[]): Promise<InputRows> {
   const stream = fs.createReadStream(file, { encoding: 'utf8', highWaterMark: 256 * 1024 });
-  const records = csvRecords(stream, 2048);
+  const records = csvRecords(withLineFeeds(stream as AsyncIterable<string>), 2048);
   const first = await records.next();
   const header = first.done ? [] : first.value[0];
   const index = new Map<string, number>();
