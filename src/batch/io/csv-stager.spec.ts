@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { mulberry32 } from '../../../test/fixtures/onnx-builder';
 import { csvRecords } from '../../common/csv';
-import { CsvStager } from './csv-stager';
+import { CsvStager, MAX_RECORD_BYTES } from './csv-stager';
 import { SpillWriter } from './spill-writer';
 import { parseStagingRows } from './staging';
 
@@ -110,6 +110,15 @@ describe('CsvStager', () => {
       expect({ chunk, ...got }).toEqual({ chunk, ...want, rows: want.rows.map((r) => ({ ...r, values: r.values.map((v) => (v === 'a\rb' ? 'a\nb' : v)) })) });
     }
   });
+
+  it('refuses a header or a record that never ends before holding more than MAX_RECORD_BYTES of it', async () => {
+    const endless = 'x'.repeat(MAX_RECORD_BYTES + 1024 * 1024);
+    await expect(staged(dir, endless, 1024 * 1024)).rejects.toThrow(`The header row is longer than 16 MiB without ending`);
+    await expect(staged(dir, `store,region,id,f1,f2\na,b,1,2,3\na,b,"${endless}`, 1024 * 1024)).rejects.toThrow(`A record is longer than 16 MiB without ending`);
+    // Just below the bound, a long record is read.
+    const long = 'y'.repeat(MAX_RECORD_BYTES - 1024);
+    expect((await staged(dir, `store,region,id,f1,f2\na,b,1,${long},3\n`, 1024 * 1024)).rows).toEqual([{ key: '["a","b"]', values: ['1', long, '3'] }]);
+  }, 30_000);
 
   it('stops when the planner refuses a row (too many routes)', async () => {
     const file = path.join(dir, 'in.csv');

@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { parseRecord, withLineFeeds } from '../../common/csv';
+import { CsvError, parseRecord, withLineFeeds } from '../../common/csv';
 import { SpillWriter } from './spill-writer';
 import { stagingJson } from './staging';
 
@@ -8,6 +8,16 @@ const LF = 10;
 const CR = 13;
 const QUOTE = 34;
 const CHUNK_BYTES = 1024 * 1024;
+/**
+ * The longest record (the header included) read: a record is held whole until its end, so a
+ * file without line ends, or with a quote that is never closed, would otherwise be read into
+ * memory whole (chunk after chunk concatenated) before anything said what is wrong with it.
+ */
+export const MAX_RECORD_BYTES = 16 * 1024 * 1024;
+
+function recordTooLong(what: string): CsvError {
+  return new CsvError(`${what} is longer than ${MAX_RECORD_BYTES / (1024 * 1024)} MiB without ending: a quote that is never closed, or a file that is not CSV?`);
+}
 
 /** Where the next row with a route key goes, or null to stop reading (too many routes). */
 export type PlaceRow = (key: string) => { file: string; rowNo: number } | null;
@@ -54,6 +64,10 @@ export class CsvStager {
       if (done) {
         header = [];
         break;
+      }
+      if (buf.length > MAX_RECORD_BYTES) {
+        stream.destroy();
+        throw recordTooLong('The header row');
       }
       const next = await chunks.next();
       if (next.done) done = true;
@@ -187,6 +201,7 @@ export class CsvStager {
       const consumed = scan(buf, next.done === true);
       if (consumed < 0) return false;
       buf = buf.subarray(consumed);
+      if (buf.length > MAX_RECORD_BYTES) throw recordTooLong('A record');
       if (wait) await wait;
       wait = undefined;
       if (next.done) return true;
