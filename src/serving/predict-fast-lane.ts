@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuthContext } from '../auth/auth-context';
 import { Authenticator } from '../auth/authenticator.service';
 import { AllExceptionsFilter } from '../common/all-exceptions.filter';
-import { modelOfBody, RequestObserver, requestIdOf } from '../observability/http/request-observer';
+import { CLIENT_CLOSED_REQUEST, modelOfBody, RequestObserver, requestIdOf } from '../observability/http/request-observer';
 import { fastifyJsonParser, LARGE_BODY_BYTES } from './large-json-body';
 import { answerJson, JSON_TYPE, PREDICT_PATH } from './predict.route';
 import { ServingService } from './serving.service';
@@ -79,12 +79,14 @@ export class PredictFastLane implements BeforeApplicationShutdown {
       predictionId = result.predictionId;
       // A big answer comes encoded by the codec thread.
       const answer = 'payload' in result ? result.payload : answerJson(result);
-      if (res.destroyed) return; // the client is gone: nothing to answer, nothing to count
-      res.writeHead(200, { 'x-request-id': requestId, [MODEL_VERSION_HEADER]: version, 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(answer) });
-      res.end(answer);
+      // A client that left gets no answer, but its request is counted and logged (499).
+      if (res.destroyed) status = CLIENT_CLOSED_REQUEST;
+      else {
+        res.writeHead(200, { 'x-request-id': requestId, [MODEL_VERSION_HEADER]: version, 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(answer) });
+        res.end(answer);
+      }
     } catch (error) {
-      if (error instanceof ClientGone || res.destroyed) return;
-      status = this.answerError(res, requestId, error);
+      status = error instanceof ClientGone || res.destroyed ? CLIENT_CLOSED_REQUEST : this.answerError(res, requestId, error);
       model = modelOfBody(body);
     }
     this.observer.finishDirect({ requestId, method: 'POST', route: PREDICT_PATH, url: PREDICT_PATH, status, startedAt, auth, model, version, predictionId });

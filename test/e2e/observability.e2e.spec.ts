@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import * as net from 'node:net';
 import { buildLinearModel } from '../fixtures/onnx-builder';
 import { artifactForm, ROOT_TOKEN, startTestApp, TestApp, TestResponse } from '../support/test-app';
 
@@ -281,6 +282,49 @@ describe('operations over HTTP: metrics, logs, feedback and quality', () => {
       for (const secret of [ROOT_TOKEN, METRICS_TOKEN, keys.aScorer, keys.bScorer, keys.aAdmin, keys.aScorer.slice('mmsk_'.length + 17) /* the secret part */]) expect(output).not.toContain(secret);
       // every line of the output is JSON (besides the root token banner, which this app does not print)
       expect(output.split('\n').filter((l) => l.trim() && !l.startsWith('{'))).toEqual([]);
+    });
+  });
+
+  describe('clients that leave before the answer', () => {
+    /** Sends the headers and half of a body, then closes the connection. */
+    const leaveMidBody = (path: string, requestId: string, body: string) =>
+      new Promise<void>((resolve, reject) => {
+        const socket = net.connect(Number(new URL(t.baseUrl).port), '127.0.0.1', () => {
+          socket.write(`POST ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${keys.aScorer}\r\nContent-Type: application/json\r\nx-request-id: ${requestId}\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, body.length / 2)}`);
+          setTimeout(() => socket.destroy(), 100);
+        });
+        socket.on('close', () => resolve());
+        socket.on('error', reject);
+      });
+    const lineOf = async (requestId: string) => {
+      for (let attempt = 0; attempt < 50; attempt++) {
+        const line = t
+          .output()
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+          .map((l) => JSON.parse(l) as Record<string, unknown>)
+          .find((l) => l.reqId === requestId);
+        if (line) return line;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      return undefined;
+    };
+
+    it('logs and counts them as 499 (client closed request), on the /v1/predict fast lane and on Fastify routes alike', async () => {
+      const before = (text: string, route: string) => series(text, 'mms_http_requests_total').filter((s) => s.labels.status === '499' && s.labels.route === route).reduce((sum, s) => sum + s.value, 0);
+      const start = (await scrape()).text;
+      const body = JSON.stringify({ model: 'store-0042', inputs: { float_input: [[1, 2, 3, 4, 5, 6]] } });
+      const oip = JSON.stringify({ inputs: [{ name: 'float_input', shape: [1, 6], datatype: 'FP32', data: [1, 2, 3, 4, 5, 6] }] });
+      for (const [path, sent, route] of [
+        ['/v1/predict', body, '/v1/predict'],
+        ['/v2/models/store-0042/infer', oip, '/v2/models/:name/infer'],
+      ]) {
+        const requestId = `gone-${randomUUID()}`;
+        await leaveMidBody(path, requestId, sent);
+        expect(await lineOf(requestId)).toMatchObject({ msg: 'request completed', method: 'POST', route, status: 499, tenant: tenants.a });
+        const end = (await scrape()).text;
+        expect({ route, counted: before(end, route) - before(start, route) }).toEqual({ route, counted: 1 });
+      }
     });
   });
 

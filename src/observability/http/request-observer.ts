@@ -13,8 +13,17 @@ const PREDICT = '/v1/predict';
 /** Probes and scrapes: logged at debug level only. */
 const QUIET_ROUTES = new Set(['/health/live', '/health/ready', '/v2/health/live', '/v2/health/ready', '/metrics']);
 
+/**
+ * The status a request is counted and logged with when its client closed the connection before
+ * the answer (nginx's convention; no answer is sent): client timeouts show in the metrics and
+ * the request log instead of vanishing from both.
+ */
+export const CLIENT_CLOSED_REQUEST = 499;
+
 interface Observed {
   startedAt: bigint;
+  /** Recorded already (a client that left is recorded when it leaves, never again after). */
+  recorded?: boolean;
   model?: string;
   version?: string;
   predictionId?: string;
@@ -75,9 +84,17 @@ export class RequestObserver {
     });
     fastify.addHook('onResponse', (request, reply, done) => {
       try {
-        this.finish(request as ObservedRequest, reply, log);
+        this.finish(request as ObservedRequest, reply, reply.statusCode, log);
       } catch {
         // nor the end of one
+      }
+      done();
+    });
+    fastify.addHook('onRequestAbort', (request, done) => {
+      try {
+        this.finish(request as ObservedRequest, undefined, CLIENT_CLOSED_REQUEST, log);
+      } catch {
+        // nor a client leaving
       }
       done();
     });
@@ -104,20 +121,22 @@ export class RequestObserver {
     observed.predictionId = answer.predictionId;
   }
 
-  private finish(request: ObservedRequest, reply: FastifyReply, log: RequestLog): void {
+  /** Records the request with `status` (the reply's, or CLIENT_CLOSED_REQUEST without one), once. */
+  private finish(request: ObservedRequest, reply: FastifyReply | undefined, status: number, log: RequestLog): void {
     const observed = request[OBSERVED];
-    if (!observed) return;
+    if (!observed || observed.recorded) return;
+    observed.recorded = true;
     const route = request.routeOptions.url ?? 'unmatched';
     const auth = request.auth;
     // Only an authenticated caller's model names count: strangers cannot push names into the top N.
     const model = auth ? (observed.model ?? requestedModel(request, route)) : undefined;
     let version = observed.version;
     if (model && version === undefined) {
-      const header = reply.getHeader(MODEL_VERSION_HEADER);
+      const header = reply?.getHeader(MODEL_VERSION_HEADER);
       const param = (request.params as Record<string, unknown> | undefined)?.version;
       version = header !== undefined ? String(header) : typeof param === 'string' ? param : undefined;
     }
-    this.record(log, { requestId: request.id, method: request.method, route, url: request.url, status: reply.statusCode, startedAt: observed.startedAt, auth, model, version, predictionId: observed.predictionId });
+    this.record(log, { requestId: request.id, method: request.method, route, url: request.url, status, startedAt: observed.startedAt, auth, model, version, predictionId: observed.predictionId });
   }
 
   /**
