@@ -32,6 +32,16 @@ export function tensorMetadata(spec: TensorSpec): OipTensorMetadata {
   return { name: spec.name, datatype: oipDatatypeOf(spec.type), shape: spec.shape.map((d) => (typeof d === 'number' ? d : -1)) };
 }
 
+/**
+ * A tensor as Triton's model configuration describes it (ModelConfig's ModelInput/ModelOutput):
+ * `TYPE_` and the protocol's datatype, but `TYPE_STRING` for BYTES; dims with the batch
+ * dimension, as a config with `max_batch_size: 0` has them.
+ */
+export function tensorConfig(spec: TensorSpec): { name: string; data_type: string; dims: number[] } {
+  const { name, datatype, shape } = tensorMetadata(spec);
+  return { name, data_type: datatype === 'BYTES' ? 'TYPE_STRING' : `TYPE_${datatype}`, dims: shape };
+}
+
 /** `inputs: [{name, shape, datatype, data}]` → tensors in signature order, datatype checked against the model. */
 function decodeOipInputs(specs: readonly TensorSpec[], rawInputs: unknown): HostTensor[] {
   // `[]` is the whole request of a model that takes no inputs (a constant), as /v1/predict's `{}` is.

@@ -51,6 +51,20 @@ export class OipController {
     return this.oip.modelMetadata(ctx, name, version);
   }
 
+  @Get('models/:name/config')
+  @RequireRole('scorer')
+  @ApiOperation({ summary: "Triton's model configuration extension: the model's ModelConfig (max_batch_size 0, dims with the batch dimension)" })
+  config(@Auth() ctx: AuthContext, @Param('name') name: string) {
+    return this.oip.modelConfig(ctx, name);
+  }
+
+  @Get('models/:name/versions/:version/config')
+  @RequireRole('scorer')
+  @ApiOperation({ summary: 'Model configuration of one version' })
+  versionConfig(@Auth() ctx: AuthContext, @Param('name') name: string, @Param('version') version: string) {
+    return this.oip.modelConfig(ctx, name, version);
+  }
+
   @Get('models/:name/ready')
   @RequireRole('scorer')
   @ApiOperation({ summary: 'Model readiness: 200 when it would serve now (503 while a failed load waits for its retry)' })

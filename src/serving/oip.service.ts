@@ -6,7 +6,7 @@ import { ALIAS_NAME, asVersionNumber, VERSION_RANGE } from '../registry/names';
 import { LargeJsonBody } from './large-json-body';
 import { MirroredExecutor } from './mirrored-executor.service';
 import { ModelResolver } from './model-resolver.service';
-import { decodeOipRequest, parseOipEnvelope, selectOutputs, tensorMetadata } from './oip-payload';
+import { decodeOipRequest, parseOipEnvelope, selectOutputs, tensorConfig, tensorMetadata } from './oip-payload';
 import { parseModelName } from './predict-request';
 import { JsonCodec } from './runtime/json-codec';
 import type { ServableModel, ServableVersion } from './servable';
@@ -34,7 +34,7 @@ export class OipService {
   ) {}
 
   serverMetadata() {
-    return { name: SERVER_NAME, version: this.serverVersion, extensions: [] as string[] };
+    return { name: SERVER_NAME, version: this.serverVersion, extensions: ['model_configuration'] };
   }
 
   async modelMetadata(ctx: AuthContext, name: string, rawVersion?: string) {
@@ -45,6 +45,23 @@ export class OipService {
       platform: 'onnxruntime_onnx',
       inputs: version.signature.inputs.map(tensorMetadata),
       outputs: version.outputs.map(tensorMetadata),
+    };
+  }
+
+  /**
+   * Triton's model configuration extension (GET …/config), which Triton's own tools and clients
+   * read (perf_analyzer, PyTriton's ModelClient): the model served as it is, with no server-side
+   * batching of its own (`max_batch_size: 0`, so dims include the batch dimension, -1 where free).
+   */
+  async modelConfig(ctx: AuthContext, name: string, rawVersion?: string) {
+    const { model, version } = await this.target(ctx, name, rawVersion);
+    return {
+      name: model.name,
+      platform: 'onnxruntime_onnx',
+      backend: 'onnxruntime',
+      max_batch_size: 0,
+      input: version.signature.inputs.map(tensorConfig),
+      output: version.outputs.map(tensorConfig),
     };
   }
 

@@ -1,5 +1,5 @@
 import { onnx } from 'onnx-proto';
-import { buildLinearModel, onnxGraph, RETAIL_SAMPLE_ROWS } from '../fixtures/onnx-builder';
+import { buildLinearModel, buildStoreCodeModel, buildTypedModel, onnxGraph, RETAIL_SAMPLE_ROWS } from '../fixtures/onnx-builder';
 import { artifactForm, startTestApp, TestApp } from '../support/test-app';
 
 jest.setTimeout(120_000);
@@ -35,6 +35,36 @@ describe('Open Inference Protocol conformance', () => {
       const ready = await t.request('GET', '/v2/health/ready', { headers: { authorization: '' } });
       expect(ready.status).toBe(200);
       expect(ready.body.ready).toBe(true);
+    });
+  });
+
+  describe("Triton's model configuration extension", () => {
+    it('answers GET …/config with the ModelConfig Triton gives an ONNX model served as it is, and lists the extension', async () => {
+      await upload('typed-config', buildTypedModel().bytes);
+      const want = {
+        name: 'typed-config',
+        platform: 'onnxruntime_onnx',
+        backend: 'onnxruntime',
+        max_batch_size: 0,
+        input: [
+          { name: 'a', data_type: 'TYPE_FP64', dims: [-1, 2] },
+          { name: 'b', data_type: 'TYPE_INT64', dims: [-1, 2] },
+          { name: 'c', data_type: 'TYPE_INT32', dims: [-1, 2] },
+          { name: 'd', data_type: 'TYPE_BOOL', dims: [-1, 1] },
+        ],
+        output: expect.arrayContaining([{ name: 'sum_a', data_type: 'TYPE_FP64', dims: [-1, 1] }]),
+      };
+      for (const path of ['/v2/models/typed-config/config', '/v2/models/typed-config/versions/1/config']) {
+        const res = await t.request('GET', path);
+        expect({ path, status: res.status, body: res.body }).toEqual({ path, status: 200, body: want });
+      }
+      const store = await t.request('GET', '/v2/models/store-config/config');
+      expect(store.status).toBe(404);
+      await upload('store-config', buildStoreCodeModel({ a: 1 }).bytes);
+      expect((await t.request('GET', '/v2/models/store-config/config')).body.input[0]).toEqual({ name: 'store', data_type: 'TYPE_STRING', dims: [-1, 1] });
+      expect((await t.request('GET', '/v2/models/typed-config/versions/9/config')).body.error.code).toBe('VERSION_NOT_FOUND');
+      expect((await t.request('GET', '/v2/models/typed-config/config', { headers: { authorization: '' } })).status).toBe(401);
+      expect((await t.request('GET', '/v2')).body.extensions).toEqual(['model_configuration']);
     });
   });
 

@@ -591,7 +591,7 @@ describe('online inference over HTTP', () => {
 
   describe('Open Inference Protocol', () => {
     it('describes the server and a model, dynamic dimensions as -1', async () => {
-      expect((await t.request('GET', '/v2')).body).toEqual({ name: 'many-models-serving', version: expect.any(String), extensions: [] });
+      expect((await t.request('GET', '/v2')).body).toEqual({ name: 'many-models-serving', version: expect.any(String), extensions: ['model_configuration'] });
       const meta = await t.request('GET', '/v2/models/typed');
       expect(meta.body).toEqual({
         name: 'typed',
