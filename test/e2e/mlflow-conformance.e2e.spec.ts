@@ -1,5 +1,5 @@
 import { buildLinearModel, buildVectorScaleModel, onnxGraph } from '../fixtures/onnx-builder';
-import { buildZip, patchEntryName } from '../support/mlflow-zip';
+import { buildZip, mlmodelHead, patchEntryName } from '../support/mlflow-zip';
 import { artifactForm, startTestApp, TestApp } from '../support/test-app';
 
 jest.setTimeout(120_000);
@@ -12,21 +12,7 @@ jest.setTimeout(120_000);
 /** An MLmodel file as mlflow.onnx.save_model writes it, with the given signature inputs (JSON, as MLflow stores them). */
 function mlmodelOf(inputs: object[] | null, data = 'model.onnx'): string {
   return [
-    'artifact_path: model',
-    'flavors:',
-    '  onnx:',
-    '    code: null',
-    `    data: ${data}`,
-    '    onnx_version: 1.16.0',
-    '    providers: [CPUExecutionProvider]',
-    '  python_function:',
-    `    data: ${data}`,
-    '    env: {conda: conda.yaml, virtualenv: python_env.yaml}',
-    '    loader_module: mlflow.onnx',
-    '    python_version: 3.11.7',
-    'mlflow_version: 2.17.0',
-    'model_uuid: 5f0c6a2d2f7e4d0e9a1b6c3d4e5f6a7b',
-    'run_id: 0123456789abcdef',
+    ...mlmodelHead(data),
     ...(inputs
       ? ['signature:', `  inputs: '${JSON.stringify(inputs)}'`, `  outputs: '[{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 1]}}]'`, '  params: null']
       : []),

@@ -20,14 +20,9 @@ export function buildZip(entries: ZipEntry[]): Promise<Buffer> {
   });
 }
 
-/** An MLflow model directory as `mlflow.onnx.save_model` writes it, zipped (optionally inside a folder). */
-export function mlflowZip(
-  onnx: Buffer,
-  options: { folder?: string; dataPath?: string; onnxEntry?: string; extra?: ZipEntry[] } = {},
-): Promise<Buffer> {
-  const prefix = options.folder ? `${options.folder}/` : '';
-  const data = options.dataPath ?? 'model.onnx';
-  const mlmodel = [
+/** The lines of an MLmodel file as mlflow.onnx.save_model writes them, up to its signature; `data` is the ONNX file. */
+export function mlmodelHead(data = 'model.onnx'): string[] {
+  return [
     'artifact_path: model',
     'flavors:',
     '  onnx:',
@@ -43,6 +38,18 @@ export function mlflowZip(
     'mlflow_version: 2.17.0',
     'model_uuid: 5f0c6a2d2f7e4d0e9a1b6c3d4e5f6a7b',
     'run_id: 0123456789abcdef',
+  ];
+}
+
+/** An MLflow model directory as `mlflow.onnx.save_model` writes it, zipped (optionally inside a folder). */
+export function mlflowZip(
+  onnx: Buffer,
+  options: { folder?: string; dataPath?: string; onnxEntry?: string; extra?: ZipEntry[] } = {},
+): Promise<Buffer> {
+  const prefix = options.folder ? `${options.folder}/` : '';
+  const data = options.dataPath ?? 'model.onnx';
+  const mlmodel = [
+    ...mlmodelHead(data),
     'signature:',
     `  inputs: '[{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 6]}}]'`,
     `  outputs: '[{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 1]}}]'`,
