@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { onnx as onnxProto } from 'onnx-proto';
 import { defaultFixtures } from '../../../test/fixtures/onnx-builder';
 import { buildZip, mlflowZip, patchDeclaredSize, patchEntryName, ZipEntry } from '../../../test/support/mlflow-zip';
 import { sha256Hex } from '../../../test/support/registry-fixtures';
@@ -120,6 +121,20 @@ describe('extractMlflowModel', () => {
 
     it('an archive that unpacks beyond the limit as ARTIFACT_TOO_LARGE, before unpacking anything', async () => {
       await expect(extract(mlflowZip(onnx), onnx.length)).rejects.toThrow(refusal(RegistryErrorCode.ArtifactTooLarge));
+    });
+
+    // Tensors may name the same external bytes any number of times: 64 KiB named 64 times is a 4 MiB model from a 1 MiB-limited archive.
+    it('a model whose external data, made part of it, would outgrow the limit as ARTIFACT_TOO_LARGE, staging nothing', async () => {
+      const tensors = Array.from({ length: 64 }, (_, i) => ({
+        name: `w${i}`,
+        dims: [16 * 1024],
+        dataType: onnxProto.TensorProto.DataType.FLOAT,
+        dataLocation: onnxProto.TensorProto.DataLocation.EXTERNAL,
+        externalData: [{ key: 'location', value: 'weights' }],
+      }));
+      const model = Buffer.from(onnxProto.ModelProto.encode({ irVersion: 8, graph: { name: 'g', initializer: tensors } }).finish());
+      await expect(extract(mlflowZip(model, { extra: [{ name: 'weights', data: Buffer.alloc(64 * 1024) }] }))).rejects.toThrow(refusal(RegistryErrorCode.ArtifactTooLarge));
+      expect(stagedFiles()).toEqual([]);
     });
 
     it.each([

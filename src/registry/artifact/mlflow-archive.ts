@@ -7,7 +7,7 @@ import { withoutServerPaths } from '../../common/server-paths';
 import { storageRefusalOf } from '../../common/storage-refusal';
 import { RegistryError, RegistryErrorCode } from '../registry.error';
 import { ModelStore, StagedFile } from '../store/model-store';
-import { ExternalDataError, inlineExternalData } from './onnx-external-data';
+import { ExternalDataError, ExternalDataTooLarge, inlineExternalData } from './onnx-external-data';
 
 const MLMODEL_MAX_BYTES = 1024 * 1024;
 const S_IFMT = 0o170000;
@@ -52,7 +52,7 @@ export async function extractMlflowModel(zipPath: string, store: ModelStore, max
     const staged = await store.stage(await zip.openReadStreamPromise(onnxEntry)).catch((error: unknown) => {
       throw error instanceof RegistryError || storageRefusalOf(error) ? error : archiveError(error);
     });
-    const onnx = await withExternalData(staged, store, (location) => externalDataEntry(zip, entries, root, onnxName, location)).catch(async (error: unknown) => {
+    const onnx = await withExternalData(staged, store, maxUnpackedBytes, (location) => externalDataEntry(zip, entries, root, onnxName, location)).catch(async (error: unknown) => {
       await store.discard(staged.path);
       throw error;
     });
@@ -66,11 +66,12 @@ export async function extractMlflowModel(zipPath: string, store: ModelStore, max
  * The staged ONNX file made whole when it keeps tensors in files beside it, as mlflow.onnx saves
  * models by default (onnx-external-data.ts): the runtime loads a stored model from its bytes alone.
  */
-async function withExternalData(staged: StagedFile, store: ModelStore, read: (location: string) => Promise<Buffer>): Promise<StagedFile> {
+async function withExternalData(staged: StagedFile, store: ModelStore, maxBytes: number, read: (location: string) => Promise<Buffer>): Promise<StagedFile> {
   let whole: Buffer | undefined;
   try {
-    whole = await inlineExternalData(await readFile(staged.path), read);
+    whole = await inlineExternalData(await readFile(staged.path), read, maxBytes);
   } catch (error) {
+    if (error instanceof ExternalDataTooLarge) throw new RegistryError(RegistryErrorCode.ArtifactTooLarge, error.message, error.details);
     if (error instanceof ExternalDataError) throw new RegistryError(RegistryErrorCode.ArtifactInvalid, error.message, error.details);
     if (error instanceof RegistryError || storageRefusalOf(error)) throw error;
     return staged; // a wire format this reader does not follow: the runtime judges the file as it is

@@ -20,6 +20,9 @@ export class ExternalDataError extends Error {
   }
 }
 
+/** A model that, made whole, would be larger than the limit it was given (the upload's). */
+export class ExternalDataTooLarge extends ExternalDataError {}
+
 const LENGTH_DELIMITED = 2;
 const MODEL_GRAPH = 7;
 const [GRAPH_NODE, GRAPH_INITIALIZER, GRAPH_SPARSE_INITIALIZER] = [1, 5, 15];
@@ -37,9 +40,11 @@ const MAX_MESSAGE_BYTES = 2 ** 31 - 1;
  * 1 KiB or more in one file named by a uuid) made whole: each such tensor's bytes, read from the
  * files `read` gives, written into the tensor (`raw_data`), so that the model loads from its own
  * bytes. Undefined when the model has no external data. Initializers of every graph and
- * subgraph, and tensors in node attributes, are read, as onnx writes them.
+ * subgraph, and tensors in node attributes, are read, as onnx writes them. A model made whole
+ * may not outgrow `maxBytes`: tensors can name the same bytes any number of times, so a small
+ * file would otherwise make a model of gigabytes.
  */
-export async function inlineExternalData(model: Uint8Array, read: (location: string) => Promise<Uint8Array>): Promise<Buffer | undefined> {
+export async function inlineExternalData(model: Uint8Array, read: (location: string) => Promise<Uint8Array>, maxBytes = MAX_MESSAGE_BYTES): Promise<Buffer | undefined> {
   const refs: ExternalTensorData[] = [];
   inModel(model, (tensor) => {
     const ref = externalRef(tensor);
@@ -58,6 +63,7 @@ export async function inlineExternalData(model: Uint8Array, read: (location: str
     }
     total += end - ref.offset;
     if (total > MAX_MESSAGE_BYTES) throw new ExternalDataError('The ONNX model with its external data would be larger than 2 GiB, which one model file cannot hold', { limitBytes: MAX_MESSAGE_BYTES });
+    if (total > maxBytes) throw new ExternalDataTooLarge(`The ONNX model with its external data would be larger than the limit of ${maxBytes} bytes`, { limitBytes: maxBytes });
     return file.subarray(ref.offset, end);
   };
   return inModel(model, (tensor) => {
