@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { onnx as onnxProto } from 'onnx-proto';
+import * as yauzl from 'yauzl';
 import { defaultFixtures } from '../../../test/fixtures/onnx-builder';
 import { buildZip, mlflowZip, patchDeclaredSize, patchEntryName, ZipEntry } from '../../../test/support/mlflow-zip';
 import { sha256Hex } from '../../../test/support/registry-fixtures';
@@ -60,6 +61,28 @@ describe('extractMlflowModel', () => {
       const zip = patchEntryName(patchEntryName(await buildZip([{ name: 'zzMLmodel', data: MLMODEL_AT_ROOT }, { name: 'm/zzmodel.onnx', data: onnx }]), 'zzMLmodel', './MLmodel'), 'm/zzmodel.onnx', 'm/./model.onnx');
       const model = await extract(zip);
       expect(model.onnx.sha256).toBe(sha256Hex(onnx));
+    });
+
+    // 'weights', './weights', '././weights'…: read into memory once each, a 64 KB zip of 64 MiB of zeros took 2 GB for 30 of them.
+    it("reads an external data file once, however many spellings of its name the model's tensors use", async () => {
+      const tensors = Array.from({ length: 8 }, (_, i) => ({
+        name: `w${i}`,
+        dims: [1],
+        dataType: onnxProto.TensorProto.DataType.FLOAT,
+        dataLocation: onnxProto.TensorProto.DataLocation.EXTERNAL,
+        externalData: [
+          { key: 'location', value: `${'./'.repeat(i)}weights` },
+          { key: 'length', value: '4' },
+        ],
+      }));
+      const model = Buffer.from(onnxProto.ModelProto.encode({ irVersion: 8, graph: { name: 'g', initializer: tensors } }).finish());
+      const opened = jest.spyOn(yauzl.ZipFile.prototype, 'openReadStreamPromise');
+      try {
+        await extract(mlflowZip(model, { extra: [{ name: 'weights', data: Buffer.alloc(1024) }] }));
+        expect(opened.mock.calls.map(([entry]) => entry.fileName)).toEqual(['MLmodel', 'model.onnx', 'weights']);
+      } finally {
+        opened.mockRestore();
+      }
     });
 
     it('MLmodel at the root with a nested data path', async () => {

@@ -52,7 +52,9 @@ export async function extractMlflowModel(zipPath: string, store: ModelStore, max
     const staged = await store.stage(await zip.openReadStreamPromise(onnxEntry)).catch((error: unknown) => {
       throw error instanceof RegistryError || storageRefusalOf(error) ? error : archiveError(error);
     });
-    const onnx = await withExternalData(staged, store, maxUnpackedBytes, (location) => externalDataEntry(zip, entries, root, onnxName, location)).catch(async (error: unknown) => {
+    // One read per entry, however many spellings of its name ('w', './w', 'd/../w') the tensors use.
+    const read = new Map<yauzl.Entry, Promise<Buffer>>();
+    const onnx = await withExternalData(staged, store, maxUnpackedBytes, (location) => externalDataEntry(zip, entries, root, onnxName, location, read)).catch(async (error: unknown) => {
       await store.discard(staged.path);
       throw error;
     });
@@ -83,7 +85,7 @@ async function withExternalData(staged: StagedFile, store: ModelStore, maxBytes:
 }
 
 /** An external data file named by the ONNX model: relative to its folder, inside the model directory, in the archive. */
-async function externalDataEntry(zip: yauzl.ZipFile, entries: yauzl.Entry[], root: string, onnxName: string, location: string): Promise<Buffer> {
+async function externalDataEntry(zip: yauzl.ZipFile, entries: yauzl.Entry[], root: string, onnxName: string, location: string, read: Map<yauzl.Entry, Promise<Buffer>>): Promise<Buffer> {
   const name = path.posix.normalize(path.posix.join(path.posix.dirname(onnxName), location));
   if (location.includes('\\') || path.posix.isAbsolute(location) || !isInside(root, name)) {
     throw new RegistryError(RegistryErrorCode.ArchiveUnsafe, `The ONNX model's external data '${location}' lies outside the model directory`, { location });
@@ -92,7 +94,9 @@ async function externalDataEntry(zip: yauzl.ZipFile, entries: yauzl.Entry[], roo
   if (!entry) {
     throw new RegistryError(RegistryErrorCode.MlmodelInvalid, `The ONNX model keeps tensors in '${location}' beside it, which is not in the archive`, { location });
   }
-  return readEntry(zip, entry);
+  let bytes = read.get(entry);
+  if (!bytes) read.set(entry, (bytes = readEntry(zip, entry)));
+  return bytes;
 }
 
 interface MlmodelFile {
