@@ -49,5 +49,9 @@ describe('bodies that are not UTF-8', () => {
     expect(() => parseJsonBody(latin1, DEFAULT_POISONING_RULES)).toThrow('not valid UTF-8');
     expect(invalidUtf8(Buffer.from('{"store": "caf\u00e9 \u{1F600}"}', 'utf8'))).toBeUndefined();
     expect(invalidUtf8(Buffer.from([0x5b, 0xed, 0xa0, 0x80, 0x5d]))).toMatchObject({ details: { byte: 1 } }); // an encoded surrogate
+    // Cut short where U+FFFD's own encoding (EF BF BD) begins: the fault is where the cut sequence starts.
+    expect(invalidUtf8(Buffer.from([0x5b, 0x22, 0xef, 0xbf, 0x22, 0x5d]))).toMatchObject({ details: { byte: 2 } });
+    expect(invalidUtf8(Buffer.from([0x5b, 0x22, 0xef, 0x22, 0x5d]))).toMatchObject({ details: { byte: 2 } });
+    expect(invalidUtf8(Buffer.from([0xef, 0xbf, 0xbd, 0xef, 0xbf]))).toMatchObject({ details: { byte: 3 } }); // after a U+FFFD sent as such
   });
 });

@@ -37,7 +37,10 @@ export function parseJsonBody(bytes: Buffer, rules: JsonPoisoningRules): unknown
  */
 export function invalidUtf8(bytes: Buffer): CommonError | undefined {
   if (isUtf8(bytes)) return undefined;
-  const at = Buffer.from(bytes.toString('utf8'), 'utf8').findIndex((b, i) => b !== bytes[i]);
+  const decoded = Buffer.from(bytes.toString('utf8'), 'utf8');
+  const differs = decoded.findIndex((b, i) => b !== bytes[i]);
+  // U+FFFD is written EF BF BD: a sequence cut short after EF or EF BF matches it up to the cut, and starts there.
+  const at = [differs - 2, differs - 1].find((s) => s >= 0 && decoded[s] === 0xef && decoded[s + 1] === 0xbf && decoded[s + 2] === 0xbd) ?? differs;
   return new CommonError(CommonErrorCode.InvalidRequest, `The body is not valid UTF-8 (from byte ${at}): send it encoded in UTF-8`, { byte: at });
 }
 
