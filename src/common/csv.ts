@@ -43,10 +43,10 @@ export async function* csvRecords(chunks: AsyncIterable<string | Buffer>, batchS
 
 /**
  * One record from `pos`, or null when the text ends before the record does (unless `final`).
- * `quote` is the position of the first quote at or after `pos` (text.length when none).
+ * `quote` is the position of the first quote at or after `pos` (text.length when none), `nl` that
+ * of the first LF (-1 when none): a caller reading record after record searches for them once.
  */
-export function parseRecord(text: string, pos: number, final: boolean, quote = indexOrEnd(text, '"', pos)): { fields: string[]; next: number } | null {
-  const nl = text.indexOf('\n', pos);
+export function parseRecord(text: string, pos: number, final: boolean, quote = indexOrEnd(text, '"', pos), nl = text.indexOf('\n', pos)): { fields: string[]; next: number } | null {
   if (nl < 0 && !final) return null;
   const lineEnd = nl < 0 ? text.length : nl;
   if (quote >= lineEnd) {
@@ -103,7 +103,8 @@ export function parseRecord(text: string, pos: number, final: boolean, quote = i
   }
 }
 
-function indexOrEnd(text: string, search: string, from: number): number {
+/** Where `search` next stands at or after `from`; text.length when nowhere. */
+export function indexOrEnd(text: string, search: string, from: number): number {
   const at = text.indexOf(search, from);
   return at < 0 ? text.length : at;
 }

@@ -2,10 +2,31 @@ import type { TensorSpec } from '../registry/artifact/artifact.types';
 import { parseMlflowCsv } from './mlflow-csv';
 import { decodeMlflowInputs } from './mlflow-payload';
 
+const nativeIndexOf = String.prototype.indexOf;
 const csv = (text: string) => parseMlflowCsv(Buffer.from(text, 'utf8'));
 const decoded = (text: string, specs: TensorSpec[], columns: string[] | null = null) => decodeMlflowInputs(csv(text), specs, columns).tensors;
 
 describe('MLflow CSV bodies (text/csv)', () => {
+  // A 32 MB body is read on the JSON codec thread that every big body waits for: a search to the end of the text for each
+  // record (the next quote, the next LF) took minutes for a body whose only quote is in its last row, or whose quoted rows end in a CR.
+  it.each([
+    ['whose only quote is in its last row', `a,b\n${'1,2\n'.repeat(20_000)}1,"2"\n`, 20_001],
+    ['of quoted rows ending in a CR, with a LF at the end', `a\n${'"1"\r'.repeat(20_000)}\n`, 20_000],
+  ])('reads a body %s searching its text about once, not once per record', (_what, text, rows) => {
+    let searched = 0;
+    const indexOf = jest.spyOn(String.prototype, 'indexOf').mockImplementation(function (this: string, search: string, from = 0) {
+      const at = nativeIndexOf.call(this, search, from);
+      if (this.length === text.length) searched += (at < 0 ? this.length : at + 1) - from;
+      return at;
+    });
+    try {
+      expect(csv(text).rows).toHaveLength(rows);
+    } finally {
+      indexOf.mockRestore();
+    }
+    expect(searched).toBeLessThan(10 * text.length);
+  });
+
   it('reads a header row of column names, then rows of text cells; an empty or missing field is a missing value', () => {
     expect(csv('a,b,c\n1,x,2.5\r\n4,,\n5\n')).toEqual({
       kind: 'dataframe',

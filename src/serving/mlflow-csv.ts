@@ -1,4 +1,4 @@
-import { CsvError, parseRecord } from '../common/csv';
+import { CsvError, indexOrEnd, parseRecord } from '../common/csv';
 import type { TensorSpec } from '../registry/artifact/artifact.types';
 import { invalidUtf8 } from './json-body';
 import type { MlflowInput } from './mlflow-payload';
@@ -43,9 +43,14 @@ function csvRecordsOf(csv: string): string[][] {
   const text = !unmarked.includes('\n') && unmarked.includes('\r') ? unmarked.replace(/\r/g, '\n') : unmarked;
   const records: string[][] = [];
   let cells = 0;
+  // Where the next quote and LF are (text.length: none), searched again once passed: not to the end of the text for every record.
+  let quote = -1;
+  let nl = -1;
   try {
     for (let pos = 0; pos < text.length; ) {
-      const { fields, next } = parseRecord(text, pos, true)!;
+      if (quote < pos) quote = indexOrEnd(text, '"', pos);
+      if (nl < pos) nl = indexOrEnd(text, '\n', pos);
+      const { fields, next } = parseRecord(text, pos, true, quote, nl === text.length ? -1 : nl)!;
       pos = next;
       if (fields.length === 1 && fields[0] === '') continue;
       // The same bound as a JSON request's tensors: a body of short fields would otherwise take gigabytes as strings.
