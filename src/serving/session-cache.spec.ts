@@ -600,6 +600,18 @@ describe('SessionCache', () => {
     expect(cache.snapshot(null).models).toHaveLength(1);
   });
 
+  it('does not list as failed a version deleted while its load ran and then failed', async () => {
+    const cache = make(10);
+    runtime.holdLoads = true;
+    runtime.failing.add('a');
+    const loading = cache.acquire(fakeVersion('a', { model: 'm', version: 1 }));
+    await flushPromises();
+    cache.onRegistryChange({ tenantId: 't1', model: 'm', kind: 'version-deleted', version: 1 });
+    runtime.openGates();
+    await expect(loading).rejects.toMatchObject({ code: 'VERSION_NOT_FOUND' });
+    expect(cache.snapshot(null).models).toEqual([]);
+  });
+
   it("reports a load failure's reason without the server's file paths", async () => {
     const cache = make(10);
     const v = fakeVersion('broken');

@@ -392,6 +392,8 @@ export class SessionCache {
       this.endLoad(pending);
       this.startWaitingLoads();
       if (error instanceof ServingError && (error.code === ServingErrorCode.ModelTooLarge || error.code === ServingErrorCode.VersionNotFound)) throw error;
+      // Deleted while it loaded: gone, not failed (its failure, recorded now, would outlive the deletion that forgot its others).
+      if (pending.cancelled === 'deleted') throw deletedWhileLoading(version);
       this.counters.count(stats, version.tenantId, 'loadFailures');
       throw this.backoff.failed(version, error);
     }
