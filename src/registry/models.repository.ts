@@ -8,6 +8,8 @@ import { Labels, ModelEntity } from './entities/model.entity';
 export interface NewVersion {
   sha256: string;
   sizeBytes: number;
+  /** The ONNX file stored for it. */
+  storedBytes: number;
   format: ArtifactFormat;
   modelSha256: string;
   signature: ModelSignature;
@@ -67,6 +69,7 @@ export class ModelsRepository {
         version: row.latest_version,
         sha256: v.sha256,
         sizeBytes: v.sizeBytes,
+        storedBytes: v.storedBytes,
         format: v.format,
         modelSha256: v.modelSha256,
         signature: v.signature,

@@ -1,3 +1,4 @@
+import * as fsp from 'node:fs/promises';
 import { Injectable } from '@nestjs/common';
 import type { Multipart } from '@fastify/multipart';
 import { AuditService } from '../audit/audit.service';
@@ -50,10 +51,14 @@ export class RegistryService {
       const addsModel = !(await this.models.modelExists(ctx.tenantId, name));
       await this.tenancy.assertWithinQuota(ctx, addsModel, upload.artifact.sizeBytes);
       inspected = await this.inspector.inspect(upload.artifact);
+      // An MLflow zip's model may be far bigger than the zip (deflate, external data named many times): the quota counts what is stored.
+      const storedBytes = (await fsp.stat(inspected.onnxPath)).size;
+      if (storedBytes > upload.artifact.sizeBytes) await this.tenancy.assertWithinQuota(ctx, addsModel, storedBytes);
       await this.store.commit(inspected.onnxPath, inspected.onnxSha256);
       const { model, version } = await this.models.appendVersion(ctx.tenantId, name, {
         sha256: upload.artifact.sha256,
         sizeBytes: upload.artifact.sizeBytes,
+        storedBytes,
         format: inspected.format,
         modelSha256: inspected.onnxSha256,
         signature: inspected.signature,

@@ -34,11 +34,11 @@ export class TenantsRepository {
     if (Object.keys(patch).length) await this.dataSource.manager.update(TenantEntity, { id }, patch);
   }
 
-  /** Current usage against the quotas: model count and stored artifact bytes. */
+  /** Current usage against the quotas: model count and artifact bytes (per version the larger of the upload and the model stored). */
   async usageOf(tenantId: string): Promise<{ models: number; artifactBytes: number }> {
     const [row] = (await this.dataSource.query(
       `SELECT (SELECT count(*) FROM models WHERE tenant_id = $1) AS models,
-              (SELECT coalesce(sum(size_bytes), 0) FROM model_versions WHERE tenant_id = $1) AS bytes`,
+              (SELECT coalesce(sum(greatest(size_bytes, coalesce(stored_bytes, 0))), 0) FROM model_versions WHERE tenant_id = $1) AS bytes`,
       [tenantId],
     )) as Array<{ models: string; bytes: string }>;
     return { models: Number(row.models), artifactBytes: Number(row.bytes) };

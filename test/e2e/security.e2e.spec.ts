@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SignJWT } from 'jose';
-import { defaultFixtures } from '../fixtures/onnx-builder';
+import { buildLinearModel, defaultFixtures } from '../fixtures/onnx-builder';
+import { buildZip, mlmodelHead } from '../support/mlflow-zip';
 import { artifactForm, ROOT_TOKEN, startTestApp, TestApp, TestResponse } from '../support/test-app';
 
 jest.setTimeout(120_000);
@@ -337,6 +338,32 @@ describe('tenants, keys, tokens and roles', () => {
       const refused = await upload(keys.bPublisher.key, 'demand-1');
       expect(refused.body.error).toMatchObject({ code: 'QUOTA_EXCEEDED', details: { quota: 'artifactBytes' } });
       await root('PATCH', `/v1/tenants/${tenants.b}`, { maxArtifactBytes: null });
+    });
+
+    it('counts what an MLflow zip stores, not the zip: a model of repeated weights deflated a hundredfold is held to the quota', async () => {
+      const stored = buildLinearModel({ weights: new Array(250_000).fill(0), bias: 1 }).bytes; // 1 MB, nearly all zeros
+      const zip = await buildZip([
+        { name: 'MLmodel', data: mlmodelHead().join('\n') },
+        { name: 'model.onnx', data: stored },
+      ]);
+      expect(zip.length).toBeLessThan(stored.length / 100);
+      await root('PATCH', `/v1/tenants/${tenants.b}`, { maxArtifactBytes: Math.floor(stored.length / 2) });
+      try {
+        const refused = await as(keys.bPublisher.key, 'POST', '/v1/models/deflated/versions', artifactForm(zip, { filename: 'model.zip' }));
+        expect([refused.status, refused.body.error?.code, refused.body.error?.details?.quota]).toEqual([403, 'QUOTA_EXCEEDED', 'artifactBytes']);
+        expect(refused.body.error.message).toContain(`Storing ${stored.length} more bytes`);
+        expect((await as(keys.bPublisher.key, 'GET', '/v1/models/deflated')).status).toBe(404);
+        // Within the quota it is stored, and counted at its stored size.
+        await root('PATCH', `/v1/tenants/${tenants.b}`, { maxArtifactBytes: stored.length * 3 - 1 });
+        expect((await as(keys.bPublisher.key, 'POST', '/v1/models/deflated/versions', artifactForm(zip, { filename: 'model.zip' }))).status).toBe(201);
+        const again = await as(keys.bPublisher.key, 'POST', '/v1/models/deflated/versions', artifactForm(zip, { filename: 'model.zip' }));
+        expect(again.status).toBe(201);
+        const third = await as(keys.bPublisher.key, 'POST', '/v1/models/deflated/versions', artifactForm(zip, { filename: 'model.zip' }));
+        expect([third.status, third.body.error?.code]).toEqual([403, 'QUOTA_EXCEEDED']);
+      } finally {
+        await as(keys.bPublisher.key, 'DELETE', '/v1/models/deflated');
+        await root('PATCH', `/v1/tenants/${tenants.b}`, { maxArtifactBytes: null });
+      }
     });
 
     it('answers 429 with Retry-After once a tenant exceeds its request rate, and other tenants go on', async () => {

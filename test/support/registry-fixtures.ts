@@ -19,6 +19,7 @@ export function newVersion(overrides: Partial<NewVersion> = {}): NewVersion {
   return {
     sha256,
     sizeBytes: 1234,
+    storedBytes: 1234,
     format: 'onnx',
     modelSha256: sha256,
     signature: TABULAR_SIGNATURE,

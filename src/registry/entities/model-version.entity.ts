@@ -23,6 +23,10 @@ export class ModelVersionEntity {
   @Column({ name: 'size_bytes', type: 'bigint', transformer: { to: (v: number) => v, from: (v: string) => Number(v) } })
   sizeBytes: number;
 
+  /** The ONNX file the store keeps for it (what the storage quota counts, with sizeBytes); null for versions registered before it was kept. */
+  @Column({ name: 'stored_bytes', type: 'bigint', nullable: true, transformer: { to: (v: number | null) => v, from: (v: string | null) => (v === null ? null : Number(v)) } })
+  storedBytes: number | null;
+
   @Column({ type: 'text' })
   format: ArtifactFormat;
 
