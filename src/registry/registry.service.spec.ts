@@ -102,7 +102,7 @@ describe('RegistryService', () => {
   beforeEach(async () => {
     repo = new InMemoryModelsRepository();
     store = new RecordingModelStore();
-    inspect = jest.fn(async (upload: StagedFile) => ({ format: 'onnx' as const, onnxPath: upload.path, onnxSha256: upload.sha256, signature: TABULAR_SIGNATURE, mlflow: null }));
+    inspect = jest.fn(async (upload: StagedFile) => ({ format: 'onnx' as const, onnxPath: upload.path, onnxSha256: upload.sha256, onnxSizeBytes: upload.sizeBytes, signature: TABULAR_SIGNATURE, mlflow: null }));
     const moduleRef = await Test.createTestingModule({
       providers: [
         RegistryService,
@@ -132,6 +132,7 @@ describe('RegistryService', () => {
       expect(repo.appendVersion).toHaveBeenCalledWith(ctx.tenantId, 'demand-0042', {
         sha256: upload.sha256,
         sizeBytes: 10,
+        storedBytes: 10,
         format: 'onnx',
         modelSha256: upload.sha256,
         signature: TABULAR_SIGNATURE,
@@ -146,12 +147,12 @@ describe('RegistryService', () => {
     });
 
     it('keeps the extracted model file of an MLflow archive and discards the archive', async () => {
-      const inspected = { format: 'mlflow' as const, onnxPath: '/store/tmp/extracted.part', onnxSha256: 'b'.repeat(64), signature: TABULAR_SIGNATURE, mlflow: { runId: 'r1' } };
+      const inspected = { format: 'mlflow' as const, onnxPath: '/store/tmp/extracted.part', onnxSha256: 'b'.repeat(64), onnxSizeBytes: 4096, signature: TABULAR_SIGNATURE, mlflow: { runId: 'r1' } };
       inspect.mockResolvedValueOnce(inspected);
       const view = await service.registerVersion(ctx, 'mlflow-model', uploadParts());
       const upload = await stagedUpload();
       expect(store.commit).toHaveBeenCalledWith(inspected.onnxPath, inspected.onnxSha256);
-      expect(repo.appendVersion).toHaveBeenCalledWith(ctx.tenantId, 'mlflow-model', expect.objectContaining({ sha256: upload.sha256, modelSha256: inspected.onnxSha256, format: 'mlflow', mlflow: { runId: 'r1' } }));
+      expect(repo.appendVersion).toHaveBeenCalledWith(ctx.tenantId, 'mlflow-model', expect.objectContaining({ sha256: upload.sha256, storedBytes: 4096, modelSha256: inspected.onnxSha256, format: 'mlflow', mlflow: { runId: 'r1' } }));
       expect(store.discard).toHaveBeenCalledWith(upload.path);
       expect(view.mlflow).toEqual({ runId: 'r1' });
     });

@@ -1,4 +1,3 @@
-import * as fsp from 'node:fs/promises';
 import { Injectable } from '@nestjs/common';
 import type { Multipart } from '@fastify/multipart';
 import { AuditService } from '../audit/audit.service';
@@ -52,7 +51,7 @@ export class RegistryService {
       await this.tenancy.assertWithinQuota(ctx, addsModel, upload.artifact.sizeBytes);
       inspected = await this.inspector.inspect(upload.artifact);
       // An MLflow zip's model may be far bigger than the zip (deflate, external data named many times): the quota counts what is stored.
-      const storedBytes = (await fsp.stat(inspected.onnxPath)).size;
+      const storedBytes = inspected.onnxSizeBytes;
       if (storedBytes > upload.artifact.sizeBytes) await this.tenancy.assertWithinQuota(ctx, addsModel, storedBytes);
       await this.store.commit(inspected.onnxPath, inspected.onnxSha256);
       const { model, version } = await this.models.appendVersion(ctx.tenantId, name, {

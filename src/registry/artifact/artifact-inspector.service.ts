@@ -27,14 +27,14 @@ export class ArtifactInspector {
       try {
         const signature = await this.onnx.inspect(mlflow.onnx.path);
         assertMlflowColumnsFit(signature.inputs, mlflow.metadata);
-        return { format: 'mlflow', onnxPath: mlflow.onnx.path, onnxSha256: mlflow.onnx.sha256, signature, mlflow: mlflow.metadata };
+        return { format: 'mlflow', onnxPath: mlflow.onnx.path, onnxSha256: mlflow.onnx.sha256, onnxSizeBytes: mlflow.onnx.sizeBytes, signature, mlflow: mlflow.metadata };
       } catch (error) {
         await this.store.discard(mlflow.onnx.path);
         throw error;
       }
     }
     const signature = await this.onnx.inspect(upload.path);
-    return { format: 'onnx', onnxPath: upload.path, onnxSha256: upload.sha256, signature, mlflow: null };
+    return { format: 'onnx', onnxPath: upload.path, onnxSha256: upload.sha256, onnxSizeBytes: upload.sizeBytes, signature, mlflow: null };
   }
 }
 

@@ -27,6 +27,8 @@ export interface InspectedArtifact {
   /** The ONNX file the runtime loads, still a temp file in the store. */
   onnxPath: string;
   onnxSha256: string;
+  /** Its size: what the store keeps for the version (an MLflow zip's model may be far bigger than the zip). */
+  onnxSizeBytes: number;
   signature: ModelSignature;
   mlflow: Record<string, unknown> | null;
 }
