@@ -10,6 +10,8 @@ export function versionView(model: ModelEntity, v: ModelVersionEntity) {
     version: v.version,
     sha256: v.sha256,
     sizeBytes: v.sizeBytes,
+    // The model the store keeps (an MLflow zip's may be far bigger than the zip): what the storage quota counts.
+    ...(v.storedBytes !== null ? { storedBytes: v.storedBytes } : {}),
     format: v.format,
     signature: v.signature,
     segment: model.segment,

@@ -36,6 +36,7 @@ describe('registry over HTTP', () => {
         version: 1,
         format: 'onnx',
         sizeBytes: fixtures[kind].bytes.length,
+        storedBytes: fixtures[kind].bytes.length,
         segment: { region: 'north' },
         tags: { algo: kind },
         signature: {
@@ -78,7 +79,8 @@ describe('registry over HTTP', () => {
       const zip = await mlflowZip(fixtures.tree.bytes, { folder: 'model' });
       const res = await upload('mlflow-tree', zip, { filename: 'model.zip' });
       expect(res.status).toBe(201);
-      expect(res.body).toMatchObject({ format: 'mlflow', sizeBytes: zip.length, signature: { inputs: [{ name: 'float_input' }] } });
+      expect(res.body).toMatchObject({ format: 'mlflow', sizeBytes: zip.length, storedBytes: fixtures.tree.bytes.length, signature: { inputs: [{ name: 'float_input' }] } });
+      expect((await t.request('GET', '/v1/models/mlflow-tree/versions/1')).body).toMatchObject({ sizeBytes: zip.length, storedBytes: fixtures.tree.bytes.length });
       expect(res.body.mlflow).toMatchObject({ flavor: { data: 'model.onnx' }, runId: '0123456789abcdef' });
     });
 
