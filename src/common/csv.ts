@@ -7,38 +7,40 @@
 export async function* csvRecords(chunks: AsyncIterable<string | Buffer>, batchSize = 1024): AsyncGenerator<string[][]> {
   let carry = '';
   let first = true;
-  let batch: string[][] = [];
+  const records: string[][] = [];
   for await (const raw of chunks) {
     let text = carry + (typeof raw === 'string' ? raw : raw.toString('utf8'));
     if (first) {
       if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
       first = false;
     }
-    let pos = 0;
-    // Where the next quote is: searched once per chunk (and after each quoted record), not once
-    // per record, which would scan the rest of the chunk for every line of a quote-free file.
-    let quote = -1;
-    for (;;) {
-      if (quote < pos) quote = text.indexOf('"', pos);
-      if (quote < 0) quote = text.length;
-      const parsed = parseRecord(text, pos, false, quote);
-      if (!parsed) break;
-      pos = parsed.next;
-      if (!(parsed.fields.length === 1 && parsed.fields[0] === '')) batch.push(parsed.fields);
-      if (batch.length >= batchSize) {
-        yield batch;
-        batch = [];
-      }
-    }
-    carry = text.slice(pos);
+    carry = text.slice(readRecords(text, false, (fields) => records.push(fields)));
+    while (records.length >= batchSize) yield records.splice(0, batchSize);
   }
   // What is left may still be several records (a lone CR ends a record that has quotes).
-  for (let pos = 0; pos < carry.length; ) {
-    const parsed = parseRecord(carry, pos, true)!;
+  readRecords(carry, true, (fields) => records.push(fields));
+  while (records.length) yield records.splice(0, batchSize);
+}
+
+/**
+ * Reads the records of `text` from its start, blank lines skipped, handing each to `take`: those
+ * that end before the text does, or all of them when it is `final`. Answers where the rest
+ * begins. The next quote and LF are searched for once they are passed, not once per record,
+ * which would scan to the end of the text for every line (of a quote-free file, say).
+ */
+export function readRecords(text: string, final: boolean, take: (fields: string[]) => void): number {
+  let pos = 0;
+  let quote = -1;
+  let nl = -1;
+  while (pos < text.length) {
+    if (quote < pos) quote = indexOrEnd(text, '"', pos);
+    if (nl < pos) nl = indexOrEnd(text, '\n', pos);
+    const parsed = parseRecord(text, pos, final, quote, nl === text.length ? -1 : nl);
+    if (!parsed) break;
     pos = parsed.next;
-    if (!(parsed.fields.length === 1 && parsed.fields[0] === '')) batch.push(parsed.fields);
+    if (!(parsed.fields.length === 1 && parsed.fields[0] === '')) take(parsed.fields);
   }
-  if (batch.length) yield batch;
+  return pos;
 }
 
 /**
@@ -104,7 +106,7 @@ export function parseRecord(text: string, pos: number, final: boolean, quote = i
 }
 
 /** Where `search` next stands at or after `from`; text.length when nowhere. */
-export function indexOrEnd(text: string, search: string, from: number): number {
+function indexOrEnd(text: string, search: string, from: number): number {
   const at = text.indexOf(search, from);
   return at < 0 ? text.length : at;
 }
@@ -130,17 +132,23 @@ export async function* withLineFeeds<T extends string | Buffer>(chunks: AsyncIte
     held.push(chunk);
     heldLength += chunk.length;
     if (chunk.includes('\n')) crOnly = false;
-    else if (heldLength >= DECIDE_WITHIN) crOnly = held.some((c) => c.includes('\r'));
+    else if (heldLength >= DECIDE_WITHIN) crOnly = held.some(endsLinesInCrAlone);
     else continue;
     for (const c of held.splice(0)) yield crOnly ? lineFeedsFor(c) : c;
   }
-  crOnly ??= held.some((c) => c.includes('\r'));
+  crOnly ??= held.some(endsLinesInCrAlone);
   for (const c of held) yield crOnly ? lineFeedsFor(c) : c;
 }
 
 const DECIDE_WITHIN = 64 * 1024;
 
-function lineFeedsFor<T extends string | Buffer>(chunk: T): T {
+/** A text (or the start of one) whose lines end in a CR alone: a CR in it, and no LF. */
+export function endsLinesInCrAlone(text: string | Buffer): boolean {
+  return text.includes('\r') && !text.includes('\n');
+}
+
+/** The text with LF in place of every CR (one byte for another). */
+export function lineFeedsFor<T extends string | Buffer>(chunk: T): T {
   return (typeof chunk === 'string' ? chunk.replace(/\r/g, '\n') : (chunk as Buffer).map((b) => (b === 13 ? 10 : b))) as T;
 }
 

@@ -1,4 +1,4 @@
-import { CsvError, indexOrEnd, parseRecord } from '../common/csv';
+import { CsvError, endsLinesInCrAlone, lineFeedsFor, readRecords } from '../common/csv';
 import type { TensorSpec } from '../registry/artifact/artifact.types';
 import { invalidUtf8 } from './json-body';
 import type { MlflowInput } from './mlflow-payload';
@@ -40,24 +40,16 @@ export function parseMlflowCsv(bytes: Buffer): Extract<MlflowInput, { kind: 'dat
  */
 function csvRecordsOf(csv: string): string[][] {
   const unmarked = csv.charCodeAt(0) === 0xfeff ? csv.slice(1) : csv;
-  const text = !unmarked.includes('\n') && unmarked.includes('\r') ? unmarked.replace(/\r/g, '\n') : unmarked;
+  const text = endsLinesInCrAlone(unmarked) ? lineFeedsFor(unmarked) : unmarked;
   const records: string[][] = [];
   let cells = 0;
-  // Where the next quote and LF are (text.length: none), searched again once passed: not to the end of the text for every record.
-  let quote = -1;
-  let nl = -1;
   try {
-    for (let pos = 0; pos < text.length; ) {
-      if (quote < pos) quote = indexOrEnd(text, '"', pos);
-      if (nl < pos) nl = indexOrEnd(text, '\n', pos);
-      const { fields, next } = parseRecord(text, pos, true, quote, nl === text.length ? -1 : nl)!;
-      pos = next;
-      if (fields.length === 1 && fields[0] === '') continue;
+    readRecords(text, true, (fields) => {
       // The same bound as a JSON request's tensors: a body of short fields would otherwise take gigabytes as strings.
       cells += fields.length;
       if (cells > MAX_ELEMENTS) throw invalidRequest(`The CSV body has more than ${MAX_ELEMENTS} values: send fewer rows per request (or run a batch job)`, { field: 'body', limit: MAX_ELEMENTS });
       records.push(fields);
-    }
+    });
   } catch (error) {
     if (error instanceof CsvError) throw invalidRequest(`The CSV body cannot be read at record ${records.length + 1}: ${error.message}`, { field: 'body', record: records.length + 1 });
     throw error;
