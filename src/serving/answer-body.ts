@@ -1,6 +1,6 @@
 import type { ErrorBody } from '../common/error-body';
 import { MlflowAnswerForm, mlflowPredictions } from './mlflow-answer';
-import { HostTensor, oipDatatypeOf, toFlat, toNested } from './tensor-codec';
+import { HostTensor, oipDatatypeOf, setAnswerKey, toFlat, toNested } from './tensor-codec';
 
 /**
  * The answers of the prediction routes, from the tensors a model returned: built on the HTTP
@@ -47,7 +47,7 @@ export function answerBody(parts: AnswerParts): object {
 /** `{model, version, outputs: {name: nested}, predictionId}`: /v1/predict's answer and a fanout slot's. */
 export function predictAnswer(parts: PredictAnswerParts): { model: string; version: number; outputs: Record<string, unknown>; predictionId: string } {
   const byName: Record<string, unknown> = {};
-  for (const t of parts.outputs) byName[t.name] = toNested(t);
+  for (const t of parts.outputs) setAnswerKey(byName, t.name, toNested(t));
   return { model: parts.model, version: parts.version, outputs: byName, predictionId: parts.predictionId };
 }
 

@@ -1,5 +1,5 @@
 import type { TensorSpec } from '../registry/artifact/artifact.types';
-import { HostTensor, rowOf, toNested } from './tensor-codec';
+import { HostTensor, rowOf, setAnswerKey, toNested } from './tensor-codec';
 
 /**
  * How an MLflow answer is written: one record per data frame row (`[{"y": 1}, …]`), or a dict
@@ -48,7 +48,7 @@ export function mlflowPredictions(form: MlflowAnswerForm, outputs: readonly Host
   const records = new Array<Record<string, unknown>>(rows);
   for (let r = 0; r < rows; r++) {
     const record: Record<string, unknown> = {};
-    for (const o of outputs) record[o.name] = rowOf(o, r);
+    for (const o of outputs) setAnswerKey(record, o.name, rowOf(o, r));
     records[r] = record;
   }
   return records;

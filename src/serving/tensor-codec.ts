@@ -484,6 +484,15 @@ export function toNested(tensor: { type: string; dims: readonly number[]; data: 
   return build(0);
 }
 
+/**
+ * Sets `answer[name]` as an own key, also for an output named `__proto__`: an assignment would
+ * set the object's prototype instead, and the output would be missing from the JSON answer.
+ */
+export function setAnswerKey(answer: Record<string, unknown>, name: string, value: unknown): void {
+  if (name === '__proto__') Object.defineProperty(answer, name, { value, enumerable: true, writable: true, configurable: true });
+  else answer[name] = value;
+}
+
 /** Row-major flat values (the Open Inference Protocol's `data`). */
 export function toFlat(tensor: { type: string; data: ArrayLike<unknown> }): Json[] {
   const read = elementReader(tensor.type, tensor.data);
