@@ -222,6 +222,7 @@ export function decodeInputs(specs: readonly TensorSpec[], inputs: Record<string
 /** Inputs sharing a symbolic dimension (`N`) must agree on its size, as must an input's own dimensions of one name (`[N, N]`). */
 export function checkSymbolicDims(specs: readonly TensorSpec[], tensors: readonly HostTensor[]): void {
   if (tensors.length < 2 && !(tensors.length === 1 && repeatsSymbol(specs[0].shape))) return;
+  checkUnnamedRows(specs, tensors);
   const seen = new Map<string, { input: string; dimension: number; size: number }>();
   for (let i = 0; i < specs.length; i++) {
     const shape = specs[i].shape;
@@ -241,6 +242,27 @@ export function checkSymbolicDims(specs: readonly TensorSpec[], tensors: readonl
         });
       }
     }
+  }
+}
+
+/**
+ * Inputs whose first dimensions are all unnamed (`[?, 1]` each: skl2onnx's one input per column)
+ * take their rows there, as micro-batching and data frames read them, so they must agree on it:
+ * onnxruntime would otherwise broadcast one input's single row over the others' rows, or fail
+ * in the graph's Concat.
+ */
+function checkUnnamedRows(specs: readonly TensorSpec[], tensors: readonly HostTensor[]): void {
+  if (!specs.every((s) => s.shape.length > 0 && s.shape[0] === null)) return;
+  const rows = tensors[0].dims[0];
+  for (let i = 1; i < tensors.length; i++) {
+    const got = tensors[i].dims[0];
+    if (got === rows) continue;
+    throw invalidInput(`Input '${specs[i].name}' has ${got} rows (dimension 0) but input '${specs[0].name}' has ${rows}: the model's inputs all take their rows along their first dimension`, {
+      input: specs[i].name,
+      dimension: 0,
+      expected: rows,
+      got,
+    });
   }
 }
 

@@ -217,6 +217,28 @@ describe('serving models of every shape', () => {
     expect(wrongType.body.error).toMatchObject({ code: 'INVALID_INPUT', details: { input: 'store', expected: { type: 'string' } } });
   });
 
+  it('refuses columns of different row counts to a model of one unnamed-batch input per column, naming the input', async () => {
+    // The pipeline's Sum would broadcast a single store over two prices, answering rows of different lengths.
+    const inputs = { store: [['a']], price: [[1.5], [2]], qty: [[3], [4]], promo: [[true], [false]], weight: [[0.25], [0.5]] };
+    const predicted = await t.request('POST', '/v1/predict', { body: { model: 'per-column', inputs } });
+    expect(predicted.status).toBe(400);
+    expect(predicted.body.error).toMatchObject({ code: 'INVALID_INPUT', details: { input: 'price', dimension: 0, expected: 1, got: 2 } });
+    expect(predicted.body.error.message).toBe("Input 'price' has 2 rows (dimension 0) but input 'store' has 1: the model's inputs all take their rows along their first dimension");
+    const oip = await t.request('POST', '/v2/models/per-column/infer', {
+      body: {
+        inputs: [
+          { name: 'store', shape: [2, 1], datatype: 'BYTES', data: ['a', 'b'] },
+          { name: 'price', shape: [2, 1], datatype: 'FP32', data: [1.5, 2] },
+          { name: 'qty', shape: [1, 1], datatype: 'INT64', data: [3] },
+          { name: 'promo', shape: [2, 1], datatype: 'BOOL', data: [true, false] },
+          { name: 'weight', shape: [2, 1], datatype: 'FP64', data: [0.25, 0.5] },
+        ],
+      },
+    });
+    expect(oip.status).toBe(400);
+    expect(oip.body.error).toMatchObject({ code: 'INVALID_INPUT', details: { input: 'qty', expected: 2, got: 1 } });
+  });
+
   it('serves an IR 3 / opset 7 model that lists its initializers as inputs, asking only for the real input', async () => {
     const bytes = encode({
       ir: 3,
