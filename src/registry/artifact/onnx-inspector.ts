@@ -15,7 +15,9 @@ export class OnnxInspector {
   async inspect(onnxPath: string): Promise<ModelSignature> {
     let session: InferenceSession;
     try {
-      session = await InferenceSession.create(onnxPath, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+      // onnxruntime's log at FATAL only, as where models serve: a load failure is thrown (and answered),
+      // and its warnings (an old model's initializers listed as inputs, one line each) would print outside the service's log.
+      session = await InferenceSession.create(onnxPath, { intraOpNumThreads: 1, interOpNumThreads: 1, logSeverityLevel: 4 });
     } catch (error) {
       throw new RegistryError(RegistryErrorCode.ArtifactInvalid, 'The artifact is not a model the ONNX runtime can load', {
         reason: withoutServerPaths(firstLine((error as Error).message)),
