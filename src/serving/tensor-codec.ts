@@ -246,13 +246,13 @@ export function checkSymbolicDims(specs: readonly TensorSpec[], tensors: readonl
 }
 
 /**
- * Inputs whose first dimensions are all unnamed (`[?, 1]` each: skl2onnx's one input per column)
- * take their rows there, as micro-batching and data frames read them, so they must agree on it:
- * onnxruntime would otherwise broadcast one input's single row over the others' rows, or fail
- * in the graph's Concat.
+ * Inputs that are all tables of rows with an unnamed first dimension (`[?, k]`: skl2onnx's one
+ * `[?, 1]` input per column) take their rows there, as micro-batching and data frames read them,
+ * so they must agree on it: onnxruntime would otherwise broadcast one input's single row over the
+ * others' rows, or fail in the graph's Concat. (A rank-1 `[?]` input may be a list of any length.)
  */
 function checkUnnamedRows(specs: readonly TensorSpec[], tensors: readonly HostTensor[]): void {
-  if (!specs.every((s) => s.shape.length > 0 && s.shape[0] === null)) return;
+  if (!specs.every((s) => s.shape.length === 2 && s.shape[0] === null)) return;
   const rows = tensors[0].dims[0];
   for (let i = 1; i < tensors.length; i++) {
     const got = tensors[i].dims[0];
