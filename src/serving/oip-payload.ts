@@ -84,10 +84,13 @@ function decodeOipInputs(specs: readonly TensorSpec[], rawInputs: unknown): Host
   return feeds;
 }
 
-/** The envelope's tensors against the resolved version: its inputs, and the outputs asked for (null = all). */
-export function decodeOipRequest(envelope: Pick<OipEnvelope, 'inputs' | 'outputs'>, specs: readonly TensorSpec[], outputNames: readonly string[]): { tensors: HostTensor[]; wanted: string[] | null } {
+/**
+ * The envelope's tensors against the resolved version: its inputs, and the outputs asked for (null
+ * = all) among its tensor outputs; `mapOutputs` names its map or sequence outputs, which answers do not carry.
+ */
+export function decodeOipRequest(envelope: Pick<OipEnvelope, 'inputs' | 'outputs'>, specs: readonly TensorSpec[], outputNames: readonly string[], mapOutputs: readonly string[] = []): { tensors: HostTensor[]; wanted: string[] | null } {
   const tensors = decodeOipInputs(specs, envelope.inputs);
-  return { tensors, wanted: requestedOutputs(outputNames, envelope.outputs) };
+  return { tensors, wanted: requestedOutputs(outputNames, envelope.outputs, mapOutputs) };
 }
 
 /** The request's `id`, echoed in the answer: a string in the protocol. */
@@ -98,7 +101,7 @@ function requestId(raw: unknown): string | undefined {
 }
 
 /** The outputs asked for, in the order asked; null for all (no `outputs`, or an empty list, as Triton takes it). */
-function requestedOutputs(outputNames: readonly string[], raw: unknown): string[] | null {
+function requestedOutputs(outputNames: readonly string[], raw: unknown, mapOutputs: readonly string[]): string[] | null {
   if (raw === undefined || raw === null) return null;
   if (!Array.isArray(raw)) throw invalidRequest('outputs must be an array of {"name"}', { field: 'outputs' });
   if (raw.length === 0) return null;
@@ -107,6 +110,12 @@ function requestedOutputs(outputNames: readonly string[], raw: unknown): string[
   for (const [i, item] of raw.entries()) {
     const name = asObject(item, `outputs[${i}]`).name;
     if (typeof name !== 'string') throw invalidRequest(`outputs[${i}] needs a name (a string): the model's outputs are ${listed}`, { field: `outputs[${i}].name` });
+    if (mapOutputs.includes(name)) {
+      throw invalidRequest(
+        `Output '${name}' is a map or sequence (a classifier's ZipMap, say), which answers do not carry: the model's tensor outputs are ${listed} (export a classifier without ZipMap to have its probabilities as a tensor)`,
+        { field: 'outputs', expected: [...outputNames] },
+      );
+    }
     if (!outputNames.includes(name)) {
       throw invalidRequest(`Unknown output '${name}': the model's outputs are ${listed}`, { field: 'outputs', expected: [...outputNames] });
     }

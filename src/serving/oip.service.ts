@@ -83,7 +83,7 @@ export class OipService {
   private async inferBody(ctx: AuthContext, name: string, rawVersion: string | undefined, body: unknown, routingKey?: string): Promise<RouteAnswer> {
     const envelope = parseOipEnvelope(body);
     const { model, version } = await this.target(ctx, name, rawVersion, routingKey);
-    const { tensors, wanted } = decodeOipRequest(envelope, version.signature.inputs, outputNamesOf(version));
+    const { tensors, wanted } = decodeOipRequest(envelope, version.signature.inputs, outputNamesOf(version), mapOutputsOf(version));
     const outputs = await this.run(ctx, version, tensors, rawVersion);
     return { version: version.version, ...(await this.codec.answer({ route: 'oip', model: model.name, version: version.version, id: envelope.id, outputs: selectOutputs(outputs, wanted) })) };
   }
@@ -96,7 +96,7 @@ export class OipService {
   private async inferLarge(ctx: AuthContext, name: string, rawVersion: string | undefined, body: LargeJsonBody, routingKey?: string): Promise<RouteAnswer> {
     const parsed = await this.codec.parse('oip', body.bytes);
     const { model, version } = await this.codec.releasingOnError(parsed.token, () => this.target(ctx, name, rawVersion, routingKey));
-    const { tensors, wanted } = await this.codec.decode('oip', parsed.token, version.signature.inputs, { outputNames: outputNamesOf(version) });
+    const { tensors, wanted } = await this.codec.decode('oip', parsed.token, version.signature.inputs, { outputNames: outputNamesOf(version), mapOutputs: mapOutputsOf(version) });
     const outputs = selectOutputs(await this.run(ctx, version, tensors, rawVersion), wanted);
     return { version: version.version, ...(await this.codec.answer({ route: 'oip', model: model.name, version: version.version, id: parsed.requestId, outputs })) };
   }
@@ -134,4 +134,9 @@ function readServerVersion(): string {
 
 function outputNamesOf(version: ServableVersion): string[] {
   return version.outputs.map((o) => o.name);
+}
+
+/** The signature's map or sequence outputs (a ZipMap's), which are never fetched. */
+function mapOutputsOf(version: ServableVersion): string[] {
+  return version.signature.outputs.filter((o) => o.type === 'non-tensor').map((o) => o.name);
 }

@@ -155,6 +155,16 @@ describe('serving models of every shape', () => {
     expect(oip.body.outputs).toEqual([{ name: 'output_label', datatype: typeof labels[0] === 'string' ? 'BYTES' : 'INT64', shape: [2], data: want }]);
     const mlflow = await t.request('POST', `/v1/models/${name}/invocations`, { body: { dataframe_split: { columns: ['a', 'b', 'c', 'd'], data: ROWS } } });
     expect(mlflow.body).toEqual({ predictions: want.map((label) => ({ output_label: label })) });
+
+    // Asking OIP for the ZipMap output says what it is, on the HTTP thread and in the codec thread (a body of 128 KiB or more).
+    const askZipMap = { inputs: [{ name: 'float_input', shape: [2, 4], datatype: 'FP32', data: ROWS.flat() }], outputs: [{ name: 'output_probability' }] };
+    for (const body of [JSON.stringify(askZipMap), JSON.stringify(askZipMap) + ' '.repeat(130 * 1024)]) {
+      const asked = await t.request('POST', `/v2/models/${name}/infer`, { body: new Blob([body], { type: 'application/json' }) });
+      expect(asked.status).toBe(400);
+      expect(asked.body.error.message).toBe(
+        "Output 'output_probability' is a map or sequence (a classifier's ZipMap, say), which answers do not carry: the model's tensor outputs are 'output_label' (export a classifier without ZipMap to have its probabilities as a tensor)",
+      );
+    }
   });
 
   it('answers a classifier exported without ZipMap with the probabilities onnxruntime computes, on every protocol', async () => {

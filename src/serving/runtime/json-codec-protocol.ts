@@ -56,6 +56,8 @@ export interface DecodeMessage {
   specs: readonly TensorSpec[];
   /** Open Inference Protocol: the version's output names, to check the outputs asked for. */
   outputNames?: readonly string[];
+  /** Open Inference Protocol: the version's map or sequence outputs (not answered), to say so when one is asked for. */
+  mapOutputs?: readonly string[];
   /** MLflow: the column names of the version's MLflow signature, if it has one. */
   columnNames?: readonly string[] | null;
 }

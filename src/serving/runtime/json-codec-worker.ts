@@ -116,7 +116,7 @@ function decodeHeld(body: Held, message: DecodeMessage): Decoded {
     case 'predict':
       return { route: 'predict', tensors: decodeInputs(message.specs, body.inputs) };
     case 'oip':
-      return { route: 'oip', ...decodeOipRequest(body.envelope, message.specs, message.outputNames ?? []) };
+      return { route: 'oip', ...decodeOipRequest(body.envelope, message.specs, message.outputNames ?? [], message.mapOutputs ?? []) };
     case 'mlflow':
       return { route: 'mlflow', ...decodeMlflowInputs(body.payload, message.specs, message.columnNames ? [...message.columnNames] : null) };
   }

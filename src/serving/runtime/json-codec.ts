@@ -47,7 +47,7 @@ export class JsonCodec {
    * messages as on the HTTP thread); OIP bodies also need the output names, MLflow bodies the
    * version's MLflow column names.
    */
-  async decode<R extends CodecRoute>(route: R, token: HeldToken, specs: readonly TensorSpec[], more: Pick<DecodeMessage, 'outputNames' | 'columnNames'> = {}): Promise<Extract<Decoded, { route: R }>> {
+  async decode<R extends CodecRoute>(route: R, token: HeldToken, specs: readonly TensorSpec[], more: Pick<DecodeMessage, 'outputNames' | 'mapOutputs' | 'columnNames'> = {}): Promise<Extract<Decoded, { route: R }>> {
     // The thread checks that the token holds a body of `route` (else the request is refused), so the reply is of that route.
     return (await this.call<'decoded'>((id) => ({ type: 'decode', id, route, token, specs, ...more }))).decoded as Extract<Decoded, { route: R }>;
   }
