@@ -19,6 +19,7 @@ describe('rows of inputs with an unnamed first dimension', () => {
       { name: 'q', type: 'float32', shape: [null] },
     ];
     expect(decodeInputs(lists, { x: [1, 2, 3], q: [0.5] }).map((t) => t.dims)).toEqual([[3], [1]]);
+    expect(decodeInputs([column('x')], { x: [[1], [2], [3]] })[0].dims).toEqual([3, 1]);
     const mixed: TensorSpec[] = [column('x'), { name: 'q', type: 'float32', shape: [null] }];
     expect(decodeInputs(mixed, { x: [[1], [2]], q: [0.5] }).map((t) => t.dims)).toEqual([[2, 1], [1]]);
     const named: TensorSpec[] = [
