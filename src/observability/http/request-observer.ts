@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { AuthContext } from '../../auth/auth-context';
-import type { RequestLog } from '../logging/app-logger';
+import { RequestLog, scrubRequestText } from '../logging/app-logger';
 import { ServiceMetrics } from '../metrics/service-metrics';
 import { MODEL_NAME } from '../../registry/names';
 import { MODEL_VERSION_HEADER } from '../../serving/model-version-header';
@@ -159,15 +159,16 @@ export class RequestObserver {
     // A literal (undefined fields are left out of the line): spreading would cost microseconds per request.
     log.request(
       {
-        reqId: r.requestId,
+        // What the caller wrote (id, URL, model name) may quote a credential by mistake: masked.
+        reqId: scrubRequestText(r.requestId),
         method: r.method,
         route: r.route,
-        url: r.url.length > 512 ? `${r.url.slice(0, 512)}…` : r.url,
+        url: scrubRequestText(r.url.length > 512 ? `${r.url.slice(0, 512)}…` : r.url),
         status: r.status,
         latencyMs: Math.round(seconds * 1e6) / 1e3,
         tenant: r.auth?.tenantId ?? null,
         principal: r.auth?.principal ?? null,
-        model,
+        model: model === undefined ? undefined : scrubRequestText(model),
         version: model ? r.version : undefined,
         predictionId: r.predictionId,
       },

@@ -38,6 +38,19 @@ export function scrubSecrets(text: string): string {
   return out;
 }
 
+/** Query parameters whose value is a credential by its name (`?token=…`, `?api_key=…`), whatever the value looks like. */
+const CREDENTIAL_QUERY = /([?&](?:(?:access_|id_|refresh_|auth_)?token|api[_-]?key|apikey|key|(?:client_)?secret|password|passwd|auth|authorization|jwt|bearer|sig|signature|credentials?)=)[^&#]*/gi;
+/** Cheap first look: text without any of these holds none of the credentials masked below. */
+const MAY_HOLD_CREDENTIAL = /[?]|mms|eyJ|earer/;
+
+/**
+ * Masks credentials in what a caller put in a request line (the URL, a model name, a request
+ * id): a key or token sent in a query string or a path by mistake must not land in the log.
+ */
+export function scrubRequestText(text: string): string {
+  return MAY_HOLD_CREDENTIAL.test(text) ? scrubSecrets(text.replace(CREDENTIAL_QUERY, '$1[REDACTED]')) : text;
+}
+
 /** One finished request, for the request log. */
 export interface RequestLogFields {
   reqId: string;
@@ -65,7 +78,7 @@ export interface RequestLog {
  */
 export class JsonLogger implements LoggerService, RequestLog {
   readonly pino: PinoLogger;
-  /** Request lines: fields built here from known-safe values, so no redaction pass (it costs more than the line). */
+  /** Request lines: fields built by the request observer, whose caller-given text is scrubbed there (scrubRequestText), so no redaction pass (it costs more than the line). */
   private readonly requests: PinoLogger;
 
   constructor(level: AppConfig['LOG_LEVEL'], destination?: DestinationStream) {
