@@ -187,6 +187,15 @@ export class ModelsRepository {
     return rows.length > 0;
   }
 
+  /**
+   * Locks many model rows by id in one statement, in id order (every bulk change locks in that
+   * order, so two never deadlock); answers the ids still present.
+   */
+  async lockModelsById(tx: EntityManager, tenantId: string, modelIds: string[]): Promise<Set<string>> {
+    const rows = (await tx.query('SELECT id FROM models WHERE tenant_id = $1 AND id = ANY($2::uuid[]) ORDER BY id FOR UPDATE', [tenantId, modelIds])) as Array<{ id: string }>;
+    return new Set(rows.map((r) => r.id));
+  }
+
   findAliasesPointingAt(tx: EntityManager, tenantId: string, modelId: string, version: number): Promise<ModelAliasEntity[]> {
     return tx.findBy(ModelAliasEntity, { tenantId, modelId, version });
   }

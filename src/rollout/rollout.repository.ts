@@ -120,8 +120,8 @@ export class RolloutRepository {
   }
 
   /** Where an alias points for each of these models (absent = no such alias). */
-  async aliasVersions(tenantId: string, alias: string, modelIds: string[]): Promise<Map<string, number>> {
-    const rows = (await this.dataSource.query(`SELECT model_id, version FROM model_aliases WHERE tenant_id = $1 AND alias = $2 AND model_id = ANY($3::uuid[])`, [
+  async aliasVersions(tenantId: string, alias: string, modelIds: string[], tx: EntityManager = this.dataSource.manager): Promise<Map<string, number>> {
+    const rows = (await tx.query(`SELECT model_id, version FROM model_aliases WHERE tenant_id = $1 AND alias = $2 AND model_id = ANY($3::uuid[])`, [
       tenantId,
       alias,
       modelIds,

@@ -74,7 +74,9 @@ export class RolloutService {
 
   async deleteTraffic(ctx: AuthContext, name: string): Promise<void> {
     const model = await this.requireModel(ctx, name);
-    const deleted = await this.repository.transaction(async (tx) => {
+    // Under the model's lock, like every other rule change: a bulk mirror being written cannot bring the rule back.
+    const deleted = await this.models.withModelLocked(ctx.tenantId, name, async (tx, locked) => {
+      if (locked?.id !== model.id) return false;
       const gone = await this.repository.deleteRule(tx, ctx.tenantId, model.id);
       if (gone) await this.audit.record(ctx, 'model.traffic.delete', `models/${name}/traffic`, {}, tx);
       return gone;
@@ -93,13 +95,19 @@ export class RolloutService {
     if (request.kind === 'alias') assertAliasName(request.alias);
     const targets = await this.selectModels(ctx, request.selector);
     await Promise.all(targets.slice(0, 50).map((t) => this.prewarmer.prewarm(ctx, t.model.name, [t.latest])));
-    const before = request.kind === 'alias' ? await this.repository.aliasVersions(ctx.tenantId, request.alias, targets.map((t) => t.model.id)) : null;
     const latestOf = new Map(targets.map((t) => [t.model.id, t.latestVersion]));
     const refused: Array<{ model: string; reason: string }> = [];
     const skipped: Array<{ model: string; reason: string }> = [];
     const row = await this.inBulkTransaction(async (tx) => {
+      // Locked as a single alias or rule change locks its model, and only then read: the state
+      // recorded for rollback is the one this rollout replaces, not one read before a concurrent change.
+      const present = await this.models.lockModelsById(tx, ctx.tenantId, targets.map((t) => t.model.id));
+      const before = request.kind === 'alias' ? await this.repository.aliasVersions(ctx.tenantId, request.alias, [...present], tx) : null;
       const changes: RolloutChange[] = [];
       for (const { model, latest } of targets) {
+        if (!present.has(model.id)) {
+          throw new RolloutError(RolloutErrorCode.RolloutConflict, `Model '${model.name}' was deleted while the rollout was being made; nothing was changed: try again`, { model: model.name });
+        }
         await conflictIfDeletedMeanwhile(model.name, latest, async () => {
           if (request.kind === 'alias') {
             await this.models.upsertAlias(tx, ctx.tenantId, model.id, request.alias, latest);
@@ -145,6 +153,8 @@ export class RolloutService {
     const row = await this.inBulkTransaction(async (tx) => {
       const locked = (await this.repository.findRollout(ctx.tenantId, id, tx, true))!;
       if (locked.rolled_back_at) throw new RolloutError(RolloutErrorCode.RolloutAlreadyRolledBack, `Rollout ${id} was rolled back already`, { id });
+      // All at once, in the order a rollout locks them, so that a rollback and a rollout never deadlock.
+      await this.models.lockModelsById(tx, ctx.tenantId, locked.changes.map((c) => c.modelId));
       for (const change of locked.changes) await this.restore(ctx, tx, id, request, change);
       await this.repository.markRolledBack(tx, ctx.tenantId, id);
       await this.audit.record(ctx, `rollout.${locked.kind}.rollback`, `rollouts/${id}`, { models: locked.changes.length }, tx);

@@ -1,7 +1,11 @@
+import { Client } from 'pg';
 import { buildLinearModel } from '../fixtures/onnx-builder';
 import { artifactForm, ROOT_TOKEN, startTestApp, TestApp } from '../support/test-app';
 
 jest.setTimeout(120_000);
+
+/** Races between connections need a real Postgres server; the embedded database serves one connection, so they cannot happen there. */
+const needsPostgres = process.env.DATABASE_URL ? it : it.skip;
 
 /** Safe rollout and operations as a new user meets them: the corners of API.md's Rollout and Operations parts. */
 describe('rollout and operations edge cases', () => {
@@ -36,6 +40,36 @@ describe('rollout and operations edge cases', () => {
   });
   afterAll(async () => {
     await t?.dispose();
+  });
+
+  describe('bulk rollouts against concurrent changes', () => {
+    needsPostgres('records, for rollback, the alias a concurrent change set, not one read before it (needs DATABASE_URL)', async () => {
+      for (let v = 1; v <= 3; v++) expect((await upload('race-a', v, { tags: { wave: 'race' } })).status).toBe(201);
+      expect((await t.request('PUT', '/v1/models/race-a/aliases/production', { body: { version: 1 } })).status).toBe(200);
+      // Another caller's alias change, caught half-way: it holds the model's row lock, as PUT …/aliases does, and has moved the alias.
+      const other = new Client({ connectionString: t.env.DATABASE_URL });
+      await other.connect();
+      try {
+        await other.query('BEGIN');
+        await other.query(`SELECT id FROM models WHERE name = 'race-a' FOR UPDATE`);
+        await other.query(`UPDATE model_aliases SET version = 2 WHERE alias = 'production' AND model_id = (SELECT id FROM models WHERE name = 'race-a')`);
+        const rollout = t.request('POST', '/v1/rollouts', { body: { kind: 'alias', alias: 'production', selector: { tags: { wave: 'race' } } } });
+        // Wait until the rollout waits for that caller's locks, then let the caller commit.
+        for (let waiting = false; !waiting; ) {
+          const { rows } = await other.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+          waiting = rows[0].n > 0;
+          if (!waiting) await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        await other.query('COMMIT');
+        const res = await rollout;
+        expect(res.status).toBe(201);
+        expect(res.body.changes).toEqual([{ model: 'race-a', before: 2, after: 3 }]);
+        expect((await t.request('POST', `/v1/rollouts/${res.body.id}/rollback`)).status).toBe(200);
+        expect((await t.request('GET', '/v1/models/race-a')).body.aliases.production).toBe(2);
+      } finally {
+        await other.end();
+      }
+    });
   });
 
   describe('request log', () => {
