@@ -20,6 +20,8 @@ import { VersionPrewarmer } from './version-prewarmer';
 /** A bulk rollout touches at most this many models (one transaction). */
 export const MAX_ROLLOUT_MODELS = 10_000;
 const PAGE = 1000;
+/** A rollout id is a UUID: anything else is no rollout (and must not reach the uuid column, which refuses it). */
+const ROLLOUT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 @Injectable()
 export class RolloutService {
@@ -292,7 +294,7 @@ export class RolloutService {
   }
 
   private async requireRollout(ctx: AuthContext, id: string): Promise<RolloutRow> {
-    const row = /^[0-9a-f-]{36}$/i.test(id) ? await this.repository.findRollout(ctx.tenantId, id) : null;
+    const row = ROLLOUT_ID.test(id) ? await this.repository.findRollout(ctx.tenantId, id) : null;
     if (!row) throw new RolloutError(RolloutErrorCode.RolloutNotFound, `Rollout ${id} not found`, { id });
     return row;
   }

@@ -42,6 +42,19 @@ describe('rollout and operations edge cases', () => {
     await t?.dispose();
   });
 
+  describe('rollout ids', () => {
+    it.each(['a'.repeat(36), '-'.repeat(36), '0123456789abcdef0123456789abcdef0123'])('answers 404 ROLLOUT_NOT_FOUND for %s, which has a UUID\'s length but is none', async (id) => {
+      for (const [method, path] of [
+        ['GET', `/v1/rollouts/${id}`],
+        ['POST', `/v1/rollouts/${id}/rollback`],
+      ]) {
+        const res = await t.request(method, path);
+        expect(res.status).toBe(404);
+        expect(res.body.error.code).toBe('ROLLOUT_NOT_FOUND');
+      }
+    });
+  });
+
   describe('bulk rollouts against concurrent changes', () => {
     needsPostgres('records, for rollback, the alias a concurrent change set, not one read before it (needs DATABASE_URL)', async () => {
       for (let v = 1; v <= 3; v++) expect((await upload('race-a', v, { tags: { wave: 'race' } })).status).toBe(201);
