@@ -1,5 +1,5 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { Auth, RequireRole } from '../auth/auth.decorator';
 import type { AuthContext } from '../auth/auth-context';
 import { RolloutService } from './rollout.service';
@@ -68,9 +68,11 @@ export class RolloutController {
 
   @Get('rollouts')
   @RequireRole('publisher')
-  @ApiOperation({ summary: 'Recent bulk rollouts, newest first' })
-  listRollouts(@Auth() ctx: AuthContext) {
-    return this.rollout.listRollouts(ctx);
+  @ApiOperation({ summary: 'Bulk rollouts, newest first, a page at a time' })
+  @ApiQuery({ name: 'limit', required: false, description: '1–100, default 100' })
+  @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
+  listRollouts(@Auth() ctx: AuthContext, @Query() query: Record<string, unknown>) {
+    return this.rollout.listRollouts(ctx, query);
   }
 
   @Get('rollouts/:id')

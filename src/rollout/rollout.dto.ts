@@ -1,3 +1,4 @@
+import { CommonError, CommonErrorCode } from '../common/domain-error';
 import { RolloutError, RolloutErrorCode } from './rollout.error';
 import { MirrorRule, SplitShare } from './traffic-rule';
 import { parseLabels } from '../registry/labels';
@@ -59,6 +60,36 @@ export function parseRolloutBody(body: unknown): RolloutRequest {
     return { kind: 'mirror', percent: parsePercent(obj.percent, 'percent'), selector };
   }
   throw invalid("kind must be 'alias' (move an alias to each model's latest version) or 'mirror' (mirror to each model's latest version)", { field: 'kind' });
+}
+
+/** GET /v1/rollouts: newest first, `limit` (1–100, default 100) a page, `cursor` the previous page's `nextCursor`. */
+export interface RolloutListQuery {
+  limit: number;
+  /** The id of the last rollout of the previous page. */
+  after?: string;
+}
+
+export const ROLLOUT_PAGE_MAX = 100;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function parseRolloutListQuery(query: Record<string, unknown>): RolloutListQuery {
+  for (const key of Object.keys(query)) {
+    if (key !== 'limit' && key !== 'cursor') throw listInvalid(`Unknown query parameter '${key}': use limit or cursor`, key);
+  }
+  const limit = query.limit === undefined ? ROLLOUT_PAGE_MAX : typeof query.limit === 'string' && /^[0-9]{1,4}$/.test(query.limit) ? Number(query.limit) : NaN;
+  if (!(limit >= 1 && limit <= ROLLOUT_PAGE_MAX)) throw listInvalid(`limit must be an integer from 1 to ${ROLLOUT_PAGE_MAX}`, 'limit');
+  if (query.cursor === undefined) return { limit };
+  const after = typeof query.cursor === 'string' ? Buffer.from(query.cursor, 'base64url').toString('utf8') : '';
+  if (!UUID.test(after)) throw new RolloutError(RolloutErrorCode.InvalidCursor, 'The cursor is not one this service handed out', { parameter: 'cursor' });
+  return { limit, after };
+}
+
+export function rolloutCursor(lastId: string): string {
+  return Buffer.from(lastId).toString('base64url');
+}
+
+function listInvalid(message: string, parameter: string): CommonError {
+  return new CommonError(CommonErrorCode.InvalidRequest, message, { parameter });
 }
 
 function parseSelector(raw: unknown): ModelSelector {

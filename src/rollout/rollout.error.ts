@@ -10,6 +10,8 @@ export enum RolloutErrorCode {
   RollbackVersionGone = 'ROLLBACK_VERSION_GONE',
   /** A selected model or version changed under a bulk change (deleted meanwhile): nothing was changed. */
   RolloutConflict = 'ROLLOUT_CONFLICT',
+  /** GET /v1/rollouts?cursor= that is no nextCursor of this API. */
+  InvalidCursor = 'INVALID_CURSOR',
 }
 
 /** Postgres' foreign_key_violation: a row named a model or version deleted meanwhile. */

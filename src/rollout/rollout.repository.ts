@@ -111,8 +111,16 @@ export class RolloutRepository {
     return rows[0] ?? null;
   }
 
-  async listRollouts(tenantId: string, limit: number): Promise<RolloutRow[]> {
-    return (await this.dataSource.query(`SELECT * FROM rollouts WHERE tenant_id = $1 ORDER BY created_at DESC LIMIT $2`, [tenantId, limit])) as RolloutRow[];
+  /** Newest first; `after` (a rollout's id) starts the page after that rollout. */
+  async listRollouts(tenantId: string, limit: number, after?: string): Promise<RolloutRow[]> {
+    if (after === undefined) {
+      return (await this.dataSource.query(`SELECT * FROM rollouts WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2`, [tenantId, limit])) as RolloutRow[];
+    }
+    return (await this.dataSource.query(
+      `SELECT * FROM rollouts WHERE tenant_id = $1 AND (created_at, id) < (SELECT created_at, id FROM rollouts WHERE tenant_id = $1 AND id = $3)
+        ORDER BY created_at DESC, id DESC LIMIT $2`,
+      [tenantId, limit, after],
+    )) as RolloutRow[];
   }
 
   async markRolledBack(tx: EntityManager, tenantId: string, id: string): Promise<void> {

@@ -8,7 +8,7 @@ import { ModelsRepository } from '../registry/models.repository';
 import { assertAliasName, assertModelName } from '../registry/names';
 import { RegistryError, RegistryErrorCode } from '../registry/registry.error';
 import { RegistryEvents } from '../registry/registry-events';
-import { ModelSelector, parseRolloutBody, parseTrafficBody, RolloutRequest } from './rollout.dto';
+import { ModelSelector, parseRolloutBody, parseRolloutListQuery, parseTrafficBody, rolloutCursor, RolloutRequest } from './rollout.dto';
 import { isForeignKeyViolation, RolloutError, RolloutErrorCode } from './rollout.error';
 import { RolloutChange, RolloutRepository, RolloutRow } from './rollout.repository';
 import { ShadowMonitor } from './shadow-monitor';
@@ -170,8 +170,14 @@ export class RolloutService {
     return rolloutView(await this.requireRollout(ctx, id));
   }
 
-  async listRollouts(ctx: AuthContext) {
-    return { items: (await this.repository.listRollouts(ctx.tenantId, 100)).map((r) => ({ ...rolloutView(r), changes: undefined, models: r.changes.length })) };
+  async listRollouts(ctx: AuthContext, query: Record<string, unknown>) {
+    const { limit, after } = parseRolloutListQuery(query);
+    const rows = await this.repository.listRollouts(ctx.tenantId, limit + 1, after);
+    const page = rows.slice(0, limit);
+    return {
+      items: page.map((r) => ({ ...rolloutView(r), changes: undefined, models: r.changes.length })),
+      nextCursor: rows.length > limit ? rolloutCursor(page[page.length - 1].id) : null,
+    };
   }
 
   /**

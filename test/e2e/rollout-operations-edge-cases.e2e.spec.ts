@@ -55,6 +55,44 @@ describe('rollout and operations edge cases', () => {
     });
   });
 
+  describe('rollout history', () => {
+    it('pages through every rollout, newest first, with limit and cursor', async () => {
+      for (let v = 1; v <= 2; v++) expect((await upload('paged', v, { tags: { wave: 'paged' } })).status).toBe(201);
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const res = await t.request('POST', '/v1/rollouts', { body: { kind: 'alias', alias: `wave-${i}`, selector: { tags: { wave: 'paged' } } } });
+        expect(res.status).toBe(201);
+        ids.unshift(res.body.id);
+      }
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: { status: number; body: any } = await t.request('GET', `/v1/rollouts?limit=2${cursor ? `&cursor=${cursor}` : ''}`); // eslint-disable-line @typescript-eslint/no-explicit-any
+        expect(page.status).toBe(200);
+        expect(page.body.items.length).toBeLessThanOrEqual(2);
+        seen.push(...page.body.items.map((r: { id: string }) => r.id));
+        cursor = page.body.nextCursor;
+      } while (cursor);
+      expect(seen.slice(0, 5)).toEqual(ids);
+      expect(new Set(seen).size).toBe(seen.length);
+      const all = await t.request('GET', '/v1/rollouts');
+      expect(all.body.items.map((r: { id: string }) => r.id)).toEqual(seen);
+      expect(all.body.nextCursor).toBeNull();
+    });
+
+    it.each([
+      ['limit=0', 'INVALID_REQUEST'],
+      ['limit=101', 'INVALID_REQUEST'],
+      ['limit=two', 'INVALID_REQUEST'],
+      ['page=2', 'INVALID_REQUEST'],
+      ['cursor=not-a-cursor', 'INVALID_CURSOR'],
+    ])('answers 400 for ?%s', async (query, code) => {
+      const res = await t.request('GET', `/v1/rollouts?${query}`);
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe(code);
+    });
+  });
+
   describe('bulk rollouts against concurrent changes', () => {
     needsPostgres('records, for rollback, the alias a concurrent change set, not one read before it (needs DATABASE_URL)', async () => {
       for (let v = 1; v <= 3; v++) expect((await upload('race-a', v, { tags: { wave: 'race' } })).status).toBe(201);
