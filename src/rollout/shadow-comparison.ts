@@ -14,7 +14,8 @@ export interface ComparisonFigures {
 /**
  * Running comparison of one primary/shadow version pair: counts, shadow failures, mean and
  * max absolute difference of every output value, and the p95 relative difference over the
- * most recent values (a ring buffer, so memory stays fixed however long the mirror runs).
+ * most recent values whose primary answer is not 0 (a ring buffer, so memory stays fixed
+ * however long the mirror runs).
  */
 export class ShadowComparison {
   private count = 0;
@@ -43,12 +44,16 @@ export class ShadowComparison {
       if (!s) continue;
       const n = Math.min(p.length, s.length);
       for (let i = 0; i < n; i++) {
-        const abs = Math.abs(Number(p[i]) - Number(s[i]));
+        const primaryValue = Number(p[i]);
+        const abs = Math.abs(primaryValue - Number(s[i]));
+        // A NaN or infinite value has no difference to speak of; counted, it would turn every figure to NaN for good.
+        if (!Number.isFinite(abs)) continue;
         this.values++;
         this.sumAbs += abs;
         if (abs > this.maxAbs) this.maxAbs = abs;
-        const scale = Math.max(Math.abs(Number(p[i])), Number.EPSILON);
-        this.relDiffs[this.relCount++ % RESERVOIR] = abs / scale;
+        // Relative to the primary answer, so only where it is not 0 (as MAPE skips actuals of 0): a
+        // forecast of 0 units against a shadow's 0.5 would otherwise count as a difference of 10^15.
+        if (primaryValue !== 0) this.relDiffs[this.relCount++ % RESERVOIR] = abs / Math.abs(primaryValue);
       }
     }
   }
