@@ -194,6 +194,17 @@ export class AppConfig {
 
 export class ConfigError extends Error {}
 
+/** Variables whose value is a credential: a refusal names them and says how long the value was, never what it was. */
+const SECRET_VARIABLES = new Set(['MMS_ADMIN_TOKEN', 'MMS_TOKEN_SECRET', 'MMS_METRICS_TOKEN']);
+
+/** A refused value as the start-up error shows it (it goes to the console, and so to the logs): credentials masked. */
+function shownValue(variable: string, value: unknown): string {
+  if (SECRET_VARIABLES.has(variable)) return `<${String(value ?? '').length} characters, not shown>`;
+  // A database URL's password (postgres://user:password@host/db): the rest helps find the mistake.
+  if (typeof value === 'string') return JSON.stringify(value.replace(/(\/\/[^/:@]*:)[^@/]*@/, '$1***@'));
+  return JSON.stringify(value);
+}
+
 /** Builds the config from an environment, throwing a ConfigError that names each bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const known = Object.keys(new AppConfig()).concat(['DATABASE_URL', 'MMS_ADMIN_TOKEN', 'MMS_TOKEN_SECRET', 'MMS_TLS_CERT', 'MMS_TLS_KEY', 'LOG_FORMAT', 'MMS_METRICS_TOKEN']);
@@ -203,7 +214,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (errors.length) {
     const lines = errors.map((e) => {
       const why = Object.values(e.constraints ?? {}).join(', ');
-      return `  ${e.property}=${JSON.stringify(raw[e.property] ?? e.value)}: ${why}`;
+      return `  ${e.property}=${shownValue(e.property, raw[e.property] ?? e.value)}: ${why}`;
     });
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
