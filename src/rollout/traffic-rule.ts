@@ -30,11 +30,16 @@ export function pickSplitVersion(rule: TrafficRule, routingKey: string | undefin
   if (!rule.split.length) return null;
   const point = (routingKey === undefined ? random() : stableFraction(`${rule.modelId}:${routingKey}`)) * 100;
   let cumulative = 0;
+  let lastServing = rule.split[0].version;
   for (const share of rule.split) {
+    if (share.weight <= 0) continue;
     cumulative += share.weight;
+    lastServing = share.version;
     if (point < cumulative) return share.version;
   }
-  return rule.split[rule.split.length - 1].version;
+  // Weights may sum to a hair under 100 (a rule is accepted within 1e-6): the point beyond goes
+  // to the last version with a weight, never to one the rule gives 0 %.
+  return lastServing;
 }
 
 /** Whether this request is mirrored (random: mirroring is sampling, not routing). */
