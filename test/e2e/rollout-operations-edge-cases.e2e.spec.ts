@@ -97,6 +97,8 @@ describe('rollout and operations edge cases', () => {
     needsPostgres('records, for rollback, the alias a concurrent change set, not one read before it (needs DATABASE_URL)', async () => {
       for (let v = 1; v <= 3; v++) expect((await upload('race-a', v, { tags: { wave: 'race' } })).status).toBe(201);
       expect((await t.request('PUT', '/v1/models/race-a/aliases/production', { body: { version: 1 } })).status).toBe(200);
+      // The version the rollout will name, loaded beforehand: the rollout's prewarm then touches nothing the other caller holds.
+      expect((await t.request('POST', '/v1/predict', { body: { model: 'race-a', version: 3, inputs: { float_input: [[1, 0, 0, 0, 0, 0]] } } })).status).toBe(200);
       // Another caller's alias change, caught half-way: it holds the model's row lock, as PUT …/aliases does, and has moved the alias.
       const other = new Client({ connectionString: t.env.DATABASE_URL });
       await other.connect();
@@ -107,7 +109,8 @@ describe('rollout and operations edge cases', () => {
         const rollout = t.request('POST', '/v1/rollouts', { body: { kind: 'alias', alias: 'production', selector: { tags: { wave: 'race' } } } });
         // Wait until the rollout waits for that caller's locks, then let the caller commit.
         for (let waiting = false; !waiting; ) {
-          const { rows } = await other.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+          const { rows } = await other.query(`SELECT count(*)::int AS n FROM pg_stat_activity
+              WHERE datname = current_database() AND wait_event_type = 'Lock' AND (query LIKE '%model_aliases%' OR query LIKE '%FROM models%')`);
           waiting = rows[0].n > 0;
           if (!waiting) await new Promise((resolve) => setTimeout(resolve, 20));
         }
