@@ -126,6 +126,26 @@ describe('rollout and operations edge cases', () => {
     });
   });
 
+  describe('sticky routing', () => {
+    it('keeps a routing key on its version on every protocol, and across a restart', async () => {
+      expect((await t.request('PUT', '/v1/models/edge-store/traffic', { body: { split: { '1': 50, '2': 50 } } })).status).toBe(200);
+      const row = [1, 0, 0, 0, 0, 0];
+      const versionsOf = async (key: string) => {
+        const headers = { 'x-routing-key': key };
+        const predict = await t.request('POST', '/v1/predict', { body: { model: 'edge-store', key, inputs: { float_input: [row] } } });
+        const oip = await t.request('POST', '/v2/models/edge-store/infer', { headers, body: { inputs: [{ name: 'float_input', shape: [1, 6], datatype: 'FP32', data: row }] } });
+        const mlflow = await t.request('POST', '/v1/models/edge-store/invocations', { headers, body: { inputs: [row] } });
+        return [predict.body.version, Number(oip.body.model_version), Number(mlflow.headers.get('x-model-version'))];
+      };
+      const keys = Array.from({ length: 20 }, (_, i) => `store-${i}|2026-11-24`);
+      const before = await Promise.all(keys.map(versionsOf));
+      for (const versions of before) expect(new Set(versions).size).toBe(1);
+      expect(new Set(before.map((v) => v[0]))).toEqual(new Set([1, 2])); // 20 keys over a 50/50 split land on both
+      await t.restart();
+      expect(await Promise.all(keys.map(versionsOf))).toEqual(before);
+    });
+  });
+
   describe('request log', () => {
     it('masks a key or token a caller put in the URL, the model name or the request id', async () => {
       const asAdmin = { authorization: `Bearer ${adminKey}` };
