@@ -48,6 +48,11 @@ describe('parseLabels', () => {
     expect(parseLabels('tags', { k: 'v'.repeat(256) }).k).toHaveLength(256);
     expect(() => parseLabels('tags', { k: 'v'.repeat(257) })).toThrow(/longer than 256/);
   });
+
+  it('refuses a __proto__ key, which a plain object would take as its prototype (a tag that vanishes)', () => {
+    expect(() => parseLabelsField('tags', '{"__proto__":"x","a":"1"}')).toThrow(/tags key '__proto__' is reserved/);
+    expect(() => parseLabelsField('segment', '{"__proto__":"x"}')).toThrow(invalidFor('segment'));
+  });
 });
 
 describe('parseLabelsField', () => {

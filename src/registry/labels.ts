@@ -17,6 +17,9 @@ export function parseLabels(field: string, value: unknown, { allowNull = false }
   if (entries.length > MAX_LABELS) throw invalid(field, `${field} has more than ${MAX_LABELS} keys`);
   for (const [key, v] of entries) {
     if (!LABEL_KEY.test(key)) throw invalid(field, `${field} key '${key}' must match ${LABEL_KEY.source}`);
+    // Assigning it to a plain object sets the prototype instead of a key: it would vanish from
+    // tags, and a `tag.__proto__` filter would match everything.
+    if (key === '__proto__') throw invalid(field, `${field} key '__proto__' is reserved`);
     if (v === null && allowNull) continue;
     if (typeof v !== 'string') throw invalid(field, `${field}.${key} must be a string (got ${v === null ? 'null' : typeof v})`);
     if (v.length > MAX_VALUE_LENGTH) throw invalid(field, `${field}.${key} is longer than ${MAX_VALUE_LENGTH} characters`);

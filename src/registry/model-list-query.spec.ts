@@ -43,6 +43,11 @@ describe('parseModelListQuery', () => {
     expect(() => parseModelListQuery({ [key]: 'x' })).toThrow(expect.objectContaining({ code: RegistryErrorCode.InvalidRequest, details: { field } }));
   });
 
+  it.each(['segment.__proto__', 'tag.__proto__'])('refuses %s rather than dropping the filter and listing everything', (key) => {
+    const field = key.split('.')[0];
+    expect(() => parseModelListQuery({ [key]: 'x' })).toThrow(expect.objectContaining({ code: RegistryErrorCode.InvalidRequest, details: { field } }));
+  });
+
   it('refuses a filter value longer than a label may be', () => {
     expect(() => parseModelListQuery({ 'tag.algo': 'x'.repeat(257) })).toThrow(/longer than 256/);
   });

@@ -11,8 +11,10 @@ export const MAX_PAGE_SIZE = 1000;
  * `cursor`. Unknown parameters answer 400 so a typo never silently widens a listing.
  */
 export function parseModelListQuery(query: Record<string, unknown>): ModelListFilter {
-  const segment: Labels = {};
-  const tags: Labels = {};
+  // Without a prototype, so that `tag.__proto__` becomes a key (which parseLabels refuses)
+  // rather than silently dropping the filter and widening the listing.
+  const segment = Object.create(null) as Labels;
+  const tags = Object.create(null) as Labels;
   let q: string | undefined;
   let limit = DEFAULT_PAGE_SIZE;
   let after: string | undefined;
@@ -28,7 +30,7 @@ export function parseModelListQuery(query: Record<string, unknown>): ModelListFi
   }
   parseLabels('segment', segment);
   parseLabels('tag', tags);
-  return { segment, tags, q, limit, after };
+  return { segment: { ...segment }, tags: { ...tags }, q, limit, after };
 }
 
 export function encodeCursor(lastName: string): string {

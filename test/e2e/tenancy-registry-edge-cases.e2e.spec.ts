@@ -1,0 +1,91 @@
+import { buildLinearModel } from '../fixtures/onnx-builder';
+import { artifactForm, filesUnder, ROOT_TOKEN, startTestApp, TestApp } from '../support/test-app';
+
+jest.setTimeout(120_000);
+
+/** Edge cases of tenants, keys, tokens and the registry that a new user (or an attacker) tries. */
+describe('tenancy and registry edge cases', () => {
+  let t: TestApp;
+  let publisherA: string;
+  let publisherB: string;
+  const as = (key: string, method: string, p: string, body?: unknown) => t.request(method, p, { body, headers: { authorization: `Bearer ${key}` } });
+  const model = (bias: number) => buildLinearModel({ weights: [1, 0, 0, 0, 0, 0], bias }).bytes;
+  const storedFiles = () => filesUnder(t.storeDir).sort();
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    const keyOf = async (name: string) => {
+      const tenant = (await as(ROOT_TOKEN, 'POST', '/v1/tenants', { name })).body.id;
+      return { tenant, publisher: (await as(ROOT_TOKEN, 'POST', `/v1/tenants/${tenant}/keys`, { role: 'publisher' })).body.key as string };
+    };
+    ({ publisher: publisherA } = await keyOf('edge-a'));
+    ({ publisher: publisherB } = await keyOf('edge-b'));
+    const registered = await as(publisherA, 'POST', '/v1/models/tagged/versions', artifactForm(model(1), { tags: { algo: 'gbr' }, segment: { region: 'north' } }));
+    expect(registered.status).toBe(201);
+  });
+  afterAll(async () => {
+    await t?.dispose();
+  });
+
+  it("answers another tenant's model on every model route exactly as a missing one", async () => {
+    expect((await as(publisherB, 'POST', '/v1/models/only-b/versions', artifactForm(model(2)))).status).toBe(201);
+    expect((await as(publisherB, 'PUT', '/v1/models/only-b/aliases/production', { version: 1 })).status).toBe(200);
+    const infer = { inputs: [{ name: 'float_input', shape: [1, 6], datatype: 'FP32', data: [1, 0, 0, 0, 0, 0] }] };
+    const routes: Array<[string, string, unknown?]> = [
+      ['GET', '/v1/models/NAME'],
+      ['GET', '/v1/models/NAME/versions/1'],
+      ['PATCH', '/v1/models/NAME', { description: 'x' }],
+      ['PUT', '/v1/models/NAME/aliases/production', { version: 1 }],
+      ['DELETE', '/v1/models/NAME/aliases/production'],
+      ['DELETE', '/v1/models/NAME/versions/1'],
+      ['GET', '/v1/models/NAME/traffic'],
+      ['PUT', '/v1/models/NAME/traffic', { split: { '1': 100 } }],
+      ['POST', '/v1/models/NAME/load', { pin: true }],
+      ['POST', '/v1/models/NAME/unload'],
+      ['POST', '/v1/predict', { model: 'NAME', inputs: { float_input: [[1, 0, 0, 0, 0, 0]] } }],
+      ['POST', '/v1/predict/fanout', { requests: [{ model: 'NAME', inputs: { float_input: [[1, 0, 0, 0, 0, 0]] } }] }],
+      ['GET', '/v2/models/NAME'],
+      ['GET', '/v2/models/NAME/versions/1/ready'],
+      ['GET', '/v2/models/NAME/config'],
+      ['POST', '/v2/models/NAME/infer', infer],
+      ['POST', '/v1/models/NAME/invocations', { inputs: [[1, 0, 0, 0, 0, 0]] }],
+      ['GET', '/v1/models/NAME/quality'],
+      ['DELETE', '/v1/models/NAME'],
+    ];
+    const answer = async (name: string, [method, p, body]: [string, string, unknown?]) => {
+      const res = await as(publisherA, method, p.replace('NAME', name), body === undefined ? undefined : JSON.parse(JSON.stringify(body).replace('NAME', name)));
+      return [res.status, JSON.stringify(res.body).replaceAll(name, 'NAME')];
+    };
+    for (const route of routes) expect([route[0], route[1], ...(await answer('only-b', route))]).toEqual([route[0], route[1], ...(await answer('never-registered', route))]);
+    // ...and b's model is untouched.
+    expect((await as(publisherB, 'GET', '/v1/models/only-b')).body).toMatchObject({ aliases: { production: 1 }, description: null });
+  });
+
+  it('refuses a __proto__ segment or tag key, in a listing filter and in an upload, instead of dropping it', async () => {
+    // Dropped, the filter would list every model of the tenant ("a typo never widens a listing").
+    for (const filter of ['tag.__proto__=nomatch', 'segment.__proto__=nomatch']) {
+      const res = await as(publisherA, 'GET', `/v1/models?${filter}`);
+      expect([filter, res.status, res.body.error?.code]).toEqual([filter, 400, 'INVALID_REQUEST']);
+    }
+    const before = storedFiles();
+    for (const [part, json] of [['tags', '{"__proto__":"x","owner":"a"}'], ['segment', '{"__proto__":"x"}']]) {
+      const form = artifactForm(model(3));
+      form.append(part, json);
+      const res = await as(publisherA, 'POST', '/v1/models/proto-keys/versions', form);
+      expect([res.status, res.body.error?.code, res.body.error?.message]).toEqual([400, 'INVALID_REQUEST', expect.stringContaining("'__proto__' is reserved")]);
+    }
+    expect((await as(publisherA, 'GET', '/v1/models/proto-keys')).status).toBe(404);
+    expect(storedFiles()).toEqual(before);
+  });
+
+  it('serves the new bytes when a pinned model is deleted and registered again under its name', async () => {
+    const predict = async () => (await as(publisherA, 'POST', '/v1/predict', { model: 'reborn', inputs: { float_input: [[1, 0, 0, 0, 0, 0]] } })).body;
+    expect((await as(publisherA, 'POST', '/v1/models/reborn/versions', artifactForm(model(10)))).status).toBe(201);
+    expect((await as(publisherA, 'POST', '/v1/models/reborn/load', { pin: true })).body.pinned).toBe(true);
+    expect((await predict()).outputs.variable[0][0]).toBeCloseTo(11, 4);
+    expect((await as(publisherA, 'DELETE', '/v1/models/reborn')).status).toBe(204);
+    expect((await as(publisherA, 'GET', '/v1/cache')).body.models.map((m: { model: string }) => m.model)).not.toContain('reborn');
+    expect((await as(publisherA, 'POST', '/v1/models/reborn/versions', artifactForm(model(20)))).body.version).toBe(1);
+    expect(await predict()).toMatchObject({ version: 1, outputs: { variable: [[expect.closeTo(21, 4)]] } });
+  });
+});
