@@ -78,6 +78,20 @@ describe('tenancy and registry edge cases', () => {
     expect(storedFiles()).toEqual(before);
   });
 
+  it('refuses an upload that gives segment, tags or description twice, and stores nothing', async () => {
+    const before = storedFiles();
+    for (const part of ['segment', 'tags', 'description']) {
+      const form = artifactForm(model(4));
+      const value = part === 'description' ? 'text' : '{"region":"north"}';
+      form.append(part, value);
+      form.append(part, part === 'description' ? 'other text' : '{"region":"south"}');
+      const res = await as(publisherA, 'POST', '/v1/models/twice/versions', form);
+      expect([part, res.status, res.body.error?.code, res.body.error?.details]).toEqual([part, 400, 'INVALID_REQUEST', { part }]);
+    }
+    expect((await as(publisherA, 'GET', '/v1/models/twice')).status).toBe(404);
+    expect(storedFiles()).toEqual(before);
+  });
+
   it('serves the new bytes when a pinned model is deleted and registered again under its name', async () => {
     const predict = async () => (await as(publisherA, 'POST', '/v1/predict', { model: 'reborn', inputs: { float_input: [[1, 0, 0, 0, 0, 0]] } })).body;
     expect((await as(publisherA, 'POST', '/v1/models/reborn/versions', artifactForm(model(10)))).status).toBe(201);

@@ -37,6 +37,8 @@ export async function readArtifactUpload(parts: AsyncIterable<Multipart>, store:
           });
         }
         if (part.valueTruncated) throw new RegistryError(RegistryErrorCode.InvalidRequest, `Part '${name}' is too long`, { part: name });
+        // Which of two segments was meant cannot be told: refused, as a query parameter given twice is.
+        if (fields[name] !== undefined) throw new RegistryError(RegistryErrorCode.InvalidRequest, `Part '${name}' is given more than once`, { part: name });
         fields[name] = String(part.value);
       }
     }
