@@ -22,6 +22,8 @@ export interface AuthContext {
   readonly via: 'root' | 'key' | 'token';
   /** Model-name globs this caller is limited to; null = all of the tenant's models. */
   readonly modelScope: readonly string[] | null;
+  /** When the API key behind the call expires (epoch ms); absent or null when it does not. */
+  readonly keyExpiresAt?: number | null;
 }
 
 /** A request as the auth layer leaves it: its caller attached once known. */

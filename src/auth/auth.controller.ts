@@ -20,6 +20,9 @@ export class AuthController {
     if (ctx.via !== 'key' || !ctx.keyId || ctx.role === 'root') {
       throw new AuthError(AuthErrorCode.InvalidRequest, 'Send an API key (mmsk_…) as the bearer to get a token');
     }
-    return this.tokens.issue({ keyId: ctx.keyId, tenantId: ctx.tenantId, role: ctx.role, models: ctx.modelScope ? [...ctx.modelScope] : null });
+    return this.tokens.issue(
+      { keyId: ctx.keyId, tenantId: ctx.tenantId, role: ctx.role, models: ctx.modelScope ? [...ctx.modelScope] : null },
+      ctx.keyExpiresAt ?? null,
+    );
   }
 }

@@ -165,7 +165,15 @@ export class CredentialResolver {
     if (key.expiresAt && key.expiresAt.getTime() <= Date.now()) return { ok: false, message: 'The key has expired' };
     return {
       ok: true,
-      ctx: { tenantId: key.tenantId, role: key.role, principal: `key:${key.id}`, keyId: key.id, via, modelScope: key.models },
+      ctx: {
+        tenantId: key.tenantId,
+        role: key.role,
+        principal: `key:${key.id}`,
+        keyId: key.id,
+        via,
+        modelScope: key.models,
+        keyExpiresAt: key.expiresAt ? key.expiresAt.getTime() : null,
+      },
       expiresAt: key.expiresAt ? key.expiresAt.getTime() : null,
     };
   }

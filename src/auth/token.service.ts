@@ -32,8 +32,13 @@ export class TokenService {
     this.secret = config.MMS_TOKEN_SECRET ? Buffer.from(config.MMS_TOKEN_SECRET, 'utf8') : loadOrCreateSecret(config.dataDir);
   }
 
-  async issue(claims: TokenClaims): Promise<{ token: string; expiresAt: string }> {
-    const expiresAt = new Date(Date.now() + this.config.MMS_TOKEN_TTL_SECONDS * 1000);
+  /**
+   * A token never outlives its key (`keyExpiresAt`, epoch ms): the key's expiry ends its tokens
+   * anyway, so a later `exp` would promise the caller time it does not have.
+   */
+  async issue(claims: TokenClaims, keyExpiresAt: number | null = null): Promise<{ token: string; expiresAt: string }> {
+    const ttlEnd = Date.now() + this.config.MMS_TOKEN_TTL_SECONDS * 1000;
+    const expiresAt = new Date(keyExpiresAt === null ? ttlEnd : Math.min(ttlEnd, keyExpiresAt));
     const token = await new SignJWT({ tid: claims.tenantId, role: claims.role, models: claims.models })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(claims.keyId)

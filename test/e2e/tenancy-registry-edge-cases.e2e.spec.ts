@@ -6,6 +6,7 @@ jest.setTimeout(120_000);
 /** Edge cases of tenants, keys, tokens and the registry that a new user (or an attacker) tries. */
 describe('tenancy and registry edge cases', () => {
   let t: TestApp;
+  let tenantA: string;
   let publisherA: string;
   let publisherB: string;
   const as = (key: string, method: string, p: string, body?: unknown) => t.request(method, p, { body, headers: { authorization: `Bearer ${key}` } });
@@ -18,7 +19,7 @@ describe('tenancy and registry edge cases', () => {
       const tenant = (await as(ROOT_TOKEN, 'POST', '/v1/tenants', { name })).body.id;
       return { tenant, publisher: (await as(ROOT_TOKEN, 'POST', `/v1/tenants/${tenant}/keys`, { role: 'publisher' })).body.key as string };
     };
-    ({ publisher: publisherA } = await keyOf('edge-a'));
+    ({ tenant: tenantA, publisher: publisherA } = await keyOf('edge-a'));
     ({ publisher: publisherB } = await keyOf('edge-b'));
     const registered = await as(publisherA, 'POST', '/v1/models/tagged/versions', artifactForm(model(1), { tags: { algo: 'gbr' }, segment: { region: 'north' } }));
     expect(registered.status).toBe(201);
@@ -90,6 +91,23 @@ describe('tenancy and registry edge cases', () => {
     }
     expect((await as(publisherA, 'GET', '/v1/models/twice')).status).toBe(404);
     expect(storedFiles()).toEqual(before);
+  });
+
+  it("never hands out a token that outlives its key: expiresAt is the key's expiry at the latest", async () => {
+    const keyExpiresAt = new Date(Date.now() + 120_000);
+    keyExpiresAt.setMilliseconds(0);
+    const key = await as(ROOT_TOKEN, 'POST', `/v1/tenants/${tenantA}/keys`, { role: 'scorer', expiresAt: keyExpiresAt.toISOString() });
+    expect(key.status).toBe(201);
+    const token = await as(key.body.key, 'POST', '/v1/auth/token');
+    expect(token.status).toBe(200);
+    expect(Date.parse(token.body.expiresAt)).toBeLessThanOrEqual(keyExpiresAt.getTime());
+    const claims = JSON.parse(Buffer.from(token.body.token.split('.')[1], 'base64url').toString('utf8')) as { exp: number };
+    expect(claims.exp * 1000).toBeLessThanOrEqual(keyExpiresAt.getTime());
+    expect((await as(token.body.token, 'GET', '/v1/models/tagged')).status).toBe(200);
+    // A key without expiry still gets the full lifetime (15 min by default).
+    const lasting = await as(ROOT_TOKEN, 'POST', `/v1/tenants/${tenantA}/keys`, { role: 'scorer' });
+    const full = await as(lasting.body.key, 'POST', '/v1/auth/token');
+    expect(Date.parse(full.body.expiresAt)).toBeGreaterThan(Date.now() + 14 * 60_000);
   });
 
   it('serves the new bytes when a pinned model is deleted and registered again under its name', async () => {
