@@ -50,8 +50,15 @@ export class ModelsRepository {
    * Creates the model if needed and appends the next version, in one transaction. The
    * upsert takes the model row's lock, so concurrent uploads get consecutive numbers.
    */
-  async appendVersion(tenantId: string, name: string, v: NewVersion): Promise<{ model: ModelEntity; version: ModelVersionEntity }> {
+  /** `beforeInsert` runs first in the same transaction (the quota check, which may refuse). */
+  async appendVersion(
+    tenantId: string,
+    name: string,
+    v: NewVersion,
+    beforeInsert?: (tx: EntityManager) => Promise<void>,
+  ): Promise<{ model: ModelEntity; version: ModelVersionEntity }> {
     return this.dataSource.transaction(async (tx) => {
+      await beforeInsert?.(tx);
       const [row] = (await tx.query(
         `INSERT INTO models (tenant_id, name, description, segment, tags, latest_version)
          VALUES ($1, $2, $3, COALESCE($4::jsonb, '{}'::jsonb), $5::jsonb, 1)

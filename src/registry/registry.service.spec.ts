@@ -141,7 +141,7 @@ describe('RegistryService', () => {
         description: 'store 42',
         segment: { store: '0042' },
         createdBy: 'root',
-      });
+      }, undefined); // no quota to check again in the transaction
       expect(view).toMatchObject({ name: 'demand-0042', version: 1, format: 'onnx', segment: { store: '0042' }, tags: { algo: 'gbr' } });
       expect(store.commit.mock.invocationCallOrder[0]).toBeLessThan(repo.appendVersion.mock.invocationCallOrder[0]);
     });
@@ -152,7 +152,7 @@ describe('RegistryService', () => {
       const view = await service.registerVersion(ctx, 'mlflow-model', uploadParts());
       const upload = await stagedUpload();
       expect(store.commit).toHaveBeenCalledWith(inspected.onnxPath, inspected.onnxSha256);
-      expect(repo.appendVersion).toHaveBeenCalledWith(ctx.tenantId, 'mlflow-model', expect.objectContaining({ sha256: upload.sha256, storedBytes: 4096, modelSha256: inspected.onnxSha256, format: 'mlflow', mlflow: { runId: 'r1' } }));
+      expect(repo.appendVersion).toHaveBeenCalledWith(ctx.tenantId, 'mlflow-model', expect.objectContaining({ sha256: upload.sha256, storedBytes: 4096, modelSha256: inspected.onnxSha256, format: 'mlflow', mlflow: { runId: 'r1' } }), undefined);
       expect(store.discard).toHaveBeenCalledWith(upload.path);
       expect(view.mlflow).toEqual({ runId: 'r1' });
     });

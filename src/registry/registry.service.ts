@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Multipart } from '@fastify/multipart';
+import type { EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { AuthContext } from '../auth/auth-context';
 import { canAccessModel, globToLikePattern } from '../auth/model-scope';
@@ -54,6 +55,10 @@ export class RegistryService {
       const storedBytes = inspected.onnxSizeBytes;
       if (storedBytes > upload.artifact.sizeBytes) await this.tenancy.assertWithinQuota(ctx, addsModel, storedBytes);
       await this.store.commit(inspected.onnxPath, inspected.onnxSha256);
+      // Checked again where the rows are inserted: concurrent uploads all passed the check above.
+      const recheckQuota = await this.tenancy.quotaCheckForInsert(ctx);
+      const countedBytes = Math.max(upload.artifact.sizeBytes, storedBytes);
+      const quotaCheck = recheckQuota && ((tx: EntityManager) => recheckQuota(tx, async () => !(await this.models.findModelByName(ctx.tenantId, name, tx)), countedBytes));
       const { model, version } = await this.models.appendVersion(ctx.tenantId, name, {
         sha256: upload.artifact.sha256,
         sizeBytes: upload.artifact.sizeBytes,
@@ -66,7 +71,7 @@ export class RegistryService {
         description,
         segment,
         createdBy: ctx.principal,
-      });
+      }, quotaCheck);
       await this.audit.record(ctx, 'model.version.create', versionTarget(name, version.version), { sha256: version.sha256, format: version.format });
       this.events.publish({ tenantId: ctx.tenantId, model: name, kind: 'version-added', version: version.version });
       return versionView(model, version);

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { LRUCache } from 'lru-cache';
+import type { EntityManager } from 'typeorm';
 import { createHash } from 'node:crypto';
 import { AuditService } from '../audit/audit.service';
 import { generateApiKey } from '../auth/api-key-format';
@@ -27,6 +28,9 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Names a tenant cannot take: the data directory's folders of the platform's own (see batch/io/data-path.ts). */
 const RESERVED_TENANT_NAMES = new Set(['pg', 'batch']);
+
+/** A quota check run in a transaction: whether the insert adds a model is asked under the lock. */
+export type QuotaCheckInTransaction = (tx: EntityManager, addsModel: () => Promise<boolean>, addedBytes: number) => Promise<void>;
 
 @Injectable()
 export class TenancyService {
@@ -153,7 +157,26 @@ export class TenancyService {
   async assertWithinQuota(ctx: AuthContext, addsModel: boolean, addedBytes: number): Promise<void> {
     const limits = await this.limitsOf(ctx.tenantId);
     if (!limits.maxModels && !limits.maxArtifactBytes) return;
-    const usage = await this.tenants.usageOf(ctx.tenantId);
+    this.assertUsageAllows(limits, await this.tenants.usageOf(ctx.tenantId), addsModel, addedBytes);
+  }
+
+  /**
+   * The same check for inside the transaction that inserts the version, under a lock on the
+   * tenant's row: uploads running side by side all pass the early check (each sees the usage
+   * before the others commit), so without it a quota of 2 models let 10 concurrent uploads of
+   * new names in. The limits are read now, outside the transaction (the embedded database has
+   * a single connection, which the transaction holds); undefined when there is no quota.
+   */
+  async quotaCheckForInsert(ctx: AuthContext): Promise<QuotaCheckInTransaction | undefined> {
+    const limits = await this.limitsOf(ctx.tenantId);
+    if (!limits.maxModels && !limits.maxArtifactBytes) return undefined;
+    return async (tx, addsModel, addedBytes) => {
+      await this.tenants.lockTenant(ctx.tenantId, tx);
+      this.assertUsageAllows(limits, await this.tenants.usageOf(ctx.tenantId, tx), await addsModel(), addedBytes);
+    };
+  }
+
+  private assertUsageAllows(limits: TenantLimits, usage: { models: number; artifactBytes: number }, addsModel: boolean, addedBytes: number): void {
     if (addsModel && limits.maxModels && usage.models + 1 > limits.maxModels) {
       throw new TenancyError(TenancyErrorCode.QuotaExceeded, `The tenant's quota of ${limits.maxModels} models is used up`, { quota: 'models', limit: limits.maxModels, used: usage.models });
     }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { TenantEntity } from './entities/tenant.entity';
 
 export type TenantLimitsPatch = Partial<Pick<TenantEntity, 'maxModels' | 'maxArtifactBytes' | 'rateLimitPerSecond' | 'cacheShare'>>;
@@ -35,12 +35,17 @@ export class TenantsRepository {
   }
 
   /** Current usage against the quotas: model count and artifact bytes (per version the larger of the upload and the model stored). */
-  async usageOf(tenantId: string): Promise<{ models: number; artifactBytes: number }> {
-    const [row] = (await this.dataSource.query(
+  async usageOf(tenantId: string, tx: EntityManager = this.dataSource.manager): Promise<{ models: number; artifactBytes: number }> {
+    const [row] = (await tx.query(
       `SELECT (SELECT count(*) FROM models WHERE tenant_id = $1) AS models,
               (SELECT coalesce(sum(greatest(size_bytes, coalesce(stored_bytes, 0))), 0) FROM model_versions WHERE tenant_id = $1) AS bytes`,
       [tenantId],
     )) as Array<{ models: string; bytes: string }>;
     return { models: Number(row.models), artifactBytes: Number(row.bytes) };
+  }
+
+  /** Holds the tenant's row until the transaction ends: quota checks and the inserts they allow run one at a time. */
+  async lockTenant(tenantId: string, tx: EntityManager): Promise<void> {
+    await tx.query('SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE', [tenantId]);
   }
 }

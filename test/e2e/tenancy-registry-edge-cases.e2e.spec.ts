@@ -120,4 +120,21 @@ describe('tenancy and registry edge cases', () => {
     expect((await as(publisherA, 'POST', '/v1/models/reborn/versions', artifactForm(model(20)))).body.version).toBe(1);
     expect(await predict()).toMatchObject({ version: 1, outputs: { variable: [[expect.closeTo(21, 4)]] } });
   });
+
+  it('holds quotas under concurrent uploads: 8 new models at once against a quota of 2 register 2', async () => {
+    const tenant = (await as(ROOT_TOKEN, 'POST', '/v1/tenants', { name: 'edge-quota' })).body.id;
+    const publisher = (await as(ROOT_TOKEN, 'POST', `/v1/tenants/${tenant}/keys`, { role: 'publisher' })).body.key as string;
+    const size = model(5).length;
+    expect((await as(ROOT_TOKEN, 'PATCH', `/v1/tenants/${tenant}`, { maxModels: 2, maxArtifactBytes: 5 * size })).status).toBe(200);
+    const statuses = async (names: string[]) => {
+      const answers = await Promise.all(names.map((name) => as(publisher, 'POST', `/v1/models/${name}/versions`, artifactForm(model(5)))));
+      for (const res of answers) if (res.status !== 201) expect(res.body.error.code).toBe('QUOTA_EXCEEDED');
+      return answers.map((res) => res.status).sort();
+    };
+    expect(await statuses(Array.from({ length: 8 }, (_, i) => `new-${i}`))).toEqual([201, 201, ...Array(6).fill(403)]);
+    const listed = (await as(publisher, 'GET', '/v1/models')).body.items;
+    expect(listed).toHaveLength(2);
+    // New versions of the two models add no model, but bytes: 3 more fit in 5 model sizes.
+    expect(await statuses(Array.from({ length: 8 }, (_, i) => listed[i % 2].name))).toEqual([201, 201, 201, ...Array(5).fill(403)]);
+  });
 });
