@@ -31,7 +31,9 @@ export class TenantsRepository {
   }
 
   async updateTenantLimits(id: string, patch: TenantLimitsPatch): Promise<void> {
-    if (Object.keys(patch).length) await this.dataSource.manager.update(TenantEntity, { id }, patch);
+    // A validated body names every limit, the ones not sent as undefined: `{}` changes nothing.
+    const given = Object.fromEntries(Object.entries(patch).filter(([, value]) => value !== undefined));
+    if (Object.keys(given).length) await this.dataSource.manager.update(TenantEntity, { id }, given);
   }
 
   /** Current usage against the quotas: model count and artifact bytes (per version the larger of the upload and the model stored). */

@@ -137,4 +137,16 @@ describe('tenancy and registry edge cases', () => {
     // New versions of the two models add no model, but bytes: 3 more fit in 5 model sizes.
     expect(await statuses(Array.from({ length: 8 }, (_, i) => listed[i % 2].name))).toEqual([201, 201, 201, ...Array(5).fill(403)]);
   });
+
+  it("answers 400 for tenant limits beyond what can be kept, and 200 for a patch that changes nothing", async () => {
+    for (const body of [{ rateLimitPerSecond: 1e12 }, { maxModels: 2 ** 31 }, { maxArtifactBytes: 1e30 }]) {
+      const res = await as(ROOT_TOKEN, 'PATCH', `/v1/tenants/${tenantA}`, body);
+      expect([body, res.status, res.body.error?.code]).toEqual([body, 400, 'VALIDATION_FAILED']);
+    }
+    const set = await as(ROOT_TOKEN, 'PATCH', `/v1/tenants/${tenantA}`, { maxModels: 2 ** 31 - 1, maxArtifactBytes: Number.MAX_SAFE_INTEGER });
+    expect([set.status, set.body.limits]).toEqual([200, expect.objectContaining({ maxModels: 2 ** 31 - 1, maxArtifactBytes: Number.MAX_SAFE_INTEGER })]);
+    const unchanged = await as(ROOT_TOKEN, 'PATCH', `/v1/tenants/${tenantA}`, {});
+    expect([unchanged.status, unchanged.body.limits]).toEqual([200, set.body.limits]);
+    expect((await as(ROOT_TOKEN, 'PATCH', `/v1/tenants/${tenantA}`, { maxModels: null, maxArtifactBytes: null })).status).toBe(200);
+  });
 });

@@ -30,18 +30,21 @@ export class CreateKeyDto {
   description?: string;
 }
 
+/** The largest value of the `integer` columns the limits are kept in (beyond it the database refuses: a 500). */
+const INT4_MAX = 2_147_483_647;
+
 /** Limits a root may set on a tenant; null restores the service default. */
 export class UpdateTenantDto {
   @ApiPropertyOptional({ nullable: true, type: Number })
-  @ValidateIf((_o, v) => v !== null) @IsOptional() @IsInt() @Min(0)
+  @ValidateIf((_o, v) => v !== null) @IsOptional() @IsInt() @Min(0) @Max(INT4_MAX)
   maxModels?: number | null;
 
   @ApiPropertyOptional({ nullable: true, type: Number })
-  @ValidateIf((_o, v) => v !== null) @IsOptional() @IsInt() @Min(0)
+  @ValidateIf((_o, v) => v !== null) @IsOptional() @IsInt() @Min(0) @Max(Number.MAX_SAFE_INTEGER)
   maxArtifactBytes?: number | null;
 
   @ApiPropertyOptional({ nullable: true, type: Number, description: 'requests per second per process; 0 = unlimited' })
-  @ValidateIf((_o, v) => v !== null) @IsOptional() @IsInt() @Min(0)
+  @ValidateIf((_o, v) => v !== null) @IsOptional() @IsInt() @Min(0) @Max(INT4_MAX)
   rateLimitPerSecond?: number | null;
 
   @ApiPropertyOptional({ nullable: true, type: Number, minimum: 0.01, maximum: 1, description: 'fraction of the session cache the tenant keeps when the cache is full, from 0.01 to 1; free room it may use beyond it' })
