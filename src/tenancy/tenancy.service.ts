@@ -79,7 +79,8 @@ export class TenancyService {
     if (dto.models && dto.role !== 'scorer') {
       throw new TenancyError(TenancyErrorCode.InvalidRequest, 'models restricts scorer keys only', { field: 'models' });
     }
-    if (dto.expiresAt && dto.expiresAt.getTime() <= Date.now()) {
+    const expiresAt = dto.expiresAt ? new Date(dto.expiresAt) : null;
+    if (expiresAt && expiresAt.getTime() <= Date.now()) {
       throw new TenancyError(TenancyErrorCode.InvalidRequest, 'expiresAt must be in the future', { field: 'expiresAt' });
     }
     const generated = generateApiKey();
@@ -90,7 +91,7 @@ export class TenancyService {
       role: dto.role,
       models: dto.models ?? null,
       description: dto.description ?? null,
-      expiresAt: dto.expiresAt ?? null,
+      expiresAt,
       createdBy: ctx.principal,
     });
     await this.audit.record({ ...ctx, tenantId }, 'key.create', `keys/${key.id}`, { role: key.role, models: key.models });

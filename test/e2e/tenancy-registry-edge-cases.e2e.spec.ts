@@ -149,4 +149,15 @@ describe('tenancy and registry edge cases', () => {
     expect([unchanged.status, unchanged.body.limits]).toEqual([200, set.body.limits]);
     expect((await as(ROOT_TOKEN, 'PATCH', `/v1/tenants/${tenantA}`, { maxModels: null, maxArtifactBytes: null })).status).toBe(200);
   });
+
+  it('refuses a key expiry that is no calendar date-time (Feb 30, a number) instead of reading it as another', async () => {
+    for (const expiresAt of ['2027-02-30T00:00:00Z', '2027-04-31', 1_900_000_000_000, true]) {
+      const res = await as(ROOT_TOKEN, 'POST', `/v1/tenants/${tenantA}/keys`, { role: 'scorer', expiresAt });
+      expect([expiresAt, res.status, res.body.error?.message]).toEqual([expiresAt, 400, 'expiresAt must be an ISO 8601 date-time']);
+    }
+    for (const [given, stored] of [['2027-03-01', '2027-03-01T00:00:00.000Z'], ['2027-03-01T12:00:00+02:00', '2027-03-01T10:00:00.000Z']]) {
+      const res = await as(ROOT_TOKEN, 'POST', `/v1/tenants/${tenantA}/keys`, { role: 'scorer', expiresAt: given });
+      expect([given, res.status, res.body.expiresAt]).toEqual([given, 201, stored]);
+    }
+  });
 });

@@ -1,6 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsDate, IsIn, IsInt, IsNumber, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateIf } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsIn, IsISO8601, IsInt, IsNumber, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateIf } from 'class-validator';
 import { KEY_ROLES, type KeyRole } from '../../auth/auth-context';
 import { MODEL_GLOB } from '../../auth/model-scope';
 
@@ -22,8 +21,9 @@ export class CreateKeyDto {
   models?: string[];
 
   @ApiPropertyOptional({ type: String, format: 'date-time' })
-  @IsOptional() @Type(() => Date) @IsDate({ message: 'expiresAt must be an ISO 8601 date-time' })
-  expiresAt?: Date;
+  // A string checked strictly: converted to a Date first, 2027-02-30 would be 2027-03-02 and a number epoch milliseconds.
+  @IsOptional() @IsISO8601({ strict: true }, { message: 'expiresAt must be an ISO 8601 date-time' })
+  expiresAt?: string;
 
   @ApiPropertyOptional()
   @IsOptional() @IsString() @MaxLength(500)
