@@ -52,8 +52,14 @@ export class TenancyService {
     if (RESERVED_TENANT_NAMES.has(name)) {
       throw new TenancyError(TenancyErrorCode.InvalidRequest, `The tenant name '${name}' is reserved (the data directory's ${[...RESERVED_TENANT_NAMES].join(', ')} folders are the platform's)`, { name });
     }
+    // `x-tenant` reads a UUID as an id: a tenant named like one could never be named there.
+    if (UUID.test(name)) {
+      throw new TenancyError(TenancyErrorCode.InvalidRequest, `The tenant name '${name}' has the form of a tenant id, which x-tenant would read as an id`, { name });
+    }
     const tenant = await this.tenants.createTenant(name);
     if (!tenant) throw new TenancyError(TenancyErrorCode.TenantExists, `A tenant named '${name}' exists already`, { name });
+    // A lookup of this name made before (x-tenant) cached "no such tenant": it is one now.
+    this.tenantRefs.delete(name);
     await this.audit.recordForTenant(ctx.principal, tenant.id, 'tenant.create', `tenants/${tenant.id}`, { name });
     return this.tenantView(tenant);
   }

@@ -160,4 +160,14 @@ describe('tenancy and registry edge cases', () => {
       expect([given, res.status, res.body.expiresAt]).toEqual([given, 201, stored]);
     }
   });
+
+  it('lets root name a tenant in x-tenant right after creating it, even if it asked for that name before', async () => {
+    const asRootIn = (tenant: string) => t.request('GET', '/v1/models', { headers: { 'x-tenant': tenant } });
+    expect((await asRootIn('edge-late')).body.error.code).toBe('TENANT_NOT_FOUND');
+    expect((await as(ROOT_TOKEN, 'POST', '/v1/tenants', { name: 'edge-late' })).status).toBe(201);
+    expect((await asRootIn('edge-late')).status).toBe(200);
+    // A name of the form of an id would be read as an id there: refused.
+    const uuidName = await as(ROOT_TOKEN, 'POST', '/v1/tenants', { name: tenantA });
+    expect([uuidName.status, uuidName.body.error.code]).toEqual([400, 'INVALID_REQUEST']);
+  });
 });
