@@ -1,21 +1,38 @@
 import type { AuthContext } from './auth-context';
 
-const compiled = new Map<string, RegExp>();
-
-/** `demand-*` style globs: `*` any run of characters, `?` one character, nothing else special. */
-export function globToRegExp(glob: string): RegExp {
-  let re = compiled.get(glob);
-  if (!re) {
-    const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-    re = new RegExp(`^${body}$`);
-    compiled.set(glob, re);
+/**
+ * Whether `name` matches a `demand-*` style glob: `*` any run of characters, `?` one
+ * character, nothing else special. Matched by walking both strings (at most glob × name steps),
+ * not by a regular expression: a glob such as `**********b` compiled to `^.*.*…b$` backtracks
+ * exponentially, and one scorer key holding it froze the event loop for every tenant.
+ */
+export function globMatches(glob: string, name: string): boolean {
+  let g = 0;
+  let n = 0;
+  let star = -1; // position of the last `*` seen in the glob
+  let resume = 0; // where in the name that `*` is retried from
+  while (n < name.length) {
+    if (g < glob.length && (glob[g] === '?' || glob[g] === name[n])) {
+      g++;
+      n++;
+    } else if (g < glob.length && glob[g] === '*') {
+      star = g++;
+      resume = n;
+    } else if (star >= 0) {
+      // Let the last `*` take one more character, and match the rest of the glob after it again.
+      g = star + 1;
+      n = ++resume;
+    } else {
+      return false;
+    }
   }
-  return re;
+  while (glob[g] === '*') g++;
+  return g === glob.length;
 }
 
 /** Whether the caller may see or use the model with this name (scorer keys can be limited by globs). */
 export function canAccessModel(ctx: AuthContext, modelName: string): boolean {
-  return ctx.modelScope === null || ctx.modelScope.some((glob) => globToRegExp(glob).test(modelName));
+  return ctx.modelScope === null || ctx.modelScope.some((glob) => globMatches(glob, modelName));
 }
 
 /** The same globs as SQL LIKE patterns, to filter listings in the database. */

@@ -170,4 +170,18 @@ describe('tenancy and registry edge cases', () => {
     const uuidName = await as(ROOT_TOKEN, 'POST', '/v1/tenants', { name: tenantA });
     expect([uuidName.status, uuidName.body.error.code]).toEqual([400, 'INVALID_REQUEST']);
   });
+
+  it("answers a scorer whose models glob has many stars, and keeps answering other tenants (no regex backtracking)", async () => {
+    // As a regular expression (^.*.*…b$) this glob took seconds at 10 stars and forever at 40,
+    // on the event loop: one tenant's admin could freeze the service for every tenant.
+    const glob = `${'*'.repeat(40)}b`;
+    const name = 'a'.repeat(60);
+    expect((await as(publisherA, 'POST', `/v1/models/${name}/versions`, artifactForm(model(7)))).status).toBe(201);
+    const scorer = (await as(ROOT_TOKEN, 'POST', `/v1/tenants/${tenantA}/keys`, { role: 'scorer', models: [glob, 'tagged'] })).body.key as string;
+    expect((await as(scorer, 'GET', `/v1/models/${name}`)).status).toBe(404);
+    expect((await as(scorer, 'POST', '/v1/predict', { model: name, inputs: { float_input: [[1, 0, 0, 0, 0, 0]] } })).status).toBe(404);
+    expect((await as(scorer, 'GET', '/v1/models/tagged')).status).toBe(200);
+    expect((await as(scorer, 'GET', '/v1/models')).body.items.map((m: { name: string }) => m.name)).toEqual(['tagged']);
+    expect((await as(publisherB, 'GET', '/v1/models/only-b')).status).toBe(200);
+  }, 60_000);
 });
