@@ -184,4 +184,22 @@ describe('tenancy and registry edge cases', () => {
     expect((await as(scorer, 'GET', '/v1/models')).body.items.map((m: { name: string }) => m.name)).toEqual(['tagged']);
     expect((await as(publisherB, 'GET', '/v1/models/only-b')).status).toBe(200);
   }, 60_000);
+
+  it('answers 400, not 500, for a malformed multipart body, and stores nothing', async () => {
+    const before = storedFiles();
+    const raw = (contentType: string, body: string) =>
+      t.request('POST', '/v1/models/malformed/versions', { body: new Blob([body], { type: contentType }), headers: { authorization: `Bearer ${publisherA}` } });
+    const cut = '--xx\r\nContent-Disposition: form-data; name="artifact"; filename="m.onnx"\r\n\r\nonnx bytes cut short';
+    for (const [contentType, body] of [['multipart/form-data; boundary=xx', cut], ['multipart/form-data', 'no boundary']]) {
+      const res = await raw(contentType, body);
+      expect([contentType, res.status, res.body.error?.code, res.body.error?.message]).toEqual([contentType, 400, 'INVALID_REQUEST', expect.stringContaining('multipart body is malformed')]);
+    }
+    // A text part named artifact is told apart from an unknown part.
+    const form = new FormData();
+    form.append('artifact', 'not a file');
+    const text = await as(publisherA, 'POST', '/v1/models/malformed/versions', form);
+    expect([text.status, text.body.error.message]).toEqual([400, expect.stringContaining("'artifact' part must be a file")]);
+    expect((await as(publisherA, 'GET', '/v1/models/malformed')).status).toBe(404);
+    expect(storedFiles()).toEqual(before);
+  });
 });

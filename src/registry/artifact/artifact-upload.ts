@@ -31,6 +31,9 @@ export async function readArtifactUpload(parts: AsyncIterable<Multipart>, store:
         if (part.file.truncated) throw tooLarge(maxBytes);
       } else {
         const name = part.fieldname as keyof ArtifactUpload['fields'];
+        if (part.fieldname === 'artifact') {
+          throw new RegistryError(RegistryErrorCode.InvalidRequest, "The 'artifact' part must be a file (curl: -F artifact=@model.onnx)", { part: 'artifact' });
+        }
         if (!TEXT_FIELDS.has(name)) {
           throw new RegistryError(RegistryErrorCode.InvalidRequest, `Unknown part '${part.fieldname}': expected artifact, segment, tags or description`, {
             part: part.fieldname,
@@ -48,6 +51,9 @@ export async function readArtifactUpload(parts: AsyncIterable<Multipart>, store:
     if (code === 'FST_REQ_FILE_TOO_LARGE') throw tooLarge(maxBytes);
     // The multipart limit of one file (app.factory) stops a second file part before we see it.
     if (code === 'FST_FILES_LIMIT') throw unexpectedFilePart(null);
+    if (isMalformedMultipart(error)) {
+      throw new RegistryError(RegistryErrorCode.InvalidRequest, `The multipart body is malformed: ${(error as Error).message}`, { reason: (error as Error).message });
+    }
     throw error;
   }
   if (!artifact) {
@@ -69,4 +75,12 @@ function tooLarge(maxBytes: number): RegistryError {
   return new RegistryError(RegistryErrorCode.ArtifactTooLarge, `The artifact is larger than the limit of ${maxBytes} bytes (MMS_MAX_ARTIFACT_BYTES)`, {
     limitBytes: maxBytes,
   });
+}
+
+/**
+ * The multipart parser's own errors (a body cut short, no boundary, a broken part header): plain
+ * Errors without a code, unlike the file system's and ours. They are the client's mistake: 400.
+ */
+function isMalformedMultipart(error: unknown): boolean {
+  return error instanceof Error && (error as { code?: unknown }).code === undefined && /multipart|boundary|part header/i.test(error.message);
 }
