@@ -74,7 +74,7 @@ export class BatchJobsService {
     const items = [];
     for (const job of page) items.push(await this.view(job, { errors: false }));
     const last = page[page.length - 1];
-    const nextCursor = jobs.length > limit && last ? Buffer.from(JSON.stringify([new Date(last.createdAt).toISOString(), last.id])).toString('base64url') : null;
+    const nextCursor = jobs.length > limit && last ? Buffer.from(JSON.stringify([last.cursorAt, last.id])).toString('base64url') : null;
     return { items, nextCursor };
   }
 

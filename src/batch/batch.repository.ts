@@ -114,8 +114,12 @@ export class BatchRepository {
     return row.n;
   }
 
-  /** Newest first; the cursor is the last item's (created_at, id). */
-  async listJobs(tenantId: string, options: { limit: number; status?: JobStatus; before?: { createdAt: string; id: string } }): Promise<JobRow[]> {
+  /**
+   * Newest first; the cursor is the last item's (created_at, id), its time as `cursorAt`, to the
+   * microsecond as PostgreSQL keeps it: a JavaScript Date (milliseconds) would skip the jobs
+   * created in the same millisecond, such as those of schedules fired in one transaction.
+   */
+  async listJobs(tenantId: string, options: { limit: number; status?: JobStatus; before?: { createdAt: string; id: string } }): Promise<Array<JobRow & { cursorAt: string }>> {
     const params: unknown[] = [tenantId, options.limit];
     let where = 'tenant_id = $1';
     if (options.status) {
@@ -126,7 +130,12 @@ export class BatchRepository {
       params.push(options.before.createdAt, options.before.id);
       where += ` AND (created_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`;
     }
-    return rows<JobRow>(this.dataSource, `SELECT ${JOB_COLUMNS} FROM batch_jobs WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $2`, params);
+    return rows<JobRow & { cursorAt: string }>(
+      this.dataSource,
+      `SELECT ${JOB_COLUMNS}, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS "cursorAt"
+         FROM batch_jobs WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $2`,
+      params,
+    );
   }
 
   /** Takes the planning lease: a queued job, or one whose planner died (lease expired). */

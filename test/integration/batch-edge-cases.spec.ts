@@ -1,0 +1,55 @@
+import { DataSource } from 'typeorm';
+import type { AuthContext } from '../../src/auth/auth-context';
+import { BatchJobsService } from '../../src/batch/batch-jobs.service';
+import { BatchRepository } from '../../src/batch/batch.repository';
+import { openFreshDatabase, OpenedTestDatabase } from '../support/open-database';
+import { createTenant } from '../support/registry-fixtures';
+
+jest.setTimeout(60_000);
+
+/** Batch job edge cases that need the real ledger (DATABASE_URL, else the embedded database). */
+describe('batch jobs on the ledger: edge cases', () => {
+  let db: OpenedTestDatabase;
+  let dataSource: DataSource;
+  let tenant: string;
+  let jobs: BatchJobsService;
+
+  beforeAll(async () => {
+    db = await openFreshDatabase();
+    dataSource = db.database.dataSource;
+    tenant = await createTenant(dataSource);
+    // Listing reads only the ledger: the other collaborators (queue, planner, files) are not involved.
+    const unused = undefined as never;
+    jobs = new BatchJobsService(new BatchRepository(dataSource), unused, unused, unused, unused, unused, unused);
+  });
+  afterAll(async () => {
+    await db?.dispose();
+  });
+
+  it('pages through jobs created in the same millisecond (schedules fired together) without skipping any', async () => {
+    // PostgreSQL keeps microseconds: what one transaction firing several schedules, or two
+    // quick submits, give their jobs.
+    const created: string[] = [];
+    for (const at of ['2026-11-24 02:00:00.123456+00', '2026-11-24 02:00:00.123456+00', '2026-11-24 02:00:00.123789+00', '2026-11-24 02:00:00.123001+00', '2026-11-24 01:00:00+00']) {
+      const [{ id }] = (await dataSource.query(
+        `INSERT INTO batch_jobs (tenant_id, status, phase, spec, principal, created_at) VALUES ($1, 'queued', 'queued', '{"input":{"uri":"x.csv","format":"csv"},"output":{"format":"csv"}}'::jsonb, 'root', $2) RETURNING id`,
+        [tenant, at],
+      )) as Array<{ id: string }>;
+      created.push(id);
+    }
+    const ctx = { tenantId: tenant } as AuthContext;
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < 10; page++) {
+      const { items, nextCursor } = await jobs.list(ctx, { limit: '1', ...(cursor ? { cursor } : {}) });
+      seen.push(...items.map((i) => i.id as string));
+      if (!nextCursor) break;
+      cursor = nextCursor;
+    }
+    expect(seen).toHaveLength(created.length);
+    expect(new Set(seen)).toEqual(new Set(created));
+    // Newest first, the oldest last.
+    expect(seen[0]).toBe(created[2]);
+    expect(seen[seen.length - 1]).toBe(created[4]);
+  });
+});
