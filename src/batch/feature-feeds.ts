@@ -1,3 +1,4 @@
+import { PANDAS_NA_VALUES } from '../common/csv';
 import type { TensorSpec } from '../registry/artifact/artifact.types';
 import type { HostTensor } from '../serving/tensor-codec';
 
@@ -129,14 +130,18 @@ function plainDecimal(v: string): number | null {
 /** float16's largest value is 65504; from 65520 on a value rounds to Infinity. */
 const FLOAT16_LIMIT = 65520;
 
-/** A feature value as a float: empty and null are missing values (NaN), as online serving reads null for floats. */
+/**
+ * A feature value as a float: empty and null are missing values (NaN), as online serving reads
+ * null for floats, and so are the spellings pandas reads as missing (`NA` from R, `NULL` from
+ * SQL exports…), as the same file posted to the MLflow route would be read.
+ */
 function floatReader(v: unknown): number | typeof BAD {
   if (typeof v === 'number') return v;
   if (v === undefined || v === null || v === '') return NaN;
   if (typeof v === 'string') {
     const quick = plainDecimal(v);
     if (quick !== null) return quick;
-    return NUMBER.test(v) ? Number(v) : /^\s*(nan|NaN)\s*$/.test(v) ? NaN : BAD;
+    return NUMBER.test(v) ? Number(v) : PANDAS_NA_VALUES.has(v.trim()) ? NaN : BAD;
   }
   if (typeof v === 'boolean') return v ? 1 : 0;
   if (typeof v === 'bigint') return Number(v);

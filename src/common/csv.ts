@@ -114,6 +114,12 @@ function indexOrEnd(text: string, search: string, from: number): number {
 export class CsvError extends Error {}
 
 /**
+ * The cells pandas reads as a missing value (its default `na_values`): what R (`NA`), SQL
+ * exports (`NULL`) and pandas itself write for one. A float input takes them as NaN.
+ */
+export const PANDAS_NA_VALUES: ReadonlySet<string> = new Set(['', '#N/A', '#N/A N/A', '#NA', '-1.#IND', '-1.#QNAN', '-NaN', '-nan', '1.#IND', '1.#QNAN', '<NA>', 'N/A', 'NA', 'NULL', 'NaN', 'None', 'n/a', 'nan', 'null']);
+
+/**
  * A CSV file's chunks, with LF in place of CR where its lines end in a CR alone (classic Mac
  * OS; Excel's "CSV (Macintosh)"), as pandas reads such a file; other files' chunks as they are.
  * A file is taken for one of those when its first 64 KiB (or all of it, if shorter) hold a CR

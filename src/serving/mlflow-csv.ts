@@ -1,4 +1,4 @@
-import { CsvError, endsLinesInCrAlone, lineFeedsFor, readRecords } from '../common/csv';
+import { CsvError, endsLinesInCrAlone, lineFeedsFor, PANDAS_NA_VALUES, readRecords } from '../common/csv';
 import type { TensorSpec } from '../registry/artifact/artifact.types';
 import { invalidUtf8 } from './json-body';
 import type { MlflowInput } from './mlflow-payload';
@@ -57,8 +57,6 @@ function csvRecordsOf(csv: string): string[][] {
   return records;
 }
 
-/** Missing-value spellings pandas reads as NaN (its default `na_values`), for float inputs. */
-const NA_TEXT = new Set(['', '#N/A', '#N/A N/A', '#NA', '-1.#IND', '-1.#QNAN', '-NaN', '-nan', '1.#IND', '1.#QNAN', '<NA>', 'N/A', 'NA', 'NULL', 'NaN', 'None', 'n/a', 'nan', 'null']);
 const DECIMAL = /^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$/;
 const INTEGER = /^\s*([+-]?)(\d+)\s*$/;
 
@@ -71,7 +69,7 @@ function cellReader(type: string): (cell: string) => unknown {
   switch (type) {
     case 'float32':
     case 'float64':
-      return (cell) => (NA_TEXT.has(cell.trim()) ? null : DECIMAL.test(cell) ? Number(cell) : cell);
+      return (cell) => (PANDAS_NA_VALUES.has(cell.trim()) ? null : DECIMAL.test(cell) ? Number(cell) : cell);
     case 'int64':
     case 'uint64':
       return (cell) => {
