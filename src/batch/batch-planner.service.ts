@@ -9,13 +9,14 @@ import { BatchRepository } from './batch.repository';
 import { JobRow, PinnedVersion, PlannedPartition } from './batch.types';
 import { CsvStager, PlaceRow } from './io/csv-stager';
 import { InputRows, openInput } from './io/input-reader';
-import { stagingJson } from './io/staging';
+import { firstRowNumbers, stagingJson } from './io/staging';
 import { SpillWriter } from './io/spill-writer';
 import { JobCoordinator } from './job-coordinator.service';
 import { jobColumns } from './output-columns';
 import { BatchPredictor } from './predictor/batch-predictor';
 import { RoutePrefetcher } from './route-prefetcher';
-import { jobAuth, RouteResolution, RouteResolver } from './route-resolver';
+import { jobAuth, RouteResolution, RouteResolver, rowReasonOfUnnamedRoute } from './route-resolver';
+import { MAX_ROW_ERRORS } from './scoring/score-partition';
 import { WorkLease } from './work-lease';
 
 /** More partitions than this means the route column is not a model or segment (a row id, say). */
@@ -135,6 +136,7 @@ export class BatchPlanner {
         p.version = resolved.pin.version;
       } else p.error = resolved.error;
     }
+    await this.listUnnamedRows(job, partitions, lease);
     const columns = jobColumns(spec.passthrough, spec.input.format, order);
     const resolveMs = performance.now() - began - readMs;
     // Partitions without a model keep their staging rows: a retry may find the model registered by then.
@@ -154,6 +156,21 @@ export class BatchPlanner {
       );
     }
     return recorded;
+  }
+
+  /**
+   * A partition that failed because its rows name nothing (lines that are not JSON objects, rows
+   * without a model name or segment value) lists its first rows' numbers, read back from its
+   * staging file: its route alone would not tell where in the input they are.
+   */
+  private async listUnnamedRows(job: JobRow, partitions: PlannedPartition[], lease: WorkLease): Promise<void> {
+    for (const p of partitions) {
+      const reason = p.error ? rowReasonOfUnnamedRoute(p.routeKey, job.spec.route) : null;
+      if (!reason) continue;
+      const rows = await firstRowNumbers(this.paths.partitionInput(job.tenantId, job.id, p.seq), MAX_ROW_ERRORS);
+      p.rowErrors = rows.map((row) => ({ row, message: reason }));
+      lease.check();
+    }
   }
 
   private async resolveAll(job: JobRow, keys: string[], lease: WorkLease): Promise<Map<string, RouteResolution>> {

@@ -191,12 +191,13 @@ export class BatchRepository {
         rows_in: p.rows,
         rows_failed: p.error ? p.rows : 0,
         error: p.error,
+        row_errors: p.rowErrors?.length ? p.rowErrors : null,
       }));
       await db.query(
-        `INSERT INTO batch_partitions (tenant_id, job_id, seq, route_key, chunk, model, version, status, rows_in, rows_failed, error, finished_at)
-         SELECT $1, $2, x.seq, x.route_key, x.chunk, x.model, x.version, x.status, x.rows_in, x.rows_failed, x.error,
+        `INSERT INTO batch_partitions (tenant_id, job_id, seq, route_key, chunk, model, version, status, rows_in, rows_failed, error, row_errors, finished_at)
+         SELECT $1, $2, x.seq, x.route_key, x.chunk, x.model, x.version, x.status, x.rows_in, x.rows_failed, x.error, x.row_errors,
                 CASE WHEN x.status = 'failed' THEN now() END
-         FROM jsonb_to_recordset($3::jsonb) AS x(seq int, route_key text, chunk int, model text, version int, status text, rows_in int, rows_failed int, error text)`,
+         FROM jsonb_to_recordset($3::jsonb) AS x(seq int, route_key text, chunk int, model text, version int, status text, rows_in int, rows_failed int, error text, row_errors jsonb)`,
         [tenantId, jobId, JSON.stringify(slice)],
       );
     }

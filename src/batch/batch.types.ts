@@ -114,6 +114,8 @@ export interface PlannedPartition {
   version: number | null;
   /** Set when its route resolved to no model: recorded as failed at once. */
   error: string | null;
+  /** For such a partition whose route names nothing (no model name, not a JSON object): its first rows, so they can be found. */
+  rowErrors?: RowError[];
 }
 
 export interface JobProgress {

@@ -17,6 +17,18 @@ export function jobAuth(job: { tenantId: string; principal: string; modelScope: 
 export type RouteResolution = { pin: PinnedVersion } | { error: string };
 
 /**
+ * Why the rows of a route key that names nothing fail, row by row: a line that is not a JSON
+ * object, or a row without a model name or any segment value. Null for a key that names a
+ * model or segment (its rows are found by that value).
+ */
+export function rowReasonOfUnnamedRoute(key: string, route: RouteSpec): string | null {
+  if (key.includes(NOT_AN_OBJECT)) return 'the line is not a JSON object';
+  if (route.by === 'model') return key ? null : `the row has no model name in '${route.column}'`;
+  const values = JSON.parse(key) as Array<string | null>;
+  return values.every((v) => v === null || v === '') ? `the row has no value in '${route.columns.join("', '")}'` : null;
+}
+
+/**
  * Resolves a job's route keys (model names, or segment values as a JSON array) to the version
  * serving would pick now. Segment routes are matched in memory against the tenant's segmented
  * models, read in one query (a job has up to thousands of routes; one lookup each would cost

@@ -1,3 +1,6 @@
+import * as fs from 'node:fs';
+import * as readline from 'node:readline';
+
 /**
  * A partition's staging file: one line per row, `[row number, passthrough values…, feature
  * values…]`. A line is either JSON (any input) or, for a CSV record without quotes, the row
@@ -61,4 +64,23 @@ function isInfinite(value: unknown): boolean {
 export function bigintReviver(_key: string, value: unknown): unknown {
   if (value !== null && typeof value === 'object' && '$bigint' in value) return BigInt((value as { $bigint: string }).$bigint);
   return value;
+}
+
+/** The row numbers of a staging file's first `max` rows, read without reading the rest of it. */
+export async function firstRowNumbers(file: string, max: number): Promise<number[]> {
+  const stream = fs.createReadStream(file, { encoding: 'utf8', highWaterMark: 64 * 1024 });
+  const lines = readline.createInterface({ input: stream, crlfDelay: Infinity });
+  const numbers: number[] = [];
+  try {
+    for await (const line of lines) {
+      // `[17,…` (JSON form) or `17,…` (a CSV record copied as it was).
+      const match = /^\[?(\d+)/.exec(line);
+      if (match) numbers.push(Number(match[1]));
+      if (numbers.length >= max) break;
+    }
+  } finally {
+    lines.close();
+    stream.destroy();
+  }
+  return numbers;
 }

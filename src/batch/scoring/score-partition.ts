@@ -10,7 +10,7 @@ import { parseStagingRows } from '../io/staging';
 import { outputLayouts } from '../output-columns';
 
 /** Row errors kept per partition in the ledger (all are counted). */
-const MAX_ROW_ERRORS = 100;
+export const MAX_ROW_ERRORS = 100;
 
 /** The name of the error a predict rejects with when the runtime refused the rows' values (INFERENCE_FAILED). */
 export const INFERENCE_REFUSED = 'InferenceRefused';

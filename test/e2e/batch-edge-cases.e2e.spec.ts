@@ -1,0 +1,68 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { defaultFixtures, RETAIL_FEATURES } from '../fixtures/onnx-builder';
+import { readOutput, waitForJob } from '../support/batch-data';
+import { artifactForm, startTestApp, TestApp } from '../support/test-app';
+
+jest.setTimeout(120_000);
+
+const FEATURES = [...RETAIL_FEATURES];
+const fixtures = defaultFixtures();
+
+/** Batch scoring with data files as new users bring them: partial failures must say where they are. */
+describe('batch scoring: edge cases of real-world input files', () => {
+  let t: TestApp;
+  const write = (rel: string, text: string) => {
+    const file = path.join(t.dataDir, rel);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, text);
+  };
+  const run = async (body: object) => {
+    const res = await t.request('POST', '/v1/batch-jobs', { body: { route: { by: 'model', column: 'model' }, features: FEATURES, passthrough: ['id'], ...body } });
+    expect(res.status).toBe(202);
+    return waitForJob(t, res.body.id);
+  };
+
+  beforeAll(async () => {
+    t = await startTestApp({ MMS_BATCH_POLL_MS: '100' });
+    const res = await t.request('POST', '/v1/models/demand-linear/versions', { body: artifactForm(fixtures.linear.bytes) });
+    expect(res.status).toBe(201);
+  });
+  afterAll(async () => {
+    await t?.dispose();
+  });
+
+  it('names the rows whose route names nothing: JSONL lines that are not objects, rows without a model name', async () => {
+    const good = (id: string) => JSON.stringify({ id, model: 'demand-linear', day_of_week: 1, promo: 0, price: 4.5, lag_7: 120, lag_28: 98, temperature: 14 });
+    // Rows 1–6 (blank lines are not counted): 2 and 5 are not objects, 4 has no model name.
+    write('in/lines.jsonl', [good('a'), '[1, 2]', good('b'), '', JSON.stringify({ id: 'c', day_of_week: 1 }), '{"id": "d", oops', good('e')].join('\n') + '\n');
+    const job = await run({ input: { uri: 'in/lines.jsonl' } });
+    expect(job.status).toBe('succeeded');
+    expect(job.progress.rows).toEqual({ total: 6, done: 6, succeeded: 3, failed: 3 });
+    const byRoute = Object.fromEntries(job.errors.map((e: { route: string }) => [e.route, e]));
+    expect(byRoute['<not a JSON object>']).toMatchObject({ rowsFailed: 2, error: expect.stringMatching(/^INVALID_INPUT_LINE/), rows: [{ row: 2, message: 'the line is not a JSON object' }, { row: 5, message: 'the line is not a JSON object' }] });
+    expect(byRoute['']).toMatchObject({ rowsFailed: 1, error: expect.stringMatching(/^MODEL_NOT_FOUND/), rows: [{ row: 4, message: "the row has no model name in 'model'" }] });
+    const manifest = await t.request('GET', `/v1/batch-jobs/${job.id}/manifest`);
+    expect(manifest.body.errors.flatMap((e: { rows?: Array<{ row: number }> }) => (e.rows ?? []).map((r) => r.row)).sort()).toEqual([2, 4, 5]);
+
+    // CSV, by segment: a row with no segment value at all is named too.
+    write('in/segments.csv', 'id,region,store,' + FEATURES.join(',') + '\nx1,north,0001,1,0,4.5,120,98,14\nx2,,,1,0,4.5,120,98,14\n');
+    const bySegment = await run({ input: { uri: 'in/segments.csv' }, route: { by: 'segment', columns: ['region', 'store'] } });
+    const unnamed = bySegment.errors.find((e: { route: string }) => e.route === 'region=, store=');
+    expect(unnamed).toMatchObject({ rowsFailed: 1, rows: [{ row: 2, message: "the row has no value in 'region', 'store'" }] });
+    // A route that names its model or segment is found by that value: no row list.
+    expect(bySegment.errors.find((e: { route: string }) => e.route === 'region=north, store=0001').rows).toBeUndefined();
+  });
+
+  it("scores R's NA and SQL's NULL cells as missing values for float features, as pandas reads them", async () => {
+    write('in/from-r.csv', ['"id","model",' + FEATURES.map((f) => `"${f}"`).join(','), '"r1","demand-linear",1,0,4.5,NA,98,14', '"r2","demand-linear",1,0,4.5,NULL,98,14', '"r3","demand-linear",1,0,4.5,cheap,98,14'].join('\r\n') + '\r\n');
+    const job = await run({ input: { uri: 'in/from-r.csv' } });
+    expect(job.progress.rows).toEqual({ total: 3, done: 3, succeeded: 2, failed: 1 });
+    expect(job.errors[0].rows).toEqual([{ row: 3, message: `feature 'lag_7' = "cheap" is not a valid float32` }]);
+    const { rows } = await readOutput(t, job.id, 'csv');
+    expect(rows.map((r) => [r.id, r.variable])).toEqual([
+      ['r1', 'NaN'],
+      ['r2', 'NaN'],
+    ]);
+  });
+});
