@@ -265,7 +265,7 @@ describe('batch scoring over HTTP', () => {
   it('stays within errorThreshold: bad feature values are left out and listed by row', async () => {
     const input = makeRows(200, 6, () => ({ model: 'demand-linear' }));
     input[10].price = 'cheap';
-    input[150].lag_7 = 'n/a';
+    input[150].lag_7 = 'high'; // text ('n/a' is pandas' spelling of a missing value: NaN)
     writeInput(t, 'in/bad-values.csv', 'csv', input, ['id', 'date', 'model', ...FEATURES]);
     const res = await submit(job({ input: { uri: 'in/bad-values.csv', format: 'csv' }, output: { format: 'csv' }, errorThreshold: 2 }));
     const done = await waitForJob(t, res.body.id);
@@ -273,7 +273,7 @@ describe('batch scoring over HTTP', () => {
     expect(done.progress.rows).toMatchObject({ total: 200, succeeded: 198, failed: 2 });
     expect(done.errors[0].rows).toEqual([
       { row: 11, message: `feature 'price' = "cheap" is not a valid float32` },
-      { row: 151, message: `feature 'lag_7' = "n/a" is not a valid float32` },
+      { row: 151, message: `feature 'lag_7' = "high" is not a valid float32` },
     ]);
     const { rows } = await readOutput(t, res.body.id, 'csv');
     expect(rows).toHaveLength(198);
