@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
-import * as readline from 'node:readline';
 import type { DataFormat } from '../batch-job-spec';
 import { csvRecords, withLineFeeds } from '../../common/csv';
+import { MAX_RECORD_BYTES } from './csv-stager';
 import { bigintReviver } from './staging';
 
 // hyparquet ships ES modules whose Node entry (with the file reader) is not in its typings'
@@ -74,9 +74,31 @@ async function openCsv(file: string, columns: readonly string[]): Promise<InputR
   return { missing, batches: batches(), close: async () => void stream.destroy() };
 }
 
+/** The longest JSONL line read: as for a CSV record, a longer one fails the job rather than being held whole. */
+const MAX_LINE_CHARS = MAX_RECORD_BYTES;
+
+/**
+ * A text file's lines, split as readline splits them (LF, CRLF or CR; a CRLF cut between two
+ * chunks gives an extra empty line, which JSONL skips), each at most MAX_LINE_CHARS long: a
+ * file with no line breaks (a JSON array of every row, a binary file) fails at that length
+ * instead of being read into one string of gigabytes, which would take the process down.
+ */
+async function* boundedLines(stream: AsyncIterable<string>): AsyncGenerator<string> {
+  let partial = '';
+  for await (const chunk of stream) {
+    const lines = (partial + chunk).split(/\r\n|\r|\n/);
+    partial = lines.pop()!;
+    yield* lines;
+    if (partial.length > MAX_LINE_CHARS) {
+      throw new Error(`A line is longer than ${MAX_LINE_CHARS / (1024 * 1024)} MiB without ending: JSON Lines takes one object per line (a JSON array of the rows is not JSON Lines)`);
+    }
+  }
+  if (partial) yield partial;
+}
+
 async function openJsonl(file: string, columns: readonly string[]): Promise<InputRows> {
   const stream = fs.createReadStream(file, { encoding: 'utf8', highWaterMark: 256 * 1024 });
-  const lines = readline.createInterface({ input: stream, crlfDelay: Infinity });
+  const lines = boundedLines(stream as AsyncIterable<string>);
   async function* batches(): AsyncGenerator<unknown[][]> {
     let batch: unknown[][] = [];
     let first = true;
@@ -100,7 +122,7 @@ async function openJsonl(file: string, columns: readonly string[]): Promise<Inpu
     }
     if (batch.length) yield batch;
   }
-  return { missing: [], batches: batches(), close: async () => void (lines.close(), stream.destroy()) };
+  return { missing: [], batches: batches(), close: async () => void stream.destroy() };
 }
 
 async function openParquet(file: string, columns: readonly string[]): Promise<InputRows> {
