@@ -258,10 +258,18 @@ export class ModelsRepository {
 
   /**
    * Store housekeeping, deliberately across tenants: a blob is shared by every version
-   * (of any tenant) with the same content, so it may go only when none references it.
+   * (of any tenant) with the same content, so it may go only when none references it — nor
+   * any batch job that pinned it: a job keeps scoring (and a retry rescoring) with its pinned
+   * version even after that version was deleted, until the job itself is deleted.
    */
   async isArtifactReferenced(sha256: string): Promise<boolean> {
     const rows = (await this.dataSource.query('SELECT 1 FROM model_versions WHERE model_sha256 = $1 LIMIT 1', [sha256])) as unknown[];
-    return rows.length > 0;
+    if (rows.length > 0) return true;
+    // Only blobs no version uses get here (those of deleted versions): few, so a scan of the pins is fine.
+    const pinned = (await this.dataSource.query(
+      `SELECT 1 FROM batch_jobs j WHERE EXISTS (SELECT 1 FROM jsonb_each(j.pinned) p WHERE p.value ->> 'modelSha256' = $1) LIMIT 1`,
+      [sha256],
+    )) as unknown[];
+    return pinned.length > 0;
   }
 }

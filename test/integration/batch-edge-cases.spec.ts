@@ -2,8 +2,9 @@ import { DataSource } from 'typeorm';
 import type { AuthContext } from '../../src/auth/auth-context';
 import { BatchJobsService } from '../../src/batch/batch-jobs.service';
 import { BatchRepository } from '../../src/batch/batch.repository';
+import { ModelsRepository } from '../../src/registry/models.repository';
 import { openFreshDatabase, OpenedTestDatabase } from '../support/open-database';
-import { createTenant } from '../support/registry-fixtures';
+import { createTenant, newVersion } from '../support/registry-fixtures';
 
 jest.setTimeout(60_000);
 
@@ -51,5 +52,21 @@ describe('batch jobs on the ledger: edge cases', () => {
     // Newest first, the oldest last.
     expect(seen[0]).toBe(created[2]);
     expect(seen[seen.length - 1]).toBe(created[4]);
+  });
+
+  it('keeps the artifact of a version a batch job pinned after the version is deleted, until the job goes', async () => {
+    const models = new ModelsRepository(dataSource);
+    const version = newVersion();
+    const { version: stored } = await models.appendVersion(tenant, 'pinned-then-deleted', version);
+    const pinned = { 'pinned-then-deleted': { versionId: stored.id, model: 'pinned-then-deleted', version: 1, modelSha256: version.modelSha256, signature: { inputs: [], outputs: [] }, mlflow: null } };
+    const [{ id: jobId }] = (await dataSource.query(
+      `INSERT INTO batch_jobs (tenant_id, status, phase, spec, principal, pinned) VALUES ($1, 'cancelled', 'done', '{}'::jsonb, 'root', $2) RETURNING id`,
+      [tenant, JSON.stringify(pinned)],
+    )) as Array<{ id: string }>;
+    await models.deleteModel(tenant, 'pinned-then-deleted');
+    // A retry of the job scores with that version: the store's sweep must not remove its file.
+    expect(await models.isArtifactReferenced(version.modelSha256)).toBe(true);
+    await dataSource.query('DELETE FROM batch_jobs WHERE id = $1', [jobId]);
+    expect(await models.isArtifactReferenced(version.modelSha256)).toBe(false);
   });
 });
