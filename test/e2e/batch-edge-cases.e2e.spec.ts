@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { defaultFixtures, RETAIL_FEATURES } from '../fixtures/onnx-builder';
+import { defaultFixtures, onnxGraph, RETAIL_FEATURES } from '../fixtures/onnx-builder';
 import { readOutput, waitForJob } from '../support/batch-data';
 import { artifactForm, startTestApp, TestApp } from '../support/test-app';
 
@@ -8,6 +8,17 @@ jest.setTimeout(120_000);
 
 const FEATURES = [...RETAIL_FEATURES];
 const fixtures = defaultFixtures();
+
+/** y = sum(x) * weight over six features, exported with a fixed batch (as torch.onnx.export does without dynamic axes). */
+function fixedBatchModel(batch: number, weight: number): Buffer {
+  return onnxGraph.encode({
+    name: `fixed_batch_${batch}`,
+    inputs: [{ name: 'float_input', dtype: 'float32', shape: [batch, 6] }],
+    outputs: [{ name: 'variable', dtype: 'float32', shape: [batch, 1] }],
+    initializers: [onnxGraph.floatTensor('coef', [6, 1], Array(6).fill(weight))],
+    nodes: [onnxGraph.node('MatMul', ['float_input', 'coef'], ['variable'])],
+  });
+}
 
 /** Batch scoring with data files as new users bring them: partial failures must say where they are. */
 describe('batch scoring: edge cases of real-world input files', () => {
@@ -64,5 +75,27 @@ describe('batch scoring: edge cases of real-world input files', () => {
       ['r1', 'NaN'],
       ['r2', 'NaN'],
     ]);
+  });
+
+  it('scores every row with models exported for a fixed batch ([1, 6], [3, 6]), as online serving does', async () => {
+    for (const [name, batch, weight] of [['fixed-one', 1, 1], ['fixed-three', 3, 2]] as const) {
+      const res = await t.request('POST', `/v1/models/${name}/versions`, { body: artifactForm(fixedBatchModel(batch, weight)) });
+      expect(res.status).toBe(201);
+    }
+    // 2,500 rows of the batch-of-one model (mini-batches of 1,000 would each be refused whole), and 10 of the batch-of-three one (a last mini-batch of one row).
+    const lines = ['id,model,' + FEATURES.join(',')];
+    for (let i = 0; i < 2500; i++) lines.push(`a${i},fixed-one,${i},1,0,0,0,0`);
+    for (let i = 0; i < 10; i++) lines.push(`b${i},fixed-three,${i},0,0,0,0,1`);
+    write('in/fixed-batch.csv', lines.join('\n') + '\n');
+    const job = await run({ input: { uri: 'in/fixed-batch.csv' } });
+    expect(job.status).toBe('succeeded');
+    expect(job.errors).toEqual([]);
+    expect(job.progress.rows).toEqual({ total: 2510, done: 2510, succeeded: 2510, failed: 0 });
+    const { rows } = await readOutput(t, job.id, 'csv');
+    expect(rows).toHaveLength(2510);
+    for (const r of rows) {
+      const i = Number(String(r.id).slice(1));
+      expect(Number(r.variable)).toBe(r.model === 'fixed-one' ? i + 1 : (i + 1) * 2);
+    }
   });
 });

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import type { TensorSpec } from '../../registry/artifact/artifact.types';
+import { fixedBatch } from '../../serving/mlflow-answer';
 import type { HostTensor } from '../../serving/tensor-codec';
 import type { DataFormat } from '../batch-job-spec';
 import type { RowError } from '../batch.types';
@@ -67,6 +68,10 @@ export async function scorePartition(task: ScoreTask, predict: Predict): Promise
   const nPass = task.passthrough.length;
   const nFeat = task.features.length;
   const kinds = new Array<number>(nPass).fill(0);
+  // A model exported with a fixed batch (torch.onnx.export without dynamic axes: [1, 6]) takes
+  // exactly that many rows per call: mini-batches of that size, the last one padded.
+  const fixedRows = fixedBatch(task.inputs);
+  const batchRows = fixedRows ?? task.miniBatchSize;
 
   const out = await fsp.open(task.tempFile, 'w');
   const hash = createHash('sha256');
@@ -108,7 +113,7 @@ export async function scorePartition(task: ScoreTask, predict: Predict): Promise
   const scoreRows = async (rows: unknown[][], input: HostTensor[]): Promise<void> => {
     let outputs: HostTensor[];
     try {
-      outputs = await predict(input);
+      outputs = fixedRows !== null && rows.length < fixedRows ? await predictPadded(rows, fixedRows) : await predict(input);
     } catch (error) {
       const { name, message } = error as Error;
       if (name === 'StoppedError') throw error;
@@ -121,6 +126,16 @@ export async function scorePartition(task: ScoreTask, predict: Predict): Promise
     }
     writeRows(rows, outputs);
     await flush(false);
+  };
+
+  /** Runs fewer rows than the model's fixed batch: the first row repeated up to it, the outputs of the extra rows left out. */
+  const predictPadded = async (rows: unknown[][], size: number): Promise<HostTensor[]> => {
+    const padded = [...rows, ...new Array<unknown[]>(size - rows.length).fill(rows[0])];
+    const outputs = await predict(feeds.build(featuresOf(padded)).feeds);
+    return outputs.map((o) => {
+      const per = o.data.length / size;
+      return { ...o, dims: [rows.length, ...o.dims.slice(1)], data: o.data.slice(0, rows.length * per) as HostTensor['data'] };
+    });
   };
 
   const writeRows = (rows: unknown[][], outputs: HostTensor[]) => {
@@ -156,7 +171,7 @@ export async function scorePartition(task: ScoreTask, predict: Predict): Promise
   try {
     // A partition is at most MMS_BATCH_PARTITION_ROWS rows: read it whole.
     const all = parseStagingRows(await fsp.readFile(task.inputFile, 'utf8'));
-    for (let i = 0; i < all.length; i += task.miniBatchSize) await runBatch(all.slice(i, i + task.miniBatchSize));
+    for (let i = 0; i < all.length; i += batchRows) await runBatch(all.slice(i, i + batchRows));
     await flush(true);
     // No fsync here: a process kill keeps the page cache, and a file lost to a machine crash
     // fails its checksum at commit, which then scores that partition again.
