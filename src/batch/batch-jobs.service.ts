@@ -106,7 +106,9 @@ export class BatchJobsService {
     const partitions = await this.repository.listPartitions(this.repository.dataSource, ctx.tenantId, id);
     const reopen = partitions.filter((p) => p.status === PartitionStatus.Failed || p.status === PartitionStatus.Cancelled);
     const planned = job.partitionsTotal !== null;
-    if (planned && !reopen.length) {
+    // Cancelled once every partition was done (while it committed): nothing to score again, only the commit to run.
+    const commitOnly = planned && !reopen.length && job.status === JobStatus.Cancelled;
+    if (planned && !reopen.length && !commitOnly) {
       throw new BatchError(BatchErrorCode.JobStateConflict, `Job ${id} has no failed or cancelled partitions to run again`, { status: job.status });
     }
     // Resolve outside the transaction: on the embedded database it would hold the only connection.
@@ -129,7 +131,7 @@ export class BatchJobsService {
     const stillMissing = missing.map((p) => p.id);
     const missingRows = missing.reduce((sum, p) => sum + p.rowsIn, 0);
     const threshold = job.spec.errorThreshold;
-    if (planned && (stillMissing.length === reopen.length || (threshold >= 0 && missingRows > threshold))) {
+    if (planned && !commitOnly && (stillMissing.length === reopen.length || (threshold >= 0 && missingRows > threshold))) {
       throw new BatchError(
         BatchErrorCode.JobStateConflict,
         `Job ${id}: ${missingRows} row(s) still route to no model${threshold >= 0 ? `, more than errorThreshold ${threshold}` : ''}; register the models, then retry`,

@@ -35,7 +35,8 @@ describe('batch scoring: edge cases of real-world input files', () => {
   };
 
   beforeAll(async () => {
-    t = await startTestApp({ MMS_BATCH_POLL_MS: '100' });
+    // Small partitions: a commit then joins hundreds of files, long enough to cancel a job while it commits.
+    t = await startTestApp({ MMS_BATCH_POLL_MS: '100', MMS_BATCH_PARTITION_ROWS: '50' });
     const res = await t.request('POST', '/v1/models/demand-linear/versions', { body: artifactForm(fixtures.linear.bytes) });
     expect(res.status).toBe(201);
   });
@@ -97,5 +98,32 @@ describe('batch scoring: edge cases of real-world input files', () => {
       const i = Number(String(r.id).slice(1));
       expect(Number(r.variable)).toBe(r.model === 'fixed-one' ? i + 1 : (i + 1) * 2);
     }
+  });
+
+  it('resumes with retry a job cancelled while it committed: every partition done, the commit runs, each row once', async () => {
+    const lines = ['id,model,' + FEATURES.join(',')];
+    for (let i = 0; i < 20_000; i++) lines.push(`c${i},demand-linear,1,0,4.5,${i},98,14`);
+    write('in/commit-cancel.csv', lines.join('\n') + '\n');
+    // Cancelling lands in the commit only when the commit is still running: try a few jobs until one does.
+    let cancelled: { id: string } | null = null;
+    for (let attempt = 0; attempt < 8 && !cancelled; attempt++) {
+      const res = await t.request('POST', '/v1/batch-jobs', { body: { input: { uri: 'in/commit-cancel.csv' }, route: { by: 'model', column: 'model' }, features: FEATURES, passthrough: ['id'] } });
+      const job = await waitForJob(t, res.body.id, (j) => j.phase === 'committing' || j.phase === 'done', 120_000);
+      if (job.phase !== 'committing') continue;
+      const cancel = await t.request('POST', `/v1/batch-jobs/${res.body.id}/cancel`);
+      if (cancel.status === 200 && cancel.body.status === 'cancelled') cancelled = cancel.body;
+    }
+    expect(cancelled).not.toBeNull();
+    const before = await t.request('GET', `/v1/batch-jobs/${cancelled!.id}`);
+    expect(before.body.progress.partitions).toMatchObject({ total: 400, succeeded: 400, cancelled: 0 });
+    expect(before.body.output.location).toBeNull();
+
+    const retry = await t.request('POST', `/v1/batch-jobs/${cancelled!.id}/retry`);
+    expect(retry.status).toBe(202);
+    const done = await waitForJob(t, cancelled!.id);
+    expect(done.status).toBe('succeeded');
+    const { rows } = await readOutput(t, cancelled!.id, 'csv');
+    expect(rows).toHaveLength(20_000);
+    expect(new Set(rows.map((r) => r.id)).size).toBe(20_000);
   });
 });
