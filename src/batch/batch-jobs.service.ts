@@ -106,8 +106,11 @@ export class BatchJobsService {
     const partitions = await this.repository.listPartitions(this.repository.dataSource, ctx.tenantId, id);
     const reopen = partitions.filter((p) => p.status === PartitionStatus.Failed || p.status === PartitionStatus.Cancelled);
     const planned = job.partitionsTotal !== null;
-    // Cancelled once every partition was done (while it committed): nothing to score again, only the commit to run.
-    const commitOnly = planned && !reopen.length && job.status === JobStatus.Cancelled;
+    // Every partition done, yet no commit: cancelled while it committed, or its commit failed (a full
+    // disk, say). Nothing to score again, only the commit to run — unless errorThreshold failed it.
+    const threshold = job.spec.errorThreshold;
+    const failedRows = partitions.reduce((sum, p) => sum + p.rowsFailed, 0);
+    const commitOnly = planned && !reopen.length && job.status !== JobStatus.Succeeded && (threshold < 0 || failedRows <= threshold);
     if (planned && !reopen.length && !commitOnly) {
       throw new BatchError(BatchErrorCode.JobStateConflict, `Job ${id} has no failed or cancelled partitions to run again`, { status: job.status });
     }
@@ -130,7 +133,6 @@ export class BatchJobsService {
     const missing = reopen.filter((p) => p.model === null && !resolved.has(p.id));
     const stillMissing = missing.map((p) => p.id);
     const missingRows = missing.reduce((sum, p) => sum + p.rowsIn, 0);
-    const threshold = job.spec.errorThreshold;
     if (planned && !commitOnly && (stillMissing.length === reopen.length || (threshold >= 0 && missingRows > threshold))) {
       throw new BatchError(
         BatchErrorCode.JobStateConflict,

@@ -34,6 +34,13 @@ describe('batch scoring: edge cases of real-world input files', () => {
     return waitForJob(t, res.body.id);
   };
 
+  /** 20,000 rows of one model: 400 partitions of 50, whose commit takes a moment. */
+  const writeCommitInput = () => {
+    const lines = ['id,model,' + FEATURES.join(',')];
+    for (let i = 0; i < 20_000; i++) lines.push(`c${i},demand-linear,1,0,4.5,${i},98,14`);
+    write('in/commit-cancel.csv', lines.join('\n') + '\n');
+  };
+
   beforeAll(async () => {
     // Small partitions: a commit then joins hundreds of files, long enough to cancel a job while it commits.
     t = await startTestApp({ MMS_BATCH_POLL_MS: '100', MMS_BATCH_PARTITION_ROWS: '50' });
@@ -101,9 +108,7 @@ describe('batch scoring: edge cases of real-world input files', () => {
   });
 
   it('resumes with retry a job cancelled while it committed: every partition done, the commit runs, each row once', async () => {
-    const lines = ['id,model,' + FEATURES.join(',')];
-    for (let i = 0; i < 20_000; i++) lines.push(`c${i},demand-linear,1,0,4.5,${i},98,14`);
-    write('in/commit-cancel.csv', lines.join('\n') + '\n');
+    writeCommitInput();
     // Cancelling lands in the commit only when the commit is still running: try a few jobs until one does.
     let cancelled: { id: string } | null = null;
     for (let attempt = 0; attempt < 8 && !cancelled; attempt++) {
@@ -123,6 +128,30 @@ describe('batch scoring: edge cases of real-world input files', () => {
     const done = await waitForJob(t, cancelled!.id);
     expect(done.status).toBe('succeeded');
     const { rows } = await readOutput(t, cancelled!.id, 'csv');
+    expect(rows).toHaveLength(20_000);
+    expect(new Set(rows.map((r) => r.id)).size).toBe(20_000);
+  });
+
+  it('resumes with retry a job whose commit failed (its output place taken), once the cause is gone', async () => {
+    writeCommitInput();
+    const res = await t.request('POST', '/v1/batch-jobs', { body: { input: { uri: 'in/commit-cancel.csv' }, route: { by: 'model', column: 'model' }, features: FEATURES, passthrough: ['id'] } });
+    expect(res.status).toBe(202);
+    const tenantDir = (id: string) => fs.readdirSync(path.join(t.dataDir, 'batch')).map((d) => path.join(t.dataDir, 'batch', d, id)).find((d) => fs.existsSync(d));
+    // As soon as the job has its directory, a file where its output directory goes makes the commit fail.
+    let jobDir: string | undefined;
+    await waitForJob(t, res.body.id, () => (jobDir = tenantDir(res.body.id)) !== undefined);
+    fs.writeFileSync(path.join(jobDir!, 'output-1'), 'in the way');
+    const failed = await waitForJob(t, res.body.id);
+    expect(failed.status).toBe('failed');
+    expect(failed.error).toMatch(/^commit failed/);
+    expect(failed.progress.partitions).toMatchObject({ total: 400, succeeded: 400 });
+
+    fs.rmSync(path.join(jobDir!, 'output-1'));
+    const retry = await t.request('POST', `/v1/batch-jobs/${res.body.id}/retry`);
+    expect(retry.status).toBe(202);
+    const done = await waitForJob(t, res.body.id);
+    expect(done.status).toBe('succeeded');
+    const { rows } = await readOutput(t, res.body.id, 'csv');
     expect(rows).toHaveLength(20_000);
     expect(new Set(rows.map((r) => r.id)).size).toBe(20_000);
   });
