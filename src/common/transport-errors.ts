@@ -35,10 +35,14 @@ const CLIENT_ERRORS: Record<string, { status: number; code: string; message: str
  */
 export function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean; writableFinished?: boolean } })._httpMessage;
+  // Bytes after a request that said `Connection: close` (a Content-Length smaller than its body):
+  // that request is running and its answer is on the way; a 400 in its place, with the socket
+  // destroyed under it, would tell the client it was refused while it takes effect.
+  if (error.code === 'HPE_CLOSED_CONNECTION' && inFlight && !inFlight.writableFinished) return;
   const known = (error.code && CLIENT_ERRORS[error.code]) || { status: 400, code: CommonErrorCode.InvalidRequest, message: 'The request is not valid HTTP/1.1' };
   const body = JSON.stringify(errorBody(known.code, known.message, error.code ? { reason: error.code } : {}));
   // As Node does: not into an answer already being written on this connection (a pipelined request's).
-  const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
   if (socket.writable && !inFlight?.headersSent) {
     socket.write(`HTTP/1.1 ${known.status} ${STATUS_TEXT[known.status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { defaultFixtures } from '../fixtures/onnx-builder';
 import { artifactForm, filesUnder, ROOT_TOKEN, startTestApp, TestApp, TestResponse } from '../support/test-app';
@@ -96,6 +97,26 @@ describe('API robustness against malformed requests', () => {
       expect((await t.request('GET', '/v1/models/robust-upload')).status).toBe(404);
       expect(staged()).toEqual([]);
     });
+  });
+
+  it('answers a Connection: close request followed by stray bytes (Content-Length short of the body) with its own answer', async () => {
+    const { hostname, port } = new URL(t.baseUrl);
+    const body = '{"name":"short-length"}';
+    const request =
+      `POST /v1/tenants HTTP/1.1\r\nhost: ${hostname}\r\nauthorization: Bearer ${ROOT_TOKEN}\r\ncontent-type: application/json\r\n` +
+      `content-length: ${body.length}\r\nconnection: close\r\n\r\n${body}GET / HTTP/1.1\r\n\r\n`;
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(Number(port), hostname);
+      let received = '';
+      socket.on('data', (d) => (received += d.toString()));
+      socket.on('close', () => resolve(received));
+      socket.on('error', reject);
+      socket.write(request);
+    });
+    // the tenant is created: the client must be told so, not "400 not valid HTTP/1.1"
+    expect(answer).toMatch(/^HTTP\/1\.1 201 /);
+    const tenants = (await t.request('GET', '/v1/tenants')).body.items.map((x: { name: string }) => x.name);
+    expect(tenants).toContain('short-length');
   });
 
   it('answers every body-taking route in the OpenAPI description with a 4xx error body for malformed or misshapen JSON', async () => {
