@@ -6,7 +6,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
 import { CredentialFirst } from './auth/credential-first';
 import { AllExceptionsFilter, unsupportedMediaType } from './common/all-exceptions.filter';
-import { answerClientError, answerFrameworkError, refuseUnreadableBodies, refuseWhileClosing } from './common/transport-errors';
+import { answerClientError, answerFrameworkError, answerNodeRefusals, refuseHostless, refuseUnreadableBodies, refuseWhileClosing } from './common/transport-errors';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
@@ -42,13 +42,15 @@ export async function createApp(env: NodeJS.ProcessEnv = process.env): Promise<N
     // Fastify's own server, with the /v1/predict fast lane in front of its handler (see PredictFastLane).
     serverFactory: (handler: http.RequestListener, options: { keepAliveTimeout?: number; requestTimeout?: number; connectionTimeout?: number }) => {
       const listener: http.RequestListener = (req, res) => {
-        if (!front.lane?.take(req, res)) handler(req, res);
+        if (!refuseHostless(req, res) && !front.lane?.take(req, res)) handler(req, res);
       };
       // Node checks the request timeout every connectionsCheckingInterval: often enough for a short one.
-      const timing = { requestTimeout: config.MMS_REQUEST_TIMEOUT_MS, connectionsCheckingInterval: Math.min(30_000, Math.max(250, config.MMS_REQUEST_TIMEOUT_MS / 4)) };
+      // A request without Host is refused by refuseHostless, in the error body, not by Node bare.
+      const timing = { requestTimeout: config.MMS_REQUEST_TIMEOUT_MS, connectionsCheckingInterval: Math.min(30_000, Math.max(250, config.MMS_REQUEST_TIMEOUT_MS / 4)), requireHostHeader: false };
       const server = tls ? https.createServer({ ...tls, ...timing }, listener) : http.createServer(timing, listener);
       server.keepAliveTimeout = options.keepAliveTimeout ?? 72_000;
       server.setTimeout(options.connectionTimeout ?? 0);
+      answerNodeRefusals(server);
       return server;
     },
   });

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { CommonError, CommonErrorCode } from './domain-error';
 import { errorBody } from './error-body';
@@ -47,6 +47,26 @@ export function answerClientError(error: Error & { code?: string }, socket: Dupl
     socket.write(`HTTP/1.1 ${known.status} ${STATUS_TEXT[known.status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   }
   socket.destroy(error);
+}
+
+/**
+ * Two refusals Node makes itself, with no body at all: an HTTP/1.1 request without a Host header
+ * (a bare 400) and CONNECT (the socket dropped without an answer). Answered in API.md's body;
+ * the server is created with `requireHostHeader: false` so that the first reaches `refuseHostless`.
+ */
+export function answerNodeRefusals(server: Server): void {
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+    const body = JSON.stringify(errorBody(CommonErrorCode.MethodNotAllowed, 'CONNECT is not allowed: this is not a proxy', {}));
+    socket.end(`HTTP/1.1 405 Method Not Allowed\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  });
+}
+
+/** True (and answered 400) for an HTTP/1.1 request without a Host header, which HTTP/1.1 requires. */
+export function refuseHostless(req: IncomingMessage, res: ServerResponse): boolean {
+  if (req.httpVersion !== '1.1' || req.headers.host !== undefined) return false;
+  const body = JSON.stringify(errorBody(CommonErrorCode.InvalidRequest, 'The request is not valid HTTP/1.1: it has no Host header', {}));
+  res.writeHead(400, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body);
+  return true;
 }
 
 const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 413: 'Payload Too Large', 431: 'Request Header Fields Too Large' };

@@ -119,6 +119,25 @@ describe('API robustness against malformed requests', () => {
     expect(tenants).toContain('short-length');
   });
 
+  it('answers CONNECT and an HTTP/1.1 request without Host in the error body, not with a dropped socket or a bare 400', async () => {
+    const { hostname, port } = new URL(t.baseUrl);
+    const exchange = (request: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = net.connect(Number(port), hostname);
+        let received = '';
+        socket.on('data', (d) => (received += d.toString()));
+        socket.on('close', () => resolve(received));
+        socket.on('error', reject);
+        socket.write(request);
+      });
+    const connect = await exchange(`CONNECT ${hostname}:${port} HTTP/1.1\r\nhost: ${hostname}\r\n\r\n`);
+    expect(connect).toMatch(/^HTTP\/1\.1 405 /);
+    expect(JSON.parse(connect.slice(connect.indexOf('\r\n\r\n') + 4)).error.code).toBe('METHOD_NOT_ALLOWED');
+    const hostless = await exchange(`GET /v1/tenants HTTP/1.1\r\nauthorization: Bearer ${ROOT_TOKEN}\r\nconnection: close\r\n\r\n`);
+    expect(hostless).toMatch(/^HTTP\/1\.1 400 /);
+    expect(JSON.parse(hostless.slice(hostless.indexOf('\r\n\r\n') + 4)).error.code).toBe('INVALID_REQUEST');
+  });
+
   it('answers every body-taking route in the OpenAPI description with a 4xx error body for malformed or misshapen JSON', async () => {
     const doc = (await t.request('GET', '/docs/json')).body as { paths: Record<string, Record<string, unknown>> };
     const pathFor = (p: string) =>
