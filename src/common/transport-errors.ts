@@ -50,14 +50,21 @@ export function answerClientError(error: Error & { code?: string }, socket: Dupl
 }
 
 /**
- * Two refusals Node makes itself, with no body at all: an HTTP/1.1 request without a Host header
- * (a bare 400) and CONNECT (the socket dropped without an answer). Answered in API.md's body;
- * the server is created with `requireHostHeader: false` so that the first reaches `refuseHostless`.
+ * Refusals Node makes itself, with no body at all: an HTTP/1.1 request without a Host header
+ * (a bare 400), CONNECT (the socket dropped without an answer) and an `Expect` other than
+ * `100-continue` (a bare 417). Answered in API.md's body; the server is created with
+ * `requireHostHeader: false` so that the first reaches `refuseHostless`.
  */
 export function answerNodeRefusals(server: Server): void {
   server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
     const body = JSON.stringify(errorBody(CommonErrorCode.MethodNotAllowed, 'CONNECT is not allowed: this is not a proxy', {}));
     socket.end(`HTTP/1.1 405 Method Not Allowed\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  });
+  // Listening replaces Node's bare 417; the request is not handled (its body is never read).
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+    const message = `Expect: ${String(req.headers.expect).slice(0, 100)} cannot be met: the only expectation this server knows is 100-continue`;
+    const body = JSON.stringify(errorBody(CommonErrorCode.InvalidRequest, message, { header: 'expect' }));
+    res.writeHead(417, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body);
   });
 }
 

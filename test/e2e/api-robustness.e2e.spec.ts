@@ -138,6 +138,28 @@ describe('API robustness against malformed requests', () => {
     expect(JSON.parse(hostless.slice(hostless.indexOf('\r\n\r\n') + 4)).error.code).toBe('INVALID_REQUEST');
   });
 
+  it('answers an Expect other than 100-continue with 417 in the error body, and does not carry the request out', async () => {
+    const { hostname, port } = new URL(t.baseUrl);
+    const body = '{"name":"expected-tenant"}';
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(Number(port), hostname);
+      let received = '';
+      socket.on('data', (d) => (received += d.toString()));
+      socket.on('close', () => resolve(received));
+      socket.on('error', reject);
+      socket.write(
+        `POST /v1/tenants HTTP/1.1\r\nhost: ${hostname}\r\nauthorization: Bearer ${ROOT_TOKEN}\r\ncontent-type: application/json\r\n` +
+          `expect: 200-ok\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
+      );
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 417 /);
+    const error = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)).error;
+    expect(error).toMatchObject({ code: 'INVALID_REQUEST', details: { header: 'expect' } });
+    expect(error.message).toContain('200-ok');
+    const tenants = (await t.request('GET', '/v1/tenants')).body.items.map((x: { name: string }) => x.name);
+    expect(tenants).not.toContain('expected-tenant');
+  });
+
   it('answers every body-taking route in the OpenAPI description with a 4xx error body for malformed or misshapen JSON', async () => {
     const doc = (await t.request('GET', '/docs/json')).body as { paths: Record<string, Record<string, unknown>> };
     const pathFor = (p: string) =>
