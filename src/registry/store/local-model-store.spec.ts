@@ -31,6 +31,20 @@ describe('LocalModelStore', () => {
   };
 
   describe('stage', () => {
+    it('makes its folders again when the store was deleted while the service ran, so uploads go on', async () => {
+      fs.rmSync(tempDir(), { recursive: true, force: true });
+      const sha = await storeBlob('after the store went away');
+      expect(fs.readFileSync(blobPath(sha), 'utf8')).toBe('after the store went away');
+      expect(filesIn('tmp')).toEqual([]);
+    });
+
+    it('commits into a blob folder deleted between staging and commit', async () => {
+      const staged = await stageBytes('staged, then sha256/ removed');
+      fs.rmSync(path.join(tempDir(), 'sha256'), { recursive: true, force: true });
+      await store.commit(staged.path, staged.sha256);
+      expect(filesIn('sha256')).toEqual([staged.sha256]);
+    });
+
     it('streams into a staging file, hashing and counting on the way', async () => {
       const staged = await stageBytes('onnx ', 'model ', 'bytes');
       expect(staged).toEqual({ path: expect.stringMatching(/\.part$/), sha256: sha256Hex('onnx model bytes'), sizeBytes: 16 });

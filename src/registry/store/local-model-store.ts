@@ -4,6 +4,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { CommonError, CommonErrorCode } from '../../common/domain-error';
 import { sha256OfFile } from '../../common/file-digest';
 import { ModelStore, StagedFile } from './model-store';
 
@@ -29,6 +30,8 @@ export class LocalModelStore extends ModelStore {
   }
 
   async stage(source: Readable): Promise<StagedFile> {
+    // Made again if it went away while the service ran (a store folder deleted by hand).
+    await ensureWritableDir(this.tmpDir);
     const file = path.join(this.tmpDir, `${randomUUID()}.part`);
     const hash = createHash('sha256');
     let sizeBytes = 0;
@@ -75,6 +78,7 @@ export class LocalModelStore extends ModelStore {
       }
     }
     // New, or a stored copy that was damaged since (it no longer has its digest): this one replaces it.
+    await ensureWritableDir(this.blobDir);
     await fsp.rename(stagedPath, target);
     await syncDir(this.blobDir);
   }
@@ -144,6 +148,23 @@ export class LocalModelStore extends ModelStore {
 
 function assertSha(sha256: string): void {
   if (!SHA256.test(sha256)) throw new Error(`not a sha256 digest: ${sha256}`);
+}
+
+/**
+ * The folder, made if missing; a store the service may not write (EACCES, EPERM) is refused as
+ * storage that cannot be written (503), not as an unexplained 500: nothing was stored.
+ */
+async function ensureWritableDir(dir: string): Promise<void> {
+  try {
+    await fsp.mkdir(dir, { recursive: true });
+    await fsp.access(dir, fs.constants.W_OK);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === 'EACCES' || code === 'EPERM') {
+      throw new CommonError(CommonErrorCode.StorageReadOnly, `The server cannot write its model store (${code} on ${path.basename(dir)}/); nothing was stored`);
+    }
+    throw error;
+  }
 }
 
 async function exists(file: string): Promise<boolean> {
