@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { buildDoublingModel, buildHalfInputModel, buildLinearModel, buildSequenceOutputModel, buildTypedModel, corruptOnnxBytes, defaultFixtures } from '../fixtures/onnx-builder';
+import { buildDoublingModel, buildHalfInputModel, buildLinearModel, buildSequenceOutputModel, buildTypedModel, corruptOnnxBytes, defaultFixtures, onnxGraph } from '../fixtures/onnx-builder';
 import { mlflowZip, patchEntryName } from '../support/mlflow-zip';
 import { artifactForm, filesUnder, startTestApp, TestApp } from '../support/test-app';
 
@@ -136,6 +136,23 @@ describe('registry over HTTP', () => {
       const scalar = await upload('scalar-input', buildDoublingModel('scalar'));
       expect(scalar.status).toBe(201);
       expect(scalar.body.signature.inputs).toEqual([{ name: 'x', type: 'float32', shape: [] }]);
+    });
+
+    it('answers 422 for a model with an input dimension fixed at 0, which no request could ever fill, and stores nothing', async () => {
+      const blobsBefore = filesUnder(path.join(t.storeDir, 'sha256')).sort();
+      const emptyInput = onnxGraph.encode({
+        name: 'empty_input',
+        inputs: [{ name: 'x', dtype: 'float32', shape: [0, 2] }],
+        outputs: [{ name: 'y', dtype: 'float32', shape: [0, 2] }],
+        initializers: [],
+        nodes: [onnxGraph.node('Identity', ['x'], ['y'])],
+      });
+      const res = await upload('empty-input', emptyInput);
+      expect(res.status).toBe(422);
+      expect(res.body.error).toMatchObject({ code: 'ARTIFACT_INVALID', message: expect.stringContaining("'x' with shape [0, 2]"), details: { inputs: [{ name: 'x', shape: [0, 2] }] } });
+      expect((await t.request('GET', '/v1/models/empty-input')).status).toBe(404);
+      expect(filesUnder(path.join(t.storeDir, 'sha256')).sort()).toEqual(blobsBefore);
+      expect(storeTmpFiles()).toEqual([]);
     });
 
     it('answers 422 for a model with a float16 input, which neither requests nor batch files can feed, and stores nothing', async () => {

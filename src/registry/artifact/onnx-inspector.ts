@@ -30,6 +30,7 @@ export class OnnxInspector {
       await session.release();
     }
     refuseInputsThatCannotBeFed(signature.inputs);
+    refuseInputsThatMustBeEmpty(signature.inputs);
     await refuseInputsWithoutShape(onnxPath, signature.inputs);
     refuseModelsWithoutTensorOutputs(signature.outputs);
     return signature;
@@ -54,6 +55,17 @@ function refuseInputsThatCannotBeFed(inputs: readonly TensorSpec[]): void {
     RegistryErrorCode.ArtifactInvalid,
     `The model's input ${unfeedable.map((i) => `'${i.name}' is ${i.type}`).join(', ')}: inputs can only be ${FEEDABLE_INPUT_TYPES.join(', ')}; export the model with inputs of one of these types (a Cast inside the graph can convert them)`,
     { inputs: unfeedable.map((i) => ({ name: i.name, type: i.type })), supported: [...FEEDABLE_INPUT_TYPES] },
+  );
+}
+
+/** Empty inputs are refused (400) on every route: an input declared with a dimension of size 0 could never be given. */
+function refuseInputsThatMustBeEmpty(inputs: readonly TensorSpec[]): void {
+  const empty = inputs.filter((i) => i.shape.includes(0));
+  if (!empty.length) return;
+  throw new RegistryError(
+    RegistryErrorCode.ArtifactInvalid,
+    `The model declares input ${empty.map((i) => `'${i.name}' with shape [${i.shape.join(', ')}]`).join(', ')}: a dimension of size 0 holds no values, and requests must give some; export it with that dimension's real size or a name such as 'N' for a free one`,
+    { inputs: empty.map((i) => ({ name: i.name, shape: i.shape })) },
   );
 }
 
