@@ -54,6 +54,33 @@ describe('planFeeds', () => {
     expect(wide.kept).toEqual([0, 2]);
   });
 
+  it('reads integer features written as whole decimals (pandas writes 2.0 for a column with gaps), as JSONL numbers are', () => {
+    const plan = planFeeds(
+      'm',
+      1,
+      [
+        { name: 'qty', type: 'int64', shape: ['N', 1] },
+        { name: 'day', type: 'int32', shape: ['N', 1] },
+      ],
+      ['qty', 'day'],
+    );
+    const { feeds, kept, bad } = plan.build([
+      ['2.0', '3.0'],
+      ['1e3', ' 4.00 '],
+      ['2.5', '1'],
+      ['1', '1e10'],
+      ['1e20', '1'],
+    ]);
+    expect(kept).toEqual([0, 1]);
+    expect(bad.map((b) => b.message)).toEqual([
+      `feature 'qty' = "2.5" is not a valid int64`,
+      `feature 'day' = "1e10" is not a valid int32`,
+      `feature 'qty' = "1e20" is not a valid int64`,
+    ]);
+    expect(Array.from(feeds[0].data as BigInt64Array)).toEqual([2n, 1000n]);
+    expect(Array.from(feeds[1].data as Int32Array)).toEqual([3, 4]);
+  });
+
   it('refuses integers outside the range of the input type instead of wrapping them', () => {
     const plan = planFeeds(
       'm',

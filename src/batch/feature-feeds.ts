@@ -148,6 +148,17 @@ function floatReader(v: unknown): number | typeof BAD {
   return BAD;
 }
 
+/**
+ * An integer written as text the way a JSON number may be (`12`, `2.0`, `1e3`): the value when
+ * it is whole, else NaN. A CSV column of integers with a gap in it is written `2.0` by pandas, and
+ * JSONL's `2.0` and `1e3` are read as the integers they are: the CSV cell is read the same.
+ */
+function integralText(v: string): number {
+  if (!NUMBER.test(v)) return NaN;
+  const n = Number(v);
+  return Number.isInteger(n) ? n : NaN;
+}
+
 function converterFor(type: string): Converter {
   switch (type) {
     case 'float32':
@@ -169,7 +180,7 @@ function converterFor(type: string): Converter {
       // Out of the type's range is refused, as online serving does, rather than wrapped (uint8 256 → 0).
       const [min, max] = INT_RANGES[type];
       return (v) => {
-        const n = typeof v === 'number' ? v : typeof v === 'string' && /^\s*[-+]?\d+\s*$/.test(v) ? Number(v) : typeof v === 'bigint' ? Number(v) : typeof v === 'boolean' ? Number(v) : NaN;
+        const n = typeof v === 'number' ? v : typeof v === 'string' ? integralText(v) : typeof v === 'bigint' ? Number(v) : typeof v === 'boolean' ? Number(v) : NaN;
         return Number.isInteger(n) && n >= min && n <= max ? n : BAD;
       };
     }
@@ -180,7 +191,11 @@ function converterFor(type: string): Converter {
       return (v) => {
         if (typeof v === 'bigint') return inRange(v);
         if (typeof v === 'number') return Number.isSafeInteger(v) ? inRange(BigInt(v)) : BAD;
-        if (typeof v === 'string' && /^\s*[-+]?\d+\s*$/.test(v)) return inRange(BigInt(v.trim()));
+        if (typeof v === 'string') {
+          if (/^\s*[-+]?\d+\s*$/.test(v)) return inRange(BigInt(v.trim()));
+          const n = integralText(v);
+          return Number.isSafeInteger(n) ? inRange(BigInt(n)) : BAD;
+        }
         if (typeof v === 'boolean') return v ? 1n : 0n;
         return BAD;
       };
