@@ -9,6 +9,11 @@ describe('parsePredictRequest', () => {
     expect(parsePredictRequest({ segment: { region: 'north' }, inputs }, 'from-header').selector).toEqual({ segment: { region: 'north' }, routingKey: 'from-header' });
   });
 
+  it('limits the x-routing-key header to the 256 characters of the body field, which feedback by key can name', () => {
+    expect(parsePredictRequest({ model: 'demand-1', inputs }, 'k'.repeat(256)).selector.routingKey).toHaveLength(256);
+    expect(() => parsePredictRequest({ model: 'demand-1', inputs }, 'k'.repeat(257))).toThrow(expect.objectContaining({ code: 'INVALID_REQUEST', details: { header: 'x-routing-key' } }));
+  });
+
   it('takes null for an optional field as not given (clients that serialise unset fields as null)', () => {
     expect(parsePredictRequest({ model: 'demand-1', segment: null, version: null, alias: null, key: null, inputs }, 'from-header').selector).toEqual({ model: 'demand-1', routingKey: 'from-header' });
     expect(parsePredictRequest({ model: null, segment: { region: 'north' }, alias: 'staging', version: null, inputs }).selector).toEqual({ segment: { region: 'north' }, alias: 'staging' });

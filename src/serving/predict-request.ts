@@ -38,7 +38,11 @@ export function parsePredictRequest(body: unknown, routingKeyHeader?: string): P
     if (typeof obj.key !== 'string' || obj.key.length > 256) throw invalidRequest('key must be a string of at most 256 characters', { field: 'key' });
     if (!isStorableText(obj.key)) throw invalidRequest(`key must not hold ${UNSTORABLE_TEXT}`, { field: 'key' });
     selector.routingKey = obj.key;
-  } else if (routingKeyHeader) selector.routingKey = routingKeyHeader;
+  } else if (routingKeyHeader) {
+    // The body's limit, so that feedback by key (which takes at most 256) can name any key a prediction was logged with.
+    if (routingKeyHeader.length > 256) throw invalidRequest('The x-routing-key header must be at most 256 characters, as the body field key', { header: 'x-routing-key' });
+    selector.routingKey = routingKeyHeader;
+  }
   if (obj.inputs === undefined) throw invalidRequest('inputs is required: an object mapping each input name to its tensor', { field: 'inputs' });
   const inputs = asObject(obj.inputs, 'inputs');
   return { selector, inputs };
