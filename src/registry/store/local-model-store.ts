@@ -30,8 +30,14 @@ export class LocalModelStore extends ModelStore {
   }
 
   async stage(source: Readable): Promise<StagedFile> {
-    // Made again if it went away while the service ran (a store folder deleted by hand).
-    await ensureWritableDir(this.tmpDir);
+    // Made again if it went away while the service ran (a store folder deleted by hand). At once,
+    // not awaited: the source must be in the pipeline before it can fail (an archive entry's stream).
+    try {
+      ensureWritableDir(this.tmpDir);
+    } catch (error) {
+      source.destroy(); // never read: it must not fail later with no one listening
+      throw error;
+    }
     const file = path.join(this.tmpDir, `${randomUUID()}.part`);
     const hash = createHash('sha256');
     let sizeBytes = 0;
@@ -78,7 +84,7 @@ export class LocalModelStore extends ModelStore {
       }
     }
     // New, or a stored copy that was damaged since (it no longer has its digest): this one replaces it.
-    await ensureWritableDir(this.blobDir);
+    ensureWritableDir(this.blobDir);
     await fsp.rename(stagedPath, target);
     await syncDir(this.blobDir);
   }
@@ -151,13 +157,13 @@ function assertSha(sha256: string): void {
 }
 
 /**
- * The folder, made if missing; a store the service may not write (EACCES, EPERM) is refused as
+ * The folder, made if missing (two system calls, once an upload); a store the service may not write (EACCES, EPERM) is refused as
  * storage that cannot be written (503), not as an unexplained 500: nothing was stored.
  */
-async function ensureWritableDir(dir: string): Promise<void> {
+function ensureWritableDir(dir: string): void {
   try {
-    await fsp.mkdir(dir, { recursive: true });
-    await fsp.access(dir, fs.constants.W_OK);
+    fs.mkdirSync(dir, { recursive: true });
+    fs.accessSync(dir, fs.constants.W_OK);
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code === 'EACCES' || code === 'EPERM') {
