@@ -46,8 +46,13 @@ export class TenantsRepository {
     return { models: Number(row.models), artifactBytes: Number(row.bytes) };
   }
 
-  /** Holds the tenant's row until the transaction ends: quota checks and the inserts they allow run one at a time. */
+  /**
+   * Holds the tenant's row until the transaction ends: quota checks and the inserts they allow run
+   * one at a time. NO KEY UPDATE, not UPDATE: every tenant-scoped insert (an alias, an audit line)
+   * takes KEY SHARE on this row for its foreign key, and one made under a model lock the upload
+   * then waits for would deadlock with FOR UPDATE.
+   */
   async lockTenant(tenantId: string, tx: EntityManager): Promise<void> {
-    await tx.query('SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE', [tenantId]);
+    await tx.query('SELECT 1 FROM tenants WHERE id = $1 FOR NO KEY UPDATE', [tenantId]);
   }
 }
