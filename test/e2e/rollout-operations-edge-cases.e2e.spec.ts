@@ -102,6 +102,9 @@ describe('rollout and operations edge cases', () => {
       // Another caller's alias change, caught half-way: it holds the model's row lock, as PUT …/aliases does, and has moved the alias.
       const other = new Client({ connectionString: t.env.DATABASE_URL });
       await other.connect();
+      // Watched from a connection of its own: in a transaction, pg_stat_activity stays the snapshot of its first read.
+      const watcher = new Client({ connectionString: t.env.DATABASE_URL });
+      await watcher.connect();
       try {
         await other.query('BEGIN');
         await other.query(`SELECT id FROM models WHERE name = 'race-a' FOR UPDATE`);
@@ -109,7 +112,7 @@ describe('rollout and operations edge cases', () => {
         const rollout = t.request('POST', '/v1/rollouts', { body: { kind: 'alias', alias: 'production', selector: { tags: { wave: 'race' } } } });
         // Wait until the rollout waits for that caller's locks, then let the caller commit.
         for (let waiting = false; !waiting; ) {
-          const { rows } = await other.query(`SELECT count(*)::int AS n FROM pg_stat_activity
+          const { rows } = await watcher.query(`SELECT count(*)::int AS n FROM pg_stat_activity
               WHERE datname = current_database() AND wait_event_type = 'Lock' AND (query LIKE '%model_aliases%' OR query LIKE '%FROM models%')`);
           waiting = rows[0].n > 0;
           if (!waiting) await new Promise((resolve) => setTimeout(resolve, 20));
@@ -122,6 +125,7 @@ describe('rollout and operations edge cases', () => {
         expect((await t.request('GET', '/v1/models/race-a')).body.aliases.production).toBe(2);
       } finally {
         await other.end();
+        await watcher.end();
       }
     });
   });
