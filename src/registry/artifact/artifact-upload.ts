@@ -53,7 +53,7 @@ export async function readArtifactUpload(parts: AsyncIterable<Multipart>, store:
     if (code === 'FST_FILES_LIMIT') throw unexpectedFilePart(null);
     // busboy searches for the boundary with a needle of at most 256 bytes: a longer one (RFC 2046 allows 70 characters) is the client's.
     if (error instanceof Error && /^The needle cannot have a length bigger than/.test(error.message)) {
-      throw new RegistryError(RegistryErrorCode.InvalidRequest, 'The multipart boundary is too long: at most 70 characters (RFC 2046)', { reason: 'boundary too long' });
+      throw new RegistryError(RegistryErrorCode.InvalidRequest, 'The multipart boundary is too long (RFC 2046 allows at most 70 characters)', { reason: 'boundary too long' });
     }
     if (isMalformedMultipart(error)) {
       throw new RegistryError(RegistryErrorCode.InvalidRequest, `The multipart body is malformed: ${(error as Error).message}`, { reason: (error as Error).message });
