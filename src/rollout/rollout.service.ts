@@ -173,6 +173,10 @@ export class RolloutService {
   async listRollouts(ctx: AuthContext, query: Record<string, unknown>) {
     const { limit, after } = parseRolloutListQuery(query);
     const rows = await this.repository.listRollouts(ctx.tenantId, limit + 1, after);
+    // An empty page after a cursor naming no rollout of this tenant would read as "no more": say the cursor is wrong.
+    if (after !== undefined && !rows.length && !(await this.repository.findRollout(ctx.tenantId, after))) {
+      throw new RolloutError(RolloutErrorCode.InvalidCursor, 'The cursor is not one this service handed out', { parameter: 'cursor' });
+    }
     const page = rows.slice(0, limit);
     return {
       items: page.map((r) => ({ ...rolloutView(r), changes: undefined, models: r.changes.length })),

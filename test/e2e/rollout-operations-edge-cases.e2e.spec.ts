@@ -78,6 +78,15 @@ describe('rollout and operations edge cases', () => {
       const all = await t.request('GET', '/v1/rollouts');
       expect(all.body.items.map((r: { id: string }) => r.id)).toEqual(seen);
       expect(all.body.nextCursor).toBeNull();
+      // A well-formed cursor naming no rollout of this tenant is refused, not read as the end of the list.
+      const forged = Buffer.from('00000000-0000-0000-0000-000000000000').toString('base64url');
+      const refused = await t.request('GET', `/v1/rollouts?cursor=${forged}`);
+      expect(refused.status).toBe(400);
+      expect(refused.body.error.code).toBe('INVALID_CURSOR');
+      // The last rollout's own cursor is a real one: an empty last page, not an error.
+      const last = await t.request('GET', `/v1/rollouts?cursor=${Buffer.from(seen[seen.length - 1]).toString('base64url')}`);
+      expect(last.status).toBe(200);
+      expect(last.body.items).toEqual([]);
     });
 
     it.each([
