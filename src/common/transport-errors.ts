@@ -57,8 +57,12 @@ export function answerClientError(error: Error & { code?: string }, socket: Dupl
  */
 export function answerNodeRefusals(server: Server): void {
   server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
-    const body = JSON.stringify(errorBody(CommonErrorCode.MethodNotAllowed, 'CONNECT is not allowed: this is not a proxy', {}));
-    socket.end(`HTTP/1.1 405 Method Not Allowed\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    // A 405 names what is allowed (RFC 9110): for CONNECT's host:port target, the methods this server takes at all.
+    const allowed = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+    const body = JSON.stringify(errorBody(CommonErrorCode.MethodNotAllowed, 'CONNECT is not allowed: this is not a proxy', { allowed }));
+    socket.end(
+      `HTTP/1.1 405 Method Not Allowed\r\nAllow: ${allowed.join(', ')}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
   });
   // Listening replaces Node's bare 417; the request is not handled (its body is never read).
   server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {

@@ -132,6 +132,7 @@ describe('API robustness against malformed requests', () => {
       });
     const connect = await exchange(`CONNECT ${hostname}:${port} HTTP/1.1\r\nhost: ${hostname}\r\n\r\n`);
     expect(connect).toMatch(/^HTTP\/1\.1 405 /);
+    expect(connect).toMatch(/\r\nAllow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\n/i);
     expect(JSON.parse(connect.slice(connect.indexOf('\r\n\r\n') + 4)).error.code).toBe('METHOD_NOT_ALLOWED');
     const hostless = await exchange(`GET /v1/tenants HTTP/1.1\r\nauthorization: Bearer ${ROOT_TOKEN}\r\nconnection: close\r\n\r\n`);
     expect(hostless).toMatch(/^HTTP\/1\.1 400 /);
