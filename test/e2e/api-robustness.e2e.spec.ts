@@ -10,6 +10,19 @@ jest.setTimeout(180_000);
  * Malformed and hostile requests, route by route: every refusal is a 4xx in API.md's error body
  * (`{"error":{"code","message","details"}}`), never a 5xx, and leaves nothing half-written.
  */
+/** Sends raw bytes on a new connection and answers everything the server wrote until it closed it. */
+function rawExchange(baseUrl: string, request: string): Promise<string> {
+  const { hostname, port } = new URL(baseUrl);
+  return new Promise<string>((resolve, reject) => {
+    const socket = net.connect(Number(port), hostname);
+    let received = '';
+    socket.on('data', (d) => (received += d.toString()));
+    socket.on('close', () => resolve(received));
+    socket.on('error', reject);
+    socket.write(request);
+  });
+}
+
 describe('API robustness against malformed requests', () => {
   let t: TestApp;
   let tenantId: string;
@@ -100,19 +113,12 @@ describe('API robustness against malformed requests', () => {
   });
 
   it('answers a Connection: close request followed by stray bytes (Content-Length short of the body) with its own answer', async () => {
-    const { hostname, port } = new URL(t.baseUrl);
+    const { hostname } = new URL(t.baseUrl);
     const body = '{"name":"short-length"}';
     const request =
       `POST /v1/tenants HTTP/1.1\r\nhost: ${hostname}\r\nauthorization: Bearer ${ROOT_TOKEN}\r\ncontent-type: application/json\r\n` +
       `content-length: ${body.length}\r\nconnection: close\r\n\r\n${body}GET / HTTP/1.1\r\n\r\n`;
-    const answer = await new Promise<string>((resolve, reject) => {
-      const socket = net.connect(Number(port), hostname);
-      let received = '';
-      socket.on('data', (d) => (received += d.toString()));
-      socket.on('close', () => resolve(received));
-      socket.on('error', reject);
-      socket.write(request);
-    });
+    const answer = await rawExchange(t.baseUrl, request);
     // the tenant is created: the client must be told so, not "400 not valid HTTP/1.1"
     expect(answer).toMatch(/^HTTP\/1\.1 201 /);
     const tenants = (await t.request('GET', '/v1/tenants')).body.items.map((x: { name: string }) => x.name);
@@ -121,15 +127,7 @@ describe('API robustness against malformed requests', () => {
 
   it('answers CONNECT and an HTTP/1.1 request without Host in the error body, not with a dropped socket or a bare 400', async () => {
     const { hostname, port } = new URL(t.baseUrl);
-    const exchange = (request: string) =>
-      new Promise<string>((resolve, reject) => {
-        const socket = net.connect(Number(port), hostname);
-        let received = '';
-        socket.on('data', (d) => (received += d.toString()));
-        socket.on('close', () => resolve(received));
-        socket.on('error', reject);
-        socket.write(request);
-      });
+    const exchange = (request: string) => rawExchange(t.baseUrl, request);
     const connect = await exchange(`CONNECT ${hostname}:${port} HTTP/1.1\r\nhost: ${hostname}\r\n\r\n`);
     expect(connect).toMatch(/^HTTP\/1\.1 405 /);
     expect(connect).toMatch(/\r\nAllow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\n/i);
@@ -140,19 +138,13 @@ describe('API robustness against malformed requests', () => {
   });
 
   it('answers an Expect other than 100-continue with 417 in the error body, and does not carry the request out', async () => {
-    const { hostname, port } = new URL(t.baseUrl);
+    const { hostname } = new URL(t.baseUrl);
     const body = '{"name":"expected-tenant"}';
-    const answer = await new Promise<string>((resolve, reject) => {
-      const socket = net.connect(Number(port), hostname);
-      let received = '';
-      socket.on('data', (d) => (received += d.toString()));
-      socket.on('close', () => resolve(received));
-      socket.on('error', reject);
-      socket.write(
-        `POST /v1/tenants HTTP/1.1\r\nhost: ${hostname}\r\nauthorization: Bearer ${ROOT_TOKEN}\r\ncontent-type: application/json\r\n` +
-          `expect: 200-ok\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
-      );
-    });
+    const answer = await rawExchange(
+      t.baseUrl,
+      `POST /v1/tenants HTTP/1.1\r\nhost: ${hostname}\r\nauthorization: Bearer ${ROOT_TOKEN}\r\ncontent-type: application/json\r\n` +
+        `expect: 200-ok\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
+    );
     expect(answer).toMatch(/^HTTP\/1\.1 417 /);
     const error = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)).error;
     expect(error).toMatchObject({ code: 'INVALID_REQUEST', details: { header: 'expect' } });
