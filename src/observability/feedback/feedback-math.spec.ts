@@ -57,6 +57,9 @@ describe('pairing an actual with a logged prediction', () => {
     // An error repeats a scalar the client sent (a string cut short), never an array or object.
     ['an object among the values', rows, [[{ x: 1 }], [2], [3]], /actual\[0\]\[0\] must be a finite number or null, got an object$/],
     ['a long string among the values', one, [['x'.repeat(100)]], new RegExp(`got "${'x'.repeat(64)}…"$`)],
+    // A classifier's label output holds text: the message is about that output, not the caller's actual.
+    ['an actual for a text output', { output_label: [['walk']], scores: [[0.2, 0.8]] }, 1, /output 'output_label' of the logged prediction is not numeric \(it holds "walk"\).*e\.g\. \{"scores": …\}/],
+    ['an actual for the only, text, output', { label: [['walk']] }, 1, /output 'label' of the logged prediction is not numeric \(it holds "walk"\), so there is nothing to score an actual against$/],
   ])('refuses %s', (_what, predicted, actual, message) => {
     expect(() => pairWithPrediction(predicted as Record<string, unknown>, actual)).toThrow(FeedbackShapeError);
     expect(() => pairWithPrediction(predicted as Record<string, unknown>, actual)).toThrow(message);

@@ -98,6 +98,31 @@ export function flattenValues(value: unknown, allowNull: boolean, path = 'actual
   return out;
 }
 
+/**
+ * The logged values of an output, when they are numbers: a classifier's label output holds text
+ * (or a model's output booleans turned words), which no actual can be scored against — said of
+ * the output, not as if the caller's actual were wrong.
+ */
+function numericOutput(predicted: Record<string, unknown>, name: string, outputs: readonly string[]): number[] {
+  try {
+    return flattenValues(predicted[name], false, name) as number[];
+  } catch (error) {
+    if (!(error instanceof FeedbackShapeError)) throw error;
+    const numeric = outputs.filter((o) => o !== name && isNumericOutput(predicted[o]));
+    const hint = numeric.length ? `; name a numeric output in actual, e.g. {"${numeric[0]}": …}` : '';
+    throw new FeedbackShapeError(`output '${name}' of the logged prediction is not numeric (${error.message.replace(/^.*?got /, 'it holds ')}), so there is nothing to score an actual against${hint}`);
+  }
+}
+
+function isNumericOutput(value: unknown): boolean {
+  try {
+    flattenValues(value, false);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Nested array dimensions (of the first element at each level). */
 function dimsOf(value: unknown): number[] {
   const dims: number[] = [];
@@ -127,7 +152,7 @@ export function pairWithPrediction(predicted: Record<string, unknown>, actual: u
   for (const [name, value] of named) {
     if (!(name in predicted)) throw new FeedbackShapeError(`the model has no output '${name}' (it has ${outputs.map((o) => `'${o}'`).join(', ')})`);
     const path = isObject ? `actual.${name}` : 'actual';
-    const p = flattenValues(predicted[name], false, name) as number[];
+    const p = numericOutput(predicted, name, outputs);
     const a = flattenValues(value, true, path);
     // Row-major values must line up one to one; [[1],[2]] and [1,2] are the same two values.
     if (a.length !== p.length) {
