@@ -37,7 +37,8 @@ export class TenancyService {
   private readonly limits = new Map<string, { limits: TenantLimits; loadedAt: number }>();
   /** Background refreshes in flight: one query per tenant however many requests see the limits expire. */
   private readonly refreshing = new Set<string>();
-  private readonly tenantRefs = new LRUCache<string, { id: string | null }>({ max: 10_000, ttl: LIMITS_TTL_MS });
+  /** Tenants found by `x-tenant`; a miss is not kept, so that a tenant created on another replica is found at once. */
+  private readonly tenantRefs = new LRUCache<string, string>({ max: 10_000, ttl: LIMITS_TTL_MS });
 
   constructor(
     private readonly tenants: TenantsRepository,
@@ -58,8 +59,6 @@ export class TenancyService {
     }
     const tenant = await this.tenants.createTenant(name);
     if (!tenant) throw new TenancyError(TenancyErrorCode.TenantExists, `A tenant named '${name}' exists already`, { name });
-    // A lookup of this name made before (x-tenant) cached "no such tenant": it is one now.
-    this.tenantRefs.delete(name);
     await this.audit.recordForTenant(ctx.principal, tenant.id, 'tenant.create', `tenants/${tenant.id}`, { name });
     return this.tenantView(tenant);
   }
@@ -122,14 +121,13 @@ export class TenancyService {
 
   /** A tenant id or name (the root credential's `x-tenant` header) → the tenant id. */
   async resolveTenantRef(ref: string): Promise<string> {
-    let cached = this.tenantRefs.get(ref);
-    if (!cached) {
-      const tenant = UUID.test(ref) ? await this.tenants.findTenantById(ref) : await this.tenants.findTenantByName(ref);
-      cached = { id: tenant?.id ?? null };
-      this.tenantRefs.set(ref, cached);
-    }
-    if (!cached.id) throw new TenancyError(TenancyErrorCode.TenantNotFound, `Tenant '${ref}' not found`, { tenant: ref });
-    return cached.id;
+    const cached = this.tenantRefs.get(ref);
+    if (cached) return cached;
+    // Only root sends x-tenant: a miss costs one indexed query, and no flood of names needs a negative cache.
+    const tenant = UUID.test(ref) ? await this.tenants.findTenantById(ref) : await this.tenants.findTenantByName(ref);
+    if (!tenant) throw new TenancyError(TenancyErrorCode.TenantNotFound, `Tenant '${ref}' not found`, { tenant: ref });
+    this.tenantRefs.set(ref, tenant.id);
+    return tenant.id;
   }
 
   /**
