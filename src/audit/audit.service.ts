@@ -3,8 +3,8 @@ import { DataSource, EntityManager } from 'typeorm';
 import type { AuthContext } from '../auth/auth-context';
 import { CommonError, CommonErrorCode } from '../common/domain-error';
 import { AuditEntryEntity } from './audit-entry.entity';
+import { isUuid } from '../common/uuid';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const KNOWN_PARAMS = new Set(['limit', 'before', 'action', 'tenant']);
 
 export interface AuditQuery {
@@ -39,7 +39,7 @@ export class AuditService {
   async listForCaller(ctx: AuthContext, params: Record<string, string>) {
     const query = parseAuditQuery(params);
     const tenantId = ctx.role === 'root' ? (params.tenant ?? null) : ctx.tenantId;
-    if (tenantId !== null && !UUID.test(tenantId)) throw invalid('tenant must be a tenant id');
+    if (tenantId !== null && !isUuid(tenantId)) throw invalid('tenant must be a tenant id');
     const rows = await this.list(tenantId, { ...query, limit: query.limit + 1 });
     const page = rows.slice(0, query.limit);
     return {

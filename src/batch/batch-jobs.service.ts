@@ -18,6 +18,7 @@ import { CONTENT_TYPES } from './io/output-format';
 import { JobCoordinator } from './job-coordinator.service';
 import { jobColumns } from './output-columns';
 import { BatchQueue, QUEUES } from './queue/batch-queue';
+import { isUuid } from '../common/uuid';
 
 const MAX_ERRORS_SHOWN = 100;
 
@@ -265,9 +266,4 @@ function errorView(p: PartitionRow, spec: BatchJobSpec) {
 
 function jobNotFound(id: string): BatchError {
   return new BatchError(BatchErrorCode.JobNotFound, `Batch job '${String(id).slice(0, 64)}' not found`, { id: String(id).slice(0, 64) });
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export function isUuid(id: string): boolean {
-  return UUID.test(id);
 }

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AppConfig } from '../config/app-config';
 import { BatchPaths } from './batch-paths';
 import { BatchRetentionRepository, DeleteOutcome, ExpiredJob } from './batch-retention.repository';
+import { isUuid } from '../common/uuid';
 
 const FIRST_SWEEP_MS = 60_000;
 const SWEEP_EVERY_MS = 5 * 60_000;
@@ -20,7 +21,6 @@ const ORPHAN_AGE_MS = 60 * 60_000;
 /** Tries at removing a job directory that files are still landing in (see removeDir). */
 const REMOVE_ATTEMPTS = 5;
 const REMOVE_RETRY_MS = 100;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface SweepResult {
   /** Jobs past MMS_BATCH_RETENTION_DAYS whose rows and files were removed. */
@@ -151,7 +151,7 @@ export class BatchRetention implements OnApplicationBootstrap, OnApplicationShut
 
 async function uuidDirs(dir: string): Promise<string[]> {
   const entries = await fsp.readdir(dir, { withFileTypes: true }).catch(() => []);
-  return entries.filter((e) => e.isDirectory() && UUID.test(e.name)).map((e) => e.name);
+  return entries.filter((e) => e.isDirectory() && isUuid(e.name)).map((e) => e.name);
 }
 
 function summarize(items: string[], shown = 20): string {

@@ -4,6 +4,7 @@ import { MirrorRule, SplitShare } from './traffic-rule';
 import { parseLabels } from '../registry/labels';
 import { asVersionNumber, VERSION_RANGE } from '../registry/names';
 import type { Labels } from '../registry/entities/model.entity';
+import { isUuid } from '../common/uuid';
 
 /** Bulk rollouts: which models (all conditions must hold). */
 export interface ModelSelector {
@@ -70,7 +71,6 @@ export interface RolloutListQuery {
 }
 
 export const ROLLOUT_PAGE_MAX = 100;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function parseRolloutListQuery(query: Record<string, unknown>): RolloutListQuery {
   for (const key of Object.keys(query)) {
@@ -80,7 +80,7 @@ export function parseRolloutListQuery(query: Record<string, unknown>): RolloutLi
   if (!(limit >= 1 && limit <= ROLLOUT_PAGE_MAX)) throw listInvalid(`limit must be an integer from 1 to ${ROLLOUT_PAGE_MAX}`, 'limit');
   if (query.cursor === undefined) return { limit };
   const after = typeof query.cursor === 'string' ? Buffer.from(query.cursor, 'base64url').toString('utf8') : '';
-  if (!UUID.test(after)) throw new RolloutError(RolloutErrorCode.InvalidCursor, 'The cursor is not one this service handed out', { parameter: 'cursor' });
+  if (!isUuid(after)) throw new RolloutError(RolloutErrorCode.InvalidCursor, 'The cursor is not one this service handed out', { parameter: 'cursor' });
   return { limit, after };
 }
 

@@ -16,12 +16,11 @@ import { ruleProblem, RulePrimaries, RuleVersion } from './rule-compatibility';
 import { MirrorRule, SplitShare, TrafficRule } from './traffic-rule';
 import { TrafficRulesStore } from './traffic-rules.store';
 import { VersionPrewarmer } from './version-prewarmer';
+import { isUuid } from '../common/uuid';
 
 /** A bulk rollout touches at most this many models (one transaction). */
 export const MAX_ROLLOUT_MODELS = 10_000;
 const PAGE = 1000;
-/** A rollout id is a UUID: anything else is no rollout (and must not reach the uuid column, which refuses it). */
-const ROLLOUT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 @Injectable()
 export class RolloutService {
@@ -304,7 +303,7 @@ export class RolloutService {
   }
 
   private async requireRollout(ctx: AuthContext, id: string): Promise<RolloutRow> {
-    const row = ROLLOUT_ID.test(id) ? await this.repository.findRollout(ctx.tenantId, id) : null;
+    const row = isUuid(id) ? await this.repository.findRollout(ctx.tenantId, id) : null;
     if (!row) throw new RolloutError(RolloutErrorCode.RolloutNotFound, `Rollout ${id} not found`, { id });
     return row;
   }

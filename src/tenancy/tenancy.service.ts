@@ -13,6 +13,7 @@ import { ApiKeyEntity } from './entities/api-key.entity';
 import { TenantEntity } from './entities/tenant.entity';
 import { TenantsRepository } from './tenants.repository';
 import { TenancyError, TenancyErrorCode } from './tenancy.error';
+import { isUuid } from '../common/uuid';
 
 export interface TenantLimits {
   /** 0 = unlimited */
@@ -24,7 +25,6 @@ export interface TenantLimits {
 }
 
 const LIMITS_TTL_MS = 5000;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Names a tenant cannot take: the data directory's folders of the platform's own (see batch/io/data-path.ts). */
 const RESERVED_TENANT_NAMES = new Set(['pg', 'batch']);
@@ -54,7 +54,7 @@ export class TenancyService {
       throw new TenancyError(TenancyErrorCode.InvalidRequest, `The tenant name '${name}' is reserved (the data directory's ${[...RESERVED_TENANT_NAMES].join(', ')} folders are the platform's)`, { name });
     }
     // `x-tenant` reads a UUID as an id: a tenant named like one could never be named there.
-    if (UUID.test(name)) {
+    if (isUuid(name)) {
       throw new TenancyError(TenancyErrorCode.InvalidRequest, `The tenant name '${name}' has the form of a tenant id, which x-tenant would read as an id`, { name });
     }
     const tenant = await this.tenants.createTenant(name);
@@ -111,7 +111,7 @@ export class TenancyService {
 
   async revokeKey(ctx: AuthContext, tenantId: string, keyId: string): Promise<void> {
     await this.requireManagedTenant(ctx, tenantId);
-    if (!UUID.test(keyId) || !(await this.keys.revokeKey(tenantId, keyId))) {
+    if (!isUuid(keyId) || !(await this.keys.revokeKey(tenantId, keyId))) {
       throw new TenancyError(TenancyErrorCode.KeyNotFound, `Tenant has no live key ${keyId}`, { id: keyId });
     }
     // At once on this replica; the others' decisions (keys' and their tokens') expire within a second of their read.
@@ -124,7 +124,7 @@ export class TenancyService {
     const cached = this.tenantRefs.get(ref);
     if (cached) return cached;
     // Only root sends x-tenant: a miss costs one indexed query, and no flood of names needs a negative cache.
-    const tenant = UUID.test(ref) ? await this.tenants.findTenantById(ref) : await this.tenants.findTenantByName(ref);
+    const tenant = isUuid(ref) ? await this.tenants.findTenantById(ref) : await this.tenants.findTenantByName(ref);
     if (!tenant) throw new TenancyError(TenancyErrorCode.TenantNotFound, `Tenant '${ref}' not found`, { tenant: ref });
     this.tenantRefs.set(ref, tenant.id);
     return tenant.id;
@@ -197,7 +197,7 @@ export class TenancyService {
   /** Root manages every tenant; an admin key only its own. Anything else looks missing. */
   private async requireManagedTenant(ctx: AuthContext, tenantId: string): Promise<TenantEntity> {
     const visible = ctx.role === 'root' || (ctx.role === 'admin' && ctx.tenantId === tenantId);
-    const tenant = visible && UUID.test(tenantId) ? await this.tenants.findTenantById(tenantId) : null;
+    const tenant = visible && isUuid(tenantId) ? await this.tenants.findTenantById(tenantId) : null;
     if (!tenant) throw new TenancyError(TenancyErrorCode.TenantNotFound, `Tenant '${tenantId}' not found`, { tenant: tenantId });
     return tenant;
   }

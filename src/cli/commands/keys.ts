@@ -4,6 +4,7 @@ import { parseList } from '../args';
 import { CommandContext, contextOf } from '../context';
 import { ApiError, CliError, usageError } from '../errors';
 import { json, table, time } from '../output';
+import { isUuid } from '../../common/uuid';
 
 interface Tenant {
   id: string;
@@ -28,7 +29,6 @@ interface KeyView {
 /** Keys name their tenant in the path and tenants are no tenant's data: neither sends `x-tenant`. */
 const NOT_TENANT_SCOPED = { tenantScoped: false };
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function keyCommands(program: Command): void {
   const keys = program
@@ -124,7 +124,7 @@ Examples:
  */
 export async function resolveTenantId(ctx: CommandContext): Promise<string> {
   const ref = ctx.connection.tenant;
-  if (ref && UUID.test(ref)) return ref;
+  if (ref && isUuid(ref)) return ref;
   let tenants: Tenant[] | null = null;
   try {
     tenants = (await ctx.api.request<{ items: Tenant[] }>('GET', '/v1/tenants')).items;

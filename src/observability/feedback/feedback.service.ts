@@ -10,6 +10,7 @@ import { FeedbackItem, parseFeedbackBody, parseWindow } from './feedback-request
 import { FeedbackUpdate, LoggedPrediction, PredictionLogRepository } from './prediction-log.repository';
 import { isSampledPredictionId, sampledPredictionTime } from './prediction-id';
 import { FLUSH_EVERY_MS, PredictionLogWriter } from './prediction-log.writer';
+import { isUuid } from '../../common/uuid';
 
 export interface FeedbackResult {
   predictionId: string;
@@ -83,7 +84,7 @@ export class FeedbackService {
     const keyed = valid.flatMap((i) => ('key' in i.ref && canAccessModel(ctx, i.ref.model) ? [i.ref] : []));
     // Feedback right after the prediction: make sure the log has it before looking.
     if (this.writer.isPending(ids) || (keyed.length && this.writer.buffered)) await this.writer.flush();
-    const uuids = [...new Set(ids.filter((id) => UUID.test(id)).map((id) => id.toLowerCase()))];
+    const uuids = [...new Set(ids.filter((id) => isUuid(id)).map((id) => id.toLowerCase()))];
     const pairs = dedupe(keyed);
     const [byIdRows, byKeyRows] = await Promise.all([this.repository.findPredictionsByIds(ctx.tenantId, uuids), this.repository.findLatestPredictionsByKeys(ctx.tenantId, pairs)]);
     const byId = new Map(byIdRows.map((r) => [r.id.toLowerCase(), r]));
@@ -174,7 +175,6 @@ function keyOf(model: string, key: string | null): string {
   return `${model}\u0000${key}`;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function dedupe(pairs: Array<{ model: string; key: string }>): Array<{ model: string; key: string }> {
   const seen = new Map(pairs.map((p) => [keyOf(p.model, p.key), p]));
@@ -185,7 +185,7 @@ function notFound(item: FeedbackItem): ObservabilityError {
   if ('predictionId' in item.ref) {
     const id = item.ref.predictionId.slice(0, 64);
     // The id itself says whether the prediction was sampled into the log (prediction-id.ts).
-    if (UUID.test(id) && !isSampledPredictionId(id.toLowerCase())) {
+    if (isUuid(id) && !isSampledPredictionId(id.toLowerCase())) {
       return new ObservabilityError(
         ObservabilityErrorCode.PredictionNotFound,
         `Prediction ${id} was not sampled into the prediction log (MMS_PREDICTION_LOG_RATE, MMS_PREDICTION_LOG_MAX_PER_SECOND; answers of more than 1,024 values are never logged), so it cannot take feedback`,
