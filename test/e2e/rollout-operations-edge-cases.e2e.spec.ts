@@ -1,5 +1,5 @@
-import { Client } from 'pg';
 import { buildLinearModel } from '../fixtures/onnx-builder';
+import { withLockHolder } from '../support/test-database';
 import { artifactForm, ROOT_TOKEN, startTestApp, TestApp } from '../support/test-app';
 
 jest.setTimeout(120_000);
@@ -109,33 +109,19 @@ describe('rollout and operations edge cases', () => {
       // The version the rollout will name, loaded beforehand: the rollout's prewarm then touches nothing the other caller holds.
       expect((await t.request('POST', '/v1/predict', { body: { model: 'race-a', version: 3, inputs: { float_input: [[1, 0, 0, 0, 0, 0]] } } })).status).toBe(200);
       // Another caller's alias change, caught half-way: it holds the model's row lock, as PUT …/aliases does, and has moved the alias.
-      const other = new Client({ connectionString: t.env.DATABASE_URL });
-      await other.connect();
-      // Watched from a connection of its own: in a transaction, pg_stat_activity stays the snapshot of its first read.
-      const watcher = new Client({ connectionString: t.env.DATABASE_URL });
-      await watcher.connect();
-      try {
-        await other.query('BEGIN');
+      await withLockHolder(t.env.DATABASE_URL!, async (other, waitForLockWait) => {
         await other.query(`SELECT id FROM models WHERE name = 'race-a' FOR UPDATE`);
         await other.query(`UPDATE model_aliases SET version = 2 WHERE alias = 'production' AND model_id = (SELECT id FROM models WHERE name = 'race-a')`);
         const rollout = t.request('POST', '/v1/rollouts', { body: { kind: 'alias', alias: 'production', selector: { tags: { wave: 'race' } } } });
         // Wait until the rollout waits for that caller's locks, then let the caller commit.
-        for (let waiting = false; !waiting; ) {
-          const { rows } = await watcher.query(`SELECT count(*)::int AS n FROM pg_stat_activity
-              WHERE datname = current_database() AND wait_event_type = 'Lock' AND (query LIKE '%model_aliases%' OR query LIKE '%FROM models%')`);
-          waiting = rows[0].n > 0;
-          if (!waiting) await new Promise((resolve) => setTimeout(resolve, 20));
-        }
+        await waitForLockWait('%model_aliases%', '%FROM models%');
         await other.query('COMMIT');
         const res = await rollout;
         expect(res.status).toBe(201);
         expect(res.body.changes).toEqual([{ model: 'race-a', before: 2, after: 3 }]);
         expect((await t.request('POST', `/v1/rollouts/${res.body.id}/rollback`)).status).toBe(200);
         expect((await t.request('GET', '/v1/models/race-a')).body.aliases.production).toBe(2);
-      } finally {
-        await other.end();
-        await watcher.end();
-      }
+      });
     });
   });
 

@@ -1,5 +1,5 @@
-import { Client } from 'pg';
 import { buildLinearModel } from '../fixtures/onnx-builder';
+import { withLockHolder } from '../support/test-database';
 import { artifactForm, startTestApp, TestApp } from '../support/test-app';
 
 jest.setTimeout(60_000);
@@ -24,29 +24,15 @@ describe('quota lock on the tenant row', () => {
     expect((await upload()).status).toBe(201);
     expect((await t.request('PATCH', `/v1/tenants/${tenantId}`, { body: { maxModels: 10 } })).status).toBe(200);
     // Another caller's alias change, caught half-way: it holds the model's row lock, as PUT …/aliases does.
-    const other = new Client({ connectionString: t.env.DATABASE_URL });
-    await other.connect();
-    // Watched from a connection of its own: in a transaction, pg_stat_activity stays the snapshot of its first read.
-    const watcher = new Client({ connectionString: t.env.DATABASE_URL });
-    await watcher.connect();
-    try {
-      await other.query('BEGIN');
+    await withLockHolder(t.env.DATABASE_URL!, async (other, waitForLockWait) => {
       const { rows } = await other.query('SELECT id FROM models WHERE tenant_id = $1 AND name = $2 FOR UPDATE', [tenantId, 'locked']);
       const uploading = upload();
       // Wait until the upload, past its quota check, waits for that caller's model lock.
-      for (let waiting = false; !waiting; ) {
-        const { rows: w } = await watcher.query(`SELECT count(*)::int AS n FROM pg_stat_activity
-            WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO models%'`);
-        waiting = w[0].n > 0;
-        if (!waiting) await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      await waitForLockWait('%INSERT INTO models%');
       // The alias change goes on: its row names the tenant (a foreign key), as every tenant-scoped row does.
       await other.query(`INSERT INTO model_aliases (tenant_id, model_id, alias, version) VALUES ($1, $2, 'production', 1)`, [tenantId, rows[0].id]);
       await other.query('COMMIT');
       expect((await uploading).status).toBe(201);
-    } finally {
-      await other.end();
-      await watcher.end();
-    }
+    });
   });
 });

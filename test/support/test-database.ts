@@ -52,3 +52,33 @@ export async function withClient<T>(url: string, work: (c: Client) => Promise<T>
     await client.end();
   }
 }
+
+/**
+ * Another caller caught half-way (Postgres only): `holder` is a connection in an open
+ * transaction, whose row locks the test takes; `waitForLockWait` resolves once a statement
+ * matching one of the LIKE patterns waits for a lock. Watched from a connection of its own: in a
+ * transaction, pg_stat_activity stays the snapshot of its first read.
+ */
+export async function withLockHolder<T>(url: string, work: (holder: Client, waitForLockWait: (...queryLike: string[]) => Promise<void>) => Promise<T>): Promise<T> {
+  const holder = new Client({ connectionString: url });
+  await holder.connect();
+  const watcher = new Client({ connectionString: url });
+  await watcher.connect();
+  const waitForLockWait = async (...queryLike: string[]) => {
+    for (;;) {
+      const { rows } = await watcher.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE ANY($1::text[])`,
+        [queryLike],
+      );
+      if (rows[0].n > 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  };
+  try {
+    await holder.query('BEGIN');
+    return await work(holder, waitForLockWait);
+  } finally {
+    await holder.end();
+    await watcher.end();
+  }
+}
