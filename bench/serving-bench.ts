@@ -192,7 +192,8 @@ async function hotBench(options: Options): Promise<Section> {
     const a = { platform: agg('platform'), peer: agg('peer'), noLog: agg('noLog'), logAll: agg('logAll') };
     const ratios = rounds.map((r) => r.platform.rps / r.peer.rps);
     const ratio = a.platform.rps / a.peer.rps;
-    const verdict = ratio >= 1 ? '✓ goal met (≥ 1.0×)' : '✗ below the goal of 1.0×';
+    const everyRound = ratios.every((r) => r >= 1);
+    const verdict = ratio < 1 ? '✗ below the goal of 1.0×' : everyRound ? '✓ goal met (≥ 1.0×) in every round' : '✓ goal met (≥ 1.0×) over the run, not in every round';
     process.stdout.write(`  platform/peer requests/s: ${fmtRatio(ratio)} (rounds ${ratios.map(fmtRatio).join(', ')}) ${verdict}; prediction log off: ${fmtRatio(a.noLog.rps / a.peer.rps)}, every prediction logged: ${fmtRatio(a.logAll.rps / a.peer.rps)}\n`);
     process.stdout.write(`  p99 platform ${fmtMs(a.platform.p99)} ms, peer ${fmtMs(a.peer.p99)} ms (${fmtRatio(a.platform.p99 / a.peer.p99)})\n`);
     process.stdout.write(`  micro-batching: ${fmtInt(requests)} requests in ${fmtInt(calls)} runtime calls (${(requests / Math.max(1, calls)).toFixed(2)} per call)\n`);
@@ -248,7 +249,8 @@ async function hotBench(options: Options): Promise<Section> {
         `so the platform's extra CPU is its own work, not a costlier write. ` +
         `How much of the gap the hand-off itself is was measured once, with an experimental build (not kept) that ran inference on the HTTP thread: ` +
         `on 2026-11-26, in 6 paired rounds, it answered 1.11× the requests/s of this build and 0.81× the peer's, with as much HTTP-thread CPU per request; ` +
-        `so on 2 cores the goal is out of reach even without the workers the issue asks for: the rest of the gap is the platform's own work per request.`,
+        `so on 2 cores the platform's margin is thin either way: this ratio has measured about 0.7× on fast days here (the peer at ~40,000 requests/s) ` +
+        `and 0.84–1.05× on slow ones (~7,000–20,000), moving with the machine's speed more than with the code, and what the hand-off does not explain is the platform's own work per request.`,
     ].join('\n');
     return { key: '### 1.', markdown };
   } finally {
