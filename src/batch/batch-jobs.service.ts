@@ -19,6 +19,7 @@ import { JobCoordinator } from './job-coordinator.service';
 import { jobColumns } from './output-columns';
 import { BatchQueue, QUEUES } from './queue/batch-queue';
 import { isUuid } from '../common/uuid';
+import { AppConfig } from '../config/app-config';
 
 const MAX_ERRORS_SHOWN = 100;
 
@@ -33,6 +34,7 @@ export class BatchJobsService {
     private readonly paths: BatchPaths,
     private readonly retention: BatchRetention,
     private readonly inputs: BatchInputs,
+    private readonly config: AppConfig,
   ) {}
 
   async submit(ctx: AuthContext, body: unknown): Promise<{ id: string; status: JobStatus }> {
@@ -208,6 +210,15 @@ export class BatchJobsService {
     if (missing.length) throw invalidJob(`The input has no column ${missing.map((c) => `'${c}'`).join(', ')}`, 'input.uri');
   }
 
+  /** Why a queued job has not started, when it is its tenant's limit of running jobs; else null. */
+  private async waitingReason(job: JobRow): Promise<string | null> {
+    const limit = this.config.MMS_TENANT_MAX_RUNNING_BATCH_JOBS;
+    if (limit <= 0 || job.status !== JobStatus.Queued || job.phase !== JobPhase.Queued) return null;
+    const running = await this.repository.runningJobCount(job.tenantId);
+    if (running < limit) return null;
+    return `${running} jobs of this tenant are running and at most ${limit} run at once (MMS_TENANT_MAX_RUNNING_BATCH_JOBS): this one starts when one of them ends, the tenant's queued jobs oldest first`;
+  }
+
   private async view(job: JobRow, options: { errors?: boolean } = {}): Promise<Record<string, unknown>> {
     const progress = await this.repository.progress(this.repository.dataSource, job.tenantId, job.id, job.scoringStartedAt);
     const { spec } = job;
@@ -236,6 +247,7 @@ export class BatchJobsService {
         url: job.outputPath ? `/v1/batch-jobs/${job.id}/output` : null,
       },
       error: job.error,
+      waiting: await this.waitingReason(job),
       // The first MAX_ERRORS_SHOWN partitions with errors; errorsTotal says how many there are (the manifest lists all).
       ...(errors ? { errors: errors.partitions.map((p) => errorView(p, spec)), errorsTotal: errors.total } : {}),
     };

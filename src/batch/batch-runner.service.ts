@@ -114,7 +114,7 @@ export class BatchRunner implements OnApplicationBootstrap, OnApplicationShutdow
 
   private async planJob({ data }: FetchedJob): Promise<void> {
     const lease = this.config.MMS_BATCH_LEASE_SECONDS;
-    const job = await this.repository.claimPlanning(data.tenantId, data.jobId, this.owner, lease);
+    const job = await this.repository.claimPlanning(data.tenantId, data.jobId, this.owner, lease, this.config.MMS_TENANT_MAX_RUNNING_BATCH_JOBS);
     if (!job) return;
     const work = this.hold(new WorkLease('job', job.tenantId, job.id, 0));
     try {
@@ -126,6 +126,7 @@ export class BatchRunner implements OnApplicationBootstrap, OnApplicationShutdow
       this.logger.warn(`job ${job.id} failed while planning: ${(error as Error).message}`);
     } finally {
       this.release(work);
+      await this.startWaitingJobs(0).catch(() => undefined); // a plan that failed (or found nothing to do) ended its job
     }
   }
 
@@ -216,6 +217,7 @@ export class BatchRunner implements OnApplicationBootstrap, OnApplicationShutdow
       this.logger.error(`job ${job.id} commit failed: ${(error as Error).message}`);
     } finally {
       this.release(work);
+      await this.startWaitingJobs(0).catch(() => undefined);
     }
   }
 
@@ -250,6 +252,17 @@ export class BatchRunner implements OnApplicationBootstrap, OnApplicationShutdow
     }
   }
 
+  /**
+   * Jobs that found their tenant at MMS_TENANT_MAX_RUNNING_BATCH_JOBS start once it has a free
+   * slot: at once when a job of this process ends, else at the next reap (any process's). Jobs
+   * handed out less than `minWaitSeconds` ago are left to the message they already have.
+   */
+  private async startWaitingJobs(minWaitSeconds: number): Promise<void> {
+    for (const waiting of await this.repository.waitingJobsWithRoom(this.config.MMS_TENANT_MAX_RUNNING_BATCH_JOBS, minWaitSeconds)) {
+      await this.queue.send(QUEUES.plan, { tenantId: waiting.tenantId, jobId: waiting.id });
+    }
+  }
+
   /** Takes over work whose worker stopped renewing its lease, and re-sends what it had in hand. */
   private async reap(): Promise<void> {
     try {
@@ -275,6 +288,7 @@ export class BatchRunner implements OnApplicationBootstrap, OnApplicationShutdow
       for (const queued of await this.repository.staleQueuedJobs(unclaimed)) {
         await this.queue.send(queued.phase === JobPhase.Committing ? QUEUES.commit : QUEUES.plan, { tenantId: queued.tenantId, jobId: queued.id });
       }
+      await this.startWaitingJobs(Math.max(1, this.config.MMS_BATCH_LEASE_SECONDS / 2));
       // Only at boot: from now on our own leases are the only ones not expired.
       this.reclaimForeignLeases = false;
     } catch (error) {

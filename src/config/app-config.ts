@@ -64,6 +64,13 @@ export class AppConfig {
   @Transform(toInt) @IsInt() @Min(0)
   MMS_TENANT_MAX_ARTIFACT_BYTES = 0;
 
+  /**
+   * Most batch jobs of one tenant running at once (planning, scoring or committing); its later
+   * jobs stay queued, oldest first, until one finishes. 0 = no limit.
+   */
+  @Transform(toInt) @IsInt() @Min(0) @Max(100_000)
+  MMS_TENANT_MAX_RUNNING_BATCH_JOBS = 4;
+
   /** Default largest fraction of the session cache one tenant may hold while others have models loaded. */
   @Transform(({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : Number(value)))
   @IsNumber({}, { message: 'MMS_TENANT_CACHE_SHARE must be a number above 0 and at most 1' }) @Min(0.01) @Max(1)

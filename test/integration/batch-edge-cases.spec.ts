@@ -2,6 +2,7 @@ import { DataSource } from 'typeorm';
 import type { AuthContext } from '../../src/auth/auth-context';
 import { BatchJobsService } from '../../src/batch/batch-jobs.service';
 import { BatchRepository } from '../../src/batch/batch.repository';
+import type { AppConfig } from '../../src/config/app-config';
 import { ModelsRepository } from '../../src/registry/models.repository';
 import { openFreshDatabase, OpenedTestDatabase } from '../support/open-database';
 import { createTenant, newVersion } from '../support/registry-fixtures';
@@ -21,7 +22,7 @@ describe('batch jobs on the ledger: edge cases', () => {
     tenant = await createTenant(dataSource);
     // Listing reads only the ledger: the other collaborators (queue, planner, files) are not involved.
     const unused = undefined as never;
-    jobs = new BatchJobsService(new BatchRepository(dataSource), unused, unused, unused, unused, unused, unused);
+    jobs = new BatchJobsService(new BatchRepository(dataSource), unused, unused, unused, unused, unused, unused, { MMS_TENANT_MAX_RUNNING_BATCH_JOBS: 4 } as AppConfig);
   });
   afterAll(async () => {
     await db?.dispose();

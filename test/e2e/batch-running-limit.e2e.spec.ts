@@ -1,0 +1,53 @@
+import { defaultFixtures, RETAIL_FEATURES, randomRows } from '../fixtures/onnx-builder';
+import { waitForJob, writeInput } from '../support/batch-data';
+import { artifactForm, startTestApp, TestApp } from '../support/test-app';
+
+jest.setTimeout(180_000);
+
+const FEATURES = [...RETAIL_FEATURES];
+const { linear } = defaultFixtures();
+
+/** MMS_TENANT_MAX_RUNNING_BATCH_JOBS through the API: a tenant's burst of jobs runs one at a time here, oldest first. */
+describe('batch jobs beyond the tenant limit of running jobs', () => {
+  let t: TestApp;
+  const job = { input: { uri: 'in/limit.csv', format: 'csv' }, route: { by: 'model', column: 'model' }, features: FEATURES, passthrough: ['id'], output: { format: 'csv' }, maxConcurrency: 1 };
+  const asOther = { 'x-tenant': 'limit-other' };
+
+  beforeAll(async () => {
+    t = await startTestApp({ MMS_TENANT_MAX_RUNNING_BATCH_JOBS: '1', MMS_BATCH_POLL_MS: '100', MMS_BATCH_PARTITION_ROWS: '500' });
+    expect((await t.request('POST', '/v1/tenants', { body: { name: 'limit-other' } })).status).toBe(201);
+    for (const headers of [{}, asOther]) expect((await t.request('POST', '/v1/models/demand-linear/versions', { body: artifactForm(linear.bytes), headers })).status).toBe(201);
+    // 20 partitions of 500 rows, one at a time: a job runs long enough for the others to queue behind it.
+    const rows = randomRows(10_000, FEATURES.length, 7, 0, 60).map((f, i) => ({ id: `r${i}`, model: 'demand-linear', ...Object.fromEntries(FEATURES.map((name, j) => [name, f[j]])) }));
+    writeInput(t, 'in/limit.csv', 'csv', rows, ['id', 'model', ...FEATURES]);
+  });
+  afterAll(async () => {
+    await t?.dispose();
+  });
+
+  it('keeps the later jobs queued with the reason, runs them in order without overlap, and does not hold up another tenant', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await t.request('POST', '/v1/batch-jobs', { body: job });
+      expect(res.status).toBe(202);
+      ids.push(res.body.id);
+    }
+    const waitingSeen = await waitForJob(t, ids[2], (j) => j.waiting !== null || j.status !== 'queued');
+    expect([waitingSeen.status, waitingSeen.waiting]).toEqual(['queued', expect.stringContaining('MMS_TENANT_MAX_RUNNING_BATCH_JOBS')]);
+    const other = await t.request('POST', '/v1/batch-jobs', { body: job, headers: asOther });
+    expect(other.status).toBe(202);
+
+    const done = [];
+    for (const id of ids) done.push(await waitForJob(t, id, undefined, 150_000));
+    let otherDone = (await t.request('GET', `/v1/batch-jobs/${other.body.id}`, { headers: asOther })).body;
+    while (otherDone.status !== 'succeeded') {
+      expect(['queued', 'running']).toContain(otherDone.status);
+      await new Promise((r) => setTimeout(r, 150));
+      otherDone = (await t.request('GET', `/v1/batch-jobs/${other.body.id}`, { headers: asOther })).body;
+    }
+    expect([...done, otherDone].map((j) => [j.status, j.waiting])).toEqual(Array(4).fill(['succeeded', null]));
+    for (let i = 1; i < done.length; i++) expect(Date.parse(done[i].startedAt)).toBeGreaterThanOrEqual(Date.parse(done[i - 1].finishedAt));
+    // The other tenant's job, submitted last, started before the third of the busy tenant's.
+    expect(Date.parse(otherDone.startedAt)).toBeLessThan(Date.parse(done[2].startedAt));
+  });
+});

@@ -1,0 +1,71 @@
+import { DataSource } from 'typeorm';
+import { BatchRepository } from '../../src/batch/batch.repository';
+import { openFreshDatabase, OpenedTestDatabase } from '../support/open-database';
+import { createTenant } from '../support/registry-fixtures';
+
+jest.setTimeout(60_000);
+
+/**
+ * MMS_TENANT_MAX_RUNNING_BATCH_JOBS on the real ledger (DATABASE_URL, else the embedded
+ * database): a tenant's jobs beyond the limit wait, oldest first, and do not hold up another's.
+ */
+describe('batch jobs: the per-tenant limit of running jobs', () => {
+  let db: OpenedTestDatabase;
+  let dataSource: DataSource;
+  let repository: BatchRepository;
+
+  beforeAll(async () => {
+    db = await openFreshDatabase();
+    dataSource = db.database.dataSource;
+    repository = new BatchRepository(dataSource);
+  });
+  afterAll(async () => {
+    await db?.dispose();
+  });
+
+  async function queuedJobs(tenant: string, count: number): Promise<string[]> {
+    const ids: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const [{ id }] = (await dataSource.query(
+        `INSERT INTO batch_jobs (tenant_id, status, phase, spec, principal, created_at)
+         VALUES ($1, 'queued', 'queued', '{"input":{"uri":"x.csv","format":"csv"},"output":{"format":"csv"}}'::jsonb, 'root', now() + $2 * interval '1 millisecond') RETURNING id`,
+        [tenant, i],
+      )) as Array<{ id: string }>;
+      ids.push(id);
+    }
+    return ids;
+  }
+  const claim = (tenant: string, id: string, limit: number) => repository.claimPlanning(tenant, id, 'worker-a', 30, limit);
+  const finish = (id: string) => dataSource.query(`UPDATE batch_jobs SET status = 'succeeded', phase = 'done', lease_owner = NULL, finished_at = now() WHERE id = $1`, [id]);
+
+  it('claims at most the limit, oldest first, and hands the waiting ones out again once a job ends', async () => {
+    const busy = await createTenant(dataSource);
+    const other = await createTenant(dataSource);
+    const [a, b, c, d] = await queuedJobs(busy, 4);
+    expect((await claim(busy, a, 2))?.id).toBe(a);
+    // Out of order: c's message came first, but b is older and waiting.
+    expect(await claim(busy, c, 2)).toBeNull();
+    expect((await claim(busy, b, 2))?.id).toBe(b);
+    // The tenant is at its limit: c waits, d too.
+    expect(await claim(busy, c, 2)).toBeNull();
+    expect(await claim(busy, d, 2)).toBeNull();
+    expect(await repository.runningJobCount(busy)).toBe(2);
+    expect(await repository.waitingJobsWithRoom(2, 0)).toEqual([]);
+    // Another tenant's job is not held up by the busy one.
+    const [x] = await queuedJobs(other, 1);
+    expect((await claim(other, x, 2))?.id).toBe(x);
+    // A running job is claimed again (its planner died) even at the limit.
+    await dataSource.query(`UPDATE batch_jobs SET lease_until = now() - interval '1 second' WHERE id = $1`, [a]);
+    expect((await repository.claimPlanning(busy, a, 'worker-b', 30, 2))?.id).toBe(a);
+
+    await finish(a);
+    // One slot is free: only the oldest waiting job is handed out, and not twice in a row.
+    expect(await repository.waitingJobsWithRoom(2, 0)).toEqual([{ tenantId: busy, id: c }]);
+    expect(await repository.waitingJobsWithRoom(2, 60)).toEqual([]);
+    expect(await claim(busy, d, 2)).toBeNull();
+    expect((await claim(busy, c, 2))?.id).toBe(c);
+    // No limit: everything is claimed.
+    expect((await claim(busy, d, 0))?.id).toBe(d);
+    expect(await repository.waitingJobsWithRoom(0, 0)).toEqual([]);
+  });
+});
