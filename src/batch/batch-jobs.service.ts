@@ -212,11 +212,10 @@ export class BatchJobsService {
 
   /** Why a queued job has not started, when it is its tenant's limit of running jobs; else null. */
   private async waitingReason(job: JobRow): Promise<string | null> {
-    const limit = this.config.MMS_TENANT_MAX_RUNNING_BATCH_JOBS;
-    if (limit <= 0 || job.status !== JobStatus.Queued || job.phase !== JobPhase.Queued) return null;
-    const running = await this.repository.runningJobCount(job.tenantId);
-    if (running < limit) return null;
-    return `${running} jobs of this tenant are running and at most ${limit} run at once (MMS_TENANT_MAX_RUNNING_BATCH_JOBS): this one starts when one of them ends, the tenant's queued jobs oldest first`;
+    if (job.status !== JobStatus.Queued || job.phase !== JobPhase.Queued) return null;
+    const { running, limit } = await this.repository.runningJobs(job.tenantId, this.config.MMS_TENANT_MAX_RUNNING_BATCH_JOBS);
+    if (limit <= 0 || running < limit) return null;
+    return `${running} jobs of this tenant are running and at most ${limit} run at once (the tenant's maxRunningBatchJobs, by default MMS_TENANT_MAX_RUNNING_BATCH_JOBS): this one starts when one of them ends, the tenant's queued jobs oldest first`;
   }
 
   private async view(job: JobRow, options: { errors?: boolean } = {}): Promise<Record<string, unknown>> {

@@ -140,44 +140,49 @@ export class BatchRepository {
 
   /** Takes the planning lease: a queued job, or one whose planner died (lease expired). */
   /**
-   * Takes the planning lease of a job. With `maxRunningJobs` (> 0), a queued job is claimed only
-   * while its tenant runs fewer jobs than that and no older job of the tenant is waiting, so one
-   * tenant's burst of jobs cannot crowd out the others' and its own run oldest first; a job not
-   * claimed for that stays queued until `waitingJobsWithRoom` hands it out again.
+   * Takes the planning lease of a job. A queued job is claimed only while its tenant runs fewer
+   * jobs than its limit (the tenant's `max_running_batch_jobs`, else `defaultLimit`; 0: none) and
+   * no older job of the tenant is waiting, so one tenant's burst of jobs cannot crowd out the
+   * others' and its own run oldest first; a job not claimed for that stays queued until
+   * `waitingJobsWithRoom` hands it out again.
    */
-  async claimPlanning(tenantId: string, id: string, owner: string, leaseSeconds: number, maxRunningJobs = 0): Promise<JobRow | null> {
+  async claimPlanning(tenantId: string, id: string, owner: string, leaseSeconds: number, defaultLimit = 0): Promise<JobRow | null> {
     return this.transaction(async (tx) => {
       // Serialises the tenant's claims, so that two planners cannot both take its last free slot.
-      if (maxRunningJobs > 0) await tx.query(`SELECT pg_advisory_xact_lock(hashtext('mms.batch.plan'), hashtext($1))`, [tenantId]);
+      await tx.query(`SELECT pg_advisory_xact_lock(hashtext('mms.batch.plan'), hashtext($1))`, [tenantId]);
+      // `lim` has only the column n, so the unqualified columns below are the job's.
       const [row] = await rows<JobRow>(
         tx,
-        `UPDATE batch_jobs j SET status = 'running', phase = 'planning', lease_owner = $3, lease_until = now() + $4 * interval '1 second',
+        `WITH lim AS (SELECT COALESCE((SELECT max_running_batch_jobs FROM tenants WHERE id = $1), $5::int) AS n)
+         UPDATE batch_jobs j SET status = 'running', phase = 'planning', lease_owner = $3, lease_until = now() + $4 * interval '1 second',
            plan_attempts = plan_attempts + 1, started_at = COALESCE(started_at, now())
+         FROM lim
          WHERE tenant_id = $1 AND id = $2 AND status IN ('queued', 'running') AND phase IN ('queued', 'planning')
            AND (lease_owner IS NULL OR lease_owner = $3 OR lease_until < now())
-           AND (j.status = 'running' OR $5::int = 0 OR (
-             (SELECT count(*) FROM batch_jobs r WHERE r.tenant_id = $1 AND r.status = 'running') < $5::int
+           AND (j.status = 'running' OR lim.n = 0 OR (
+             (SELECT count(*) FROM batch_jobs r WHERE r.tenant_id = $1 AND r.status = 'running') < lim.n
              AND NOT EXISTS (SELECT 1 FROM batch_jobs o WHERE o.tenant_id = $1 AND o.status = 'queued' AND o.phase = 'queued'
                              AND (o.created_at, o.id) < (j.created_at, j.id))))
          RETURNING ${JOB_COLUMNS}`,
-        [tenantId, id, owner, leaseSeconds, maxRunningJobs],
+        [tenantId, id, owner, leaseSeconds, defaultLimit],
       );
       return row ?? null;
     });
   }
 
   /**
-   * The oldest waiting jobs of each tenant running fewer than `maxRunningJobs`, as many as it has
+   * The oldest waiting jobs of each tenant running fewer jobs than its limit, as many as it has
    * room for, not handed out in the last `seconds`: their plan messages found the tenant at its
    * limit, so they are sent again once a slot is free.
    */
-  async waitingJobsWithRoom(maxRunningJobs: number, seconds: number): Promise<Array<{ tenantId: string; id: string }>> {
-    if (maxRunningJobs <= 0) return [];
+  async waitingJobsWithRoom(defaultLimit: number, seconds: number): Promise<Array<{ tenantId: string; id: string }>> {
     return rows(
       this.dataSource,
       `WITH room AS (
-         SELECT tenant_id, $1::int - count(*) FILTER (WHERE status = 'running') AS free
-         FROM batch_jobs WHERE status IN ('queued', 'running') GROUP BY tenant_id
+         SELECT b.tenant_id, COALESCE(t.max_running_batch_jobs, $1::int) - count(*) FILTER (WHERE b.status = 'running') AS free
+         FROM batch_jobs b JOIN tenants t ON t.id = b.tenant_id
+         WHERE b.status IN ('queued', 'running') GROUP BY b.tenant_id, t.max_running_batch_jobs
+         HAVING COALESCE(t.max_running_batch_jobs, $1::int) > 0
        ), waiting AS (
          SELECT tenant_id, id, queued_at, row_number() OVER (PARTITION BY tenant_id ORDER BY created_at, id) AS place
          FROM batch_jobs WHERE status = 'queued' AND phase = 'queued' AND lease_owner IS NULL
@@ -187,14 +192,19 @@ export class BatchRepository {
        )
        UPDATE batch_jobs j SET queued_at = now() FROM due WHERE j.tenant_id = due.tenant_id AND j.id = due.id
        RETURNING j.tenant_id AS "tenantId", j.id`,
-      [maxRunningJobs, seconds],
+      [defaultLimit, seconds],
     );
   }
 
-  /** How many of a tenant's jobs are running (planning, scoring or committing). */
-  async runningJobCount(tenantId: string): Promise<number> {
-    const [row] = await rows<{ n: number }>(this.dataSource, `SELECT count(*)::int AS n FROM batch_jobs WHERE tenant_id = $1 AND status = 'running'`, [tenantId]);
-    return row?.n ?? 0;
+  /** How many of a tenant's jobs are running (planning, scoring or committing), and its limit (0: none). */
+  async runningJobs(tenantId: string, defaultLimit: number): Promise<{ running: number; limit: number }> {
+    const [row] = await rows<{ running: number; limit: number }>(
+      this.dataSource,
+      `SELECT (SELECT count(*)::int FROM batch_jobs WHERE tenant_id = $1 AND status = 'running') AS running,
+              COALESCE((SELECT max_running_batch_jobs FROM tenants WHERE id = $1), $2::int) AS "limit"`,
+      [tenantId, defaultLimit],
+    );
+    return row ?? { running: 0, limit: defaultLimit };
   }
 
   /** Takes the commit lease of a job whose partitions are all done. */

@@ -22,6 +22,8 @@ export interface TenantLimits {
   rateLimitPerSecond: number;
   /** Fraction of the session cache, 0.01 to 1. */
   cacheShare: number;
+  /** Batch jobs running at once; 0 = unlimited. Read by the batch ledger itself, where jobs are claimed. */
+  maxRunningBatchJobs: number;
 }
 
 const LIMITS_TTL_MS = 5000;
@@ -153,6 +155,7 @@ export class TenancyService {
       maxArtifactBytes: tenant?.maxArtifactBytes ?? defaults.maxArtifactBytes,
       rateLimitPerSecond: tenant?.rateLimitPerSecond ?? defaults.rateLimitPerSecond,
       cacheShare: tenant?.cacheShare ?? defaults.cacheShare,
+      maxRunningBatchJobs: tenant?.maxRunningBatchJobs ?? defaults.maxRunningBatchJobs,
     };
     this.limits.set(tenantId, { limits, loadedAt: Date.now() });
     return limits;
@@ -208,6 +211,7 @@ export class TenancyService {
       maxArtifactBytes: this.config.MMS_TENANT_MAX_ARTIFACT_BYTES,
       rateLimitPerSecond: this.config.MMS_TENANT_RATE_LIMIT,
       cacheShare: this.config.MMS_TENANT_CACHE_SHARE,
+      maxRunningBatchJobs: this.config.MMS_TENANT_MAX_RUNNING_BATCH_JOBS,
     };
   }
 
@@ -222,6 +226,7 @@ export class TenancyService {
         maxArtifactBytes: t.maxArtifactBytes ?? defaults.maxArtifactBytes,
         rateLimitPerSecond: t.rateLimitPerSecond ?? defaults.rateLimitPerSecond,
         cacheShare: t.cacheShare ?? defaults.cacheShare,
+        maxRunningBatchJobs: t.maxRunningBatchJobs ?? defaults.maxRunningBatchJobs,
       },
     };
   }

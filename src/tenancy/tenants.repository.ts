@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { TenantEntity } from './entities/tenant.entity';
 
-export type TenantLimitsPatch = Partial<Pick<TenantEntity, 'maxModels' | 'maxArtifactBytes' | 'rateLimitPerSecond' | 'cacheShare'>>;
+export type TenantLimitsPatch = Partial<Pick<TenantEntity, 'maxModels' | 'maxArtifactBytes' | 'rateLimitPerSecond' | 'cacheShare' | 'maxRunningBatchJobs'>>;
 
 /** Tenants are the root of isolation; only the root credential lists or creates them. */
 @Injectable()

@@ -50,4 +50,27 @@ describe('batch jobs beyond the tenant limit of running jobs', () => {
     // The other tenant's job, submitted last, started before the third of the busy tenant's.
     expect(Date.parse(otherDone.startedAt)).toBeLessThan(Date.parse(done[2].startedAt));
   });
+
+  it("takes the tenant's own maxRunningBatchJobs (PATCH /v1/tenants/{id}) over the default, and null restores the default", async () => {
+    const other = (await t.request('GET', '/v1/tenants')).body.items.find((x: { name: string }) => x.name === 'limit-other').id as string;
+    expect((await t.request('PATCH', `/v1/tenants/${other}`, { body: { maxRunningBatchJobs: -1 } })).status).toBe(400);
+    expect((await t.request('PATCH', `/v1/tenants/${other}`, { body: { maxRunningBatchJobs: 2 } })).body.limits.maxRunningBatchJobs).toBe(2);
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await t.request('POST', '/v1/batch-jobs', { body: job, headers: asOther })).body.id);
+    let third = (await t.request('GET', `/v1/batch-jobs/${ids[2]}`, { headers: asOther })).body;
+    const seen = new Set<string>();
+    while (!['succeeded', 'failed', 'cancelled'].includes(third.status)) {
+      if (third.waiting) seen.add(third.waiting);
+      await new Promise((r) => setTimeout(r, 50));
+      third = (await t.request('GET', `/v1/batch-jobs/${ids[2]}`, { headers: asOther })).body;
+    }
+    expect(third.status).toBe('succeeded');
+    expect([...seen]).toEqual([expect.stringContaining('at most 2 run at once')]);
+    const first = (await t.request('GET', `/v1/batch-jobs/${ids[0]}`, { headers: asOther })).body;
+    const second = (await t.request('GET', `/v1/batch-jobs/${ids[1]}`, { headers: asOther })).body;
+    // Two ran side by side; the third started only when one of them had ended.
+    expect(Date.parse(second.startedAt)).toBeLessThan(Date.parse(first.finishedAt));
+    expect(Date.parse(third.startedAt)).toBeGreaterThanOrEqual(Math.min(Date.parse(first.finishedAt), Date.parse(second.finishedAt)));
+    expect((await t.request('PATCH', `/v1/tenants/${other}`, { body: { maxRunningBatchJobs: null } })).body.limits.maxRunningBatchJobs).toBe(1);
+  });
 });

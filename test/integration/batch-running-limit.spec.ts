@@ -49,7 +49,7 @@ describe('batch jobs: the per-tenant limit of running jobs', () => {
     // The tenant is at its limit: c waits, d too.
     expect(await claim(busy, c, 2)).toBeNull();
     expect(await claim(busy, d, 2)).toBeNull();
-    expect(await repository.runningJobCount(busy)).toBe(2);
+    expect(await repository.runningJobs(busy, 2)).toEqual({ running: 2, limit: 2 });
     expect(await repository.waitingJobsWithRoom(2, 0)).toEqual([]);
     // Another tenant's job is not held up by the busy one.
     const [x] = await queuedJobs(other, 1);
@@ -67,5 +67,23 @@ describe('batch jobs: the per-tenant limit of running jobs', () => {
     // No limit: everything is claimed.
     expect((await claim(busy, d, 0))?.id).toBe(d);
     expect(await repository.waitingJobsWithRoom(0, 0)).toEqual([]);
+  });
+
+  it("takes a tenant's own limit over the default: a limit where the default has none, none where it has one", async () => {
+    const limited = await createTenant(dataSource);
+    const unlimited = await createTenant(dataSource);
+    await dataSource.query(`UPDATE tenants SET max_running_batch_jobs = 1 WHERE id = $1`, [limited]);
+    await dataSource.query(`UPDATE tenants SET max_running_batch_jobs = 0 WHERE id = $1`, [unlimited]);
+    const [a, b] = await queuedJobs(limited, 2);
+    expect((await claim(limited, a, 0))?.id).toBe(a);
+    expect(await claim(limited, b, 0)).toBeNull();
+    expect(await repository.runningJobs(limited, 0)).toEqual({ running: 1, limit: 1 });
+    await finish(a);
+    expect(await repository.waitingJobsWithRoom(0, 0)).toEqual([{ tenantId: limited, id: b }]);
+    expect((await claim(limited, b, 0))?.id).toBe(b);
+
+    const free = await queuedJobs(unlimited, 3);
+    for (const id of free) expect((await claim(unlimited, id, 1))?.id).toBe(id);
+    expect(await repository.runningJobs(unlimited, 1)).toEqual({ running: 3, limit: 0 });
   });
 });

@@ -50,4 +50,8 @@ export class UpdateTenantDto {
   @ApiPropertyOptional({ nullable: true, type: Number, minimum: 0.01, maximum: 1, description: 'fraction of the session cache the tenant keeps when the cache is full, from 0.01 to 1; free room it may use beyond it' })
   @ValidateIf((_o, v) => v !== null) @IsOptional() @IsNumber() @Min(0.01) @Max(1)
   cacheShare?: number | null;
+
+  @ApiPropertyOptional({ nullable: true, type: Number, description: "batch jobs of the tenant running at once, its later ones wait queued; 0 = no limit" })
+  @ValidateIf((_o, v) => v !== null) @IsOptional() @IsInt() @Min(0) @Max(INT4_MAX)
+  maxRunningBatchJobs?: number | null;
 }

@@ -24,6 +24,10 @@ export class TenantEntity {
   @Column({ name: 'cache_share', type: 'real', nullable: true })
   cacheShare: number | null;
 
+  /** Batch jobs of this tenant running at once (0 = no limit). */
+  @Column({ name: 'max_running_batch_jobs', type: 'integer', nullable: true })
+  maxRunningBatchJobs: number | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 }
