@@ -1,4 +1,4 @@
-import type { TensorSpec } from '../registry/artifact/artifact.types';
+import { fixedBatch, type TensorSpec } from '../registry/artifact/artifact.types';
 import { HostTensor, rowOf, setAnswerKey, toNested } from './tensor-codec';
 
 /**
@@ -33,12 +33,6 @@ function isPerRow(output: HostTensor, spec: TensorSpec | undefined, rows: number
   if (output.dims.length === 0 || output.dims[0] !== rows) return false;
   const declared = spec?.shape[0];
   return typeof declared !== 'number' || declared === batch;
-}
-
-/** The first dimension every input declares, when it is the same fixed size for all (else the batch is free). */
-export function fixedBatch(inputs: readonly TensorSpec[]): number | null {
-  const first = inputs[0]?.shape[0];
-  return typeof first === 'number' && inputs.every((s) => s.shape[0] === first) ? first : null;
 }
 
 /** `{"predictions": …}`'s value in the given form. */

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import type { TensorSpec } from '../../registry/artifact/artifact.types';
-import { fixedBatch } from '../../serving/mlflow-answer';
+import { fixedBatch } from '../../registry/artifact/artifact.types';
 import type { HostTensor } from '../../serving/tensor-codec';
 import type { DataFormat } from '../batch-job-spec';
 import type { RowError } from '../batch.types';

@@ -32,3 +32,9 @@ export interface InspectedArtifact {
   signature: ModelSignature;
   mlflow: Record<string, unknown> | null;
 }
+
+/** The first dimension every input declares, when it is the same fixed size for all (else the batch is free). */
+export function fixedBatch(inputs: readonly TensorSpec[]): number | null {
+  const first = inputs[0]?.shape[0];
+  return typeof first === 'number' && inputs.every((s) => s.shape[0] === first) ? first : null;
+}

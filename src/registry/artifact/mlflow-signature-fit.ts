@@ -1,8 +1,7 @@
 import { DomainError } from '../../common/domain-error';
-import { fixedBatch } from '../../serving/mlflow-answer';
 import { decodeMlflowInputs, mlflowColumnNames } from '../../serving/mlflow-payload';
 import { RegistryError, RegistryErrorCode } from '../registry.error';
-import type { TensorSpec } from './artifact.types';
+import { fixedBatch, type TensorSpec } from './artifact.types';
 
 /** A value of each MLflow column type, to try the columns against the model's inputs. */
 const PROBE_VALUES: Record<string, unknown> = { double: 0, float: 0, long: 0, integer: 0, boolean: false, string: '' };
