@@ -114,12 +114,15 @@ export class SessionCache {
     return this.loadedLease(version) ?? this.acquireCold(version);
   }
 
-  /** A lease on the version's session when it is loaded (a hit), else undefined. */
-  private loadedLease(version: ServableVersion): SessionLease | undefined {
+  /**
+   * A lease on the version's session when it is loaded (a request's hit), else undefined. A
+   * prewarm (`request: false`) is no request: it counts no hit.
+   */
+  private loadedLease(version: ServableVersion, { request = true } = {}): SessionLease | undefined {
     const entry = this.residents.get(version.id) ?? this.drainingSession(version.id);
     if (!entry) return undefined;
     entry.refs++;
-    this.counters.count(entry.stats, version.tenantId, 'hits');
+    if (request) this.counters.count(entry.stats, version.tenantId, 'hits');
     entry.lastUsedAt = this.now();
     return this.lease(entry);
   }
@@ -163,7 +166,8 @@ export class SessionCache {
       const sizeBytes = await this.estimateFitting(version); // too big for the cache at all: 503, not "unpin some"
       if (sizeBytes !== null) this.residents.assertPinRoom(version.tenantId, sizeBytes);
     }
-    const lease = await (this.loadedLease(version) ?? this.acquireCold(version, { despiteBackoff: true }));
+    // A prewarm is no request: hits and misses count requests only (a miss: a request that waited for a load).
+    const lease = await (this.loadedLease(version, { request: false }) ?? this.acquireCold(version, { despiteBackoff: true, request: false }));
     try {
       this.assertNotDeleted(version, lease.entry, options.mark);
       if (options.pin === true) this.pin(lease.entry);
@@ -341,8 +345,8 @@ export class SessionCache {
     return { ...this.residents.usage(), loading: { ...this.occupancy.loading }, waitingLoads: this.roomQueue.size };
   }
 
-  private async acquireCold(version: ServableVersion, options: { despiteBackoff?: boolean } = {}): Promise<SessionLease> {
-    this.counters.count(this.counters.of(version.id), version.tenantId, 'misses');
+  private async acquireCold(version: ServableVersion, options: { despiteBackoff?: boolean; request?: boolean } = {}): Promise<SessionLease> {
+    if (options.request !== false) this.counters.count(this.counters.of(version.id), version.tenantId, 'misses');
     let pending = this.loading.get(version.id);
     // Unloaded while it loaded, before this request came: that session goes once loaded, so this
     // request waits for that load to end and loads anew (a pin or prewarm asked for after an unload
