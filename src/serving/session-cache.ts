@@ -346,7 +346,6 @@ export class SessionCache {
   }
 
   private async acquireCold(version: ServableVersion, options: { despiteBackoff?: boolean; request?: boolean } = {}): Promise<SessionLease> {
-    if (options.request !== false) this.counters.count(this.counters.of(version.id), version.tenantId, 'misses');
     let pending = this.loading.get(version.id);
     // Unloaded while it loaded, before this request came: that session goes once loaded, so this
     // request waits for that load to end and loads anew (a pin or prewarm asked for after an unload
@@ -360,9 +359,10 @@ export class SessionCache {
     }
     if (!pending) {
       const refusal = options.despiteBackoff ? undefined : this.backoff.refusal(version);
-      if (refusal) throw refusal;
+      if (refusal) throw refusal; // answered at once, waiting for no load: not a miss
       pending = this.startLoad(version);
     }
+    if (options.request !== false) this.counters.count(this.counters.of(version.id), version.tenantId, 'misses');
     pending.waiters++;
     const entry = await pending.promise;
     return this.lease(entry);
