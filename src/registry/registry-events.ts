@@ -22,6 +22,7 @@ export type RegistryChangeListener = (change: RegistryChange) => void;
 export class RegistryEvents {
   private readonly logger = new Logger('RegistryEvents');
   private readonly listeners = new Set<RegistryChangeListener>();
+  private readonly remoteListeners = new Set<RegistryChangeListener>();
 
   subscribe(listener: RegistryChangeListener): () => void {
     this.listeners.add(listener);
@@ -29,7 +30,24 @@ export class RegistryEvents {
   }
 
   publish(change: RegistryChange): void {
-    for (const listener of this.listeners) {
+    this.tell(this.listeners, change);
+  }
+
+  /**
+   * Changes another replica committed, as its notification told this one (Postgres only): for
+   * state kept outside serving's caches that should follow at once, not at its next poll.
+   */
+  subscribeRemote(listener: RegistryChangeListener): () => void {
+    this.remoteListeners.add(listener);
+    return () => this.remoteListeners.delete(listener);
+  }
+
+  publishRemote(change: RegistryChange): void {
+    this.tell(this.remoteListeners, change);
+  }
+
+  private tell(listeners: Set<RegistryChangeListener>, change: RegistryChange): void {
+    for (const listener of listeners) {
       try {
         listener(change);
       } catch (error) {

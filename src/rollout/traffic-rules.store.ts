@@ -17,7 +17,8 @@ const POLL_MS = 500;
 /**
  * Every traffic rule, in memory, keyed by model id. This replica's changes apply at once;
  * other replicas' are noticed by polling a one-row fingerprint of the table (works the same on
- * PostgreSQL and the embedded database, and costs one tiny query per poll, never a request's).
+ * PostgreSQL and the embedded database, and costs one tiny query per poll, never a request's),
+ * and on PostgreSQL at once too, when the other replica's change notification arrives.
  */
 @Injectable()
 export class TrafficRulesStore implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -26,7 +27,9 @@ export class TrafficRulesStore implements OnApplicationBootstrap, OnApplicationS
   private fingerprint = '';
   private timer?: NodeJS.Timeout;
   private polling = false;
-  private unsubscribe?: () => void;
+  /** A change was announced while a poll ran (which may have read before it committed): poll once more. */
+  private pollAgain = false;
+  private unsubscribers: Array<() => void> = [];
   private beforeApply?: RuleChangeHook;
   /** This replica's own changes applied so far: a read they overlap may predate them (see read). */
   private localChanges = 0;
@@ -38,16 +41,23 @@ export class TrafficRulesStore implements OnApplicationBootstrap, OnApplicationS
 
   async onApplicationBootstrap(): Promise<void> {
     // Deleting a model deletes its rule in the same transaction: drop it here at once, not at the next poll.
-    this.unsubscribe = this.events.subscribe((change) => {
-      if (change.kind === 'model-deleted') void this.poll();
-    });
+    this.unsubscribers.push(
+      this.events.subscribe((change) => {
+        if (change.kind === 'model-deleted') void this.poll();
+      }),
+      // Another replica's rule change (announced as 'model-updated') or model deletion: apply it
+      // now, as its alias changes are, rather than up to half a second later at the next poll.
+      this.events.subscribeRemote((change) => {
+        if (change.kind === 'model-updated' || change.kind === 'model-deleted') void this.poll();
+      }),
+    );
     await this.reload();
     this.timer = setInterval(() => void this.poll(), POLL_MS);
     this.timer.unref();
   }
 
   onApplicationShutdown(): void {
-    this.unsubscribe?.();
+    for (const unsubscribe of this.unsubscribers) unsubscribe();
     clearInterval(this.timer);
   }
 
@@ -107,10 +117,16 @@ export class TrafficRulesStore implements OnApplicationBootstrap, OnApplicationS
   }
 
   private async poll(): Promise<void> {
-    if (this.polling) return;
+    if (this.polling) {
+      this.pollAgain = true;
+      return;
+    }
     this.polling = true;
     try {
-      if ((await this.repository.rulesFingerprint()) !== this.fingerprint) await this.reload(true);
+      do {
+        this.pollAgain = false;
+        if ((await this.repository.rulesFingerprint()) !== this.fingerprint) await this.reload(true);
+      } while (this.pollAgain);
     } catch (error) {
       // The database may be away; keep routing by the rules we have.
       this.logger.debug(`poll failed: ${(error as Error).message}`);

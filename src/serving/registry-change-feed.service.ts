@@ -122,7 +122,9 @@ export class RegistryChangeFeed implements OnApplicationBootstrap, OnApplication
     try {
       const change = JSON.parse(payload ?? '') as RegistryChange & { origin?: string };
       if (change.origin === this.origin || typeof change.tenantId !== 'string' || typeof change.model !== 'string') return;
-      this.apply({ tenantId: change.tenantId, model: change.model, kind: change.kind, version: change.version, alias: change.alias });
+      const remote: RegistryChange = { tenantId: change.tenantId, model: change.model, kind: change.kind, version: change.version, alias: change.alias };
+      this.apply(remote);
+      this.events.publishRemote(remote);
     } catch {
       this.logger.warn('ignored a malformed registry notification');
     }
