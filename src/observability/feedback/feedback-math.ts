@@ -138,11 +138,17 @@ function dimsOf(value: unknown): number[] {
  * Pairs an actual with a logged prediction's outputs (`{"variable": [[142.5]]}`). The actual
  * is a number (the prediction must hold exactly one value), nested arrays shaped like an
  * output, or an object of output name → nested arrays. An unnamed actual is compared with
- * the first output; null stands for a value not known yet. The number of values must match
- * (row-major): a mismatch is the caller's mistake, answered as such, never scored.
+ * the first output (`firstOutput`, the model's first of several: the logged object's keys come
+ * back from jsonb sorted, not in the model's order); null stands for a value not known yet. The
+ * number of values must match (row-major): a mismatch is the caller's mistake, answered as such, never scored.
  */
-export function pairWithPrediction(predicted: Record<string, unknown>, actual: unknown): { predicted: number[]; actual: Array<number | null> } {
-  const outputs = Object.keys(predicted);
+export function pairWithPrediction(
+  predicted: Record<string, unknown>,
+  actual: unknown,
+  firstOutput: string | null = null,
+): { predicted: number[]; actual: Array<number | null> } {
+  const keys = Object.keys(predicted);
+  const outputs = firstOutput !== null && keys.includes(firstOutput) ? [firstOutput, ...keys.filter((k) => k !== firstOutput)] : keys;
   if (!outputs.length) throw new FeedbackShapeError('the logged prediction has no outputs');
   const isObject = actual !== null && typeof actual === 'object' && !Array.isArray(actual);
   const named: Array<[string, unknown]> = isObject ? Object.entries(actual as Record<string, unknown>) : [[outputs[0], actual]];

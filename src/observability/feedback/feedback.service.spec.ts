@@ -17,7 +17,7 @@ class OtherReplicaLog {
   idLookups: string[][] = [];
   keyLookups = 0;
   land(id: string, routingKey: string | null = null) {
-    this.rows.push({ id, model: 'demand', version: 1, routingKey, predicted: { variable: [[4]] } });
+    this.rows.push({ id, model: 'demand', version: 1, routingKey, predicted: { variable: [[4]] }, firstOutput: null });
   }
   async findPredictionsByIds(tenantId: string, ids: string[]) {
     this.idLookups.push(ids);

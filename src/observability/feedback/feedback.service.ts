@@ -104,7 +104,7 @@ export class FeedbackService {
       }
       let sums: ErrorSums;
       try {
-        const paired = pairWithPrediction(row.predicted, item.actual);
+        const paired = pairWithPrediction(row.predicted, item.actual, row.firstOutput);
         sums = errorSums(paired.predicted, paired.actual);
       } catch (error) {
         if (!(error instanceof FeedbackShapeError)) throw error;

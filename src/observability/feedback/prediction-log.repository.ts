@@ -20,6 +20,8 @@ export interface LoggedPrediction {
   version: number;
   routingKey: string | null;
   predicted: Record<string, unknown>;
+  /** The model's first output when it answered several (`predicted`, jsonb, keeps its keys sorted, not in the model's order). */
+  firstOutput: string | null;
 }
 
 export interface FeedbackUpdate {
@@ -50,14 +52,16 @@ export class PredictionLogRepository {
    */
   async insertPredictions(records: PredictionRecord[]): Promise<void> {
     if (!records.length) return;
-    const rows = records.map(
-      (r) =>
+    const rows = records.map((r) => {
+      const outputs = Object.keys(r.predicted);
+      return (
         `{"i":"${r.id}","t":"${r.tenantId}","m":${JSON.stringify(r.model)},"v":${r.version},"k":${r.routingKey === null ? 'null' : JSON.stringify(r.routingKey)},` +
-        `"p":${JSON.stringify(r.predicted)},"c":${r.createdAt.getTime()}}`,
-    );
+        `"p":${JSON.stringify(r.predicted)},"f":${outputs.length > 1 ? JSON.stringify(outputs[0]) : 'null'},"c":${r.createdAt.getTime()}}`
+      );
+    });
     await this.dataSource.query(
-      `INSERT INTO prediction_log (id, tenant_id, model, version, routing_key, predicted, created_at)
-       SELECT i, t, m, v, k, p, to_timestamp(c / 1000.0) FROM json_to_recordset($1::json) AS r(i uuid, t uuid, m text, v int, k text, p jsonb, c float8)
+      `INSERT INTO prediction_log (id, tenant_id, model, version, routing_key, predicted, first_output, created_at)
+       SELECT i, t, m, v, k, p, f, to_timestamp(c / 1000.0) FROM json_to_recordset($1::json) AS r(i uuid, t uuid, m text, v int, k text, p jsonb, f text, c float8)
        ON CONFLICT (id) DO NOTHING`,
       [`[${rows.join(',')}]`],
     );
@@ -66,7 +70,7 @@ export class PredictionLogRepository {
   async findPredictionsByIds(tenantId: string, ids: string[]): Promise<LoggedPrediction[]> {
     if (!ids.length) return [];
     return (await this.dataSource.query(
-      `SELECT id, model, version, routing_key AS "routingKey", predicted FROM prediction_log WHERE tenant_id = $1 AND id = ANY($2::uuid[])`,
+      `SELECT id, model, version, routing_key AS "routingKey", predicted, first_output AS "firstOutput" FROM prediction_log WHERE tenant_id = $1 AND id = ANY($2::uuid[])`,
       [tenantId, ids],
     )) as LoggedPrediction[];
   }
@@ -75,7 +79,7 @@ export class PredictionLogRepository {
   async findLatestPredictionsByKeys(tenantId: string, pairs: Array<{ model: string; key: string }>): Promise<LoggedPrediction[]> {
     if (!pairs.length) return [];
     return (await this.dataSource.query(
-      `SELECT p.id, p.model, p.version, p.routing_key AS "routingKey", p.predicted
+      `SELECT p.id, p.model, p.version, p.routing_key AS "routingKey", p.predicted, p.first_output AS "firstOutput"
          FROM unnest($2::text[], $3::text[]) AS k(model, key)
          CROSS JOIN LATERAL (
            SELECT * FROM prediction_log l
