@@ -36,14 +36,15 @@ export class ShadowComparison {
     this.shadowErrors++;
   }
 
-  /** Outputs as flat numbers by output name; only names both versions produce are compared. */
+  /** Outputs as flat numbers by output name; only names both versions produce, with as many values, are compared. */
   record(primary: Record<string, ArrayLike<number | bigint>>, shadow: Record<string, ArrayLike<number | bigint>>): void {
     this.count++;
     for (const [name, p] of Object.entries(primary)) {
       const s = shadow[name];
-      if (!s) continue;
-      const n = Math.min(p.length, s.length);
-      for (let i = 0; i < n; i++) {
+      // An output the shadow shapes differently (two values a row where the primary has one, say)
+      // has no value-to-value match: lined up flat, row 2's value would meet row 1's second column.
+      if (!s || s.length !== p.length) continue;
+      for (let i = 0; i < p.length; i++) {
         const primaryValue = Number(p[i]);
         const abs = Math.abs(primaryValue - Number(s[i]));
         // A NaN or infinite value has no difference to speak of; counted, it would turn every figure to NaN for good.
