@@ -175,6 +175,13 @@ export class AppConfig {
   @Transform(toInt) @IsInt() @Min(2) @Max(3600)
   MMS_BATCH_LEASE_SECONDS = 30;
 
+  /**
+   * How often a replica reads the traffic rules' fingerprint, to apply other replicas' changes
+   * whose notification it missed (on PostgreSQL they arrive at once by LISTEN/NOTIFY).
+   */
+  @Transform(toInt) @IsInt() @Min(50) @Max(600_000)
+  MMS_TRAFFIC_RULES_POLL_MS = 500;
+
   /** How often idle batch workers poll the queue and due schedules are looked for, in ms. */
   @Transform(toInt) @IsInt() @Min(50) @Max(60_000)
   MMS_BATCH_POLL_MS = 500;

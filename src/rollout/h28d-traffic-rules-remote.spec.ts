@@ -2,6 +2,7 @@ import { RegistryEvents } from '../registry/registry-events';
 import type { RolloutRepository } from './rollout.repository';
 import type { TrafficRule } from './traffic-rule';
 import { TrafficRulesStore } from './traffic-rules.store';
+import type { AppConfig } from '../config/app-config';
 
 const rule = (modelId: string, version: number): TrafficRule => ({
   modelId,
@@ -48,7 +49,7 @@ describe('TrafficRulesStore and other replicas’ change notifications', () => {
   beforeEach(async () => {
     table = new FakeRulesTable();
     events = new RegistryEvents();
-    store = new TrafficRulesStore(table as unknown as RolloutRepository, events);
+    store = new TrafficRulesStore(table as unknown as RolloutRepository, events, { MMS_TRAFFIC_RULES_POLL_MS: 600_000 } as AppConfig);
     await store.onApplicationBootstrap();
   });
   afterEach(() => store.onApplicationShutdown());

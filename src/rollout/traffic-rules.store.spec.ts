@@ -2,6 +2,7 @@ import { RegistryEvents } from '../registry/registry-events';
 import type { RolloutRepository } from './rollout.repository';
 import type { TrafficRule } from './traffic-rule';
 import { RuleChange, TrafficRulesStore } from './traffic-rules.store';
+import type { AppConfig } from '../config/app-config';
 
 const rule = (modelId: string, versions: number[]): TrafficRule => ({
   modelId,
@@ -31,7 +32,7 @@ class FakeRulesTable {
 describe('TrafficRulesStore', () => {
   it("does not undo this replica's own change with a read made while another replica's change warmed up", async () => {
     const table = new FakeRulesTable();
-    const store = new TrafficRulesStore(table as unknown as RolloutRepository, new RegistryEvents());
+    const store = new TrafficRulesStore(table as unknown as RolloutRepository, new RegistryEvents(), { MMS_TRAFFIC_RULES_POLL_MS: 500 } as AppConfig);
     let releaseWarmUp!: () => void;
     const warmed: RuleChange[][] = [];
     store.beforeOthersChangesApply(async (changes) => {

@@ -1,4 +1,5 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
 import { RegistryEvents } from '../registry/registry-events';
 import { RolloutRepository } from './rollout.repository';
 import { TrafficRule } from './traffic-rule';
@@ -10,9 +11,6 @@ export interface RuleChange {
 }
 
 export type RuleChangeHook = (changes: RuleChange[]) => Promise<void>;
-
-/** Other replicas' rule changes show up within this long (the issue asks for a second). */
-const POLL_MS = 500;
 
 /**
  * Every traffic rule, in memory, keyed by model id. This replica's changes apply at once;
@@ -37,6 +35,7 @@ export class TrafficRulesStore implements OnApplicationBootstrap, OnApplicationS
   constructor(
     private readonly repository: RolloutRepository,
     private readonly events: RegistryEvents,
+    private readonly config: AppConfig,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -52,7 +51,8 @@ export class TrafficRulesStore implements OnApplicationBootstrap, OnApplicationS
       }),
     );
     await this.reload();
-    this.timer = setInterval(() => void this.poll(), POLL_MS);
+    // Other replicas' rule changes show up within this long even when their notification is lost.
+    this.timer = setInterval(() => void this.poll(), this.config.MMS_TRAFFIC_RULES_POLL_MS);
     this.timer.unref();
   }
 

@@ -7,9 +7,9 @@ const linear = (bias: number) => buildLinearModel({ weights: [1, 1, 1], bias }).
 
 /**
  * A traffic rule changed through one replica is applied by the other as soon as the change's
- * notification arrives (LISTEN/NOTIFY, as alias changes are), not up to half a second later at
- * its next poll of the rules table. Only with DATABASE_URL: the embedded database serves one
- * process by construction.
+ * notification arrives (LISTEN/NOTIFY, as alias changes are), not at its next poll of the rules
+ * table: b polls every 10 minutes here, so without the notification it would not switch during
+ * the test at all. Only with DATABASE_URL: the embedded database serves one process by construction.
  */
 (process.env.DATABASE_URL ? describe : describe.skip)('traffic rule changes across replicas (Postgres LISTEN/NOTIFY)', () => {
   let a: TestApp;
@@ -17,7 +17,7 @@ const linear = (bias: number) => buildLinearModel({ weights: [1, 1, 1], bias }).
 
   beforeAll(async () => {
     a = await startTestApp();
-    b = await startTestApp({ DATABASE_URL: a.env.DATABASE_URL, MMS_MODEL_STORE: a.storeDir });
+    b = await startTestApp({ DATABASE_URL: a.env.DATABASE_URL, MMS_MODEL_STORE: a.storeDir, MMS_TRAFFIC_RULES_POLL_MS: '600000' });
   });
   afterAll(async () => {
     await b?.dispose();
@@ -28,11 +28,14 @@ const linear = (bias: number) => buildLinearModel({ weights: [1, 1, 1], bias }).
     const res = await app.request('POST', '/v1/predict', { body: { model: 'switched', inputs: { float_input: [[0, 0, 0]] } } });
     return res.status === 200 ? Math.round(res.body.outputs.variable[0][0]) : res.body.error.code;
   };
-  /** How long b takes to answer `want` after the change (at most 2 s). */
-  const msUntil = async (want: number) => {
+  /** Whether b answers `want` within 10 s of the change (a generous bound for a busy machine; its poll is 10 minutes away). */
+  const switches = async (want: number) => {
     const started = Date.now();
-    while (Date.now() - started < 2000 && (await biasOn(b)) !== want) await new Promise((r) => setTimeout(r, 5));
-    return Date.now() - started;
+    while (Date.now() - started < 10_000) {
+      if ((await biasOn(b)) === want) return true;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    return false;
   };
 
   it('switches on the other replica at once, round after round', async () => {
@@ -41,17 +44,12 @@ const linear = (bias: number) => buildLinearModel({ weights: [1, 1, 1], bias }).
     for (const version of [1, 2, 3]) {
       expect((await b.request('POST', '/v1/predict', { body: { model: 'switched', version, inputs: { float_input: [[0, 0, 0]] } } })).status).toBe(200);
     }
-    const delays: number[] = [];
-    for (let round = 0; round < 7; round++) {
+    for (let round = 0; round < 4; round++) {
       const version = (round % 2) + 1;
       expect((await a.request('PUT', '/v1/models/switched/traffic', { body: { split: { [version]: 100 } } })).status).toBe(200);
-      delays.push(await msUntil(version * 10));
-      // A pause of a poll's length or so: each change lands somewhere else in the poll's cycle.
-      await new Promise((r) => setTimeout(r, 200 + round * 45));
+      expect([round, await switches(version * 10)]).toEqual([round, true]);
     }
-    // By polling alone, a change waits 0–500 ms (about 250 on average): six of seven this quick would be luck.
-    expect(delays.filter((ms) => ms < 150).length).toBeGreaterThanOrEqual(6);
     expect((await a.request('DELETE', '/v1/models/switched/traffic')).status).toBe(204);
-    expect(await msUntil(30)).toBeLessThan(150); // no rule: the latest version
+    expect(await switches(30)).toBe(true); // no rule: the latest version
   });
 });
