@@ -5,6 +5,7 @@ import { Auth, RequireRole } from '../auth/auth.decorator';
 import type { AuthContext } from '../auth/auth-context';
 import { MlflowScoringService } from './mlflow-scoring.service';
 import { sendAnswer } from './route-answer';
+import { checkedRoutingKeyHeader } from './predict-request';
 
 /** `?version=` or `?alias=`: which version serves, as in a /v1/predict body. */
 const VersionQuery = () => ApiQuery({ name: 'version', required: false, schema: { type: 'integer', minimum: 1 } });
@@ -47,7 +48,7 @@ export class MlflowInvocationsController {
     @Headers('x-routing-key') routingKey: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    return sendAnswer(reply, await this.mlflow.invocations(ctx, name, query, body, routingKey));
+    return sendAnswer(reply, await this.mlflow.invocations(ctx, name, query, body, checkedRoutingKeyHeader(routingKey)));
   }
 
   // MLflow clients given …/v1/models/{name} as the server's base URL probe <base>/ping (or /health).

@@ -5,6 +5,7 @@ import { Auth, RequireRole } from '../auth/auth.decorator';
 import type { AuthContext } from '../auth/auth-context';
 import { OipService } from './oip.service';
 import { sendAnswer } from './route-answer';
+import { checkedRoutingKeyHeader } from './predict-request';
 
 const INFER_BODY = {
   type: 'object',
@@ -85,7 +86,7 @@ export class OipController {
   @ApiOperation({ summary: 'Inference (flat or nested data, row-major); answers flat data' })
   @ApiBody({ schema: INFER_BODY })
   async infer(@Auth() ctx: AuthContext, @Param('name') name: string, @Body() body: unknown, @Headers('x-routing-key') routingKey: string | undefined, @Res({ passthrough: true }) reply: FastifyReply) {
-    return sendAnswer(reply, await this.oip.infer(ctx, name, undefined, body, routingKey));
+    return sendAnswer(reply, await this.oip.infer(ctx, name, undefined, body, checkedRoutingKeyHeader(routingKey)));
   }
 
   @Post('models/:name/versions/:version/infer')

@@ -14,6 +14,12 @@ describe('parsePredictRequest', () => {
     expect(() => parsePredictRequest({ model: 'demand-1', inputs }, 'k'.repeat(257))).toThrow(expect.objectContaining({ code: 'INVALID_REQUEST', details: { header: 'x-routing-key' } }));
   });
 
+  it('takes an empty key as no key, as an empty x-routing-key header is (feedback refuses an empty key)', () => {
+    expect(parsePredictRequest({ model: 'demand-1', key: '', inputs }).selector).toEqual({ model: 'demand-1' });
+    expect(parsePredictRequest({ model: 'demand-1', key: '', inputs }, 'from-header').selector).toEqual({ model: 'demand-1', routingKey: 'from-header' });
+    expect(parsePredictRequest({ model: 'demand-1', inputs }, '').selector).toEqual({ model: 'demand-1' });
+  });
+
   it('takes null for an optional field as not given (clients that serialise unset fields as null)', () => {
     expect(parsePredictRequest({ model: 'demand-1', segment: null, version: null, alias: null, key: null, inputs }, 'from-header').selector).toEqual({ model: 'demand-1', routingKey: 'from-header' });
     expect(parsePredictRequest({ model: null, segment: { region: 'north' }, alias: 'staging', version: null, inputs }).selector).toEqual({ segment: { region: 'north' }, alias: 'staging' });

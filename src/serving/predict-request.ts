@@ -34,18 +34,27 @@ export function parsePredictRequest(body: unknown, routingKeyHeader?: string): P
     }
   }
   const selector = parseSelector(obj);
-  if (given(obj.key)) {
+  // An empty key is no key, as an empty x-routing-key header is (and as feedback, which refuses one, needs).
+  if (given(obj.key) && obj.key !== '') {
     if (typeof obj.key !== 'string' || obj.key.length > 256) throw invalidRequest('key must be a string of at most 256 characters', { field: 'key' });
     if (!isStorableText(obj.key)) throw invalidRequest(`key must not hold ${UNSTORABLE_TEXT}`, { field: 'key' });
     selector.routingKey = obj.key;
-  } else if (routingKeyHeader) {
-    // The body's limit, so that feedback by key (which takes at most 256) can name any key a prediction was logged with.
-    if (routingKeyHeader.length > 256) throw invalidRequest('The x-routing-key header must be at most 256 characters, as the body field key', { header: 'x-routing-key' });
-    selector.routingKey = routingKeyHeader;
+  } else {
+    selector.routingKey = checkedRoutingKeyHeader(routingKeyHeader);
   }
   if (obj.inputs === undefined) throw invalidRequest('inputs is required: an object mapping each input name to its tensor', { field: 'inputs' });
   const inputs = asObject(obj.inputs, 'inputs');
   return { selector, inputs };
+}
+
+/**
+ * The `x-routing-key` header of any prediction route (empty: none), held to the body field's
+ * limit, so that feedback by key (which takes at most 256) can name any key a prediction was logged with.
+ */
+export function checkedRoutingKeyHeader(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  if (header.length > 256) throw invalidRequest('The x-routing-key header must be at most 256 characters, as the body field key', { header: 'x-routing-key' });
+  return header;
 }
 
 /** `model` or `segment` (exactly one), and at most one of `version` and `alias`; `null` is as good as absent. */
