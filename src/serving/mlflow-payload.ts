@@ -69,8 +69,9 @@ function fromRecords(value: unknown): MlflowInput {
       }
     }
   }
-  // A key missing from a record is a missing value, as pandas reads it.
-  const rows = records.map((record) => columns.map((c) => (record[c] === undefined ? null : record[c])));
+  // A key missing from a record is a missing value, as pandas reads it. Own keys only: a record
+  // without a column named `constructor` or `toString` would otherwise read Object.prototype's.
+  const rows = records.map((record) => columns.map((c) => (Object.hasOwn(record, c) && record[c] !== undefined ? record[c] : null)));
   return { kind: 'dataframe', columns, rows };
 }
 
@@ -248,7 +249,7 @@ function tensorInputs(field: string, value: unknown, specs: readonly TensorSpec[
 function stackRecords(field: string, records: Array<Record<string, unknown>>): Record<string, unknown> {
   const names = [...new Set(records.flatMap((r) => Object.keys(r)))];
   for (const [i, record] of records.entries()) {
-    const absent = names.find((n) => record[n] === undefined);
+    const absent = names.find((n) => !Object.hasOwn(record, n));
     if (absent !== undefined) throw invalidInput(`${field}[${i}] has no '${absent}': every record must give every input`, { input: absent, at: `[${i}]` });
   }
   // Unknown and missing names are then refused by the signature check, as for a dict of inputs.
