@@ -17,6 +17,7 @@ import { INVOCATIONS_CSV_OPENAPI, INVOCATIONS_PATH } from './serving/mlflow-invo
 import { PREDICT_OPENAPI_PATH, PREDICT_PATH } from './serving/predict.route';
 import { PredictFastLane } from './serving/predict-fast-lane';
 import { readOipBodiesAsJson } from './serving/oip-transport';
+import { refuseMlflowOneFormats } from './serving/mlflow-transport';
 
 /** JSON bodies beyond this are refused (413); artifacts go through multipart with their own limit. */
 const JSON_BODY_LIMIT = 32 * 1024 * 1024;
@@ -67,6 +68,7 @@ export async function createApp(env: NodeJS.ProcessEnv = process.env): Promise<N
   app.get(CredentialFirst).install(adapter.getInstance());
   refuseUnreadableBodies(adapter.getInstance());
   readOipBodiesAsJson(adapter.getInstance());
+  refuseMlflowOneFormats(adapter.getInstance());
   await app.register(multipart, {
     limits: { fileSize: config.MMS_MAX_ARTIFACT_BYTES, files: 1, fields: 8, parts: 10, fieldSize: 1024 * 1024 },
   });
