@@ -242,6 +242,9 @@ function tensorInputs(field: string, value: unknown, specs: readonly TensorSpec[
     }
     return { [specs[0].name]: value };
   }
+  // A bare value in `inputs` is a single input's whole tensor (MLflow reads `{"inputs": 3}` as
+  // np.array(3)): a scalar input takes it, any other says the shape it expects. (`instances` is a list.)
+  if (field === 'inputs' && specs.length === 1 && (value === null || typeof value !== 'object')) return { [specs[0].name]: value };
   return asObject(value, field);
 }
 

@@ -1,4 +1,4 @@
-import { buildLinearModel } from '../fixtures/onnx-builder';
+import { buildDoublingModel, buildLinearModel } from '../fixtures/onnx-builder';
 import { artifactForm, startTestApp, TestApp } from '../support/test-app';
 
 jest.setTimeout(120_000);
@@ -12,6 +12,8 @@ describe('protocol conformance (h28b)', () => {
     t = await startTestApp();
     const res = await t.request('POST', '/v1/models/digits/versions', { body: artifactForm(linear.bytes, { filename: 'digits.onnx' }) });
     expect(res.status).toBe(201);
+    const scalar = await t.request('POST', '/v1/models/doubling/versions', { body: artifactForm(buildDoublingModel('scalar'), { filename: 'doubling.onnx' }) });
+    expect(scalar.status).toBe(201);
   });
   afterAll(() => t?.dispose());
 
@@ -27,5 +29,15 @@ describe('protocol conformance (h28b)', () => {
     // The same frame in MLflow 2's body, and a charset parameter, are answered.
     const current = await t.request('POST', '/v1/models/digits/invocations', { body: { dataframe_split: legacy }, headers: { 'content-type': 'application/json; charset=utf-8' } });
     expect(current).toMatchObject({ status: 200, body: { predictions: [{ variable: 321 }] } });
+  });
+
+  it('reads a bare value in MLflow inputs as the single input, as MLflow reads {"inputs": 3} as np.array(3)', async () => {
+    const scalar = await t.request('POST', '/v1/models/doubling/invocations', { body: { inputs: 3 } });
+    expect(scalar).toMatchObject({ status: 200, body: { predictions: { y: 6 } } });
+    // A model whose input is not a scalar says what shape it takes, not that inputs must be an object (a list is fine too).
+    const res = await t.request('POST', '/v1/models/digits/invocations', { body: { inputs: 5 } });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ code: 'INVALID_INPUT', details: { input: 'x' } });
+    expect(res.body.error.message).toContain('expected shape [N, 3]');
   });
 });
