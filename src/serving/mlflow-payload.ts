@@ -35,25 +35,35 @@ export function parseMlflowPayload(body: unknown): MlflowInput {
 
 function fromSplit(value: unknown): MlflowInput {
   const split = asObject(value, 'dataframe_split');
-  if (!Array.isArray(split.data) || !split.data.every(Array.isArray)) throw invalidRequest('dataframe_split.data must be an array of rows (arrays)', { field: 'dataframe_split.data' });
-  const width = split.data.length ? (split.data[0] as unknown[]).length : 0;
+  const data = isOneColumnData(split.data, split.columns) ? split.data.map((v) => [v]) : split.data;
+  if (!Array.isArray(data) || !data.every(Array.isArray)) throw invalidRequest('dataframe_split.data must be an array of rows (arrays), or of values for a frame of one column', { field: 'dataframe_split.data' });
+  const width = data.length ? (data[0] as unknown[]).length : 0;
   let columns: Array<string | null>;
   if (split.columns === undefined || split.columns === null) columns = Array.from({ length: width }, () => null);
   else if (Array.isArray(split.columns) && split.columns.every((c) => typeof c === 'string')) columns = split.columns as string[];
   // Integer labels are what pandas gives a frame built without names (to_dict('split') of a numpy-built frame): unnamed, positional.
   else if (Array.isArray(split.columns) && split.columns.every((c) => Number.isInteger(c))) columns = split.columns.map(() => null);
   else throw invalidRequest('dataframe_split.columns must be an array of column names (or of integer labels, taken as unnamed columns)', { field: 'dataframe_split.columns' });
-  for (const [i, row] of (split.data as unknown[][]).entries()) {
+  for (const [i, row] of (data as unknown[][]).entries()) {
     if (row.length !== columns.length) {
       throw invalidRequest(`dataframe_split.data[${i}] has ${row.length} values for ${columns.length} columns`, { field: 'dataframe_split.data' });
     }
   }
   // pandas refuses a frame whose index does not label every row once: a sign the rows are not the ones meant.
-  if (split.index !== undefined && split.index !== null && (!Array.isArray(split.index) || split.index.length !== split.data.length)) {
+  if (split.index !== undefined && split.index !== null && (!Array.isArray(split.index) || split.index.length !== data.length)) {
     const got = Array.isArray(split.index) ? `${split.index.length} labels` : 'not an array';
-    throw invalidRequest(`dataframe_split.index must label each of the ${split.data.length} rows once: it is ${got}`, { field: 'dataframe_split.index' });
+    throw invalidRequest(`dataframe_split.index must label each of the ${data.length} rows once: it is ${got}`, { field: 'dataframe_split.index' });
   }
-  return { kind: 'dataframe', columns, rows: split.data as unknown[][] };
+  return { kind: 'dataframe', columns, rows: data as unknown[][] };
+}
+
+/**
+ * `data` as a flat list of values is the rows of a frame of one column, as pandas builds it
+ * (`pd.DataFrame(columns=["price"], data=[3.5, 4.0])` has two rows): with one column named, or none.
+ */
+function isOneColumnData(data: unknown, columns: unknown): data is unknown[] {
+  const oneColumn = columns === undefined || columns === null || (Array.isArray(columns) && columns.length === 1);
+  return oneColumn && Array.isArray(data) && data.length > 0 && data.every((v) => v === null || typeof v !== 'object');
 }
 
 function fromRecords(value: unknown): MlflowInput {

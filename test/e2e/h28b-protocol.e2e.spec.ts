@@ -14,6 +14,9 @@ describe('protocol conformance (h28b)', () => {
     expect(res.status).toBe(201);
     const scalar = await t.request('POST', '/v1/models/doubling/versions', { body: artifactForm(buildDoublingModel('scalar'), { filename: 'doubling.onnx' }) });
     expect(scalar.status).toBe(201);
+    const single = buildLinearModel({ weights: [2], bias: 1, inputName: 'price' });
+    const one = await t.request('POST', '/v1/models/one-feature/versions', { body: artifactForm(single.bytes, { filename: 'one.onnx' }) });
+    expect(one.status).toBe(201);
   });
   afterAll(() => t?.dispose());
 
@@ -39,5 +42,16 @@ describe('protocol conformance (h28b)', () => {
     expect(res.status).toBe(400);
     expect(res.body.error).toMatchObject({ code: 'INVALID_INPUT', details: { input: 'x' } });
     expect(res.body.error.message).toContain('expected shape [N, 3]');
+  });
+
+  it('reads dataframe_split data given as a flat list of values as the rows of one column, as pandas builds that frame', async () => {
+    for (const columns of [['price'], undefined]) {
+      const res = await t.request('POST', '/v1/models/one-feature/invocations', { body: { dataframe_split: { ...(columns ? { columns } : {}), data: [3.5, 4] } } });
+      expect(res).toMatchObject({ status: 200, body: { predictions: [{ variable: 8 }, { variable: 9 }] } });
+    }
+    // Several columns cannot be filled from one flat list (pandas refuses it too).
+    const wide = await t.request('POST', '/v1/models/digits/invocations', { body: { dataframe_split: { columns: ['a', 'b', 'c'], data: [1, 2, 3] } } });
+    expect(wide.status).toBe(400);
+    expect(wide.body.error).toMatchObject({ code: 'INVALID_REQUEST', details: { field: 'dataframe_split.data' } });
   });
 });
