@@ -37,8 +37,12 @@ export class OipService {
     return { name: SERVER_NAME, version: this.serverVersion, extensions: ['model_configuration'] };
   }
 
-  async modelMetadata(ctx: AuthContext, name: string, rawVersion?: string) {
-    const { model, version } = await this.target(ctx, name, rawVersion);
+  /**
+   * Without a version in the path, the version an infer would get: under a traffic split, the one
+   * the request's routing key (x-routing-key) lands on, so a client describes what it will call.
+   */
+  async modelMetadata(ctx: AuthContext, name: string, rawVersion?: string, routingKey?: string) {
+    const { model, version } = await this.target(ctx, name, rawVersion, routingKey);
     return {
       name: model.name,
       versions: rawVersion === undefined ? [...model.versions.keys()].sort((a, b) => a - b).map(String) : [String(version.version)],
@@ -53,8 +57,8 @@ export class OipService {
    * read (perf_analyzer, PyTriton's ModelClient): the model served as it is, with no server-side
    * batching of its own (`max_batch_size: 0`, so dims include the batch dimension, -1 where free).
    */
-  async modelConfig(ctx: AuthContext, name: string, rawVersion?: string) {
-    const { model, version } = await this.target(ctx, name, rawVersion);
+  async modelConfig(ctx: AuthContext, name: string, rawVersion?: string, routingKey?: string) {
+    const { model, version } = await this.target(ctx, name, rawVersion, routingKey);
     return {
       name: model.name,
       platform: 'onnxruntime_onnx',
@@ -66,8 +70,8 @@ export class OipService {
   }
 
   /** Ready = it resolves, would fit the cache and is not waiting out a failed load (loading is lazy, so "not loaded yet" is still ready). */
-  async ready(ctx: AuthContext, name: string, rawVersion?: string) {
-    const { model, version } = await this.target(ctx, name, rawVersion);
+  async ready(ctx: AuthContext, name: string, rawVersion?: string, routingKey?: string) {
+    const { model, version } = await this.target(ctx, name, rawVersion, routingKey);
     const { loaded } = await this.sessions.readiness(version);
     return { name: model.name, version: String(version.version), ready: true, loaded };
   }

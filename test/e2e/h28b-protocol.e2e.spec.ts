@@ -54,4 +54,26 @@ describe('protocol conformance (h28b)', () => {
     expect(wide.status).toBe(400);
     expect(wide.body.error).toMatchObject({ code: 'INVALID_REQUEST', details: { field: 'dataframe_split.data' } });
   });
+
+  it('describes, under a traffic split, the version the x-routing-key lands on (metadata, config and ready), as infer does', async () => {
+    // Two versions with the same inputs and differently named outputs, split 50/50.
+    for (const outputName of ['variable', 'y']) {
+      const bytes = buildLinearModel({ weights: [1, 10, 100], bias: 0, inputName: 'x', outputName }).bytes;
+      expect((await t.request('POST', '/v1/models/split/versions', { body: artifactForm(bytes, { filename: 'split.onnx' }) })).status).toBe(201);
+    }
+    expect((await t.request('PUT', '/v1/models/split/traffic', { body: { split: { '1': 50, '2': 50 } } })).status).toBe(200);
+    const infer = { inputs: [{ name: 'x', shape: [1, 3], datatype: 'FP32', data: [1, 2, 3] }] };
+    const versions = new Set<string>();
+    for (let k = 0; k < 16; k++) {
+      const headers = { 'x-routing-key': `customer-${k}` };
+      const answer = await t.request('POST', '/v2/models/split/infer', { body: infer, headers });
+      expect(answer.status).toBe(200);
+      const [metadata, config, ready] = await Promise.all(['', '/config', '/ready'].map((suffix) => t.request('GET', `/v2/models/split${suffix}`, { headers })));
+      expect(metadata.body.outputs.map((o: { name: string }) => o.name)).toEqual([answer.body.outputs[0].name]);
+      expect(config.body.output.map((o: { name: string }) => o.name)).toEqual([answer.body.outputs[0].name]);
+      expect(ready.body.version).toBe(answer.body.model_version);
+      versions.add(answer.body.model_version);
+    }
+    expect(versions).toEqual(new Set(['1', '2']));
+  });
 });
