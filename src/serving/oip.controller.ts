@@ -42,7 +42,7 @@ export class OipController {
   @RequireRole('scorer')
   @ApiOperation({ summary: 'Model metadata: versions, platform, inputs and outputs (-1 for a dynamic dimension)' })
   model(@Auth() ctx: AuthContext, @Param('name') name: string, @Headers('x-routing-key') routingKey: string | undefined) {
-    return this.oip.modelMetadata(ctx, name, undefined, routingKey);
+    return this.oip.modelMetadata(ctx, name, undefined, checkedRoutingKeyHeader(routingKey));
   }
 
   @Get('models/:name/versions/:version')
@@ -56,7 +56,7 @@ export class OipController {
   @RequireRole('scorer')
   @ApiOperation({ summary: "Triton's model configuration extension: the model's ModelConfig (max_batch_size 0, dims with the batch dimension)" })
   config(@Auth() ctx: AuthContext, @Param('name') name: string, @Headers('x-routing-key') routingKey: string | undefined) {
-    return this.oip.modelConfig(ctx, name, undefined, routingKey);
+    return this.oip.modelConfig(ctx, name, undefined, checkedRoutingKeyHeader(routingKey));
   }
 
   @Get('models/:name/versions/:version/config')
@@ -70,7 +70,7 @@ export class OipController {
   @RequireRole('scorer')
   @ApiOperation({ summary: 'Model readiness: 200 when it would serve now (503 while a failed load waits for its retry)' })
   ready(@Auth() ctx: AuthContext, @Param('name') name: string, @Headers('x-routing-key') routingKey: string | undefined) {
-    return this.oip.ready(ctx, name, undefined, routingKey);
+    return this.oip.ready(ctx, name, undefined, checkedRoutingKeyHeader(routingKey));
   }
 
   @Get('models/:name/versions/:version/ready')
