@@ -42,13 +42,20 @@ export class ObservabilityModule implements OnApplicationBootstrap, OnModuleDest
   constructor(
     @Inject(RegistryEvents) private readonly events: RegistryEvents,
     @Inject(PredictionLogRepository) private readonly repository: PredictionLogRepository,
+    @Inject(PredictionLogWriter) private readonly writer: PredictionLogWriter,
   ) {}
 
   onApplicationBootstrap(): void {
     // A deleted model's logged predictions go with it, so a model registered again under the name starts clean.
     this.unsubscribe = this.events.subscribe((change) => {
-      if (change.kind === 'model-deleted') void this.repository.deleteModelPredictions(change.tenantId, change.model).catch(() => undefined);
+      if (change.kind === 'model-deleted') void this.forgetPredictions(change.tenantId, change.model).catch(() => undefined);
     });
+  }
+
+  /** Those still buffered too: written after the purge, they would count as the new model's. */
+  private async forgetPredictions(tenantId: string, model: string): Promise<void> {
+    await this.writer.forgetModel(tenantId, model);
+    await this.repository.deleteModelPredictions(tenantId, model);
   }
 
   onModuleDestroy(): void {

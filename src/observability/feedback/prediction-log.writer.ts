@@ -114,6 +114,26 @@ export class PredictionLogWriter implements OnApplicationBootstrap, BeforeApplic
     if (this.buffer.length >= LOG_BATCH_ROWS && !this.flushing && Date.now() >= this.retryAt) void this.flush();
   }
 
+  /**
+   * A deleted model's predictions still buffered are dropped, and a write under way (which may
+   * hold some, or put them back when it fails) is waited for: the purge of the model's log that
+   * follows then finds every row, and none is written after it to count as a prediction of a
+   * model registered again under the name.
+   */
+  async forgetModel(tenantId: string, model: string): Promise<void> {
+    this.dropBuffered(tenantId, model);
+    await this.flushing;
+    this.dropBuffered(tenantId, model);
+  }
+
+  private dropBuffered(tenantId: string, model: string): void {
+    this.buffer = this.buffer.filter((r) => {
+      const kept = r.tenantId !== tenantId || r.model !== model;
+      if (!kept) this.pending.delete(r.id);
+      return kept;
+    });
+  }
+
   get buffered(): number {
     return this.buffer.length;
   }
