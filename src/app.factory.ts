@@ -70,6 +70,9 @@ export async function createApp(env: NodeJS.ProcessEnv = process.env): Promise<N
   readOipBodiesAsJson(adapter.getInstance());
   refuseMlflowOneFormats(adapter.getInstance());
   await app.register(multipart, {
+    // Text parts come byte for byte (latin1 maps each byte to one character), so the upload can
+    // refuse ones that are not UTF-8 instead of reading them with U+FFFD (artifact-upload.ts).
+    defCharset: 'latin1',
     limits: { fileSize: config.MMS_MAX_ARTIFACT_BYTES, files: 1, fields: 8, parts: 10, fieldSize: 1024 * 1024 },
   });
   app.useGlobalFilters(new AllExceptionsFilter());

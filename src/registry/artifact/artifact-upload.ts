@@ -1,4 +1,5 @@
 import type { Multipart } from '@fastify/multipart';
+import { isUtf8 } from 'node:buffer';
 import { RegistryError, RegistryErrorCode } from '../registry.error';
 import { ModelStore, StagedFile } from '../store/model-store';
 
@@ -42,7 +43,7 @@ export async function readArtifactUpload(parts: AsyncIterable<Multipart>, store:
         if (part.valueTruncated) throw new RegistryError(RegistryErrorCode.InvalidRequest, `Part '${name}' is too long`, { part: name });
         // Which of two segments was meant cannot be told: refused, as a query parameter given twice is.
         if (fields[name] !== undefined) throw new RegistryError(RegistryErrorCode.InvalidRequest, `Part '${name}' is given more than once`, { part: name });
-        fields[name] = String(part.value);
+        fields[name] = utf8Text(name, String(part.value));
       }
     }
   } catch (error) {
@@ -68,6 +69,21 @@ export async function readArtifactUpload(parts: AsyncIterable<Multipart>, store:
     throw new RegistryError(RegistryErrorCode.ArtifactInvalid, 'The artifact is empty');
   }
   return { artifact, filename, fields };
+}
+
+/**
+ * A text part's bytes (busboy hands them over as latin1: see app.factory) read as UTF-8. Bytes
+ * that are not UTF-8 are refused, as in JSON bodies: read with U+FFFD in their place, a segment
+ * `{"store":"café"}` saved in Latin-1 would be stored as another store that no request matches.
+ * A part that named a charset of its own was decoded by busboy with it and is taken as it is.
+ */
+function utf8Text(name: string, raw: string): string {
+  for (let i = 0; i < raw.length; i++) if (raw.charCodeAt(i) > 0xff) return raw;
+  const bytes = Buffer.from(raw, 'latin1');
+  if (!isUtf8(bytes)) {
+    throw new RegistryError(RegistryErrorCode.InvalidRequest, `Part '${name}' is not valid UTF-8: send it encoded in UTF-8`, { part: name });
+  }
+  return bytes.toString('utf8');
 }
 
 function unexpectedFilePart(name: string | null): RegistryError {
