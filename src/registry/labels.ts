@@ -39,6 +39,17 @@ export function parseLabelsField(field: string, text: string | undefined): Label
   return parseLabels(field, parsed) as Labels;
 }
 
+/**
+ * A model's labels after a merge (a PATCH, an upload's tags) keep to the limit each request
+ * keeps to: merges of 64 new keys at a time would otherwise grow them without bound.
+ */
+export function assertMergedLabelCount(field: string, merged: Labels): void {
+  const count = Object.keys(merged).length;
+  if (count > MAX_LABELS) {
+    throw invalid(field, `The model's ${field} would have ${count} keys, more than ${MAX_LABELS}: remove some first (PATCH with {"${field}":{"<key>":null}})`);
+  }
+}
+
 /** JSON merge patch (RFC 7386) on a flat map: null removes a key, a string sets it. */
 export function mergeLabels(current: Labels, patch: Record<string, string | null>): Labels {
   const merged: Labels = { ...current };

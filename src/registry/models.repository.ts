@@ -4,6 +4,7 @@ import { ArtifactFormat, ModelSignature } from './artifact/artifact.types';
 import { ModelAliasEntity } from './entities/model-alias.entity';
 import { ModelVersionEntity } from './entities/model-version.entity';
 import { Labels, ModelEntity } from './entities/model.entity';
+import { assertMergedLabelCount } from './labels';
 
 export interface NewVersion {
   sha256: string;
@@ -87,6 +88,8 @@ export class ModelsRepository {
       });
       const saved = await tx.save(version);
       const model = await tx.findOneByOrFail(ModelEntity, { tenantId, id: row.id });
+      // The upload's tags are merged into the model's: refused (the transaction rolled back) past the limit.
+      assertMergedLabelCount('tags', model.tags);
       return { model, version: saved };
     });
   }

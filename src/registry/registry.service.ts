@@ -11,7 +11,7 @@ import { readArtifactUpload } from './artifact/artifact-upload';
 import { InspectedArtifact } from './artifact/artifact.types';
 import { UpdateModelDto } from './dto/update-model.dto';
 import { ModelEntity } from './entities/model.entity';
-import { mergeLabels, parseLabels, parseLabelsField } from './labels';
+import { assertMergedLabelCount, mergeLabels, parseLabels, parseLabelsField } from './labels';
 import { encodeCursor, parseModelListQuery } from './model-list-query';
 import { RegistryEvents } from './registry-events';
 import { ModelsRepository } from './models.repository';
@@ -120,6 +120,8 @@ export class RegistryService {
       const changes: Partial<Pick<ModelEntity, 'description' | 'segment' | 'tags'>> = {};
       if (tags) changes.tags = mergeLabels(model.tags, tags);
       if (segment) changes.segment = mergeLabels(model.segment, segment);
+      if (changes.tags) assertMergedLabelCount('tags', changes.tags);
+      if (changes.segment) assertMergedLabelCount('segment', changes.segment);
       if (patch.description !== undefined) changes.description = patch.description;
       if (!Object.keys(changes).length) return false;
       await this.models.updateModel(ctx.tenantId, model.id, changes, tx);
