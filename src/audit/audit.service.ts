@@ -4,6 +4,7 @@ import type { AuthContext } from '../auth/auth-context';
 import { CommonError, CommonErrorCode } from '../common/domain-error';
 import { AuditEntryEntity } from './audit-entry.entity';
 import { isUuid } from '../common/uuid';
+import { TenancyError, TenancyErrorCode } from '../tenancy/tenancy.error';
 
 const KNOWN_PARAMS = new Set(['limit', 'before', 'action', 'tenant']);
 
@@ -40,6 +41,10 @@ export class AuditService {
     const query = parseAuditQuery(params);
     const tenantId = ctx.role === 'root' ? (params.tenant ?? null) : ctx.tenantId;
     if (tenantId !== null && !isUuid(tenantId)) throw invalid('tenant must be a tenant id');
+    // An admin naming another tenant gets what a missing tenant gets, not its own log as if it were that one's.
+    if (ctx.role !== 'root' && params.tenant !== undefined && params.tenant !== ctx.tenantId) {
+      throw new TenancyError(TenancyErrorCode.TenantNotFound, `Tenant '${params.tenant}' not found`, { tenant: params.tenant });
+    }
     const rows = await this.list(tenantId, { ...query, limit: query.limit + 1 });
     const page = rows.slice(0, query.limit);
     return {
