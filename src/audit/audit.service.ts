@@ -74,7 +74,11 @@ export class AuditService {
 }
 
 function parseAuditQuery(params: Record<string, string>): AuditQuery {
-  for (const key of Object.keys(params)) if (!KNOWN_PARAMS.has(key)) throw invalid(`Unknown query parameter '${key}'`);
+  for (const [key, value] of Object.entries(params)) {
+    if (!KNOWN_PARAMS.has(key)) throw invalid(`Unknown query parameter '${key}'`);
+    // Given twice it arrives as an array, which matched no entry (?action=a&action=b answered an empty log).
+    if (Array.isArray(value)) throw invalid(`Query parameter '${key}' is given more than once`);
+  }
   const limit = params.limit === undefined ? 100 : Number(params.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw invalid('limit must be an integer from 1 to 1000');
   if (params.before !== undefined && !/^[0-9]{1,18}$/.test(params.before)) throw invalid('before must be an entry id');

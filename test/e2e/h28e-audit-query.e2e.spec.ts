@@ -28,4 +28,14 @@ describe('audit query (e2e)', () => {
     expect(own.body.items.length).toBeGreaterThan(0);
     expect(own.body.items.every((e: { tenantId: string }) => e.tenantId === tenantA)).toBe(true);
   }, 30_000);
+
+  it('refuses a parameter given twice (400) rather than answering an empty log', async () => {
+    for (const query of ['action=key.create&action=model.delete', 'limit=1&limit=2', 'before=9&before=8']) {
+      const response = await asAdmin(`/v1/audit?${query}`);
+      expect(response.status).toBe(400);
+      expect(response.body.error.code).toBe('INVALID_REQUEST');
+      expect(response.body.error.message).toMatch(/given more than once/);
+    }
+    expect((await asAdmin('/v1/audit?action=key.create')).body.items.length).toBeGreaterThan(0);
+  }, 30_000);
 });
