@@ -133,6 +133,10 @@ describe('extractMlflowModel', () => {
       ['an MLmodel that is not YAML', () => buildZip([{ name: 'MLmodel', data: 'flavors: [unclosed' }])],
       ['an empty MLmodel', () => buildZip([{ name: 'MLmodel', data: '' }])],
       ['an MLmodel over 1 MiB', () => buildZip([{ name: 'MLmodel', data: `# ${'x'.repeat(LIMIT)}` }])],
+      [
+        'two MLmodel files at the same depth (a zip of two models)',
+        () => mlflowZip(onnx, { folder: 'a', extra: [{ name: 'b/MLmodel', data: mlmodel('  onnx:', '    data: model.onnx') }, { name: 'b/model.onnx', data: onnx }] }),
+      ],
     ])('%s as MLMODEL_INVALID', async (_what, build) => {
       await expect(extract(build(), 4 * LIMIT)).rejects.toThrow(refusal(RegistryErrorCode.MlmodelInvalid));
     });

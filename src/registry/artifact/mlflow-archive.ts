@@ -163,13 +163,21 @@ function entryPath(entry: yauzl.Entry): string {
   return path.posix.normalize(entry.fileName);
 }
 
-/** The shallowest `MLmodel` file marks the model directory (zips often wrap it in a folder). */
+/**
+ * The shallowest `MLmodel` file marks the model directory (zips often wrap it in a folder). Two
+ * at that depth (`a/MLmodel`, `b/MLmodel`: a zip of several models) name no one model: refused,
+ * rather than registering whichever the archive happens to list first.
+ */
 function findMlmodel(entries: yauzl.Entry[]): yauzl.Entry {
-  const candidates = entries
-    .filter((e) => path.posix.basename(e.fileName) === 'MLmodel' && !e.fileName.endsWith('/'))
-    .sort((a, b) => entryPath(a).split('/').length - entryPath(b).split('/').length);
+  const depth = (e: yauzl.Entry) => entryPath(e).split('/').length;
+  const candidates = entries.filter((e) => path.posix.basename(e.fileName) === 'MLmodel' && !e.fileName.endsWith('/')).sort((a, b) => depth(a) - depth(b));
   if (!candidates.length) {
     throw new RegistryError(RegistryErrorCode.MlmodelInvalid, 'The zip archive has no MLmodel file: upload an .onnx file or a zipped MLflow model directory');
+  }
+  const shallowest = candidates.filter((e) => depth(e) === depth(candidates[0]));
+  if (shallowest.length > 1) {
+    const files = shallowest.map(entryPath);
+    throw new RegistryError(RegistryErrorCode.MlmodelInvalid, `The zip archive holds several MLmodel files at the same depth (${files.slice(0, 5).join(', ')}): zip one MLflow model directory`, { files: files.slice(0, 20) });
   }
   return candidates[0];
 }
