@@ -1,9 +1,10 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Auth, RequireRole } from '../auth/auth.decorator';
 import type { AuthContext } from '../auth/auth-context';
 import { CreateKeyDto } from './dto/tenancy.dto';
 import { TenancyService } from './tenancy.service';
+import { refuseQueryParameters } from './tenancy.error';
 
 @ApiTags('tenants')
 @ApiBearerAuth()
@@ -20,7 +21,8 @@ export class KeysController {
 
   @Get()
   @ApiOperation({ summary: 'List the keys of a tenant (never their secrets)' })
-  listKeys(@Auth() ctx: AuthContext, @Param('tenant') tenant: string) {
+  listKeys(@Auth() ctx: AuthContext, @Param('tenant') tenant: string, @Query() query: Record<string, unknown>) {
+    refuseQueryParameters(query, 'GET /v1/tenants/{tenant}/keys');
     return this.tenancy.listKeys(ctx, tenant);
   }
 

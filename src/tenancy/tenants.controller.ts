@@ -1,9 +1,10 @@
-import { Body, Controller, Get, Param, Patch, Post } from '@nestjs/common';
+import { Body, Controller, Get, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Auth, RequireRole } from '../auth/auth.decorator';
 import type { AuthContext } from '../auth/auth-context';
 import { CreateTenantDto, UpdateTenantDto } from './dto/tenancy.dto';
 import { TenancyService } from './tenancy.service';
+import { refuseQueryParameters } from './tenancy.error';
 
 @ApiTags('tenants')
 @ApiBearerAuth()
@@ -21,7 +22,8 @@ export class TenantsController {
   @Get()
   @RequireRole('root')
   @ApiOperation({ summary: 'List tenants (root)' })
-  listTenants() {
+  listTenants(@Query() query: Record<string, unknown>) {
+    refuseQueryParameters(query, 'GET /v1/tenants');
     return this.tenancy.listTenants();
   }
 
