@@ -3,8 +3,23 @@ import { IsIn, IsInt, IsNumber, IsOptional, IsString, Matches, Max, Min, MinLeng
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-const toInt = ({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : Number(value));
-const toNumber = ({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : Number(value));
+/** A number written in decimal, optionally signed, with a fraction or an exponent (`1e9`), blanks around it allowed. */
+const DECIMAL_NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+
+/**
+ * An unset variable keeps the default (an empty one is refused: not a number); anything else must
+ * be a decimal number. `Number()` alone would read a blank value (`PORT=" "`, a stray space in an
+ * env file) as 0, which for many settings means something of its own (a random port, no limit,
+ * kept forever), and `0x10` as 16.
+ */
+const toDecimal = ({ value }: { value: unknown }) => {
+  if (value === undefined || value === '') return undefined;
+  if (typeof value !== 'string') return Number(value);
+  const text = value.trim();
+  return DECIMAL_NUMBER.test(text) ? Number(text) : Number.NaN;
+};
+const toInt = toDecimal;
+const toNumber = toDecimal;
 const emptyToUndefined = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
 
 /**
@@ -72,7 +87,7 @@ export class AppConfig {
   MMS_TENANT_MAX_RUNNING_BATCH_JOBS = 4;
 
   /** Default largest fraction of the session cache one tenant may hold while others have models loaded. */
-  @Transform(({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : Number(value)))
+  @Transform(toNumber)
   @IsNumber({}, { message: 'MMS_TENANT_CACHE_SHARE must be a number above 0 and at most 1' }) @Min(0.01) @Max(1)
   MMS_TENANT_CACHE_SHARE = 0.5;
 
