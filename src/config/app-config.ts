@@ -226,11 +226,15 @@ export class ConfigError extends Error {}
 /** Variables whose value is a credential: a refusal names them and says how long the value was, never what it was. */
 const SECRET_VARIABLES = new Set(['MMS_ADMIN_TOKEN', 'MMS_TOKEN_SECRET', 'MMS_METRICS_TOKEN']);
 
+/** A database URL's password (postgres://user:password@host/db) masked: the rest helps find a mistake. */
+export function withPasswordMasked(url: string): string {
+  return url.replace(/(\/\/[^/:@]*:)[^@/]*@/, '$1***@');
+}
+
 /** A refused value as the start-up error shows it (it goes to the console, and so to the logs): credentials masked. */
 function shownValue(variable: string, value: unknown): string {
   if (SECRET_VARIABLES.has(variable)) return `<${String(value ?? '').length} characters, not shown>`;
-  // A database URL's password (postgres://user:password@host/db): the rest helps find the mistake.
-  if (typeof value === 'string') return JSON.stringify(value.replace(/(\/\/[^/:@]*:)[^@/]*@/, '$1***@'));
+  if (typeof value === 'string') return JSON.stringify(withPasswordMasked(value));
   return JSON.stringify(value);
 }
 

@@ -1,10 +1,19 @@
 import { Logger } from '@nestjs/common';
 import { DataSource, MigrationExecutor } from 'typeorm';
 import { MIGRATIONS } from '../../migrations';
-import { AppConfig } from '../config/app-config';
+import { AppConfig, withPasswordMasked } from '../config/app-config';
 import { holdingAdvisoryLock } from './advisory-lock';
 import { ENTITIES } from './entities';
 import { EmbeddedPostgres } from './embedded-postgres';
+
+/**
+ * A start against an external database that cannot be opened says which one: the driver's
+ * `connect ECONNREFUSED 127.0.0.1:5432` alone does not say it was the database it tried.
+ */
+function unreachableExternalDatabase(config: AppConfig, error: unknown): Error {
+  const reason = error instanceof Error ? error.message : String(error);
+  return new Error(`the database at DATABASE_URL (${withPasswordMasked(config.DATABASE_URL ?? '')}) cannot be opened: ${reason}`);
+}
 
 /** Any fixed number: the advisory lock that serialises migrations across replicas. */
 const MIGRATION_LOCK_KEY = 7_316_002;
@@ -45,7 +54,7 @@ export class Database {
       await dataSource.initialize();
     } catch (error) {
       await embedded?.stop();
-      throw error;
+      throw embedded ? error : unreachableExternalDatabase(config, error);
     }
     const database = new Database(dataSource, embedded);
     if (options.runMigrations ?? true) await database.migrate();
