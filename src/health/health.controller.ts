@@ -1,5 +1,5 @@
 import { Controller, Get, Query, Res } from '@nestjs/common';
-import { ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../auth/auth.decorator';
 import { HealthService } from './health.service';
@@ -14,6 +14,7 @@ export class HealthController {
   // KServe's own server answers them); an answer without them reads as "not live".
   @Get(['health/live', 'v2/health/live'])
   @ApiOperation({ summary: 'Liveness: the process answers' })
+  @ApiResponse({ status: 200, description: '{"status":"live","live":true}' })
   live() {
     return { status: 'live', live: true };
   }
@@ -22,6 +23,9 @@ export class HealthController {
   @ApiOperation({
     summary: 'Readiness: 200 when migrations are applied, the database answers and the model store is writable; 503 with the failing checks otherwise (status "degraded" while loaded models still answer)',
   })
+  // A probe acts on the status code: both answers are part of the contract, with the same body.
+  @ApiResponse({ status: 200, description: '{"status":"ready","ready":true,"checks":{"database","migrations","modelStore"},"failing":[],"loadedModels"} (or "degraded" with ?allowDegraded=true)' })
+  @ApiResponse({ status: 503, description: '{"status":"not_ready"|"degraded","ready":false,"checks":{…},"failing":["database"…],"loadedModels"}' })
   @ApiQuery({ name: 'allowDegraded', required: false, description: 'true: answer 200 while degraded (keeps a replica in rotation through a database outage)' })
   async ready(@Query('allowDegraded') allowDegraded: string | undefined, @Res({ passthrough: true }) reply: FastifyReply) {
     const readiness = await this.health.readiness();

@@ -1,5 +1,5 @@
 import { Controller, Get, Headers, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../../auth/auth.decorator';
 import { MetricsAccess } from './metrics-access';
@@ -19,6 +19,9 @@ export class MetricsController {
   @Public()
   @ApiOperation({ summary: 'Prometheus metrics (text format): the root credential or MMS_METRICS_TOKEN as bearer' })
   @ApiProduces('text/plain')
+  @ApiResponse({ status: 200, description: 'the Prometheus text format, version 0.0.4' })
+  @ApiResponse({ status: 401, description: 'UNAUTHENTICATED: neither the root credential nor MMS_METRICS_TOKEN' })
+  @ApiResponse({ status: 403, description: "FORBIDDEN: a tenant's valid key or token (the figures cover every tenant)" })
   async scrape(@Headers('authorization') authorization: string | undefined, @Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
     await this.access.assertMayScrape(authorization);
     const text = await this.metrics.render();
