@@ -7,10 +7,10 @@ import { AppModule } from './app.module';
 import { CredentialFirst } from './auth/credential-first';
 import { AllExceptionsFilter, unsupportedMediaType } from './common/all-exceptions.filter';
 import { answerClientError, answerFrameworkError, answerNodeRefusals, refuseHostless, refuseUnreadableBodies, refuseWhileClosing } from './common/transport-errors';
-import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { loadConfig } from './config/app-config';
+import { readTlsCredentials } from './config/tls-credentials';
 import { RequestObserver, requestIdOf } from './observability/http/request-observer';
 import { createAppLogger } from './observability/logging/app-logger';
 import { INVOCATIONS_CSV_OPENAPI, INVOCATIONS_PATH } from './serving/mlflow-invocations.controller';
@@ -28,7 +28,7 @@ const JSON_BODY_LIMIT = 32 * 1024 * 1024;
  */
 export async function createApp(env: NodeJS.ProcessEnv = process.env): Promise<NestFastifyApplication> {
   const config = loadConfig(env);
-  const tls = config.MMS_TLS_CERT && config.MMS_TLS_KEY ? { cert: fs.readFileSync(config.MMS_TLS_CERT), key: fs.readFileSync(config.MMS_TLS_KEY) } : null;
+  const tls = readTlsCredentials(config);
   // Set once the application exists; until then every request goes to Fastify.
   const front: { lane?: PredictFastLane } = {};
   const adapter = new FastifyAdapter({
