@@ -134,6 +134,19 @@ export function object(value: unknown, what: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
+/** The placeholders a schedule fills in; see {@link expandUri}. */
+const URI_PLACEHOLDERS = new Set(['date', 'yesterday']);
+
+/**
+ * Refuses a scheduled job's input URI with a `{name}` that is no placeholder: it would stay in
+ * the path as written, so a typo (`{today}`, `{ds}`) would fail every firing with a missing file.
+ */
+export function checkUriPlaceholders(uri: string, field: string): void {
+  for (const [written, name] of uri.matchAll(/\{([^{}/\\]*)\}/g)) {
+    if (!URI_PLACEHOLDERS.has(name)) throw invalidJob(`${field} has '${written.slice(0, 100)}', which is no placeholder: a schedule fills in {date} and {yesterday} only`, field);
+  }
+}
+
 /** `{date}` in a scheduled job's input URI becomes the firing day (UTC, YYYY-MM-DD). */
 export function expandUri(uri: string, firedAt: Date): string {
   const day = firedAt.toISOString().slice(0, 10);

@@ -7,7 +7,7 @@ import { DomainError } from '../common/domain-error';
 import { checkRelativeUri } from './io/data-path';
 import { isUuid } from '../common/uuid';
 import { BatchJobsService } from './batch-jobs.service';
-import { expandUri, object, parseJobSpec } from './batch-job-spec';
+import { checkUriPlaceholders, expandUri, object, parseJobSpec } from './batch-job-spec';
 import { BatchError, BatchErrorCode, invalidJob } from './batch.error';
 import { BatchSchedulesRepository, ScheduleRow } from './batch-schedules.repository';
 
@@ -53,6 +53,7 @@ export class BatchScheduler {
     if (obj.name !== undefined && (typeof obj.name !== 'string' || obj.name.length > 200)) throw invalidJob('name must be a string of at most 200 characters', 'name');
     const spec = parseJobSpec(obj.job, 'job.');
     checkRelativeUri(spec.input.uri);
+    checkUriPlaceholders(spec.input.uri, 'job.input.uri');
     const row = await this.schedules.create({
       tenantId: ctx.tenantId,
       name: (obj.name as string | undefined) ?? null,
