@@ -97,6 +97,7 @@ export function planFeeds(model: string, version: number, inputs: readonly Tenso
 }
 
 function show(v: unknown): string {
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
   return v === undefined ? 'missing' : JSON.stringify(typeof v === 'bigint' ? v.toString() : v)?.slice(0, 60) ?? String(v);
 }
 

@@ -309,8 +309,8 @@ describe('batch scoring over HTTP', () => {
     const done = await waitForJob(t, res.body.id);
     expect(done.status).toBe('succeeded');
     expect(done.errors[0].rows.map((r: { message: string }) => r.message)).toEqual([
-      `feature 'temperature' = "Infinity" is not a valid float32`,
-      `feature 'temperature' = "-Infinity" is not a valid float32`,
+      `feature 'temperature' = Infinity is not a valid float32`,
+      `feature 'temperature' = -Infinity is not a valid float32`,
       `feature 'temperature' = 1e+39 is not a valid float32`,
     ]);
     const { rows } = await readOutput(t, res.body.id, 'jsonl');

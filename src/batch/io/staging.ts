@@ -10,12 +10,14 @@ import * as readline from 'node:readline';
 
 /**
  * The JSON form of a staging line. Parquet INT64 values arrive as bigints, and JSONL and Parquet
- * numbers may be ±Infinity (`1e400`), which JSON cannot hold as they are: JSON.stringify would
- * write Infinity as null, which the feature reader takes for a missing value (NaN, scored) where
- * the row must fail as beyond the float types' range; written as the text "Infinity" it does.
+ * numbers may be ±Infinity (`1e400`) or NaN (Parquet), which JSON cannot hold as they are:
+ * JSON.stringify would write them as null, so that an infinite feature read as a missing value
+ * (NaN, scored) where the row must fail as beyond the float types' range, and a passthrough
+ * value came out missing. Tagged (`{"$number":"Infinity"}`) they come back as the numbers they
+ * were — not as text, which would also turn a DOUBLE passthrough column into a string one.
  */
 export function stagingJson(rowNo: number, values: readonly unknown[], bigint: boolean): string {
-  if (bigint || values.some(isInfinite)) return JSON.stringify([rowNo, ...values], stagingReplacer) + '\n';
+  if (bigint || values.some(isNonFinite)) return JSON.stringify([rowNo, ...values], stagingReplacer) + '\n';
   try {
     return JSON.stringify([rowNo, ...values]) + '\n';
   } catch (error) {
@@ -27,11 +29,11 @@ export function stagingJson(rowNo: number, values: readonly unknown[], bigint: b
 
 /** A staging file's rows, whatever form each line has. */
 export function parseStagingRows(text: string): unknown[][] {
-  const bigint = text.includes('"$bigint"');
+  const tagged = text.includes('"$bigint"') || text.includes('"$number"');
   // Only JSON lines (JSONL and Parquet inputs): one parse of the whole file is much faster.
   if (text.charCodeAt(0) === 91 && !/\n[0-9]/.test(text)) {
     const trimmed = text.trimEnd();
-    return trimmed ? (JSON.parse(`[${trimmed.replace(/\n/g, ',')}]`, bigint ? bigintReviver : undefined) as unknown[][]) : [];
+    return trimmed ? (JSON.parse(`[${trimmed.replace(/\n/g, ',')}]`, tagged ? stagingReviver : undefined) as unknown[][]) : [];
   }
   const rows: unknown[][] = [];
   let pos = 0;
@@ -40,7 +42,7 @@ export function parseStagingRows(text: string): unknown[][] {
     if (nl < 0) nl = text.length;
     if (nl > pos) {
       const line = text.slice(pos, nl);
-      if (line.charCodeAt(0) === 91) rows.push(JSON.parse(line, bigint ? bigintReviver : undefined) as unknown[]);
+      if (line.charCodeAt(0) === 91) rows.push(JSON.parse(line, tagged ? stagingReviver : undefined) as unknown[]);
       else {
         const row: unknown[] = line.split(',');
         row[0] = Number(row[0]);
@@ -54,11 +56,17 @@ export function parseStagingRows(text: string): unknown[][] {
 
 function stagingReplacer(_key: string, value: unknown): unknown {
   if (typeof value === 'bigint') return { $bigint: value.toString() };
-  return isInfinite(value) ? String(value) : value;
+  return isNonFinite(value) ? { $number: String(value) } : value;
 }
 
-function isInfinite(value: unknown): boolean {
-  return value === Infinity || value === -Infinity;
+function isNonFinite(value: unknown): boolean {
+  return typeof value === 'number' && !Number.isFinite(value);
+}
+
+/** Reads back what {@link stagingReplacer} tagged: bigints and the non-finite numbers. */
+function stagingReviver(key: string, value: unknown): unknown {
+  if (value !== null && typeof value === 'object' && '$number' in value) return Number((value as { $number: string }).$number);
+  return bigintReviver(key, value);
 }
 
 export function bigintReviver(_key: string, value: unknown): unknown {
