@@ -13,7 +13,7 @@ import { BatchRetention } from './batch-retention.service';
 import { BatchError, BatchErrorCode, invalidJob } from './batch.error';
 import { BatchRepository } from './batch.repository';
 import { JobPhase, JobProgress, JobRow, JobStatus, PartitionRow, PartitionStatus, PinnedVersion } from './batch.types';
-import { openInput } from './io/input-reader';
+import { missingColumnsMessage, openInput } from './io/input-reader';
 import { CONTENT_TYPES } from './io/output-format';
 import { JobCoordinator } from './job-coordinator.service';
 import { jobColumns } from './output-columns';
@@ -198,16 +198,18 @@ export class BatchJobsService {
   private async checkColumns(file: string, spec: BatchJobSpec): Promise<void> {
     const needed = [...(spec.route.by === 'model' ? [spec.route.column] : spec.route.columns), ...spec.passthrough, ...spec.features];
     let missing: string[];
+    let found: string[];
     try {
       const input = await openInput(file, spec.input.format, needed);
       missing = input.missing;
+      found = input.columns;
       await input.close();
     } catch (error) {
       // A reader's own failure (a TypeError deep in a Parquet decoder, say) says nothing useful to the client.
       const why = error instanceof TypeError || error instanceof RangeError ? 'its contents do not read as that format' : (error as Error).message;
       throw invalidJob(`input.uri is not a readable ${spec.input.format} file: ${why}`, 'input.uri');
     }
-    if (missing.length) throw invalidJob(`The input has no column ${missing.map((c) => `'${c}'`).join(', ')}`, 'input.uri');
+    if (missing.length) throw invalidJob(missingColumnsMessage(missing, found), 'input.uri');
   }
 
   /** Why a queued job has not started, when it is its tenant's limit of running jobs; else null. */

@@ -8,7 +8,7 @@ import { BatchPaths } from './batch-paths';
 import { BatchRepository } from './batch.repository';
 import { JobRow, PinnedVersion, PlannedPartition } from './batch.types';
 import { CsvStager, PlaceRow } from './io/csv-stager';
-import { InputRows, openInput } from './io/input-reader';
+import { InputRows, missingColumnsMessage, openInput } from './io/input-reader';
 import { firstRowNumbers, stagingJson } from './io/staging';
 import { SpillWriter } from './io/spill-writer';
 import { JobCoordinator } from './job-coordinator.service';
@@ -105,7 +105,7 @@ export class BatchPlanner {
     const input = spec.input.format === 'csv' ? await CsvStager.open(inputPath, needed) : await openInput(inputPath, spec.input.format, needed);
     let complete = false;
     try {
-      if (input.missing.length) return this.failed(job, `The input has no column ${input.missing.map((c) => `'${c}'`).join(', ')}`);
+      if (input.missing.length) return this.failed(job, missingColumnsMessage(input.missing, input.columns));
       complete = input instanceof CsvStager ? await input.stage(routeCount, keyOf, place, spill, () => lease.check()) : await stageRows(input, routeCount, keyOf, place, spill, spec.input.format === 'parquet', () => lease.check());
       if (complete) await spill.flush(true);
     } finally {

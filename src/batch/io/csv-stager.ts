@@ -39,6 +39,8 @@ export class CsvStager {
     /** Index in the record of each requested column (route columns first); -1 when missing. */
     private readonly at: number[],
     readonly missing: string[],
+    /** The header's column names. */
+    readonly columns: string[],
   ) {}
 
   /** Opens the file and reads its header (the first non-empty record). */
@@ -83,6 +85,7 @@ export class CsvStager {
       buf,
       columns.map((c) => index.get(c) ?? -1),
       columns.filter((c) => !index.has(c)),
+      header,
     );
   }
 

@@ -37,8 +37,25 @@ export const PARQUET_CODECS: readonly string[] = ['UNCOMPRESSED', 'SNAPPY', ...O
 export interface InputRows {
   /** Requested columns the input does not have (CSV header, parquet schema; JSONL rows are checked one by one). */
   missing: string[];
+  /** The columns the input has, as its CSV header or parquet schema names them (none for JSONL). */
+  columns: string[];
   batches: AsyncIterable<unknown[][]>;
   close(): Promise<void>;
+}
+
+/**
+ * Why a job cannot run on an input that lacks columns it names: the columns it does have, so a
+ * header that is not what was expected shows at once — a CSV saved with ';' as separator (Excel
+ * in a locale with a decimal comma, as Dutch or German) reads as one column named 'model;a;b'.
+ */
+export function missingColumnsMessage(missing: readonly string[], found: readonly string[]): string {
+  let message = `The input has no column ${missing.map((c) => `'${c}'`).join(', ')}`;
+  if (!found.length) return message;
+  const shown = found.slice(0, 20).map((c) => `'${c.slice(0, 100)}'`).join(', ');
+  message += `; its columns are ${shown}${found.length > 20 ? `, … (${found.length} in all)` : ''}`;
+  const separator = found.length === 1 ? [';', '\t', '|'].find((c) => found[0].includes(c)) : undefined;
+  if (separator) message += ` — separated by '${separator === '\t' ? '\\t' : separator}'? CSV input is read comma-separated (RFC 4180)`;
+  return message;
 }
 
 /** Opens an input file for streaming; nothing beyond a chunk, a batch of rows or a parquet row group is held. */
@@ -71,7 +88,7 @@ async function openCsv(file: string, columns: readonly string[]): Promise<InputR
     if (rest.length) yield rest.map(pick);
     for await (const batch of records) yield batch.map(pick);
   }
-  return { missing, batches: batches(), close: async () => void stream.destroy() };
+  return { missing, columns: header, batches: batches(), close: async () => void stream.destroy() };
 }
 
 /** The longest JSONL line read: as for a CSV record, a longer one fails the job rather than being held whole. */
@@ -125,7 +142,7 @@ async function openJsonl(file: string, columns: readonly string[]): Promise<Inpu
     }
     if (batch.length) yield batch;
   }
-  return { missing: [], batches: batches(), close: async () => void stream.destroy() };
+  return { missing: [], columns: [], batches: batches(), close: async () => void stream.destroy() };
 }
 
 async function openParquet(file: string, columns: readonly string[]): Promise<InputRows> {
@@ -142,9 +159,11 @@ async function openParquet(file: string, columns: readonly string[]): Promise<In
   let metadata: ParquetMeta;
   let present: string[];
   let missing: string[];
+  let found: string[];
   try {
     metadata = await hyparquet.parquetMetadataAsync(buffer);
     const topLevel = topLevelColumns(metadata);
+    found = [...topLevel];
     missing = columns.filter((c) => !topLevel.includes(c));
     present = columns.filter((c) => topLevel.includes(c));
     checkCodecs(metadata, present);
@@ -166,7 +185,7 @@ async function openParquet(file: string, columns: readonly string[]): Promise<In
       start += groupRows;
     }
   }
-  return { missing, batches: batches(), close: () => handle.close() };
+  return { missing, columns: found, batches: batches(), close: () => handle.close() };
 }
 
 /**
