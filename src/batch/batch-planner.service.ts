@@ -219,14 +219,25 @@ async function stageRows(input: InputRows, routeCount: number, keyOf: (values: r
 function routeKeyOf(row: readonly unknown[], count: number, by: 'model' | 'segment'): string {
   if (by === 'model') {
     const v = row[0];
-    return v === undefined || v === null ? '' : String(v);
+    return v === undefined || v === null ? '' : routeText(v);
   }
   const values: Array<string | null> = [];
   for (let i = 0; i < count; i++) {
     const v = row[i];
-    values.push(v === undefined || v === null || v === '' ? null : String(v));
+    values.push(v === undefined || v === null || v === '' ? null : routeText(v));
   }
   return JSON.stringify(values);
+}
+
+/**
+ * A route value as text. A JSONL or Parquet array or object is written as the JSON it is: as
+ * String() wrote it, `["m-a"]` read as the name `m-a` (and was scored by that model, where
+ * /v1/predict refuses an array) and an object as `[object Object]`; as JSON it names no model
+ * or segment, and its rows fail saying what the column held.
+ */
+function routeText(v: unknown): string {
+  if (typeof v !== 'object' || v === null) return String(v);
+  return JSON.stringify(v, (_key, inner: unknown) => (typeof inner === 'bigint' ? inner.toString() : inner));
 }
 
 
