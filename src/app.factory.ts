@@ -1,5 +1,4 @@
 import multipart from '@fastify/multipart';
-import { ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -18,6 +17,7 @@ import { PREDICT_OPENAPI_PATH, PREDICT_PATH } from './serving/predict.route';
 import { PredictFastLane } from './serving/predict-fast-lane';
 import { readOipBodiesAsJson } from './serving/oip-transport';
 import { refuseMlflowOneFormats } from './serving/mlflow-transport';
+import { ObjectBodyValidationPipe } from './common/object-body-validation.pipe';
 
 /** JSON bodies beyond this are refused (413); artifacts go through multipart with their own limit. */
 const JSON_BODY_LIMIT = 32 * 1024 * 1024;
@@ -77,7 +77,7 @@ export async function createApp(env: NodeJS.ProcessEnv = process.env): Promise<N
   });
   app.useGlobalFilters(new AllExceptionsFilter());
   front.lane = app.get(PredictFastLane);
-  app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
+  app.useGlobalPipes(new ObjectBodyValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
   app.enableShutdownHooks();
   const document = SwaggerModule.createDocument(
     app,
