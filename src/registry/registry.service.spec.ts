@@ -224,14 +224,14 @@ describe('RegistryService', () => {
       await givenModel('aliased', 2);
       await service.setAlias(ctx, 'aliased', 'production', 2);
       await service.setAlias(ctx, 'aliased', 'canary', 2);
-      await expect(service.deleteVersion(ctx, 'aliased', '2')).rejects.toThrow(registryError(RegistryErrorCode.VersionInUse, { aliases: ['production', 'canary'] }));
+      await expect(service.deleteVersion(ctx, 'aliased', '2')).rejects.toThrow(registryError(RegistryErrorCode.VersionInUse, { model: 'aliased', version: 2, aliases: ['production', 'canary'] }));
       expect(repo.deleteVersion).not.toHaveBeenCalled();
     });
 
     it('answers VERSION_IN_USE while the traffic rule routes to the version', async () => {
       await givenModel('routed', 2);
       repo.isVersionInTrafficRule.mockResolvedValueOnce(true);
-      await expect(service.deleteVersion(ctx, 'routed', '2')).rejects.toThrow(registryError(RegistryErrorCode.VersionInUse, { traffic: true }));
+      await expect(service.deleteVersion(ctx, 'routed', '2')).rejects.toThrow(registryError(RegistryErrorCode.VersionInUse, { model: 'routed', version: 2, traffic: true }));
       expect(repo.isVersionInTrafficRule).toHaveBeenCalledWith(TX, ctx.tenantId, 'model-routed', 2);
       expect(repo.deleteVersion).not.toHaveBeenCalled();
     });

@@ -142,11 +142,15 @@ export class RegistryService {
       if (aliases.length) {
         const names = aliases.map((a) => a.alias);
         throw new RegistryError(RegistryErrorCode.VersionInUse, `Version ${number} of '${name}' is still the target of alias ${names.join(', ')}: move or delete the alias first`, {
+          model: name,
+          version: number,
           aliases: names,
         });
       }
       if (await this.models.isVersionInTrafficRule(tx, ctx.tenantId, model.id, number)) {
         throw new RegistryError(RegistryErrorCode.VersionInUse, `Version ${number} of '${name}' is in the model's traffic rule: change or delete the rule first`, {
+          model: name,
+          version: number,
           traffic: true,
         });
       }
