@@ -12,7 +12,7 @@ import { ModelSelector, parseRolloutBody, parseRolloutListQuery, parseTrafficBod
 import { isForeignKeyViolation, RolloutError, RolloutErrorCode } from './rollout.error';
 import { RolloutChange, RolloutRepository, RolloutRow } from './rollout.repository';
 import { ShadowMonitor } from './shadow-monitor';
-import { ruleProblem, RulePrimaries, RuleVersion } from './rule-compatibility';
+import { ruleProblem, RulePrimaries, RuleVersion, splitOutputProblem } from './rule-compatibility';
 import { MirrorRule, SplitShare, TrafficRule } from './traffic-rule';
 import { TrafficRulesStore } from './traffic-rules.store';
 import { VersionPrewarmer } from './version-prewarmer';
@@ -62,7 +62,8 @@ export class RolloutService {
       if (!entity) throw new RegistryError(RegistryErrorCode.VersionNotFound, `Model '${name}' has no version ${version}`, { name, version });
       found.set(version, entity);
     }
-    const problem = ruleProblem(await this.primariesOf(ctx, tx, modelId, split, found), mirror ? found.get(mirror.version)! : null);
+    const primaries = await this.primariesOf(ctx, tx, modelId, split, found);
+    const problem = ruleProblem(primaries, mirror ? found.get(mirror.version)! : null) ?? (split.length ? splitOutputProblem(primaries) : null);
     if (problem) throw new RolloutError(RolloutErrorCode.InvalidRule, `Model '${name}': ${problem.message}`, { name, ...problem.details });
   }
 

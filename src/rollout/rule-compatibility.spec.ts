@@ -1,5 +1,5 @@
 import type { TensorSpec } from '../registry/artifact/artifact.types';
-import { inputDifferences, RuleVersion, ruleProblem } from './rule-compatibility';
+import { inputDifferences, RuleVersion, ruleProblem, splitOutputProblem } from './rule-compatibility';
 
 const v = (version: number, ...inputs: TensorSpec[]): RuleVersion => ({ version, signature: { inputs, outputs: [] } });
 const input = (name: string, type: string, shape: Array<number | string | null>): TensorSpec => ({ name, type, shape });
@@ -43,5 +43,26 @@ describe('ruleProblem', () => {
   it('refuses a mirror whose inputs differ from a primary, and a mirror of the only primary', () => {
     expect(ruleProblem({ versions: [a], source: 'split' }, other)?.message).toMatch(/^Mirror version 3 takes different inputs from version 1/);
     expect(ruleProblem({ versions: [a], source: 'the latest version' }, a)?.message).toMatch(/mirrored to itself/);
+  });
+});
+
+describe('splitOutputProblem', () => {
+  const answering = (version: number, ...names: string[]): RuleVersion => ({
+    version,
+    signature: { inputs: [input('x', 'float32', ['N', 3])], outputs: names.map((name) => input(name, name === 'zipmap' ? 'non-tensor' : 'float32', ['N', 1])) },
+  });
+  const split = (...versions: RuleVersion[]) => ({ versions, source: 'split' });
+
+  it('finds none when every version answers the same outputs, in any order (a ZipMap output, never answered, aside)', () => {
+    expect(splitOutputProblem(split(answering(1, 'y', 'z'), answering(2, 'z', 'y', 'zipmap')))).toBeNull();
+    expect(splitOutputProblem(split(answering(1, 'y')))).toBeNull();
+  });
+
+  it('names the outputs one version answers and another does not', () => {
+    expect(splitOutputProblem(split(answering(1, 'variable'), answering(2, 'y')))).toEqual({
+      message: expect.stringContaining("Versions 1 and 2 of the split answer different outputs (v1 answers 'variable', v2 does not; v2 answers 'y', v1 does not)"),
+      details: { field: 'split', versions: [1, 2], differences: ["v1 answers 'variable', v2 does not", "v2 answers 'y', v1 does not"] },
+    });
+    expect(splitOutputProblem(split(answering(1, 'y'), answering(2, 'y'), answering(3, 'y', 'extra')))?.details.versions).toEqual([1, 3]);
   });
 });

@@ -60,6 +60,29 @@ export function ruleProblem(primaries: RulePrimaries, mirror: RuleVersion | null
 }
 
 /**
+ * Why a split would answer clients with outputs that change at random (null when it would not):
+ * its versions must answer outputs of the same names, or a client reading `y` (or an OIP request
+ * asking for it) gets it from one version and misses it, or a 400, from the other. Checked where
+ * a split is set; a version that adds an output is rolled out by alias, or mirrored first.
+ */
+export function splitOutputProblem(primaries: RulePrimaries): { message: string; details: Record<string, unknown> } | null {
+  const [first, ...others] = primaries.versions;
+  const namesOf = (v: RuleVersion) => v.signature.outputs.filter((o) => o.type !== 'non-tensor').map((o) => o.name);
+  for (const other of others) {
+    const [a, b] = [namesOf(first), namesOf(other)];
+    const onlyA = a.filter((n) => !b.includes(n));
+    const onlyB = b.filter((n) => !a.includes(n));
+    if (!onlyA.length && !onlyB.length) continue;
+    const said = [...onlyA.map((n) => `v${first.version} answers '${n}', v${other.version} does not`), ...onlyB.map((n) => `v${other.version} answers '${n}', v${first.version} does not`)];
+    return {
+      message: `Versions ${first.version} and ${other.version} of the split answer different outputs (${said.join('; ')}): a client would get one set or the other at random; move an alias instead, or mirror first`,
+      details: { field: 'split', versions: [first.version, other.version], differences: said },
+    };
+  }
+  return null;
+}
+
+/**
  * How two versions' inputs differ, one phrase each: names, element types, ranks and fixed
  * dimensions (a fixed size against a dynamic one counts: one version takes what the other refuses).
  */

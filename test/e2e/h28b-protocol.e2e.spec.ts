@@ -1,4 +1,4 @@
-import { buildDoublingModel, buildLinearModel } from '../fixtures/onnx-builder';
+import { buildDoublingModel, buildLinearModel, buildWideOutputModel } from '../fixtures/onnx-builder';
 import { artifactForm, startTestApp, TestApp } from '../support/test-app';
 
 jest.setTimeout(120_000);
@@ -56,21 +56,23 @@ describe('protocol conformance (h28b)', () => {
   });
 
   it('describes, under a traffic split, the version the x-routing-key lands on (metadata, config and ready), as infer does', async () => {
-    // Two versions with the same inputs and differently named outputs, split 50/50.
-    for (const outputName of ['variable', 'y']) {
-      const bytes = buildLinearModel({ weights: [1, 10, 100], bias: 0, inputName: 'x', outputName }).bytes;
+    // Two versions with the same inputs and output names, told apart by the output's width (1 and 2), split 50/50
+    // (a split of versions answering differently named outputs is refused: rule-compatibility.ts).
+    const widthOf: Record<string, number> = { '1': 1, '2': 2 };
+    for (const width of [1, 2]) {
+      const { bytes } = buildWideOutputModel({ width, nFeatures: 3 });
       expect((await t.request('POST', '/v1/models/split/versions', { body: artifactForm(bytes, { filename: 'split.onnx' }) })).status).toBe(201);
     }
     expect((await t.request('PUT', '/v1/models/split/traffic', { body: { split: { '1': 50, '2': 50 } } })).status).toBe(200);
-    const infer = { inputs: [{ name: 'x', shape: [1, 3], datatype: 'FP32', data: [1, 2, 3] }] };
+    const infer = { inputs: [{ name: 'float_input', shape: [1, 3], datatype: 'FP32', data: [1, 2, 3] }] };
     const versions = new Set<string>();
     for (let k = 0; k < 16; k++) {
       const headers = { 'x-routing-key': `customer-${k}` };
       const answer = await t.request('POST', '/v2/models/split/infer', { body: infer, headers });
       expect(answer.status).toBe(200);
       const [metadata, config, ready] = await Promise.all(['', '/config', '/ready'].map((suffix) => t.request('GET', `/v2/models/split${suffix}`, { headers })));
-      expect(metadata.body.outputs.map((o: { name: string }) => o.name)).toEqual([answer.body.outputs[0].name]);
-      expect(config.body.output.map((o: { name: string }) => o.name)).toEqual([answer.body.outputs[0].name]);
+      expect(metadata.body.outputs.map((o: { shape: number[] }) => o.shape)).toEqual([[-1, widthOf[answer.body.model_version]]]);
+      expect(config.body.output.map((o: { dims: number[] }) => o.dims)).toEqual([[-1, widthOf[answer.body.model_version]]]);
       expect(ready.body.version).toBe(answer.body.model_version);
       versions.add(answer.body.model_version);
     }
