@@ -52,7 +52,7 @@ export class BatchScheduler {
     const nextRunAt = nextRun(obj.cron, timezone, new Date());
     if (obj.name !== undefined && (typeof obj.name !== 'string' || obj.name.length > 200)) throw invalidJob('name must be a string of at most 200 characters', 'name');
     const spec = parseJobSpec(obj.job, 'job.');
-    checkRelativeUri(spec.input.uri);
+    checkRelativeUri(spec.input.uri, ctx.tenantId);
     checkUriPlaceholders(spec.input.uri, 'job.input.uri');
     const row = await this.schedules.create({
       tenantId: ctx.tenantId,

@@ -64,7 +64,14 @@ describe('resolveInputPath', () => {
 
 describe('checkRelativeUri', () => {
   it('checks a URI without the file (schedules)', () => {
-    expect(() => checkRelativeUri('in/sales-{date}.csv')).not.toThrow();
-    for (const uri of ['../x.csv', '/etc/passwd', 's3://bucket/x.csv', 'a/../../x.csv']) expect(() => checkRelativeUri(uri)).toThrow('input.uri');
+    expect(() => checkRelativeUri('in/sales-{date}.csv', 't1')).not.toThrow();
+    for (const uri of ['../x.csv', '/etc/passwd', 's3://bucket/x.csv', 'a/../../x.csv']) expect(() => checkRelativeUri(uri, 't1')).toThrow('input.uri');
+  });
+
+  it("refuses the platform's own files and other tenants' job files, which no run could read, and takes the tenant's own job files", () => {
+    for (const uri of ['root-token.sha256', 'token-signing.key', 'LOCK', 'pg/{date}', './pg/base', 'batch/t2/job/output.csv']) {
+      expect(() => checkRelativeUri(uri, 't1')).toThrow(expect.objectContaining({ code: 'INVALID_INPUT_URI', message: expect.stringContaining('is off limits') }));
+    }
+    expect(() => checkRelativeUri('batch/t1/{date}/output.csv', 't1')).not.toThrow();
   });
 });

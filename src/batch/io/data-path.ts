@@ -19,6 +19,9 @@ export interface InputScope {
 
 const PLATFORM_ENTRIES = new Set(['pg', 'LOCK', SECRET_FILE, HASH_FILE]);
 
+/** One answer for every kind of off-limits file, so that it tells nothing of what is there. */
+const OFF_LIMITS = "is off limits: the platform's own files and other tenants' job files cannot be read";
+
 /**
  * Resolves a job's input URI inside the data directory. Refused (400): absolute paths, URL
  * schemes, `..` that leaves the directory, and anything whose real path (symlinks followed,
@@ -26,8 +29,6 @@ const PLATFORM_ENTRIES = new Set(['pg', 'LOCK', SECRET_FILE, HASH_FILE]);
  */
 export async function resolveInputPath(dataDir: string, uri: string, scope: InputScope): Promise<string> {
   const refuse = (why: string) => new BatchError(BatchErrorCode.InvalidInputUri, `input.uri '${uri.slice(0, 300)}' ${why}`, { field: 'input.uri' });
-  // One answer for every kind, so that it tells nothing of what is there.
-  const OFF_LIMITS = "is off limits: the platform's own files and other tenants' job files cannot be read";
   // A folder named after another tenant answers as a missing file does: otherwise the answer
   // would tell which names are tenants.
   const notFound = () =>
@@ -61,13 +62,19 @@ export async function resolveInputPath(dataDir: string, uri: string, scope: Inpu
   return real;
 }
 
-/** Lexical check: the URI alone (no file needed), for schedules whose input appears later. */
-export function checkRelativeUri(uri: string): void {
+/**
+ * Lexical check: the URI alone (no file needed), for schedules whose input appears later. The
+ * platform's own files and other tenants' job files are refused here too, as a job reading them
+ * would be (every run of such a schedule would fail); the rest is checked when a run resolves it.
+ */
+export function checkRelativeUri(uri: string, tenantId: string): void {
   const refuse = (why: string) => new BatchError(BatchErrorCode.InvalidInputUri, `input.uri '${uri.slice(0, 300)}' ${why}`, { field: 'input.uri' });
   if (uri.includes('\0')) throw refuse('contains a NUL character');
   if (path.isAbsolute(uri) || /^[a-z][a-z0-9+.-]*:/i.test(uri)) throw refuse('must be a path relative to the data directory (MMS_DATA_DIR)');
   const normal = path.posix.normalize(uri.replace(/\\/g, '/'));
   if (normal === '..' || normal.startsWith('../')) throw refuse('resolves outside the data directory');
+  const [top, second] = normal.split('/');
+  if (PLATFORM_ENTRIES.has(top) || (top === 'batch' && second !== tenantId)) throw refuse(OFF_LIMITS);
 }
 
 /** Why a tenant's job may not read this file: the platform's (its own files, every tenant's job files but its own), another tenant's folder, or null. */
