@@ -37,7 +37,7 @@ import { ServiceMetrics } from './metrics/service-metrics';
   exports: [ServiceMetrics, RequestObserver, PredictionLogWriter],
 })
 export class ObservabilityModule implements OnApplicationBootstrap, OnModuleDestroy {
-  private unsubscribe?: () => void;
+  private unsubscribers: Array<() => void> = [];
 
   constructor(
     @Inject(RegistryEvents) private readonly events: RegistryEvents,
@@ -47,9 +47,16 @@ export class ObservabilityModule implements OnApplicationBootstrap, OnModuleDest
 
   onApplicationBootstrap(): void {
     // A deleted model's logged predictions go with it, so a model registered again under the name starts clean.
-    this.unsubscribe = this.events.subscribe((change) => {
-      if (change.kind === 'model-deleted') void this.forgetPredictions(change.tenantId, change.model).catch(() => undefined);
-    });
+    this.unsubscribers.push(
+      this.events.subscribe((change) => {
+        if (change.kind === 'model-deleted') void this.forgetPredictions(change.tenantId, change.model).catch(() => undefined);
+      }),
+      // Deleted through another replica, which purged the log: what this one still buffers of the
+      // model would be written after that and count as predictions of a model registered again.
+      this.events.subscribeRemote((change) => {
+        if (change.kind === 'model-deleted') void this.writer.forgetModel(change.tenantId, change.model).catch(() => undefined);
+      }),
+    );
   }
 
   /** Those still buffered too: written after the purge, they would count as the new model's. */
@@ -59,6 +66,6 @@ export class ObservabilityModule implements OnApplicationBootstrap, OnModuleDest
   }
 
   onModuleDestroy(): void {
-    this.unsubscribe?.();
+    for (const unsubscribe of this.unsubscribers) unsubscribe();
   }
 }

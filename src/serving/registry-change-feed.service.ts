@@ -3,7 +3,6 @@ import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
-import { PredictionLogWriter } from '../observability/feedback/prediction-log.writer';
 import { RegistryChange, RegistryEvents } from '../registry/registry-events';
 import { ShadowMonitor } from '../rollout/shadow-monitor';
 import { ModelResolver } from './model-resolver.service';
@@ -43,7 +42,6 @@ export class RegistryChangeFeed implements OnApplicationBootstrap, OnApplication
     private readonly config: AppConfig,
     private readonly dataSource: DataSource,
     private readonly shadows: ShadowMonitor,
-    private readonly predictionLog: PredictionLogWriter,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -127,9 +125,6 @@ export class RegistryChangeFeed implements OnApplicationBootstrap, OnApplication
       const remote: RegistryChange = { tenantId: change.tenantId, model: change.model, kind: change.kind, version: change.version, alias: change.alias };
       this.apply(remote);
       this.events.publishRemote(remote);
-      // The deleting replica purged the model's log; what this one still buffers of it would be
-      // written after that and count as predictions of a model registered again under the name.
-      if (change.kind === 'model-deleted') void this.predictionLog.forgetModel(change.tenantId, change.model);
     } catch {
       this.logger.warn('ignored a malformed registry notification');
     }

@@ -148,15 +148,7 @@ export class TenancyService {
   }
 
   async limitsOf(tenantId: string): Promise<TenantLimits> {
-    const tenant = await this.tenants.findTenantById(tenantId);
-    const defaults = this.defaultLimits();
-    const limits: TenantLimits = {
-      maxModels: tenant?.maxModels ?? defaults.maxModels,
-      maxArtifactBytes: tenant?.maxArtifactBytes ?? defaults.maxArtifactBytes,
-      rateLimitPerSecond: tenant?.rateLimitPerSecond ?? defaults.rateLimitPerSecond,
-      cacheShare: tenant?.cacheShare ?? defaults.cacheShare,
-      maxRunningBatchJobs: tenant?.maxRunningBatchJobs ?? defaults.maxRunningBatchJobs,
-    };
+    const limits = this.effectiveLimits(await this.tenants.findTenantById(tenantId));
     this.limits.set(tenantId, { limits, loadedAt: Date.now() });
     return limits;
   }
@@ -205,6 +197,18 @@ export class TenancyService {
     return tenant;
   }
 
+  /** The tenant's own limits, the service default (env) where it has none. */
+  private effectiveLimits(tenant: TenantEntity | null): TenantLimits {
+    const defaults = this.defaultLimits();
+    return {
+      maxModels: tenant?.maxModels ?? defaults.maxModels,
+      maxArtifactBytes: tenant?.maxArtifactBytes ?? defaults.maxArtifactBytes,
+      rateLimitPerSecond: tenant?.rateLimitPerSecond ?? defaults.rateLimitPerSecond,
+      cacheShare: tenant?.cacheShare ?? defaults.cacheShare,
+      maxRunningBatchJobs: tenant?.maxRunningBatchJobs ?? defaults.maxRunningBatchJobs,
+    };
+  }
+
   private defaultLimits(): TenantLimits {
     return {
       maxModels: this.config.MMS_TENANT_MAX_MODELS,
@@ -216,19 +220,7 @@ export class TenancyService {
   }
 
   private tenantView(t: TenantEntity) {
-    const defaults = this.defaultLimits();
-    return {
-      id: t.id,
-      name: t.name,
-      createdAt: t.createdAt.toISOString(),
-      limits: {
-        maxModels: t.maxModels ?? defaults.maxModels,
-        maxArtifactBytes: t.maxArtifactBytes ?? defaults.maxArtifactBytes,
-        rateLimitPerSecond: t.rateLimitPerSecond ?? defaults.rateLimitPerSecond,
-        cacheShare: t.cacheShare ?? defaults.cacheShare,
-        maxRunningBatchJobs: t.maxRunningBatchJobs ?? defaults.maxRunningBatchJobs,
-      },
-    };
+    return { id: t.id, name: t.name, createdAt: t.createdAt.toISOString(), limits: this.effectiveLimits(t) };
   }
 }
 
