@@ -46,4 +46,15 @@ describe('TrafficMirror', () => {
     await flush();
     expect(shadows.figuresOf('m')[0]).toMatchObject({ count: 1, shadowErrors: 1 });
   });
+
+  it('counts a shadow call dropped unrun (its worker never idle in time) as shed, not as a shadow error', async () => {
+    const shadows = new ShadowMonitor();
+    const mirror = new TrafficMirror(rules, shadows);
+    mirror.start(mirror.plan(served('m', 1))!, { y: [1] }, () => Promise.resolve(null));
+    await flush();
+    await flush();
+    expect(mirror.shed).toBe(1);
+    expect(shadows.figuresOf('m')[0]).toMatchObject({ count: 0, shadowErrors: 0 });
+    expect(mirror.plan(served('m', 1))).not.toBeNull();
+  });
 });

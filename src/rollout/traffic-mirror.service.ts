@@ -3,7 +3,11 @@ import { MirroredModel, ShadowMonitor } from './shadow-monitor';
 import { shouldMirror } from './traffic-rule';
 import { TrafficRulesStore } from './traffic-rules.store';
 
-/** Mirrored calls in flight at most; beyond it mirroring is shed (it is the first work to go). */
+/**
+ * Mirrored calls in flight at most; beyond it mirroring is shed (it is the first work to go).
+ * Shadow calls run in the background (a worker takes one only when it has nothing else to run),
+ * so under a load that keeps the workers busy they wait, this fills, and new ones are shed.
+ */
 export const MIRROR_MAX_IN_FLIGHT = 32;
 
 export type FlatOutputs = Record<string, ArrayLike<number | bigint>>;
@@ -44,14 +48,20 @@ export class TrafficMirror {
     return { modelId, tenantId, model, primaryVersion, shadowVersion: rule.mirror.version };
   }
 
-  /** Runs the shadow call once the primary answer exists; fire and forget. */
-  start(plan: MirrorPlan, primaryOutputs: FlatOutputs, runShadow: () => Promise<FlatOutputs>): void {
+  /**
+   * Runs the shadow call once the primary answer exists; fire and forget. `runShadow` answers
+   * null when the call was dropped unrun (its worker never had an idle moment): shed, not a shadow error.
+   */
+  start(plan: MirrorPlan, primaryOutputs: FlatOutputs, runShadow: () => Promise<FlatOutputs | null>): void {
     const pair = this.shadows.pair(plan, plan.primaryVersion, plan.shadowVersion);
     this.inFlight++;
     // setImmediate: the primary answer goes out before the shadow call even starts.
     setImmediate(() => {
       runShadow()
-        .then((shadowOutputs) => pair.record(primaryOutputs, shadowOutputs))
+        .then((shadowOutputs) => {
+          if (shadowOutputs) pair.record(primaryOutputs, shadowOutputs);
+          else this.shedCount++;
+        })
         .catch((error: unknown) => {
           pair.recordError();
           this.logger.debug(`shadow v${plan.shadowVersion} failed: ${(error as Error).message}`);

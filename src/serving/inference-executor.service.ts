@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { MicroBatcher } from './micro-batcher';
+import type { CallPriority } from './runtime/inference-runtime';
 import type { ServableVersion } from './servable';
 import { SessionCache } from './session-cache';
 import type { HostTensor } from './tensor-codec';
@@ -15,10 +16,10 @@ export class InferenceExecutor {
     private readonly batcher: MicroBatcher,
   ) {}
 
-  async run(version: ServableVersion, feeds: HostTensor[]): Promise<HostTensor[]> {
+  async run(version: ServableVersion, feeds: HostTensor[], priority: CallPriority = 'normal'): Promise<HostTensor[]> {
     const lease = await this.sessions.acquire(version);
     try {
-      return await this.batcher.submit(lease.entry, feeds);
+      return await this.batcher.submit(lease.entry, feeds, priority);
     } finally {
       lease.release();
     }

@@ -36,6 +36,19 @@ describe('MicroBatcher', () => {
     ]);
   });
 
+  it('merges background calls (mirrored shadow runs) only with each other, so a request never waits in one', async () => {
+    const batcher = new MicroBatcher(runtime, { windowMs: 0, maxRows: 100 });
+    const entry = await entryOf('a');
+    const pending = Promise.all([batcher.submit(entry, rows(1), 'background'), batcher.submit(entry, rows(1)), batcher.submit(entry, rows(1), 'background'), batcher.submit(entry, rows(1))]);
+    expect([entry.batch?.priority, entry.backgroundBatch?.priority]).toEqual(['normal', 'background']);
+    await pending;
+    expect(runtime.calls.map((c) => [c.priority, c.parts.length])).toEqual([
+      ['background', 2],
+      ['normal', 2],
+    ]);
+    expect([entry.batch, entry.backgroundBatch]).toEqual([undefined, undefined]);
+  });
+
   it('keeps a reloaded session apart from the old one under the same key, and leaves no batch on an entry once sent', async () => {
     const batcher = new MicroBatcher(runtime, { windowMs: 0, maxRows: 100 });
     const old = await entryOf('a');

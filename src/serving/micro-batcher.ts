@@ -1,7 +1,7 @@
 import { withoutServerPaths } from '../common/server-paths';
 import { servingHookMetrics } from '../observability/metrics/hook-metrics';
 import { rowsOf } from './runtime/batch-plan';
-import { InferenceRuntime, RunOutcome } from './runtime/inference-runtime';
+import { CallPriority, InferenceRuntime, RunOutcome } from './runtime/inference-runtime';
 import type { SessionEntry } from './session-entry';
 import { inferenceFailed } from './serving.error';
 import type { HostTensor } from './tensor-codec';
@@ -18,9 +18,11 @@ interface Waiter {
   reject: (error: Error) => void;
 }
 
-/** Calls for one session collected during a turn (or window), to run as one; open while `entry.batch` is it. */
+/** Calls for one session collected during a turn (or window), to run as one; open while `entry.batch` (or `entry.backgroundBatch`) is it. */
 export interface MicroBatch {
   entry: SessionEntry;
+  /** Background calls merge only with each other: a request never waits in a background call. */
+  priority: CallPriority;
   parts: HostTensor[][];
   waiters: Waiter[];
   rows: number;
@@ -43,19 +45,19 @@ export class MicroBatcher {
     private readonly options: MicroBatchOptions,
   ) {}
 
-  submit(entry: SessionEntry, feeds: HostTensor[]): Promise<HostTensor[]> {
+  submit(entry: SessionEntry, feeds: HostTensor[], priority: CallPriority = 'normal'): Promise<HostTensor[]> {
     const rows = entry.batchable ? rowsOf(feeds) : null;
     return new Promise((resolve, reject) => {
       if (rows === null || rows >= this.options.maxRows) {
-        void this.send(entry, [feeds], [{ resolve, reject }]);
+        void this.send(entry, [feeds], [{ resolve, reject }], priority);
         return;
       }
-      let batch = entry.batch;
+      let batch = openBatchOf(entry, priority);
       if (batch && batch.rows + rows > this.options.maxRows) {
         this.flush(batch);
         batch = undefined;
       }
-      if (!batch) batch = this.openBatch(entry);
+      if (!batch) batch = this.openBatch(entry, priority);
       batch.parts.push(feeds);
       batch.waiters.push({ resolve, reject });
       batch.rows += rows;
@@ -63,11 +65,12 @@ export class MicroBatcher {
     });
   }
 
-  private openBatch(entry: SessionEntry): MicroBatch {
-    const batch: MicroBatch = { entry, parts: [], waiters: [], rows: 0, sent: false };
+  private openBatch(entry: SessionEntry, priority: CallPriority): MicroBatch {
+    const batch: MicroBatch = { entry, priority, parts: [], waiters: [], rows: 0, sent: false };
     // On the entry, not in a Map keyed by session: a Map that gains and loses a key per batch
     // keeps discarded tables, and the calls they held, alive until a full GC (see PendingCalls).
-    entry.batch = batch;
+    if (priority === 'background') entry.backgroundBatch = batch;
+    else entry.batch = batch;
     if (this.options.windowMs > 0) batch.timer = setTimeout(() => this.flush(batch), this.options.windowMs);
     else {
       this.dueThisTurn.push(batch);
@@ -92,16 +95,17 @@ export class MicroBatcher {
     batch.sent = true;
     if (batch.timer) clearTimeout(batch.timer);
     if (batch.entry.batch === batch) batch.entry.batch = undefined;
-    void this.send(batch.entry, batch.parts, batch.waiters);
+    if (batch.entry.backgroundBatch === batch) batch.entry.backgroundBatch = undefined;
+    void this.send(batch.entry, batch.parts, batch.waiters, batch.priority);
   }
 
-  private async send(entry: SessionEntry, parts: HostTensor[][], waiters: Waiter[]): Promise<void> {
+  private async send(entry: SessionEntry, parts: HostTensor[][], waiters: Waiter[], priority: CallPriority): Promise<void> {
     entry.stats.requests += parts.length;
     entry.stats.calls++;
     servingHookMetrics.microBatch(parts.length);
     let outcome: RunOutcome;
     try {
-      outcome = await this.runtime.run(entry.handle, parts, entry.batchable);
+      outcome = await this.runtime.run(entry.handle, parts, entry.batchable, priority);
     } catch (error) {
       for (const w of waiters) w.reject(error as Error);
       return;
@@ -115,3 +119,6 @@ export class MicroBatcher {
   }
 }
 
+function openBatchOf(entry: SessionEntry, priority: CallPriority): MicroBatch | undefined {
+  return priority === 'background' ? entry.backgroundBatch : entry.batch;
+}

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { AuthContext } from '../auth/auth-context';
 import { MirrorPlan, TrafficMirror } from '../rollout/traffic-mirror.service';
 import { InferenceExecutor } from './inference-executor.service';
+import { BackgroundCallDropped } from './runtime/inference-runtime';
 import { ModelResolver } from './model-resolver.service';
 import type { ServableVersion } from './servable';
 import { inferenceFailed } from './serving.error';
@@ -39,7 +40,13 @@ export class MirroredExecutor {
       const model = await this.resolver.resolveModel(ctx, primary.model);
       const shadow = model.versions.get(plan.shadowVersion);
       if (!shadow) throw new Error(`version ${plan.shadowVersion} is gone`);
-      return flat(await this.executor.run(shadow, feeds));
+      // In the background: its worker runs it only when no request is waiting there.
+      try {
+        return flat(await this.executor.run(shadow, feeds, 'background'));
+      } catch (error) {
+        if (error instanceof BackgroundCallDropped) return null;
+        throw error;
+      }
     });
   }
 }

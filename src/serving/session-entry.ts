@@ -50,6 +50,8 @@ export interface SessionEntry {
   withdrawn?: Withdrawal;
   /** The micro-batch collecting calls for this session now, if any (MicroBatcher's). */
   batch?: MicroBatch;
+  /** The same for background calls (mirrored shadow runs), which merge only with each other. */
+  backgroundBatch?: MicroBatch;
 }
 
 /** A request's hold on a session: the session is not released before `release()`. */

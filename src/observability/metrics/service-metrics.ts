@@ -161,7 +161,7 @@ export class ServiceMetrics {
     this.mirrorMeanAbs = gauge('mms_mirror_mean_abs_diff', 'Mean absolute difference between shadow and primary outputs', mirrorLabels);
     this.mirrorMaxAbs = gauge('mms_mirror_max_abs_diff', 'Largest absolute difference between shadow and primary outputs', mirrorLabels);
     this.mirrorP95Rel = gauge('mms_mirror_p95_rel_diff', 'p95 relative difference over the latest 2,048 values (top-N models only)', mirrorLabels);
-    this.mirrorShed = counter('mms_mirror_shed_total', 'Mirrored calls dropped because too many were in flight');
+    this.mirrorShed = counter('mms_mirror_shed_total', 'Mirrored calls dropped unrun: too many in flight, or no idle moment on their worker within 2 s');
 
     this.healthUp = gauge('mms_health_check_up', 'Readiness checks: 1 passing, 0 failing (database, migrations, modelStore)', ['check']);
     this.notificationsUp = gauge(

@@ -20,6 +20,21 @@ export interface RunOutcome {
   unbatchable: boolean;
 }
 
+/**
+ * `background`: work nobody waits for (a mirrored call's shadow run). It goes to its worker only
+ * when the worker has nothing else to run, one call at a time, so a request waits for at most
+ * the one background call already under way there (a run cannot be interrupted), never for a
+ * queue of them; one that finds no idle moment within BACKGROUND_MAX_WAIT_MS is dropped
+ * (BackgroundCallDropped).
+ */
+export type CallPriority = 'normal' | 'background';
+
+/** How long a background call may wait for its worker to be idle before it is dropped. */
+export const BACKGROUND_MAX_WAIT_MS = 2_000;
+
+/** A background call dropped unrun: its worker had no idle moment in time (or restarted). */
+export class BackgroundCallDropped extends Error {}
+
 export interface WorkerView {
   worker: number;
   models: number;
@@ -37,7 +52,7 @@ export abstract class InferenceRuntime {
   /** Loads the ONNX file at `artifactPath`; with `sha256`, refuses a file whose bytes do not have that digest. */
   abstract load(key: string, artifactPath: string, sizeBytes: number, sha256?: string): Promise<SessionHandle>;
   /** One call over `parts` (each a request's inputs); concatenated when `batchable`. */
-  abstract run(handle: SessionHandle, parts: HostTensor[][], batchable: boolean): Promise<RunOutcome>;
+  abstract run(handle: SessionHandle, parts: HostTensor[][], batchable: boolean, priority?: CallPriority): Promise<RunOutcome>;
   abstract unload(handle: SessionHandle): void;
   /** Called with the keys of sessions that vanished with a crashed worker. */
   abstract onSessionsLost(listener: (keys: string[]) => void): void;

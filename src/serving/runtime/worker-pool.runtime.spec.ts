@@ -2,10 +2,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
-import { buildLinearModel, buildRowCenteringModel, buildRowThresholdModel } from '../../../test/fixtures/onnx-builder';
+import { buildLinearModel, buildRowCenteringModel, buildRowThresholdModel, buildSlowLinearModel } from '../../../test/fixtures/onnx-builder';
 import type { Worker } from 'node:worker_threads';
 import { threadNiceValues } from '../../../test/support/thread-nice';
-import type { RunOutcome } from './inference-runtime';
+import { BackgroundCallDropped, RunOutcome } from './inference-runtime';
 import { WorkerPoolRuntime } from './worker-pool.runtime';
 
 /** The worker pool with real worker threads and onnxruntime, on a real ONNX file. */
@@ -162,5 +162,41 @@ describe('WorkerPoolRuntime', () => {
       [0, 0],
       [0, 0],
     ]);
+  });
+
+  describe('background calls (mirrored shadow runs)', () => {
+    /** A shadow that holds its worker for ~100 ms a call (a loop of 100,000 steps). */
+    const slow = buildSlowLinearModel({ weights: [1, 2], bias: 0.5, iterations: 100_000 });
+    let slowFile: string;
+    beforeAll(() => {
+      slowFile = path.join(dir, 'slow.onnx');
+      fs.writeFileSync(slowFile, slow.bytes);
+    });
+
+    it('runs a request before the background calls queued ahead of it, which then run one at a time', async () => {
+      await runtime.close();
+      runtime = new WorkerPoolRuntime(1);
+      const [shadow, primary] = [await runtime.load('shadow', slowFile, 1000), await runtime.load('primary', file, 1000)];
+      const finished: string[] = [];
+      const track = (name: string, call: Promise<RunOutcome>) => call.then((outcome) => (finished.push(name), outcome));
+      const shadows = [1, 2, 3].map((n) => track(`shadow ${n}`, runtime.run(shadow, feeds(), true, 'background')));
+      expect(runtime.workers()[0].pending).toBe(1); // only the first went to the worker, which was idle
+      const request = track('request', runtime.run(primary, feeds(), true));
+      expect((await request).parts[0]).toEqual({ outputs: [expect.objectContaining({ data: new Float32Array([3.5]) })] });
+      for (const outcome of await Promise.all(shadows)) expect(outcome.parts[0]).toEqual({ outputs: [expect.objectContaining({ data: new Float32Array([3.5]) })] });
+      // The request waited for the shadow call under way, never for the two queued behind it.
+      expect(finished).toEqual(['shadow 1', 'request', 'shadow 2', 'shadow 3']);
+    });
+
+    it('drops a background call that found no idle moment in time, unrun', async () => {
+      await runtime.close();
+      runtime = new WorkerPoolRuntime(1, { nice: 0, backgroundMaxWaitMs: 20 });
+      const shadow = await runtime.load('shadow', slowFile, 1000);
+      const first = runtime.run(shadow, feeds(), true, 'background');
+      const second = runtime.run(shadow, feeds(), true, 'background');
+      await expect(second).rejects.toBeInstanceOf(BackgroundCallDropped);
+      expect((await first).parts[0]).toEqual({ outputs: [expect.objectContaining({ data: new Float32Array([3.5]) })] });
+      expect(runtime.workers()[0].pending).toBe(0);
+    });
   });
 });

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { ServingError, ServingErrorCode } from '../serving.error';
 import type { HostTensor } from '../tensor-codec';
-import { InferenceRuntime, RunOutcome, SessionHandle, WorkerView } from './inference-runtime';
+import { BACKGROUND_MAX_WAIT_MS, BackgroundCallDropped, CallPriority, InferenceRuntime, RunOutcome, SessionHandle, WorkerView } from './inference-runtime';
 import { FromWorker, InferenceWorkerData, RunJob, WireReader, WireWriter, WorkerReply, WorkerRequest } from './worker-protocol';
 import { workerEntry } from '../../common/worker-entry';
 import { PendingCalls } from './pending-calls';
@@ -11,6 +11,12 @@ import { PendingCalls } from './pending-calls';
 interface Pending {
   resolve: (reply: WorkerReply) => void;
   reject: (error: Error) => void;
+}
+
+/** A background call waiting for its worker to be idle. */
+interface DeferredCall extends Pending {
+  job: Omit<RunJob, 'id'>;
+  queuedAt: number;
 }
 
 interface HeldSession {
@@ -35,6 +41,8 @@ interface Slot {
   bytes: number;
   /** Run jobs waiting for this turn's single postMessage. */
   outbox: RunJob[];
+  /** Background calls, oldest first, waiting for the worker to have nothing else to run. */
+  deferred: DeferredCall[];
   restarts: number;
   /** Settles when the worker has loaded onnxruntime (or ended). */
   started: Promise<void>;
@@ -63,7 +71,7 @@ export class WorkerPoolRuntime extends InferenceRuntime implements OnApplication
    */
   constructor(
     private readonly workerCount: number,
-    private readonly options: { nice: number } = { nice: 0 },
+    private readonly options: { nice: number; backgroundMaxWaitMs?: number } = { nice: 0 },
   ) {
     super();
   }
@@ -106,13 +114,20 @@ export class WorkerPoolRuntime extends InferenceRuntime implements OnApplication
     return { key, worker: slot.index, incarnation, extraBytes };
   }
 
-  async run(handle: SessionHandle, parts: HostTensor[][], batchable: boolean): Promise<RunOutcome> {
+  async run(handle: SessionHandle, parts: HostTensor[][], batchable: boolean, priority: CallPriority = 'normal'): Promise<RunOutcome> {
     const slot = this.slots[handle.worker];
     if (slot.incarnation !== handle.incarnation) throw workerGone(handle.worker);
-    const reply = await this.request(slot, (id) => {
-      slot.outbox.push({ id, key: handle.key, parts, batchable });
-      this.scheduleFlush();
-    });
+    const job = { key: handle.key, parts, batchable };
+    const reply =
+      priority === 'background'
+        ? await new Promise<WorkerReply>((resolve, reject) => {
+            slot.deferred.push({ job, queuedAt: performance.now(), resolve, reject });
+            this.runDeferredIfIdle(slot);
+          })
+        : await this.request(slot, (id) => {
+            slot.outbox.push({ id, ...job });
+            this.scheduleFlush();
+          });
     if (reply.error) throw new ServingError(ServingErrorCode.WorkerUnavailable, `The inference worker could not run the model: ${reply.error}`, { worker: handle.worker });
     return { parts: reply.parts ?? [], unbatchable: reply.unbatchable === true };
   }
@@ -202,6 +217,30 @@ export class WorkerPoolRuntime extends InferenceRuntime implements OnApplication
     });
   }
 
+  /**
+   * Sends the oldest background call if the worker has nothing else to run (no call or load
+   * waiting for its reply, which also means no background call under way); drops those that
+   * waited too long. Called when one is queued and whenever the worker's replies arrive.
+   */
+  private runDeferredIfIdle(slot: Slot): void {
+    const now = performance.now();
+    const maxWait = this.options.backgroundMaxWaitMs ?? BACKGROUND_MAX_WAIT_MS;
+    while (slot.deferred.length && now - slot.deferred[0].queuedAt > maxWait) {
+      slot.deferred.shift()!.reject(new BackgroundCallDropped(`worker ${slot.index} had no idle moment for ${maxWait} ms`));
+    }
+    if (!slot.deferred.length || slot.pending.size > 0 || this.slots[slot.index] !== slot) return;
+    const call = slot.deferred.shift()!;
+    const id = slot.pending.add(call);
+    try {
+      const wire = new WireWriter();
+      wire.job({ id, ...call.job });
+      slot.worker.postMessage({ type: 'run', wire: wire.values } satisfies WorkerRequest, [...wire.transfer]);
+    } catch (error) {
+      slot.pending.take(id);
+      call.reject(error as Error);
+    }
+  }
+
   private leastLoaded(): Slot {
     let best = this.slots[0];
     for (const s of this.slots) {
@@ -215,7 +254,7 @@ export class WorkerPoolRuntime extends InferenceRuntime implements OnApplication
     const workerData: InferenceWorkerData = { nice: this.options.nice };
     const worker = new Worker(entry, { ...options, workerData, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } });
     let started!: () => void;
-    const slot: Slot = { index, incarnation, worker, pending: new PendingCalls(), sessions: new Map(), bytes: 0, outbox: [], restarts, started: new Promise((resolve) => (started = resolve)) };
+    const slot: Slot = { index, incarnation, worker, pending: new PendingCalls(), sessions: new Map(), bytes: 0, outbox: [], deferred: [], restarts, started: new Promise((resolve) => (started = resolve)) };
     worker.once('exit', () => started());
     worker.on('message', (message: FromWorker) => {
       if (message.type === 'ready') {
@@ -226,6 +265,7 @@ export class WorkerPoolRuntime extends InferenceRuntime implements OnApplication
         const reply = replies.reply();
         slot.pending.take(reply.id)?.resolve(reply);
       }
+      if (slot.deferred.length) this.runDeferredIfIdle(slot);
     });
     worker.on('error', (error) => this.logger.error(`worker ${index} failed: ${error.message}`));
     worker.on('exit', (code) => {
@@ -233,6 +273,7 @@ export class WorkerPoolRuntime extends InferenceRuntime implements OnApplication
       this.logger.error(`worker ${index} exited (code ${code}); restarting it, its ${slot.sessions.size} model(s) will load again on demand`);
       this.slots[index] = this.spawn(index, incarnation + 1, restarts + 1);
       for (const pending of slot.pending.takeAll()) pending.reject(workerGone(index));
+      for (const call of slot.deferred.splice(0)) call.reject(new BackgroundCallDropped(`worker ${index} restarted`));
       const lost = [...slot.sessions.keys()];
       if (lost.length) for (const listener of this.lostListeners) listener(lost);
     });

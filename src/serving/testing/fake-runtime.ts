@@ -1,4 +1,4 @@
-import { InferenceRuntime, RunOutcome, SessionHandle, WorkerView } from '../runtime/inference-runtime';
+import { CallPriority, InferenceRuntime, RunOutcome, SessionHandle, WorkerView } from '../runtime/inference-runtime';
 import type { ServableVersion } from '../servable';
 import type { HostTensor } from '../tensor-codec';
 
@@ -6,7 +6,7 @@ import type { HostTensor } from '../tensor-codec';
 export class FakeRuntime extends InferenceRuntime {
   readonly loads: string[] = [];
   readonly unloads: string[] = [];
-  readonly calls: Array<{ key: string; parts: HostTensor[][] }> = [];
+  readonly calls: Array<{ key: string; parts: HostTensor[][]; priority: CallPriority }> = [];
   readonly failing = new Set<string>();
   /** A failing key's own error message (default: "cannot load <key>"). */
   readonly failureMessages = new Map<string, string>();
@@ -41,8 +41,8 @@ export class FakeRuntime extends InferenceRuntime {
     return this.loads.length - this.unloads.length - [...this.loads].filter((k) => this.failing.has(k)).length;
   }
 
-  async run(handle: SessionHandle, parts: HostTensor[][]): Promise<RunOutcome> {
-    this.calls.push({ key: handle.key, parts });
+  async run(handle: SessionHandle, parts: HostTensor[][], _batchable: boolean, priority: CallPriority = 'normal'): Promise<RunOutcome> {
+    this.calls.push({ key: handle.key, parts, priority });
     return { parts: parts.map((p) => ({ outputs: p })), unbatchable: false };
   }
 
