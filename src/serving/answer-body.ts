@@ -46,9 +46,14 @@ export function answerBody(parts: AnswerParts): object {
 
 /** `{model, version, outputs: {name: nested}, predictionId}`: /v1/predict's answer and a fanout slot's. */
 export function predictAnswer(parts: PredictAnswerParts): { model: string; version: number; outputs: Record<string, unknown>; predictionId: string } {
+  return { model: parts.model, version: parts.version, outputs: outputsByName(parts.outputs), predictionId: parts.predictionId };
+}
+
+/** A /v1/predict answer's `outputs`: each output's values, nested by its shape, under its name. */
+export function outputsByName(outputs: readonly HostTensor[]): Record<string, unknown> {
   const byName: Record<string, unknown> = {};
-  for (const t of parts.outputs) setAnswerKey(byName, t.name, toNested(t));
-  return { model: parts.model, version: parts.version, outputs: byName, predictionId: parts.predictionId };
+  for (const t of outputs) setAnswerKey(byName, t.name, toNested(t));
+  return byName;
 }
 
 /** Whether an answer with these outputs is encoded in the JSON codec thread (by the values it holds: what encoding costs). */

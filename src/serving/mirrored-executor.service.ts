@@ -11,6 +11,18 @@ import { type HostTensor, MAX_ELEMENTS } from './tensor-codec';
 /** Whether the request left the version to the model's rule (it named neither a version nor an alias). */
 export type Routing = 'by-rule' | 'explicit';
 
+/** What a mirrored request's shadow version answered. */
+export interface ShadowAnswer {
+  version: number;
+  outputs: HostTensor[];
+}
+
+export interface MirroredRun {
+  outputs: HostTensor[];
+  /** For a mirrored request: settles once the shadow call is over, with its answer (null if it was shed or failed). */
+  shadow: Promise<ShadowAnswer | null> | null;
+}
+
 /**
  * Online inference on every protocol (/v1/predict, OIP infer, MLflow invocations): runs the
  * version, and mirrors the call when the model's traffic rule asks for it. Only requests the
@@ -26,27 +38,37 @@ export class MirroredExecutor {
   ) {}
 
   async run(ctx: AuthContext, version: ServableVersion, feeds: HostTensor[], routing: Routing): Promise<HostTensor[]> {
+    return (await this.runMirrored(ctx, version, feeds, routing)).outputs;
+  }
+
+  /** As `run`, with the shadow's answer to come when the request is mirrored (for the prediction log). */
+  async runMirrored(ctx: AuthContext, version: ServableVersion, feeds: HostTensor[], routing: Routing): Promise<MirroredRun> {
     const plan = routing === 'by-rule' ? this.mirror.plan(version) : null;
     // The primary call transfers the feeds' buffers to a worker: a mirrored request keeps a copy.
     const shadowFeeds = plan ? feeds.map((f) => ({ ...f, data: f.data.slice() })) : null;
     const outputs = refuseHugeAnswer(version, await this.executor.run(version, feeds));
-    if (plan) this.startShadow(ctx, version, plan, outputs, shadowFeeds!);
-    return outputs;
+    return { outputs, shadow: plan ? this.startShadow(ctx, version, plan, outputs, shadowFeeds!) : null };
   }
 
-  private startShadow(ctx: AuthContext, primary: ServableVersion, plan: MirrorPlan, outputs: HostTensor[], feeds: HostTensor[]): void {
+  private startShadow(ctx: AuthContext, primary: ServableVersion, plan: MirrorPlan, outputs: HostTensor[], feeds: HostTensor[]): Promise<ShadowAnswer | null> {
     const flat = (tensors: HostTensor[]) => Object.fromEntries(tensors.map((t) => [t.name, t.data as ArrayLike<number | bigint>]));
-    this.mirror.start(plan, flat(outputs), async () => {
-      const model = await this.resolver.resolveModel(ctx, primary.model);
-      const shadow = model.versions.get(plan.shadowVersion);
-      if (!shadow) throw new Error(`version ${plan.shadowVersion} is gone`);
-      // In the background: its worker runs it only when no request is waiting there.
-      try {
-        return flat(await this.executor.run(shadow, feeds, 'background'));
-      } catch (error) {
-        if (error instanceof BackgroundCallDropped) return null;
-        throw error;
-      }
+    return new Promise((settle) => {
+      this.mirror.start(plan, flat(outputs), async () => {
+        let answer: HostTensor[] | null = null;
+        try {
+          const model = await this.resolver.resolveModel(ctx, primary.model);
+          const shadow = model.versions.get(plan.shadowVersion);
+          if (!shadow) throw new Error(`version ${plan.shadowVersion} is gone`);
+          // In the background: its worker runs it only when no request is waiting there.
+          answer = await this.executor.run(shadow, feeds, 'background');
+          return flat(answer);
+        } catch (error) {
+          if (error instanceof BackgroundCallDropped) return null;
+          throw error;
+        } finally {
+          settle(answer && { version: plan.shadowVersion, outputs: answer });
+        }
+      });
     });
   }
 }

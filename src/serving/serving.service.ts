@@ -3,7 +3,7 @@ import type { AuthContext } from '../auth/auth-context';
 import { DomainError } from '../common/domain-error';
 import { errorBody, ErrorBody } from '../common/error-body';
 import { AppConfig } from '../config/app-config';
-import { MirroredExecutor, routingOf } from './mirrored-executor.service';
+import { MirroredExecutor, MirroredRun, routingOf } from './mirrored-executor.service';
 import { ModelResolver } from './model-resolver.service';
 import { asObject, given, parseFanoutRequest, parseModelName, parsePredictRequest, parseSelector } from './predict-request';
 import { InferenceRuntime } from './runtime/inference-runtime';
@@ -11,7 +11,7 @@ import type { CacheEntryView } from './cache-views';
 import { SessionCache } from './session-cache';
 import { invalidRequest } from './serving.error';
 import { decodeInputs } from './tensor-codec';
-import { isBigAnswer, isBigAnswerSize, PredictAnswerParts, predictAnswer, valuesOf } from './answer-body';
+import { isBigAnswer, isBigAnswerSize, outputsByName, PredictAnswerParts, predictAnswer, valuesOf } from './answer-body';
 import type { ParsedPredict } from './runtime/json-codec-protocol';
 import type { ServableVersion } from './servable';
 import { LargeJsonBody } from './large-json-body';
@@ -39,7 +39,7 @@ export interface EncodedPredictResult {
  * A prediction's outputs before its answer is built (and its id issued), with the routing key it
  * was asked with (the body's `key`, else the header's) for the prediction log.
  */
-type RoutedPrediction = Omit<PredictAnswerParts, 'predictionId'> & { routingKey?: string };
+type RoutedPrediction = Omit<PredictAnswerParts, 'predictionId'> & { routingKey?: string; shadow?: MirroredRun['shadow'] };
 
 @Injectable()
 export class ServingService {
@@ -79,8 +79,8 @@ export class ServingService {
     const request = parsePredictRequest(body, routingKey);
     const version = await this.resolver.resolve(ctx, request.selector);
     const feeds = decodeInputs(version.signature.inputs, request.inputs);
-    const outputs = await this.executor.run(ctx, version, feeds, routingOf(request.selector));
-    return { model: version.model, version: version.version, outputs, routingKey: request.selector.routingKey };
+    const { outputs, shadow } = await this.executor.runMirrored(ctx, version, feeds, routingOf(request.selector));
+    return { model: version.model, version: version.version, outputs, routingKey: request.selector.routingKey, shadow };
   }
 
   /** The answer to a prediction: built here (and logged if sampled), or, when big, encoded by the JSON codec thread. */
@@ -90,8 +90,8 @@ export class ServingService {
   }
 
   /** The answer built here, with its id; logged if sampled. */
-  private answerLogged(ctx: AuthContext, { routingKey, model, version, outputs }: RoutedPrediction, values = valuesOf(outputs)): PredictResult {
-    return this.logged(ctx, predictAnswer({ model, version, outputs, predictionId: this.predictionLog.issueIdFor(values) }), routingKey);
+  private answerLogged(ctx: AuthContext, { routingKey, model, version, outputs, shadow }: RoutedPrediction, values = valuesOf(outputs)): PredictResult {
+    return this.logged(ctx, predictAnswer({ model, version, outputs, predictionId: this.predictionLog.issueIdFor(values) }), routingKey, shadow);
   }
 
   private async encodePrediction({ model, version, outputs }: RoutedPrediction, values: number): Promise<EncodedPredictResult> {
@@ -104,8 +104,12 @@ export class ServingService {
    * Hands an answer to the prediction log, which keeps it if its id was issued as sampled: here,
    * where the id is issued and the routing key known, whatever encodes or sends the answer.
    */
-  private logged(ctx: AuthContext, answer: PredictResult, routingKey: string | undefined): PredictResult {
+  private logged(ctx: AuthContext, answer: PredictResult, routingKey: string | undefined, shadow: RoutedPrediction['shadow']): PredictResult {
     this.predictionLog.record({ id: answer.predictionId, tenantId: ctx.tenantId, model: answer.model, version: answer.version, routingKey: routingKey ?? null, predicted: answer.outputs });
+    if (shadow && isSampledPredictionId(answer.predictionId)) {
+      // What the shadow answers is logged beside it, for the actual to score both.
+      void shadow.then((s) => s && this.predictionLog.recordShadow(answer.predictionId, { tenantId: ctx.tenantId, model: answer.model, version: s.version, predicted: outputsByName(s.outputs) }));
+    }
     return answer;
   }
 
@@ -114,8 +118,8 @@ export class ServingService {
     const version = await this.codec.releasingOnError(parsed.token, () => this.resolver.resolve(ctx, parsed.selector));
     resolved?.(version);
     const { tensors } = await this.codec.decode('predict', parsed.token, version.signature.inputs);
-    const outputs = await this.executor.run(ctx, version, tensors, routingOf(parsed.selector));
-    return { model: version.model, version: version.version, outputs, routingKey: parsed.selector.routingKey };
+    const { outputs, shadow } = await this.executor.runMirrored(ctx, version, tensors, routingOf(parsed.selector));
+    return { model: version.model, version: version.version, outputs, routingKey: parsed.selector.routingKey, shadow };
   }
 
   /**
@@ -151,9 +155,9 @@ export class ServingService {
   }
 
   /** An item of a fanout answer the JSON codec thread encodes, with its id; built here only when the log samples it (1,024 values at most). */
-  private encodedFanoutItem(ctx: AuthContext, { routingKey, ...item }: RoutedPrediction): PredictAnswerParts {
+  private encodedFanoutItem(ctx: AuthContext, { routingKey, shadow, ...item }: RoutedPrediction): PredictAnswerParts {
     const predictionId = this.predictionLog.issueIdFor(valuesOf(item.outputs));
-    if (isSampledPredictionId(predictionId)) this.logged(ctx, predictAnswer({ ...item, predictionId }), routingKey);
+    if (isSampledPredictionId(predictionId)) this.logged(ctx, predictAnswer({ ...item, predictionId }), routingKey, shadow);
     return { ...item, predictionId };
   }
 

@@ -2,7 +2,7 @@ import type { AuthContext } from '../../auth/auth-context';
 import type { ServiceMetrics } from '../metrics/service-metrics';
 import { FeedbackService, LATE_ROW_MS } from './feedback.service';
 import { sampledPredictionId, unsampledPredictionId } from './prediction-id';
-import type { LoggedPrediction, PredictionLogRepository } from './prediction-log.repository';
+import type { FeedbackUpdate, LoggedPrediction, LoggedShadowPrediction, PredictionLogRepository } from './prediction-log.repository';
 import type { PredictionLogWriter } from './prediction-log.writer';
 
 const TENANT = '0190a6f0-0000-7000-8000-00000000000a';
@@ -27,7 +27,14 @@ class OtherReplicaLog {
     if (pairs.length) this.keyLookups++;
     return this.rows.filter((r) => tenantId === TENANT && pairs.some((p) => p.model === r.model && p.key === r.routingKey));
   }
-  async recordFeedback() {}
+  shadows: LoggedShadowPrediction[] = [];
+  recorded: FeedbackUpdate[] = [];
+  async findShadowsOf(tenantId: string, ids: string[]) {
+    return this.shadows.filter((s) => tenantId === TENANT && ids.includes(s.shadowOf));
+  }
+  async recordFeedback(_tenantId: string, updates: FeedbackUpdate[]) {
+    this.recorded.push(...updates);
+  }
 }
 
 describe('FeedbackService, for predictions made on another replica', () => {
@@ -89,5 +96,19 @@ describe('FeedbackService, for predictions made on another replica', () => {
     // The first look, then one look for all fifty per poll: not fifty waits one after another.
     expect(log.idLookups.length).toBeLessThanOrEqual(5);
     expect(log.idLookups.slice(1).every((batch) => batch.length === 50)).toBe(true);
+  });
+
+  it("scores a prediction's shadow answers with its actual, leaving out a shadow the actual does not fit", async () => {
+    const id = sampledPredictionId(Date.now() - LATE_ROW_MS - 1);
+    log.land(id);
+    log.shadows.push(
+      { id: 'shadow-fits', shadowOf: id, model: 'demand', version: 2, routingKey: null, predicted: { variable: [[6]] }, firstOutput: null },
+      { id: 'shadow-other-shape', shadowOf: id, model: 'demand', version: 3, routingKey: null, predicted: { variable: [[6, 7]] }, firstOutput: null },
+    );
+    await expect(service.recordFeedback(ctx, { predictionId: id, actual: 5 })).resolves.toMatchObject({ version: 1, mae: 1 });
+    expect(log.recorded.map((u) => [u.id, u.sums.absError])).toEqual([
+      [id, 1],
+      ['shadow-fits', 1],
+    ]);
   });
 });

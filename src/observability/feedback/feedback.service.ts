@@ -7,7 +7,7 @@ import { ServiceMetrics } from '../metrics/service-metrics';
 import { ObservabilityError, ObservabilityErrorCode } from '../observability.error';
 import { errorSums, ErrorSums, FeedbackShapeError, pairWithPrediction, qualityOf } from './feedback-math';
 import { FeedbackItem, parseFeedbackBody, parseWindow } from './feedback-request';
-import { FeedbackUpdate, LoggedPrediction, PredictionLogRepository } from './prediction-log.repository';
+import { FeedbackUpdate, LoggedPrediction, PredictionLogRepository, VersionQualityRow } from './prediction-log.repository';
 import { isSampledPredictionId, sampledPredictionTime } from './prediction-id';
 import { FLUSH_EVERY_MS, PredictionLogWriter } from './prediction-log.writer';
 import { isUuid } from '../../common/uuid';
@@ -62,19 +62,22 @@ export class FeedbackService {
     const to = new Date();
     const from = new Date(to.getTime() - window.ms);
     const rows = await this.repository.sumQualityByVersion(ctx.tenantId, name, from);
+    const figures = (r: VersionQualityRow) => ({
+      version: r.version,
+      count: r.count,
+      values: r.sums.values,
+      ...qualityOf(r.sums),
+      firstFeedbackAt: r.firstFeedbackAt.toISOString(),
+      lastFeedbackAt: r.lastFeedbackAt.toISOString(),
+    });
     return {
       model: name,
       window: window.label,
       from: from.toISOString(),
       to: to.toISOString(),
-      versions: rows.map((r) => ({
-        version: r.version,
-        count: r.count,
-        values: r.sums.values,
-        ...qualityOf(r.sums),
-        firstFeedbackAt: r.firstFeedbackAt.toISOString(),
-        lastFeedbackAt: r.lastFeedbackAt.toISOString(),
-      })),
+      versions: rows.filter((r) => !r.mirrored).map(figures),
+      // What shadow versions answered to mirrored requests, scored by the same actuals: how a version would have done before it serves.
+      mirrored: rows.filter((r) => r.mirrored).map(figures),
     };
   }
 
@@ -120,12 +123,35 @@ export class FeedbackService {
       const figures = qualityOf(sums);
       return { predictionId: row.id, model: row.model, version: row.version, values: sums.values, mae: figures.mae, mape: figures.mape, bias: figures.bias };
     });
-    await this.repository.recordFeedback(ctx.tenantId, [...updates.values()]);
+    const shadowUpdates = await this.scoreShadows(ctx, [...updates.values()]);
+    await this.repository.recordFeedback(ctx.tenantId, [...updates.values(), ...shadowUpdates]);
     for (const u of updates.values()) {
       this.metrics.feedbackItem(ctx.tenantId, 'recorded');
       this.metrics.observeFeedback(ctx.tenantId, u.row.model, u.row.version, u.sums);
     }
     return outcomes;
+  }
+
+  /**
+   * The same actuals score what the shadow version answered to those predictions (mirrored
+   * requests), for quality's `mirrored` figures. A shadow whose outputs the actual does not fit
+   * (it answers other outputs or shapes) is left unscored: the actual was checked against what the
+   * client got, and the shadow never fails the feedback.
+   */
+  private async scoreShadows(ctx: AuthContext, updates: Array<FeedbackUpdate & { row: LoggedPrediction }>): Promise<FeedbackUpdate[]> {
+    if (!updates.length) return [];
+    const actualOf = new Map(updates.map((u) => [u.row.id.toLowerCase(), u.actual]));
+    const shadows = await this.repository.findShadowsOf(ctx.tenantId, [...actualOf.keys()]);
+    return shadows.flatMap((shadow) => {
+      const actual = actualOf.get(shadow.shadowOf.toLowerCase());
+      try {
+        const paired = pairWithPrediction(shadow.predicted, actual, shadow.firstOutput);
+        return [{ id: shadow.id, actual, sums: errorSums(paired.predicted, paired.actual) }];
+      } catch (error) {
+        if (error instanceof FeedbackShapeError) return [];
+        throw error;
+      }
+    });
   }
 
   /**

@@ -11,6 +11,8 @@ export interface PredictionRecord {
   routingKey: string | null;
   predicted: Record<string, unknown>;
   createdAt: Date;
+  /** A shadow version's answer to a mirrored request: the id of the prediction the client got. */
+  shadowOf?: string;
 }
 
 /** A logged prediction found for feedback. */
@@ -24,6 +26,11 @@ export interface LoggedPrediction {
   firstOutput: string | null;
 }
 
+/** A shadow version's logged answer to a mirrored request. */
+export interface LoggedShadowPrediction extends LoggedPrediction {
+  shadowOf: string;
+}
+
 export interface FeedbackUpdate {
   id: string;
   actual: unknown;
@@ -32,6 +39,8 @@ export interface FeedbackUpdate {
 
 export interface VersionQualityRow {
   version: number;
+  /** Figures of the version's shadow answers to mirrored requests, not of answers a client got. */
+  mirrored: boolean;
   count: number;
   sums: ErrorSums;
   firstFeedbackAt: Date;
@@ -56,12 +65,12 @@ export class PredictionLogRepository {
       const outputs = Object.keys(r.predicted);
       return (
         `{"i":"${r.id}","t":"${r.tenantId}","m":${JSON.stringify(r.model)},"v":${r.version},"k":${r.routingKey === null ? 'null' : JSON.stringify(r.routingKey)},` +
-        `"p":${JSON.stringify(r.predicted)},"f":${outputs.length > 1 ? JSON.stringify(outputs[0]) : 'null'},"c":${r.createdAt.getTime()}}`
+        `"p":${JSON.stringify(r.predicted)},"f":${outputs.length > 1 ? JSON.stringify(outputs[0]) : 'null'},"c":${r.createdAt.getTime()},"s":${r.shadowOf ? `"${r.shadowOf}"` : 'null'}}`
       );
     });
     await this.dataSource.query(
-      `INSERT INTO prediction_log (id, tenant_id, model, version, routing_key, predicted, first_output, created_at)
-       SELECT i, t, m, v, k, p, f, to_timestamp(c / 1000.0) FROM json_to_recordset($1::json) AS r(i uuid, t uuid, m text, v int, k text, p jsonb, f text, c float8)
+      `INSERT INTO prediction_log (id, tenant_id, model, version, routing_key, predicted, first_output, created_at, shadow_of)
+       SELECT i, t, m, v, k, p, f, to_timestamp(c / 1000.0), s FROM json_to_recordset($1::json) AS r(i uuid, t uuid, m text, v int, k text, p jsonb, f text, c float8, s uuid)
        ON CONFLICT (id) DO NOTHING`,
       [`[${rows.join(',')}]`],
     );
@@ -70,9 +79,18 @@ export class PredictionLogRepository {
   async findPredictionsByIds(tenantId: string, ids: string[]): Promise<LoggedPrediction[]> {
     if (!ids.length) return [];
     return (await this.dataSource.query(
-      `SELECT id, model, version, routing_key AS "routingKey", predicted, first_output AS "firstOutput" FROM prediction_log WHERE tenant_id = $1 AND id = ANY($2::uuid[])`,
+      `SELECT id, model, version, routing_key AS "routingKey", predicted, first_output AS "firstOutput" FROM prediction_log WHERE tenant_id = $1 AND id = ANY($2::uuid[]) AND shadow_of IS NULL`,
       [tenantId, ids],
     )) as LoggedPrediction[];
+  }
+
+  /** The shadow answers logged for these predictions (mirrored requests). */
+  async findShadowsOf(tenantId: string, ids: string[]): Promise<LoggedShadowPrediction[]> {
+    if (!ids.length) return [];
+    return (await this.dataSource.query(
+      `SELECT id, model, version, routing_key AS "routingKey", predicted, first_output AS "firstOutput", shadow_of AS "shadowOf" FROM prediction_log WHERE tenant_id = $1 AND shadow_of = ANY($2::uuid[])`,
+      [tenantId, ids],
+    )) as LoggedShadowPrediction[];
   }
 
   /** For each (model, key) pair, the latest prediction logged with that routing key. */
@@ -113,21 +131,22 @@ export class PredictionLogRepository {
     );
   }
 
-  /** Error sums per version of a model over the predictions whose feedback arrived since `since`. */
+  /** Error sums per version of a model (and apart, per shadow version) over the predictions whose feedback arrived since `since`. */
   async sumQualityByVersion(tenantId: string, model: string, since: Date): Promise<VersionQualityRow[]> {
     const rows = (await this.dataSource.query(
-      `SELECT version, count(*)::int AS count,
+      `SELECT version, shadow_of IS NOT NULL AS mirrored, count(*)::int AS count,
               COALESCE(sum(n_values), 0)::int AS values, COALESCE(sum(abs_error), 0)::float8 AS abs,
               COALESCE(sum(sq_error), 0)::float8 AS sq, COALESCE(sum(signed_error), 0)::float8 AS signed,
               COALESCE(sum(ape), 0)::float8 AS ape, COALESCE(sum(ape_values), 0)::int AS ape_n,
               min(feedback_at) AS first_at, max(feedback_at) AS last_at
          FROM prediction_log
         WHERE tenant_id = $1 AND model = $2 AND feedback_at IS NOT NULL AND feedback_at >= $3
-        GROUP BY version ORDER BY version`,
+        GROUP BY version, mirrored ORDER BY version`,
       [tenantId, model, since.toISOString()],
-    )) as Array<{ version: number; count: number; values: number; abs: number; sq: number; signed: number; ape: number; ape_n: number; first_at: Date; last_at: Date }>;
+    )) as Array<{ version: number; mirrored: boolean; count: number; values: number; abs: number; sq: number; signed: number; ape: number; ape_n: number; first_at: Date; last_at: Date }>;
     return rows.map((r) => ({
       version: r.version,
+      mirrored: r.mirrored,
       count: r.count,
       sums: { values: r.values, absError: r.abs, sqError: r.sq, signedError: r.signed, ape: r.ape, apeValues: r.ape_n },
       firstFeedbackAt: new Date(r.first_at),

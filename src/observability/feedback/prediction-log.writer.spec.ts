@@ -54,6 +54,23 @@ describe('PredictionLogWriter', () => {
     expect(metricValue(await metrics.render(), 'mms_prediction_log_written_total')).toBe(3);
   });
 
+  it("logs a shadow's answer under an id of its own, beside a sampled prediction only, and feedback for the prediction waits for it", async () => {
+    const writer = make();
+    writer.record(prediction(1));
+    await writer.flush();
+    const shadow = { tenantId: 't', model: 'm', version: 2, predicted: { variable: [[9]] } };
+    writer.recordShadow(id(1), shadow);
+    writer.recordShadow('8d3f0c2e-1b7a-4c55-9e0f-2a6b1c3d4e5f', shadow); // a prediction not sampled: nothing to score
+    expect(writer.buffered).toBe(1);
+    expect(writer.isPending([id(1)])).toBe(true);
+    await writer.flush();
+    expect(writer.isPending([id(1)])).toBe(false);
+    const [row] = repo.rows.slice(1);
+    expect(row).toMatchObject({ shadowOf: id(1), version: 2, routingKey: null, predicted: { variable: [[9]] } });
+    expect(isSampledPredictionId(row.id)).toBe(true);
+    expect(row.id).not.toBe(id(1));
+  });
+
   it('starts a write as soon as a batch is full', async () => {
     const writer = make();
     for (let i = 0; i < LOG_BATCH_ROWS; i++) writer.record(prediction(i));

@@ -34,6 +34,8 @@ export class PredictionLogWriter implements OnApplicationBootstrap, BeforeApplic
   private buffer: PredictionRecord[] = [];
   /** Ids buffered or being written: feedback for them waits for the write. */
   private readonly pending = new Set<string>();
+  /** Shadow answers buffered or being written, counted by the id of the prediction they shadow. */
+  private readonly pendingShadows = new Map<string, number>();
   private flushing: Promise<void> | null = null;
   private timer?: NodeJS.Timeout;
   private retryAt = 0;
@@ -115,6 +117,33 @@ export class PredictionLogWriter implements OnApplicationBootstrap, BeforeApplic
   }
 
   /**
+   * What the shadow version answered to a mirrored request, once it has: logged (under an id of
+   * its own) when the prediction the client got was, so that the actual sent for that prediction
+   * scores the shadow too. Spends none of the per-second budget: the prediction already did.
+   */
+  recordShadow(shadowOf: string, shadow: { tenantId: string; model: string; version: number; predicted: Record<string, unknown> }): void {
+    if (!isSampledPredictionId(shadowOf)) return;
+    if (countValues(shadow.predicted, LOG_MAX_VALUES + 1) > LOG_MAX_VALUES) return;
+    if (this.buffer.length >= LOG_MAX_BUFFERED) {
+      this.metrics.predictionLogDropped('buffer_full');
+      return;
+    }
+    const id = sampledPredictionId();
+    this.buffer.push({ id, tenantId: shadow.tenantId, model: shadow.model, version: shadow.version, routingKey: null, predicted: shadow.predicted, createdAt: new Date(), shadowOf });
+    this.pending.add(id);
+    this.pendingShadows.set(shadowOf, (this.pendingShadows.get(shadowOf) ?? 0) + 1);
+  }
+
+  /** A buffered row written or dropped: feedback no longer waits for it. */
+  private settle(row: PredictionRecord): void {
+    this.pending.delete(row.id);
+    if (!row.shadowOf) return;
+    const left = (this.pendingShadows.get(row.shadowOf) ?? 1) - 1;
+    if (left > 0) this.pendingShadows.set(row.shadowOf, left);
+    else this.pendingShadows.delete(row.shadowOf);
+  }
+
+  /**
    * A deleted model's predictions still buffered are dropped, and a write under way (which may
    * hold some, or put them back when it fails) is waited for: the purge of the model's log that
    * follows then finds every row, and none is written after it to count as a prediction of a
@@ -129,7 +158,7 @@ export class PredictionLogWriter implements OnApplicationBootstrap, BeforeApplic
   private dropBuffered(tenantId: string, model: string): void {
     this.buffer = this.buffer.filter((r) => {
       const kept = r.tenantId !== tenantId || r.model !== model;
-      if (!kept) this.pending.delete(r.id);
+      if (!kept) this.settle(r);
       return kept;
     });
   }
@@ -138,9 +167,9 @@ export class PredictionLogWriter implements OnApplicationBootstrap, BeforeApplic
     return this.buffer.length;
   }
 
-  /** Whether any of these predictions is still on its way to the table. */
+  /** Whether any of these predictions, or a shadow answer to one of them, is still on its way to the table. */
   isPending(ids: readonly string[]): boolean {
-    return ids.some((id) => this.pending.has(id));
+    return ids.some((id) => this.pending.has(id) || this.pendingShadows.has(id));
   }
 
   /** Writes everything buffered now (joining a write in progress); resolves even when it fails. */
@@ -186,14 +215,14 @@ export class PredictionLogWriter implements OnApplicationBootstrap, BeforeApplic
       if (first) return { rows: [...first.rows, ...rows.slice(half)], error: first.error };
       return this.write(rows.slice(half));
     }
-    for (const r of rows) this.pending.delete(r.id);
+    for (const r of rows) this.settle(r);
     this.metrics.predictionLogWritten(rows.length);
     return null;
   }
 
   private drop(rows: PredictionRecord[], error: Error): void {
     this.metrics.predictionLogFlushFailed();
-    for (const r of rows) this.pending.delete(r.id);
+    for (const r of rows) this.settle(r);
     this.metrics.predictionLogDropped('write_failed', rows.length);
     this.logger.warn(`dropped ${rows.length} prediction log row${rows.length === 1 ? '' : 's'}: ${error.message}`);
   }
@@ -204,7 +233,7 @@ export class PredictionLogWriter implements OnApplicationBootstrap, BeforeApplic
     const room = Math.max(0, LOG_MAX_BUFFERED - this.buffer.length);
     const kept = batch.slice(0, room);
     const dropped = batch.slice(room);
-    for (const r of dropped) this.pending.delete(r.id);
+    for (const r of dropped) this.settle(r);
     if (dropped.length) this.metrics.predictionLogDropped('write_failed', dropped.length);
     this.buffer.unshift(...kept);
     if (!this.backoffMs) this.logger.warn(`prediction log writes failing (kept in memory, retried): ${error.message}`);
