@@ -156,8 +156,9 @@ export class BatchJobsService {
       if (added.length) await this.repository.updatePins(tx, ctx.tenantId, id, pinned, jobColumns(job.spec.passthrough, job.spec.input.format, Object.values(pinned), job.columns));
       for (const [partitionId, pin] of resolved) await this.repository.setPartitionModel(tx, ctx.tenantId, partitionId, pin.model, pin.version);
       await this.repository.reopenPartitions(tx, ctx.tenantId, id, stillMissing);
-      await this.repository.reopenJob(tx, ctx.tenantId, id, JobPhase.Scoring);
-      await this.coordinator.advance(tx, ctx.tenantId, id);
+      // Within the tenant's limit of running jobs: else it waits queued, first in line (it is older).
+      const status = await this.repository.reopenWithinLimit(tx, ctx.tenantId, id, this.config.MMS_TENANT_MAX_RUNNING_BATCH_JOBS);
+      if (status === JobStatus.Running) await this.coordinator.advance(tx, ctx.tenantId, id);
     });
     return this.get(ctx, id);
   }
@@ -214,7 +215,7 @@ export class BatchJobsService {
 
   /** Why a queued job has not started, when it is its tenant's limit of running jobs; else null. */
   private async waitingReason(job: JobRow): Promise<string | null> {
-    if (job.status !== JobStatus.Queued || job.phase !== JobPhase.Queued) return null;
+    if (job.status !== JobStatus.Queued || (job.phase !== JobPhase.Queued && job.phase !== JobPhase.Scoring)) return null;
     const { running, limit } = await this.repository.runningJobs(job.tenantId, this.config.MMS_TENANT_MAX_RUNNING_BATCH_JOBS);
     if (limit <= 0 || running < limit) return null;
     return `${running} jobs of this tenant are running and at most ${limit} run at once (the tenant's maxRunningBatchJobs, by default MMS_TENANT_MAX_RUNNING_BATCH_JOBS): this one starts when one of them ends, the tenant's queued jobs oldest first`;

@@ -115,7 +115,7 @@ export class BatchRunner implements OnApplicationBootstrap, OnApplicationShutdow
   private async planJob({ data }: FetchedJob): Promise<void> {
     const lease = this.config.MMS_BATCH_LEASE_SECONDS;
     const job = await this.repository.claimPlanning(data.tenantId, data.jobId, this.owner, lease, this.config.MMS_TENANT_MAX_RUNNING_BATCH_JOBS);
-    if (!job) return;
+    if (!job) return this.resumeWaitingRetry(data.tenantId, data.jobId);
     const work = this.hold(new WorkLease('job', job.tenantId, job.id, 0));
     try {
       await this.planner.plan(job, this.owner, work);
@@ -261,6 +261,13 @@ export class BatchRunner implements OnApplicationBootstrap, OnApplicationShutdow
     for (const waiting of await this.repository.waitingJobsWithRoom(this.config.MMS_TENANT_MAX_RUNNING_BATCH_JOBS, minWaitSeconds)) {
       await this.queue.send(QUEUES.plan, { tenantId: waiting.tenantId, jobId: waiting.id });
     }
+  }
+
+  /** A retried job that waited for a free slot in its scoring phase (not planned again): it scores its reopened partitions now, if there is room. */
+  private async resumeWaitingRetry(tenantId: string, jobId: string): Promise<void> {
+    await this.repository.transaction(async (tx) => {
+      if (await this.repository.resumeWaiting(tx, tenantId, jobId, this.config.MMS_TENANT_MAX_RUNNING_BATCH_JOBS)) await this.coordinator.advance(tx, tenantId, jobId);
+    });
   }
 
   /** Takes over work whose worker stopped renewing its lease, and re-sends what it had in hand. */

@@ -18,6 +18,25 @@ const PARTITION_COLUMNS = `
   rows_in AS "rowsIn", rows_out AS "rowsOut", rows_failed AS "rowsFailed", bytes_out::float8 AS "bytesOut", checksum,
   row_errors AS "rowErrors", value_kinds AS "valueKinds", columns_written AS "columnsWritten", error, started_at AS "startedAt", finished_at AS "finishedAt"`;
 
+/** `lim`: the tenant's ($1) limit of running jobs, its own else the default given as `defaultParam`; 0: none. */
+function tenantLimit(defaultParam: string): string {
+  return `lim AS (SELECT COALESCE((SELECT max_running_batch_jobs FROM tenants WHERE id = $1), ${defaultParam}::int) AS n)`;
+}
+
+/**
+ * Whether job `j` of tenant $1 may start under the limit `lim.n`: the tenant runs fewer jobs, and
+ * none of its older jobs is waiting to (queued to be planned, or a retry queued to score again).
+ */
+const MAY_START = `(lim.n = 0 OR (
+  (SELECT count(*) FROM batch_jobs r WHERE r.tenant_id = $1 AND r.status = 'running') < lim.n
+  AND NOT EXISTS (SELECT 1 FROM batch_jobs o WHERE o.tenant_id = $1 AND o.status = 'queued' AND o.phase IN ('queued', 'scoring')
+                  AND (o.created_at, o.id) < (j.created_at, j.id))))`;
+
+/** Serialises the starts of a tenant's jobs, so that two processes cannot both take its last free slot. */
+async function lockTenantStarts(tx: EntityManager, tenantId: string): Promise<void> {
+  await tx.query(`SELECT pg_advisory_xact_lock(hashtext('mms.batch.plan'), hashtext($1))`, [tenantId]);
+}
+
 function prefixed(columns: string, alias: string): string {
   return columns
     .split(',')
@@ -148,26 +167,56 @@ export class BatchRepository {
    */
   async claimPlanning(tenantId: string, id: string, owner: string, leaseSeconds: number, defaultLimit = 0): Promise<JobRow | null> {
     return this.transaction(async (tx) => {
-      // Serialises the tenant's claims, so that two planners cannot both take its last free slot.
-      await tx.query(`SELECT pg_advisory_xact_lock(hashtext('mms.batch.plan'), hashtext($1))`, [tenantId]);
+      await lockTenantStarts(tx, tenantId);
       // `lim` has only the column n, so the unqualified columns below are the job's.
       const [row] = await rows<JobRow>(
         tx,
-        `WITH lim AS (SELECT COALESCE((SELECT max_running_batch_jobs FROM tenants WHERE id = $1), $5::int) AS n)
+        `WITH ${tenantLimit('$5')}
          UPDATE batch_jobs j SET status = 'running', phase = 'planning', lease_owner = $3, lease_until = now() + $4 * interval '1 second',
            plan_attempts = plan_attempts + 1, started_at = COALESCE(started_at, now())
          FROM lim
          WHERE tenant_id = $1 AND id = $2 AND status IN ('queued', 'running') AND phase IN ('queued', 'planning')
            AND (lease_owner IS NULL OR lease_owner = $3 OR lease_until < now())
-           AND (j.status = 'running' OR lim.n = 0 OR (
-             (SELECT count(*) FROM batch_jobs r WHERE r.tenant_id = $1 AND r.status = 'running') < lim.n
-             AND NOT EXISTS (SELECT 1 FROM batch_jobs o WHERE o.tenant_id = $1 AND o.status = 'queued' AND o.phase = 'queued'
-                             AND (o.created_at, o.id) < (j.created_at, j.id))))
+           AND (j.status = 'running' OR ${MAY_START})
          RETURNING ${JOB_COLUMNS}`,
         [tenantId, id, owner, leaseSeconds, defaultLimit],
       );
       return row ?? null;
     });
+  }
+
+  /**
+   * A retry of a planned job's partitions (or of its commit alone): the job resumes scoring now if
+   * its tenant has room (as claimPlanning decides it), else it waits `queued` in its scoring phase
+   * until `waitingJobsWithRoom` hands it out and `resumeWaiting` starts it. Answers the status
+   * set. Call in the transaction that reopens the partitions.
+   */
+  async reopenWithinLimit(tx: EntityManager, tenantId: string, id: string, defaultLimit: number): Promise<JobStatus.Running | JobStatus.Queued> {
+    await lockTenantStarts(tx, tenantId);
+    const [row] = await rows<{ status: JobStatus.Running | JobStatus.Queued }>(
+      tx,
+      `WITH ${tenantLimit('$3')}
+       UPDATE batch_jobs j SET status = CASE WHEN ${MAY_START} THEN 'running' ELSE 'queued' END, phase = 'scoring',
+         error = NULL, finished_at = NULL, lease_owner = NULL, lease_until = NULL, queued_at = now(), scoring_started_at = now()
+       FROM lim WHERE tenant_id = $1 AND id = $2
+       RETURNING status`,
+      [tenantId, id, defaultLimit],
+    );
+    return row?.status ?? JobStatus.Queued;
+  }
+
+  /** Starts a retried job waiting in its scoring phase (reopenWithinLimit) if its tenant has room now; answers whether it did. */
+  async resumeWaiting(tx: EntityManager, tenantId: string, id: string, defaultLimit: number): Promise<boolean> {
+    await lockTenantStarts(tx, tenantId);
+    const started = await rows(
+      tx,
+      `WITH ${tenantLimit('$3')}
+       UPDATE batch_jobs j SET status = 'running', queued_at = now(), scoring_started_at = now()
+       FROM lim WHERE tenant_id = $1 AND id = $2 AND status = 'queued' AND phase = 'scoring' AND ${MAY_START}
+       RETURNING id`,
+      [tenantId, id, defaultLimit],
+    );
+    return started.length > 0;
   }
 
   /**
@@ -185,7 +234,7 @@ export class BatchRepository {
          HAVING COALESCE(t.max_running_batch_jobs, $1::int) > 0
        ), waiting AS (
          SELECT tenant_id, id, queued_at, row_number() OVER (PARTITION BY tenant_id ORDER BY created_at, id) AS place
-         FROM batch_jobs WHERE status = 'queued' AND phase = 'queued' AND lease_owner IS NULL
+         FROM batch_jobs WHERE status = 'queued' AND phase IN ('queued', 'scoring') AND lease_owner IS NULL
        ), due AS (
          SELECT w.tenant_id, w.id FROM waiting w JOIN room USING (tenant_id)
          WHERE w.place <= room.free AND w.queued_at < now() - $2 * interval '1 second'

@@ -73,4 +73,25 @@ describe('batch jobs beyond the tenant limit of running jobs', () => {
     expect(Date.parse(third.startedAt)).toBeGreaterThanOrEqual(Math.min(Date.parse(first.finishedAt), Date.parse(second.finishedAt)));
     expect((await t.request('PATCH', `/v1/tenants/${other}`, { body: { maxRunningBatchJobs: null } })).body.limits.maxRunningBatchJobs).toBe(1);
   });
+
+  it('keeps a retried job waiting while the tenant is at its limit, then resumes its failed partitions', async () => {
+    // Rows for a model not registered yet: the job leaves them out, and a retry once it is registered scores them.
+    const rows = randomRows(20, FEATURES.length, 9, 0, 60).map((f, i) => ({ id: `l${i}`, model: 'demand-later', ...Object.fromEntries(FEATURES.map((name, j) => [name, f[j]])) }));
+    writeInput(t, 'in/later.csv', 'csv', rows, ['id', 'model', ...FEATURES]);
+    const failing = (await t.request('POST', '/v1/batch-jobs', { body: { ...job, input: { uri: 'in/later.csv', format: 'csv' } } })).body.id as string;
+    const leftOut = await waitForJob(t, failing);
+    expect([leftOut.status, leftOut.output.rows]).toEqual(['succeeded', 0]);
+    expect((await t.request('POST', '/v1/models/demand-later/versions', { body: artifactForm(linear.bytes) })).status).toBe(201);
+
+    const long = (await t.request('POST', '/v1/batch-jobs', { body: job })).body.id as string;
+    await waitForJob(t, long, (j) => j.status !== 'queued');
+    const retried = await t.request('POST', `/v1/batch-jobs/${failing}/retry`);
+    expect(retried.status).toBe(202);
+    expect([retried.body.status, retried.body.waiting]).toEqual(['queued', expect.stringContaining('at most 1 run at once')]);
+    const longDone = await waitForJob(t, long, undefined, 150_000);
+    const done = await waitForJob(t, failing, undefined, 150_000);
+    expect([longDone.status, done.status, done.output.rows]).toEqual(['succeeded', 'succeeded', 20]);
+    // It scored only once the running job had ended.
+    expect(Date.parse(done.finishedAt)).toBeGreaterThanOrEqual(Date.parse(longDone.finishedAt));
+  });
 });

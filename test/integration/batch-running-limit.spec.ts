@@ -86,4 +86,27 @@ describe('batch jobs: the per-tenant limit of running jobs', () => {
     for (const id of free) expect((await claim(unlimited, id, 1))?.id).toBe(id);
     expect(await repository.runningJobs(unlimited, 1)).toEqual({ running: 3, limit: 0 });
   });
+
+  it('resumes a retried job only within the limit: at the limit it waits queued in its scoring phase, first in line', async () => {
+    const tenant = await createTenant(dataSource);
+    const [old, running, newer] = await queuedJobs(tenant, 3);
+    await dataSource.query(`UPDATE batch_jobs SET status = 'failed', phase = 'done', finished_at = now(), partitions_total = 1 WHERE id = $1`, [old]);
+    expect((await claim(tenant, running, 1))?.id).toBe(running);
+    // Retried while the tenant runs its one job: it waits, and so does the newer job behind it.
+    expect(await dataSource.transaction((tx) => repository.reopenWithinLimit(tx, tenant, old, 1))).toBe('queued');
+    expect(await dataSource.query(`SELECT status, phase, error FROM batch_jobs WHERE id = $1`, [old])).toEqual([{ status: 'queued', phase: 'scoring', error: null }]);
+    expect(await dataSource.transaction((tx) => repository.resumeWaiting(tx, tenant, old, 1))).toBe(false);
+    await finish(running);
+    // A slot is free: the retried job (older) is handed out, not the newer one, which may not jump ahead.
+    expect(await repository.waitingJobsWithRoom(1, 0)).toEqual([{ tenantId: tenant, id: old }]);
+    expect(await claim(tenant, newer, 1)).toBeNull();
+    expect(await dataSource.transaction((tx) => repository.resumeWaiting(tx, tenant, old, 1))).toBe(true);
+    expect(await dataSource.query(`SELECT status, phase FROM batch_jobs WHERE id = $1`, [old])).toEqual([{ status: 'running', phase: 'scoring' }]);
+    expect(await repository.runningJobs(tenant, 1)).toEqual({ running: 1, limit: 1 });
+    // With room, a retry resumes at once.
+    await finish(old);
+    await dataSource.query(`UPDATE batch_jobs SET status = 'failed', phase = 'done' WHERE id = $1`, [old]);
+    expect((await claim(tenant, newer, 1))?.id).toBe(newer);
+    expect(await dataSource.transaction((tx) => repository.reopenWithinLimit(tx, tenant, old, 0))).toBe('running');
+  });
 });
