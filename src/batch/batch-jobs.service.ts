@@ -216,9 +216,12 @@ export class BatchJobsService {
   /** Why a queued job has not started, when it is its tenant's limit of running jobs; else null. */
   private async waitingReason(job: JobRow): Promise<string | null> {
     if (job.status !== JobStatus.Queued || (job.phase !== JobPhase.Queued && job.phase !== JobPhase.Scoring)) return null;
-    const { running, limit } = await this.repository.runningJobs(job.tenantId, this.config.MMS_TENANT_MAX_RUNNING_BATCH_JOBS);
-    if (limit <= 0 || running < limit) return null;
-    return `${running} jobs of this tenant are running and at most ${limit} run at once (the tenant's maxRunningBatchJobs, by default MMS_TENANT_MAX_RUNNING_BATCH_JOBS): this one starts when one of them ends, the tenant's queued jobs oldest first`;
+    const { running, limit, olderWaiting } = await this.repository.runningJobs(job.tenantId, this.config.MMS_TENANT_MAX_RUNNING_BATCH_JOBS, job);
+    if (limit <= 0) return null;
+    const rule = `at most ${limit} run at once (the tenant's maxRunningBatchJobs, by default MMS_TENANT_MAX_RUNNING_BATCH_JOBS)`;
+    if (running >= limit) return `${running} jobs of this tenant are running and ${rule}: this one starts when one of them ends, the tenant's queued jobs oldest first`;
+    if (olderWaiting > 0) return `${olderWaiting} older job(s) of this tenant start first (its jobs start oldest first, ${rule}): this one follows as slots free up`;
+    return null;
   }
 
   private async view(job: JobRow, options: { errors?: boolean } = {}): Promise<Record<string, unknown>> {

@@ -245,15 +245,20 @@ export class BatchRepository {
     );
   }
 
-  /** How many of a tenant's jobs are running (planning, scoring or committing), and its limit (0: none). */
-  async runningJobs(tenantId: string, defaultLimit: number): Promise<{ running: number; limit: number }> {
-    const [row] = await rows<{ running: number; limit: number }>(
+  /**
+   * How many of a tenant's jobs are running (planning, scoring or committing), and its limit (0:
+   * none); with `before`, also how many of its jobs submitted before that one wait to start.
+   */
+  async runningJobs(tenantId: string, defaultLimit: number, before?: { id: string }): Promise<{ running: number; limit: number; olderWaiting: number }> {
+    const [row] = await rows<{ running: number; limit: number; olderWaiting: number }>(
       this.dataSource,
       `SELECT (SELECT count(*)::int FROM batch_jobs WHERE tenant_id = $1 AND status = 'running') AS running,
-              COALESCE((SELECT max_running_batch_jobs FROM tenants WHERE id = $1), $2::int) AS "limit"`,
-      [tenantId, defaultLimit],
+              COALESCE((SELECT max_running_batch_jobs FROM tenants WHERE id = $1), $2::int) AS "limit",
+              (SELECT count(*)::int FROM batch_jobs o JOIN batch_jobs j ON j.tenant_id = o.tenant_id AND j.id = $3::uuid
+                WHERE o.tenant_id = $1 AND o.status = 'queued' AND o.phase IN ('queued', 'scoring') AND (o.created_at, o.id) < (j.created_at, j.id)) AS "olderWaiting"`,
+      [tenantId, defaultLimit, before?.id ?? null],
     );
-    return row ?? { running: 0, limit: defaultLimit };
+    return row ?? { running: 0, limit: defaultLimit, olderWaiting: 0 };
   }
 
   /** Takes the commit lease of a job whose partitions are all done. */

@@ -49,7 +49,7 @@ describe('batch jobs: the per-tenant limit of running jobs', () => {
     // The tenant is at its limit: c waits, d too.
     expect(await claim(busy, c, 2)).toBeNull();
     expect(await claim(busy, d, 2)).toBeNull();
-    expect(await repository.runningJobs(busy, 2)).toEqual({ running: 2, limit: 2 });
+    expect(await repository.runningJobs(busy, 2)).toEqual({ running: 2, limit: 2, olderWaiting: 0 });
     expect(await repository.waitingJobsWithRoom(2, 0)).toEqual([]);
     // Another tenant's job is not held up by the busy one.
     const [x] = await queuedJobs(other, 1);
@@ -63,6 +63,8 @@ describe('batch jobs: the per-tenant limit of running jobs', () => {
     expect(await repository.waitingJobsWithRoom(2, 0)).toEqual([{ tenantId: busy, id: c }]);
     expect(await repository.waitingJobsWithRoom(2, 60)).toEqual([]);
     expect(await claim(busy, d, 2)).toBeNull();
+    // d is held back by c alone, not by the limit: its view can say so.
+    expect(await repository.runningJobs(busy, 2, { id: d })).toEqual({ running: 1, limit: 2, olderWaiting: 1 });
     expect((await claim(busy, c, 2))?.id).toBe(c);
     // No limit: everything is claimed.
     expect((await claim(busy, d, 0))?.id).toBe(d);
@@ -77,14 +79,14 @@ describe('batch jobs: the per-tenant limit of running jobs', () => {
     const [a, b] = await queuedJobs(limited, 2);
     expect((await claim(limited, a, 0))?.id).toBe(a);
     expect(await claim(limited, b, 0)).toBeNull();
-    expect(await repository.runningJobs(limited, 0)).toEqual({ running: 1, limit: 1 });
+    expect(await repository.runningJobs(limited, 0)).toEqual({ running: 1, limit: 1, olderWaiting: 0 });
     await finish(a);
     expect(await repository.waitingJobsWithRoom(0, 0)).toEqual([{ tenantId: limited, id: b }]);
     expect((await claim(limited, b, 0))?.id).toBe(b);
 
     const free = await queuedJobs(unlimited, 3);
     for (const id of free) expect((await claim(unlimited, id, 1))?.id).toBe(id);
-    expect(await repository.runningJobs(unlimited, 1)).toEqual({ running: 3, limit: 0 });
+    expect(await repository.runningJobs(unlimited, 1)).toEqual({ running: 3, limit: 0, olderWaiting: 0 });
   });
 
   it('resumes a retried job only within the limit: at the limit it waits queued in its scoring phase, first in line', async () => {
@@ -102,7 +104,7 @@ describe('batch jobs: the per-tenant limit of running jobs', () => {
     expect(await claim(tenant, newer, 1)).toBeNull();
     expect(await dataSource.transaction((tx) => repository.resumeWaiting(tx, tenant, old, 1))).toBe(true);
     expect(await dataSource.query(`SELECT status, phase FROM batch_jobs WHERE id = $1`, [old])).toEqual([{ status: 'running', phase: 'scoring' }]);
-    expect(await repository.runningJobs(tenant, 1)).toEqual({ running: 1, limit: 1 });
+    expect(await repository.runningJobs(tenant, 1)).toEqual({ running: 1, limit: 1, olderWaiting: 0 });
     // With room, a retry resumes at once.
     await finish(old);
     await dataSource.query(`UPDATE batch_jobs SET status = 'failed', phase = 'done' WHERE id = $1`, [old]);
