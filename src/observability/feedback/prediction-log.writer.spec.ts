@@ -71,6 +71,15 @@ describe('PredictionLogWriter', () => {
     expect(row.id).not.toBe(id(1));
   });
 
+  it("spends the per-second budget on a shadow's answer as on any row: none left, it is skipped", () => {
+    const writer = make(1, 1);
+    const predictionId = writer.issueIdFor(1);
+    expect(isSampledPredictionId(predictionId)).toBe(true);
+    writer.record({ ...prediction(0), id: predictionId });
+    writer.recordShadow(predictionId, { tenantId: 't', model: 'm', version: 2, predicted: { variable: [[9]] } });
+    expect(writer.buffered).toBe(1);
+  });
+
   it('starts a write as soon as a batch is full', async () => {
     const writer = make();
     for (let i = 0; i < LOG_BATCH_ROWS; i++) writer.record(prediction(i));

@@ -85,18 +85,22 @@ export class PredictionLogWriter implements OnApplicationBootstrap, BeforeApplic
       this.metrics.predictionLogDropped('too_large');
       return unsampledPredictionId();
     }
-    const perSecond = this.config.MMS_PREDICTION_LOG_MAX_PER_SECOND ?? 0;
     const now = Date.now();
-    if (perSecond > 0) {
-      this.budget = Math.min(perSecond, this.budget + ((now - this.budgetAt) / 1000) * perSecond);
-      this.budgetAt = now;
-      if (this.budget < 1) {
-        this.metrics.predictionLogSkipped();
-        return unsampledPredictionId();
-      }
-      this.budget -= 1;
+    return this.spendBudget(now) ? sampledPredictionId(now) : unsampledPredictionId();
+  }
+
+  /** One row of the per-second budget, if there is one left (counted as skipped if not). */
+  private spendBudget(now: number): boolean {
+    const perSecond = this.config.MMS_PREDICTION_LOG_MAX_PER_SECOND ?? 0;
+    if (perSecond <= 0) return true;
+    this.budget = Math.min(perSecond, this.budget + ((now - this.budgetAt) / 1000) * perSecond);
+    this.budgetAt = now;
+    if (this.budget < 1) {
+      this.metrics.predictionLogSkipped();
+      return false;
     }
-    return sampledPredictionId(now);
+    this.budget -= 1;
+    return true;
   }
 
   /** Hot path: a sampled prediction goes into the buffer; never throws, never waits. */
@@ -119,7 +123,8 @@ export class PredictionLogWriter implements OnApplicationBootstrap, BeforeApplic
   /**
    * What the shadow version answered to a mirrored request, once it has: logged (under an id of
    * its own) when the prediction the client got was, so that the actual sent for that prediction
-   * scores the shadow too. Spends none of the per-second budget: the prediction already did.
+   * scores the shadow too. It is a row like any other for the per-second budget (a mirror of all
+   * traffic would otherwise double the log's cost): without budget left it is skipped.
    */
   recordShadow(shadowOf: string, shadow: { tenantId: string; model: string; version: number; predicted: Record<string, unknown> }): void {
     if (!isSampledPredictionId(shadowOf)) return;
@@ -128,7 +133,9 @@ export class PredictionLogWriter implements OnApplicationBootstrap, BeforeApplic
       this.metrics.predictionLogDropped('buffer_full');
       return;
     }
-    const id = sampledPredictionId();
+    const now = Date.now();
+    if (!this.spendBudget(now)) return;
+    const id = sampledPredictionId(now);
     this.buffer.push({ id, tenantId: shadow.tenantId, model: shadow.model, version: shadow.version, routingKey: null, predicted: shadow.predicted, createdAt: new Date(), shadowOf });
     this.pending.add(id);
     this.pendingShadows.set(shadowOf, (this.pendingShadows.get(shadowOf) ?? 0) + 1);
