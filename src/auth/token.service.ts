@@ -38,14 +38,17 @@ export class TokenService {
    */
   async issue(claims: TokenClaims, keyExpiresAt: number | null = null): Promise<{ token: string; expiresAt: string }> {
     const ttlEnd = Date.now() + this.config.MMS_TOKEN_TTL_SECONDS * 1000;
-    const expiresAt = new Date(keyExpiresAt === null ? ttlEnd : Math.min(ttlEnd, keyExpiresAt));
+    // `exp` counts whole seconds: answer that second, not the millisecond it was cut from, so a
+    // client refreshing at `expiresAt` never holds a token already refused.
+    const exp = Math.floor((keyExpiresAt === null ? ttlEnd : Math.min(ttlEnd, keyExpiresAt)) / 1000);
+    const expiresAt = new Date(exp * 1000);
     const token = await new SignJWT({ tid: claims.tenantId, role: claims.role, models: claims.models })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(claims.keyId)
       .setIssuer(ISSUER)
       .setAudience(AUDIENCE)
       .setIssuedAt()
-      .setExpirationTime(Math.floor(expiresAt.getTime() / 1000))
+      .setExpirationTime(exp)
       .sign(this.secret);
     return { token, expiresAt: expiresAt.toISOString() };
   }
