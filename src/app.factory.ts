@@ -18,6 +18,7 @@ import { PredictFastLane } from './serving/predict-fast-lane';
 import { readOipBodiesAsJson } from './serving/oip-transport';
 import { refuseMlflowOneFormats } from './serving/mlflow-transport';
 import { ObjectBodyValidationPipe } from './common/object-body-validation.pipe';
+import { documentCommonResponses } from './common/openapi-conventions';
 
 /** JSON bodies beyond this are refused (413); artifacts go through multipart with their own limit. */
 const JSON_BODY_LIMIT = 32 * 1024 * 1024;
@@ -91,6 +92,7 @@ export async function createApp(env: NodeJS.ProcessEnv = process.env): Promise<N
   document.paths[PREDICT_PATH] = { ...document.paths[PREDICT_PATH], ...PREDICT_OPENAPI_PATH };
   const invocationsBody = document.paths[INVOCATIONS_PATH]?.post?.requestBody;
   if (invocationsBody && 'content' in invocationsBody) invocationsBody.content['text/csv'] = INVOCATIONS_CSV_OPENAPI;
+  documentCommonResponses(document);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json' });
   return app;
 }
