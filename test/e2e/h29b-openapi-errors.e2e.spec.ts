@@ -64,4 +64,12 @@ describe('OpenAPI: the error body and x-model-version (h29b)', () => {
     const oip = await t.request('POST', '/v2/models/hdr/infer', { body: { inputs: [{ name: 'float_input', shape: [1, 2], datatype: 'FP32', data: [1, 2] }] } });
     expect([oip.status, oip.headers.get('x-model-version')]).toEqual([200, '1']);
   });
+
+  it('types whole-number fields as integers, as the server checks them', () => {
+    const schemas = doc.components.schemas as unknown as Record<string, { properties: Record<string, { type: string; minimum?: number; maximum?: number }> }>;
+    expect(schemas.SetAliasDto.properties.version).toMatchObject({ type: 'integer', minimum: 1, maximum: 2147483647 });
+    const limits = schemas.UpdateTenantDto.properties;
+    for (const field of ['maxModels', 'maxArtifactBytes', 'rateLimitPerSecond', 'maxRunningBatchJobs']) expect([field, limits[field].type, limits[field].minimum]).toEqual([field, 'integer', 0]);
+    expect(limits.cacheShare.type).toBe('number');
+  });
 });

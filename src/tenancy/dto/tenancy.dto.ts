@@ -35,15 +35,15 @@ const INT4_MAX = 2_147_483_647;
 
 /** Limits a root may set on a tenant; null restores the service default. */
 export class UpdateTenantDto {
-  @ApiPropertyOptional({ nullable: true, type: Number })
+  @ApiPropertyOptional({ nullable: true, type: 'integer', minimum: 0, maximum: INT4_MAX })
   @ValidateIf((_o, v) => v !== null) @IsOptional() @IsInt() @Min(0) @Max(INT4_MAX)
   maxModels?: number | null;
 
-  @ApiPropertyOptional({ nullable: true, type: Number })
+  @ApiPropertyOptional({ nullable: true, type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
   @ValidateIf((_o, v) => v !== null) @IsOptional() @IsInt() @Min(0) @Max(Number.MAX_SAFE_INTEGER)
   maxArtifactBytes?: number | null;
 
-  @ApiPropertyOptional({ nullable: true, type: Number, description: 'requests per second per process; 0 = unlimited' })
+  @ApiPropertyOptional({ nullable: true, type: 'integer', minimum: 0, maximum: INT4_MAX, description: 'requests per second per process; 0 = unlimited' })
   @ValidateIf((_o, v) => v !== null) @IsOptional() @IsInt() @Min(0) @Max(INT4_MAX)
   rateLimitPerSecond?: number | null;
 
@@ -51,7 +51,7 @@ export class UpdateTenantDto {
   @ValidateIf((_o, v) => v !== null) @IsOptional() @IsNumber() @Min(0.01) @Max(1)
   cacheShare?: number | null;
 
-  @ApiPropertyOptional({ nullable: true, type: Number, description: "batch jobs of the tenant running at once, its later ones wait queued; 0 = no limit" })
+  @ApiPropertyOptional({ nullable: true, type: 'integer', minimum: 0, maximum: INT4_MAX, description: "batch jobs of the tenant running at once, its later ones wait queued; 0 = no limit" })
   @ValidateIf((_o, v) => v !== null) @IsOptional() @IsInt() @Min(0) @Max(INT4_MAX)
   maxRunningBatchJobs?: number | null;
 }
