@@ -1,5 +1,6 @@
 import type { OpenAPIObject } from '@nestjs/swagger';
 import { MODEL_VERSION_HEADER } from '../serving/model-version-header';
+import { OPERATION_RESPONSES, RESPONSE_SCHEMAS } from './openapi-responses';
 
 export const ERROR_SCHEMA_NAME = 'Error';
 
@@ -33,18 +34,24 @@ const VERSION_HEADER_OPERATIONS: ReadonlyArray<[string, string]> = [
 type Responses = Record<string, { description?: string; content?: unknown; headers?: Record<string, unknown> }>;
 
 /**
- * What every route shares, which the per-route decorators do not say: every 4xx and 5xx comes
+ * What every route shares, which the per-route decorators do not say: the bodies API.md names
+ * (openapi-responses.ts), every 4xx and 5xx comes
  * back as the error body (so a client generated from /docs can read one; the health probes'
  * 503 is their own body), and the prediction routes name the version that served in
  * `x-model-version`.
  */
 export function documentCommonResponses(document: OpenAPIObject): void {
   document.components ??= {};
-  document.components.schemas = { ...document.components.schemas, [ERROR_SCHEMA_NAME]: ERROR_SCHEMA as never };
+  document.components.schemas = { ...document.components.schemas, [ERROR_SCHEMA_NAME]: ERROR_SCHEMA as never, ...(RESPONSE_SCHEMAS as Record<string, never>) };
   for (const [path, item] of Object.entries(document.paths)) {
     for (const [method, operation] of Object.entries(item as Record<string, { responses?: Responses }>)) {
       if (!operation || typeof operation !== 'object' || !('responses' in operation)) continue;
       const responses = (operation.responses ??= {});
+      const answer = OPERATION_RESPONSES[`${method} ${path}`];
+      if (answer) {
+        const [status, schema] = answer;
+        responses[status] = { ...responses[status], description: responses[status]?.description || schema, content: { 'application/json': { schema: { $ref: `#/components/schemas/${schema}` } } } };
+      }
       // The probes answer their own bodies, never an error body.
       const probe = path.includes('/health/');
       let listsErrors = false;
