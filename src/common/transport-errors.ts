@@ -90,7 +90,7 @@ const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 408: 'Request 
 export function refuseUnreadableBodies(fastify: FastifyInstance): void {
   fastify.addHook('preParsing', async (request) => {
     if (request.method === 'GET' || request.method === 'HEAD') return; // their bodies are never read
-    const refusal = unreadableBody(request.headers) ?? typeOutsideItsRoute(request.headers['content-type'], request.routeOptions.url);
+    const refusal = unreadableBody(request.headers) ?? typeOutsideItsRoute(request.headers['content-type'], request.routeOptions.url) ?? mergePatchOutsidePatch(request.headers['content-type'], request.method);
     if (refusal) throw refusal;
   });
 }
@@ -109,6 +109,15 @@ function typeOutsideItsRoute(type: string | undefined, route: string | undefined
   const only = type === undefined ? undefined : ROUTE_ONLY_TYPES.find((t) => t.type.test(type.trim()));
   if (!only || route === only.route) return undefined;
   return new CommonError(CommonErrorCode.UnsupportedMediaType, `Unsupported Media Type: ${type!.split(';')[0].trim().slice(0, 60)} — send JSON (content-type: application/json); ${only.purpose}`);
+}
+
+/** RFC 7396's media type: JSON, read as such by PATCH, whose tags and segment are merge patches. */
+export const MERGE_PATCH_TYPE = 'application/merge-patch+json';
+
+/** Its parser serves every route (large-json-body.ts), so another method refuses it here, as any type it does not take. */
+function mergePatchOutsidePatch(type: string | undefined, method: string): CommonError | undefined {
+  if (method === 'PATCH' || type?.split(';')[0].trim().toLowerCase() !== MERGE_PATCH_TYPE) return undefined;
+  return new CommonError(CommonErrorCode.UnsupportedMediaType, `Unsupported Media Type: ${MERGE_PATCH_TYPE} — send JSON (content-type: application/json); ${MERGE_PATCH_TYPE} is for PATCH only`);
 }
 
 /**

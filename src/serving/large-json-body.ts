@@ -2,6 +2,7 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { explainRefusedJson, invalidUtf8, jsonNestsDeeperThan, JsonPoisoningRules, MAX_BODY_NESTING, pythonJsonAsJson, tooDeeplyNested } from './json-body';
+import { MERGE_PATCH_TYPE } from '../common/transport-errors';
 import { CsvBody } from './mlflow-csv';
 import { JsonCodec } from './runtime/json-codec';
 
@@ -90,7 +91,7 @@ export class LargeJsonBodyParser implements OnModuleInit {
     this.codec.usePoisoningRules(rules);
     // Nest registered its own application/json parser during init; this one takes its place.
     fastify.removeContentTypeParser('application/json');
-    fastify.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit }, (request, body, done) => {
+    const readJson = (request: FastifyRequest, body: string | Buffer, done: (error: Error | null, value?: unknown) => void): void => {
       const bytes = body as Buffer;
       // An empty body is no body, as without a content type: clients that send a JSON content
       // type on every request (DELETE, cancel, load…) get the route's answer, not Fastify's
@@ -120,7 +121,10 @@ export class LargeJsonBodyParser implements OnModuleInit {
         if (!json) done(error, value);
         else parse(request, json, done);
       });
-    });
+    };
+    fastify.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit }, readJson);
+    // JSON merge patch (RFC 7396), what merge-patch clients send to PATCH; refused on other methods (transport-errors.ts).
+    fastify.addContentTypeParser(MERGE_PATCH_TYPE, { parseAs: 'buffer', bodyLimit }, readJson);
     // MLflow's scoring protocol also takes CSV; other routes refuse it before reading it (transport-errors.ts).
     fastify.addContentTypeParser('text/csv', { parseAs: 'buffer', bodyLimit }, (_request, body, done) => done(null, new CsvBody(body as Buffer)));
   }
