@@ -19,6 +19,7 @@ const ROLLOUT_BODY = {
   schema: {
     type: 'object',
     example: { kind: 'alias', alias: 'production', to: 'latest', selector: { tags: { family: 'demand' } } },
+    required: ['kind', 'selector'],
     properties: {
       kind: { type: 'string', enum: ['alias', 'mirror'] },
       alias: { type: 'string', description: "kind 'alias': the alias to move to each model's latest version" },

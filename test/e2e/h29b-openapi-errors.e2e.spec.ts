@@ -72,4 +72,11 @@ describe('OpenAPI: the error body and x-model-version (h29b)', () => {
     for (const field of ['maxModels', 'maxArtifactBytes', 'rateLimitPerSecond', 'maxRunningBatchJobs']) expect([field, limits[field].type, limits[field].minimum]).toEqual([field, 'integer', 0]);
     expect(limits.cacheShare.type).toBe('number');
   });
+
+  it('marks what a bulk rollout requires, as the server refuses a body without it', async () => {
+    const body = (doc.paths['/v1/rollouts'].post as unknown as { requestBody: { content: Record<string, { schema: { required?: string[] } }> } }).requestBody;
+    expect(body.content['application/json'].schema.required).toEqual(['kind', 'selector']);
+    expect((await t.request('POST', '/v1/rollouts', { body: { selector: { q: 'x' } } })).body.error.details).toEqual({ field: 'kind' });
+    expect((await t.request('POST', '/v1/rollouts', { body: { kind: 'alias', alias: 'production' } })).body.error.details).toEqual({ field: 'selector' });
+  });
 });
