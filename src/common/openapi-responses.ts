@@ -87,12 +87,14 @@ export const RESPONSE_SCHEMAS: Record<string, Schema> = {
     updatedBy: str,
     comparison: { type: 'array', items: { type: 'object' } },
   }),
-  Quality: object(['model', 'window', 'versions'], {
+  Quality: object(['model', 'window', 'versions', 'mirrored'], {
     model: str,
     window: str,
     from: time,
     to: time,
-    versions: { type: 'array', items: object(['version', 'count', 'mae', 'mape', 'bias'], { version: int, count: int, mae: nullable({ type: 'number' }), mape: nullable({ type: 'number' }), bias: nullable({ type: 'number' }) }) },
+    versions: { type: 'array', items: versionQuality() },
+    // Shadow versions' figures, from the actuals of the requests they shadowed (README, Prediction log, feedback and quality).
+    mirrored: { type: 'array', items: versionQuality() },
   }),
 };
 
@@ -116,3 +118,7 @@ export const OPERATION_RESPONSES: Record<string, [string, string]> = {
   'get /v1/models/{name}/traffic': ['200', 'TrafficRule'],
   'get /v1/models/{name}/quality': ['200', 'Quality'],
 };
+
+function versionQuality() {
+  return object(['version', 'count', 'mae', 'mape', 'bias'], { version: int, count: int, mae: nullable({ type: 'number' }), mape: nullable({ type: 'number' }), bias: nullable({ type: 'number' }) });
+}
