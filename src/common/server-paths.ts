@@ -15,5 +15,18 @@ const RUNTIME_SHORT_LOCATION = /(^|[\s:])[\w-]+\.(?:cc|cpp|h):\d+ [A-Za-z_][\w:~
  * source locations left out (logs keep the original).
  */
 export function withoutServerPaths(message: string): string {
-  return message.replace(RUNTIME_SOURCE_LOCATION, '').replace(RUNTIME_SHORT_LOCATION, '$1').replace(SERVER_PATH, '$1<artifact>');
+  return withoutRuntimeSourceLocations(message).replace(SERVER_PATH, '$1<artifact>');
+}
+
+/** onnxruntime's message without its source locations (file paths elsewhere kept, for the server's own log). */
+export function withoutRuntimeSourceLocations(message: string): string {
+  return message.replace(RUNTIME_SOURCE_LOCATION, '').replace(RUNTIME_SHORT_LOCATION, '$1');
+}
+
+/**
+ * The first line of a runtime message, at most `max` characters, fit for a client. Cut only once the
+ * source location is gone: a C++ signature can take hundreds of characters ahead of what went wrong.
+ */
+export function clientReason(message: string, max = 500): string {
+  return withoutServerPaths(message).split('\n')[0].slice(0, max);
 }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { readFile } from 'node:fs/promises';
 import { InferenceSession } from 'onnxruntime-node';
-import { withoutServerPaths } from '../../common/server-paths';
+import { clientReason } from '../../common/server-paths';
 import { RegistryError, RegistryErrorCode } from '../registry.error';
 import { FEEDABLE_INPUT_TYPES, ModelSignature, TensorSpec } from './artifact.types';
 import { inputsWithoutShape } from './onnx-declared-shapes';
@@ -20,7 +20,7 @@ export class OnnxInspector {
       session = await InferenceSession.create(onnxPath, { intraOpNumThreads: 1, interOpNumThreads: 1, logSeverityLevel: 4 });
     } catch (error) {
       throw new RegistryError(RegistryErrorCode.ArtifactInvalid, 'The artifact is not a model the ONNX runtime can load', {
-        reason: withoutServerPaths(firstLine((error as Error).message)),
+        reason: clientReason((error as Error).message),
       });
     }
     let signature: ModelSignature;
@@ -97,8 +97,4 @@ function toTensorSpec(meta: InferenceSession.ValueMetadata): TensorSpec {
     type: meta.type,
     shape: meta.shape.map((d) => (typeof d === 'number' ? (d >= 0 ? d : null) : d || null)),
   };
-}
-
-function firstLine(text: string): string {
-  return text.split('\n')[0].slice(0, 500);
 }

@@ -8,6 +8,7 @@ import { setImmediate as yieldToMessages } from 'node:timers/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Tensor } from 'onnxruntime-node';
 import { lowerThisThreadPriority } from '../../common/thread-priority';
+import { withoutRuntimeSourceLocations } from '../../common/server-paths';
 import type { HostTensor } from '../tensor-codec';
 import { openSession, WorkerSession } from './onnx-session';
 import { decodeHalfFloats } from './half-floats';
@@ -165,5 +166,6 @@ async function run({ session }: Loaded, feeds: HostTensor[]): Promise<HostTensor
 
 function firstLine(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  return message.split('\n')[0].slice(0, 500);
+  // Cut once onnxruntime's source location is gone: its C++ signature can fill the 500 characters.
+  return withoutRuntimeSourceLocations(message).split('\n')[0].slice(0, 500);
 }
