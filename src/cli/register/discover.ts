@@ -1,5 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { parseLabels } from '../../registry/labels';
+import { MODEL_NAME } from '../../registry/names';
 import { CliError } from '../errors';
 import { SegmentPattern, stripExtension } from './segment-pattern';
 
@@ -88,11 +90,25 @@ export function discoverCandidates(paths: string[], options: DiscoverOptions): C
       }
       if (listed) apply(candidate, listed, false);
       if (sidecar) apply(candidate, sidecar, !options.name);
+      refuseWhatTheServiceWould(candidate);
     } catch (error) {
       candidate.problem = (error as Error).message;
     }
     return candidate;
   });
+}
+
+/**
+ * The service's own rules for names, segments and tags, checked before anything is sent: a
+ * dry run must show the file names that make no model name (`Demand-North.onnx`, `été.onnx`)
+ * rather than a clean plan that then fails file by file.
+ */
+function refuseWhatTheServiceWould(candidate: Candidate): void {
+  if (!MODEL_NAME.test(candidate.name)) {
+    throw new Error(`model name '${candidate.name}' must match ${MODEL_NAME.source}: rename the file, or name the model with --name (one file) or a sidecar's "name"`);
+  }
+  parseLabels('segment', candidate.segment);
+  parseLabels('tags', candidate.tags);
 }
 
 function apply(candidate: Candidate, sidecar: Sidecar, allowName: boolean): void {
