@@ -184,7 +184,12 @@ function findMlmodel(entries: yauzl.Entry[]): yauzl.Entry {
 
 async function readSmallEntry(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<string> {
   if (entry.uncompressedSize > MLMODEL_MAX_BYTES) {
-    throw new RegistryError(RegistryErrorCode.MlmodelInvalid, 'The MLmodel file is implausibly large');
+    // Its signature is kept on the version and answered with it: a bound keeps that row and every listing small.
+    throw new RegistryError(
+      RegistryErrorCode.MlmodelInvalid,
+      `The MLmodel file is ${entry.uncompressedSize} bytes, more than the ${MLMODEL_MAX_BYTES} (1 MiB) accepted: a signature of tens of thousands of columns does not fit; log the model with a tensor signature (one input of shape [-1, k]) instead`,
+      { sizeBytes: entry.uncompressedSize, maxBytes: MLMODEL_MAX_BYTES },
+    );
   }
   return (await readEntry(zip, entry)).toString('utf8');
 }
