@@ -1,6 +1,7 @@
 import type { TensorSpec } from '../registry/artifact/artifact.types';
 import { asObject, ModelSelector, parseSelector } from './predict-request';
 import { typeCsvCells } from './mlflow-csv';
+import { nameList, namesDetail } from './name-list';
 import { invalidInput, invalidRequest } from './serving.error';
 import { decodeInputs, formatShape, HostTensor } from './tensor-codec';
 
@@ -176,10 +177,14 @@ function frameInputs(frame: { columns: Array<string | null>; rows: unknown[][] }
     const missing = names.filter((n) => !position.has(n));
     const unknown = [...position.keys()].filter((c) => !names.includes(c));
     const problems = [missing.length ? `missing ${quoted(missing)}` : '', unknown.length ? `unknown ${quoted(unknown)}` : ''].filter(Boolean).join(', ');
-    throw invalidInput(`This model takes one column per input, named ${names.join(', ')} (or unnamed, in that order): ${problems}`, { expected: names, missing, unknown });
+    throw invalidInput(`This model takes one column per input, named ${nameList(names)} (or unnamed, in that order): ${problems}`, {
+      ...namesDetail('expected', names),
+      ...namesDetail('missing', missing),
+      ...namesDetail('unknown', unknown),
+    });
   }
   if (frame.columns.length !== specs.length) {
-    throw invalidInput(`This model has ${specs.length} inputs (${names.join(', ')}): send one column per input, got ${frame.columns.length} columns`, { expected: names });
+    throw invalidInput(`This model has ${specs.length} inputs (${nameList(names)}): send one column per input, got ${frame.columns.length} columns`, namesDetail('expected', names));
   }
   return oneColumnPerInput(frame.rows, specs, (_, i) => i);
 }
@@ -210,7 +215,7 @@ function signatureMatrix(rows: unknown[][], position: Map<string, number>, spec:
   const order = columnNames.map((name) => {
     const at = position.get(name);
     if (at === undefined) {
-      throw invalidInput(`Missing column '${name}': the model's signature has columns ${columnNames.join(', ')}`, { input: spec.name, column: name, expected: columnNames });
+      throw invalidInput(`Missing column '${name}': the model's signature has columns ${nameList(columnNames)}`, { input: spec.name, column: name, ...namesDetail('expected', columnNames) });
     }
     return at;
   });
@@ -222,7 +227,7 @@ function featureMatrix(frame: { columns: Array<string | null>; rows: unknown[][]
   const width = spec.shape.length === 1 ? 1 : spec.shape.length === 2 && typeof spec.shape[1] === 'number' ? spec.shape[1] : undefined;
   const count = frame.columns.length;
   if (width !== undefined && count !== width) {
-    const named = frame.columns.some((c) => c !== null) ? ` (${frame.columns.map((c) => c ?? '?').join(', ')})` : '';
+    const named = frame.columns.some((c) => c !== null) ? ` (${nameList(frame.columns.map((c) => c ?? '?'))})` : '';
     // `to_csv()` writes the frame's index as a first column without a name, which pandas reads back as 'Unnamed: 0'.
     const index = frame.columns.includes('Unnamed: 0') ? "; 'Unnamed: 0' is the index pandas writes: leave it out with to_csv(index=False)" : '';
     throw invalidInput(`Input '${spec.name}' (shape ${formatShape(spec.shape)}) takes ${width} column${width === 1 ? '' : 's'} in order, the data frame has ${count}${named}${index}`, {
@@ -247,8 +252,9 @@ function tensorInputs(field: string, value: unknown, specs: readonly TensorSpec[
   if (Array.isArray(value)) {
     // `instances` as a list of {input: value} records: stack each input's values.
     if (isRecordList(value)) return stackRecords(field, value);
+    if (!specs.length) throw invalidInput('This model takes no inputs: send {"inputs": {}}', { expected: [] });
     if (specs.length !== 1) {
-      throw invalidInput(`This model has ${specs.length} inputs (${specs.map((s) => s.name).join(', ')}): send them by name`, { expected: specs.map((s) => s.name) });
+      throw invalidInput(`This model has ${specs.length} inputs (${nameList(specs.map((s) => s.name))}): send them by name`, namesDetail('expected', specs.map((s) => s.name)));
     }
     return { [specs[0].name]: value };
   }
@@ -274,7 +280,7 @@ function isRecordList(value: unknown): value is Array<Record<string, unknown>> {
 }
 
 function quoted(names: string[]): string {
-  return names.map((n) => `'${n}'`).join(', ');
+  return nameList(names, { quote: true });
 }
 
 /**

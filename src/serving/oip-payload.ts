@@ -1,7 +1,8 @@
 import type { TensorSpec } from '../registry/artifact/artifact.types';
 import { asObject } from './predict-request';
 import { invalidInput, invalidRequest } from './serving.error';
-import { checkSymbolicDims, decodeShaped, dtypeOfOip, echo, HostTensor, oipDatatypeOf, requireDType } from './tensor-codec';
+import { namesDetail } from './name-list';
+import { checkSymbolicDims, decodeShaped, dtypeOfOip, echo, HostTensor, inputsAre, oipDatatypeOf, requireDType } from './tensor-codec';
 
 /**
  * The Open Inference Protocol's infer request, read in two steps as every prediction route is:
@@ -54,10 +55,7 @@ function decodeOipInputs(specs: readonly TensorSpec[], rawInputs: unknown): Host
     if (typeof input.name !== 'string') throw invalidRequest('Every input needs a name', { field: 'inputs[].name' });
     if (given.has(input.name)) throw invalidInput(`Input '${input.name}' is given twice`, { input: input.name });
     if (!specs.some((s) => s.name === input.name)) {
-      throw invalidInput(`Unknown input '${input.name}': the model's inputs are ${specs.map((s) => `'${s.name}'`).join(', ')}`, {
-        input: input.name,
-        expected: specs.map((s) => s.name),
-      });
+      throw invalidInput(`Unknown input '${input.name}': ${inputsAre(specs, '"inputs": []')}`, { input: input.name, ...namesDetail('expected', specs.map((s) => s.name)) });
     }
     given.set(input.name, input);
   }

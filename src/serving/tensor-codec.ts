@@ -1,4 +1,5 @@
 import type { FeedableInputType, TensorSpec } from '../registry/artifact/artifact.types';
+import { nameList, namesDetail } from './name-list';
 import { invalidInput, ServingError } from './serving.error';
 
 /**
@@ -192,14 +193,16 @@ export function decodeShaped(spec: TensorSpec, shape: unknown, data: unknown, op
   return { name: spec.name, type: dtype, dims, data: out };
 }
 
+/** The end of an unknown input's message: which inputs the model takes, or that it takes none (and what to send then). */
+export function inputsAre(specs: readonly TensorSpec[], noInputs: string): string {
+  return specs.length ? `the model's inputs are ${nameList(specs.map((s) => s.name), { quote: true })}` : `the model takes no inputs: send ${noInputs}`;
+}
+
 /** Decodes every input of a request in signature order: unknown or missing names, and symbolic dims that disagree, are 400s. */
 export function decodeInputs(specs: readonly TensorSpec[], inputs: Record<string, unknown>, options: DecodeOptions = {}): HostTensor[] {
   for (const name of Object.keys(inputs)) {
     if (!specs.some((s) => s.name === name)) {
-      throw invalidInput(`Unknown input '${name}': the model's inputs are ${specs.map((s) => `'${s.name}'`).join(', ')}`, {
-        input: name,
-        expected: specs.map((s) => s.name),
-      });
+      throw invalidInput(`Unknown input '${name}': ${inputsAre(specs, '"inputs": {}')}`, { input: name, ...namesDetail('expected', specs.map((s) => s.name)) });
     }
   }
   const tensors: HostTensor[] = new Array(specs.length);
