@@ -201,14 +201,14 @@ function columnPositions(columns: Array<string | null>): Map<string, number> {
 }
 
 function oneColumnPerInput(rows: unknown[][], specs: readonly TensorSpec[], at: (spec: TensorSpec, i: number) => number): Record<string, unknown> {
-  const inputs: Record<string, unknown> = {};
-  specs.forEach((spec, i) => {
-    const column = at(spec, i);
-    const values = rows.map((r) => r[column]);
-    // A scalar per row feeds a rank-2 input as a one-value row ([N, 1]); anything else is refused by its shape check.
-    inputs[spec.name] = spec.shape.length === 2 ? values.map((v) => (Array.isArray(v) ? v : [v])) : values;
-  });
-  return inputs;
+  // Own properties (fromEntries), never assignments: `inputs['__proto__'] = …` would set the prototype, losing an input of that name.
+  return Object.fromEntries(
+    specs.map((spec, i) => {
+      const values = rows.map((r) => r[at(spec, i)]);
+      // A scalar per row feeds a rank-2 input as a one-value row ([N, 1]); anything else is refused by its shape check.
+      return [spec.name, spec.shape.length === 2 ? values.map((v) => (Array.isArray(v) ? v : [v])) : values];
+    }),
+  );
 }
 
 function signatureMatrix(rows: unknown[][], position: Map<string, number>, spec: TensorSpec, columnNames: string[]): unknown[] {
