@@ -8,6 +8,8 @@ import { assertMlflowColumnsFit } from './mlflow-signature-fit';
 import { OnnxInspector } from './onnx-inspector';
 
 const ZIP_MAGIC = Buffer.from([0x50, 0x4b, 0x03, 0x04]);
+/** A zip without entries is only its end record (what shutil.make_archive writes for an empty folder). */
+const EMPTY_ZIP_MAGIC = Buffer.from([0x50, 0x4b, 0x05, 0x06]);
 
 /**
  * Turns a staged upload into a servable artifact: a bare ONNX file, or an MLflow model
@@ -22,7 +24,7 @@ export class ArtifactInspector {
   ) {}
 
   async inspect(upload: StagedFile): Promise<InspectedArtifact> {
-    if (await startsWith(upload.path, ZIP_MAGIC)) {
+    if (await startsWithAny(upload.path, [ZIP_MAGIC, EMPTY_ZIP_MAGIC])) {
       const mlflow = await extractMlflowModel(upload.path, this.store, this.config.MMS_MAX_ARTIFACT_BYTES);
       try {
         const signature = await this.onnx.inspect(mlflow.onnx.path);
@@ -38,12 +40,12 @@ export class ArtifactInspector {
   }
 }
 
-async function startsWith(file: string, magic: Buffer): Promise<boolean> {
+async function startsWithAny(file: string, magics: readonly Buffer[]): Promise<boolean> {
   const handle = await fsp.open(file, 'r');
   try {
-    const head = Buffer.alloc(magic.length);
-    const { bytesRead } = await handle.read(head, 0, magic.length, 0);
-    return bytesRead === magic.length && head.equals(magic);
+    const head = Buffer.alloc(4);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    return magics.some((magic) => bytesRead >= magic.length && head.subarray(0, magic.length).equals(magic));
   } finally {
     await handle.close();
   }
