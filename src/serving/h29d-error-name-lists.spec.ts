@@ -57,3 +57,24 @@ describe('a model that takes no inputs (a constant) says so', () => {
     expect(errorOf(() => mlflowInputs(parseMlflowPayload({ instances: [1] }), [], null)).message).toBe('This model takes no inputs: send {"inputs": {}}');
   });
 });
+
+describe('names the client sent are repeated cut to 64 characters, as values are', () => {
+  const long = 'n'.repeat(100_000);
+  const cut = `${'n'.repeat(64)}…`;
+  const two: TensorSpec[] = [{ name: 'a', type: 'float32', shape: ['N', 1] }, { name: 'b', type: 'float32', shape: ['N', 1] }];
+
+  it('an unknown input of /v1/predict', () => {
+    const error = errorOf(() => decodeInputs(two, { [long]: [[1]] }));
+    expect(error.message).toBe(`Unknown input '${cut}': the model's inputs are 'a', 'b'`);
+    expect(error.details.input).toBe(cut);
+  });
+
+  it('unknown and repeated data frame columns', () => {
+    const unknown = errorOf(() => mlflowInputs(parseMlflowPayload({ dataframe_split: { columns: ['a', long], data: [[1, 2]] } }), two, null));
+    expect(unknown.message).toBe(`This model takes one column per input, named a, b (or unnamed, in that order): missing 'b', unknown '${cut}'`);
+    expect(unknown.details.unknown).toEqual([cut]);
+    const repeated = errorOf(() => mlflowInputs(parseMlflowPayload({ dataframe_split: { columns: [long, long], data: [[1, 2]] } }), two, null));
+    expect(repeated.message).toBe(`Column '${cut}' appears more than once: each column name must be unique`);
+    expect(repeated.details.column).toBe(cut);
+  });
+});

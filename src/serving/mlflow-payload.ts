@@ -1,7 +1,7 @@
 import type { TensorSpec } from '../registry/artifact/artifact.types';
 import { asObject, ModelSelector, parseSelector } from './predict-request';
 import { typeCsvCells } from './mlflow-csv';
-import { nameList, namesDetail } from './name-list';
+import { nameList, namesDetail, sentName } from './name-list';
 import { invalidInput, invalidRequest } from './serving.error';
 import { decodeInputs, formatShape, HostTensor } from './tensor-codec';
 
@@ -175,7 +175,7 @@ function frameInputs(frame: { columns: Array<string | null>; rows: unknown[][] }
   if (position.size) {
     // MLflow's ONNX flavor reads a multi-input model's columns by name: a near miss is a mistake, not an order.
     const missing = names.filter((n) => !position.has(n));
-    const unknown = [...position.keys()].filter((c) => !names.includes(c));
+    const unknown = [...position.keys()].filter((c) => !names.includes(c)).map(sentName);
     const problems = [missing.length ? `missing ${quoted(missing)}` : '', unknown.length ? `unknown ${quoted(unknown)}` : ''].filter(Boolean).join(', ');
     throw invalidInput(`This model takes one column per input, named ${nameList(names)} (or unnamed, in that order): ${problems}`, {
       ...namesDetail('expected', names),
@@ -194,7 +194,7 @@ function columnPositions(columns: Array<string | null>): Map<string, number> {
   const position = new Map<string, number>();
   columns.forEach((c, i) => {
     if (c === null) return;
-    if (position.has(c)) throw invalidRequest(`Column '${c}' appears more than once: each column name must be unique`, { field: 'columns', column: c });
+    if (position.has(c)) throw invalidRequest(`Column '${sentName(c)}' appears more than once: each column name must be unique`, { field: 'columns', column: sentName(c) });
     position.set(c, i);
   });
   return position;
@@ -227,7 +227,7 @@ function featureMatrix(frame: { columns: Array<string | null>; rows: unknown[][]
   const width = spec.shape.length === 1 ? 1 : spec.shape.length === 2 && typeof spec.shape[1] === 'number' ? spec.shape[1] : undefined;
   const count = frame.columns.length;
   if (width !== undefined && count !== width) {
-    const named = frame.columns.some((c) => c !== null) ? ` (${nameList(frame.columns.map((c) => c ?? '?'))})` : '';
+    const named = frame.columns.some((c) => c !== null) ? ` (${nameList(frame.columns.map((c) => (c === null ? '?' : sentName(c))))})` : '';
     // `to_csv()` writes the frame's index as a first column without a name, which pandas reads back as 'Unnamed: 0'.
     const index = frame.columns.includes('Unnamed: 0') ? "; 'Unnamed: 0' is the index pandas writes: leave it out with to_csv(index=False)" : '';
     throw invalidInput(`Input '${spec.name}' (shape ${formatShape(spec.shape)}) takes ${width} column${width === 1 ? '' : 's'} in order, the data frame has ${count}${named}${index}`, {
@@ -269,7 +269,7 @@ function stackRecords(field: string, records: Array<Record<string, unknown>>): R
   const names = [...new Set(records.flatMap((r) => Object.keys(r)))];
   for (const [i, record] of records.entries()) {
     const absent = names.find((n) => !Object.hasOwn(record, n));
-    if (absent !== undefined) throw invalidInput(`${field}[${i}] has no '${absent}': every record must give every input`, { input: absent, at: `[${i}]` });
+    if (absent !== undefined) throw invalidInput(`${field}[${i}] has no '${sentName(absent)}': every record must give every input`, { input: sentName(absent), at: `[${i}]` });
   }
   // Unknown and missing names are then refused by the signature check, as for a dict of inputs.
   return Object.fromEntries(names.map((n) => [n, records.map((r) => r[n])]));

@@ -7,6 +7,11 @@
 const MAX_SHOWN_NAMES = 20;
 const MAX_DETAIL_NAMES = 100;
 
+/** A name the client sent, as an error repeats it: cut to 64 characters, as values are (tensor-codec's echo). */
+export function sentName(name: string): string {
+  return name.length > 64 ? `${name.slice(0, 64)}…` : name;
+}
+
 /** `a, b, c` (or `'a', 'b'` with `quote`), cut after 20 names with `… (20000 in all)`. */
 export function nameList(names: readonly string[], { quote = false } = {}): string {
   const shown = names.slice(0, MAX_SHOWN_NAMES).map((n) => (quote ? `'${n}'` : n));

@@ -1,7 +1,7 @@
 import type { TensorSpec } from '../registry/artifact/artifact.types';
 import { asObject } from './predict-request';
 import { invalidInput, invalidRequest } from './serving.error';
-import { namesDetail } from './name-list';
+import { namesDetail, sentName } from './name-list';
 import { checkSymbolicDims, decodeShaped, dtypeOfOip, echo, HostTensor, inputsAre, oipDatatypeOf, requireDType } from './tensor-codec';
 
 /**
@@ -53,9 +53,9 @@ function decodeOipInputs(specs: readonly TensorSpec[], rawInputs: unknown): Host
   for (const raw of rawInputs) {
     const input = asObject(raw, 'inputs[]');
     if (typeof input.name !== 'string') throw invalidRequest('Every input needs a name', { field: 'inputs[].name' });
-    if (given.has(input.name)) throw invalidInput(`Input '${input.name}' is given twice`, { input: input.name });
+    if (given.has(input.name)) throw invalidInput(`Input '${sentName(input.name)}' is given twice`, { input: sentName(input.name) });
     if (!specs.some((s) => s.name === input.name)) {
-      throw invalidInput(`Unknown input '${input.name}': ${inputsAre(specs, '"inputs": []')}`, { input: input.name, ...namesDetail('expected', specs.map((s) => s.name)) });
+      throw invalidInput(`Unknown input '${sentName(input.name)}': ${inputsAre(specs, '"inputs": []')}`, { input: sentName(input.name), ...namesDetail('expected', specs.map((s) => s.name)) });
     }
     given.set(input.name, input);
   }
@@ -115,7 +115,7 @@ function requestedOutputs(outputNames: readonly string[], raw: unknown, mapOutpu
       );
     }
     if (!outputNames.includes(name)) {
-      throw invalidRequest(`Unknown output '${name}': the model's outputs are ${listed}`, { field: 'outputs', expected: [...outputNames] });
+      throw invalidRequest(`Unknown output '${sentName(name)}': the model's outputs are ${listed}`, { field: 'outputs', expected: [...outputNames] });
     }
     wanted.add(name);
   }

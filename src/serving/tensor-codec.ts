@@ -1,5 +1,5 @@
 import type { FeedableInputType, TensorSpec } from '../registry/artifact/artifact.types';
-import { nameList, namesDetail } from './name-list';
+import { nameList, namesDetail, sentName } from './name-list';
 import { invalidInput, ServingError } from './serving.error';
 
 /**
@@ -202,7 +202,7 @@ export function inputsAre(specs: readonly TensorSpec[], noInputs: string): strin
 export function decodeInputs(specs: readonly TensorSpec[], inputs: Record<string, unknown>, options: DecodeOptions = {}): HostTensor[] {
   for (const name of Object.keys(inputs)) {
     if (!specs.some((s) => s.name === name)) {
-      throw invalidInput(`Unknown input '${name}': ${inputsAre(specs, '"inputs": {}')}`, { input: name, ...namesDetail('expected', specs.map((s) => s.name)) });
+      throw invalidInput(`Unknown input '${sentName(name)}': ${inputsAre(specs, '"inputs": {}')}`, { input: sentName(name), ...namesDetail('expected', specs.map((s) => s.name)) });
     }
   }
   const tensors: HostTensor[] = new Array(specs.length);
