@@ -38,6 +38,21 @@ export class ShadowMonitor {
     this.owners.delete(modelId);
   }
 
+  /**
+   * A version was deleted (here or on another replica): the pairs it was part of go. Its number is
+   * never handed out again, so they could only pile up (a nightly mirror-promote-delete cycle adds
+   * a pair, 16 KiB of reservoir, per model and night) and list versions that no longer exist.
+   */
+  forgetVersion(tenantId: string, model: string, version: number): void {
+    const owner = ownerKey(tenantId, model);
+    for (const [modelId, of] of this.owners) {
+      if (of !== owner) continue;
+      const pairs = this.byModel.get(modelId)!;
+      for (const [key, pair] of pairs) if (pair.primaryVersion === version || pair.shadowVersion === version) pairs.delete(key);
+      if (pairs.size === 0) this.forget(modelId);
+    }
+  }
+
   /** The model was deleted (here or on another replica): its figures go, as no one can ask for them again. */
   forgetModel(tenantId: string, model: string): void {
     const owner = ownerKey(tenantId, model);

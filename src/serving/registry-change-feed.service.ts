@@ -68,6 +68,8 @@ export class RegistryChangeFeed implements OnApplicationBootstrap, OnApplication
     this.sessions.onRegistryChange(change);
     // Its mirrored traffic's figures: kept by model id, which a model registered again under the name does not reuse.
     if (change.kind === 'model-deleted') this.shadows.forgetModel(change.tenantId, change.model);
+    // And a deleted version's pairs: nothing can be compared with it again.
+    if (change.kind === 'version-deleted' && change.version !== undefined) this.shadows.forgetVersion(change.tenantId, change.model, change.version);
   }
 
   private broadcast(change: RegistryChange): void {
