@@ -29,6 +29,11 @@ export class TrafficRulesStore implements OnApplicationBootstrap, OnApplicationS
   private pollAgain = false;
   private unsubscribers: Array<() => void> = [];
   private beforeApply?: RuleChangeHook;
+  /** Models whose rules' new versions are warming (a reload from elsewhere waiting for them), else null. */
+  private warming: ReadonlySet<string> | null = null;
+  private readingDuringWarmUp = false;
+  /** Bumped whenever a read of the table is applied. */
+  private applied = 0;
   /** This replica's own changes applied so far: a read they overlap may predate them (see read). */
   private localChanges = 0;
 
@@ -93,13 +98,55 @@ export class TrafficRulesStore implements OnApplicationBootstrap, OnApplicationS
     if (fromElsewhere && this.beforeApply) {
       const changes = rules.map((rule) => ({ rule, versions: newVersionsOf(rule, this.rules.get(rule.modelId)) })).filter((c) => c.versions.length);
       if (changes.length) {
-        await this.beforeApply(changes);
-        // The warm-up can take seconds: what was read before it may be stale by now (this replica's own change included).
+        // Meanwhile everything else applies at once (a rule removed, or one naming no version new
+        // here; also what other polls read during the warm-up): only the rules whose versions warm
+        // keep their old form, so that one model's (another tenant's, a bulk rollout's) warm-up
+        // never holds another rule's change back for seconds.
+        const warming = new Set(changes.map((c) => c.rule.modelId));
+        this.warming = warming;
+        this.applyAllBut(rules, warming);
+        try {
+          await this.beforeApply(changes);
+        } finally {
+          this.warming = null;
+        }
         ({ fingerprint, rules } = await this.read());
       }
     }
     this.rules = new Map(rules.map((r) => [r.modelId, r]));
+    this.applied++;
     this.fingerprint = fingerprint;
+  }
+
+  /** Applies a read of the table, except for these models' rules (and rules naming versions new here), which stay as they are. */
+  private applyAllBut(rules: TrafficRule[], held: ReadonlySet<string>): void {
+    const next = new Map<string, TrafficRule>();
+    for (const r of rules) {
+      const before = this.rules.get(r.modelId);
+      const applied = held.has(r.modelId) || newVersionsOf(r, before).length ? before : r;
+      if (applied) next.set(r.modelId, applied);
+    }
+    this.rules = next; // a rule removed goes at once, warming or not: removing needs no warm-up
+    this.applied++;
+  }
+
+  /**
+   * A poll while a warm-up runs: applies what changed since, but the rules warming (and those that
+   * now name new versions, which the read after the warm-up applies). Only if nothing was applied
+   * while it read, so that an older read never undoes a newer one.
+   */
+  private async applyDuringWarmUp(): Promise<void> {
+    if (this.readingDuringWarmUp) return;
+    this.readingDuringWarmUp = true;
+    try {
+      const applied = this.applied;
+      const { rules } = await this.read();
+      if (this.warming && this.applied === applied) this.applyAllBut(rules, this.warming);
+    } catch (error) {
+      this.logger.debug(`poll failed: ${(error as Error).message}`);
+    } finally {
+      this.readingDuringWarmUp = false;
+    }
   }
 
   /**
@@ -119,6 +166,7 @@ export class TrafficRulesStore implements OnApplicationBootstrap, OnApplicationS
   private async poll(): Promise<void> {
     if (this.polling) {
       this.pollAgain = true;
+      if (this.warming) void this.applyDuringWarmUp();
       return;
     }
     this.polling = true;
