@@ -1,4 +1,4 @@
-import type { TensorSpec } from '../registry/artifact/artifact.types';
+import { fixedBatch, type TensorSpec } from '../registry/artifact/artifact.types';
 import { toServableModel, type ServableVersion } from '../serving/servable';
 import type { DataFormat } from './batch-job-spec';
 import { invalidJob } from './batch.error';
@@ -22,6 +22,18 @@ export function outputLayouts(outputs: readonly TensorSpec[]): OutputLayout[] {
     const columns = perRow === null || perRow === 1 ? [spec.name] : Array.from({ length: perRow }, (_, i) => `${spec.name}_${i}`);
     return { output: spec.name, perRow, columns, type };
   });
+}
+
+/**
+ * Outputs that are not one entry per row by the signature: a scalar, or a first dimension fixed
+ * at a size that is not the inputs' own fixed batch (a constant `[3]`, NonZero's `[2, K]`).
+ * Their values belong to a whole call, not to rows (online answers them per request, MLflow's
+ * records refuse them), so a batch output row cannot hold them: read as per row, a `[3]` cut
+ * across a mini-batch of 7 rows wrote `[7]` on the first row and `[null]` on the others.
+ */
+export function outputsNotPerRow(inputs: readonly TensorSpec[], outputs: readonly TensorSpec[]): TensorSpec[] {
+  const batch = fixedBatch(inputs);
+  return outputs.filter((o) => o.shape.length === 0 || (typeof o.shape[0] === 'number' && o.shape[0] !== batch));
 }
 
 function columnTypeOf(tensorType: string): ColumnType {

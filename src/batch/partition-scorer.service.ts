@@ -4,7 +4,7 @@ import { AppConfig } from '../config/app-config';
 import { BatchPaths } from './batch-paths';
 import { JobForScoring, PartitionRow } from './batch.types';
 import { planFeeds } from './feature-feeds';
-import { servableOf } from './output-columns';
+import { outputsNotPerRow, servableOf } from './output-columns';
 import { BatchPredictor } from './predictor/batch-predictor';
 import { PartitionResult } from './scoring/score-partition';
 import { ScoringPool } from './scoring/scoring-pool';
@@ -41,6 +41,14 @@ export class PartitionScorer implements OnApplicationShutdown {
       planFeeds(version.model, version.version, version.signature.inputs, spec.features);
     } catch (error) {
       throw new PermanentError((error as Error).message);
+    }
+    // Another attempt would answer the same shapes: failed at once, as for features that do not fit.
+    const notPerRow = outputsNotPerRow(version.signature.inputs, version.outputs);
+    if (notPerRow.length) {
+      const shown = notPerRow.map((o) => `'${o.name}' [${o.shape.map((d) => d ?? '?').join(', ')}]`).join(', ');
+      throw new PermanentError(
+        `model '${version.model}' version ${version.version} answers ${shown}, not one entry per row: batch output rows cannot hold ${notPerRow.length > 1 ? 'them' : 'it'} (score such a model with /v1/predict)`,
+      );
     }
     const task = {
       model: version.model,

@@ -140,6 +140,10 @@ export async function scorePartition(task: ScoreTask, predict: Predict): Promise
 
   const writeRows = (rows: unknown[][], outputs: HostTensor[]) => {
     const n = rows.length;
+    // A symbolic first dimension that did not come out as the rows (a sum over them, NonZero's
+    // indices): its values cannot be told apart by row, and read as if they were, rows got others' values.
+    const stray = outputs.find((t) => t.dims.length === 0 || t.dims[0] !== n);
+    if (stray) throw new Error(`output '${stray.name}' came out with shape [${stray.dims.join(', ')}] for ${n} row(s), not one entry per row: batch output rows cannot hold it`);
     const values = new Array<unknown>(columns.length);
     for (let k = 0; k < n; k++) {
       const row = rows[k];
