@@ -1,7 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, StreamableFile } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiProduces, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
-import * as fs from 'node:fs';
 import { Auth, RequireRole } from '../auth/auth.decorator';
 import type { AuthContext } from '../auth/auth-context';
 import { BatchJobsService } from './batch-jobs.service';
@@ -72,8 +71,8 @@ export class BatchJobsController {
   @ApiOperation({ summary: 'Streams the committed output (text/csv, application/x-ndjson or application/vnd.apache.parquet)' })
   @ApiProduces('text/csv', 'application/x-ndjson', 'application/vnd.apache.parquet')
   async output(@Auth() ctx: AuthContext, @Param('id') id: string) {
-    const { file, contentType, filename } = await this.jobs.output(ctx, id);
-    return new StreamableFile(fs.createReadStream(file), { type: contentType, disposition: `attachment; filename="${filename}"`, length: fs.statSync(file).size });
+    const { handle, size, contentType, filename } = await this.jobs.output(ctx, id);
+    return new StreamableFile(handle.createReadStream(), { type: contentType, disposition: `attachment; filename="${filename}"`, length: size });
   }
 
   @Get(':id/manifest')

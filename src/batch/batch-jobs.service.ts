@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { EntityManager } from 'typeorm';
@@ -174,20 +173,45 @@ export class BatchJobsService {
     throw new BatchError(BatchErrorCode.JobStateConflict, `Job ${id} is ${outcome.status}; cancel it before deleting it`, { status: outcome.status });
   }
 
-  /** The committed output file, for streaming. */
-  async output(ctx: AuthContext, id: string): Promise<{ file: string; contentType: string; filename: string }> {
-    const job = await this.find(ctx, id);
-    if (!job.outputPath) {
-      throw new BatchError(BatchErrorCode.OutputNotReady, `Job ${id} has no committed output (status ${job.status})`, { status: job.status });
+  /**
+   * The committed output file, opened for streaming (the handle keeps it readable even if a
+   * re-commit removes it while it streams).
+   */
+  async output(ctx: AuthContext, id: string): Promise<{ handle: fsp.FileHandle; size: number; contentType: string; filename: string }> {
+    const { job, value: handle } = await this.readCommitted(ctx, id, (file) => fsp.open(file, 'r'));
+    try {
+      const { size } = await handle.stat();
+      return { handle, size, contentType: CONTENT_TYPES[job.spec.output.format], filename: `${id}.${job.spec.output.format}` };
+    } catch (error) {
+      await handle.close();
+      throw error;
     }
-    const file = this.paths.absolute(job.outputPath);
-    if (!fs.existsSync(file)) throw new BatchError(BatchErrorCode.OutputNotReady, `The output of job ${id} is no longer in the data directory`, { status: job.status });
-    return { file, contentType: CONTENT_TYPES[job.spec.output.format], filename: `${id}.${job.spec.output.format}` };
   }
 
   async manifest(ctx: AuthContext, id: string): Promise<unknown> {
-    const { file } = await this.output(ctx, id);
-    return JSON.parse(await fsp.readFile(path.join(path.dirname(file), 'manifest.json'), 'utf8'));
+    const { value } = await this.readCommitted(ctx, id, (file) => fsp.readFile(path.join(path.dirname(file), 'manifest.json'), 'utf8'));
+    return JSON.parse(value);
+  }
+
+  /**
+   * Reads from the job's committed output. A retry of a succeeded job commits anew
+   * (`output-2/`) and then removes the old output: a request that read the job just before
+   * would find its file gone, and answer that there is no output (or fail) while there is a new
+   * one. The job is read again once when the file is missing.
+   */
+  private async readCommitted<T>(ctx: AuthContext, id: string, read: (file: string) => Promise<T>): Promise<{ job: JobRow; value: T }> {
+    for (let attempt = 1; ; attempt++) {
+      const job = await this.find(ctx, id);
+      if (!job.outputPath) {
+        throw new BatchError(BatchErrorCode.OutputNotReady, `Job ${id} has no committed output (status ${job.status})`, { status: job.status });
+      }
+      try {
+        return { job, value: await read(this.paths.absolute(job.outputPath)) };
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        if (attempt >= 2) throw new BatchError(BatchErrorCode.OutputNotReady, `The output of job ${id} is no longer in the data directory`, { status: job.status });
+      }
+    }
   }
 
   private async find(ctx: AuthContext, id: string): Promise<JobRow> {
